@@ -1,0 +1,164 @@
+/**
+ * The one typed run configuration: reference defaults, overridden by a JSON file, then by flags.
+ *
+ * Validation errors name the source (file or flag), the field, the bad value and what is allowed,
+ * so a typo in a config file never silently falls back to a default.
+ *
+ * @module
+ */
+import { z } from "../deps.ts";
+import { InputError } from "./errors.ts";
+
+/** Backends a run can ask for; `auto` picks webgpu on a real GPU and wasm otherwise. */
+export const BACKEND_NAMES = ["auto", "webgpu", "wasm", "cpu"] as const;
+
+/** What to do with an unreadable image: stop (default) or leave it out and list it. */
+export const BAD_IMAGE_POLICIES = ["fail", "skip"] as const;
+
+const positiveInt = z.number().int().positive();
+
+/** The schema of a config; JSON config files use these field names. */
+export const configSchema = z.strictObject({
+  /** Dataset root (ImageFolder with train/val/test, or a flat folder with labels.csv). */
+  data: z.string().min(1),
+  /** Outputs folder; every stage writes only below it. */
+  out: z.string().min(1),
+  /** Architectures to run, by name. */
+  models: z.array(z.string().min(1)).min(1),
+  /** Use at most this many images per split (for quick runs); unset means all. */
+  limit: positiveInt.optional(),
+  /** Square model input size in pixels. */
+  imgSizePx: z.number().int().min(16).max(2048),
+  batchSize: positiveInt,
+  epochs: positiveInt,
+  learningRate: z.number().positive().max(1),
+  weightDecay: z.number().min(0).max(1),
+  /** Early stopping: epochs without a better validation accuracy before training stops. */
+  patience: positiveInt,
+  seed: z.number().int().min(1).max(2 ** 31 - 1),
+  /** Class names in label order (ImageFolder sorts folder names; so does this default). */
+  classes: z.array(z.string().min(1)).min(2).refine((c) => new Set(c).size === c.length, {
+    message: "class names must be unique",
+  }),
+  backend: z.enum(BACKEND_NAMES),
+  onBadImage: z.enum(BAD_IMAGE_POLICIES),
+});
+
+/** A validated run configuration. */
+export type Config = z.infer<typeof configSchema>;
+
+/** The reference pipeline's settings. */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  data: "outputs/synthetic",
+  out: "outputs",
+  models: ["ecgnet"],
+  imgSizePx: 224,
+  batchSize: 64,
+  epochs: 15,
+  learningRate: 3e-4,
+  weightDecay: 1e-4,
+  patience: 5,
+  seed: 42,
+  classes: ["Abnormal", "HistoryMI", "MI", "Normal"],
+  backend: "auto",
+  onBadImage: "fail",
+});
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(object: unknown, path: readonly PropertyKey[]): unknown {
+  let value = object;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * Validates `candidate` as a full config; `source` names where its values came from.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG, validateConfig } from "./config.ts";
+ * const config = validateConfig({ ...DEFAULT_CONFIG, epochs: 3 }, "flags");
+ * console.assert(config.epochs === 3);
+ * try {
+ *   validateConfig({ ...DEFAULT_CONFIG, epochs: -1 }, "my.json");
+ * } catch (e) {
+ *   console.assert(String(e).includes("epochs"));
+ * }
+ * ```
+ */
+export function validateConfig(candidate: unknown, source: string): Config {
+  const result = configSchema.safeParse(candidate);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const allowed = Object.keys(configSchema.shape).join(", ");
+      return `  unknown field(s) ${
+        issue.keys.map((k) => `"${k}"`).join(", ")
+      }; allowed: ${allowed}`;
+    }
+    const field = issue.path.map(String).join(".") || "(root)";
+    const got = describeValue(valueAt(candidate, issue.path));
+    return `  field "${field}": got ${got}; ${issue.message}`;
+  });
+  throw new InputError(`${source}: invalid configuration\n${lines.join("\n")}`);
+}
+
+/**
+ * Reads a JSON config file holding any subset of the fields.
+ *
+ * @example
+ * ```ts
+ * import { readConfigFile } from "./config.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/c.json`, '{"epochs": 2}');
+ * console.assert((await readConfigFile(`${dir}/c.json`)).epochs === 2);
+ * ```
+ */
+export async function readConfigFile(path: string): Promise<Partial<Config>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(`${path}: config file not found; check the --config path`);
+    }
+    throw e;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${path}: not valid JSON (${(e as Error).message}); fix the file`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new InputError(`${path}: a config file must hold one JSON object of fields`);
+  }
+  // Validate the file on its own first so its errors name the file, not the merged result.
+  validateConfig({ ...DEFAULT_CONFIG, ...parsed }, path);
+  return parsed as Partial<Config>;
+}
+
+/**
+ * Merges defaults < config file < flags and validates the result.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * const config = resolveConfig({ epochs: 5 }, { epochs: 7, seed: 3 });
+ * console.assert(config.epochs === 7 && config.seed === 3 && config.imgSizePx === 224);
+ * ```
+ */
+export function resolveConfig(fromFile: Partial<Config>, fromFlags: Partial<Config>): Config {
+  const defined = Object.fromEntries(
+    Object.entries(fromFlags).filter(([, value]) => value !== undefined),
+  );
+  return validateConfig({ ...DEFAULT_CONFIG, ...fromFile, ...defined }, "command-line flags");
+}

@@ -1,0 +1,263 @@
+/**
+ * Finding a data set's images and labels on disk: ImageFolder roots and flat folders with
+ * `labels.csv`. Nothing is decoded here; see `image_cache.ts` and `loader.ts` for pixels.
+ *
+ * @module
+ */
+import { basename, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { parseCsv } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
+import { type Split, SPLITS, stratifiedSplit } from "./stratified_split.ts";
+
+/** File endings read as images (case-insensitive), as torchvision's ImageFolder would. */
+export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png"] as const;
+
+/** One labelled image. */
+export interface Sample {
+  /** Stable id, traceable to the file: `<split>/<Class>/<file stem>`. */
+  id: string;
+  /** Path of the image file. */
+  file: string;
+  /** Index of the class in {@link Dataset.classes}. */
+  label: number;
+  className: string;
+  split: Split;
+  /** Ground-truth evidence mask (`<root>/masks/<split>/<Class>/<stem>.png`), when present. */
+  maskFile?: string;
+}
+
+/** A data set found on disk. */
+export interface Dataset {
+  root: string;
+  layout: "imagefolder" | "labels-csv";
+  /** Class names in label order. */
+  classes: string[];
+  samples: Sample[];
+}
+
+/** Options for {@link openDataset}. */
+export interface OpenDatasetOptions {
+  /** Splits the caller needs; a missing one is an error. Default: all three. */
+  splits?: readonly Split[];
+  /** Expected class names in label order (the config's `classes`). */
+  classes: readonly string[];
+  /** Seed of the stratified split for a `labels.csv` without a `split` column. */
+  seed: number;
+}
+
+/** True when `name` has an image file ending. */
+export function isImageFile(name: string): boolean {
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+}
+
+async function listDir(path: string): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const entry of Deno.readDir(path)) entries.push(entry);
+  // Code-point order, as Python's sorted() gives torchvision's ImageFolder.
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function stem(file: string): string {
+  return basename(file, extname(file));
+}
+
+async function withMask(root: string, sample: Omit<Sample, "maskFile">): Promise<Sample> {
+  const maskFile = join(root, "masks", sample.split, sample.className, `${stem(sample.file)}.png`);
+  return (await fileExists(maskFile)) ? { ...sample, maskFile } : sample;
+}
+
+function checkClasses(found: readonly string[], expected: readonly string[], where: string): void {
+  if (found.join("\n") === expected.join("\n")) return;
+  throw new InputError(
+    `${where}: class folders are [${found.join(", ")}] but the config expects ` +
+      `[${expected.join(", ")}]; set "classes" in a --config file to the folder names, sorted`,
+  );
+}
+
+async function openImageFolder(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+  const samples: Sample[] = [];
+  for (const split of options.splits ?? SPLITS) {
+    const splitDir = join(root, split);
+    if (!(await isDirectory(splitDir))) {
+      throw new InputError(
+        `${splitDir}: split folder missing; an ImageFolder root needs train/, val/ and test/ ` +
+          `(run deno task data:split --data <raw folder> to make them)`,
+      );
+    }
+    const classDirs = (await listDir(splitDir)).filter((e) => e.isDirectory).map((e) => e.name);
+    checkClasses(classDirs, options.classes, splitDir);
+    for (const [label, className] of classDirs.entries()) {
+      const classDir = join(splitDir, className);
+      const files = (await listDir(classDir)).filter((e) => e.isFile && isImageFile(e.name));
+      if (files.length === 0) {
+        throw new InputError(
+          `${classDir}: class folder has no images (${IMAGE_EXTENSIONS.join(", ")}); ` +
+            `add images or remove the class from every split and from "classes"`,
+        );
+      }
+      for (const { name } of files) {
+        const file = join(classDir, name);
+        samples.push(
+          await withMask(root, {
+            id: `${split}/${className}/${stem(name)}`,
+            file,
+            label,
+            className,
+            split,
+          }),
+        );
+      }
+    }
+  }
+  return { root, layout: "imagefolder", classes: [...options.classes], samples };
+}
+
+interface LabelRow {
+  file: string;
+  class: string;
+  split?: string;
+}
+
+async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+  const csvPath = join(root, "labels.csv");
+  let rows: LabelRow[];
+  try {
+    rows = parseCsv(await Deno.readTextFile(csvPath), {
+      columns: true,
+      skip_empty_lines: true,
+      trim: true,
+    });
+  } catch (e) {
+    throw new InputError(`${csvPath}: cannot parse CSV (${(e as Error).message})`);
+  }
+  if (rows.length === 0 || !("file" in rows[0]) || !("class" in rows[0])) {
+    throw new InputError(
+      `${csvPath}: needs a header row with columns file,class (and optionally split)`,
+    );
+  }
+  const classIndex = new Map(options.classes.map((c, i) => [c, i]));
+  const seen = new Set<string>();
+  rows.forEach((row, i) => {
+    const line = i + 2;
+    if (!classIndex.has(row.class)) {
+      throw new InputError(
+        `${csvPath}:${line}: unknown class "${row.class}" for ${row.file}; ` +
+          `known classes: ${options.classes.join(", ")} (set "classes" in a --config file)`,
+      );
+    }
+    if (
+      row.split !== undefined && row.split !== "" &&
+      !(SPLITS as readonly string[]).includes(row.split)
+    ) {
+      throw new InputError(
+        `${csvPath}:${line}: split "${row.split}" is not one of ${SPLITS.join(", ")}`,
+      );
+    }
+    if (!isImageFile(row.file)) {
+      throw new InputError(`${csvPath}:${line}: ${row.file} is not a .jpg, .jpeg or .png file`);
+    }
+    if (isAbsolute(row.file) || relative(root, resolve(root, row.file)).startsWith("..")) {
+      throw new InputError(`${csvPath}:${line}: ${row.file} points outside the data folder`);
+    }
+    if (seen.has(row.file)) throw new InputError(`${csvPath}:${line}: ${row.file} is listed twice`);
+    seen.add(row.file);
+  });
+  const assigned = rows.some((r) => !r.split)
+    ? stratifiedSplit(rows.map((r) => ({ key: r.file, className: r.class })), options.seed)
+    : undefined;
+  const wanted = new Set(options.splits ?? SPLITS);
+  const samples: Sample[] = [];
+  for (const row of rows) {
+    const split = (row.split || assigned!.get(row.file)!) as Split;
+    if (!wanted.has(split)) continue;
+    const file = join(root, row.file);
+    if (!(await fileExists(file))) {
+      throw new InputError(`${csvPath}: ${row.file} is listed but the file does not exist`);
+    }
+    const sample = {
+      id: `${split}/${row.class}/${stem(row.file)}`,
+      file,
+      label: classIndex.get(row.class)!,
+      className: row.class,
+      split,
+    };
+    samples.push(await withMask(root, sample));
+  }
+  for (const split of wanted) {
+    for (const className of options.classes) {
+      if (!samples.some((s) => s.split === split && s.className === className)) {
+        throw new InputError(
+          `${csvPath}: no images of class "${className}" in split ${split}; add some or adjust "classes"`,
+        );
+      }
+    }
+  }
+  return { root, layout: "labels-csv", classes: [...options.classes], samples };
+}
+
+/**
+ * Finds the images and labels under `root`: an ImageFolder (`<root>/{train,val,test}/<Class>/`)
+ * or, when `<root>/labels.csv` exists, a flat folder listed there (`file,class[,split]`).
+ *
+ * @example
+ * ```ts
+ * import { openDataset } from "./dataset.ts";
+ * const root = await Deno.makeTempDir();
+ * for (const split of ["train", "val", "test"]) {
+ *   for (const c of ["A", "B"]) {
+ *     await Deno.mkdir(`${root}/${split}/${c}`, { recursive: true });
+ *     await Deno.writeFile(`${root}/${split}/${c}/${c}(1).png`, new Uint8Array([137]));
+ *   }
+ * }
+ * const ds = await openDataset(root, { classes: ["A", "B"], seed: 1 });
+ * console.assert(ds.samples.length === 6 && ds.samples[0].id === "train/A/A(1)");
+ * ```
+ */
+export async function openDataset(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+  if (!(await isDirectory(root))) {
+    throw new InputError(
+      `--data ${root}: folder does not exist; create the synthetic set with ` +
+        `deno task data:synth, or point --data at an ImageFolder root`,
+    );
+  }
+  if (await fileExists(join(root, "labels.csv"))) return await openLabelsCsv(root, options);
+  return await openImageFolder(root, options);
+}
+
+/**
+ * Counts samples per split and class, for summaries.
+ *
+ * @example
+ * ```ts
+ * import { countSamples } from "./dataset.ts";
+ * const counts = countSamples([{ split: "train", className: "A" }, { split: "train", className: "A" }]);
+ * console.assert(counts.train.A === 2);
+ * ```
+ */
+export function countSamples(
+  samples: readonly Pick<Sample, "split" | "className">[],
+): Record<Split, Record<string, number>> {
+  const counts: Record<Split, Record<string, number>> = { train: {}, val: {}, test: {} };
+  for (const { split, className } of samples) {
+    counts[split][className] = (counts[split][className] ?? 0) + 1;
+  }
+  return counts;
+}

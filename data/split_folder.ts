@@ -1,0 +1,156 @@
+/**
+ * The `data:split` tool's work: copy a raw `<Class>/` folder into train/val/test, stratified
+ * and seeded. Originals are only read, never moved, renamed or deleted; the split appears
+ * all at once (built in a temp folder, then renamed into place) or not at all.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { InputError } from "../core/errors.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import { isImageFile } from "./dataset.ts";
+import { readImageHeader } from "./image_header.ts";
+import {
+  DEFAULT_SPLIT_FRACTIONS,
+  type Split,
+  type SplitFractions,
+  SPLITS,
+  stratifiedSplit,
+} from "./stratified_split.ts";
+
+/** Options of {@link splitFolder}. */
+export interface SplitFolderOptions {
+  /** The raw folder: `<source>/<Class>/*.{jpg,jpeg,png}`. */
+  source: string;
+  /** Where train/, val/ and test/ go; default: inside `source`, beside the class folders. */
+  dest?: string;
+  fractions?: SplitFractions;
+  seed: number;
+  /** Replace an existing split at `dest`. */
+  force?: boolean;
+  /** `skip` leaves unreadable images out (and lists them); `fail` stops before copying. */
+  onBadImage?: "fail" | "skip";
+  /** Called after each copied file. */
+  onCopied?: (done: number, total: number) => void;
+}
+
+/** What {@link splitFolder} wrote. */
+export interface SplitFolderResult {
+  dest: string;
+  counts: Record<Split, Record<string, number>>;
+  skipped: { file: string; reason: string }[];
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+async function sortedEntries(path: string): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const entry of Deno.readDir(path)) entries.push(entry);
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Splits `source` into `<dest>/{train,val,test}/<Class>/` by copying, and writes
+ * `<dest>/split.json` (seed, fractions, counts).
+ *
+ * @example
+ * ```ts
+ * import { splitFolder } from "./split_folder.ts";
+ * const src = await Deno.makeTempDir();
+ * const png = Uint8Array.from(atob(
+ *   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==",
+ * ), (c) => c.charCodeAt(0));
+ * for (const c of ["A", "B"]) {
+ *   await Deno.mkdir(`${src}/${c}`);
+ *   for (let i = 0; i < 10; i++) await Deno.writeFile(`${src}/${c}/${c}(${i}).png`, png);
+ * }
+ * const result = await splitFolder({ source: src, seed: 42 });
+ * console.assert(result.counts.train.A === 7 && result.counts.test.B === 2);
+ * ```
+ */
+export async function splitFolder(options: SplitFolderOptions): Promise<SplitFolderResult> {
+  const { source, seed } = options;
+  const dest = options.dest ?? source;
+  const fractions = options.fractions ?? DEFAULT_SPLIT_FRACTIONS;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await sortedEntries(source);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      throw new InputError(`--data ${source}: folder does not exist; pass the raw <Class>/ folder`);
+    }
+    throw e;
+  }
+  const reserved = new Set<string>([...SPLITS, "masks"]);
+  const classes = entries
+    .filter((e) => e.isDirectory && !reserved.has(e.name) && !e.name.startsWith("."))
+    .map((e) => e.name);
+  if (classes.length === 0) {
+    const hint = entries.some((e) => reserved.has(e.name))
+      ? "it already holds a split (train/val/test)"
+      : "it has no <Class>/ sub-folders";
+    throw new InputError(`--data ${source}: nothing to split: ${hint}`);
+  }
+  const existing = [];
+  for (const split of SPLITS) if (await exists(join(dest, split))) existing.push(split);
+  if (existing.length > 0 && !options.force) {
+    throw new InputError(
+      `${dest}: a split already exists (${existing.join(", ")}); pass --force to replace it`,
+    );
+  }
+
+  const items: { key: string; className: string; file: string }[] = [];
+  const skipped: SplitFolderResult["skipped"] = [];
+  for (const className of classes) {
+    const classDir = join(source, className);
+    const files = (await sortedEntries(classDir)).filter((e) => e.isFile && isImageFile(e.name));
+    for (const { name } of files) {
+      const file = join(classDir, name);
+      try {
+        // The header check (format, size) is cheap; full decoding happens when a stage loads it.
+        readImageHeader(await Deno.readFile(file), file);
+        items.push({ key: `${className}/${name}`, className, file });
+      } catch (e) {
+        if (!(e instanceof InputError) || options.onBadImage !== "skip") throw e;
+        skipped.push({ file, reason: e.message });
+      }
+    }
+    if (!items.some((item) => item.className === className)) {
+      throw new InputError(
+        `${classDir}: class folder has no readable images; add some or remove it`,
+      );
+    }
+  }
+
+  const assignment = stratifiedSplit(items, seed, fractions);
+  const staging = join(dest, `.split-${Deno.pid}-${Date.now()}`);
+  const counts: SplitFolderResult["counts"] = { train: {}, val: {}, test: {} };
+  try {
+    for (const split of SPLITS) {
+      for (const className of classes) {
+        await Deno.mkdir(join(staging, split, className), { recursive: true });
+      }
+    }
+    for (const [i, item] of items.entries()) {
+      const split = assignment.get(item.key)!;
+      await Deno.copyFile(item.file, join(staging, split, item.key));
+      counts[split][item.className] = (counts[split][item.className] ?? 0) + 1;
+      options.onCopied?.(i + 1, items.length);
+    }
+    for (const split of existing) await Deno.remove(join(dest, split), { recursive: true });
+    for (const split of SPLITS) await Deno.rename(join(staging, split), join(dest, split));
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+  const manifest = { source, seed, fractions, counts, skipped };
+  await writeFileAtomic(join(dest, "split.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  return { dest, counts, skipped };
+}

@@ -1,0 +1,96 @@
+/**
+ * Seeded, stratified train/val/test assignment: the same for the `data:split` tool and for a
+ * `labels.csv` without a split column, so both give the same split for the same seed.
+ *
+ * @module
+ */
+import { type Random, SeededRandom, shuffle } from "../core/random.ts";
+import { InputError } from "../core/errors.ts";
+
+/** The three splits, in the order ImageFolder roots hold them. */
+export const SPLITS = ["train", "val", "test"] as const;
+
+/** A split name. */
+export type Split = typeof SPLITS[number];
+
+/** Fractions of each class that go to each split; they sum to 1. */
+export interface SplitFractions {
+  train: number;
+  val: number;
+  test: number;
+}
+
+/** The reference split: 70/15/15. */
+export const DEFAULT_SPLIT_FRACTIONS: Readonly<SplitFractions> = Object.freeze({
+  train: 0.7,
+  val: 0.15,
+  test: 0.15,
+});
+
+/**
+ * Parses `"0.7,0.15,0.15"` into fractions, checking they are non-negative and sum to 1.
+ *
+ * @example
+ * ```ts
+ * import { parseSplitFractions } from "./stratified_split.ts";
+ * console.assert(parseSplitFractions("0.8,0.1,0.1").train === 0.8);
+ * ```
+ */
+export function parseSplitFractions(text: string): SplitFractions {
+  const parts = text.split(",").map((s) => Number(s.trim()));
+  const sum = parts.reduce((a, b) => a + b, 0);
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) {
+    throw new InputError(`--ratios "${text}": expected three non-negative numbers train,val,test`);
+  }
+  if (Math.abs(sum - 1) > 1e-6) {
+    throw new InputError(`--ratios "${text}": the fractions sum to ${sum}; they must sum to 1`);
+  }
+  return { train: parts[0], val: parts[1], test: parts[2] };
+}
+
+/**
+ * How many of `n` items go to val and test: each rounded from its fraction, the rest to
+ * train; with at least 3 items and non-zero fractions, val and test get one item or more.
+ */
+export function splitCounts(n: number, fractions: SplitFractions): Record<Split, number> {
+  const atLeastOne = (fraction: number) =>
+    fraction > 0 && n >= 3 ? Math.max(1, Math.round(n * fraction)) : Math.round(n * fraction);
+  const val = atLeastOne(fractions.val);
+  const test = Math.min(n - val, atLeastOne(fractions.test));
+  return { train: n - val - test, val, test };
+}
+
+/**
+ * Assigns every key to a split, stratified by its class: within each class the keys are
+ * sorted, shuffled with a stream forked by class name, then cut by {@link splitCounts}.
+ *
+ * @example
+ * ```ts
+ * import { stratifiedSplit } from "./stratified_split.ts";
+ * const items = Array.from({ length: 20 }, (_, i) => ({ key: `a${i}.jpg`, className: "A" }));
+ * const splits = stratifiedSplit(items, 42);
+ * console.assert([...splits.values()].filter((s) => s === "train").length === 14);
+ * ```
+ */
+export function stratifiedSplit(
+  items: readonly { key: string; className: string }[],
+  seed: number,
+  fractions: SplitFractions = DEFAULT_SPLIT_FRACTIONS,
+): Map<string, Split> {
+  const byClass = new Map<string, string[]>();
+  for (const { key, className } of items) {
+    const keys = byClass.get(className) ?? [];
+    keys.push(key);
+    byClass.set(className, keys);
+  }
+  const root: Random = new SeededRandom(seed).fork("stratified-split");
+  const result = new Map<string, Split>();
+  for (const className of [...byClass.keys()].sort()) {
+    const keys = shuffle(root.fork(className), byClass.get(className)!.sort());
+    const counts = splitCounts(keys.length, fractions);
+    keys.forEach((key, i) => {
+      result.set(key, i < counts.train ? "train" : i < counts.train + counts.val ? "val" : "test");
+    });
+  }
+  return result;
+}

@@ -1,0 +1,123 @@
+/**
+ * Choosing and starting the tfjs backend, once per process, before any tensor exists.
+ *
+ * `auto` picks webgpu only on a real GPU: on a machine whose only WebGPU adapter is the
+ * software fallback (llvmpipe), wasm is ~30x faster (see BENCHMARKS.md), so it wins there.
+ *
+ * @module
+ */
+// deps.ts also imports the wasm and webgpu backends, which registers them with tfjs.
+import { tf } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
+
+/** A backend tfjs can run on. */
+export type BackendName = "webgpu" | "wasm" | "cpu";
+
+/** What was asked for and what was started. */
+export interface BackendChoice {
+  name: BackendName;
+  /** The WebGPU adapter's description, when one was found. */
+  adapter?: string;
+  /** True when the adapter is a software (CPU) implementation. */
+  isFallbackAdapter?: boolean;
+  /** Why this backend was chosen, for the start-up line. */
+  reason: string;
+}
+
+/** What this machine offers through WebGPU. */
+export interface WebGpuProbe {
+  available: boolean;
+  adapter?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * Asks for a WebGPU adapter without starting tfjs.
+ *
+ * @example
+ * ```ts
+ * import { probeWebGpu } from "./backend.ts";
+ * const probe = await probeWebGpu();
+ * console.assert(typeof probe.available === "boolean");
+ * ```
+ */
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (!gpu) return { available: false };
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (!adapter) return { available: false };
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const fallback = Boolean(
+    info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
+  const adapterName = info.description || info.device || info.vendor || "unnamed adapter";
+  return { available: true, adapter: adapterName, isFallbackAdapter: fallback };
+}
+
+/**
+ * The backend `requested` resolves to on a machine with this WebGPU probe (pure; no side effects).
+ *
+ * @example
+ * ```ts
+ * import { resolveBackend } from "./backend.ts";
+ * const choice = resolveBackend("auto", { available: true, adapter: "llvmpipe", isFallbackAdapter: true });
+ * console.assert(choice.name === "wasm");
+ * ```
+ */
+export function resolveBackend(
+  requested: BackendName | "auto",
+  probe: WebGpuProbe,
+): BackendChoice {
+  const adapter = { adapter: probe.adapter, isFallbackAdapter: probe.isFallbackAdapter };
+  if (requested === "webgpu") {
+    if (!probe.available) {
+      throw new InputError(
+        "--backend webgpu: no WebGPU adapter found on this machine; use --backend wasm or auto",
+      );
+    }
+    return { name: "webgpu", ...adapter, reason: "requested" };
+  }
+  if (requested !== "auto") return { name: requested, ...adapter, reason: "requested" };
+  if (probe.available && !probe.isFallbackAdapter) {
+    return { name: "webgpu", ...adapter, reason: "auto: real GPU adapter" };
+  }
+  const why = probe.available ? "only a software WebGPU adapter" : "no WebGPU adapter";
+  return { name: "wasm", ...adapter, reason: `auto: ${why}, wasm is faster` };
+}
+
+/**
+ * Starts the backend for `requested` and returns what was chosen; call before creating tensors.
+ *
+ * @example
+ * ```ts
+ * import { startBackend } from "./backend.ts";
+ * const choice = await startBackend("cpu");
+ * console.assert(choice.name === "cpu");
+ * ```
+ */
+export async function startBackend(requested: BackendName | "auto"): Promise<BackendChoice> {
+  const choice = resolveBackend(requested, await probeWebGpu());
+  // Prod mode drops tfjs's debug checks and its "install tfjs-node" banner under Deno.
+  tf.enableProdMode();
+  if (!(await tf.setBackend(choice.name))) {
+    throw new Error(`tfjs could not start the ${choice.name} backend`);
+  }
+  await tf.ready();
+  return choice;
+}
+
+/**
+ * The start-up line every stage prints.
+ *
+ * @example
+ * ```ts
+ * import { describeBackend } from "./backend.ts";
+ * console.assert(describeBackend({ name: "wasm", reason: "requested" }).startsWith("backend: wasm"));
+ * ```
+ */
+export function describeBackend(choice: BackendChoice): string {
+  const adapter = choice.adapter
+    ? `; WebGPU adapter: ${choice.adapter}${choice.isFallbackAdapter ? " (software fallback)" : ""}`
+    : "; no WebGPU adapter";
+  return `backend: ${choice.name} (${choice.reason})${adapter}`;
+}

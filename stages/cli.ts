@@ -1,0 +1,196 @@
+/**
+ * What every stage's command line shares: the common flags, `--help`, config resolution,
+ * and turning input errors into one clear line and a non-zero exit (no stack trace).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Config, readConfigFile, resolveConfig } from "../core/config.ts";
+import { InputError } from "../core/errors.ts";
+
+/** One command-line flag: its parseArgs type and its line in `--help`. */
+export interface FlagSpec {
+  type: "string" | "boolean";
+  help: string;
+  /** Placeholder shown in help for string flags, e.g. `DIR`. */
+  valueName?: string;
+}
+
+/** The shared flags, by name. Stages pick the ones that apply to them. */
+export const SHARED_FLAGS = {
+  data: { type: "string", valueName: "DIR", help: "dataset root (ImageFolder or labels.csv)" },
+  out: { type: "string", valueName: "DIR", help: "outputs folder (default outputs)" },
+  models: { type: "string", valueName: "a,b", help: "models to run, comma-separated" },
+  limit: { type: "string", valueName: "N", help: "use at most N images per split" },
+  "img-size": { type: "string", valueName: "N", help: "model input size in px (default 224)" },
+  seed: { type: "string", valueName: "N", help: "random seed (default 42)" },
+  config: { type: "string", valueName: "FILE", help: "JSON file with config fields" },
+  backend: {
+    type: "string",
+    valueName: "NAME",
+    help: "auto|webgpu|wasm|cpu (default auto: webgpu on a real GPU, else wasm)",
+  },
+  "on-bad-image": {
+    type: "string",
+    valueName: "POLICY",
+    help: "fail|skip: stop at an unreadable image, or leave it out and list it",
+  },
+} as const satisfies Record<string, FlagSpec>;
+
+/** Name of a shared flag. */
+export type SharedFlag = keyof typeof SHARED_FLAGS;
+
+/** A stage's command-line description. */
+export interface StageSpec {
+  /** The task name, e.g. `data:split`. */
+  name: string;
+  /** One line saying what the stage does. */
+  summary: string;
+  /** Shared flags the stage accepts. */
+  shared: readonly SharedFlag[];
+  /** The stage's own flags. */
+  flags?: Record<string, FlagSpec>;
+  /** Extra help text: examples, outputs. */
+  details?: string;
+}
+
+/** Parsed command line: the resolved config and the stage's own flag values. */
+export interface StageArgs {
+  config: Config;
+  flags: Record<string, string | boolean | undefined>;
+}
+
+const FLAG_TO_FIELD: Record<SharedFlag, keyof Config | undefined> = {
+  data: "data",
+  out: "out",
+  models: "models",
+  limit: "limit",
+  "img-size": "imgSizePx",
+  seed: "seed",
+  config: undefined,
+  backend: "backend",
+  "on-bad-image": "onBadImage",
+};
+
+function flagValue(field: keyof Config, raw: string): unknown {
+  if (field === "models") return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const numeric = ["limit", "imgSizePx", "seed"].includes(field);
+  // Keep non-numeric text as is, so validation reports the value the user typed.
+  return numeric && /^[-+]?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(raw) ? Number(raw) : raw;
+}
+
+/**
+ * The `--help` text of a stage.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./cli.ts";
+ * const text = helpText({ name: "demo", summary: "everything", shared: ["seed"] });
+ * console.assert(text.includes("--seed N"));
+ * ```
+ */
+export function helpText(spec: StageSpec): string {
+  const entries: [string, FlagSpec][] = [
+    ...spec.shared.map((name): [string, FlagSpec] => [name, SHARED_FLAGS[name]]),
+    ...Object.entries(spec.flags ?? {}),
+    ["help", { type: "boolean", help: "show this help" }],
+  ];
+  const left = entries.map(([name, f]) => `--${name}${f.valueName ? ` ${f.valueName}` : ""}`);
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  const lines = entries.map(([, f], i) => `  ${left[i].padEnd(width)}${f.help}`);
+  return [
+    `deno task ${spec.name} [flags]`,
+    "",
+    spec.summary,
+    "",
+    "Flags:",
+    ...lines,
+    ...(spec.details ? ["", spec.details] : []),
+  ].join("\n");
+}
+
+/**
+ * Parses `argv` for a stage; returns `undefined` when `--help` was asked (help is printed).
+ *
+ * @example
+ * ```ts
+ * import { parseStageArgs } from "./cli.ts";
+ * const spec = { name: "x", summary: "y", shared: ["seed", "img-size"] as const };
+ * const args = await parseStageArgs(spec, ["--seed", "7", "--img-size", "128"]);
+ * console.assert(args!.config.seed === 7 && args!.config.imgSizePx === 128);
+ * ```
+ */
+export async function parseStageArgs(
+  spec: StageSpec,
+  argv: readonly string[],
+): Promise<StageArgs | undefined> {
+  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
+  for (const name of spec.shared) options[name] = { type: SHARED_FLAGS[name].type };
+  for (const [name, f] of Object.entries(spec.flags ?? {})) options[name] = { type: f.type };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new InputError(`deno task ${spec.name}: ${(e as Error).message}; see --help`);
+  }
+  if (values.help) {
+    console.log(helpText(spec));
+    return undefined;
+  }
+  const fromFile = typeof values.config === "string" ? await readConfigFile(values.config) : {};
+  const fromFlags: Record<string, unknown> = {};
+  for (const name of spec.shared) {
+    const field = FLAG_TO_FIELD[name];
+    const raw = values[name];
+    if (field && typeof raw === "string") fromFlags[field] = flagValue(field, raw);
+  }
+  const config = resolveConfig(fromFile, fromFlags as Partial<Config>);
+  const own = Object.fromEntries(Object.keys(spec.flags ?? {}).map((k) => [k, values[k]]));
+  return { config, flags: own };
+}
+
+/**
+ * Runs a stage's `main` with the command line: prints help, or runs and maps errors to an
+ * exit code. Input errors print one line; anything else is a bug and keeps its stack.
+ *
+ * @example
+ * ```ts
+ * import { runStage } from "./cli.ts";
+ * const code = await runStage({ name: "x", summary: "y", shared: [] }, [], async () => {});
+ * console.assert(code === 0);
+ * ```
+ */
+export async function runStage(
+  spec: StageSpec,
+  argv: readonly string[],
+  main: (args: StageArgs) => Promise<void>,
+): Promise<number> {
+  try {
+    const args = await parseStageArgs(spec, argv);
+    if (args) await main(args);
+    return 0;
+  } catch (e) {
+    if (e instanceof InputError) {
+      console.error(`error: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `error: ${(e as Error).message}\n` +
+          `This stage may read the project folder and write only under its outputs folder; ` +
+          `place data under ./data (or pass the path with the matching --allow-read flag).`,
+      );
+      return 1;
+    }
+    throw e;
+  }
+}
+
+/** Reads a string flag that the stage requires, or fails naming it. */
+export function requiredFlag(spec: StageSpec, args: StageArgs, name: string): string {
+  const value = args.flags[name];
+  if (typeof value !== "string" || value === "") {
+    throw new InputError(`deno task ${spec.name}: --${name} is required; see --help`);
+  }
+  return value;
+}

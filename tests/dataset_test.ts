@@ -1,0 +1,129 @@
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { countSamples, openDataset } from "../data/dataset.ts";
+import { InputError } from "../core/errors.ts";
+import { pathExists, SHARED_DIR, testDir } from "./test_dirs.ts";
+import { tinyPng, writeImageFolder } from "./fixtures.ts";
+
+const AB = { classes: ["A", "B"], seed: 42 };
+
+Deno.test("ImageFolder: sorted classes, stable ids, file names with parentheses, masks", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(dir.path, { train: 2, val: 1, test: 1 }, ["B", "A"]);
+  await Deno.mkdir(`${dir.path}/masks/test/B`, { recursive: true });
+  await Deno.writeFile(`${dir.path}/masks/test/B/B(1).png`, tinyPng());
+  await Deno.writeTextFile(`${dir.path}/train/A/notes.txt`, "not an image");
+  const ds = await openDataset(dir.path, AB);
+  assertEquals(ds.layout, "imagefolder");
+  assertEquals(ds.samples.map((s) => s.id), [
+    "train/A/A(1)",
+    "train/A/A(2)",
+    "train/B/B(1)",
+    "train/B/B(2)",
+    "val/A/A(1)",
+    "val/B/B(1)",
+    "test/A/A(1)",
+    "test/B/B(1)",
+  ]);
+  assertEquals(ds.samples.map((s) => s.label), [0, 0, 1, 1, 0, 1, 0, 1]);
+  assertEquals(ds.samples.filter((s) => s.maskFile).map((s) => s.id), ["test/B/B(1)"]);
+  assertEquals(countSamples(ds.samples).train, { A: 2, B: 2 });
+});
+
+Deno.test("ImageFolder: only the requested splits are needed", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(dir.path, { test: 1 }, ["A", "B"]);
+  const ds = await openDataset(dir.path, { ...AB, splits: ["test"] });
+  assertEquals(ds.samples.length, 2);
+  const e = await assertRejects(
+    () => openDataset(dir.path, AB),
+    InputError,
+    "split folder missing",
+  );
+  assert(e.message.includes("train"), e.message);
+});
+
+Deno.test("ImageFolder: empty class folder, class mismatch and missing root are clear errors", async () => {
+  await using dir = await testDir();
+  await assertRejects(
+    () => openDataset(`${dir.path}/nope`, AB),
+    InputError,
+    "folder does not exist",
+  );
+  await writeImageFolder(dir.path, { train: 1, val: 1, test: 1 }, ["A", "B"]);
+  await Deno.mkdir(`${dir.path}/val/C`);
+  await assertRejects(() => openDataset(dir.path, AB), InputError, "class folders are [A, B, C]");
+  await Deno.remove(`${dir.path}/val/C`);
+  for (const f of Deno.readDirSync(`${dir.path}/test/B`)) {
+    await Deno.remove(`${dir.path}/test/B/${f.name}`);
+  }
+  const e = await assertRejects(() => openDataset(dir.path, AB), InputError, "has no images");
+  assert(e.message.includes("test/B"), e.message);
+});
+
+async function writeFlat(root: string, csv: string, files: string[]): Promise<void> {
+  for (const f of files) await Deno.writeFile(`${root}/${f}`, tinyPng());
+  await Deno.writeTextFile(`${root}/labels.csv`, csv);
+}
+
+Deno.test("labels.csv: explicit split column", async () => {
+  await using dir = await testDir();
+  const rows = ["file,class,split"];
+  const files: string[] = [];
+  for (const split of ["train", "val", "test"]) {
+    for (const c of ["A", "B"]) {
+      files.push(`${c}_${split}.png`);
+      rows.push(`${c}_${split}.png,${c},${split}`);
+    }
+  }
+  await writeFlat(dir.path, rows.join("\n"), files);
+  const ds = await openDataset(dir.path, AB);
+  assertEquals(ds.layout, "labels-csv");
+  assertEquals(ds.samples.find((s) => s.id === "val/B/B_val")?.label, 1);
+});
+
+Deno.test("labels.csv without split: the seeded stratified 70/15/15 split", async () => {
+  await using dir = await testDir();
+  const files = Array.from({ length: 40 }, (_, i) => `img(${i}).png`);
+  const csv = ["file,class", ...files.map((f, i) => `${f},${i % 2 ? "B" : "A"}`)].join("\n");
+  await writeFlat(dir.path, csv, files);
+  const ds = await openDataset(dir.path, AB);
+  const counts = countSamples(ds.samples);
+  assertEquals(counts.train, { A: 14, B: 14 });
+  assertEquals(counts.val, { A: 3, B: 3 });
+  assertEquals(counts.test, { A: 3, B: 3 });
+  const again = await openDataset(dir.path, AB);
+  assertEquals(again.samples.map((s) => s.id), ds.samples.map((s) => s.id));
+});
+
+Deno.test("labels.csv: unknown class, missing file, escaping path are errors naming the line", async () => {
+  await using dir = await testDir();
+  await writeFlat(dir.path, "file,class\na.png,A\nb.png,C\n", ["a.png", "b.png"]);
+  const e = await assertRejects(() => openDataset(dir.path, AB), InputError, 'unknown class "C"');
+  assert(e.message.includes("labels.csv:3"), e.message);
+  await writeFlat(dir.path, "file,class,split\na.png,A,test\ngone.png,B,test\n", ["a.png"]);
+  await assertRejects(() => openDataset(dir.path, AB), InputError, "gone.png is listed but");
+  await writeFlat(dir.path, "file,class\n../x.png,A\n", []);
+  await assertRejects(() => openDataset(dir.path, AB), InputError, "outside the data folder");
+  await writeFlat(dir.path, "name,label\na.png,A\n", []);
+  await assertRejects(() => openDataset(dir.path, AB), InputError, "columns file,class");
+});
+
+const REAL = `${SHARED_DIR}/data/ecg-images`;
+const haveReal = await pathExists(REAL);
+if (!haveReal) console.warn(`skipping real-data discovery test: ${REAL} is absent`);
+
+Deno.test({
+  name: "real ECG images: 928 images in the fixed 648/136/144 split",
+  ignore: !haveReal,
+  fn: async () => {
+    const ds = await openDataset(REAL, {
+      classes: ["Abnormal", "HistoryMI", "MI", "Normal"],
+      seed: 42,
+    });
+    const counts = countSamples(ds.samples);
+    const total = (split: "train" | "val" | "test") =>
+      Object.values(counts[split]).reduce((a, b) => a + b, 0);
+    assertEquals([total("train"), total("val"), total("test")], [648, 136, 144]);
+    assert(ds.samples.some((s) => s.id === "train/MI/MI(12)"));
+  },
+});
