@@ -1,0 +1,46 @@
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { describeBackend, probeWebGpu, resolveBackend, startBackend } from "../models/backend.ts";
+import { InputError } from "../core/errors.ts";
+import { tf } from "../deps.ts";
+
+Deno.test("auto: webgpu on a real GPU, wasm on the software adapter or none", () => {
+  assertEquals(
+    resolveBackend("auto", { available: true, adapter: "H100", isFallbackAdapter: false }).name,
+    "webgpu",
+  );
+  assertEquals(
+    resolveBackend("auto", { available: true, adapter: "llvmpipe", isFallbackAdapter: true }).name,
+    "wasm",
+  );
+  assertEquals(resolveBackend("auto", { available: false }).name, "wasm");
+  assertEquals(resolveBackend("cpu", { available: false }).name, "cpu");
+});
+
+Deno.test("asking for webgpu without an adapter is a clear error", () => {
+  assertThrows(() => resolveBackend("webgpu", { available: false }), InputError, "--backend wasm");
+});
+
+Deno.test("the start-up line names backend, reason and adapter", () => {
+  const line = describeBackend({
+    name: "wasm",
+    reason: "auto",
+    adapter: "llvmpipe",
+    isFallbackAdapter: true,
+  });
+  assert(
+    line.includes("wasm") && line.includes("llvmpipe") && line.includes("software fallback"),
+    line,
+  );
+});
+
+Deno.test("each available backend starts and computes", async () => {
+  const probe = await probeWebGpu();
+  const names = probe.available ? ["wasm", "cpu", "webgpu"] as const : ["wasm", "cpu"] as const;
+  for (const name of names) {
+    const choice = await startBackend(name);
+    assertEquals(tf.getBackend(), choice.name);
+    const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), 1));
+    assertEquals(Array.from(await sum.data()), [2, 3]);
+    sum.dispose();
+  }
+});
