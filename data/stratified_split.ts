@@ -49,15 +49,35 @@ export function parseSplitFractions(text: string): SplitFractions {
 }
 
 /**
- * How many of `n` items go to val and test: each rounded from its fraction, the rest to
- * train; with at least 3 items and non-zero fractions, val and test get one item or more.
+ * How many of `n` items go to each split: the largest-remainder apportionment of
+ * `n * fraction` (ties go to the earlier split), so 10 items at 70/15/15 give 7/2/1; with at
+ * least 3 items, every split with a non-zero fraction gets one item or more (taken from train).
+ *
+ * @example
+ * ```ts
+ * import { splitCounts } from "./stratified_split.ts";
+ * const c = splitCounts(10, { train: 0.7, val: 0.15, test: 0.15 });
+ * console.assert(c.train === 7 && c.val === 2 && c.test === 1);
+ * ```
  */
 export function splitCounts(n: number, fractions: SplitFractions): Record<Split, number> {
-  const atLeastOne = (fraction: number) =>
-    fraction > 0 && n >= 3 ? Math.max(1, Math.round(n * fraction)) : Math.round(n * fraction);
-  const val = atLeastOne(fractions.val);
-  const test = Math.min(n - val, atLeastOne(fractions.test));
-  return { train: n - val - test, val, test };
+  const counts = { train: 0, val: 0, test: 0 };
+  const remainders = SPLITS.map((split) => {
+    const quota = n * fractions[split];
+    counts[split] = Math.floor(quota + 1e-9);
+    return { split, remainder: quota - counts[split] };
+  });
+  let left = n - counts.train - counts.val - counts.test;
+  for (const { split } of remainders.sort((a, b) => b.remainder - a.remainder)) {
+    if (left-- > 0) counts[split]++;
+  }
+  for (const split of ["val", "test"] as const) {
+    if (n >= 3 && fractions[split] > 0 && counts[split] === 0) {
+      counts[split] = 1;
+      counts.train--;
+    }
+  }
+  return counts;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { splitFolder } from "../data/split_folder.ts";
+import { splitCounts } from "../data/stratified_split.ts";
 import { openDataset } from "../data/dataset.ts";
 import { InputError } from "../core/errors.ts";
 import { testDir } from "./test_dirs.ts";
@@ -94,4 +95,17 @@ Deno.test("data:split: missing folder and empty class are clear errors", async (
     InputError,
     "no readable images",
   );
+});
+
+Deno.test("split counts: largest remainder, every split non-empty from 3 items", () => {
+  const f = { train: 0.7, val: 0.15, test: 0.15 };
+  assertEquals(splitCounts(10, f), { train: 7, val: 2, test: 1 });
+  assertEquals(splitCounts(100, f), { train: 70, val: 15, test: 15 });
+  assertEquals(splitCounts(3, f), { train: 1, val: 1, test: 1 });
+  assertEquals(splitCounts(2, f), { train: 2, val: 0, test: 0 });
+  assertEquals(splitCounts(60, f), { train: 42, val: 9, test: 9 });
+  for (let n = 0; n < 200; n++) {
+    const c = splitCounts(n, f);
+    assertEquals(c.train + c.val + c.test, n);
+  }
 });

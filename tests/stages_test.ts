@@ -1,0 +1,104 @@
+import { assert, assertEquals } from "./assert.ts";
+import { main } from "../mod.ts";
+import { pathExists, testDir } from "./test_dirs.ts";
+import { writeImageFolder, writeRawFolder } from "./fixtures.ts";
+
+/** Runs `mod.ts <argv>` in process, capturing what it prints. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error, warn } = console;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  console.warn = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    return { code: await main(argv), out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    Object.assign(console, { log, error, warn });
+  }
+}
+
+const AB = JSON.stringify({ classes: ["A", "B"] });
+
+Deno.test("mod.ts lists the stages, and every stage has --help", async () => {
+  const listing = await run(["--help"]);
+  assertEquals(listing.code, 0);
+  for (const stage of ["data:synth", "data:split", "data:check", "demo"]) {
+    assert(listing.out.includes(stage), listing.out);
+    const help = await run([stage, "--help"]);
+    assertEquals(help.code, 0);
+    assert(help.out.includes(`deno task ${stage}`) && help.out.includes("--help"), help.out);
+  }
+  const unknown = await run(["trian"]);
+  assertEquals(unknown.code, 2);
+  assert(unknown.err.includes('unknown stage "trian"') && unknown.err.includes("data:check"));
+});
+
+Deno.test("data:check loads a data set, honours --limit and fills the cache", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(`${dir.path}/ds`, { train: 4, val: 2, test: 2 }, ["A", "B"]);
+  await Deno.writeTextFile(`${dir.path}/c.json`, AB);
+  const args = [
+    "--data",
+    `${dir.path}/ds`,
+    "--out",
+    `${dir.path}/out`,
+    "--config",
+    `${dir.path}/c.json`,
+  ];
+  const r = await run(["data:check", ...args, "--img-size", "32", "--limit", "3"]);
+  assertEquals(r.code, 0, r.err);
+  assert(r.out.includes("train: A 2, B 1"), r.out);
+  assert(r.out.includes("9 images at 32px"), r.out);
+  const cached = [...Deno.readDirSync(`${dir.path}/out/cache/images`)];
+  // Keyed by content: the fixtures' 9 files hold only 2 distinct images.
+  assertEquals(cached.length, 2);
+});
+
+Deno.test("a bad image fails the stage with one line naming it; skip lists it", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(`${dir.path}/ds`, { train: 2, val: 1, test: 1 }, ["A", "B"]);
+  await Deno.writeFile(`${dir.path}/ds/val/B/broken.jpg`, new TextEncoder().encode("not a jpeg"));
+  await Deno.writeTextFile(`${dir.path}/c.json`, AB);
+  const args = [
+    "--data",
+    `${dir.path}/ds`,
+    "--out",
+    `${dir.path}/out`,
+    "--config",
+    `${dir.path}/c.json`,
+  ];
+  const failed = await run(["data:check", ...args, "--img-size", "16"]);
+  assertEquals(failed.code, 1);
+  assert(failed.err.startsWith("error: ") && failed.err.includes("broken.jpg"), failed.err);
+  assert(!failed.err.includes("    at "), "no stack trace for input errors");
+  assert(!(await pathExists(`${dir.path}/out/results`)), "no partial outputs");
+  const skipped = await run(["data:check", ...args, "--img-size", "16", "--on-bad-image", "skip"]);
+  assertEquals(skipped.code, 0, skipped.err);
+  const list = await Deno.readTextFile(`${dir.path}/out/results/skipped_images_data_check.csv`);
+  assert(list.includes("broken.jpg"), list);
+  assert(skipped.err.includes("broken.jpg"), skipped.err);
+});
+
+Deno.test("a missing --data folder and a bad flag are one-line errors with exit 1", async () => {
+  await using dir = await testDir();
+  const missing = await run(["data:check", "--data", `${dir.path}/nope`, "--out", `${dir.path}/o`]);
+  assertEquals(missing.code, 1);
+  assert(missing.err.includes("folder does not exist"), missing.err);
+  const bad = await run(["data:check", "--img-size", "huge"]);
+  assertEquals(bad.code, 1);
+  assert(bad.err.includes('"imgSizePx"') && bad.err.includes('"huge"'), bad.err);
+});
+
+Deno.test("data:split from the command line", async () => {
+  await using dir = await testDir();
+  await writeRawFolder(`${dir.path}/raw`, { A: 10, B: 20 });
+  const r = await run(["data:split", "--data", `${dir.path}/raw`, "--seed", "3"]);
+  assertEquals(r.code, 0, r.err);
+  assert(r.out.includes("train: A 7, B 14"), r.out);
+  const again = await run(["data:split", "--data", `${dir.path}/raw`]);
+  assertEquals(again.code, 1);
+  assert(again.err.includes("--force"), again.err);
+  const ratios = await run(["data:split", "--data", `${dir.path}/raw`, "--ratios", "0.5,0.5"]);
+  assertEquals(ratios.code, 1);
+  assert(ratios.err.includes("--ratios"), ratios.err);
+});
