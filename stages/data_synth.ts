@@ -13,6 +13,9 @@ import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 /** Images per class of the demo data set. */
 export const DEMO_IMAGES_PER_CLASS = 60;
 
+/** Page width of the demo data set, as the real scans' 640 px copies. */
+export const DEMO_WIDTH_PX = 640;
+
 /** Command-line description of `data:synth`. */
 export const dataSynthSpec: StageSpec = {
   name: "data:synth",
@@ -25,7 +28,11 @@ export const dataSynthSpec: StageSpec = {
       valueName: "N",
       help: `images per class, split 70/15/15 (default ${DEMO_IMAGES_PER_CLASS})`,
     },
-    width: { type: "string", valueName: "PX", help: "image width in px (default 640)" },
+    width: {
+      type: "string",
+      valueName: "PX",
+      help: `image width in px (default ${DEMO_WIDTH_PX})`,
+    },
   },
   details: "Example: deno task data:synth --per-class 100 --seed 7",
 };
@@ -52,7 +59,7 @@ function positiveIntFlag(name: string, value: string | boolean | undefined, fall
 export async function dataSynth({ config, flags }: StageArgs): Promise<void> {
   const outDir = typeof flags.out === "string" ? flags.out : "outputs/synthetic";
   const perClass = positiveIntFlag("per-class", flags["per-class"], DEMO_IMAGES_PER_CLASS);
-  const widthPx = positiveIntFlag("width", flags.width, 640);
+  const widthPx = positiveIntFlag("width", flags.width, DEMO_WIDTH_PX);
   if (perClass < 3) {
     throw new InputError(`--per-class ${perClass}: need at least 3 (one per split)`);
   }

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { dataCheck } from "./data_check.ts";
-import { dataSynth, DEMO_IMAGES_PER_CLASS } from "./data_synth.ts";
+import { GENERATOR_VERSION } from "../data/synth/synthetic_dataset.ts";
+import { dataSynth, DEMO_IMAGES_PER_CLASS, DEMO_WIDTH_PX } from "./data_synth.ts";
 
 /** Command-line description of `demo`. */
 export const demoSpec: StageSpec = {
@@ -42,7 +43,9 @@ export async function demo(args: StageArgs): Promise<void> {
   console.log(describeBackend(await startBackend(config.backend)));
   const data = join(config.out, "synthetic");
   const existing = await readJson(join(data, "synthetic.json"));
-  if (existing?.seed === config.seed && existing?.perClass === DEMO_IMAGES_PER_CLASS) {
+  const reusable = existing?.version === GENERATOR_VERSION && existing?.seed === config.seed &&
+    existing?.perClass === DEMO_IMAGES_PER_CLASS && existing?.widthPx === DEMO_WIDTH_PX;
+  if (reusable) {
     console.log(`== data:synth: reusing ${data}`);
   } else {
     console.log(`== data:synth -> ${data}`);

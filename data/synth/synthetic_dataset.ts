@@ -1,0 +1,187 @@
+/**
+ * Writes the built-in synthetic ECG report data set: an ImageFolder tree of JPEG reports
+ * named like the real scans, a ground-truth evidence mask (PNG) per image and a
+ * `synthetic.json` that records how everything was generated.
+ *
+ * Layout under `outDir`:
+ * - `{train,val,test}/<Class>/<Prefix>(<n>).jpg` with Abnormal → `HB`, HistoryMI → `PMI`,
+ *   MI → `MI`, Normal → `Normal`; n runs 1..perClass over the class, train first, then
+ *   val, then test.
+ * - `masks/{train,val,test}/<Class>/<Prefix>(<n>).png`: 8-bit gray, same size as the image,
+ *   255 on the trace pixels that carry the class evidence.
+ * - `synthetic.json`: generator version, seed, sizes, split rule, mask rule per class and
+ *   per-image metadata.
+ *
+ * Every image draws from its own stream `root.fork("<split>/<Class>/<n>")`, so an image's
+ * bytes depend only on the seed and its name, not on how many images came before it.
+ *
+ * @module
+ */
+import { jpeg, png } from "../../deps.ts";
+import { writeFileAtomic } from "../../core/atomic_write.ts";
+import { SeededRandom } from "../../core/random.ts";
+import type { GrayImage, RgbaImage } from "../image.ts";
+import { DEFAULT_SPLIT_FRACTIONS, type Split, splitCounts, SPLITS } from "../stratified_split.ts";
+import { SYNTH_CLASSES, type SynthClass } from "./beat_model.ts";
+import { renderSyntheticReport, type ReportMeta } from "./render_report.ts";
+import { reportHeightPx } from "./report_layout.ts";
+
+/** Bumped whenever the same seed would give different bytes. */
+export const GENERATOR_VERSION = 1;
+
+/** File-name prefix per class, as in the real data set. */
+export const FILE_PREFIXES: Readonly<Record<SynthClass, string>> = {
+  Abnormal: "HB",
+  HistoryMI: "PMI",
+  MI: "MI",
+  Normal: "Normal",
+};
+
+/** What each class's mask marks; also written to `synthetic.json`. */
+export const MASK_RULES: Readonly<Record<SynthClass, string>> = {
+  Abnormal: "QRS complexes of the premature ventricular beats, in every lead and the rhythm strip",
+  HistoryMI: "pathological Q waves and/or inverted T waves in the affected lead group",
+  MI: "ST segments (J point to T onset) of the leads with ST elevation",
+  Normal: "QRS complexes of lead II (its panel and the rhythm strip)",
+};
+
+/** Options of {@link writeSyntheticDataset}. */
+export interface SyntheticDatasetOptions {
+  /** Data set root to write. */
+  outDir: string;
+  /** Images per class, split 70/15/15 by `splitCounts` (as `data:split` does). */
+  perClass: number;
+  /** Seed of the root random stream; equal seeds give byte-identical data sets. */
+  seed: number;
+  /** Image width; default 640 px. The height follows the real scans' 2213x1572 aspect. */
+  widthPx?: number;
+  /** Called after each image with the number written so far and the total. */
+  onImage?: (done: number, total: number) => void;
+}
+
+/** Where the data set went and how many images each split and class got. */
+export interface SyntheticDatasetSummary {
+  /** The data set root (`outDir`). */
+  root: string;
+  /** Images written per split and class. */
+  counts: Record<Split, Record<string, number>>;
+}
+
+/** One entry of `synthetic.json`'s `images`. */
+export interface SyntheticImageRecord extends ReportMeta {
+  /** Image path relative to the root, `/`-separated. */
+  readonly file: string;
+  /** Mask path relative to the root. */
+  readonly mask: string;
+  /** The split the image belongs to. */
+  readonly split: Split;
+}
+
+/**
+ * Encodes a report page as JPEG at `quality` (1–100).
+ *
+ * @example
+ * ```ts
+ * import { encodeReportJpeg } from "./synthetic_dataset.ts";
+ * const bytes = encodeReportJpeg({ widthPx: 1, heightPx: 1, data: new Uint8Array(4) }, 90);
+ * console.assert(bytes[0] === 0xff && bytes[1] === 0xd8);
+ * ```
+ */
+export function encodeReportJpeg(image: RgbaImage, quality: number): Uint8Array {
+  const encoded = jpeg.encode(
+    { data: image.data, width: image.widthPx, height: image.heightPx },
+    quality,
+  );
+  return new Uint8Array(encoded.data.buffer, encoded.data.byteOffset, encoded.data.byteLength);
+}
+
+/**
+ * Encodes a mask as an 8-bit grayscale PNG.
+ *
+ * @example
+ * ```ts
+ * import { encodeMaskPng } from "./synthetic_dataset.ts";
+ * const bytes = encodeMaskPng({ widthPx: 2, heightPx: 1, data: new Uint8Array([0, 255]) });
+ * console.assert(bytes[1] === 0x50); // "P" of the PNG signature
+ * ```
+ */
+export function encodeMaskPng(mask: GrayImage): Uint8Array {
+  return png.encode({
+    width: mask.widthPx,
+    height: mask.heightPx,
+    data: mask.data,
+    channels: 1,
+    depth: 8,
+  });
+}
+
+/**
+ * Renders and writes the whole synthetic data set; see the module doc for the layout.
+ *
+ * @example
+ * ```ts
+ * import { writeSyntheticDataset } from "./synthetic_dataset.ts";
+ * const outDir = await Deno.makeTempDir();
+ * const summary = await writeSyntheticDataset({ outDir, perClass: 3, seed: 1, widthPx: 320 });
+ * console.assert(summary.counts.val.MI === 1);
+ * await Deno.remove(outDir, { recursive: true });
+ * ```
+ */
+export async function writeSyntheticDataset(
+  options: SyntheticDatasetOptions,
+): Promise<SyntheticDatasetSummary> {
+  const { outDir, perClass, seed } = options;
+  const widthPx = options.widthPx ?? 640;
+  if (!Number.isInteger(perClass) || perClass < 1) {
+    throw new RangeError(`writeSyntheticDataset: perClass must be a positive integer`);
+  }
+  const root = new SeededRandom(seed);
+  const countsPerSplit = splitCounts(perClass, DEFAULT_SPLIT_FRACTIONS);
+  const counts = Object.fromEntries(
+    SPLITS.map((split) => [split, Object.fromEntries(SYNTH_CLASSES.map((c) => [c, 0]))]),
+  ) as Record<Split, Record<string, number>>;
+  const images: SyntheticImageRecord[] = [];
+  const total = perClass * SYNTH_CLASSES.length;
+
+  for (const className of SYNTH_CLASSES) {
+    let index = 0;
+    for (const split of SPLITS) {
+      for (let k = 0; k < countsPerSplit[split]; k++) {
+        index++;
+        const stem = `${FILE_PREFIXES[className]}(${index})`;
+        const report = renderSyntheticReport(
+          className,
+          root.fork(`${split}/${className}/${index}`),
+          { widthPx },
+        );
+        const file = `${split}/${className}/${stem}.jpg`;
+        const mask = `masks/${split}/${className}/${stem}.png`;
+        await writeFileAtomic(
+          `${outDir}/${file}`,
+          encodeReportJpeg(report.image, report.meta.jpegQuality),
+        );
+        await writeFileAtomic(`${outDir}/${mask}`, encodeMaskPng(report.mask));
+        images.push({ file, mask, split, ...report.meta });
+        counts[split][className]++;
+        options.onImage?.(images.length, total);
+      }
+    }
+  }
+
+  const description = {
+    generator: "ecg-xai synthetic 12-lead ECG reports",
+    version: GENERATOR_VERSION,
+    seed,
+    perClass,
+    widthPx,
+    heightPx: reportHeightPx(widthPx),
+    splitRule:
+      "per class 70/15/15, largest-remainder rounding (at least 1 per split from 3 images); " +
+      "file numbers run over the class, train first",
+    maskRules: MASK_RULES,
+    counts,
+    images,
+  };
+  await writeFileAtomic(`${outDir}/synthetic.json`, JSON.stringify(description, null, 2) + "\n");
+  return { root: outDir, counts };
+}

@@ -1,0 +1,67 @@
+/**
+ * ecg-xai: train ECG-image classifiers, explain their decisions, and measure how good the
+ * explanations are. This module is the library API and the command line:
+ *
+ * ```sh
+ * deno run --allow-read=. --allow-write=outputs mod.ts <stage> [flags]   # stage --help for flags
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { openDataset, resolveConfig } from "./mod.ts";
+ * const config = resolveConfig({}, { seed: 7 });
+ * console.assert(config.seed === 7 && typeof openDataset === "function");
+ * ```
+ *
+ * @module
+ */
+import { runStage } from "./stages/cli.ts";
+import { STAGES } from "./stages/registry.ts";
+
+export * from "./core/config.ts";
+export * from "./core/errors.ts";
+export * from "./core/random.ts";
+export * from "./core/progress.ts";
+export * from "./core/atomic_write.ts";
+export * from "./data/image.ts";
+export * from "./data/dataset.ts";
+export * from "./data/stratified_split.ts";
+export * from "./data/split_folder.ts";
+export * from "./data/limit.ts";
+export * from "./data/loader.ts";
+export * from "./data/image_header.ts";
+export * from "./data/decode_image.ts";
+export * from "./data/grayscale.ts";
+export * from "./data/resize.ts";
+export * from "./data/preprocess.ts";
+export * from "./data/augment.ts";
+export * from "./data/image_cache.ts";
+export * from "./data/npy.ts";
+export * from "./data/synth/synthetic_dataset.ts";
+export * from "./models/backend.ts";
+export { STAGES } from "./stages/registry.ts";
+
+/**
+ * The command line: `mod.ts <stage> [flags]`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./mod.ts";
+ * console.assert((await main(["no-such-stage"])) === 2);
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const stage = STAGES.find((s) => s.spec.name === name);
+  if (!stage) {
+    const list = STAGES.map((s) => `  ${s.spec.name.padEnd(12)} ${s.spec.summary}`).join("\n");
+    const askedForHelp = name === "--help" || name === "-h";
+    const problem = askedForHelp ? "" : name ? `unknown stage "${name}"\n\n` : "no stage given\n\n";
+    const text = `${problem}usage: mod.ts <stage> [flags]\n\nStages:\n${list}`;
+    (askedForHelp ? console.log : console.error)(text);
+    return askedForHelp ? 0 : 2;
+  }
+  return await runStage(stage.spec, rest, stage.run);
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
