@@ -102,3 +102,15 @@ Deno.test("data:split from the command line", async () => {
   assertEquals(ratios.code, 1);
   assert(ratios.err.includes("--ratios"), ratios.err);
 });
+
+Deno.test("demo: synthesises the data set once, checks it, and reuses it on the next run", async () => {
+  await using dir = await testDir();
+  const args = ["--out", dir.path, "--img-size", "64", "--backend", "cpu"];
+  const first = await run(["demo", ...args]);
+  assertEquals(first.code, 0, first.err);
+  assert(first.out.includes("backend: cpu"), first.out);
+  assert(first.out.includes("240 images at 64px") && first.out.includes("240 with evidence masks"));
+  const second = await run(["demo", ...args]);
+  assertEquals(second.code, 0, second.err);
+  assert(second.out.includes("reusing"), second.out);
+});
