@@ -7,6 +7,7 @@
 import { basename, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { type Split, SPLITS, stratifiedSplit } from "./stratified_split.ts";
 
 /** File endings read as images (case-insensitive), as torchvision's ImageFolder would. */
@@ -50,29 +51,12 @@ export function isImageFile(name: string): boolean {
   return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
 }
 
-async function listDir(path: string): Promise<Deno.DirEntry[]> {
-  const entries: Deno.DirEntry[] = [];
-  for await (const entry of Deno.readDir(path)) entries.push(entry);
-  // Code-point order, as Python's sorted() gives torchvision's ImageFolder.
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
 async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
+  return (await statOrUndefined(path))?.isDirectory ?? false;
 }
 
 async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
+  return (await statOrUndefined(path))?.isFile ?? false;
 }
 
 function stem(file: string): string {
@@ -102,11 +86,13 @@ async function openImageFolder(root: string, options: OpenDatasetOptions): Promi
           `(run deno task data:split --data <raw folder> to make them)`,
       );
     }
-    const classDirs = (await listDir(splitDir)).filter((e) => e.isDirectory).map((e) => e.name);
+    const classDirs = (await listDirSorted(splitDir)).filter((e) => e.isDirectory).map((e) =>
+      e.name
+    );
     checkClasses(classDirs, options.classes, splitDir);
     for (const [label, className] of classDirs.entries()) {
       const classDir = join(splitDir, className);
-      const files = (await listDir(classDir)).filter((e) => e.isFile && isImageFile(e.name));
+      const files = (await listDirSorted(classDir)).filter((e) => e.isFile && isImageFile(e.name));
       if (files.length === 0) {
         throw new InputError(
           `${classDir}: class folder has no images (${IMAGE_EXTENSIONS.join(", ")}); ` +

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { InputError } from "../core/errors.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { isImageFile } from "./dataset.ts";
 import { readImageHeader } from "./image_header.ts";
@@ -41,22 +42,6 @@ export interface SplitFolderResult {
   skipped: { file: string; reason: string }[];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-async function sortedEntries(path: string): Promise<Deno.DirEntry[]> {
-  const entries: Deno.DirEntry[] = [];
-  for await (const entry of Deno.readDir(path)) entries.push(entry);
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
 /**
  * Splits `source` into `<dest>/{train,val,test}/<Class>/` by copying, and writes
  * `<dest>/split.json` (seed, fractions, counts).
@@ -82,7 +67,7 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
   const fractions = options.fractions ?? DEFAULT_SPLIT_FRACTIONS;
   let entries: Deno.DirEntry[];
   try {
-    entries = await sortedEntries(source);
+    entries = await listDirSorted(source);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
       throw new InputError(`--data ${source}: folder does not exist; pass the raw <Class>/ folder`);
@@ -100,7 +85,9 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
     throw new InputError(`--data ${source}: nothing to split: ${hint}`);
   }
   const existing = [];
-  for (const split of SPLITS) if (await exists(join(dest, split))) existing.push(split);
+  for (const split of SPLITS) {
+    if ((await statOrUndefined(join(dest, split))) !== undefined) existing.push(split);
+  }
   if (existing.length > 0 && !options.force) {
     throw new InputError(
       `${dest}: a split already exists (${existing.join(", ")}); pass --force to replace it`,
@@ -111,7 +98,7 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
   const skipped: SplitFolderResult["skipped"] = [];
   for (const className of classes) {
     const classDir = join(source, className);
-    const files = (await sortedEntries(classDir)).filter((e) => e.isFile && isImageFile(e.name));
+    const files = (await listDirSorted(classDir)).filter((e) => e.isFile && isImageFile(e.name));
     for (const { name } of files) {
       const file = join(classDir, name);
       try {

@@ -5,6 +5,7 @@
  * @module
  */
 import { resolve } from "node:path";
+import { statOrUndefined } from "../core/fs.ts";
 
 /**
  * A fresh temp folder under `outputs/tmp`, removed by the returned disposer.
@@ -36,11 +37,5 @@ export const SHARED_DIR = resolve("../shared");
  * ```
  */
 export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
+  return (await statOrUndefined(path)) !== undefined;
 }

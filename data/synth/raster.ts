@@ -61,13 +61,19 @@ export class CoverageCanvas {
     this.coverage = new Float32Array(widthPx * heightPx);
   }
 
+  /** The pixels within `reachPx` of the segment's bounding box, clipped to the canvas. */
+  #pixelBox(x0: number, y0: number, x1: number, y1: number, reachPx: number) {
+    return {
+      left: Math.max(0, Math.floor(Math.min(x0, x1) - reachPx)),
+      right: Math.min(this.widthPx - 1, Math.ceil(Math.max(x0, x1) + reachPx)),
+      top: Math.max(0, Math.floor(Math.min(y0, y1) - reachPx)),
+      bottom: Math.min(this.heightPx - 1, Math.ceil(Math.max(y0, y1) + reachPx)),
+    };
+  }
+
   /** Strokes the segment (x0, y0)–(x1, y1) with round caps, `widthPx` wide. */
   strokeSegment(x0: number, y0: number, x1: number, y1: number, widthPx: number): void {
-    const reach = widthPx / 2 + 1;
-    const left = Math.max(0, Math.floor(Math.min(x0, x1) - reach));
-    const right = Math.min(this.widthPx - 1, Math.ceil(Math.max(x0, x1) + reach));
-    const top = Math.max(0, Math.floor(Math.min(y0, y1) - reach));
-    const bottom = Math.min(this.heightPx - 1, Math.ceil(Math.max(y0, y1) + reach));
+    const { left, right, top, bottom } = this.#pixelBox(x0, y0, x1, y1, widthPx / 2 + 1);
     const dx = x1 - x0, dy = y1 - y0;
     const lengthSquared = dx * dx + dy * dy;
     const inverseLengthSquared = lengthSquared > 0 ? 1 / lengthSquared : 0;
@@ -104,11 +110,7 @@ export class CoverageCanvas {
    * those points) and which is `thicknessPx` thick; any orientation.
    */
   fillBar(x0: number, y0: number, x1: number, y1: number, thicknessPx: number): void {
-    const reach = thicknessPx / 2 + 1;
-    const left = Math.max(0, Math.floor(Math.min(x0, x1) - reach));
-    const right = Math.min(this.widthPx - 1, Math.ceil(Math.max(x0, x1) + reach));
-    const top = Math.max(0, Math.floor(Math.min(y0, y1) - reach));
-    const bottom = Math.min(this.heightPx - 1, Math.ceil(Math.max(y0, y1) + reach));
+    const { left, right, top, bottom } = this.#pixelBox(x0, y0, x1, y1, thicknessPx / 2 + 1);
     const lengthPx = Math.hypot(x1 - x0, y1 - y0);
     if (lengthPx === 0) return;
     const ux = (x1 - x0) / lengthPx, uy = (y1 - y0) / lengthPx;
