@@ -22,7 +22,15 @@ const stderrSink: ProgressSink = {
   },
 };
 
-/** Formats seconds as `1h02m`, `3m05s` or `12.3s`. */
+/**
+ * Formats seconds as `1h02m`, `3m05s` or `12.3s`.
+ *
+ * @example
+ * ```ts
+ * import { formatSeconds } from "./progress.ts";
+ * console.assert(formatSeconds(185) === "3m05s");
+ * ```
+ */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   if (seconds < 60) return `${seconds.toFixed(1)}s`;

@@ -46,7 +46,15 @@ export interface OpenDatasetOptions {
   seed: number;
 }
 
-/** True when `name` has an image file ending. */
+/**
+ * True when `name` has an image file ending.
+ *
+ * @example
+ * ```ts
+ * import { isImageFile } from "./dataset.ts";
+ * console.assert(isImageFile("MI(12).JPG") && !isImageFile("labels.csv"));
+ * ```
+ */
 export function isImageFile(name: string): boolean {
   return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
 }

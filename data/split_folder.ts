@@ -58,7 +58,7 @@ export interface SplitFolderResult {
  *   for (let i = 0; i < 10; i++) await Deno.writeFile(`${src}/${c}/${c}(${i}).png`, png);
  * }
  * const result = await splitFolder({ source: src, seed: 42 });
- * console.assert(result.counts.train.A === 7 && result.counts.test.B === 2);
+ * console.assert(result.counts.train.A === 7 && result.counts.test.B === 1);
  * ```
  */
 export async function splitFolder(options: SplitFolderOptions): Promise<SplitFolderResult> {

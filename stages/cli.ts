@@ -185,12 +185,3 @@ export async function runStage(
     throw e;
   }
 }
-
-/** Reads a string flag that the stage requires, or fails naming it. */
-export function requiredFlag(spec: StageSpec, args: StageArgs, name: string): string {
-  const value = args.flags[name];
-  if (typeof value !== "string" || value === "") {
-    throw new InputError(`deno task ${spec.name}: --${name} is required; see --help`);
-  }
-  return value;
-}

@@ -14,7 +14,16 @@ import { limitPerSplit } from "../data/limit.ts";
 import { type LoadedImages, loadImages } from "../data/loader.ts";
 import type { Split } from "../data/stratified_split.ts";
 
-/** The decoded-image cache folder of an outputs folder. */
+/**
+ * The decoded-image cache folder of an outputs folder.
+ *
+ * @example
+ * ```ts
+ * import { imageCacheDir } from "./load_data.ts";
+ * import { DEFAULT_CONFIG } from "../core/config.ts";
+ * console.assert(imageCacheDir(DEFAULT_CONFIG) === "outputs/cache/images");
+ * ```
+ */
 export function imageCacheDir(config: Config): string {
   return join(config.out, "cache", "images");
 }
