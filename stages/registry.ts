@@ -8,6 +8,9 @@ import { dataCheck, dataCheckSpec } from "./data_check.ts";
 import { dataSplit, dataSplitSpec } from "./data_split.ts";
 import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
+import { evalSpec, evaluate } from "./eval.ts";
+import { predict, predictSpec } from "./predict.ts";
+import { train, trainSpec } from "./train.ts";
 
 /** A runnable stage. */
 export interface Stage {
@@ -20,5 +23,8 @@ export const STAGES: readonly Stage[] = [
   { spec: dataSynthSpec, run: dataSynth },
   { spec: dataSplitSpec, run: dataSplit },
   { spec: dataCheckSpec, run: dataCheck },
+  { spec: trainSpec, run: async (args) => void (await train(args)) },
+  { spec: evalSpec, run: async (args) => void (await evaluate(args)) },
+  { spec: predictSpec, run: predict },
   { spec: demoSpec, run: demo },
 ];

@@ -1,0 +1,39 @@
+/**
+ * Forward-pass speed on the wasm backend, batch of 8: resnet18 and mobilenet_v2 at 224 px
+ * (the reference's size), ecgnet at 128 px (its demo size). Inference mode, random weights
+ * (speed does not depend on their values).
+ *
+ * Run: `deno task bench` (or `deno bench --allow-read=.,../shared --allow-write=outputs
+ * bench/models_bench.ts`). Images/s = 8000 / the reported mean ms.
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import { startBackend } from "../models/backend.ts";
+import { buildModel } from "../models/registry.ts";
+
+const BATCH = 8;
+const CASES = [
+  { arch: "resnet18", imgSizePx: 224 },
+  { arch: "mobilenet_v2", imgSizePx: 224 },
+  { arch: "ecgnet", imgSizePx: 128 },
+] as const;
+
+await startBackend("wasm");
+
+for (const { arch, imgSizePx } of CASES) {
+  const model = buildModel(arch, { numClasses: 4, imgSizePx, seed: 1 });
+  const batch = tf.randomNormal([BATCH, imgSizePx, imgSizePx, 3], 0, 1, "float32", 1);
+  Deno.bench({
+    name: `${arch} forward, ${BATCH} x ${imgSizePx} px, wasm`,
+    group: "forward",
+    // Each resnet18 iteration takes about a second: a few samples are enough.
+    n: 10,
+    warmup: 2,
+    async fn() {
+      const logits = model.predict(batch) as tf.Tensor;
+      await logits.data();
+      logits.dispose();
+    },
+  });
+}

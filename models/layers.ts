@@ -1,0 +1,275 @@
+/**
+ * Building blocks for torchvision-exact networks in tfjs layers (functional API, NHWC).
+ *
+ * **Layer names.** A layer that is a torch module carries the module's path as its name
+ * (`layer1.0.conv1`, `features.3.conv.1.0`, `fc`), so the weight mapping in
+ * `torch_weights.ts` is mechanical and explainers can ask for `layer4` or `features.18.0`.
+ * tfjs accepts only `[A-Za-z0-9][-A-Za-z0-9._/]*` and reserves `/` for weight scopes, so a
+ * helper layer that torch does not have as a module (the explicit padding, a residual
+ * addition) or a second application of one torch module (resnet blocks reuse one `relu`) is
+ * named `<torch path>-<role>`: `conv1-pad`, `layer1.0-add`, `layer1.0.relu-2`. Python
+ * attribute names never contain `-`, so {@link torchModuleName} recovers the module.
+ *
+ * **Numerics that differ from Keras defaults.** BatchNorm eps is torch's 1e-5 (tfjs: 1e-3);
+ * stride-2 convolutions pad symmetrically with an explicit ZeroPadding2D (tfjs `same` pads only
+ * bottom/right for even inputs, shifting every downsampling layer by half a pixel); ReLU6
+ * takes torch's derivative (1 only on 0 < x < 6; tfjs' own is 1 on 0 < x <= 6).
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+
+/** Separates a torch module path from the role of a helper layer in a tfjs layer name. */
+export const ROLE_SEPARATOR = "-";
+
+/** torch's `nn.BatchNorm2d` default eps, used by every family built here. */
+export const TORCH_BN_EPS = 1e-5;
+
+/**
+ * Keras' momentum is the weight of the old running statistic, torch's (0.1) that of the new
+ * batch, so 1 − 0.1 makes training update the running statistics as the reference does.
+ */
+const KERAS_BN_MOMENTUM = 1 - 0.1;
+
+/**
+ * The torch module a tfjs layer stands for: its name up to the role separator.
+ *
+ * @example
+ * ```ts
+ * import { torchModuleName } from "./layers.ts";
+ * console.assert(torchModuleName("layer1.0.relu-2") === "layer1.0.relu");
+ * console.assert(torchModuleName("layer1.0.conv1") === "layer1.0.conv1");
+ * ```
+ */
+export function torchModuleName(layerName: string): string {
+  const cut = layerName.indexOf(ROLE_SEPARATOR);
+  return cut < 0 ? layerName : layerName.slice(0, cut);
+}
+
+/**
+ * The layer whose output is the output of torch module `torchPath`: the layer of that exact
+ * name, or else, among the layers inside the module (`torchPath.…` or `torchPath-…`), the one
+ * whose output no other of them consumes (`layer4` → `layer4.1.relu-2`, `features` →
+ * `features.18.2`, `layer1.0` → `layer1.0.relu-2`).
+ *
+ * @throws {Error} when no layer or more than one final layer belongs to `torchPath`.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { startBackend } from "./backend.ts";
+ * import { torchModuleOutputLayer } from "./layers.ts";
+ * await startBackend("cpu");
+ * const x = tf.input({ shape: [4] });
+ * const a = tf.layers.dense({ units: 2, name: "head.0" }).apply(x) as tf.SymbolicTensor;
+ * const b = tf.layers.dense({ units: 2, name: "head.1" }).apply(a) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: b });
+ * console.assert(torchModuleOutputLayer(model, "head").name === "head.1");
+ * ```
+ */
+export function torchModuleOutputLayer(model: tf.LayersModel, torchPath: string): tf.layers.Layer {
+  const exact = model.layers.find((layer) => layer.name === torchPath);
+  if (exact) return exact;
+  const inside = new Set(
+    model.layers.filter((layer) =>
+      layer.name.startsWith(`${torchPath}.`) ||
+      layer.name.startsWith(`${torchPath}${ROLE_SEPARATOR}`)
+    ),
+  );
+  const finals = [...inside].filter((layer) =>
+    !layer.outboundNodes.some((node) => inside.has(node.outboundLayer))
+  );
+  if (finals.length !== 1) {
+    throw new Error(
+      `${model.name}: torch module "${torchPath}" maps to ${finals.length} final layers` +
+        (finals.length ? ` (${finals.map((l) => l.name).join(", ")})` : ""),
+    );
+  }
+  return finals[0];
+}
+
+/** A torch `nn.Conv2d` (square kernel, symmetric padding). */
+export interface Conv2dSpec {
+  outChannels: number;
+  kernelPx: number;
+  /** Default 1. */
+  stride?: number;
+  /** Pixels added on every side; default 0. */
+  paddingPx?: number;
+  /** `groups = channels` in torch; default false (groups = 1). */
+  depthwise?: boolean;
+  /** Default false: every convolution here is followed by a BatchNorm. */
+  bias?: boolean;
+}
+
+/** The activation closing a torchvision `Conv2dNormActivation`. */
+export type Activation = "relu" | "relu6";
+
+/**
+ * ReLU6 with torch's derivative: 1 only where 0 < x < 6 (tfjs' `relu6` gradient also passes
+ * x = 6, which would move saliency and IG maps wherever an activation sits exactly at 6).
+ */
+const relu6TorchGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  (args[1] as tf.GradSaveFunc)([x]);
+  return {
+    value: tf.relu6(x),
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
+      tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(saved, 0), tf.less(saved, 6)), "float32")),
+  };
+});
+
+/** `nn.ReLU6` as a layer; registered so saved models load again. */
+class TorchReLU6 extends tf.layers.Layer {
+  static className = "TorchReLU6";
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return relu6TorchGrad(Array.isArray(inputs) ? inputs[0] : inputs);
+  }
+}
+tf.serialization.registerClass(TorchReLU6);
+
+/**
+ * Applies torch-style layers to symbolic NHWC tensors, naming each layer with its torch module
+ * path and initialising weights as torchvision does (convolutions Kaiming-normal with fan-out,
+ * linear layers U(±1/√fan_in), BatchNorm γ = 1, β = 0).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { startBackend } from "./backend.ts";
+ * import { TorchLayers } from "./layers.ts";
+ * await startBackend("cpu");
+ * const nn = new TorchLayers(1);
+ * const x = tf.input({ shape: [32, 32, 3] });
+ * const y = nn.convBnAct(x, "features.0", { outChannels: 8, kernelPx: 3, stride: 2 }, "relu");
+ * console.assert(y.shape.join() === ",16,16,8");
+ * ```
+ */
+export class TorchLayers {
+  #nextSeed: number | undefined;
+
+  /** @param seed makes the initial weights reproducible; unseeded when undefined. */
+  constructor(seed?: number) {
+    // tfjs treats seed 0 as "no seed", so seeds start at 1.
+    this.#nextSeed = seed === undefined ? undefined : Math.abs(Math.trunc(seed)) + 1;
+  }
+
+  #seed(): number | undefined {
+    return this.#nextSeed === undefined ? undefined : this.#nextSeed++;
+  }
+
+  /** `nn.Conv2d(in, spec.outChannels, kernelPx, stride, paddingPx, groups, bias)`. */
+  conv2d(x: tf.SymbolicTensor, name: string, spec: Conv2dSpec): tf.SymbolicTensor {
+    const { outChannels, kernelPx, stride = 1, paddingPx = 0, depthwise = false } = spec;
+    const useBias = spec.bias ?? false;
+    if (depthwise && x.shape[3] !== outChannels) {
+      throw new Error(`${name}: a depthwise convolution keeps its ${x.shape[3]} channels`);
+    }
+    // At stride 1 with an odd kernel, tfjs' 'same' is exactly torch's symmetric (k−1)/2 padding
+    // and saves a padded copy; anywhere else 'same' is asymmetric, so pad explicitly.
+    const useSame = paddingPx > 0 && stride === 1 && 2 * paddingPx === kernelPx - 1;
+    const input = paddingPx > 0 && !useSame ? this.#pad(x, name, paddingPx) : x;
+    const padding = useSame ? "same" : "valid";
+    const fanOut = outChannels * kernelPx * kernelPx;
+    const kernelInit = tf.initializers.randomNormal({
+      mean: 0,
+      stddev: Math.sqrt(2 / fanOut),
+      seed: this.#seed(),
+    });
+    const common = { name, kernelSize: kernelPx, strides: stride, padding, useBias } as const;
+    const layer = depthwise
+      ? tf.layers.depthwiseConv2d({
+        ...common,
+        depthMultiplier: 1,
+        depthwiseInitializer: kernelInit,
+      })
+      : tf.layers.conv2d({ ...common, filters: outChannels, kernelInitializer: kernelInit });
+    return layer.apply(input) as tf.SymbolicTensor;
+  }
+
+  /** `nn.BatchNorm2d(C, eps)` over the channel (last) axis. */
+  batchNorm2d(x: tf.SymbolicTensor, name: string, eps = TORCH_BN_EPS): tf.SymbolicTensor {
+    return tf.layers.batchNormalization({
+      name,
+      axis: -1,
+      epsilon: eps,
+      momentum: KERAS_BN_MOMENTUM,
+    }).apply(x) as tf.SymbolicTensor;
+  }
+
+  /** `nn.ReLU()` or `nn.ReLU6()`. */
+  activation(x: tf.SymbolicTensor, name: string, kind: Activation): tf.SymbolicTensor {
+    const layer = kind === "relu"
+      ? tf.layers.activation({ name, activation: "relu" })
+      : new TorchReLU6({ name });
+    return layer.apply(x) as tf.SymbolicTensor;
+  }
+
+  /**
+   * torchvision's `Conv2dNormActivation`: `name.0` conv with (k−1)/2 padding, `name.1`
+   * BatchNorm, `name.2` activation.
+   */
+  convBnAct(
+    x: tf.SymbolicTensor,
+    name: string,
+    spec: Omit<Conv2dSpec, "paddingPx">,
+    kind: Activation,
+  ): tf.SymbolicTensor {
+    const conv = this.conv2d(x, `${name}.0`, { ...spec, paddingPx: (spec.kernelPx - 1) / 2 });
+    return this.activation(this.batchNorm2d(conv, `${name}.1`), `${name}.2`, kind);
+  }
+
+  /**
+   * `nn.MaxPool2d(kernelPx, stride, paddingPx)` for non-negative input only: torch pads with
+   * −inf, this pads with 0. After a ReLU every window holds a real value ≥ 0, so the maximum is
+   * the same; where a window's real values are all 0 and a padded 0 wins the tie, the gradient
+   * is lost to the padding, but the ReLU below would have zeroed it anyway (its input was ≤ 0).
+   */
+  maxPool2dAfterRelu(
+    x: tf.SymbolicTensor,
+    name: string,
+    kernelPx: number,
+    stride: number,
+    paddingPx: number,
+  ): tf.SymbolicTensor {
+    const input = paddingPx > 0 ? this.#pad(x, name, paddingPx) : x;
+    return tf.layers.maxPooling2d({ name, poolSize: kernelPx, strides: stride, padding: "valid" })
+      .apply(input) as tf.SymbolicTensor;
+  }
+
+  /** `x + y` (a residual connection), as helper layer `<block>-add`. */
+  add(x: tf.SymbolicTensor, y: tf.SymbolicTensor, blockName: string): tf.SymbolicTensor {
+    const layer = tf.layers.add({ name: `${blockName}${ROLE_SEPARATOR}add` });
+    return layer.apply([x, y]) as tf.SymbolicTensor;
+  }
+
+  /** `adaptive_avg_pool2d(x, 1)` then `flatten(x, 1)`: NHWC → [N, C]. */
+  globalAvgPool(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
+    return tf.layers.globalAveragePooling2d({ name }).apply(x) as tf.SymbolicTensor;
+  }
+
+  /** `nn.Dropout(rate)`: the identity outside training. */
+  dropout(x: tf.SymbolicTensor, name: string, rate: number): tf.SymbolicTensor {
+    // Unseeded on purpose: a seeded tfjs dropout draws the same mask at every training step.
+    return tf.layers.dropout({ name, rate }).apply(x) as tf.SymbolicTensor;
+  }
+
+  /** `nn.Linear(in, outFeatures)` with torch's default initialisation. */
+  linear(x: tf.SymbolicTensor, name: string, outFeatures: number): tf.SymbolicTensor {
+    const bound = 1 / Math.sqrt(x.shape[x.shape.length - 1] ?? 1);
+    const init = () =>
+      tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: this.#seed() });
+    return tf.layers.dense({
+      name,
+      units: outFeatures,
+      kernelInitializer: init(),
+      biasInitializer: init(),
+    }).apply(x) as tf.SymbolicTensor;
+  }
+
+  #pad(x: tf.SymbolicTensor, name: string, paddingPx: number): tf.SymbolicTensor {
+    const sides: [number, number] = [paddingPx, paddingPx];
+    return tf.layers.zeroPadding2d({ name: `${name}${ROLE_SEPARATOR}pad`, padding: [sides, sides] })
+      .apply(x) as tf.SymbolicTensor;
+  }
+}

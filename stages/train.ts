@@ -1,0 +1,144 @@
+/**
+ * `deno task train`: train each `--models` architecture on the train split, pick the epoch by
+ * validation accuracy, and keep a resume state so a killed run continues where it stopped.
+ *
+ * @module
+ */
+import { type Config, validateConfig } from "../core/config.ts";
+import { InputError } from "../core/errors.ts";
+import { describeBackend, startBackend } from "../models/backend.ts";
+import { trainModel, type TrainModelResult } from "../training/train_loop.ts";
+import type { HistoryRow } from "../training/history.ts";
+import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { loadStageData } from "./load_data.ts";
+import { loadSafetensorsWeights, type ModelBuilder, REGISTRY_BUILDER } from "./model_source.ts";
+
+/** Command-line description of `train`. */
+export const trainSpec: StageSpec = {
+  name: "train",
+  summary: "Train classifiers with AdamW, early stopping on val accuracy; resumable.",
+  shared: [
+    "data",
+    "out",
+    "models",
+    "limit",
+    "img-size",
+    "seed",
+    "config",
+    "backend",
+    "on-bad-image",
+  ],
+  flags: {
+    epochs: { type: "string", valueName: "N", help: "maximum epochs (default 15)" },
+    "batch-size": { type: "string", valueName: "N", help: "images per step (default 64)" },
+    lr: { type: "string", valueName: "X", help: "AdamW learning rate (default 3e-4)" },
+    "weight-decay": { type: "string", valueName: "X", help: "AdamW weight decay (default 1e-4)" },
+    patience: { type: "string", valueName: "N", help: "early-stopping patience (default 5)" },
+    cosine: { type: "boolean", help: "cosine-anneal the learning rate to 0 over the epochs" },
+    pretrained: {
+      type: "string",
+      valueName: "FILE",
+      help: "start from torchvision weights (.safetensors); a head of another size is kept fresh",
+    },
+    fresh: { type: "boolean", help: "discard a saved resume state and start over" },
+  },
+  details: "Writes <out>/checkpoints/<model>_best/ (model.json, weights.bin, meta.json), " +
+    "<out>/checkpoints/<model>_last/ (resume state) and <out>/metrics/<model>/history.csv.\n" +
+    "Rerunning the same command continues a stopped run from its last finished epoch.\n" +
+    "Example: deno task train --models ecgnet --epochs 3 --img-size 128 --backend wasm",
+};
+
+/** What tests and the demo may swap in. */
+export interface TrainHooks {
+  /** Architecture builder; default the model registry. */
+  buildModel?: ModelBuilder;
+  /** Called after each epoch is written (tests simulate a kill here). */
+  onEpochEnd?: (model: string, row: HistoryRow) => void | Promise<void>;
+}
+
+const NUMERIC_FLAGS = {
+  epochs: "epochs",
+  "batch-size": "batchSize",
+  lr: "learningRate",
+  "weight-decay": "weightDecay",
+  patience: "patience",
+} as const satisfies Record<string, keyof Config>;
+
+/**
+ * The config with the stage's own numeric flags applied and validated.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG } from "../core/config.ts";
+ * import { trainingConfig } from "./train.ts";
+ * console.assert(trainingConfig(DEFAULT_CONFIG, { epochs: "3", lr: "1e-3" }).learningRate === 1e-3);
+ * ```
+ */
+export function trainingConfig(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+): Config {
+  const overrides: Record<string, unknown> = {};
+  for (const [flag, field] of Object.entries(NUMERIC_FLAGS)) {
+    const raw = flags[flag];
+    if (typeof raw === "string") overrides[field] = raw.trim() === "" ? raw : Number(raw);
+  }
+  return validateConfig({ ...config, ...overrides }, "command-line flags");
+}
+
+/**
+ * Runs `train` with parsed arguments; returns each model's result (the demo prints them).
+ *
+ * @example
+ * ```ts ignore
+ * import { parseStageArgs } from "./cli.ts";
+ * import { train, trainSpec } from "./train.ts";
+ * await train((await parseStageArgs(trainSpec, ["--epochs", "3", "--img-size", "64"]))!);
+ * ```
+ */
+export async function train(
+  { config: baseConfig, flags }: StageArgs,
+  hooks: TrainHooks = {},
+): Promise<Map<string, TrainModelResult>> {
+  const config = trainingConfig(baseConfig, flags);
+  const build = hooks.buildModel ?? REGISTRY_BUILDER;
+  const pretrained = typeof flags.pretrained === "string" ? flags.pretrained : undefined;
+  if (pretrained !== undefined && !pretrained.endsWith(".safetensors")) {
+    throw new InputError(`--pretrained ${pretrained}: expected a .safetensors file`);
+  }
+  console.log(describeBackend(await startBackend(config.backend)));
+  const { dataset, loaded } = await loadStageData(config, ["train", "val"], "train");
+  const counts = ["train", "val"].map((split) =>
+    `${loaded.samples.filter((s) => s.split === split).length} ${split}`
+  );
+  console.log(`data set: ${dataset.root}, ${counts.join(" / ")} images at ${config.imgSizePx}px`);
+  const results = new Map<string, TrainModelResult>();
+  for (const name of config.models) {
+    const options = { numClasses: config.classes.length, imgSizePx: config.imgSizePx };
+    const result = await trainModel({
+      modelName: name,
+      build: (seed) => build(name, { ...options, seed }),
+      initialise: pretrained
+        ? (model) => loadSafetensorsWeights(model, name, pretrained, true)
+        : undefined,
+      loaded,
+      config,
+      cosine: flags.cosine === true,
+      pretrained,
+      fresh: flags.fresh === true,
+      onEpochEnd: (row) => hooks.onEpochEnd?.(name, row),
+    });
+    const best = result.history.find((r) => r.epoch === result.bestEpoch);
+    console.log(
+      `${name}: best val accuracy ${result.bestValAccuracy.toFixed(4)} at epoch ` +
+        `${result.bestEpoch} of ${result.history.length}` +
+        (best ? ` (val loss ${best.valLoss.toFixed(4)})` : "") + ` -> ${result.bestDir}`,
+    );
+    results.set(name, result);
+  }
+  return results;
+}
+
+if (import.meta.main) {
+  Deno.exit(await runStage(trainSpec, Deno.args, async (args) => void (await train(args))));
+}

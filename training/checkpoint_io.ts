@@ -1,0 +1,209 @@
+/**
+ * Model checkpoints on disk: tfjs's `model.json` + `weights.bin` pair, written through our own
+ * IOHandler (tfjs's `file://` handler is Node-only) and a `meta.json` describing the run.
+ *
+ * A checkpoint folder is written whole into a temp folder, then renamed into place, so a
+ * reader never sees a mix of two epochs. Weights are restored by position into a freshly
+ * built model of the same architecture: tfjs numbers layer names per process (`conv2d_3` in
+ * one run is `conv2d_7` in the next), while the order of `model.weights` is fixed by the
+ * architecture.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { tf } from "../deps.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import { InputError } from "../core/errors.ts";
+import { statOrUndefined } from "../core/fs.ts";
+
+/** The weights file name inside a checkpoint folder. */
+export const WEIGHTS_FILE = "weights.bin";
+
+/** `meta.json` of a best checkpoint. */
+export interface CheckpointMeta {
+  /** Architecture name, as `buildModel` knows it. */
+  model: string;
+  /** Class names in label order (the model's output order). */
+  classes: string[];
+  /** Square input size the model was trained at. */
+  imgSizePx: number;
+  /** 1-based epoch the weights come from. */
+  epoch: number;
+  /** Validation accuracy at that epoch. */
+  valAccuracy: number;
+  /** The run's settings, for the record. */
+  config: Record<string, unknown>;
+}
+
+/**
+ * `model.json` text and `weights.bin` bytes of a model (all weights, BatchNorm statistics
+ * included), as `tf.loadLayersModel` reads them.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { serializeModel } from "./checkpoint_io.ts";
+ * await tf.setBackend("cpu");
+ * const input = tf.input({ shape: [2] });
+ * const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1 }).apply(input) as tf.SymbolicTensor });
+ * const { modelJson, weightsBin } = await serializeModel(model);
+ * console.assert(weightsBin.length === 3 * 4 && JSON.parse(modelJson).weightsManifest.length === 1);
+ * ```
+ */
+export async function serializeModel(
+  model: tf.LayersModel,
+): Promise<{ modelJson: string; weightsBin: Uint8Array }> {
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler((artifacts) => {
+    captured = artifacts;
+    return Promise.resolve({
+      modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" },
+    });
+  }));
+  const artifacts = captured!;
+  const weightData = artifacts.weightData ?? new ArrayBuffer(0);
+  const joined = tf.io.CompositeArrayBuffer.join(weightData);
+  const modelJson = {
+    modelTopology: artifacts.modelTopology,
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy ?? null,
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+  };
+  return { modelJson: JSON.stringify(modelJson), weightsBin: new Uint8Array(joined) };
+}
+
+/**
+ * Writes `files` (name → content) as folder `dir`, replacing any folder there; the folder
+ * appears whole or not at all.
+ *
+ * @example
+ * ```ts
+ * import { writeFolderAtomic } from "./checkpoint_io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFolderAtomic(`${dir}/ckpt`, { "a.txt": "1" });
+ * await writeFolderAtomic(`${dir}/ckpt`, { "b.txt": "2" });
+ * console.assert([...Deno.readDirSync(`${dir}/ckpt`)].map((e) => e.name).join() === "b.txt");
+ * ```
+ */
+export async function writeFolderAtomic(
+  dir: string,
+  files: Record<string, string | Uint8Array>,
+): Promise<void> {
+  const suffix = `${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
+  const temp = `${dir}.tmp-${suffix}`;
+  for (const [name, content] of Object.entries(files)) {
+    await writeFileAtomic(join(temp, name), content);
+  }
+  const old = `${dir}.old-${suffix}`;
+  const hadOld = (await statOrUndefined(dir)) !== undefined;
+  if (hadOld) await Deno.rename(dir, old);
+  await Deno.rename(temp, dir);
+  if (hadOld) await Deno.remove(old, { recursive: true });
+}
+
+/** The files of a checkpoint folder for `model` plus any extra files. */
+export async function checkpointFiles(
+  model: tf.LayersModel,
+  extra: Record<string, string | Uint8Array> = {},
+): Promise<Record<string, string | Uint8Array>> {
+  const { modelJson, weightsBin } = await serializeModel(model);
+  return { "model.json": modelJson, [WEIGHTS_FILE]: weightsBin, ...extra };
+}
+
+/**
+ * Writes a best checkpoint: `model.json`, `weights.bin` and `meta.json`.
+ *
+ * @example
+ * ```ts ignore
+ * await writeCheckpoint("outputs/checkpoints/ecgnet_best", model, meta);
+ * ```
+ */
+export async function writeCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  meta: CheckpointMeta,
+): Promise<void> {
+  await writeFolderAtomic(
+    dir,
+    await checkpointFiles(model, { "meta.json": JSON.stringify(meta, null, 2) }),
+  );
+}
+
+/**
+ * Reads a checkpoint's `meta.json`.
+ *
+ * @throws {InputError} when the folder or its `meta.json` is missing or unreadable.
+ *
+ * @example
+ * ```ts ignore
+ * const meta = await readCheckpointMeta("outputs/checkpoints/ecgnet_best");
+ * ```
+ */
+export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
+  const file = join(dir, "meta.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(`${file}: checkpoint not found; train the model first`);
+    }
+    throw e;
+  }
+  const meta = JSON.parse(text) as Partial<CheckpointMeta>;
+  if (typeof meta.model !== "string" || !Array.isArray(meta.classes) || !meta.imgSizePx) {
+    throw new InputError(`${file}: not a checkpoint meta file (needs model, classes, imgSizePx)`);
+  }
+  return meta as CheckpointMeta;
+}
+
+/**
+ * Loads the weights of checkpoint folder `dir` into `model` (same architecture), by position.
+ *
+ * @throws {InputError} naming the file when the weights do not fit the model.
+ *
+ * @example
+ * ```ts ignore
+ * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 224 });
+ * await loadWeightsInto(model, "outputs/checkpoints/ecgnet_best");
+ * ```
+ */
+export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
+  const jsonFile = join(dir, "model.json");
+  const weightsFile = join(dir, WEIGHTS_FILE);
+  let manifest: { weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
+  let bytes: Uint8Array;
+  try {
+    manifest = JSON.parse(await Deno.readTextFile(jsonFile));
+    bytes = await Deno.readFile(weightsFile);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new InputError(`${dir}: checkpoint incomplete (${(e as Error).message}); retrain`);
+    }
+    throw e;
+  }
+  const specs = (manifest.weightsManifest ?? []).flatMap((group) => group.weights);
+  const targets = model.weights;
+  const misfit = (why: string) =>
+    new InputError(`${weightsFile}: does not fit this ${model.name} model (${why})`);
+  if (specs.length !== targets.length) {
+    throw misfit(`${specs.length} tensors in the file, ${targets.length} in the model`);
+  }
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  let decoded: tf.NamedTensorMap;
+  try {
+    decoded = tf.io.decodeWeights(buffer as ArrayBuffer, specs);
+  } catch (e) {
+    throw misfit((e as Error).message);
+  }
+  const tensors = specs.map((spec, i) => {
+    const shape = targets[i].shape;
+    if (JSON.stringify(spec.shape) !== JSON.stringify(shape)) {
+      throw misfit(`tensor ${i} (${spec.name}) is [${spec.shape}], the model wants [${shape}]`);
+    }
+    return decoded[spec.name];
+  });
+  model.setWeights(tensors);
+  tf.dispose(Object.values(decoded));
+}

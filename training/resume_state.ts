@@ -1,0 +1,187 @@
+/**
+ * The resume state of a training run: everything needed to continue after the last finished
+ * epoch and end exactly where an uninterrupted run would.
+ *
+ * Layout of `<out>/checkpoints/<model>_last/`:
+ *
+ * - `epoch-NNNN/` — `model.json` + `weights.bin` (every weight, BatchNorm statistics included)
+ *   and `optimizer.bin` (AdamW's first moments, then second moments, float32, variable order);
+ *   written whole, then renamed into place;
+ * - `state.json` — the manifest, written last and atomically: the settings, epochs done, the
+ *   folder holding them, AdamW's step, early-stopping state and the history.
+ *
+ * A run killed at any moment leaves `state.json` naming a complete folder; anything newer is
+ * ignored and redone, and since every epoch is a pure function of the state before it and the
+ * seed, redoing it gives the same bytes.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { tf } from "../deps.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import { InputError } from "../core/errors.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import type { AdamW, AdamWState } from "./adamw.ts";
+import { checkpointFiles, loadWeightsInto, writeFolderAtomic } from "./checkpoint_io.ts";
+import type { EarlyStoppingState } from "./early_stopping.ts";
+import type { HistoryRow } from "./history.ts";
+
+const MANIFEST = "state.json";
+const OPTIMIZER_FILE = "optimizer.bin";
+
+/** Settings that fix a run's trajectory; a resume must match them. */
+export interface TrainingSettings {
+  model: string;
+  data: string;
+  limit: number | null;
+  classes: string[];
+  imgSizePx: number;
+  batchSize: number;
+  learningRate: number;
+  weightDecay: number;
+  patience: number;
+  seed: number;
+  cosine: boolean;
+  /** Only part of the trajectory under the cosine schedule (its period is the epoch count). */
+  epochs: number;
+  pretrained: string | null;
+}
+
+/** `state.json`. */
+export interface ResumeManifest {
+  version: 1;
+  settings: TrainingSettings;
+  /** Epochs finished. */
+  epochsDone: number;
+  /** The folder (inside `_last/`) with the weights and optimizer state after `epochsDone`. */
+  folder: string;
+  optimizerStep: number;
+  earlyStopping: EarlyStoppingState;
+  history: HistoryRow[];
+  /** Set when early stopping ended the run (more epochs would not be trained). */
+  stoppedEarly: boolean;
+}
+
+/**
+ * The settings that differ between a saved run and this one, as `name: saved -> now` lines;
+ * empty when the run can be resumed. A longer `epochs` is fine without the cosine schedule.
+ *
+ * @example
+ * ```ts
+ * import { settingsMismatch } from "./resume_state.ts";
+ * const s = { model: "m", data: "d", limit: null, classes: ["a", "b"], imgSizePx: 64, batchSize: 8,
+ *   learningRate: 1e-3, weightDecay: 0, patience: 5, seed: 1, cosine: false, epochs: 1, pretrained: null };
+ * console.assert(settingsMismatch(s, { ...s, epochs: 3 }).length === 0);
+ * console.assert(settingsMismatch(s, { ...s, cosine: true, epochs: 3 })[0].startsWith("cosine"));
+ * ```
+ */
+export function settingsMismatch(saved: TrainingSettings, now: TrainingSettings): string[] {
+  const keys = Object.keys(now) as (keyof TrainingSettings)[];
+  return keys
+    .filter((key) => key !== "epochs" || now.cosine)
+    .filter((key) => JSON.stringify(saved[key]) !== JSON.stringify(now[key]))
+    .map((key) => `${key}: ${JSON.stringify(saved[key])} -> ${JSON.stringify(now[key])}`);
+}
+
+/**
+ * Writes the state after an epoch: the epoch folder, then the manifest, then drops older
+ * epoch folders.
+ *
+ * @example
+ * ```ts ignore
+ * await writeResumeState("outputs/checkpoints/ecgnet_last", model, optimizer, manifest);
+ * ```
+ */
+export async function writeResumeState(
+  dir: string,
+  model: tf.LayersModel,
+  optimizer: AdamW,
+  manifest: Omit<ResumeManifest, "folder" | "optimizerStep" | "version">,
+): Promise<void> {
+  const folder = `epoch-${String(manifest.epochsDone).padStart(4, "0")}`;
+  const state = await optimizer.exportState();
+  await writeFolderAtomic(
+    join(dir, folder),
+    await checkpointFiles(model, { [OPTIMIZER_FILE]: packFloat32([...state.m, ...state.v]) }),
+  );
+  const full: ResumeManifest = { version: 1, ...manifest, folder, optimizerStep: state.step };
+  await writeFileAtomic(join(dir, MANIFEST), JSON.stringify(full, null, 1));
+  for (const entry of await listDirSorted(dir)) {
+    if (entry.name !== folder && entry.name !== MANIFEST) {
+      await Deno.remove(join(dir, entry.name), { recursive: true });
+    }
+  }
+}
+
+/**
+ * Reads the manifest of `dir`, or `undefined` when there is none.
+ *
+ * @example
+ * ```ts
+ * import { readResumeManifest } from "./resume_state.ts";
+ * console.assert((await readResumeManifest("outputs/no/such/dir")) === undefined);
+ * ```
+ */
+export async function readResumeManifest(dir: string): Promise<ResumeManifest | undefined> {
+  const file = join(dir, MANIFEST);
+  if (!(await statOrUndefined(file))) return undefined;
+  const manifest = JSON.parse(await Deno.readTextFile(file)) as ResumeManifest;
+  if (manifest.version !== 1 || typeof manifest.folder !== "string") {
+    throw new InputError(`${file}: unknown resume state format; pass --fresh to start over`);
+  }
+  return manifest;
+}
+
+/**
+ * Restores weights and optimizer state from the folder `manifest` names.
+ *
+ * @example
+ * ```ts ignore
+ * await restoreResumeState(dir, manifest, model, optimizer);
+ * ```
+ */
+export async function restoreResumeState(
+  dir: string,
+  manifest: ResumeManifest,
+  model: tf.LayersModel,
+  optimizer: AdamW,
+): Promise<void> {
+  const folder = join(dir, manifest.folder);
+  await loadWeightsInto(model, folder);
+  const packed = await Deno.readFile(join(folder, OPTIMIZER_FILE));
+  const sizes = optimizer.variables.map((v) => v.size);
+  const arrays = unpackFloat32(packed, [...sizes, ...sizes], join(folder, OPTIMIZER_FILE));
+  const state: AdamWState = {
+    step: manifest.optimizerStep,
+    m: arrays.slice(0, sizes.length),
+    v: arrays.slice(sizes.length),
+  };
+  optimizer.importState(state);
+}
+
+function packFloat32(arrays: readonly Float32Array[]): Uint8Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+function unpackFloat32(bytes: Uint8Array, sizes: readonly number[], file: string): Float32Array[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (bytes.byteLength !== total * 4) {
+    throw new InputError(
+      `${file}: holds ${bytes.byteLength} bytes, the optimizer needs ${total * 4}; ` +
+        "pass --fresh to start over",
+    );
+  }
+  const all = new Float32Array(bytes.slice().buffer);
+  let offset = 0;
+  return sizes.map((n) => {
+    const part = all.slice(offset, offset + n);
+    offset += n;
+    return part;
+  });
+}
