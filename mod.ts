@@ -39,6 +39,23 @@ export * from "./data/image_cache.ts";
 export * from "./data/npy.ts";
 export * from "./data/synth/synthetic_dataset.ts";
 export * from "./models/backend.ts";
+export * from "./models/architecture.ts";
+export * from "./models/registry.ts";
+export * from "./models/layers.ts";
+export * from "./models/safetensors.ts";
+export * from "./models/torch_weights.ts";
+export * from "./training/adamw.ts";
+export * from "./training/cross_entropy.ts";
+export * from "./training/early_stopping.ts";
+export * from "./training/lr_schedule.ts";
+export * from "./training/history.ts";
+export * from "./training/checkpoint_io.ts";
+export * from "./training/train_loop.ts";
+export * from "./evaluation/classification_metrics.ts";
+export * from "./evaluation/confusion_matrix.ts";
+export * from "./evaluation/predictions.ts";
+export * from "./evaluation/model_performance.ts";
+export * from "./evaluation/inference.ts";
 export { STAGES } from "./stages/registry.ts";
 
 /**
