@@ -9,6 +9,7 @@
 // deps.ts also imports the wasm and webgpu backends, which registers them with tfjs.
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
 
 /** A backend tfjs can run on. */
 export type BackendName = "webgpu" | "wasm" | "cpu";
@@ -99,6 +100,9 @@ export async function startBackend(requested: BackendName | "auto"): Promise<Bac
   const choice = resolveBackend(requested, await probeWebGpu());
   // Prod mode drops tfjs's debug checks and its "install tfjs-node" banner under Deno.
   tf.enableProdMode();
+  // Stock wasm lacks the filter and depthwise gradient kernels (it cannot train) and runs the
+  // input gradient as a naive loop.
+  if (choice.name === "wasm") registerFastWasmKernels();
   if (!(await tf.setBackend(choice.name))) {
     throw new Error(`tfjs could not start the ${choice.name} backend`);
   }
