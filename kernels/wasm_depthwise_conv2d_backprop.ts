@@ -1,0 +1,122 @@
+/**
+ * `DepthwiseConv2dNativeBackpropInput` and `…BackpropFilter` for the wasm backend, which ships
+ * neither (MobileNet and EfficientNet can then neither train nor be explained).
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import {
+  type ConvInfo,
+  flipFilter,
+  free,
+  heapView,
+  runWasmKernel,
+  spreadGradient,
+  type WasmBackend,
+} from "./wasm_kernel_utils.ts";
+
+function depthwiseInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.DepthwiseConv2dNativeBackpropInputAttrs | tf.DepthwiseConv2dNativeBackpropFilterAttrs,
+): ConvInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+}
+
+/**
+ * dx of `depthwiseConv2d(x, filter)`: dy spread onto the stride grid, depthwise-convolved
+ * ('valid', stride 1) with the spatially flipped filter; with a channel multiplier m > 1 the
+ * m outputs of each input channel are then summed.
+ *
+ * @example
+ * ```ts ignore
+ * tf.registerKernel(wasmDepthwiseBackpropInputConfig);
+ * ```
+ */
+export const wasmDepthwiseBackpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+  backendName: "wasm",
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    const wasm = backend as WasmBackend;
+    const info = depthwiseInfo(a.inputShape, filter.shape, a);
+    const [kh, kw, channels, multiplier] = filter.shape;
+    const grid = spreadGradient(wasm, dy, info);
+    // [kh, kw, C, m] and [kh, kw, C·m, 1] share one memory layout.
+    const flipped = flipFilter(wasm, filter, false);
+    flipped.shape = [kh, kw, channels * multiplier, 1];
+    const perOutput = runWasmKernel(tf.DepthwiseConv2dNative, wasm, {
+      x: grid,
+      filter: flipped,
+    }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: "valid" });
+    free(wasm, grid, flipped);
+    if (multiplier === 1) return perOutput;
+    const [batch, height, width] = perOutput.shape;
+    const dx = runWasmKernel(tf.Sum, wasm, {
+      x: { ...perOutput, shape: [batch, height, width, channels, multiplier] },
+    }, { axis: [4], keepDims: false });
+    free(wasm, perOutput);
+    return dx;
+  },
+};
+
+/**
+ * dF[a, b, c, k] = Σ_{n,i,j} x[n, i·s + a·d − pad, …, c] · dy[n, i, j, c·m + k], accumulated
+ * in float64 in plain loops. As a depthwise convolution (dy as a filter of Ho x Wo taps) it
+ * made XNNPACK fail with out-of-memory on MobileNet's 112 px layers.
+ *
+ * @example
+ * ```ts ignore
+ * tf.registerKernel(wasmDepthwiseBackpropFilterConfig);
+ * ```
+ */
+export const wasmDepthwiseBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+  backendName: "wasm",
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+    const wasm = backend as WasmBackend;
+    const info = depthwiseInfo(x.shape, a.filterShape, a);
+    const [batch, height, width, channels] = x.shape;
+    const [kh, kw, , multiplier] = a.filterShape;
+    const { outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+    const perPixel = channels * multiplier;
+    const sums = new Float64Array(kh * kw * perPixel);
+    const xs = heapView(wasm, x);
+    const dys = heapView(wasm, dy);
+    for (let n = 0; n < batch; n++) {
+      for (let i = 0; i < outHeight; i++) {
+        for (let r = 0; r < kh; r++) {
+          const row = i * strideHeight + r * dilationHeight - info.padInfo.top;
+          if (row < 0 || row >= height) continue;
+          for (let j = 0; j < outWidth; j++) {
+            const dyAt = ((n * outHeight + i) * outWidth + j) * perPixel;
+            for (let c = 0; c < kw; c++) {
+              const col = j * strideWidth + c * dilationWidth - info.padInfo.left;
+              if (col < 0 || col >= width) continue;
+              const xAt = ((n * height + row) * width + col) * channels;
+              const sumAt = (r * kw + c) * perPixel;
+              for (let ch = 0; ch < channels; ch++) {
+                const xv = xs[xAt + ch];
+                for (let k = 0; k < multiplier; k++) {
+                  sums[sumAt + ch * multiplier + k] += xv * dys[dyAt + ch * multiplier + k];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return wasm.makeOutput(a.filterShape, "float32", undefined, Float32Array.from(sums));
+  },
+};

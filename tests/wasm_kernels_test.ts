@@ -1,0 +1,232 @@
+import { assert, assertEquals } from "./assert.ts";
+import { tf } from "../deps.ts";
+import { startBackend } from "../models/backend.ts";
+import { buildModel } from "../models/registry.ts";
+import { FAST_WASM_KERNELS, registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
+import {
+  GRADIENT_PROBES,
+  type GradientProbe,
+  wasmMissingGradientKernels,
+} from "../kernels/probe_wasm_gradients.ts";
+
+await startBackend("wasm");
+
+type Pad = "same" | "valid" | [number, number][];
+
+interface ConvCase {
+  x: [number, number, number, number];
+  kernelPx: number;
+  outChannels: number;
+  stride: number;
+  pad: Pad;
+}
+
+/** Deterministic values in [-0.5, 0.5) (a small LCG), identical on both backends. */
+function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** Runs kernel `name` on `backend` with inputs built from `shapes`; returns its values. */
+async function runOn(
+  backend: "cpu" | "wasm",
+  name: string,
+  shapes: Record<string, number[]>,
+  attrs: tf.NamedAttrMap,
+): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const inputs = Object.fromEntries(
+    Object.entries(shapes).map(([key, shape], i) => [
+      key,
+      tf.tensor(values(shape.reduce((a, b) => a * b, 1), 7 + i), shape),
+    ]),
+  );
+  const out = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+  const data = await out.data() as Float32Array;
+  tf.dispose([out, ...Object.values(inputs)]);
+  return data;
+}
+
+/** max |wasm − cpu| relative to max |cpu| (summation order differs, so not elementwise). */
+async function relativeError(
+  name: string,
+  shapes: Record<string, number[]>,
+  attrs: tf.NamedAttrMap,
+): Promise<number> {
+  const expected = await runOn("cpu", name, shapes, attrs);
+  const actual = await runOn("wasm", name, shapes, attrs);
+  assertEquals(actual.length, expected.length, `${name}: output size`);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  await tf.setBackend("wasm");
+  return diff / scale;
+}
+
+function outSize(inPx: number, k: number, stride: number, pad: Pad, axis: 1 | 2): number {
+  if (pad === "same") return Math.ceil(inPx / stride);
+  const [before, after] = pad === "valid" ? [0, 0] : pad[axis];
+  return Math.floor((inPx + before + after - k) / stride) + 1;
+}
+
+const CASES: ConvCase[] = [];
+for (const kernelPx of [1, 3, 5, 7]) {
+  for (const stride of [1, 2]) {
+    const half = (kernelPx - 1) / 2;
+    const pads: Pad[] = [
+      "same",
+      "valid",
+      [[0, 0], [half, half], [half, half], [0, 0]],
+      [[0, 0], [half + 1, half], [half, half + 1], [0, 0]],
+    ];
+    pads.forEach((pad, i) => {
+      const odd = (kernelPx + stride + i) % 2 === 1;
+      const size = odd ? 11 : 12;
+      const inChannels = [1, 3, 8, 16][i];
+      const outChannels = [4, 16, 5, 32][(i + kernelPx) % 4];
+      CASES.push({ x: [2, size, size + 1, inChannels], kernelPx, outChannels, stride, pad });
+    });
+  }
+}
+CASES.push({ x: [1, 14, 14, 64], kernelPx: 3, outChannels: 64, stride: 2, pad: "same" });
+CASES.push({ x: [3, 9, 9, 32], kernelPx: 1, outChannels: 48, stride: 1, pad: "valid" });
+
+function describe(c: ConvCase): string {
+  const pad = typeof c.pad === "string" ? c.pad : JSON.stringify(c.pad.slice(1, 3));
+  return `x ${c.x.join("x")} k${c.kernelPx} s${c.stride} ${pad} → ${c.outChannels}`;
+}
+
+function geometry(c: ConvCase) {
+  const [n, h, w] = c.x;
+  const dy = [
+    n,
+    outSize(h, c.kernelPx, c.stride, c.pad, 1),
+    outSize(w, c.kernelPx, c.stride, c.pad, 2),
+  ];
+  return { dy, attrs: { strides: [c.stride, c.stride], pad: c.pad } };
+}
+
+const TOLERANCE = 1e-5;
+
+Deno.test("wasm Conv2DBackpropInput and Conv2DBackpropFilter match the cpu kernels", async () => {
+  for (const c of CASES) {
+    const { dy, attrs } = geometry(c);
+    const filterShape = [c.kernelPx, c.kernelPx, c.x[3], c.outChannels];
+    const dyShape = [...dy, c.outChannels];
+    const dx = await relativeError(tf.Conv2DBackpropInput, { dy: dyShape, filter: filterShape }, {
+      ...attrs,
+      inputShape: c.x,
+      dataFormat: "NHWC",
+    });
+    const df = await relativeError(tf.Conv2DBackpropFilter, { x: c.x, dy: dyShape }, {
+      ...attrs,
+      filterShape,
+      dataFormat: "NHWC",
+    });
+    assert(dx <= TOLERANCE, `${describe(c)}: backprop input off by ${dx}`);
+    assert(df <= TOLERANCE, `${describe(c)}: backprop filter off by ${df}`);
+  }
+});
+
+Deno.test("wasm depthwise backprop kernels match the cpu kernels", async () => {
+  const cases = [...CASES, { ...CASES[5], outChannels: 2 * CASES[5].x[3] }];
+  for (const c of cases) {
+    const { dy, attrs } = geometry(c);
+    const multiplier = c.outChannels === 2 * c.x[3] ? 2 : 1;
+    const filterShape = [c.kernelPx, c.kernelPx, c.x[3], multiplier];
+    const dyShape = [...dy, c.x[3] * multiplier];
+    const withDilations = { ...attrs, dilations: [1, 1] };
+    const dx = await relativeError(
+      tf.DepthwiseConv2dNativeBackpropInput,
+      { dy: dyShape, filter: filterShape },
+      { ...withDilations, inputShape: c.x },
+    );
+    const df = await relativeError(
+      tf.DepthwiseConv2dNativeBackpropFilter,
+      { x: c.x, dy: dyShape },
+      { ...withDilations, filterShape },
+    );
+    const label = `${describe(c)} depthwise multiplier ${multiplier}`;
+    assert(dx <= TOLERANCE, `${label}: backprop input off by ${dx}`);
+    assert(df <= TOLERANCE, `${label}: backprop filter off by ${df}`);
+  }
+});
+
+Deno.test("wasm Tile equals the cpu kernel bit for bit", async () => {
+  const cases: [number[], number[]][] = [
+    [[1, 1, 1, 5], [2, 3, 4, 1]],
+    [[2, 1, 3, 1], [1, 4, 2, 3]],
+    [[3, 2], [2, 2]],
+    [[4], [3]],
+    [[2, 3, 1], [1, 1, 1]],
+  ];
+  for (const [shape, reps] of cases) {
+    for (const dtype of ["float32", "int32", "bool"] as const) {
+      const tiled = async (backend: "cpu" | "wasm") => {
+        await tf.setBackend(backend);
+        const ints = tf.tensor(values(shape.reduce((a, b) => a * b, 1), 3), shape).mul(10).toInt();
+        // A comparison, not a cast: wasm's int32 → bool cast keeps the low byte (e.g. 253).
+        const x = dtype === "bool" ? tf.greater(ints, 0) : ints.cast(dtype);
+        const y = tf.tile(x, reps);
+        const data = [...await y.data()];
+        tf.dispose([ints, x, y]);
+        return data;
+      };
+      assertEquals(await tiled("wasm"), await tiled("cpu"), `${shape} x ${reps} ${dtype}`);
+    }
+  }
+});
+
+Deno.test("the wasm gradient kernels free every intermediate", () => {
+  const x = tf.tensor4d(values(2 * 10 * 10 * 8, 1), [2, 10, 10, 8]);
+  const w = tf.tensor4d(values(3 * 3 * 8 * 8, 2), [3, 3, 8, 8]);
+  const dw = tf.tensor4d(values(3 * 3 * 8, 3), [3, 3, 8, 1]);
+  const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    tf.sum(
+      tf.depthwiseConv2d(
+        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same"),
+        c as tf.Tensor4D,
+        1,
+        "same",
+      ),
+    );
+  const step = () => tf.tidy(() => void tf.grads(loss)([x, w, dw]));
+  step();
+  const before = tf.memory();
+  for (let i = 0; i < 3; i++) step();
+  const after = tf.memory();
+  assertEquals(after.numTensors, before.numTensors);
+  assertEquals(after.numBytes, before.numBytes);
+  assertEquals(
+    (after as { numDataBuffers: number }).numDataBuffers,
+    (before as { numDataBuffers: number }).numDataBuffers,
+  );
+  tf.dispose([x, w, dw]);
+});
+
+Deno.test("registerFastWasmKernels is idempotent and startBackend('wasm') installs it", () => {
+  registerFastWasmKernels();
+  for (const config of FAST_WASM_KERNELS) {
+    assert(tf.getKernel(config.kernelName, "wasm")?.kernelFunc === config.kernelFunc);
+  }
+});
+
+Deno.test("no gradient kernel that training or explaining needs is missing on wasm", async () => {
+  const modelProbes: GradientProbe[] = ["resnet18", "mobilenet_v2"].map((name) => {
+    const model = buildModel(name, { numClasses: 4, imgSizePx: 32, seed: 1 });
+    return {
+      name,
+      shapes: [[2, 32, 32, 3]],
+      loss: (x) => tf.sum(model.apply(x, { training: true }) as tf.Tensor),
+    };
+  });
+  const results = await wasmMissingGradientKernels([...GRADIENT_PROBES, ...modelProbes]);
+  assertEquals(results.filter((r) => r.missing.length > 0), []);
+});
