@@ -40,6 +40,8 @@ export const configSchema = z.strictObject({
   classes: z.array(z.string().min(1)).min(2).refine((c) => new Set(c).size === c.length, {
     message: "class names must be unique",
   }),
+  /** Apply the reference's training augmentation (translation, rotation, brightness, contrast). */
+  augment: z.boolean(),
   backend: z.enum(BACKEND_NAMES),
   onBadImage: z.enum(BAD_IMAGE_POLICIES),
 });
@@ -60,6 +62,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   patience: 5,
   seed: 42,
   classes: ["Abnormal", "HistoryMI", "MI", "Normal"],
+  augment: true,
   backend: "auto",
   onBadImage: "fail",
 });

@@ -41,6 +41,7 @@ export const trainSpec: StageSpec = {
       help: "start from torchvision weights (.safetensors); a head of another size is kept fresh",
     },
     fresh: { type: "boolean", help: "discard a saved resume state and start over" },
+    "no-augment": { type: "boolean", help: "train without the data augmentation" },
   },
   details: "Writes <out>/checkpoints/<model>_best/ (model.json, weights.bin, meta.json), " +
     "<out>/checkpoints/<model>_last/ (resume state) and <out>/metrics/<model>/history.csv.\n" +
@@ -83,6 +84,7 @@ export function trainingConfig(
     const raw = flags[flag];
     if (typeof raw === "string") overrides[field] = raw.trim() === "" ? raw : Number(raw);
   }
+  if (flags["no-augment"] === true) overrides.augment = false;
   return validateConfig({ ...config, ...overrides }, "command-line flags");
 }
 

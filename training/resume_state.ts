@@ -42,6 +42,7 @@ export interface TrainingSettings {
   patience: number;
   seed: number;
   cosine: boolean;
+  augment: boolean;
   /** Only part of the trajectory under the cosine schedule (its period is the epoch count). */
   epochs: number;
   pretrained: string | null;

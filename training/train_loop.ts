@@ -5,8 +5,9 @@
  *
  * Determinism: every random draw comes from `SeededRandom(seed).fork("train/<model>")`. Model
  * initialisation uses its `init` fork; epoch `e` uses `epoch-e` forks for the shuffle, the
- * augmentation and dropout (each step reseeds every Dropout layer from that stream). So epoch `e` depends only on the state after epoch `e − 1`, and a
- * resumed run draws what an uninterrupted run would.
+ * augmentation and dropout (each step reseeds every Dropout and StochasticDepth layer from that
+ * stream). So epoch `e` depends only on the state after epoch `e − 1`, and a resumed run draws
+ * what an uninterrupted run would.
  *
  * @module
  */
@@ -35,6 +36,7 @@ import {
 } from "./resume_state.ts";
 import { withSeededMathRandom } from "./seeded_math_random.ts";
 import { layersOfClass } from "./layers_of_class.ts";
+import { StochasticDepth } from "../models/layers.ts";
 
 /**
  * Where a model's outputs go under the outputs folder.
@@ -101,9 +103,15 @@ interface TrainingContext {
   model: tf.LayersModel;
   optimizer: AdamW;
   batchNorm: TorchBatchNormStats;
-  /** Dropout layers; each step gets fresh seeds (a fixed tfjs seed repeats one mask forever). */
+  /**
+   * Dropout and StochasticDepth layers; each step gets fresh seeds (a fixed tfjs seed repeats
+   * one mask forever).
+   */
   dropoutLayers: { seed?: number }[];
 }
+
+/** Layer classes that draw a random mask in training from a public `seed` property. */
+const RESEEDED_LAYER_CLASSES = ["Dropout", StochasticDepth.className] as const;
 
 /** One optimisation step on a batch; returns the batch's mean loss and its correct count. */
 async function trainStep(
@@ -146,6 +154,7 @@ function settingsOf(options: TrainModelOptions): TrainingSettings {
     patience: config.patience,
     seed: config.seed,
     cosine: options.cosine,
+    augment: config.augment,
     epochs: config.epochs,
     pretrained: options.pretrained ?? null,
   };
@@ -198,7 +207,9 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     model,
     optimizer,
     batchNorm,
-    dropoutLayers: layersOfClass(model, "Dropout") as unknown as { seed?: number }[],
+    dropoutLayers: RESEEDED_LAYER_CLASSES.flatMap((className) =>
+      layersOfClass(model, className)
+    ) as unknown as { seed?: number }[],
   };
   try {
     let history: HistoryRow[] = [];
@@ -234,7 +245,11 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
       );
       let lossSum = 0, correct = 0, seen = 0;
       for (const positions of batches) {
-        const batch = assembleBatch(loaded, positions.map((p) => trainIndices[p]), augment);
+        const batch = assembleBatch(
+          loaded,
+          positions.map((p) => trainIndices[p]),
+          config.augment ? augment : undefined,
+        );
         const step = await trainStep(context, batch, learningRate, dropout);
         lossSum += step.loss * positions.length;
         correct += step.correct;
