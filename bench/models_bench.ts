@@ -1,5 +1,5 @@
 /**
- * Forward-pass speed on the wasm backend, batch of 8: resnet18 and mobilenet_v2 at 224 px
+ * Forward-pass speed on the wasm backend, batch of 8: the torchvision architectures at 224 px
  * (the reference's size), ecgnet at 128 px (its demo size). Inference mode, random weights
  * (speed does not depend on their values).
  *
@@ -16,6 +16,11 @@ const BATCH = 8;
 const CASES = [
   { arch: "resnet18", imgSizePx: 224 },
   { arch: "mobilenet_v2", imgSizePx: 224 },
+  { arch: "densenet121", imgSizePx: 224 },
+  { arch: "densenet169", imgSizePx: 224 },
+  { arch: "vgg16_bn", imgSizePx: 224 },
+  { arch: "efficientnet_b0", imgSizePx: 224 },
+  { arch: "efficientnet_b1", imgSizePx: 224 },
   { arch: "ecgnet", imgSizePx: 128 },
 ] as const;
 
@@ -27,7 +32,7 @@ for (const { arch, imgSizePx } of CASES) {
   Deno.bench({
     name: `${arch} forward, ${BATCH} x ${imgSizePx} px, wasm`,
     group: "forward",
-    // Each resnet18 iteration takes about a second: a few samples are enough.
+    // Each resnet18 iteration takes about a second (vgg16_bn several): a few samples suffice.
     n: 10,
     warmup: 2,
     async fn() {

@@ -13,7 +13,11 @@
  * **Numerics that differ from Keras defaults.** BatchNorm eps is torch's 1e-5 (tfjs: 1e-3);
  * stride-2 convolutions pad symmetrically with an explicit ZeroPadding2D (tfjs `same` pads only
  * bottom/right for even inputs, shifting every downsampling layer by half a pixel); ReLU6
- * takes torch's derivative (1 only on 0 < x < 6; tfjs' own is 1 on 0 < x <= 6).
+ * takes torch's derivative (1 only on 0 < x < 6; tfjs' own is 1 on 0 < x <= 6); adaptive
+ * average pooling uses torch's overlapping windows (Keras has no adaptive pooling).
+ *
+ * **Initialisation** follows the loop at the end of each torchvision `__init__`, chosen per
+ * family with {@link TorchInit}.
  *
  * @module
  */
@@ -102,8 +106,25 @@ export interface Conv2dSpec {
   bias?: boolean;
 }
 
-/** The activation closing a torchvision `Conv2dNormActivation`. */
-export type Activation = "relu" | "relu6";
+/** An activation module: `nn.ReLU`, `nn.ReLU6`, `nn.SiLU` or `nn.Sigmoid`. */
+export type Activation = "relu" | "relu6" | "silu" | "sigmoid";
+
+/**
+ * A family's weight initialisation, as the loop over `self.modules()` at the end of its
+ * torchvision `__init__` sets it. Convolution biases always start at 0 and BatchNorm at
+ * γ = 1, β = 0, as in every torchvision family.
+ */
+export interface TorchInit {
+  /** `kaiming_normal_` mode of every convolution; default `fan_out`. */
+  convFan?: "fan_in" | "fan_out";
+  /**
+   * Linear weights: torch's own U(±1/√fan_in) (`default`, the default), N(0, std²), or
+   * U(±bound).
+   */
+  linearWeight?: "default" | { normalStd: number } | { uniformBound: number };
+  /** Linear biases start at 0 instead of torch's U(±1/√fan_in); default false. */
+  linearZeroBias?: boolean;
+}
 
 /**
  * ReLU6 with torch's derivative: 1 only where 0 < x < 6 (tfjs' `relu6` gradient also passes
@@ -128,10 +149,134 @@ class TorchReLU6 extends tf.layers.Layer {
 }
 tf.serialization.registerClass(TorchReLU6);
 
+/** `nn.SiLU` as a layer: x·σ(x) (tfjs' `swish` multiplies x by its alpha 1 first). */
+class TorchSiLU extends tf.layers.Layer {
+  static className = "TorchSiLU";
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+  }
+}
+tf.serialization.registerClass(TorchSiLU);
+
+/**
+ * torch's `adaptive_avg_pool2d` weights along one axis: output `i` averages inputs
+ * floor(i·in/out) .. ceil((i+1)·in/out) − 1, so windows overlap where `out` does not divide `in`.
+ */
+function adaptivePoolMatrix(inSize: number, outSize: number): number[][] {
+  return Array.from({ length: outSize }, (_, i) => {
+    const start = Math.floor((i * inSize) / outSize);
+    const end = Math.ceil(((i + 1) * inSize) / outSize);
+    return Array.from(
+      { length: inSize },
+      (_, j) => (j >= start && j < end ? 1 / (end - start) : 0),
+    );
+  });
+}
+
+/** Applies `matrix` [out, in] along `axis` of a rank-4 tensor. */
+function poolAlongAxis(x: tf.Tensor, axis: number, matrix: number[][]): tf.Tensor {
+  const perm = [axis, ...[0, 1, 2, 3].filter((a) => a !== axis)];
+  const moved = tf.transpose(x, perm);
+  const [inSize, ...rest] = moved.shape;
+  const pooled = tf.matMul(tf.tensor2d(matrix), tf.reshape(moved, [inSize, -1]));
+  const inverse: number[] = [];
+  perm.forEach((a, i) => (inverse[a] = i));
+  return tf.transpose(tf.reshape(pooled, [matrix.length, ...rest]), inverse);
+}
+
+/** `nn.AdaptiveAvgPool2d(outputSize)` on NHWC input, exact for every input size. */
+class TorchAdaptiveAvgPool2d extends tf.layers.Layer {
+  static className = "TorchAdaptiveAvgPool2d";
+  readonly outputSize: number;
+
+  constructor(args: tf.serialization.ConfigDict & { name?: string; outputSize: number }) {
+    super(args);
+    this.outputSize = args.outputSize;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [batch, , , channels] =
+      (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [batch, this.outputSize, this.outputSize, channels];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const [, heightPx, widthPx] = x.shape;
+    const out = this.outputSize;
+    return tf.tidy(() => {
+      // The global case (squeeze-excitation) is a plain mean; a matrix product would first
+      // transpose the whole activation.
+      if (out === 1) return tf.mean(x, [1, 2], true);
+      const rows = poolAlongAxis(x, 1, adaptivePoolMatrix(heightPx!, out));
+      return poolAlongAxis(rows, 2, adaptivePoolMatrix(widthPx!, out));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), outputSize: this.outputSize };
+  }
+}
+tf.serialization.registerClass(TorchAdaptiveAvgPool2d);
+
+/**
+ * torchvision's `StochasticDepth(p, "row")`: the identity outside training; in training each
+ * sample's residual branch is zeroed with probability `p` and the survivors scaled by 1/(1−p).
+ * Like Dropout, the trainer gives {@link StochasticDepth.seed} a fresh value every step (a
+ * fixed tfjs seed would draw the same per-sample mask at every step).
+ */
+export class StochasticDepth extends tf.layers.Layer {
+  /** The class name the trainer looks for to reseed these layers. */
+  static className = "StochasticDepth";
+  /** Probability of dropping a sample's branch. */
+  readonly p: number;
+  /** Seed (≥ 1) of the next training draw; unseeded when undefined. */
+  seed?: number;
+
+  /**
+   * @example
+   * ```ts
+   * import { tf } from "../deps.ts";
+   * import { startBackend } from "./backend.ts";
+   * import { StochasticDepth } from "./layers.ts";
+   * await startBackend("cpu");
+   * const layer = new StochasticDepth({ p: 0.5, name: "sd" });
+   * const x = tf.ones([8, 1, 1, 1]);
+   * const y = layer.apply(x, { training: true }) as tf.Tensor;
+   * console.assert((y.dataSync() as Float32Array).every((v) => v === 0 || v === 2));
+   * ```
+   */
+  constructor(args: { p: number; name?: string; seed?: number }) {
+    super({ name: args.name });
+    if (!(args.p >= 0 && args.p <= 1)) throw new Error(`drop probability ${args.p} not in [0, 1]`);
+    this.p = args.p;
+    this.seed = args.seed;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (!kwargs.training || this.p === 0) return x;
+    const survival = 1 - this.p;
+    return tf.tidy(() => {
+      const noise = tf.randomUniform([x.shape[0], 1, 1, 1], 0, 1, "float32", this.seed);
+      const keep = tf.cast(tf.less(noise, survival), "float32");
+      // torchvision divides only when something survives (p = 1 zeroes every branch).
+      return tf.mul(x, survival > 0 ? tf.div(keep, survival) : keep);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), p: this.p };
+  }
+}
+tf.serialization.registerClass(StochasticDepth);
+
 /**
  * Applies torch-style layers to symbolic NHWC tensors, naming each layer with its torch module
- * path and initialising weights as torchvision does (convolutions Kaiming-normal with fan-out,
- * linear layers U(±1/√fan_in), BatchNorm γ = 1, β = 0).
+ * path and initialising weights as the family's torchvision `__init__` does ({@link TorchInit};
+ * by default convolutions Kaiming-normal with fan-out, linear layers U(±1/√fan_in), BatchNorm
+ * γ = 1, β = 0).
  *
  * @example
  * ```ts
@@ -147,11 +292,17 @@ tf.serialization.registerClass(TorchReLU6);
  */
 export class TorchLayers {
   #nextSeed: number | undefined;
+  readonly #init: TorchInit;
 
-  /** @param seed makes the initial weights reproducible; unseeded when undefined. */
-  constructor(seed?: number) {
+  /**
+   * @param seed makes the initial weights reproducible; unseeded when undefined.
+   * @param init the family's initialisation; the default is resnet's (Kaiming fan-out
+   * convolutions, torch's default Linear).
+   */
+  constructor(seed?: number, init: TorchInit = {}) {
     // tfjs treats seed 0 as "no seed", so seeds start at 1.
     this.#nextSeed = seed === undefined ? undefined : Math.abs(Math.trunc(seed)) + 1;
+    this.#init = init;
   }
 
   #seed(): number | undefined {
@@ -170,10 +321,11 @@ export class TorchLayers {
     const useSame = paddingPx > 0 && stride === 1 && 2 * paddingPx === kernelPx - 1;
     const input = paddingPx > 0 && !useSame ? this.#pad(x, name, paddingPx) : x;
     const padding = useSame ? "same" : "valid";
-    const fanOut = outChannels * kernelPx * kernelPx;
+    const inPerGroup = depthwise ? 1 : x.shape[3] as number;
+    const fan = (this.#init.convFan === "fan_in" ? inPerGroup : outChannels) * kernelPx * kernelPx;
     const kernelInit = tf.initializers.randomNormal({
       mean: 0,
-      stddev: Math.sqrt(2 / fanOut),
+      stddev: Math.sqrt(2 / fan),
       seed: this.#seed(),
     });
     const common = { name, kernelSize: kernelPx, strides: stride, padding, useBias } as const;
@@ -197,26 +349,57 @@ export class TorchLayers {
     }).apply(x) as tf.SymbolicTensor;
   }
 
-  /** `nn.ReLU()` or `nn.ReLU6()`. */
+  /** `nn.ReLU()`, `nn.ReLU6()`, `nn.SiLU()` or `nn.Sigmoid()`. */
   activation(x: tf.SymbolicTensor, name: string, kind: Activation): tf.SymbolicTensor {
-    const layer = kind === "relu"
-      ? tf.layers.activation({ name, activation: "relu" })
-      : new TorchReLU6({ name });
+    const layer = {
+      relu: () => tf.layers.activation({ name, activation: "relu" }),
+      relu6: () => new TorchReLU6({ name }),
+      silu: () => new TorchSiLU({ name }),
+      sigmoid: () => tf.layers.activation({ name, activation: "sigmoid" }),
+    }[kind]();
     return layer.apply(x) as tf.SymbolicTensor;
   }
 
   /**
    * torchvision's `Conv2dNormActivation`: `name.0` conv with (k−1)/2 padding, `name.1`
-   * BatchNorm, `name.2` activation.
+   * BatchNorm, `name.2` activation (none when `kind` is null, as for a projection).
    */
   convBnAct(
     x: tf.SymbolicTensor,
     name: string,
     spec: Omit<Conv2dSpec, "paddingPx">,
-    kind: Activation,
+    kind: Activation | null,
   ): tf.SymbolicTensor {
     const conv = this.conv2d(x, `${name}.0`, { ...spec, paddingPx: (spec.kernelPx - 1) / 2 });
-    return this.activation(this.batchNorm2d(conv, `${name}.1`), `${name}.2`, kind);
+    const normed = this.batchNorm2d(conv, `${name}.1`);
+    return kind === null ? normed : this.activation(normed, `${name}.2`, kind);
+  }
+
+  /**
+   * torchvision's `SqueezeExcitation(C, squeezeChannels, activation)`: `name.avgpool` (global),
+   * `name.fc1` and `name.fc2` (1x1 convolutions with bias), `name.activation` between them,
+   * `name.scale_activation` (sigmoid); helper `name-mul` scales the input per channel.
+   */
+  squeezeExcitation(
+    x: tf.SymbolicTensor,
+    name: string,
+    squeezeChannels: number,
+    kind: Activation,
+  ): tf.SymbolicTensor {
+    const channels = x.shape[3] as number;
+    let scale = this.adaptiveAvgPool2d(x, `${name}.avgpool`, 1);
+    scale = this.conv2d(scale, `${name}.fc1`, {
+      outChannels: squeezeChannels,
+      kernelPx: 1,
+      bias: true,
+    });
+    scale = this.activation(scale, `${name}.activation`, kind);
+    scale = this.conv2d(scale, `${name}.fc2`, { outChannels: channels, kernelPx: 1, bias: true });
+    scale = this.activation(scale, `${name}.scale_activation`, "sigmoid");
+    return tf.layers.multiply({ name: `${name}${ROLE_SEPARATOR}mul` }).apply([
+      scale,
+      x,
+    ]) as tf.SymbolicTensor;
   }
 
   /**
@@ -237,6 +420,46 @@ export class TorchLayers {
       .apply(input) as tf.SymbolicTensor;
   }
 
+  /** `nn.AvgPool2d(kernelPx, stride)` (no padding, floor mode). */
+  avgPool2d(
+    x: tf.SymbolicTensor,
+    name: string,
+    kernelPx: number,
+    stride: number,
+  ): tf.SymbolicTensor {
+    return tf.layers.averagePooling2d({
+      name,
+      poolSize: kernelPx,
+      strides: stride,
+      padding: "valid",
+    })
+      .apply(x) as tf.SymbolicTensor;
+  }
+
+  /**
+   * `nn.AdaptiveAvgPool2d(outputSize)`: NHWC → [N, outputSize, outputSize, C] with torch's
+   * windows for any input size (the identity when the map already has that size).
+   */
+  adaptiveAvgPool2d(x: tf.SymbolicTensor, name: string, outputSize: number): tf.SymbolicTensor {
+    return new TorchAdaptiveAvgPool2d({ name, outputSize }).apply(x) as tf.SymbolicTensor;
+  }
+
+  /** `torch.cat(xs, 1)`: concatenation along channels, as helper layer `<owner>-cat`. */
+  concat(xs: tf.SymbolicTensor[], ownerName: string): tf.SymbolicTensor {
+    return tf.layers.concatenate({ name: `${ownerName}${ROLE_SEPARATOR}cat`, axis: -1 })
+      .apply(xs) as tf.SymbolicTensor;
+  }
+
+  /**
+   * `StochasticDepth(p, "row")` of residual block `blockName`, as `<block>.stochastic_depth`:
+   * the identity outside training.
+   */
+  stochasticDepth(x: tf.SymbolicTensor, blockName: string, p: number): tf.SymbolicTensor {
+    return new StochasticDepth({ name: `${blockName}.stochastic_depth`, p }).apply(
+      x,
+    ) as tf.SymbolicTensor;
+  }
+
   /** `x + y` (a residual connection), as helper layer `<block>-add`. */
   add(x: tf.SymbolicTensor, y: tf.SymbolicTensor, blockName: string): tf.SymbolicTensor {
     const layer = tf.layers.add({ name: `${blockName}${ROLE_SEPARATOR}add` });
@@ -254,16 +477,26 @@ export class TorchLayers {
     return tf.layers.dropout({ name, rate }).apply(x) as tf.SymbolicTensor;
   }
 
-  /** `nn.Linear(in, outFeatures)` with torch's default initialisation. */
+  /** `nn.Linear(in, outFeatures)`, initialised as the family's {@link TorchInit} says. */
   linear(x: tf.SymbolicTensor, name: string, outFeatures: number): tf.SymbolicTensor {
-    const bound = 1 / Math.sqrt(x.shape[x.shape.length - 1] ?? 1);
-    const init = () =>
+    const { linearWeight = "default", linearZeroBias = false } = this.#init;
+    const torchBound = 1 / Math.sqrt(x.shape[x.shape.length - 1] ?? 1);
+    const uniform = (bound: number) =>
       tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: this.#seed() });
+    const kernelInitializer = linearWeight === "default"
+      ? uniform(torchBound)
+      : "normalStd" in linearWeight
+      ? tf.initializers.randomNormal({
+        mean: 0,
+        stddev: linearWeight.normalStd,
+        seed: this.#seed(),
+      })
+      : uniform(linearWeight.uniformBound);
     return tf.layers.dense({
       name,
       units: outFeatures,
-      kernelInitializer: init(),
-      biasInitializer: init(),
+      kernelInitializer,
+      biasInitializer: linearZeroBias ? tf.initializers.zeros() : uniform(torchBound),
     }).apply(x) as tf.SymbolicTensor;
   }
 

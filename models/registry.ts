@@ -10,9 +10,12 @@
 import type { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import type { ArchitectureSpec, BuildOptions } from "./architecture.ts";
+import { DENSENETS } from "./densenet.ts";
 import { ECGNET } from "./ecgnet.ts";
+import { EFFICIENTNETS } from "./efficientnet.ts";
 import { MOBILENET_V2 } from "./mobilenet_v2.ts";
 import { RESNETS } from "./resnet.ts";
+import { VGG16_BN } from "./vgg.ts";
 
 /**
  * The buildable architectures, in the order `--help` lists them.
@@ -23,7 +26,14 @@ import { RESNETS } from "./resnet.ts";
  * console.assert(ARCHITECTURES.some((a) => a.name === "resnet18"));
  * ```
  */
-export const ARCHITECTURES: readonly ArchitectureSpec[] = [...RESNETS, MOBILENET_V2, ECGNET];
+export const ARCHITECTURES: readonly ArchitectureSpec[] = [
+  ...RESNETS,
+  MOBILENET_V2,
+  ...DENSENETS,
+  VGG16_BN,
+  ...EFFICIENTNETS,
+  ECGNET,
+];
 
 /**
  * The spec registered as `name`.

@@ -25,22 +25,50 @@ const TORCH_PARAMETERS_4_CLASSES: Record<string, number> = {
   resnet50: 25_557_032 - (2048 * 1000 + 1000) + (2048 * 4 + 4), // 23,516,228
   resnet101: 44_549_160 - (2048 * 1000 + 1000) + (2048 * 4 + 4), // 42,508,356
   mobilenet_v2: 3_504_872 - (1280 * 1000 + 1000) + (1280 * 4 + 4), // 2,228,996
+  densenet121: 7_978_856 - (1024 * 1000 + 1000) + (1024 * 4 + 4), // 6,957,956
+  densenet169: 14_149_480 - (1664 * 1000 + 1000) + (1664 * 4 + 4), // 12,491,140
+  vgg16_bn: 138_365_992 - (4096 * 1000 + 1000) + (4096 * 4 + 4), // 134,285,380
+  efficientnet_b0: 5_288_548 - (1280 * 1000 + 1000) + (1280 * 4 + 4), // 4,012,672
+  efficientnet_b1: 7_794_184 - (1280 * 1000 + 1000) + (1280 * 4 + 4), // 6,518,308
   // Ours: convs 9 x (3·16 + 16·32 + 32·64 + 64·128 + 128·256), BN 2 x 496, head 256 x 4 + 4.
   ecgnet: 9 * (3 * 16 + 16 * 32 + 32 * 64 + 64 * 128 + 128 * 256) + 2 * 496 + 256 * 4 + 4,
 };
 
-/** torchvision `state_dict()` sizes without `num_batches_tracked` (the fixtures' counts). */
-const STATE_DICT_TENSORS: Record<string, number> = { resnet18: 102, mobilenet_v2: 262 };
+/**
+ * torchvision `state_dict()` sizes without `num_batches_tracked`: the fixtures' counts, and for
+ * the others 4 per BatchNorm plus 1 per convolution (2 with bias) and 2 per Linear.
+ */
+const STATE_DICT_TENSORS: Record<string, number> = {
+  resnet18: 102,
+  mobilenet_v2: 262,
+  // conv0 + norm0, 58 or 82 dense layers of 2 BN + 2 convs, 3 transitions, norm5, classifier.
+  densenet121: 5 + 58 * 10 + 3 * 5 + 4 + 2,
+  densenet169: 5 + 82 * 10 + 3 * 5 + 4 + 2,
+  vgg16_bn: 13 * (2 + 4) + 3 * 2,
+  // Stem and head 5 each; MBConv 14 (dw conv-BN, SE 4, projection conv-BN) + 5 when expanding.
+  efficientnet_b0: 5 + 14 + 15 * 19 + 5 + 2,
+  efficientnet_b1: 5 + 2 * 14 + 21 * 19 + 5 + 2,
+};
 
 const BUILD_LIMIT_MS = 20_000;
 
-for (const { name } of ARCHITECTURES) {
-  Deno.test(`${name}: torchvision's parameter count, [N, 4] logits, quick build`, () => {
+// One build per architecture (vgg16_bn allocates 134 M parameters) serves every check.
+for (const { name, minImgSizePx } of ARCHITECTURES) {
+  Deno.test(`${name}: torchvision's parameter count, torch eps and names, [N, 4] logits`, () => {
     const started = performance.now();
-    const model = buildModel(name, { numClasses: 4, imgSizePx: 64, seed: 1 });
+    // The smallest size: it must build and run, and builds fastest.
+    const model = buildModel(name, { numClasses: 4, imgSizePx: minImgSizePx, seed: 1 });
     const buildMs = performance.now() - started;
     try {
       assert(buildMs < BUILD_LIMIT_MS, `${name} took ${buildMs.toFixed(0)} ms to build`);
+      for (const layer of model.layers) {
+        if (layer.getClassName() === "BatchNormalization") {
+          assertEquals(layer.getConfig().epsilon, TORCH_BN_EPS, `${name} ${layer.name}`);
+        }
+        if (layer.weights.length > 0) {
+          assert(!layer.name.includes(ROLE_SEPARATOR), `${name}: weighted helper ${layer.name}`);
+        }
+      }
       assertEquals(countTorchParameters(model), TORCH_PARAMETERS_4_CLASSES[name]);
       const trainable = model.trainableWeights.reduce(
         (sum, w) => sum + tf.util.sizeFromShape(w.shape as number[]),
@@ -50,28 +78,15 @@ for (const { name } of ARCHITECTURES) {
       if (name in STATE_DICT_TENSORS) {
         assertEquals(torchStateDictKeys(model).length, STATE_DICT_TENSORS[name]);
       }
-      const shape = tf.tidy(() => (model.predict(tf.zeros([3, 64, 64, 3])) as tf.Tensor).shape);
+      const shape = tf.tidy(() =>
+        (model.predict(tf.zeros([3, minImgSizePx, minImgSizePx, 3])) as tf.Tensor).shape
+      );
       assertEquals(shape, [3, 4]);
     } finally {
       model.dispose();
     }
   });
 }
-
-Deno.test("every BatchNorm uses torch's eps, every weighted layer a torch module name", () => {
-  for (const { name } of ARCHITECTURES) {
-    const model = buildModel(name, { numClasses: 4, imgSizePx: 32 });
-    for (const layer of model.layers) {
-      if (layer.getClassName() === "BatchNormalization") {
-        assertEquals(layer.getConfig().epsilon, TORCH_BN_EPS, `${name} ${layer.name}`);
-      }
-      if (layer.weights.length > 0) {
-        assert(!layer.name.includes(ROLE_SEPARATOR), `${name}: weighted helper ${layer.name}`);
-      }
-    }
-    model.dispose();
-  }
-});
 
 Deno.test("torch module outputs are found by name, containers by their last layer", () => {
   const resnet = buildModel("resnet18", { numClasses: 4, imgSizePx: 64 });

@@ -23,7 +23,7 @@ function sameTensors(a: TorchStateDict, b: TorchStateDict): boolean {
     );
 }
 
-for (const arch of ["resnet18", "mobilenet_v2", "ecgnet"]) {
+for (const arch of ["resnet18", "mobilenet_v2", "densenet121", "efficientnet_b0", "ecgnet"]) {
   Deno.test(`${arch}: export → safetensors → load into a fresh model gives identical weights`, async () => {
     await using dir = await testDir();
     const source = buildModel(arch, { numClasses: 4, imgSizePx: SIZE_PX, seed: 1 });
