@@ -52,6 +52,8 @@ export interface StageSpec {
   flags?: Record<string, FlagSpec>;
   /** Extra help text: examples, outputs. */
   details?: string;
+  /** The stage's own defaults for config fields; a config file and flags still override them. */
+  defaults?: Partial<Config>;
 }
 
 /** Parsed command line: the resolved config and the stage's own flag values. */
@@ -106,6 +108,14 @@ export function helpText(spec: StageSpec): string {
     "Flags:",
     ...lines,
     ...(spec.details ? ["", spec.details] : []),
+    ...(spec.defaults
+      ? [
+        "",
+        `Defaults of this stage: ${
+          JSON.stringify(spec.defaults)
+        } (a --config file or flags override them)`,
+      ]
+      : []),
   ].join("\n");
 }
 
@@ -144,7 +154,7 @@ export async function parseStageArgs(
     const raw = values[name];
     if (field && typeof raw === "string") fromFlags[field] = flagValue(field, raw);
   }
-  const config = resolveConfig(fromFile, fromFlags as Partial<Config>);
+  const config = resolveConfig({ ...spec.defaults, ...fromFile }, fromFlags as Partial<Config>);
   const own = Object.fromEntries(Object.keys(spec.flags ?? {}).map((k) => [k, values[k]]));
   return { config, flags: own };
 }

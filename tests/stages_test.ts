@@ -103,13 +103,17 @@ Deno.test("data:split from the command line", async () => {
   assert(ratios.err.includes("--ratios"), ratios.err);
 });
 
-Deno.test("demo: synthesises the data set once, checks it, and reuses it on the next run", async () => {
+Deno.test("demo: synthesises the data set once, trains, evaluates, and reuses the data", async () => {
   await using dir = await testDir();
-  const args = ["--out", dir.path, "--img-size", "64", "--backend", "cpu"];
+  const args = ["--out", dir.path, "--img-size", "48", "--epochs", "1", "--backend", "wasm"];
   const first = await run(["demo", ...args]);
   assertEquals(first.code, 0, first.err);
-  assert(first.out.includes("backend: cpu"), first.out);
-  assert(first.out.includes("240 images at 64px") && first.out.includes("240 with evidence masks"));
+  assert(first.out.includes("backend: wasm"), first.out);
+  assert(first.out.includes("240 images at 48px") && first.out.includes("240 with evidence masks"));
+  const performance = await Deno.readTextFile(`${dir.path}/results/model_performance.csv`);
+  assert(performance.startsWith("Model,Test Accuracy,") && performance.includes("\necgnet,"));
+  const report = await Deno.readTextFile(`${dir.path}/metrics/ecgnet/classification_report.txt`);
+  assert(report.includes("macro avg"), report);
   const second = await run(["demo", ...args]);
   assertEquals(second.code, 0, second.err);
   assert(second.out.includes("reusing"), second.out);
