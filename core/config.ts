@@ -42,6 +42,11 @@ export const configSchema = z.strictObject({
   }),
   /** Apply the reference's training augmentation (translation, rotation, brightness, contrast). */
   augment: z.boolean(),
+  /**
+   * Grey level (0–255) of the border that augmentation's shifts and rotations uncover. The
+   * reference fills with 0 (black), which on a white ECG page is a strong artefact; 255 blends in.
+   */
+  augmentFillGray: z.number().int().min(0).max(255),
   backend: z.enum(BACKEND_NAMES),
   onBadImage: z.enum(BAD_IMAGE_POLICIES),
 });
@@ -63,6 +68,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   seed: 42,
   classes: ["Abnormal", "HistoryMI", "MI", "Normal"],
   augment: true,
+  augmentFillGray: 0,
   backend: "auto",
   onBadImage: "fail",
 });

@@ -40,6 +40,8 @@ export interface AugmentOptions {
   readonly brightness: number;
   /** Contrast factor range is [1 − contrast, 1 + contrast]. */
   readonly contrast: number;
+  /** Grey level of the pixels that translation and rotation uncover (0 = black, as torchvision). */
+  readonly fillGray: number;
 }
 
 /** The reference pipeline's values. */
@@ -49,10 +51,12 @@ export const REFERENCE_AUGMENTATION: AugmentOptions = {
   rotationProbability: 0.5,
   brightness: 0.1,
   contrast: 0.1,
+  fillGray: 0,
 };
 
 /** One drawn augmentation, recordable and replayable with {@link applyAugmentation}. */
 export interface AugmentParams {
+  readonly fillGray: number;
   readonly shiftXPx: number;
   readonly shiftYPx: number;
   /** Counter-clockwise rotation in degrees; 0 when the rotation was not applied. */
@@ -88,7 +92,16 @@ export function sampleAugmentation(
   const brightnessFirst = random.uniform() < 0.5;
   const brightnessFactor = randomBetween(random, 1 - options.brightness, 1 + options.brightness);
   const contrastFactor = randomBetween(random, 1 - options.contrast, 1 + options.contrast);
-  return { shiftXPx, shiftYPx, rotationDeg, brightnessFactor, contrastFactor, brightnessFirst };
+  const { fillGray } = options;
+  return {
+    fillGray,
+    shiftXPx,
+    shiftYPx,
+    rotationDeg,
+    brightnessFactor,
+    contrastFactor,
+    brightnessFirst,
+  };
 }
 
 /**
@@ -99,15 +112,15 @@ export function sampleAugmentation(
  * import { applyAugmentation } from "./augment.ts";
  * const image = { widthPx: 3, heightPx: 1, data: new Uint8Array([10, 20, 30]) };
  * const shifted = applyAugmentation(image, {
- *   shiftXPx: 1, shiftYPx: 0, rotationDeg: 0,
+ *   fillGray: 0, shiftXPx: 1, shiftYPx: 0, rotationDeg: 0,
  *   brightnessFactor: 1, contrastFactor: 1, brightnessFirst: true,
  * });
  * console.assert(shifted.data.join() === "0,10,20");
  * ```
  */
 export function applyAugmentation(image: GrayImage, params: AugmentParams): GrayImage {
-  let out = translate(image, params.shiftXPx, params.shiftYPx);
-  if (params.rotationDeg !== 0) out = rotateBilinear(out, params.rotationDeg);
+  let out = translate(image, params.shiftXPx, params.shiftYPx, params.fillGray);
+  if (params.rotationDeg !== 0) out = rotateBilinear(out, params.rotationDeg, params.fillGray);
   if (params.brightnessFirst) {
     out = blendWithConstant(out, 0, params.brightnessFactor);
     out = blendWithConstant(out, roundedMean(out), params.contrastFactor);
@@ -142,10 +155,10 @@ export function augmentGray(
   );
 }
 
-/** out(x, y) = in(x − dx, y − dy), black outside. */
-function translate(image: GrayImage, dx: number, dy: number): GrayImage {
+/** out(x, y) = in(x − dx, y − dy), `fillGray` outside. */
+function translate(image: GrayImage, dx: number, dy: number, fillGray: number): GrayImage {
   const { widthPx: w, heightPx: h, data } = image;
-  const out = new Uint8Array(w * h);
+  const out = new Uint8Array(w * h).fill(fillGray);
   const x0 = Math.max(0, dx), x1 = Math.min(w, w + dx);
   for (let y = Math.max(0, dy); y < Math.min(h, h + dy); y++) {
     if (x1 > x0) out.set(data.subarray((y - dy) * w + x0 - dx, (y - dy) * w + x1 - dx), y * w + x0);
@@ -153,10 +166,10 @@ function translate(image: GrayImage, dx: number, dy: number): GrayImage {
   return { widthPx: w, heightPx: h, data: out };
 }
 
-/** PIL's `rotate(angle, BILINEAR, fillcolor=0)` on mode "L" (inverse map from output centres). */
-function rotateBilinear(image: GrayImage, angleDeg: number): GrayImage {
+/** PIL's `rotate(angle, BILINEAR, fillcolor)` on mode "L" (inverse map from output centres). */
+function rotateBilinear(image: GrayImage, angleDeg: number, fillGray: number): GrayImage {
   const { widthPx: w, heightPx: h, data } = image;
-  const out = new Uint8Array(w * h);
+  const out = new Uint8Array(w * h).fill(fillGray);
   const theta = (angleDeg * Math.PI) / 180;
   const cos = Math.cos(theta), sin = Math.sin(theta);
   const cx = w / 2, cy = h / 2;

@@ -9,7 +9,7 @@ import { type Random, shuffle } from "../core/random.ts";
 import type { Sample } from "./dataset.ts";
 import type { GrayImage } from "./image.ts";
 import { loadResizedGray } from "./image_cache.ts";
-import { augmentGray } from "./augment.ts";
+import { augmentGray, type AugmentOptions, REFERENCE_AUGMENTATION } from "./augment.ts";
 import { writeNormalizedHWC } from "./preprocess.ts";
 
 /** A file left out under `--on-bad-image skip`, and why. */
@@ -92,6 +92,7 @@ export function assembleBatch(
   loaded: LoadedImages,
   indices: readonly number[],
   augment?: Random,
+  augmentOptions: AugmentOptions = REFERENCE_AUGMENTATION,
 ): Batch {
   const first = loaded.images[indices[0]];
   const { widthPx, heightPx } = first;
@@ -101,7 +102,11 @@ export function assembleBatch(
   const ids: string[] = [];
   indices.forEach((index, row) => {
     const image = loaded.images[index];
-    writeNormalizedHWC(augment ? augmentGray(image, augment) : image, xNHWC, row * pixels);
+    writeNormalizedHWC(
+      augment ? augmentGray(image, augment, augmentOptions) : image,
+      xNHWC,
+      row * pixels,
+    );
     labels[row] = loaded.samples[index].label;
     ids.push(loaded.samples[index].id);
   });

@@ -30,7 +30,12 @@ export const demoSpec: StageSpec = {
       help: `training epochs (demo default ${DEMO_EPOCHS})`,
     },
   },
-  defaults: { imgSizePx: DEMO_IMG_SIZE_PX, epochs: DEMO_EPOCHS, batchSize: DEMO_BATCH_SIZE },
+  defaults: {
+    imgSizePx: DEMO_IMG_SIZE_PX,
+    epochs: DEMO_EPOCHS,
+    batchSize: DEMO_BATCH_SIZE,
+    augment: false,
+  },
   details:
     `The data set (4 classes x ${DEMO_IMAGES_PER_CLASS} images) is written to <out>/synthetic ` +
     "and reused while its seed and size match. The demo trains at " +

@@ -42,6 +42,11 @@ export const trainSpec: StageSpec = {
     },
     fresh: { type: "boolean", help: "discard a saved resume state and start over" },
     "no-augment": { type: "boolean", help: "train without the data augmentation" },
+    "augment-fill": {
+      type: "string",
+      valueName: "GREY",
+      help: "grey 0-255 of borders uncovered by augmentation (default 0 = black, as the reference)",
+    },
   },
   details: "Writes <out>/checkpoints/<model>_best/ (model.json, weights.bin, meta.json), " +
     "<out>/checkpoints/<model>_last/ (resume state) and <out>/metrics/<model>/history.csv.\n" +
@@ -85,6 +90,10 @@ export function trainingConfig(
     if (typeof raw === "string") overrides[field] = raw.trim() === "" ? raw : Number(raw);
   }
   if (flags["no-augment"] === true) overrides.augment = false;
+  const fill = flags["augment-fill"];
+  if (typeof fill === "string") {
+    overrides.augmentFillGray = fill.trim() === "" ? fill : Number(fill);
+  }
   return validateConfig({ ...config, ...overrides }, "command-line flags");
 }
 

@@ -10,6 +10,7 @@ import type { GrayImage } from "../data/image.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const NONE: AugmentParams = {
+  fillGray: 0,
   shiftXPx: 0,
   shiftYPx: 0,
   rotationDeg: 0,
@@ -67,6 +68,14 @@ Deno.test("translation moves by whole pixels and fills with black", () => {
   assertEquals(Array.from(out.data), [0, 4, 5, 0, 7, 8, 0, 0, 0]);
   const gone = applyAugmentation(image, { ...NONE, shiftXPx: 5 });
   assert(gone.data.every((v) => v === 0));
+  const white = applyAugmentation(image, { ...NONE, fillGray: 255, shiftXPx: 1, shiftYPx: -1 });
+  assertEquals(Array.from(white.data), [255, 4, 5, 255, 7, 8, 255, 255, 255]);
+});
+
+Deno.test("rotation fills uncovered corners with the fill grey", () => {
+  const flat = { widthPx: 64, heightPx: 64, data: new Uint8Array(64 * 64).fill(200) };
+  const out = applyAugmentation(flat, { ...NONE, fillGray: 255, rotationDeg: -3 });
+  assertEquals([out.data[0], out.data[64 * 64 - 1], out.data[32 * 64 + 32]], [255, 255, 200]);
 });
 
 Deno.test("rotation: interior of a flat image unchanged, corners black, counter-clockwise", () => {

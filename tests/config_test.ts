@@ -75,3 +75,19 @@ Deno.test("duplicate class names are refused", () => {
     "unique",
   );
 });
+
+Deno.test("train flags: --no-augment and --augment-fill map to config fields and are validated", async () => {
+  const { trainingConfig } = await import("../stages/train.ts");
+  const c = trainingConfig(DEFAULT_CONFIG, { "no-augment": true, "augment-fill": "255" });
+  assertEquals([c.augment, c.augmentFillGray], [false, 255]);
+  assertThrows(
+    () => trainingConfig(DEFAULT_CONFIG, { "augment-fill": "300" }),
+    InputError,
+    "augmentFillGray",
+  );
+  assertThrows(
+    () => trainingConfig(DEFAULT_CONFIG, { "augment-fill": "white" }),
+    InputError,
+    '"white"',
+  );
+});

@@ -43,6 +43,7 @@ export interface TrainingSettings {
   seed: number;
   cosine: boolean;
   augment: boolean;
+  augmentFillGray: number;
   /** Only part of the trajectory under the cosine schedule (its period is the epoch count). */
   epochs: number;
   pretrained: string | null;

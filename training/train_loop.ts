@@ -19,6 +19,7 @@ import { InputError } from "../core/errors.ts";
 import { Progress, type ProgressSink } from "../core/progress.ts";
 import { type Random, randomInt, SeededRandom } from "../core/random.ts";
 import { assembleBatch, batchIndices, type LoadedImages } from "../data/loader.ts";
+import { REFERENCE_AUGMENTATION } from "../data/augment.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { AdamW } from "./adamw.ts";
 import { TorchBatchNormStats } from "./batch_norm.ts";
@@ -155,6 +156,7 @@ function settingsOf(options: TrainModelOptions): TrainingSettings {
     seed: config.seed,
     cosine: options.cosine,
     augment: config.augment,
+    augmentFillGray: config.augmentFillGray,
     epochs: config.epochs,
     pretrained: options.pretrained ?? null,
   };
@@ -249,6 +251,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
           loaded,
           positions.map((p) => trainIndices[p]),
           config.augment ? augment : undefined,
+          { ...REFERENCE_AUGMENTATION, fillGray: config.augmentFillGray },
         );
         const step = await trainStep(context, batch, learningRate, dropout);
         lossSum += step.loss * positions.length;
