@@ -74,11 +74,23 @@ const FLAG_TO_FIELD: Record<SharedFlag, keyof Config | undefined> = {
   "on-bad-image": "onBadImage",
 };
 
+/**
+ * A numeric flag's value: the number when `raw` is one, else `raw` itself, so that validation
+ * reports the text the user typed rather than `NaN`.
+ *
+ * @example
+ * ```ts
+ * import { numberOrText } from "./cli.ts";
+ * console.assert(numberOrText("3e-4") === 3e-4 && numberOrText("big") === "big");
+ * ```
+ */
+export function numberOrText(raw: string): number | string {
+  return /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i.test(raw.trim()) ? Number(raw) : raw;
+}
+
 function flagValue(field: keyof Config, raw: string): unknown {
   if (field === "models") return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  const numeric = ["limit", "imgSizePx", "seed"].includes(field);
-  // Keep non-numeric text as is, so validation reports the value the user typed.
-  return numeric && /^[-+]?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(raw) ? Number(raw) : raw;
+  return ["limit", "imgSizePx", "seed"].includes(field) ? numberOrText(raw) : raw;
 }
 
 /**

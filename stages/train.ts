@@ -9,7 +9,7 @@ import { InputError } from "../core/errors.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import { trainModel, type TrainModelResult } from "../training/train_loop.ts";
 import type { HistoryRow } from "../training/history.ts";
-import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { numberOrText, runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "./load_data.ts";
 import { loadSafetensorsWeights, type ModelBuilder, REGISTRY_BUILDER } from "./model_source.ts";
 
@@ -87,12 +87,12 @@ export function trainingConfig(
   const overrides: Record<string, unknown> = {};
   for (const [flag, field] of Object.entries(NUMERIC_FLAGS)) {
     const raw = flags[flag];
-    if (typeof raw === "string") overrides[field] = raw.trim() === "" ? raw : Number(raw);
+    if (typeof raw === "string") overrides[field] = numberOrText(raw);
   }
   if (flags["no-augment"] === true) overrides.augment = false;
   const fill = flags["augment-fill"];
   if (typeof fill === "string") {
-    overrides.augmentFillGray = fill.trim() === "" ? fill : Number(fill);
+    overrides.augmentFillGray = numberOrText(fill);
   }
   return validateConfig({ ...config, ...overrides }, "command-line flags");
 }
