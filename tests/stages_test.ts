@@ -19,6 +19,11 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 const AB = JSON.stringify({ classes: ["A", "B"] });
 
+/** Flags pointing a stage at `<dir>/ds`, `<dir>/out` and the two-class config `<dir>/c.json`. */
+function folderArgs(dir: string): string[] {
+  return ["--data", `${dir}/ds`, "--out", `${dir}/out`, "--config", `${dir}/c.json`];
+}
+
 Deno.test("mod.ts lists the stages, and every stage has --help", async () => {
   const listing = await run(["--help"]);
   assertEquals(listing.code, 0);
@@ -37,14 +42,7 @@ Deno.test("data:check loads a data set, honours --limit and fills the cache", as
   await using dir = await testDir();
   await writeImageFolder(`${dir.path}/ds`, { train: 4, val: 2, test: 2 }, ["A", "B"]);
   await Deno.writeTextFile(`${dir.path}/c.json`, AB);
-  const args = [
-    "--data",
-    `${dir.path}/ds`,
-    "--out",
-    `${dir.path}/out`,
-    "--config",
-    `${dir.path}/c.json`,
-  ];
+  const args = folderArgs(dir.path);
   const r = await run(["data:check", ...args, "--img-size", "32", "--limit", "3"]);
   assertEquals(r.code, 0, r.err);
   assert(r.out.includes("train: A 2, B 1"), r.out);
@@ -59,14 +57,7 @@ Deno.test("a bad image fails the stage with one line naming it; skip lists it", 
   await writeImageFolder(`${dir.path}/ds`, { train: 2, val: 1, test: 1 }, ["A", "B"]);
   await Deno.writeFile(`${dir.path}/ds/val/B/broken.jpg`, new TextEncoder().encode("not a jpeg"));
   await Deno.writeTextFile(`${dir.path}/c.json`, AB);
-  const args = [
-    "--data",
-    `${dir.path}/ds`,
-    "--out",
-    `${dir.path}/out`,
-    "--config",
-    `${dir.path}/c.json`,
-  ];
+  const args = folderArgs(dir.path);
   const failed = await run(["data:check", ...args, "--img-size", "16"]);
   assertEquals(failed.code, 1);
   assert(failed.err.startsWith("error: ") && failed.err.includes("broken.jpg"), failed.err);
