@@ -11,15 +11,26 @@ import {
   wasmDepthwiseBackpropFilterConfig,
   wasmDepthwiseBackpropInputConfig,
 } from "./wasm_depthwise_conv2d_backprop.ts";
+import { wasmIdentityConfig } from "./wasm_identity.ts";
+import { wasmMaxPoolGradConfig } from "./wasm_max_pool_grad.ts";
+import { wasmTorchRelu6GradConfig } from "./wasm_relu6_grad.ts";
+import { wasmSliceConfig } from "./wasm_slice.ts";
 import { wasmTileConfig } from "./wasm_tile.ts";
 
-/** Our wasm kernels, each replacing a missing or slow stock one. */
+/**
+ * Our wasm kernels, each replacing a missing, slow, copying (`Identity`) or torch-inexact
+ * (`MaxPoolGrad`: ties) stock one, or adding one (the ReLU6 derivative).
+ */
 export const FAST_WASM_KERNELS: readonly tf.KernelConfig[] = [
   wasmConv2DBackpropInputConfig,
   wasmConv2DBackpropFilterConfig,
   wasmDepthwiseBackpropInputConfig,
   wasmDepthwiseBackpropFilterConfig,
   wasmTileConfig,
+  wasmSliceConfig,
+  wasmMaxPoolGradConfig,
+  wasmTorchRelu6GradConfig,
+  wasmIdentityConfig,
 ];
 
 /**

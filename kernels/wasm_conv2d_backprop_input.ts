@@ -1,22 +1,21 @@
 /**
- * `Conv2DBackpropInput` for the wasm backend as a forward `Conv2D` (XNNPACK): the shipped kernel
+ * `Conv2DBackpropInput` for the wasm backend as forward `Conv2D`s (XNNPACK): the shipped kernel
  * is a naive loop, 3x slower.
  *
  * @module
  */
 import { tf } from "../deps.ts";
 import {
-  flipFilter,
-  free,
+  inputGradientByPhases,
   requireNhwc,
   runWasmKernel,
-  spreadGradient,
   type WasmBackend,
 } from "./wasm_kernel_utils.ts";
 
 /**
- * dx of `conv2d(x, filter)`: dy spread onto the stride grid, convolved ('valid', stride 1) with
- * the spatially flipped filter whose in/out channels are swapped.
+ * dx of `conv2d(x, filter)`, phase by phase: each of the stride² phases of dx is a stride-1
+ * convolution of dy with that phase's taps of the flipped filter whose in/out channels are
+ * swapped.
  *
  * @example
  * ```ts ignore
@@ -40,15 +39,19 @@ export const wasmConv2DBackpropInputConfig: tf.KernelConfig = {
       pad,
       dimRoundingMode,
     );
-    const grid = spreadGradient(wasm, dy, info);
-    const flipped = flipFilter(wasm, filter, true);
-    const dx = runWasmKernel(tf.Conv2D, wasm, { x: grid, filter: flipped }, {
-      strides: 1,
-      dilations: 1,
-      pad: "valid",
-      dataFormat: "NHWC",
-    });
-    free(wasm, grid, flipped);
-    return dx;
+    return inputGradientByPhases(
+      wasm,
+      dy,
+      filter,
+      true,
+      info,
+      (d, taps, phasePad) =>
+        runWasmKernel(tf.Conv2D, wasm, { x: d, filter: taps }, {
+          strides: 1,
+          dilations: 1,
+          pad: phasePad,
+          dataFormat: "NHWC",
+        }),
+    );
   },
 };

@@ -7,11 +7,10 @@
 import { tf } from "../deps.ts";
 import {
   type ConvInfo,
-  flipFilter,
   free,
   heapView,
+  inputGradientByPhases,
   runWasmKernel,
-  spreadGradient,
   type WasmBackend,
 } from "./wasm_kernel_utils.ts";
 
@@ -32,9 +31,9 @@ function depthwiseInfo(
 }
 
 /**
- * dx of `depthwiseConv2d(x, filter)`: dy spread onto the stride grid, depthwise-convolved
- * ('valid', stride 1) with the spatially flipped filter; with a channel multiplier m > 1 the
- * m outputs of each input channel are then summed.
+ * dx of `depthwiseConv2d(x, filter)`, phase by phase: each of the stride² phases of dx is a
+ * stride-1 depthwise convolution of dy with that phase's taps of the flipped filter; with a
+ * channel multiplier m > 1 the m outputs of each input channel are then summed.
  *
  * @example
  * ```ts ignore
@@ -49,23 +48,22 @@ export const wasmDepthwiseBackpropInputConfig: tf.KernelConfig = {
     const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
     const wasm = backend as WasmBackend;
     const info = depthwiseInfo(a.inputShape, filter.shape, a);
-    const [kh, kw, channels, multiplier] = filter.shape;
-    const grid = spreadGradient(wasm, dy, info);
-    // [kh, kw, C, m] and [kh, kw, C·m, 1] share one memory layout.
-    const flipped = flipFilter(wasm, filter, false);
-    flipped.shape = [kh, kw, channels * multiplier, 1];
-    const perOutput = runWasmKernel(tf.DepthwiseConv2dNative, wasm, {
-      x: grid,
-      filter: flipped,
-    }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: "valid" });
-    free(wasm, grid, flipped);
-    if (multiplier === 1) return perOutput;
-    const [batch, height, width] = perOutput.shape;
-    const dx = runWasmKernel(tf.Sum, wasm, {
-      x: { ...perOutput, shape: [batch, height, width, channels, multiplier] },
-    }, { axis: [4], keepDims: false });
-    free(wasm, perOutput);
-    return dx;
+    const [, , channels, multiplier] = filter.shape;
+    return inputGradientByPhases(wasm, dy, filter, false, info, (d, taps, pad) => {
+      const [th, tw] = taps.shape;
+      const perOutput = runWasmKernel(tf.DepthwiseConv2dNative, wasm, {
+        x: d,
+        // [th, tw, C, m] and [th, tw, C·m, 1] share one memory layout.
+        filter: { ...taps, shape: [th, tw, channels * multiplier, 1] },
+      }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad });
+      if (multiplier === 1) return perOutput;
+      const [batch, height, width] = perOutput.shape;
+      const summed = runWasmKernel(tf.Sum, wasm, {
+        x: { ...perOutput, shape: [batch, height, width, channels, multiplier] },
+      }, { axis: [4], keepDims: false });
+      free(wasm, perOutput);
+      return summed;
+    });
   },
 };
 

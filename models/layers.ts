@@ -22,6 +22,7 @@
  * @module
  */
 import { tf } from "../deps.ts";
+import { TORCH_RELU6_GRAD } from "../kernels/wasm_relu6_grad.ts";
 
 /** Separates a torch module path from the role of a helper layer in a tfjs layer name. */
 export const ROLE_SEPARATOR = "-";
@@ -128,7 +129,9 @@ export interface TorchInit {
 
 /**
  * ReLU6 with torch's derivative: 1 only where 0 < x < 6 (tfjs' `relu6` gradient also passes
- * x = 6, which would move saliency and IG maps wherever an activation sits exactly at 6).
+ * x = 6, which would move saliency and IG maps wherever an activation sits exactly at 6). On
+ * a backend with the one-pass {@link TORCH_RELU6_GRAD} kernel (wasm) the mask costs one op
+ * instead of five.
  */
 const relu6TorchGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const x = args[0] as tf.Tensor;
@@ -136,7 +139,9 @@ const relu6TorchGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
   return {
     value: tf.relu6(x),
     gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
-      tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(saved, 0), tf.less(saved, 6)), "float32")),
+      tf.getKernel(TORCH_RELU6_GRAD, tf.getBackend())
+        ? tf.engine().runKernel(TORCH_RELU6_GRAD, { dy, x: saved }) as tf.Tensor
+        : tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(saved, 0), tf.less(saved, 6)), "float32")),
   };
 });
 

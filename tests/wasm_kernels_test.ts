@@ -3,6 +3,7 @@ import { tf } from "../deps.ts";
 import { startBackend } from "../models/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { FAST_WASM_KERNELS, registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
+import { TORCH_RELU6_GRAD } from "../kernels/wasm_relu6_grad.ts";
 import {
   GRADIENT_PROBES,
   type GradientProbe,
@@ -97,6 +98,16 @@ for (const kernelPx of [1, 3, 5, 7]) {
 }
 CASES.push({ x: [1, 14, 14, 64], kernelPx: 3, outChannels: 64, stride: 2, pad: "same" });
 CASES.push({ x: [3, 9, 9, 32], kernelPx: 1, outChannels: 48, stride: 1, pad: "valid" });
+// ResNet's stem in small (3 channels out of the input gradient), stride 3, pads past the kernel.
+CASES.push({ x: [2, 20, 18, 3], kernelPx: 7, outChannels: 16, stride: 2, pad: "valid" });
+CASES.push({ x: [2, 16, 17, 5], kernelPx: 3, outChannels: 6, stride: 3, pad: "same" });
+CASES.push({
+  x: [1, 10, 11, 4],
+  kernelPx: 3,
+  outChannels: 8,
+  stride: 2,
+  pad: [[0, 0], [4, 0], [0, 5], [0, 0]],
+});
 
 function describe(c: ConvCase): string {
   const pad = typeof c.pad === "string" ? c.pad : JSON.stringify(c.pad.slice(1, 3));
@@ -157,6 +168,144 @@ Deno.test("wasm depthwise backprop kernels match the cpu kernels", async () => {
     assert(dx <= TOLERANCE, `${label}: backprop input off by ${dx}`);
     assert(df <= TOLERANCE, `${label}: backprop filter off by ${df}`);
   }
+});
+
+Deno.test("wasm depthwise backprop input with dilation equals it with a zero-dilated filter", () => {
+  // tfjs' cpu kernel ignores the dilation, so the reference is the dilation-1 gradient with
+  // zeros between the taps, which is the same convolution.
+  for (
+    const [dilation, pad] of [[2, "same"], [3, "valid"], [2, [[0, 0], [3, 1], [0, 4], [
+      0,
+      0,
+    ]]]] as const
+  ) {
+    const x: [number, number, number, number] = [2, 13, 12, 3];
+    const filter = tf.tensor4d(values(3 * 3 * 3 * 2, 5), [3, 3, 3, 2]);
+    const span = 2 * dilation + 1;
+    const spread = tf.tidy(() => {
+      const taps = tf.unstack(tf.reshape(filter, [9, 3, 2]));
+      const zero = tf.zerosLike(taps[0]);
+      const grid = Array.from({ length: span * span }, (_, i) => {
+        const [r, c] = [Math.floor(i / span), i % span];
+        return r % dilation === 0 && c % dilation === 0
+          ? taps[(r / dilation) * 3 + c / dilation]
+          : zero;
+      });
+      return tf.reshape(tf.stack(grid), [span, span, 3, 2]) as tf.Tensor4D;
+    });
+    const probe = tf.tidy(() =>
+      tf.depthwiseConv2d(tf.zeros(x) as tf.Tensor4D, spread, 1, pad as "same")
+    );
+    const dy = tf.tensor(values(probe.size, 6), probe.shape);
+    const gradient = (f: tf.Tensor, d: number) =>
+      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: f }, {
+        strides: [1, 1],
+        pad,
+        dilations: [d, d],
+        inputShape: x,
+      }) as tf.Tensor;
+    const actual = gradient(filter, dilation);
+    const expected = gradient(spread, 1);
+    const diff = tf.max(tf.abs(tf.sub(actual, expected))).dataSync()[0];
+    const scale = tf.max(tf.abs(expected)).dataSync()[0];
+    assert(
+      diff <= TOLERANCE * scale,
+      `dilation ${dilation} ${JSON.stringify(pad)}: off by ${diff}`,
+    );
+    tf.dispose([filter, spread, probe, dy, actual, expected]);
+  }
+});
+
+/** Values from {-1, 0, 0.5, 1}: most pooling windows hold a tied maximum. */
+function tiedValues(size: number, seed: number): Float32Array {
+  return values(size, seed).map((v) => [-1, 0, 0.5, 1][Math.floor((v + 0.5) * 4)]);
+}
+
+Deno.test("wasm MaxPoolGrad routes a tie to the first maximum, as the cpu kernel (torch)", async () => {
+  const cases: {
+    x: [number, number, number, number];
+    filterSize: number;
+    strides: number;
+    pad: Pad;
+  }[] = [
+    { x: [2, 11, 12, 5], filterSize: 3, strides: 2, pad: "valid" },
+    { x: [2, 11, 12, 5], filterSize: 3, strides: 1, pad: "same" },
+    { x: [1, 8, 9, 17], filterSize: 2, strides: 2, pad: "same" },
+    { x: [1, 9, 9, 3], filterSize: 3, strides: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  ];
+  for (const { x, filterSize, strides, pad } of cases) {
+    const gradient = async (backend: "cpu" | "wasm") => {
+      await tf.setBackend(backend);
+      const input = tf.tensor4d(tiedValues(x.reduce((a, b) => a * b, 1), 11), x);
+      const output = tf.maxPool(input, filterSize, strides, pad as "same");
+      const dy = tf.tensor(values(output.size, 12), output.shape);
+      const dx = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, {
+        filterSize,
+        strides,
+        pad,
+      }) as tf.Tensor;
+      const data = await dx.data() as Float32Array;
+      tf.dispose([input, output, dy, dx]);
+      return data;
+    };
+    const expected = await gradient("cpu");
+    const actual = await gradient("wasm");
+    // Overlapping windows add in another order, so equal up to rounding; a tie sent elsewhere
+    // would be off by a whole dy value (up to 0.5).
+    const diff = expected.reduce((worst, v, i) => Math.max(worst, Math.abs(v - actual[i])), 0);
+    assert(diff <= 1e-6, `${x} pool ${filterSize} s${strides} ${JSON.stringify(pad)}: ${diff}`);
+  }
+  await tf.setBackend("wasm");
+});
+
+Deno.test("wasm Slice equals the cpu kernel bit for bit", async () => {
+  const cases: [number[], number[], number[]][] = [
+    [[2, 6, 7, 3], [0, 1, 1, 0], [2, 4, 5, 3]],
+    [[2, 6, 7, 3], [1, 0, 0, 0], [1, 6, 7, 3]],
+    [[2, 6, 7, 3], [0, 2, 3, 1], [-1, -1, 2, 2]],
+    [[3, 5], [1, 2], [2, 3]],
+    [[7], [2], [0]],
+    [[2, 3, 4, 5, 6], [1, 0, 1, 2, 0], [1, 3, 2, 3, 6]],
+  ];
+  for (const [shape, begin, size] of cases) {
+    for (const dtype of ["float32", "int32", "bool", "string"] as const) {
+      const sliced = async (backend: "cpu" | "wasm") => {
+        await tf.setBackend(backend);
+        const ints = tf.tensor(values(shape.reduce((a, b) => a * b, 1), 4), shape).mul(10).toInt();
+        const x = dtype === "bool"
+          ? tf.greater(ints, 0)
+          : dtype === "string"
+          ? tf.tensor([...ints.dataSync()].map(String), shape)
+          : ints.cast(dtype);
+        const y = tf.slice(x, begin, size);
+        const data = [...await y.data()];
+        tf.dispose([ints, x, y]);
+        return data;
+      };
+      assertEquals(await sliced("wasm"), await sliced("cpu"), `${shape} ${begin} ${size} ${dtype}`);
+    }
+  }
+});
+
+Deno.test("wasm TorchRelu6Grad equals the composite mask on the cpu backend", async () => {
+  const edges = [-1, -0, 0, 1e-38, 1e-7, 3, 5.9999995, 6, 6.0000005, 7, NaN, -Infinity, Infinity];
+  const xs = Float32Array.from([...edges, ...values(500, 9).map((v) => v * 16)]);
+  const dys = values(xs.length, 10);
+  await tf.setBackend("cpu");
+  const expected = tf.tidy(() => {
+    const x = tf.tensor1d(xs);
+    return tf.mul(
+      tf.tensor1d(dys),
+      tf.cast(tf.logicalAnd(tf.greater(x, 0), tf.less(x, 6)), "float32"),
+    )
+      .dataSync();
+  });
+  await tf.setBackend("wasm");
+  const dy = tf.tensor1d(dys);
+  const x = tf.tensor1d(xs);
+  const dx = tf.engine().runKernel(TORCH_RELU6_GRAD, { dy, x }) as tf.Tensor;
+  assertEquals([...await dx.data()], [...expected]);
+  tf.dispose([dy, x, dx]);
 });
 
 Deno.test("wasm Tile equals the cpu kernel bit for bit", async () => {
