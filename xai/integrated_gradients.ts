@@ -1,0 +1,136 @@
+/**
+ * Integrated Gradients (Sundararajan, Taly and Yan, "Axiomatic Attribution for Deep
+ * Networks", ICML 2017): for input x, baseline x' and the target logit F,
+ * IG_i(x) = (x_i − x'_i) · ∫₀¹ ∂F(x' + α (x − x')) / ∂x_i dα, approximated with m = `nSteps`
+ * points α_k and weights as Captum's `IntegratedGradients` does (`xai/quadrature.ts`). All
+ * steps of all images go through the model `internalBatchSize` rows at a time; the path
+ * points and the accumulation equal `kernels/ig_path_reference.ts`.
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import { type Baseline, type BaselineOptions, makeBaselineNHWC } from "./baselines.ts";
+import { sumGradientsOverRows } from "./batched_gradients.ts";
+import {
+  type Attribution,
+  checkExplainInputs,
+  type Explainer,
+  type ExplainOptions,
+  inputAttribution,
+  requireInteger,
+} from "./explainer.ts";
+import { type IgMethod, pathQuadrature } from "./quadrature.ts";
+
+/** Options of {@link INTEGRATED_GRADIENTS}. */
+export interface IntegratedGradientsOptions extends ExplainOptions, BaselineOptions {
+  /** x': `zero` (the default, Captum's), `black`, `blurred`, `uniform` or an NHWC array. */
+  baseline?: Baseline;
+  /** m, the number of points on the path; default 50 (Captum's). */
+  nSteps?: number;
+  /** The quadrature rule; default `gausslegendre` (Captum's). */
+  method?: IgMethod;
+  /** Model inputs per forward/backward pass; default 16. Only the summation order depends on it. */
+  internalBatchSize?: number;
+}
+
+/** Per image, Σ attributions − (F(x) − F(x')). */
+async function convergenceDelta(
+  model: tf.LayersModel,
+  xNHWC: tf.Tensor4D,
+  baselineNHWC: tf.Tensor4D,
+  targets: Int32Array,
+  attributionsNHWC: tf.Tensor4D,
+): Promise<Float64Array> {
+  const [logits, totals] = tf.tidy(() => [
+    model.predictOnBatch(tf.concat([xNHWC, baselineNHWC])) as tf.Tensor2D,
+    tf.sum(attributionsNHWC, [1, 2, 3]),
+  ]);
+  const [logitValues, totalValues] = [await logits.data(), await totals.data()];
+  tf.dispose([logits, totals]);
+  const [batch, classes] = [targets.length, logits.shape[1]];
+  return Float64Array.from(targets, (target, i) => {
+    const gain = logitValues[i * classes + target] - logitValues[(batch + i) * classes + target];
+    return totalValues[i] - gain;
+  });
+}
+
+/**
+ * Integrated Gradients. `attributionsNHWC` (with `keepChannels`) is Captum's attribution; the
+ * map is its channel sum; `convergenceDelta` is Captum's delta.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import { startBackend } from "../models/backend.ts";
+ * import { INTEGRATED_GRADIENTS } from "./integrated_gradients.ts";
+ * await startBackend("cpu");
+ * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
+ * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+ * const attr = await INTEGRATED_GRADIENTS.explain(model, x, Int32Array.from([1]), { nSteps: 8 });
+ * console.assert(attr.mapsNHW.length === 32 * 32 && attr.convergenceDelta?.length === 1);
+ * model.dispose();
+ * ```
+ */
+export const INTEGRATED_GRADIENTS: Explainer<IntegratedGradientsOptions> = {
+  name: "integrated_gradients",
+  description: "Integrated Gradients (Sundararajan et al. 2017): gradients integrated along " +
+    "the straight path from a baseline",
+  async explain(
+    model: tf.LayersModel,
+    xNHWC: tf.Tensor4D,
+    targets: Int32Array,
+    options: IntegratedGradientsOptions = {},
+  ): Promise<Attribution> {
+    checkExplainInputs(this.name, model, xNHWC, targets);
+    const { alphas, stepSizes } = pathQuadrature(
+      options.method ?? "gausslegendre",
+      options.nSteps ?? 50,
+    );
+    const internalBatchSize = requireInteger(
+      this.name,
+      "internalBatchSize",
+      options.internalBatchSize ?? 16,
+      1,
+    );
+    const baselineNHWC = tf.tensor4d(
+      makeBaselineNHWC(
+        options.baseline ?? "zero",
+        await xNHWC.data() as Float32Array,
+        xNHWC.shape,
+        options,
+      ),
+      xNHWC.shape,
+    );
+    const batch = xNHWC.shape[0];
+    const differenceNHWC = tf.sub(xNHWC, baselineNHWC) as tf.Tensor4D;
+    const alphasF32 = Float32Array.from(alphas);
+    const integral = sumGradientsOverRows(model, targets, xNHWC.shape, {
+      copies: alphas.length,
+      internalBatchSize,
+      // Row r: b + alpha_k (x − b) for step k = floor(r / N) of image r mod N, as PyTorch
+      // evaluates it in float32.
+      makeRows: (start, end) => {
+        const rows = Array.from({ length: end - start }, (_, r) => start + r);
+        const images = tf.tensor1d(rows.map((row) => row % batch), "int32");
+        const rowAlphas = tf.tensor4d(
+          rows.map((row) => alphasF32[Math.floor(row / batch)]),
+          [rows.length, 1, 1, 1],
+        );
+        return tf.add(
+          tf.gather(baselineNHWC, images),
+          tf.mul(rowAlphas, tf.gather(differenceNHWC, images)),
+        ) as tf.Tensor4D;
+      },
+      weight: (step) => stepSizes[step],
+    });
+    const attributionsNHWC = tf.mul(integral, differenceNHWC) as tf.Tensor4D;
+    try {
+      const delta = await convergenceDelta(model, xNHWC, baselineNHWC, targets, attributionsNHWC);
+      const attribution = await inputAttribution(this.name, attributionsNHWC, options);
+      return { ...attribution, convergenceDelta: delta };
+    } finally {
+      tf.dispose([baselineNHWC, differenceNHWC, integral, attributionsNHWC]);
+    }
+  },
+};

@@ -1,0 +1,61 @@
+/**
+ * Every attribution method, by name.
+ *
+ * Adding a method: write `xai/<method>.ts` exporting an {@link Explainer}, add its options to
+ * {@link ExplainerOptions} and append it to {@link EXPLAINERS}.
+ *
+ * @module
+ */
+import { InputError } from "../core/errors.ts";
+import type { CamOptions } from "./cam.ts";
+import type { Explainer } from "./explainer.ts";
+import { GRADCAM } from "./gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "./gradcam_plus_plus.ts";
+import { INPUT_X_GRADIENT } from "./input_x_gradient.ts";
+import { INTEGRATED_GRADIENTS, type IntegratedGradientsOptions } from "./integrated_gradients.ts";
+import { SALIENCY } from "./saliency.ts";
+import { SMOOTHGRAD, type SmoothGradOptions } from "./smoothgrad.ts";
+
+/** The union of every method's options; each method reads its own. */
+export type ExplainerOptions = CamOptions & IntegratedGradientsOptions & SmoothGradOptions;
+
+/**
+ * The attribution methods, in the order `--help` lists them.
+ *
+ * @example
+ * ```ts
+ * import { EXPLAINERS } from "./registry.ts";
+ * console.assert(EXPLAINERS.some((e) => e.name === "integrated_gradients"));
+ * ```
+ */
+export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
+  GRADCAM,
+  GRADCAM_PLUS_PLUS,
+  INTEGRATED_GRADIENTS,
+  SALIENCY,
+  INPUT_X_GRADIENT,
+  SMOOTHGRAD,
+];
+
+/**
+ * The explainer registered as `name`.
+ *
+ * @throws {InputError} for an unknown name, listing the valid ones.
+ *
+ * @example
+ * ```ts
+ * import { getExplainer } from "./registry.ts";
+ * console.assert(getExplainer("gradcam").name === "gradcam");
+ * ```
+ */
+export function getExplainer(name: string): Explainer<ExplainerOptions> {
+  const explainer = EXPLAINERS.find((e) => e.name === name);
+  if (!explainer) {
+    throw new InputError(
+      `unknown attribution method "${name}"; choose one of: ${
+        EXPLAINERS.map((e) => e.name).join(", ")
+      }`,
+    );
+  }
+  return explainer;
+}
