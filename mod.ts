@@ -56,6 +56,10 @@ export * from "./evaluation/confusion_matrix.ts";
 export * from "./evaluation/predictions.ts";
 export * from "./evaluation/model_performance.ts";
 export * from "./evaluation/inference.ts";
+export * from "./models/input_gradients.ts";
+export * from "./xai/explainer.ts";
+export * from "./xai/registry.ts";
+export * from "./xai/normalise.ts";
 export { STAGES } from "./stages/registry.ts";
 
 /**
