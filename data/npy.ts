@@ -152,7 +152,7 @@ export function requireDtype<D extends NpyDtype>(
 }
 
 /**
- * Encodes a float32 or uint8 array as `.npy` (format 1.0, C order, little-endian).
+ * Encodes a float32, int32 or uint8 array as `.npy` (format 1.0, C order, little-endian).
  *
  * @throws {RangeError} when `data.length` is not the product of `shape`.
  *
@@ -163,14 +163,17 @@ export function requireDtype<D extends NpyDtype>(
  * console.assert(bytes.length % 64 === 3); // the data starts on a 64-byte boundary
  * ```
  */
-export function writeNpy(shape: readonly number[], data: Float32Array | Uint8Array): Uint8Array {
+export function writeNpy(
+  shape: readonly number[],
+  data: Float32Array | Int32Array | Uint8Array,
+): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0) || count !== data.length) {
     throw new RangeError(
       `writeNpy: shape (${shape.join(", ")}) does not hold ${data.length} values`,
     );
   }
-  const descr = data instanceof Float32Array ? "<f4" : "|u1";
+  const descr = data instanceof Float32Array ? "<f4" : data instanceof Int32Array ? "<i4" : "|u1";
   // Python writes a 1-tuple as "(n,)".
   const shapeText = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shapeText}), }`;
@@ -204,7 +207,7 @@ export async function readNpyFile(path: string): Promise<NpyArray> {
 }
 
 /**
- * Writes a float32 or uint8 array to a `.npy` file atomically.
+ * Writes a float32, int32 or uint8 array to a `.npy` file atomically.
  *
  * @example
  * ```ts
@@ -216,7 +219,7 @@ export async function readNpyFile(path: string): Promise<NpyArray> {
 export async function writeNpyFile(
   path: string,
   shape: readonly number[],
-  data: Float32Array | Uint8Array,
+  data: Float32Array | Int32Array | Uint8Array,
 ): Promise<void> {
   await writeFileAtomic(path, writeNpy(shape, data));
 }

@@ -14,6 +14,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { type GraphNode, topologicalNodes } from "./graph.ts";
 
 /** What to differentiate with respect to. */
 export interface InputGradientOptions {
@@ -35,13 +36,6 @@ export interface InputGradientResult {
   gradient: tf.Tensor;
   /** The layer's output, only with `options.layer`. */
   activation?: tf.Tensor;
-}
-
-/** The part of a tfjs-layers graph node read here (`Node` is not exported by tfjs). */
-interface GraphNode {
-  outboundLayer: tf.layers.Layer;
-  inputTensors: tf.SymbolicTensor[];
-  outputTensors: tf.SymbolicTensor[];
 }
 
 /** The fields of `Conv2D`/`Dense` the unfused evaluation reads (protected in tfjs' types). */
@@ -85,31 +79,6 @@ function applyWithoutWeightGradients(layer: tf.layers.Layer, inputs: tf.Tensor[]
   }
   const out = layer.apply(inputs.length === 1 ? x : inputs, { training: false });
   return Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
-}
-
-/** The model's graph nodes in an order where every node's inputs come before it. */
-function topologicalNodes(model: tf.LayersModel): GraphNode[] {
-  const known = new Set(model.inputs.map((t) => t.id));
-  let pending = model.layers.flatMap((layer) =>
-    layer.getClassName() === "InputLayer" ? [] : layer.inboundNodes as unknown as GraphNode[]
-  );
-  const ordered: GraphNode[] = [];
-  // Nodes whose inputs never become known belong to other models sharing the layer: dropped.
-  for (let progress = true; progress;) {
-    progress = false;
-    const waiting: GraphNode[] = [];
-    for (const node of pending) {
-      if (node.inputTensors.every((t) => known.has(t.id))) {
-        ordered.push(node);
-        for (const t of node.outputTensors) known.add(t.id);
-        progress = true;
-      } else {
-        waiting.push(node);
-      }
-    }
-    pending = waiting;
-  }
-  return ordered;
 }
 
 function runNodes(nodes: GraphNode[], values: Map<number, tf.Tensor>): void {

@@ -23,6 +23,7 @@
  */
 import { tf } from "../deps.ts";
 import { TORCH_RELU6_GRAD } from "../kernels/wasm_relu6_grad.ts";
+import { foldedBatchNormTarget } from "./fold_batchnorm.ts";
 
 /** Separates a torch module path from the role of a helper layer in a tfjs layer name. */
 export const ROLE_SEPARATOR = "-";
@@ -55,7 +56,8 @@ export function torchModuleName(layerName: string): string {
  * The layer whose output is the output of torch module `torchPath`: the layer of that exact
  * name, or else, among the layers inside the module (`torchPath.…` or `torchPath-…`), the one
  * whose output no other of them consumes (`layer4` → `layer4.1.relu-2`, `features` →
- * `features.18.2`, `layer1.0` → `layer1.0.relu-2`).
+ * `features.18.2`, `layer1.0` → `layer1.0.relu-2`). In a model from `foldBatchNorm`, a folded
+ * BatchNorm's path names the convolution it was folded into.
  *
  * @throws {Error} when no layer or more than one final layer belongs to `torchPath`.
  *
@@ -75,6 +77,8 @@ export function torchModuleName(layerName: string): string {
 export function torchModuleOutputLayer(model: tf.LayersModel, torchPath: string): tf.layers.Layer {
   const exact = model.layers.find((layer) => layer.name === torchPath);
   if (exact) return exact;
+  const foldedInto = foldedBatchNormTarget(model, torchPath);
+  if (foldedInto !== undefined) return model.getLayer(foldedInto);
   const inside = new Set(
     model.layers.filter((layer) =>
       layer.name.startsWith(`${torchPath}.`) ||

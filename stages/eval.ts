@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
-import { statOrUndefined } from "../core/fs.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import {
   type ClassificationReport,
@@ -24,10 +23,9 @@ import { modelPerformanceCsv, modelPerformanceRow } from "../evaluation/model_pe
 import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import { parseHistoryCsv } from "../training/history.ts";
-import { modelPaths } from "../training/train_loop.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "./load_data.ts";
-import { loadCheckpointModel, type ModelBuilder } from "./model_source.ts";
+import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 
 /** Command-line description of `eval`. */
 export const evalSpec: StageSpec = {
@@ -54,14 +52,7 @@ export async function evaluate(
   { config }: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<Map<string, ClassificationReport>> {
-  const checkpoints = config.models.map((name) => ({ name, paths: modelPaths(config.out, name) }));
-  for (const { name, paths } of checkpoints) {
-    if (!(await statOrUndefined(join(paths.best, "meta.json")))) {
-      throw new InputError(
-        `no checkpoint for model ${name} in ${paths.best}; run deno task train --models ${name} first`,
-      );
-    }
-  }
+  const checkpoints = await requireBestCheckpoints(config.out, config.models);
   console.log(describeBackend(await startBackend(config.backend)));
   const reports = new Map<string, ClassificationReport>();
   const rows: string[][] = [];

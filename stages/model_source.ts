@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type { tf } from "../deps.ts";
+import { statOrUndefined } from "../core/fs.ts";
 import { InputError } from "../core/errors.ts";
 import type { BuildOptions } from "../models/architecture.ts";
 import { buildModel, getArchitecture } from "../models/registry.ts";
@@ -15,6 +17,7 @@ import {
   loadWeightsInto,
   readCheckpointMeta,
 } from "../training/checkpoint_io.ts";
+import { modelPaths } from "../training/train_loop.ts";
 
 /** Builds an architecture by name; `buildModel` from the registry unless a test passes its own. */
 export type ModelBuilder = (name: string, options: BuildOptions) => tf.LayersModel;
@@ -73,4 +76,88 @@ export async function loadCheckpointModel(
     throw e;
   }
   return { model, meta };
+}
+
+/**
+ * Checks that exactly one of the flags `a` and `b` was given.
+ *
+ * @throws {InputError} naming the stage and both flags.
+ *
+ * @example
+ * ```ts
+ * import { requireOneOf } from "./model_source.ts";
+ * requireOneOf("predict", { weights: "w.safetensors" }, "weights", "checkpoint");
+ * ```
+ */
+export function requireOneOf(
+  stage: string,
+  flags: Record<string, unknown>,
+  a: string,
+  b: string,
+): void {
+  if ((flags[a] === undefined) === (flags[b] === undefined)) {
+    throw new InputError(`deno task ${stage}: pass exactly one of --${a} and --${b}; see --help`);
+  }
+}
+
+/**
+ * The model a stage's `--checkpoint DIR` or `--model NAME --weights FILE` names. A checkpoint
+ * brings its own classes and input size; weights take `classes` and `imgSizePx`.
+ *
+ * @throws {InputError} when neither or both are given, or the files do not fit.
+ *
+ * @example
+ * ```ts ignore
+ * const { model } = await modelFromFlags("predict", { checkpoint: "outputs/checkpoints/ecgnet_best" }, ["A", "B"], 224);
+ * ```
+ */
+export async function modelFromFlags(
+  stage: string,
+  flags: Record<string, unknown>,
+  classes: string[],
+  imgSizePx: number,
+  build: ModelBuilder = REGISTRY_BUILDER,
+): Promise<{ model: tf.LayersModel; classes: string[]; imgSizePx: number }> {
+  requireOneOf(stage, flags, "weights", "checkpoint");
+  if (typeof flags.checkpoint === "string") {
+    const { model, meta } = await loadCheckpointModel(flags.checkpoint, build);
+    return { model, classes: meta.classes, imgSizePx: meta.imgSizePx };
+  }
+  if (typeof flags.model !== "string") {
+    throw new InputError(`deno task ${stage}: --weights needs --model NAME (the architecture)`);
+  }
+  const model = build(flags.model, { numClasses: classes.length, imgSizePx });
+  try {
+    await loadSafetensorsWeights(model, flags.model, flags.weights as string, false);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, classes, imgSizePx };
+}
+
+/**
+ * The best-checkpoint folders of `models` under the outputs folder `out`, each checked to exist
+ * before a stage starts on the first.
+ *
+ * @throws {InputError} naming the first model without a checkpoint and the train command.
+ *
+ * @example
+ * ```ts ignore
+ * const [{ name, paths }] = await requireBestCheckpoints("outputs", ["ecgnet"]);
+ * ```
+ */
+export async function requireBestCheckpoints(
+  out: string,
+  models: readonly string[],
+): Promise<{ name: string; paths: ReturnType<typeof modelPaths> }[]> {
+  const checkpoints = models.map((name) => ({ name, paths: modelPaths(out, name) }));
+  for (const { name, paths } of checkpoints) {
+    if (!(await statOrUndefined(join(paths.best, "meta.json")))) {
+      throw new InputError(
+        `no checkpoint for model ${name} in ${paths.best}; run deno task train --models ${name} first`,
+      );
+    }
+  }
+  return checkpoints;
 }

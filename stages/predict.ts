@@ -15,12 +15,7 @@ import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "./load_data.ts";
-import {
-  loadCheckpointModel,
-  loadSafetensorsWeights,
-  type ModelBuilder,
-  REGISTRY_BUILDER,
-} from "./model_source.ts";
+import { type ModelBuilder, modelFromFlags, requireOneOf } from "./model_source.ts";
 
 /** Command-line description of `predict`. */
 export const predictSpec: StageSpec = {
@@ -87,12 +82,6 @@ export function toNHWC(
   return { shape: [n, h, w, 3], data: out };
 }
 
-function requireOneOf(flags: Record<string, unknown>, a: string, b: string): void {
-  if ((flags[a] === undefined) === (flags[b] === undefined)) {
-    throw new InputError(`deno task predict: pass exactly one of --${a} and --${b}; see --help`);
-  }
-}
-
 /**
  * Runs `predict` with parsed arguments.
  *
@@ -107,8 +96,8 @@ export async function predict(
   { config, flags }: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<void> {
-  requireOneOf(flags, "weights", "checkpoint");
-  requireOneOf(flags, "input", "data");
+  requireOneOf("predict", flags, "weights", "checkpoint");
+  requireOneOf("predict", flags, "input", "data");
   const out = flags.out;
   const input = typeof flags.input === "string" ? flags.input : undefined;
   const wantedExtension = input ? ".npy" : ".csv";
@@ -121,14 +110,13 @@ export async function predict(
   }
   const batch = input ? toNHWC(await readNpyFile(input), input) : undefined;
   console.log(describeBackend(await startBackend(config.backend)));
-  const build = hooks.buildModel ?? REGISTRY_BUILDER;
-  const { model, classes, imgSizePx } = typeof flags.checkpoint === "string"
-    ? await loadCheckpointModel(flags.checkpoint, build).then(({ model, meta }) => ({
-      model,
-      classes: meta.classes,
-      imgSizePx: meta.imgSizePx,
-    }))
-    : await fromWeights(flags, config.classes, batch?.shape[1] ?? config.imgSizePx, build);
+  const { model, classes, imgSizePx } = await modelFromFlags(
+    "predict",
+    flags,
+    config.classes,
+    batch?.shape[1] ?? config.imgSizePx,
+    hooks.buildModel,
+  );
   try {
     if (batch) {
       const [n, h, w] = batch.shape;
@@ -179,25 +167,6 @@ export async function predict(
   } finally {
     model.dispose();
   }
-}
-
-async function fromWeights(
-  flags: Record<string, unknown>,
-  classes: string[],
-  imgSizePx: number,
-  build: ModelBuilder,
-) {
-  if (typeof flags.model !== "string") {
-    throw new InputError("deno task predict: --weights needs --model NAME (the architecture)");
-  }
-  const model = build(flags.model, { numClasses: classes.length, imgSizePx });
-  try {
-    await loadSafetensorsWeights(model, flags.model, flags.weights as string, false);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return { model, classes, imgSizePx };
 }
 
 if (import.meta.main) Deno.exit(await runStage(predictSpec, Deno.args, predict));
