@@ -8,6 +8,7 @@ import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { dataCheck } from "./data_check.ts";
 import { evaluate } from "./eval.ts";
 import { train } from "./train.ts";
+import { xai } from "./xai.ts";
 import { GENERATOR_VERSION } from "../data/synth/synthetic_dataset.ts";
 import { dataSynth, DEMO_IMAGES_PER_CLASS, DEMO_WIDTH_PX } from "./data_synth.ts";
 
@@ -17,6 +18,11 @@ export const DEMO_IMG_SIZE_PX = 128;
 export const DEMO_EPOCHS = 12;
 /** Batch size of the demo: more steps per epoch on its 168 training images. */
 export const DEMO_BATCH_SIZE = 16;
+
+/** Test images the demo explains: a quick look, not a study. */
+export const DEMO_XAI_LIMIT = 8;
+/** Methods the demo runs: one of each kind (layer, gradient, path), all quick. */
+export const DEMO_XAI_METHODS: readonly string[] = ["gradcam", "saliency", "integrated_gradients"];
 
 /** Command-line description of `demo`. */
 export const demoSpec: StageSpec = {
@@ -39,7 +45,8 @@ export const demoSpec: StageSpec = {
   details:
     `The data set (4 classes x ${DEMO_IMAGES_PER_CLASS} images) is written to <out>/synthetic ` +
     "and reused while its seed and size match. The demo trains at " +
-    `${DEMO_IMG_SIZE_PX} px for ${DEMO_EPOCHS} epochs with batch ${DEMO_BATCH_SIZE} by default.`,
+    `${DEMO_IMG_SIZE_PX} px for ${DEMO_EPOCHS} epochs with batch ${DEMO_BATCH_SIZE} by default, ` +
+    `then explains ${DEMO_XAI_LIMIT} test images with ${DEMO_XAI_METHODS.join(", ")}.`,
 };
 
 async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
@@ -79,8 +86,15 @@ export async function demo(args: StageArgs): Promise<void> {
   console.log("== eval");
   await evaluate({ config, flags: {} });
   console.log(`model performance: ${join(config.out, "results", "model_performance.csv")}`);
+  console.log(`== xai ${DEMO_XAI_METHODS.join(", ")}`);
+  const xaiLimit = Math.min(config.limit ?? DEMO_XAI_LIMIT, DEMO_XAI_LIMIT);
+  await xai({
+    config: { ...config, limit: xaiLimit },
+    flags: { methods: DEMO_XAI_METHODS.join(",") },
+  });
+  console.log(`explanations: ${join(config.out, "explanations")}`);
   console.log(
-    "The xai, quantus, plots and viz stages join the demo as they land (see the README's status).",
+    "The quantus, plots and viz stages join the demo as they land (see the README's status).",
   );
 }
 

@@ -9,8 +9,10 @@ import { dataSplit, dataSplitSpec } from "./data_split.ts";
 import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
+import { explain, explainSpec } from "./explain.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { train, trainSpec } from "./train.ts";
+import { xai, xaiSpec } from "./xai.ts";
 
 /** A runnable stage. */
 export interface Stage {
@@ -26,5 +28,7 @@ export const STAGES: readonly Stage[] = [
   { spec: trainSpec, run: async (args) => void (await train(args)) },
   { spec: evalSpec, run: async (args) => void (await evaluate(args)) },
   { spec: predictSpec, run: predict },
+  { spec: xaiSpec, run: xai },
+  { spec: explainSpec, run: explain },
   { spec: demoSpec, run: demo },
 ];
