@@ -7,7 +7,10 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
+import { AVG_SENSITIVITY } from "./avg_sensitivity.ts";
 import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
+import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
+import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
 
 /**
@@ -22,6 +25,9 @@ import type { CommonParams, MetricDefinition } from "./metric.ts";
 // deno-lint-ignore no-explicit-any
 export const METRICS: readonly MetricDefinition<any>[] = [
   FAITHFULNESS_CORRELATION,
+  MAX_SENSITIVITY,
+  AVG_SENSITIVITY,
+  LOCAL_LIPSCHITZ_ESTIMATE,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
