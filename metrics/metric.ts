@@ -12,6 +12,7 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import type { Draws } from "./draws.ts";
+import type { LayerRandomiser } from "./layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
 
 /** The families of Quantus's taxonomy. */
@@ -71,6 +72,11 @@ export interface MetricContext {
   draws: Draws;
   /** Sort order of attributions; defaults to {@link stableRankOrder}. */
   rankOrder?: RankOrder;
+  /**
+   * How randomisation metrics re-initialise a layer; defaults to PyTorch's `reset_parameters`
+   * rule (`torchLikeReset`). Parity tests load the parameters Quantus drew instead.
+   */
+  randomiseLayer?: LayerRandomiser;
 }
 
 /** A metric's answer for one batch. */

@@ -11,6 +11,7 @@ import { AVG_SENSITIVITY } from "./avg_sensitivity.ts";
 import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
 import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
 import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
+import { MPRT } from "./mprt.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
 
 /**
@@ -28,6 +29,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   MAX_SENSITIVITY,
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,
+  MPRT,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
