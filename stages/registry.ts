@@ -11,6 +11,7 @@ import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
 import { predict, predictSpec } from "./predict.ts";
+import { quantus, quantusSpec } from "./quantus.ts";
 import { train, trainSpec } from "./train.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
@@ -30,5 +31,6 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: quantusSpec, run: quantus },
   { spec: demoSpec, run: demo },
 ];
