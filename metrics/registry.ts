@@ -9,6 +9,9 @@
 import { InputError } from "../core/errors.ts";
 import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
+import { SPARSENESS } from "./sparseness.ts";
+import { COMPLEXITY } from "./complexity.ts";
+import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -22,6 +25,9 @@ import type { CommonParams, MetricDefinition } from "./metric.ts";
 // deno-lint-ignore no-explicit-any
 export const METRICS: readonly MetricDefinition<any>[] = [
   FAITHFULNESS_CORRELATION,
+  SPARSENESS,
+  COMPLEXITY,
+  EFFECTIVE_COMPLEXITY,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
