@@ -12,6 +12,12 @@ import type { CommonParams, MetricDefinition } from "./metric.ts";
 import { SPARSENESS } from "./sparseness.ts";
 import { COMPLEXITY } from "./complexity.ts";
 import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
+import { POINTING_GAME } from "./pointing_game.ts";
+import { ATTRIBUTION_LOCALISATION } from "./attribution_localisation.ts";
+import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
+import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
+import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
+import { AUC } from "./auc.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -28,6 +34,12 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   SPARSENESS,
   COMPLEXITY,
   EFFECTIVE_COMPLEXITY,
+  POINTING_GAME,
+  ATTRIBUTION_LOCALISATION,
+  TOP_K_INTERSECTION,
+  RELEVANCE_RANK_ACCURACY,
+  RELEVANCE_MASS_ACCURACY,
+  AUC,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
