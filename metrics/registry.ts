@@ -18,6 +18,7 @@ import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
 import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
 import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
 import { AUC } from "./auc.ts";
+import { COMPLETENESS } from "./completeness.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -40,6 +41,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   RELEVANCE_RANK_ACCURACY,
   RELEVANCE_MASS_ACCURACY,
   AUC,
+  COMPLETENESS,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
