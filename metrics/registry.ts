@@ -19,6 +19,7 @@ import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
 import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
 import { AUC } from "./auc.ts";
 import { COMPLETENESS } from "./completeness.ts";
+import { RANDOM_LOGIT } from "./random_logit.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -42,6 +43,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   RELEVANCE_MASS_ACCURACY,
   AUC,
   COMPLETENESS,
+  RANDOM_LOGIT,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
