@@ -76,14 +76,14 @@ export const ATTRIBUTION_LOCALISATION: MetricDefinition<AttributionLocalisationP
       positiveAttributions: Boolean(init.positive_attributions),
     };
   },
-  evaluate(_context, batch, params) {
+  async evaluate(_context, batch, params) {
     if (!(params.maxSize > 0 && params.maxSize <= 1)) {
       throw new InputError(`${this.name}: maxSize ${params.maxSize} must be in (0, 1]`);
     }
     const [n, h, w, c] = batch.shapeNHWC;
     // Quantus 0.6.0 takes the size of x_batch[2:] (a defect); the mask's image is H·W pixels.
     const imageSize = params.quantusCompat ? Math.max(0, n - 2) * c * h * w : h * w;
-    return scoreEachMask(this.name, batch, params, (values, mask, area) => {
+    return await scoreEachMask(this.name, batch, params, (values, mask, area) => {
       const v = params.positiveAttributions
         ? Float32Array.from(values, (x) => Math.max(0, x))
         : values;

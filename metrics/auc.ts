@@ -73,8 +73,8 @@ export const AUC: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  evaluate(_context, batch, params) {
-    return scoreEachMask(this.name, batch, params, (v, mask, area) => {
+  async evaluate(_context, batch, params) {
+    return await scoreEachMask(this.name, batch, params, (v, mask, area) => {
       if (area === v.length) {
         return {
           score: NaN,

@@ -59,7 +59,7 @@ export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> =
   fromQuantus(init, call) {
     return { ...commonFromQuantus(init, call), eps: Number(init.eps ?? 1e-5) };
   },
-  evaluate(_context, batch, params) {
+  async evaluate(_context, batch, params) {
     checkMetricBatch(this.name, batch, this.needs);
     if (!Number.isFinite(params.eps)) {
       throw new InputError(`${this.name}: eps ${params.eps} must be a finite number, e.g. 1e-5`);
@@ -67,7 +67,7 @@ export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> =
     const [n, h, w] = batch.shapeNHWC;
     const pixels = h * w;
     const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    return scorePerImage(n, (i) => {
+    return await scorePerImage(n, (i) => {
       let count = 0;
       for (const v of imageSlice(a, i, pixels)) if (v > params.eps) count++;
       return count;

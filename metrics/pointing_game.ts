@@ -57,7 +57,7 @@ export const POINTING_GAME: MetricDefinition<PointingGameParams> = {
   fromQuantus(init, call) {
     return { ...commonFromQuantus(init, call), weighted: Boolean(init.weighted) };
   },
-  evaluate(_context, batch, params) {
+  async evaluate(_context, batch, params) {
     if (params.weighted && params.quantusCompat) {
       throw new InputError(
         `${this.name}: weighted=true fails inside Quantus 0.6.0 (a boolean-mask assignment ` +
@@ -65,7 +65,7 @@ export const POINTING_GAME: MetricDefinition<PointingGameParams> = {
           "turn quantusCompat off for the weighted score",
       );
     }
-    return scoreEachMask(this.name, batch, params, (v, mask, area) => {
+    return await scoreEachMask(this.name, batch, params, (v, mask, area) => {
       let max = -Infinity;
       for (const value of v) max = Math.max(max, value);
       let hit = false;

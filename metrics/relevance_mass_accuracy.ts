@@ -47,8 +47,8 @@ export const RELEVANCE_MASS_ACCURACY: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  evaluate(_context, batch, params) {
-    return scoreEachMask(this.name, batch, params, (v, mask) => {
+  async evaluate(_context, batch, params) {
+    return await scoreEachMask(this.name, batch, params, (v, mask) => {
       const { inside, total } = massInside(v, mask);
       if (params.quantusCompat) return Math.fround(inside) / Math.fround(total);
       if (total === 0) {

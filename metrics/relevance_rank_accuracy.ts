@@ -47,9 +47,9 @@ export const RELEVANCE_RANK_ACCURACY: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  evaluate(context, batch, params) {
+  async evaluate(context, batch, params) {
     const rankOrder = context.rankOrder ?? stableRankOrder;
-    return scoreEachMask(
+    return await scoreEachMask(
       this.name,
       batch,
       params,

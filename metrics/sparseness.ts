@@ -92,12 +92,12 @@ export const SPARSENESS: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  evaluate(_context, batch, params: CommonParams) {
+  async evaluate(_context, batch, params: CommonParams) {
     checkMetricBatch(this.name, batch, this.needs);
     const [n, h, w] = batch.shapeNHWC;
     const pixels = h * w;
     const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    return scorePerImage(n, (i) => {
+    return await scorePerImage(n, (i) => {
       const v = imageSlice(a, i, pixels);
       if (params.quantusCompat) return quantusGini(v);
       if (v.some((value) => value < 0)) {

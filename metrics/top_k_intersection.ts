@@ -70,7 +70,7 @@ export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {
       conceptInfluence: Boolean(init.concept_influence),
     };
   },
-  evaluate(context, batch, params) {
+  async evaluate(context, batch, params) {
     const pixels = batch.shapeNHWC[1] * batch.shapeNHWC[2];
     if (!Number.isInteger(params.k) || params.k < 1 || params.k > pixels) {
       throw new InputError(
@@ -79,7 +79,7 @@ export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {
       );
     }
     const rankOrder = context.rankOrder ?? stableRankOrder;
-    return scoreEachMask(this.name, batch, params, (v, mask, area, i) => {
+    return await scoreEachMask(this.name, batch, params, (v, mask, area, i) => {
       const share = hitsInTop(rankOrder(i, v, "descending"), mask, params.k) / params.k;
       return params.conceptInfluence ? share * (pixels / area) : share;
     });
