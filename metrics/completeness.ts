@@ -8,7 +8,8 @@
  *
  * where x⁰ is the whole image replaced by the baseline (`black`: the image's smallest value).
  * Higher is better (Quantus: `ScoreDirection.HIGHER`): `scores` holds 1 (complete) or 0;
- * `toQuantus` returns booleans, as Quantus does.
+ * `toQuantus` returns booleans, as Quantus does; `series.attributionSum` and
+ * `series.outputChange` hold both sides of the comparison.
  *
  * The tolerance is ours: rtol = 5 % of the output change, the slack Sundararajan et al.
  * recommend when checking that an Integrated Gradients approximation is complete ("within 5 %"),
@@ -124,13 +125,17 @@ export const COMPLETENESS: MetricDefinition<CompletenessParams> = {
     const outputs = await context.model.targetScores(both, [2 * n, h, w, c], batch.targets, {
       softmax: params.softmax,
     });
-    return scorePerImage(n, (i) => {
-      let sum = 0;
-      for (const v of imageSlice(a, i, pixels)) sum += v;
-      const change = Math.fround(outputs[i] - outputs[n + i]);
+    // Kept beside the verdicts: how far from complete each map is.
+    const attributionSum = new Float64Array(n);
+    const outputChange = new Float64Array(n);
+    const result = await scorePerImage(n, (i) => {
+      for (const v of imageSlice(a, i, pixels)) attributionSum[i] += v;
+      outputChange[i] = Math.fround(outputs[i] - outputs[n + i]);
+      const [sum, change] = [attributionSum[i], outputChange[i]];
       if (params.quantusCompat) return Math.fround(sum) === change ? 1 : 0;
       return Math.abs(sum - change) <= params.atol + params.rtol * Math.abs(change) ? 1 : 0;
     });
+    return { ...result, series: { attributionSum, outputChange } };
   },
   toQuantus(result) {
     return Array.from(result.scores, (s) => (Number.isNaN(s) ? s : s === 1));
