@@ -87,6 +87,12 @@ export const COMPLETENESS: MetricDefinition<CompletenessParams> = {
     atol: 1e-5,
   },
   fromQuantus(init, call) {
+    if (init.perturb_func !== null && init.perturb_func !== undefined) {
+      throw new InputError(
+        `${this.name}: perturb_func ${String(init.perturb_func)}: only baseline replacement ` +
+          "of every pixel (perturb_baseline) is supported",
+      );
+    }
     if (init.output_func !== null && init.output_func !== undefined) {
       throw new InputError(
         `${this.name}: output_func ${String(init.output_func)}: only the identity is supported`,

@@ -128,7 +128,14 @@ export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
       throw new Error(`${this.name}: the explainer returned ${otherMaps.length} values`);
     }
     const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    const other = prepareAttributions(otherMaps, pixels, params);
+    // Quantus normalises its re-explanations per batch of batchSize (and the given maps over the
+    // whole call); that matters only for its whole-batch normalisation (quantusCompat).
+    const other = new Float32Array(otherMaps.length);
+    const group = params.quantusCompat ? params.batchSize * pixels : otherMaps.length;
+    for (let start = 0; start < otherMaps.length; start += group) {
+      const maps = otherMaps.subarray(start, start + group);
+      other.set(prepareAttributions(maps, pixels, params), start);
+    }
     return scorePerImage(n, (i) => {
       const score = ssim1d(imageSlice(a, i, pixels), imageSlice(other, i, pixels));
       if (!Number.isNaN(score)) return score;

@@ -213,3 +213,23 @@ Deno.test("inputs are never modified", async () => {
   assertEquals(batch.attributionsNHW, before);
   model.dispose();
 });
+
+Deno.test("quantusCompat: re-explanations normalised per batch, given maps over the whole call", async () => {
+  const model = linearModel();
+  const blind: ExplainFunction = (_m, x) => Promise.resolve(x.slice());
+  const batch = batchOf([0, 1, 2, 3]);
+  // Image i scaled by i + 1, so the whole-call maximum is image 3's.
+  const x = Float32Array.from(batch.xNHWC, (v, j) => v * (1 + (j >> 4)));
+  const input = { ...batch, xNHWC: x, attributionsNHW: x };
+  const context = { model, explain: blind, draws: new SeededDraws(0) };
+  const compat = { ...defaults, quantusCompat: true };
+  const oneBatch = await RANDOM_LOGIT.evaluate(context, input, compat);
+  oneBatch.scores.forEach((s) => assertAlmostEquals(s, 1, 1e-9));
+  const perImage = await RANDOM_LOGIT.evaluate(context, input, { ...compat, batchSize: 1 });
+  assert(perImage.scores.slice(0, 3).every((s) => s < 1 - 1e-3), `${perImage.scores}`);
+  assertAlmostEquals(perImage.scores[3], 1, 1e-9);
+  // Our default normalises each image by itself: the same maps agree whatever batchSize is.
+  const ours = await RANDOM_LOGIT.evaluate(context, input, { ...defaults, batchSize: 1 });
+  ours.scores.forEach((s) => assertAlmostEquals(s, 1, 1e-9));
+  model.dispose();
+});
