@@ -13,6 +13,17 @@ import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
 import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
 import { MPRT } from "./mprt.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
+import { SPARSENESS } from "./sparseness.ts";
+import { COMPLEXITY } from "./complexity.ts";
+import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
+import { POINTING_GAME } from "./pointing_game.ts";
+import { ATTRIBUTION_LOCALISATION } from "./attribution_localisation.ts";
+import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
+import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
+import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
+import { AUC } from "./auc.ts";
+import { COMPLETENESS } from "./completeness.ts";
+import { RANDOM_LOGIT } from "./random_logit.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -30,6 +41,17 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,
   MPRT,
+  RANDOM_LOGIT,
+  POINTING_GAME,
+  ATTRIBUTION_LOCALISATION,
+  TOP_K_INTERSECTION,
+  RELEVANCE_RANK_ACCURACY,
+  RELEVANCE_MASS_ACCURACY,
+  AUC,
+  SPARSENESS,
+  COMPLEXITY,
+  EFFECTIVE_COMPLEXITY,
+  COMPLETENESS,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
