@@ -12,6 +12,7 @@ import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { train, trainSpec } from "./train.ts";
+import { viz, vizSpec } from "./viz.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
 /** A runnable stage. */
@@ -30,5 +31,6 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: demoSpec, run: demo },
 ];
