@@ -116,10 +116,10 @@ export function pixelGridFigure(image: GrayImage, sampleId: string): RgbaImage {
   return tileGrid({
     title: [`What the model sees: ${size} px input`, sampleId],
     rows: [[
-      { image: overview, caption: [`whole input, ${factor}x (red: crop)`] },
+      { image: overview, caption: [`whole input, shown ${factor}x`, "red frame: the crop"] },
       {
         image: crop,
-        caption: [`${windowPx} x ${windowPx} px at (${xPx}, ${yPx}), 1 square = 1 pixel`],
+        caption: [`${windowPx} x ${windowPx} px at (${xPx}, ${yPx})`, "1 square = 1 input pixel"],
       },
     ]],
   }).image;
