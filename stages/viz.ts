@@ -336,14 +336,22 @@ async function drawExplanationGrids(
   const chosen = everywhere.slice(0, Math.min(HEATMAP_GRID_MAX_IMAGES, config.limit ?? Infinity));
   const progress = new Progress(`${name} explanations`, chosen.length + 1);
   const pictures: ExplainedPictures[] = [];
-  for (const image of chosen) {
-    pictures.push(await loadPictures(root, methods, image, THUMBNAIL_BOX_PX));
+  let large: ExplainedPictures;
+  try {
+    for (const image of chosen) {
+      pictures.push(await loadPictures(root, methods, image, THUMBNAIL_BOX_PX));
+      progress.tick();
+    }
+    large = await loadPictures(root, methods, chosen[0], SUPER_GRID_BOX_PX);
     progress.tick();
+  } catch (e) {
+    // An overlay or source image moved or deleted since xai ran: say so, keep drawing the rest.
+    if (e instanceof InputError) return lack(`${e.message} — ${xaiStage}`);
+    throw e;
+  } finally {
+    progress.done();
   }
   await sink.png(`heatmap_grid_${name}.png`, heatmapGridFigure(name, methods, pictures));
-  const large = await loadPictures(root, methods, chosen[0], SUPER_GRID_BOX_PX);
-  progress.tick();
-  progress.done();
   await sink.png(`super_grid_${name}.png`, superGridFigure(name, methods, large));
 }
 
@@ -395,7 +403,7 @@ export async function viz(
     } else {
       const loaded = await loadCheckpointModel(best, hooks.buildModel);
       try {
-        const filters = filterGridFigure(loaded.model, name);
+        const filters = await filterGridFigure(loaded.model, name);
         if (filters) await sink.png(`filters_${name}.png`, filters.image);
         else sink.missing(`filters ${name}: the model has no convolution`);
         if (typeof samples === "string") sink.missing(`umap ${name}: ${samples} — ${DATA_STAGE}`);

@@ -84,7 +84,7 @@ Deno.test("viz stage: missing inputs, then every figure from a checkpoint and ex
     valAccuracy: 0,
     config: {},
   });
-  const expectedFilters = filterGridFigure(model, "ecgnet")!;
+  const expectedFilters = (await filterGridFigure(model, "ecgnet"))!;
   model.dispose();
 
   const first = await runMain(["viz", ...common, "--data", data]);
@@ -155,4 +155,12 @@ Deno.test("viz stage: missing inputs, then every figure from a checkpoint and ex
     (await Deno.readTextFile(`${figures}/umap_ecgnet.csv`)) !== csv,
     "another seed, another embedding",
   );
+
+  // An overlay deleted since xai ran: one line per grid naming the file, no crash.
+  await Deno.remove(`${out}/explanations/ecgnet/saliency/overlay/${rows[1][0]}.png`);
+  const gone = await runMain(["viz", ...common, "--data", data, "--methods", "saliency"]);
+  assertEquals(gone.code, 0, gone.err);
+  const goneLines = gone.out.split("\n").filter((l) => l.includes("file not found"));
+  assertEquals(goneLines.length, 2, gone.out);
+  assert(goneLines[0].startsWith("heatmap grid ecgnet:") && goneLines[0].includes("deno task xai"));
 });

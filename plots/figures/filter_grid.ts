@@ -96,19 +96,20 @@ export function filterTiles(
  * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [8, 8, 3] });
  * const y = tf.layers.conv2d({ filters: 5, kernelSize: 3 }).apply(x) as tf.SymbolicTensor;
- * const figure = filterGridFigure(tf.model({ inputs: x, outputs: y }), "tiny");
+ * const figure = await filterGridFigure(tf.model({ inputs: x, outputs: y }), "tiny");
  * console.assert(figure?.tiles.length === 5);
  * ```
  */
-export function filterGridFigure(
+export async function filterGridFigure(
   model: tf.LayersModel,
   modelName: string,
-): ReturnType<typeof tileGrid> | undefined {
+): Promise<ReturnType<typeof tileGrid> | undefined> {
   const layer = firstConvLayer(model);
   if (!layer) return undefined;
   const kernel = layer.getWeights()[0];
   const shape = kernel.shape as [number, number, number, number];
-  const tiles = filterTiles(kernel.dataSync() as Float32Array, shape);
+  // `data()`, not `dataSync()`: the latter throws for GPU-resident tensors on webgpu under Deno.
+  const tiles = filterTiles(await kernel.data() as Float32Array, shape);
   const [kh, kw, cin, cout] = shape;
   return tileGrid({
     title: [
