@@ -84,8 +84,9 @@ export const vizSpec: StageSpec = {
     "  super_grid_<model>.png    one image, every method's overlay, prediction and probability\n" +
     "  umap_<model>.png          UMAP of the penultimate-layer features of the test set\n" +
     `  umap_<model>.csv          ${UMAP_CSV_COLUMNS.join(", ")}\n` +
-    "Inputs: the data set (--data), checkpoints (train), explanations (xai). --limit N uses at " +
-    `most N test images (and at most ${HEATMAP_GRID_MAX_IMAGES} grid rows); --seed seeds UMAP.\n` +
+    "Inputs: the data set (--data), checkpoints (train), explanations (xai).\n" +
+    `--limit N uses at most N test images (and at most ${HEATMAP_GRID_MAX_IMAGES} grid rows); ` +
+    "--seed seeds UMAP.\n" +
     "Example: deno task viz --models ecgnet --methods gradcam,saliency",
 };
 

@@ -37,8 +37,19 @@ export function penultimateModel(model: tf.LayersModel): tf.LayersModel {
  * Penultimate features of every loaded image, in inference mode, as `[n, width]` rows.
  *
  * @example
- * ```ts ignore
- * const { featuresNF, width } = await penultimateFeatures(model, loaded, 64);
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { penultimateFeatures } from "./penultimate_features.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [2, 2, 3] });
+ * const pooled = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+ * const logits = tf.layers.dense({ units: 2 }).apply(pooled) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: logits });
+ * const image = { widthPx: 2, heightPx: 2, data: new Uint8Array([0, 255, 0, 255]) };
+ * const sample = { id: "test/A/a", file: "a.png", label: 0, className: "A", split: "test" as const };
+ * const loaded = { samples: [sample, sample], images: [image, image], skipped: [] };
+ * const { featuresNF, width } = await penultimateFeatures(model, loaded, 8);
+ * console.assert(width === 3 && featuresNF.length === 6);
  * ```
  */
 export async function penultimateFeatures(
