@@ -11,7 +11,7 @@ import { magnifyNearest } from "./canvas.ts";
 import { chunkRows, tileGrid } from "./tile_grid.ts";
 
 /** Side of one kernel tap in a filter tile, in pixels. */
-export const FILTER_TAP_PX = 16;
+export const FILTER_TAP_PX = 24;
 
 const CONV_CLASSES = new Set(["Conv2D", "DepthwiseConv2D"]);
 
