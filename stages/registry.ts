@@ -13,6 +13,7 @@ import { explain, explainSpec } from "./explain.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { quantus, quantusSpec } from "./quantus.ts";
 import { train, trainSpec } from "./train.ts";
+import { viz, vizSpec } from "./viz.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
 /** A runnable stage. */
@@ -32,5 +33,6 @@ export const STAGES: readonly Stage[] = [
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
   { spec: quantusSpec, run: quantus },
+  { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: demoSpec, run: demo },
 ];
