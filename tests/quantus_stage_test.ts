@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { parseCsv } from "../deps.ts";
-import { main } from "../mod.ts";
+import { runMain as run } from "./stage_runner.ts";
 import { getMetric } from "../metrics/registry.ts";
 import {
   metricParams,
@@ -10,20 +10,6 @@ import {
 } from "../stages/quantus.ts";
 import { testDir } from "./test_dirs.ts";
 import { writeTinySyntheticSet } from "./training_fixtures.ts";
-
-/** Runs `mod.ts <argv>` in process, capturing what it prints. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  console.warn = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    return { code: await main(argv), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 function message(fn: () => unknown): string {
   try {
