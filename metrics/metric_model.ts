@@ -5,7 +5,6 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { logitsOfNHWC } from "../evaluation/inference.ts";
 import { foldBatchNorm } from "../models/fold_batchnorm.ts";
 
 /** Images per model call when a metric scores many perturbed copies at once. */
@@ -27,6 +26,10 @@ export const METRIC_BATCH_SIZE = 64;
  * const model = new MetricModel(tf.model({ inputs: input, outputs: out }));
  * const p = await model.scores(Float32Array.of(0, 0), [1, 1, 1, 2], { softmax: true });
  * console.assert(Math.abs(p[0] - 0.5) < 1e-6 && model.numClasses === 2 && model.calls === 1);
+ * const x = tf.tensor4d([3, 1], [1, 1, 1, 2]); // e.g. copies a GPU kernel built
+ * const logits = await model.targetScoresOfTensor(x, Int32Array.of(0), { softmax: false });
+ * console.assert(logits[0] === 3 && model.calls === 2);
+ * x.dispose();
  * model.dispose();
  * ```
  */
@@ -56,23 +59,34 @@ export class MetricModel {
    * `[N, classes]` outputs for an NHWC batch of any size: logits, or softmax probabilities with
    * `softmax`.
    */
-  async scores(
+  scores(
     xNHWC: Float32Array,
     shapeNHWC: readonly [number, number, number, number],
-    { softmax }: { softmax: boolean },
+    options: { softmax: boolean },
   ): Promise<Float32Array> {
-    this.#inference ??= foldBatchNorm(this.layers);
     const [n, h, w, c] = shapeNHWC;
     const perImage = h * w * c;
-    const out = new Float32Array(n * this.numClasses);
-    for (let start = 0; start < n; start += this.batchSize) {
-      const count = Math.min(this.batchSize, n - start);
-      const x = xNHWC.subarray(start * perImage, (start + count) * perImage);
-      const logits = await logitsOfNHWC(this.#inference, x, [count, h, w, c]);
-      this.calls++;
-      out.set(softmax ? softmaxRows(logits, this.numClasses) : logits, start * this.numClasses);
-    }
-    return out;
+    return this.#scoreBatches(
+      n,
+      options,
+      (start, count) =>
+        tf.tensor4d(xNHWC.subarray(start * perImage, (start + count) * perImage), [count, h, w, c]),
+    );
+  }
+
+  /**
+   * {@link MetricModel.scores} for inputs already on the backend (copies a GPU kernel built):
+   * the tensor is sliced into calls of `batchSize` images, never read back. It stays the
+   * caller's.
+   */
+  scoresOfTensor(xNHWC: tf.Tensor4D, options: { softmax: boolean }): Promise<Float32Array> {
+    const [n, h, w, c] = xNHWC.shape;
+    return this.#scoreBatches(
+      n,
+      options,
+      (start, count) => count === n ? xNHWC : tf.slice(xNHWC, [start, 0, 0, 0], [count, h, w, c]),
+      xNHWC,
+    );
   }
 
   /**
@@ -85,10 +99,54 @@ export class MetricModel {
     targets: Int32Array,
     options: { softmax: boolean },
   ): Promise<Float32Array> {
-    const all = await this.scores(xNHWC, shapeNHWC, options);
+    return this.#pickTargets(await this.scores(xNHWC, shapeNHWC, options), targets);
+  }
+
+  /** {@link MetricModel.targetScores} for inputs already on the backend (stays the caller's). */
+  async targetScoresOfTensor(
+    xNHWC: tf.Tensor4D,
+    targets: Int32Array,
+    options: { softmax: boolean },
+  ): Promise<Float32Array> {
+    return this.#pickTargets(await this.scoresOfTensor(xNHWC, options), targets);
+  }
+
+  /**
+   * Runs `n` images in calls of at most `batchSize`, each input made by `inputAt` (and
+   * disposed, unless it is `callersTensor`).
+   */
+  async #scoreBatches(
+    n: number,
+    { softmax }: { softmax: boolean },
+    inputAt: (start: number, count: number) => tf.Tensor4D,
+    callersTensor?: tf.Tensor4D,
+  ): Promise<Float32Array> {
+    const inference = this.#inference ??= foldBatchNorm(this.layers);
+    const out = new Float32Array(n * this.numClasses);
+    for (let start = 0; start < n; start += this.batchSize) {
+      const count = Math.min(this.batchSize, n - start);
+      const x = inputAt(start, count);
+      let output: tf.Tensor;
+      try {
+        output = tf.tidy(() => inference.apply(x) as tf.Tensor);
+      } finally {
+        if (x !== callersTensor) x.dispose();
+      }
+      try {
+        const logits = new Float32Array(await output.data());
+        this.calls++;
+        out.set(softmax ? softmaxRows(logits, this.numClasses) : logits, start * this.numClasses);
+      } finally {
+        output.dispose();
+      }
+    }
+    return out;
+  }
+
+  #pickTargets(all: Float32Array, targets: Int32Array): Float32Array {
     const k = this.numClasses;
     return Float32Array.from(
-      { length: shapeNHWC[0] },
+      { length: all.length / k },
       (_, i) => all[i * k + targets[i % targets.length]],
     );
   }

@@ -1,0 +1,66 @@
+// Subset perturbation: K copies of every image with chosen pixels replaced by a baseline value,
+// all in one dispatch. One workgroup builds one copy (row = k·N + i of the [K·N, H, W, C]
+// output): it copies image i, waits at a storage barrier, then writes the baseline over the
+// copy's pixels. Semantics and layouts: kernels/perturb_subsets_reference.ts.
+
+struct Params {
+  images: u32,        // N
+  valuesPerImage: u32, // H·W·C
+  channels: u32,      // C
+  rows: u32,          // K·N copies in this dispatch
+  cumulative: u32,    // 0: own subset per copy; 1: prefix of the image's order
+  perCopy: u32,       // subsets: M pixels per subset; cumulative: pixels per step
+  orderLength: u32,   // cumulative: L, entries per image's order
+  firstStep: u32,     // cumulative: the step of copy 0
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> pixels: array<i32>;
+@group(0) @binding(3) var<storage, read> baselines: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+const LANES: u32 = 256u;
+
+@compute @workgroup_size(256)
+fn main(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let row = group.x + group.y * groups.x;
+  // Uniform per workgroup, so the barrier below stays in uniform control flow.
+  if (row >= params.rows) {
+    return;
+  }
+  let image = row % params.images;
+  let copy = row / params.images;
+  let source = image * params.valuesPerImage;
+  let destination = row * params.valuesPerImage;
+  for (var j = lane; j < params.valuesPerImage; j += LANES) {
+    out[destination + j] = x[source + j];
+  }
+  storageBarrier();
+
+  var first: u32;
+  var count: u32;
+  if (params.cumulative == 0u) {
+    first = row * params.perCopy;
+    count = params.perCopy;
+  } else {
+    first = image * params.orderLength;
+    count = min((params.firstStep + copy + 1u) * params.perCopy, params.orderLength);
+  }
+  for (var q = lane; q < count; q += LANES) {
+    var value: f32;
+    if (params.cumulative == 0u) {
+      value = baselines[row];
+    } else {
+      value = baselines[(q / params.perCopy) * params.images + image];
+    }
+    let base = destination + u32(pixels[first + q]) * params.channels;
+    for (var ch = 0u; ch < params.channels; ch++) {
+      out[base + ch] = value;
+    }
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The perturbation kernels (`kernels/perturb_subsets*`, `kernels/add_noise*`): the WGSL path on
+ * a WebGPU adapter (llvmpipe on our CPU machines) against the TypeScript reference, bit for bit,
+ * and the backend-picking functions on webgpu and cpu. The GPU cases are skipped, with a
+ * message, only where no WebGPU adapter exists.
+ */
+import { tf } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
+import { SeededRandom } from "../core/random.ts";
+import { addNoise, addNoiseWebGpu } from "../kernels/add_noise.ts";
+import { addNoiseReference } from "../kernels/add_noise_reference.ts";
+import type { ShapeNHWC } from "../kernels/gradcam_pool_reference.ts";
+import { perturbSubsets, perturbSubsetsWebGpu } from "../kernels/perturb_subsets.ts";
+import {
+  perturbSubsetsReference,
+  type SubsetPerturbation,
+} from "../kernels/perturb_subsets_reference.ts";
+import { readFloat32 } from "../kernels/webgpu_compute.ts";
+import { SeededDraws } from "../metrics/draws.ts";
+import { MetricModel } from "../metrics/metric_model.ts";
+import { replacePixels } from "../metrics/perturb.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+
+const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+const device = adapter ? await adapter.requestDevice() : undefined;
+if (!device) {
+  console.warn("perturb kernels: GPU cases skipped, this machine has no WebGPU adapter");
+}
+const noGpu = !device;
+
+await tf.setBackend("cpu");
+
+function values(count: number, seed: number): Float32Array {
+  const random = new SeededRandom(seed);
+  return Float32Array.from({ length: count }, () => random.normal());
+}
+
+/** Index of the first value whose bits differ, or -1 (NaN-aware, sign of zero counts). */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  const ai = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const bi = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return ai.findIndex((v, j) => v !== bi[j]);
+}
+
+function assertBitEqual(actual: Float32Array, expected: Float32Array, what: string): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  const j = firstDifference(actual, expected);
+  assert(j < 0, `${what}: value ${j} is ${actual[j]}, the reference says ${expected[j]}`);
+}
+
+/** K random subsets of M pixels for each of N images, and one baseline per copy. */
+function subsetsPass(
+  shape: ShapeNHWC,
+  copies: number,
+  m: number,
+  seed: number,
+): SubsetPerturbation {
+  const [n, h, w, c] = shape;
+  const draws = new SeededDraws(seed);
+  const pixelsKNM = new Int32Array(copies * n * m);
+  for (let row = 0; row < copies * n; row++) {
+    pixelsKNM.set(draws.choiceWithoutReplacement(h * w, m), row * m);
+  }
+  return {
+    xNHWC: values(n * h * w * c, seed),
+    shapeNHWC: shape,
+    copies,
+    selection: { mode: "subsets", pixelsKNM, subsetSize: m },
+    baselinesKN: values(copies * n, seed + 1),
+  };
+}
+
+/** Each image's order: a random permutation of `orderLength` of its pixels. */
+function cumulativePass(
+  shape: ShapeNHWC,
+  copies: number,
+  chunkPx: number,
+  orderLength: number,
+  firstStep: number,
+  seed: number,
+): SubsetPerturbation {
+  const [n, h, w, c] = shape;
+  const draws = new SeededDraws(seed);
+  const ordersNL = new Int32Array(n * orderLength);
+  for (let i = 0; i < n; i++) {
+    ordersNL.set(draws.choiceWithoutReplacement(h * w, orderLength), i * orderLength);
+  }
+  const steps = Math.ceil(orderLength / chunkPx);
+  return {
+    xNHWC: values(n * h * w * c, seed),
+    shapeNHWC: shape,
+    copies,
+    selection: { mode: "cumulative", ordersNL, chunkPx, firstStep },
+    baselinesKN: values(steps * n, seed + 1),
+  };
+}
+
+const SUBSET_CASES: [string, SubsetPerturbation][] = [
+  ["one image, C=1", subsetsPass([1, 4, 4, 1], 3, 5, 1)],
+  ["N=3, C=3, 5x7", subsetsPass([3, 5, 7, 3], 4, 6, 2)],
+  ["N=2, C=3, 16x16, subsets of 50", subsetsPass([2, 16, 16, 3], 5, 50, 3)],
+  ["N=2, empty subsets", subsetsPass([2, 3, 3, 1], 2, 0, 4)],
+  ["N=2, every pixel", subsetsPass([2, 3, 3, 3], 2, 9, 5)],
+  // 35 pixels in chunks of 4: the ninth step is short; copies past the end repeat the whole order.
+  ["cumulative, N=3, C=1, chunk not dividing H·W", cumulativePass([3, 5, 7, 1], 10, 4, 35, 0, 6)],
+  ["cumulative, N=2, C=3, from step 2", cumulativePass([2, 5, 7, 3], 4, 4, 35, 2, 7)],
+  ["cumulative, partial order (20 of 64 px)", cumulativePass([2, 8, 8, 3], 6, 3, 20, 0, 8)],
+  ["cumulative, chunk of 1", cumulativePass([2, 4, 4, 1], 16, 1, 16, 0, 9)],
+];
+
+Deno.test("perturbSubsetsReference: copies equal x with the chosen pixels replaced", () => {
+  const pass = SUBSET_CASES[1][1];
+  const out = perturbSubsetsReference(pass);
+  const [n, h, w, c] = pass.shapeNHWC;
+  const per = h * w * c;
+  if (pass.selection.mode !== "subsets") throw new Error("case 1 is a subsets case");
+  const { pixelsKNM, subsetSize: m } = pass.selection;
+  for (let row = 0; row < pass.copies * n; row++) {
+    const expected = pass.xNHWC.slice((row % n) * per, (row % n + 1) * per);
+    replacePixels(expected, c, pixelsKNM.subarray(row * m, (row + 1) * m), pass.baselinesKN[row]);
+    assertBitEqual(out.subarray(row * per, (row + 1) * per), expected, `row ${row}`);
+  }
+  assertEquals(pass.xNHWC, values(n * per, 2), "input not mutated");
+});
+
+Deno.test("perturbSubsetsReference: cumulative step s is the union of the first s+1 chunks", () => {
+  // One 1x5 image, order 4,3,2,1,0 in chunks of 2: steps replace {4,3}, {4,3,2,1}, everything.
+  const out = perturbSubsetsReference({
+    xNHWC: Float32Array.of(1, 2, 3, 4, 5),
+    shapeNHWC: [1, 1, 5, 1],
+    copies: 4,
+    selection: { mode: "cumulative", ordersNL: Int32Array.of(4, 3, 2, 1, 0), chunkPx: 2 },
+    baselinesKN: Float32Array.of(-1, -2, -3),
+  });
+  // Each chunk keeps the baseline of its own step; copies past the last step stay complete.
+  assertEquals(Array.from(out), [
+    1,
+    2,
+    3,
+    -1,
+    -1,
+    1,
+    -2,
+    -2,
+    -1,
+    -1,
+    -3,
+    -2,
+    -2,
+    -1,
+    -1,
+    -3,
+    -2,
+    -2,
+    -1,
+    -1,
+  ]);
+});
+
+for (const [name, pass] of SUBSET_CASES) {
+  Deno.test({
+    name: `perturb_subsets WGSL = reference: ${name}`,
+    ignore: noGpu,
+    async fn() {
+      const expected = perturbSubsetsReference(pass);
+      const buffer = await perturbSubsetsWebGpu(device!, pass);
+      const actual = await readFloat32(device!, buffer, expected.length);
+      buffer.destroy();
+      assertBitEqual(actual, expected, name);
+    },
+  });
+}
+
+Deno.test({
+  name: "perturb_subsets WGSL: more copies than one grid dimension holds",
+  ignore: noGpu,
+  async fn() {
+    // 70,000 one-pixel copies need a second row of workgroups (65,535 per dimension).
+    const pass = subsetsPass([7, 1, 1, 1], 10_000, 1, 10);
+    const expected = perturbSubsetsReference(pass);
+    const buffer = await perturbSubsetsWebGpu(device!, pass);
+    const actual = await readFloat32(device!, buffer, expected.length);
+    buffer.destroy();
+    assertBitEqual(actual, expected, "70,000 copies");
+  },
+});
+
+Deno.test("perturb_subsets: inconsistent inputs are InputErrors on both paths", async () => {
+  const good = SUBSET_CASES[5][1];
+  if (good.selection.mode !== "cumulative") throw new Error("case 5 is a cumulative case");
+  const twice = good.selection.ordersNL.slice();
+  twice[1] = twice[0];
+  const bad: [SubsetPerturbation, string][] = [
+    [{ ...good, selection: { ...good.selection, ordersNL: twice } }, "appears twice"],
+    [{ ...good, selection: { ...good.selection, chunkPx: 0 } }, "chunkPx 0"],
+    [{ ...good, baselinesKN: new Float32Array(3) }, "baselinesKN has 3"],
+    [{ ...SUBSET_CASES[0][1], copies: 2 }, "K·N·M"],
+    [{ ...SUBSET_CASES[0][1], xNHWC: new Float32Array(3) }, "xNHWC has 3"],
+  ];
+  for (const [pass, message] of bad) {
+    assertThrows(() => perturbSubsetsReference(pass), InputError, message);
+    if (device) await assertRejects(() => perturbSubsetsWebGpu(device, pass), InputError, message);
+  }
+});
+
+const NOISE_SHAPES: ShapeNHWC[] = [[1, 4, 4, 1], [3, 5, 7, 3], [2, 16, 16, 3]];
+
+function noiseOf(shape: ShapeNHWC, samples: number, seed: number): Float64Array {
+  const draws = new SeededDraws(seed);
+  return draws.uniform(-0.2, 0.2, samples * shape.reduce((a, b) => a * b, 1));
+}
+
+for (const shape of NOISE_SHAPES) {
+  Deno.test({
+    name: `add_noise WGSL = reference bit for bit with float32 noise: ${
+      shape.join("x")
+    }, 7 samples`,
+    ignore: noGpu,
+    async fn() {
+      const x = values(shape.reduce((a, b) => a * b, 1), 11);
+      const noiseSNHWC = Float32Array.from(noiseOf(shape, 7, 12));
+      const expected = addNoiseReference({ xNHWC: x, shapeNHWC: shape, noiseSNHWC });
+      const buffer = await addNoiseWebGpu(device!, { xNHWC: x, shapeNHWC: shape, noiseSNHWC });
+      assertBitEqual(await readFloat32(device!, buffer, expected.length), expected, "noise");
+      buffer.destroy();
+    },
+  });
+}
+
+/** The spacing of float32 values at |v| (normal range). */
+function ulp32(v: number): number {
+  return 2 ** (Math.floor(Math.log2(Math.abs(v) || 2 ** -126)) - 23);
+}
+
+Deno.test({
+  name: "add_noise WGSL with float64 noise: off only by the noise's rounding to float32",
+  ignore: noGpu,
+  async fn() {
+    const shape: ShapeNHWC = [2, 16, 16, 3];
+    const x = values(shape.reduce((a, b) => a * b, 1), 13);
+    const noiseSNHWC = noiseOf(shape, 7, 14);
+    const expected = addNoiseReference({ xNHWC: x, shapeNHWC: shape, noiseSNHWC });
+    const buffer = await addNoiseWebGpu(device!, { xNHWC: x, shapeNHWC: shape, noiseSNHWC });
+    const actual = await readFloat32(device!, buffer, expected.length);
+    buffer.destroy();
+    let differing = 0;
+    for (let j = 0; j < expected.length; j++) {
+      // Rounding the noise moves the sum by at most half an ulp of the noise, the final
+      // rounding by at most one ulp of the sum.
+      const bound = ulp32(noiseSNHWC[j]) / 2 + ulp32(expected[j]);
+      const error = Math.abs(actual[j] - expected[j]);
+      assert(error <= bound, `value ${j}: ${actual[j]} vs ${expected[j]}, bound ${bound}`);
+      if (error) differing++;
+    }
+    console.log(`float64 noise: ${differing} of ${expected.length} float32 sums differ`);
+  },
+});
+
+Deno.test("addNoiseReference: one rounding of the float64 sum (Quantus); bad sizes are InputErrors", () => {
+  // 1 + 2^-24 is half an ulp above 1: the 2^-50 in float64 noise rounds the sum up to the next
+  // float32, the noise rounded to float32 first (2^-24) would tie to even and leave 1.
+  const noise = Float64Array.of(2 ** -24 + 2 ** -50, -0.5);
+  const out = addNoiseReference({
+    xNHWC: Float32Array.of(1),
+    shapeNHWC: [1, 1, 1, 1],
+    noiseSNHWC: noise,
+  });
+  assertEquals(Array.from(out), [1 + 2 ** -23, 0.5]);
+  assertThrows(
+    () =>
+      addNoiseReference({
+        xNHWC: Float32Array.of(1, 2),
+        shapeNHWC: [1, 1, 2, 1],
+        noiseSNHWC: new Float64Array(3),
+      }),
+    InputError,
+    "not a multiple",
+  );
+});
+
+Deno.test("perturbSubsets and addNoise on cpu: the reference as a tensor", async () => {
+  const pass = SUBSET_CASES[6][1];
+  const copies = await perturbSubsets(pass);
+  const [n, h, w, c] = pass.shapeNHWC;
+  assertEquals(copies.shape, [pass.copies * n, h, w, c]);
+  assertBitEqual(new Float32Array(await copies.data()), perturbSubsetsReference(pass), "cpu");
+  copies.dispose();
+});
+
+Deno.test({
+  name: "perturbSubsets and addNoise on webgpu: GPU tensors equal to the reference",
+  ignore: noGpu,
+  async fn() {
+    await tf.setBackend("webgpu");
+    try {
+      for (const [name, pass] of [SUBSET_CASES[2], SUBSET_CASES[6]]) {
+        const copies = await perturbSubsets(pass);
+        assertBitEqual(
+          new Float32Array(await copies.data()),
+          perturbSubsetsReference(pass),
+          name,
+        );
+        copies.dispose();
+      }
+      const shape: ShapeNHWC = [2, 5, 7, 3];
+      const x = values(shape.reduce((a, b) => a * b, 1), 15);
+      const noiseSNHWC = Float32Array.from(noiseOf(shape, 3, 16));
+      const noisy = await addNoise({ xNHWC: x, shapeNHWC: shape, noiseSNHWC });
+      assertEquals(noisy.shape, [6, 5, 7, 3]);
+      assertBitEqual(
+        new Float32Array(await noisy.data()),
+        addNoiseReference({ xNHWC: x, shapeNHWC: shape, noiseSNHWC }),
+        "noise tensor",
+      );
+      noisy.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+});
+
+Deno.test("MetricModel.scoresOfTensor equals scores on the same values", async () => {
+  const input = tf.input({ shape: [3, 3, 2] });
+  const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 4 }).apply(flat) as tf.SymbolicTensor;
+  const model = new MetricModel(tf.model({ inputs: input, outputs: out }), 4);
+  const x = values(10 * 18, 17);
+  const viaArray = await model.scores(x, [10, 3, 3, 2], { softmax: true });
+  const tensor = tf.tensor4d(x, [10, 3, 3, 2]);
+  const viaTensor = await model.scoresOfTensor(tensor, { softmax: true });
+  const targets = Int32Array.of(3, 1);
+  const picked = await model.targetScoresOfTensor(tensor, targets, { softmax: false });
+  tensor.dispose();
+  assertBitEqual(viaTensor, viaArray, "scores");
+  assertBitEqual(
+    picked,
+    await model.targetScores(x, [10, 3, 3, 2], targets, { softmax: false }),
+    "target scores",
+  );
+  assertEquals(model.calls, 3 * 4, "10 images in calls of at most 4");
+  model.dispose();
+});
