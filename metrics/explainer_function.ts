@@ -25,13 +25,16 @@ import type { ExplainFunction } from "./metric.ts";
  * console.assert(maps.length === 4);
  * ```
  */
-export function explainerFunction<O extends ExplainOptions>(explainer: Explainer<O>, options?: O): ExplainFunction {
+export function explainerFunction<O extends ExplainOptions>(
+  explainer: Explainer<O>,
+  options?: O,
+): ExplainFunction {
   return async (model, xNHWC, shape, targets) => {
-    const x = tf.tensor4d(xNHWC, [...shape]);
+    const x = xNHWC instanceof Float32Array ? tf.tensor4d(xNHWC, [...shape]) : xNHWC;
     try {
       return (await explainer.explain(model, x, targets, options)).mapsNHW;
     } finally {
-      x.dispose();
+      if (x !== xNHWC) x.dispose();
     }
   };
 }

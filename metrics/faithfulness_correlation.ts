@@ -19,7 +19,8 @@ import {
   scorePerImage,
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
-import { type Baseline, batchBaselines, parseBaseline, replacePixels } from "./perturb.ts";
+import { perturbSubsets } from "../kernels/perturb_subsets.ts";
+import { type Baseline, batchBaselines, parseBaseline } from "./perturb.ts";
 import { pearson } from "./similarity.ts";
 
 /** Parameters of {@link FAITHFULNESS_CORRELATION}. */
@@ -32,8 +33,11 @@ export interface FaithfulnessCorrelationParams extends CommonParams {
   perturbBaseline: Baseline;
 }
 
-/** Images per model call: runs are grouped so that calls stay this large. */
-const IMAGES_PER_CALL = 64;
+/**
+ * Bytes of perturbed copies built per kernel dispatch (WebGPU's default largest storage
+ * binding): runs are grouped up to this size, all runs at once for small images.
+ */
+const COPY_BYTES_PER_CALL = 128 * 2 ** 20;
 
 /**
  * Faithfulness Correlation, with the reference pipeline's settings as defaults (50 runs of 50
@@ -95,37 +99,41 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
     );
 
     // Draw every run's subsets first, in Quantus's order (per run: a subset per image, then the
-    // baseline lookup), then score the perturbed copies in large model calls.
-    const subsets: Int32Array[] = []; // [run * n + i]
-    const baselines: Float64Array[] = []; // [run] one value per image
+    // baseline lookup), then build the perturbed copies of many runs in one kernel dispatch and
+    // score them in one batched model call.
+    const m = params.subsetSize;
+    const subsetsKNM = new Int32Array(params.nrRuns * n * m); // row run * n + i
+    const baselinesKN = new Float32Array(params.nrRuns * n);
     for (let run = 0; run < params.nrRuns; run++) {
       for (let i = 0; i < n; i++) {
-        subsets.push(context.draws.choiceWithoutReplacement(pixels, params.subsetSize));
+        subsetsKNM.set(context.draws.choiceWithoutReplacement(pixels, m), (run * n + i) * m);
       }
-      baselines.push(
+      baselinesKN.set(
         batchBaselines(params.perturbBaseline, batch.xNHWC, batch.shapeNHWC, context.draws),
+        run * n,
       );
     }
-    const perImage = pixels * c;
     const drops = new Float64Array(params.nrRuns * n); // [run * n + i]
-    const runsPerCall = Math.max(1, Math.floor(IMAGES_PER_CALL / n));
+    const runsPerCall = Math.max(1, Math.floor(COPY_BYTES_PER_CALL / (n * pixels * c * 4)));
     for (let first = 0; first < params.nrRuns; first += runsPerCall) {
       const runs = Math.min(runsPerCall, params.nrRuns - first);
-      const copies = new Float32Array(runs * n * perImage);
-      for (let r = 0; r < runs; r++) {
-        for (let i = 0; i < n; i++) {
-          const slot = r * n + i;
-          copies.set(batch.xNHWC.subarray(i * perImage, (i + 1) * perImage), slot * perImage);
-          const image = copies.subarray(slot * perImage, (slot + 1) * perImage);
-          replacePixels(image, c, subsets[(first + r) * n + i], baselines[first + r][i]);
-        }
+      const copies = await perturbSubsets({
+        xNHWC: batch.xNHWC,
+        shapeNHWC: batch.shapeNHWC,
+        copies: runs,
+        selection: {
+          mode: "subsets",
+          pixelsKNM: subsetsKNM.subarray(first * n * m, (first + runs) * n * m),
+          subsetSize: m,
+        },
+        baselinesKN: baselinesKN.subarray(first * n, (first + runs) * n),
+      });
+      let scores: Float32Array;
+      try {
+        scores = await context.model.targetScoresOfTensor(copies, batch.targets, options);
+      } finally {
+        copies.dispose();
       }
-      const scores = await context.model.targetScores(
-        copies,
-        [runs * n, h, w, c],
-        batch.targets,
-        options,
-      );
       for (let slot = 0; slot < runs * n; slot++) {
         drops[first * n + slot] = Math.fround(original[slot % n] - scores[slot]);
       }
@@ -137,7 +145,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
       const drop = new Float64Array(params.nrRuns);
       for (let run = 0; run < params.nrRuns; run++) {
         let sum = 0;
-        for (const p of subsets[run * n + i]) sum += ai[p];
+        for (const p of subsetsKNM.subarray((run * n + i) * m, (run * n + i + 1) * m)) sum += ai[p];
         mass[run] = Math.fround(sum);
         drop[run] = drops[run * n + i];
       }

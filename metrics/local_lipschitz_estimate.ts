@@ -74,7 +74,8 @@ export const LOCAL_LIPSCHITZ_ESTIMATE: MetricDefinition<LocalLipschitzEstimatePa
       (count) => context.draws.normal(params.perturbMean, params.perturbStd, count),
       ({ a, aPerturbed, x, xPerturbed }) =>
         frobeniusNorm(difference(a, aPerturbed)) /
-        (frobeniusNorm(difference(x, xPerturbed)) + DENOMINATOR_EPSILON),
+        (frobeniusNorm(difference(x!, xPerturbed!)) + DENOMINATOR_EPSILON),
+      true,
     );
     return reduceSamples(
       samples,

@@ -42,11 +42,13 @@ export interface MetricBatch {
 
 /**
  * Re-explains inputs with the method under evaluation (robustness and randomisation metrics):
- * [N, H, W] maps for `xNHWC` and `targets`, computed on `model`.
+ * [N, H, W] maps for `xNHWC` and `targets`, computed on `model`. The inputs come as values or
+ * as a tensor already on the backend (perturbed copies a kernel built), which stays the
+ * caller's.
  */
 export type ExplainFunction = (
   model: tf.LayersModel,
-  xNHWC: Float32Array,
+  xNHWC: Float32Array | tf.Tensor4D,
   shapeNHWC: readonly [number, number, number, number],
   targets: Int32Array,
 ) => Promise<Float32Array>;

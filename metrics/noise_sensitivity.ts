@@ -3,8 +3,9 @@
  * re-explain every perturbed batch with the method under evaluation, and compare each image's
  * new explanation with its original one.
  *
- * Draws happen in Quantus's order (one noise array for the whole batch per sample); the
- * re-explanations of several samples are grouped into one explain call.
+ * Draws happen in Quantus's order (one noise array for the whole batch per sample); the noisy
+ * copies of several samples are built in one kernel dispatch (`kernels/add_noise.ts`) and
+ * re-explained in one explain call.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
   type MetricContext,
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
+import { addNoise } from "../kernels/add_noise.ts";
 
 /** Parameters every noise-robustness metric has. */
 export interface NoiseSensitivityParams extends CommonParams {
@@ -31,9 +33,12 @@ export interface PerturbedPair {
   /** Prepared attributions of the image and of its perturbed copy ([H·W]). */
   a: Float32Array;
   aPerturbed: Float32Array;
-  /** The image and its perturbed copy ([H·W·C]). */
-  x: Float32Array;
-  xPerturbed: Float32Array;
+  /**
+   * The image and its perturbed copy ([H·W·C]), only when `noiseSensitivity` was asked to read
+   * the inputs (the perturbed copies otherwise stay on the backend, never read back).
+   */
+  x?: Float32Array;
+  xPerturbed?: Float32Array;
 }
 
 /** Images per explain call when re-explaining several noise samples at once. */
@@ -44,6 +49,7 @@ const IMAGES_PER_EXPLAIN_CALL = 32;
  * NaN where the prediction changed and `returnNanWhenPredictionChanges` is set.
  *
  * @param drawNoise one noise sample for the whole batch: `[N·H·W·C]` values added to x.
+ * @param readsInputs pass the images and their perturbed copies to `compare`.
  * @throws {InputError} without an explain function or for `nrSamples` < 1.
  *
  * @example
@@ -60,6 +66,7 @@ export async function noiseSensitivity(
   metric: string,
   drawNoise: (count: number) => Float64Array,
   compare: (pair: PerturbedPair) => number,
+  readsInputs = false,
 ): Promise<Float64Array[]> {
   checkMetricBatch(metric, batch, ["model", "explain"]);
   if (!context.explain) {
@@ -71,11 +78,9 @@ export async function noiseSensitivity(
   const [n, h, w, c] = batch.shapeNHWC;
   const pixels = h * w, values = pixels * c;
   const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-  const perturbed: Float32Array[] = [];
+  const noiseSNHWC = new Float64Array(params.nrSamples * n * values);
   for (let s = 0; s < params.nrSamples; s++) {
-    const noise = drawNoise(n * values);
-    // Quantus adds in float64 and stores the sum back into the float32 input.
-    perturbed.push(Float32Array.from(batch.xNHWC, (v, j) => v + noise[j]));
+    noiseSNHWC.set(drawNoise(n * values), s * n * values);
   }
   const predicted = params.returnNanWhenPredictionChanges
     ? argmaxRows(
@@ -88,17 +93,28 @@ export async function noiseSensitivity(
   const samplesPerCall = Math.max(1, Math.floor(IMAGES_PER_EXPLAIN_CALL / n));
   for (let first = 0; first < params.nrSamples; first += samplesPerCall) {
     const count = Math.min(samplesPerCall, params.nrSamples - first);
-    const xs = new Float32Array(count * n * values);
-    for (let k = 0; k < count; k++) xs.set(perturbed[first + k], k * n * values);
-    const shape = [count * n, h, w, c] as const;
-    const targets = Int32Array.from({ length: count * n }, (_, j) => batch.targets[j % n]);
-    const maps = await context.explain(context.model.layers, xs, shape, targets);
-    const changed = predicted &&
-      argmaxRows(
-        await context.model.scores(xs, shape, { softmax: false }),
-        context.model.numClasses,
-      )
-        .map((p, j) => (p !== predicted[j % n] ? 1 : 0));
+    // All samples of the call in one kernel dispatch; on webgpu they stay on the GPU.
+    const xs = await addNoise({
+      xNHWC: batch.xNHWC,
+      shapeNHWC: batch.shapeNHWC,
+      noiseSNHWC: noiseSNHWC.subarray(first * n * values, (first + count) * n * values),
+    });
+    let maps: Float32Array, changed: Uint8Array | undefined, xsValues: Float32Array | undefined;
+    try {
+      const targets = Int32Array.from({ length: count * n }, (_, j) => batch.targets[j % n]);
+      maps = await context.explain(context.model.layers, xs, xs.shape, targets);
+      changed = predicted &&
+        Uint8Array.from(
+          argmaxRows(
+            await context.model.scoresOfTensor(xs, { softmax: false }),
+            context.model.numClasses,
+          ),
+          (p, j) => (p !== predicted[j % n] ? 1 : 0),
+        );
+      if (readsInputs) xsValues = new Float32Array(await xs.data());
+    } finally {
+      xs.dispose();
+    }
     for (let k = 0; k < count; k++) {
       // Prepared per noise sample: Quantus normalises each re-explained batch on its own.
       const aPerturbedBatch = prepareAttributions(
@@ -108,11 +124,12 @@ export async function noiseSensitivity(
       );
       results.push(Float64Array.from({ length: n }, (_, i) => {
         if (changed?.[k * n + i]) return NaN;
+        const row = k * n + i;
         return compare({
           a: a.subarray(i * pixels, (i + 1) * pixels),
           aPerturbed: aPerturbedBatch.subarray(i * pixels, (i + 1) * pixels),
-          x: batch.xNHWC.subarray(i * values, (i + 1) * values),
-          xPerturbed: perturbed[first + k].subarray(i * values, (i + 1) * values),
+          x: readsInputs ? batch.xNHWC.subarray(i * values, (i + 1) * values) : undefined,
+          xPerturbed: xsValues?.subarray(row * values, (row + 1) * values),
         });
       }));
     }

@@ -112,7 +112,7 @@ Deno.test("with two classes the other class is 1 - y; class-blind maps score SSI
     defaults,
   );
   assertEquals(seen[0], [1, 0, 0]);
-  const blind: ExplainFunction = (_m, x) => Promise.resolve(x.slice());
+  const blind: ExplainFunction = (_m, x) => Promise.resolve((x as Float32Array).slice());
   const r = await RANDOM_LOGIT.evaluate(
     { model, explain: blind, draws: new SeededDraws(0) },
     { ...batch, attributionsNHW: batch.xNHWC },
@@ -216,7 +216,7 @@ Deno.test("inputs are never modified", async () => {
 
 Deno.test("quantusCompat: re-explanations normalised per batch, given maps over the whole call", async () => {
   const model = linearModel();
-  const blind: ExplainFunction = (_m, x) => Promise.resolve(x.slice());
+  const blind: ExplainFunction = (_m, x) => Promise.resolve((x as Float32Array).slice());
   const batch = batchOf([0, 1, 2, 3]);
   // Image i scaled by i + 1, so the whole-call maximum is image 3's.
   const x = Float32Array.from(batch.xNHWC, (v, j) => v * (1 + (j >> 4)));

@@ -16,6 +16,7 @@ import {
   type RankOrder,
   stableRankOrder,
 } from "../metrics/metric.ts";
+import { explainerFunction } from "../metrics/explainer_function.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { SALIENCY } from "../xai/saliency.ts";
 
@@ -270,14 +271,7 @@ function caseExplain(c: QuantusCase): ExplainFunction | undefined {
   if (!kwargs?.method) return undefined;
   const abs = { Gradient: false, Saliency: true }[kwargs.method];
   if (abs === undefined) throw new Error(`fixture: explain method ${kwargs.method} is not mapped`);
-  return async (model, xNHWC, shape, targets) => {
-    const x = tf.tensor4d(xNHWC, [...shape]);
-    try {
-      return (await SALIENCY.explain(model, x, targets, { abs })).mapsNHW;
-    } finally {
-      x.dispose();
-    }
-  };
+  return explainerFunction(SALIENCY, { abs });
 }
 
 /** The context a case runs in: the fixture model, its recorded draws and numpy's orders. */
