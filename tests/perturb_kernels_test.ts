@@ -17,8 +17,12 @@ import {
 } from "../kernels/perturb_subsets_reference.ts";
 import { readFloat32 } from "../kernels/webgpu_compute.ts";
 import { SeededDraws } from "../metrics/draws.ts";
+import { explainerFunction } from "../metrics/explainer_function.ts";
+import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness_correlation.ts";
+import { MAX_SENSITIVITY } from "../metrics/max_sensitivity.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { replacePixels } from "../metrics/perturb.ts";
+import { SALIENCY } from "../xai/saliency.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
@@ -340,4 +344,69 @@ Deno.test("MetricModel.scoresOfTensor equals scores on the same values", async (
   );
   assertEquals(model.calls, 3 * 4, "10 images in calls of at most 4");
   model.dispose();
+});
+
+/** A small ReLU network on 6x6x3 images with fixed weights, built on the active backend. */
+function tinyModel(): MetricModel {
+  const input = tf.input({ shape: [6, 6, 3] });
+  const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+  const hidden = tf.layers.dense({ units: 8, activation: "relu" }).apply(flat) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 3 }).apply(hidden) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  model.setWeights(
+    model.getWeights().map((w, j) => tf.tensor(values(w.size, 30 + j), w.shape)),
+  );
+  return new MetricModel(model);
+}
+
+/** FaithfulnessCorrelation and MaxSensitivity scores of one seeded batch on the active backend. */
+async function metricScores(): Promise<Float64Array[]> {
+  const model = tinyModel();
+  const batch = {
+    xNHWC: values(4 * 108, 40),
+    shapeNHWC: [4, 6, 6, 3] as const,
+    targets: Int32Array.of(0, 1, 2, 0),
+    attributionsNHW: values(4 * 36, 41),
+  };
+  const faithfulness = await FAITHFULNESS_CORRELATION.evaluate(
+    { model, draws: new SeededDraws(42) },
+    batch,
+    { ...FAITHFULNESS_CORRELATION.defaults, nrRuns: 12, subsetSize: 6 },
+  );
+  const sensitivity = await MAX_SENSITIVITY.evaluate(
+    { model, draws: new SeededDraws(43), explain: explainerFunction(SALIENCY, { abs: true }) },
+    batch,
+    { ...MAX_SENSITIVITY.defaults, nrSamples: 5, returnNanWhenPredictionChanges: true },
+  );
+  model.dispose();
+  return [faithfulness.scores, sensitivity.scores];
+}
+
+Deno.test({
+  name: "FaithfulnessCorrelation and MaxSensitivity: webgpu (kernels) agree with cpu (reference)",
+  ignore: noGpu,
+  async fn() {
+    const [cpuFaithfulness, cpuSensitivity] = await metricScores();
+    await tf.setBackend("webgpu");
+    let gpu: Float64Array[];
+    try {
+      gpu = await metricScores();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+    console.log(`cpu ${cpuFaithfulness} / ${cpuSensitivity}; webgpu ${gpu[0]} / ${gpu[1]}`);
+    // Model outputs differ across backends by ~1e-6 relative; the noise by its float32 rounding.
+    for (let i = 0; i < 4; i++) {
+      assert(Number.isFinite(cpuFaithfulness[i]), `faithfulness ${i} is ${cpuFaithfulness[i]}`);
+      assert(
+        Math.abs(gpu[0][i] - cpuFaithfulness[i]) < 1e-4,
+        `faithfulness ${i}: webgpu ${gpu[0][i]}, cpu ${cpuFaithfulness[i]}`,
+      );
+      assert(
+        Object.is(Number.isNaN(gpu[1][i]), Number.isNaN(cpuSensitivity[i])) &&
+          (Number.isNaN(cpuSensitivity[i]) || Math.abs(gpu[1][i] - cpuSensitivity[i]) < 1e-4),
+        `sensitivity ${i}: webgpu ${gpu[1][i]}, cpu ${cpuSensitivity[i]}`,
+      );
+    }
+  },
 });
