@@ -12,8 +12,8 @@ import { addNoiseReference, type NoisePerturbation, noiseSamples } from "./add_n
 import { runCompute, tensorFromBuffer, tfjsWebGpuDevice } from "./webgpu_compute.ts";
 import shader from "./add_noise.wgsl" with { type: "text" };
 
-/** Invocations per workgroup in `add_noise.wgsl`. */
-const WORKGROUP_SIZE = 256;
+/** Values one workgroup of `add_noise.wgsl` adds (its VALUES_PER_GROUP). */
+const VALUES_PER_GROUP = 4096;
 
 /**
  * The noisy copies of `pass` built on `device` in float32: a `[S·N·H·W·C]` buffer
@@ -36,13 +36,14 @@ export function addNoiseWebGpu(
   const total = samples * batchValues;
   const noise = pass.noiseSNHWC instanceof Float32Array
     ? pass.noiseSNHWC
-    : Float32Array.from(pass.noiseSNHWC);
+    : new Float32Array(pass.noiseSNHWC);
   return runCompute(device, {
     shader,
-    params: Uint32Array.of(batchValues, total),
-    inputs: [pass.xNHWC, noise],
+    params: Uint32Array.of(total),
+    inputs: [noise],
+    tile: pass.xNHWC,
     outputValues: total,
-    workgroups: Math.ceil(total / WORKGROUP_SIZE),
+    workgroups: Math.ceil(total / VALUES_PER_GROUP),
     what: `${samples} noise samples of ${batchValues} values`,
   });
 }

@@ -1,16 +1,17 @@
 // Noise samples: out[s·N·V + j] = x[j] + noise[s·N·V + j] for S noise arrays over an NHWC
-// batch of N·V values, one invocation per output value, all samples in one dispatch.
-// Semantics: kernels/add_noise_reference.ts (f32 addition, correctly rounded in WGSL).
+// batch of N·V values. The output arrives holding x repeated S times (buffer copies submitted
+// just before this dispatch); each workgroup adds the noise of a block of values, all samples
+// in one dispatch. Semantics: kernels/add_noise_reference.ts (f32 addition, correctly rounded in WGSL).
 
 struct Params {
-  batchValues: u32, // N·H·W·C
-  total: u32,       // S·N·H·W·C
+  total: u32, // S·N·H·W·C
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> noise: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> noise: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+const VALUES_PER_GROUP: u32 = 4096u;
 
 @compute @workgroup_size(256)
 fn main(
@@ -18,9 +19,11 @@ fn main(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lane: u32,
 ) {
-  let index = (group.x + group.y * groups.x) * 256u + lane;
-  if (index >= params.total) {
-    return;
+  // Each workgroup adds a block of VALUES_PER_GROUP values (fewer, longer workgroups: the
+  // software adapter pays per workgroup), its lanes striding through it side by side.
+  let start = (group.x + group.y * groups.x) * VALUES_PER_GROUP;
+  let end = min(start + VALUES_PER_GROUP, params.total);
+  for (var index = start + lane; index < end; index += 256u) {
+    out[index] = out[index] + noise[index];
   }
-  out[index] = x[index % params.batchValues] + noise[index];
 }

@@ -66,10 +66,14 @@ export function noiseSamples(pass: NoisePerturbation): number {
  * console.assert(out.join() === "1.5,2,0,3");
  * ```
  */
-export function addNoiseReference(pass: NoisePerturbation): Float32Array {
+export function addNoiseReference(pass: NoisePerturbation): Float32Array<ArrayBuffer> {
   noiseSamples(pass);
   const { xNHWC, noiseSNHWC } = pass;
   const values = xNHWC.length;
-  // Storing into a Float32Array rounds the float64 sum once, as numpy's cast does.
-  return Float32Array.from(noiseSNHWC, (noise, j) => xNHWC[j % values] + noise);
+  const out = new Float32Array(noiseSNHWC.length);
+  for (let start = 0; start < out.length; start += values) {
+    // Storing into a Float32Array rounds the float64 sum once, as numpy's cast does.
+    for (let j = 0; j < values; j++) out[start + j] = xNHWC[j] + noiseSNHWC[start + j];
+  }
+  return out;
 }

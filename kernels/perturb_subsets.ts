@@ -1,9 +1,9 @@
 /**
  * Subset perturbation on the GPU: every perturbed copy a metric scores for a batch — the random
  * subsets of FaithfulnessCorrelation, the cumulative steps of PixelFlipping and
- * RegionPerturbation — built in one WGSL dispatch (`perturb_subsets.wgsl`), ready for one
- * batched model call. Only the N images, the pixel indices and the baselines travel to the
- * GPU, not the K·N copies. Semantics and layouts: `perturb_subsets_reference.ts`, which
+ * RegionPerturbation — built in one submission (K buffer copies of the N images, then one WGSL
+ * dispatch, `perturb_subsets.wgsl`, writing the baselines), ready for one batched model call.
+ * Only the N images, the pixel indices and the baselines travel to the GPU, not the K·N copies. Semantics and layouts: `perturb_subsets_reference.ts`, which
  * {@link perturbSubsets} runs instead on the other backends.
  *
  * @module
@@ -51,8 +51,9 @@ export function perturbSubsetsWebGpu(
   return runCompute(device, {
     shader,
     params,
-    inputs: [xNHWC, cumulative ? selection.ordersNL : selection.pixelsKNM, baselinesKN],
+    inputs: [cumulative ? selection.ordersNL : selection.pixelsKNM, baselinesKN],
     outputValues: rows * h * w * c,
+    tile: xNHWC,
     workgroups: rows,
     what: `${rows} perturbed copies of ${h}x${w}x${c}`,
   });

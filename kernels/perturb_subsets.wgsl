@@ -1,24 +1,24 @@
-// Subset perturbation: K copies of every image with chosen pixels replaced by a baseline value,
-// all in one dispatch. One workgroup builds one copy (row = k·N + i of the [K·N, H, W, C]
-// output): it copies image i, waits at a storage barrier, then writes the baseline over the
-// copy's pixels. Semantics and layouts: kernels/perturb_subsets_reference.ts.
+// Subset perturbation: K copies of every image with chosen pixels replaced by a baseline value.
+// The output arrives holding x repeated K times (buffer copies submitted just before this
+// dispatch), so row k·N + i of the [K·N, H, W, C] output already is image i; one workgroup per
+// row writes the baseline over that copy's pixels, all rows in one dispatch. Semantics and
+// layouts: kernels/perturb_subsets_reference.ts.
 
 struct Params {
-  images: u32,        // N
+  images: u32,         // N
   valuesPerImage: u32, // H·W·C
-  channels: u32,      // C
-  rows: u32,          // K·N copies in this dispatch
-  cumulative: u32,    // 0: own subset per copy; 1: prefix of the image's order
-  perCopy: u32,       // subsets: M pixels per subset; cumulative: pixels per step
-  orderLength: u32,   // cumulative: L, entries per image's order
-  firstStep: u32,     // cumulative: the step of copy 0
+  channels: u32,       // C
+  rows: u32,           // K·N copies in this dispatch
+  cumulative: u32,     // 0: own subset per copy; 1: prefix of the image's order
+  perCopy: u32,        // subsets: M pixels per subset; cumulative: pixels per step
+  orderLength: u32,    // cumulative: L, entries per image's order
+  firstStep: u32,      // cumulative: the step of copy 0
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> pixels: array<i32>;
-@group(0) @binding(3) var<storage, read> baselines: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> pixels: array<i32>;
+@group(0) @binding(2) var<storage, read> baselines: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 const LANES: u32 = 256u;
 
@@ -29,19 +29,12 @@ fn main(
   @builtin(local_invocation_index) lane: u32,
 ) {
   let row = group.x + group.y * groups.x;
-  // Uniform per workgroup, so the barrier below stays in uniform control flow.
   if (row >= params.rows) {
     return;
   }
   let image = row % params.images;
   let copy = row / params.images;
-  let source = image * params.valuesPerImage;
   let destination = row * params.valuesPerImage;
-  for (var j = lane; j < params.valuesPerImage; j += LANES) {
-    out[destination + j] = x[source + j];
-  }
-  storageBarrier();
-
   var first: u32;
   var count: u32;
   if (params.cumulative == 0u) {

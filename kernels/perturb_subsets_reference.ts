@@ -156,7 +156,7 @@ export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
  * console.assert(steps.join() === "1,0,0,0,9,0,0,0");
  * ```
  */
-export function perturbSubsetsReference(pass: SubsetPerturbation): Float32Array {
+export function perturbSubsetsReference(pass: SubsetPerturbation): Float32Array<ArrayBuffer> {
   checkSubsetPerturbation(pass);
   const { xNHWC, shapeNHWC, copies, selection, baselinesKN } = pass;
   const [n, h, w, c] = shapeNHWC;

@@ -20,6 +20,12 @@ export interface ComputeJob {
   inputs: readonly (Float32Array | Int32Array | Uint32Array)[];
   /** Float32 values the read-write output buffer holds. */
   outputValues: number;
+  /**
+   * What the output starts as, repeated end to end until it is full (uploaded once and copied
+   * by buffer copies in the same submission, before the dispatch; not bound to the shader).
+   * Without it the output starts as zeros.
+   */
+  tile?: Float32Array;
   /** Workgroups to launch (spread over x and y beyond the per-dimension limit). */
   workgroups: number;
   /** Names what is being built, for the size error. */
@@ -99,6 +105,7 @@ export async function runCompute(device: GPUDevice, job: ComputeJob): Promise<GP
   const pipeline = await pipelineFor(device, job.shader);
   const params = uploaded(device, job.params, GPUBufferUsage.UNIFORM);
   const inputs = job.inputs.map((data) => uploaded(device, data, GPUBufferUsage.STORAGE));
+  const tile = job.tile && uploaded(device, job.tile, GPUBufferUsage.COPY_SRC);
   const output = device.createBuffer({
     // Exactly the values: tfjs reads a wrapped buffer's whole size back.
     size: Math.max(4, outputBytes),
@@ -113,6 +120,18 @@ export async function runCompute(device: GPUDevice, job: ComputeJob): Promise<GP
     })),
   });
   const encoder = device.createCommandEncoder();
+  if (tile) {
+    const tileBytes = job.tile!.byteLength;
+    for (let offset = 0; tileBytes > 0 && offset < outputBytes; offset += tileBytes) {
+      encoder.copyBufferToBuffer(
+        tile,
+        0,
+        output,
+        offset,
+        Math.min(tileBytes, outputBytes - offset),
+      );
+    }
+  }
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
@@ -122,7 +141,7 @@ export async function runCompute(device: GPUDevice, job: ComputeJob): Promise<GP
   pass.end();
   device.queue.submit([encoder.finish()]);
   // Destruction waits for the submitted work that uses them.
-  for (const buffer of [params, ...inputs]) buffer.destroy();
+  for (const buffer of [params, ...inputs, ...(tile ? [tile] : [])]) buffer.destroy();
   return output;
 }
 

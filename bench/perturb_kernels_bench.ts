@@ -1,0 +1,105 @@
+/**
+ * The perturbation kernels against their TypeScript references on the machine's WebGPU adapter
+ * (llvmpipe, a CPU rasteriser, on our machines): FaithfulnessCorrelation's copies of 8 images
+ * at 224x224x3 with 50 random subsets of 50 pixels (built as the metric does, in 2 calls of 25
+ * runs, since 400 copies exceed the 128 MiB storage binding), and MaxSensitivity's 7 noise
+ * samples of the same batch.
+ *
+ * "reference + upload" is what the metrics paid on webgpu before the kernels: the copies built
+ * on the CPU and written into a GPU buffer. The kernel cases upload only the images, indices
+ * and baselines (or noise) and build the copies on the device.
+ *
+ * Run: `deno bench --allow-read=. bench/perturb_kernels_bench.ts`.
+ *
+ * @module
+ */
+import { SeededRandom } from "../core/random.ts";
+import { addNoiseWebGpu } from "../kernels/add_noise.ts";
+import { addNoiseReference, type NoisePerturbation } from "../kernels/add_noise_reference.ts";
+import { perturbSubsetsWebGpu } from "../kernels/perturb_subsets.ts";
+import {
+  perturbSubsetsReference,
+  type SubsetPerturbation,
+} from "../kernels/perturb_subsets_reference.ts";
+import { SeededDraws } from "../metrics/draws.ts";
+
+const [N, H, W, C] = [8, 224, 224, 3];
+const RUNS = 50, SUBSET_PX = 50, CALLS = 2, SAMPLES = 7;
+const random = new SeededRandom(1);
+const xNHWC = Float32Array.from({ length: N * H * W * C }, () => random.normal());
+
+const draws = new SeededDraws(2);
+const subsetsKNM = new Int32Array(RUNS * N * SUBSET_PX);
+for (let row = 0; row < RUNS * N; row++) {
+  subsetsKNM.set(draws.choiceWithoutReplacement(H * W, SUBSET_PX), row * SUBSET_PX);
+}
+const baselinesKN = Float32Array.from({ length: RUNS * N }, () => random.normal());
+const runsPerCall = RUNS / CALLS;
+const calls: SubsetPerturbation[] = Array.from({ length: CALLS }, (_, call) => ({
+  xNHWC,
+  shapeNHWC: [N, H, W, C],
+  copies: runsPerCall,
+  selection: {
+    mode: "subsets",
+    pixelsKNM: subsetsKNM.subarray(
+      call * runsPerCall * N * SUBSET_PX,
+      (call + 1) * runsPerCall * N * SUBSET_PX,
+    ),
+    subsetSize: SUBSET_PX,
+  },
+  baselinesKN: baselinesKN.subarray(call * runsPerCall * N, (call + 1) * runsPerCall * N),
+}));
+const noise: NoisePerturbation = {
+  xNHWC,
+  shapeNHWC: [N, H, W, C],
+  noiseSNHWC: draws.uniform(-0.2, 0.2, SAMPLES * N * H * W * C),
+};
+
+const adapter = await navigator.gpu?.requestAdapter();
+const device = adapter ? await adapter.requestDevice() : undefined;
+if (!device) console.warn("perturb kernels bench: no WebGPU adapter, only the references run");
+
+/** Writes `values` into a fresh GPU buffer and waits for the queue (then frees it). */
+async function upload(values: Float32Array<ArrayBuffer>): Promise<void> {
+  const buffer = device!.createBuffer({
+    size: values.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  device!.queue.writeBuffer(buffer, 0, values);
+  await device!.queue.onSubmittedWorkDone();
+  buffer.destroy();
+}
+
+async function finished(buffer: GPUBuffer): Promise<void> {
+  await device!.queue.onSubmittedWorkDone();
+  buffer.destroy();
+}
+
+const subsets = {
+  group: `subsets: ${N} x ${H}x${W}x${C}, ${RUNS} runs of ${SUBSET_PX} px in ${CALLS} calls`,
+  n: 3,
+  warmup: 1,
+};
+Deno.bench({ ...subsets, name: "TS reference (Float32Array)", baseline: true }, () => {
+  for (const call of calls) perturbSubsetsReference(call);
+});
+Deno.bench({ ...subsets, name: "TS reference + upload to the GPU", ignore: !device }, async () => {
+  for (const call of calls) await upload(perturbSubsetsReference(call));
+});
+Deno.bench(
+  { ...subsets, name: "WGSL kernel (one dispatch per call)", ignore: !device },
+  async () => {
+    for (const call of calls) await finished(await perturbSubsetsWebGpu(device!, call));
+  },
+);
+
+const noisy = { group: `noise: ${N} x ${H}x${W}x${C}, ${SAMPLES} samples`, n: 3, warmup: 1 };
+Deno.bench({ ...noisy, name: "TS reference (Float32Array)", baseline: true }, () => {
+  addNoiseReference(noise);
+});
+Deno.bench({ ...noisy, name: "TS reference + upload to the GPU", ignore: !device }, async () => {
+  await upload(addNoiseReference(noise));
+});
+Deno.bench({ ...noisy, name: "WGSL kernel (one dispatch)", ignore: !device }, async () => {
+  await finished(await addNoiseWebGpu(device!, noise));
+});
