@@ -78,10 +78,6 @@ export async function noiseSensitivity(
   const [n, h, w, c] = batch.shapeNHWC;
   const pixels = h * w, values = pixels * c;
   const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-  const noiseSNHWC = new Float64Array(params.nrSamples * n * values);
-  for (let s = 0; s < params.nrSamples; s++) {
-    noiseSNHWC.set(drawNoise(n * values), s * n * values);
-  }
   const predicted = params.returnNanWhenPredictionChanges
     ? argmaxRows(
       await context.model.scores(batch.xNHWC, batch.shapeNHWC, { softmax: false }),
@@ -93,12 +89,11 @@ export async function noiseSensitivity(
   const samplesPerCall = Math.max(1, Math.floor(IMAGES_PER_EXPLAIN_CALL / n));
   for (let first = 0; first < params.nrSamples; first += samplesPerCall) {
     const count = Math.min(samplesPerCall, params.nrSamples - first);
-    // All samples of the call in one kernel dispatch; on webgpu they stay on the GPU.
-    const xs = await addNoise({
-      xNHWC: batch.xNHWC,
-      shapeNHWC: batch.shapeNHWC,
-      noiseSNHWC: noiseSNHWC.subarray(first * n * values, (first + count) * n * values),
-    });
+    // Drawn call by call (nothing else draws in between, so the order stays Quantus's); all
+    // samples of the call in one kernel dispatch, which on webgpu stay on the GPU.
+    const noiseSNHWC = new Float64Array(count * n * values);
+    for (let k = 0; k < count; k++) noiseSNHWC.set(drawNoise(n * values), k * n * values);
+    const xs = await addNoise({ xNHWC: batch.xNHWC, shapeNHWC: batch.shapeNHWC, noiseSNHWC });
     let maps: Float32Array, changed: Uint8Array | undefined, xsValues: Float32Array | undefined;
     try {
       const targets = Int32Array.from({ length: count * n }, (_, j) => batch.targets[j % n]);
