@@ -410,3 +410,13 @@ Deno.test({
     }
   },
 });
+
+Deno.test("runCompute: an output beyond the device's largest binding is an InputError", async () => {
+  // Checked before the device is touched, so a device that only has limits will do.
+  const small = { limits: { maxStorageBufferBindingSize: 64 } } as unknown as GPUDevice;
+  await assertRejects(
+    () => perturbSubsetsWebGpu(small, SUBSET_CASES[0][1]),
+    InputError,
+    "build fewer copies per call",
+  );
+});
