@@ -283,6 +283,19 @@ export async function writeQuantusSummary(out: string, seed: number): Promise<st
 }
 
 /**
+ * The rows of `<out>/results/quantus_summary.csv` as objects keyed by column.
+ *
+ * @example
+ * ```ts ignore
+ * const rows = await readQuantusSummary("outputs");
+ * ```
+ */
+export async function readQuantusSummary(out: string): Promise<Record<string, string>[]> {
+  const text = await Deno.readTextFile(join(out, "results", "quantus_summary.csv"));
+  return parseCsv(text, { columns: true });
+}
+
+/**
  * Runs `quantus` with parsed arguments.
  *
  * @example
