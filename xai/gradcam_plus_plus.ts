@@ -52,7 +52,7 @@ export function gradCamPlusPlusRule(
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await GRADCAM_PLUS_PLUS.explain(model, x, Int32Array.from([2]));
- * console.assert(attr.layer?.weightsNC.length === 256);
+ * console.assert(attr.layer?.weightsNC?.length === 256);
  * model.dispose();
  * ```
  */
