@@ -468,8 +468,10 @@ Deno.test("every new CAM runs on ecgnet at 32 px and is registered", async () =>
       // At 32 px ecgnet's last block is 1 x 1: every CAM map is constant there (zero for
       // ScoreCAM and EigenCAM, whose channels or pixels do not vary); features.2 is 4 x 4.
       for (const [layer, layerName] of LAYERS_32PX) {
+        const tensorsBefore = tf.memory().numTensors;
         const attr = await explainer.explain(model, x, targets, { layer });
         const label = `${explainer.name} at ${layer}`;
+        assertEquals(tf.memory().numTensors, tensorsBefore, `${label}: tensors left behind`);
         assertEquals(attr.method, explainer.name);
         assertEquals([...attr.shapeNHW], [2, 32, 32], label);
         assertEquals(attr.layer!.name, layerName, label);

@@ -157,6 +157,18 @@ export function camPool(
   return finishCam({ scoresNhw: scores[0], weightsNC: scores[1] }, outputSizePx);
 }
 
+/** Checks the inputs and returns the layer `options.layer` names. */
+function checkCamInputs(
+  method: string,
+  model: tf.LayersModel,
+  xNHWC: tf.Tensor4D,
+  targets: Int32Array,
+  options: CamOptions,
+): tf.layers.Layer {
+  checkExplainInputs(method, model, xNHWC, targets);
+  return resolveCamLayer(model, options.layer ?? DEFAULT_LAYER);
+}
+
 /**
  * The layer's name and its activation for `xNHWC` (no gradient), after checking the inputs and
  * resolving `options.layer`. The caller disposes the activation.
@@ -185,8 +197,7 @@ export function camActivation(
   targets: Int32Array,
   options: CamOptions,
 ): { layerName: string; activationNHWC: tf.Tensor4D } {
-  checkExplainInputs(method, model, xNHWC, targets);
-  const layer = resolveCamLayer(model, options.layer ?? DEFAULT_LAYER);
+  const layer = checkCamInputs(method, model, xNHWC, targets, options);
   const activationNHWC = layerActivation(model, xNHWC, layer.name) as tf.Tensor4D;
   return { layerName: layer.name, activationNHWC };
 }
@@ -263,8 +274,7 @@ export async function explainCam(
   targets: Int32Array,
   options: CamOptions,
 ): Promise<Attribution> {
-  checkExplainInputs(method, model, xNHWC, targets);
-  const layer = resolveCamLayer(model, options.layer ?? DEFAULT_LAYER);
+  const layer = checkCamInputs(method, model, xNHWC, targets, options);
   const { logits, gradient, activation } = inputGradients(model, xNHWC, targets, {
     layer: layer.name,
   });
