@@ -165,7 +165,8 @@ export function metricParams(
           `--params: ${metric.name} has no parameter "${field}"; it has ${allowed.join(", ")}`,
         );
       }
-      if (typeof value !== expected) {
+      const given: string = typeof value;
+      if (given !== expected) {
         throw new InputError(
           `--params: ${metric.name}.${field} ${JSON.stringify(value)} must be a ${expected}`,
         );
