@@ -25,7 +25,10 @@ import type { ExplainFunction } from "./metric.ts";
  * console.assert(maps.length === 4);
  * ```
  */
-export function explainerFunction<O extends ExplainOptions>(explainer: Explainer<O>, options?: O): ExplainFunction {
+export function explainerFunction<O extends ExplainOptions>(
+  explainer: Explainer<O>,
+  options?: O,
+): ExplainFunction {
   return async (model, xNHWC, shape, targets) => {
     const x = tf.tensor4d(xNHWC, [...shape]);
     try {
