@@ -1,12 +1,15 @@
 /**
  * What Grad-CAM and GradCAM++ share: the layer's activation and gradient in one backward pass,
  * then the pooling kernel (channel weights, weighted channel sum, ReLU, bilinear half-pixel
- * upsampling) in tfjs ops, equal to `kernels/gradcam_pool_reference.ts`.
+ * upsampling), equal to `kernels/gradcam_pool_reference.ts`: on the webgpu backend the WGSL
+ * kernel `kernels/gradcam_pool.ts` on tfjs's GPU buffers, elsewhere tfjs ops.
  *
  * @module
  */
 import { tf } from "../deps.ts";
 import { type CamWeighting, GRADCAMPP_ALPHA_EPS } from "../kernels/gradcam_pool_reference.ts";
+import { type CamPoolTensors, camPoolWebGpu } from "../kernels/gradcam_pool.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { inputGradients } from "../models/input_gradients.ts";
 import { type Attribution, checkExplainInputs, type ExplainOptions } from "./explainer.ts";
 import { DEFAULT_LAYER, resolveCamLayer } from "./target_layers.ts";
@@ -21,16 +24,6 @@ export interface CamOptions extends ExplainOptions {
   layer?: string;
 }
 
-/** The pooling kernel's tensors; the caller disposes them. */
-export interface CamPoolTensors {
-  /** [N, C] channel weights. */
-  weightsNC: tf.Tensor2D;
-  /** [N, h, w] relu(Σ_c w_c A_c). */
-  layerMapsNhw: tf.Tensor3D;
-  /** [N, H, W] upsampled to `outputSizePx`. */
-  mapsNHW: tf.Tensor3D;
-}
-
 /** GradCAM++'s w_c = Σ_hw alpha · relu(G), alpha = G² / (2 G² + S_c G³ + eps), 0 where G = 0. */
 function gradCamPlusPlusWeights(activation: tf.Tensor4D, gradient: tf.Tensor4D): tf.Tensor2D {
   const g2 = tf.square(gradient);
@@ -42,7 +35,7 @@ function gradCamPlusPlusWeights(activation: tf.Tensor4D, gradient: tf.Tensor4D):
 }
 
 /**
- * The pooling kernel on tensors: channel weights from `gradientNHWC`, ReLU of the weighted
+ * The pooling kernel in tfjs ops (any backend): channel weights from `gradientNHWC`, ReLU of the weighted
  * channel sum of `activationNHWC`, and `resizeBilinear` with half-pixel centres (torch's
  * `align_corners=False`) to `outputSizePx`.
  *
@@ -117,7 +110,8 @@ export async function explainCam(
   const { logits, gradient, activation } = inputGradients(model, xNHWC, targets, {
     layer: layer.name,
   });
-  const pooled = camPool(
+  const pool = onWebGpuBackend() ? camPoolWebGpu : camPool;
+  const pooled = pool(
     activation as tf.Tensor4D,
     gradient as tf.Tensor4D,
     weighting,
