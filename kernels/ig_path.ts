@@ -84,7 +84,7 @@ export function igScaledInputsWebGpu(
       { kind: "read", data: Float32Array.from(alphas) },
       { kind: "write", outputShape: [rowCount, ...xNHWC.shape.slice(1)] },
     ],
-    dispatches: [{ entryPoint: "scaled_inputs", invocations: rowCount * imageSize }],
+    dispatches: [{ entryPoint: "scaled_inputs", invocations: imageSize, rows: rowCount }],
   });
   return rows as tf.Tensor4D;
 }
@@ -142,7 +142,7 @@ export function igAccumulateWebGpu(
       { kind: "read", tensor: gradientRowsNHWC },
       { kind: "read", tensor: attributionsNHWC },
     ],
-    dispatches: [{ entryPoint: "accumulate", invocations: batch * imageSize }],
+    dispatches: [{ entryPoint: "accumulate", invocations: imageSize, rows: batch }],
   });
   return attributions as tf.Tensor4D;
 }

@@ -22,45 +22,46 @@ struct Params {
 @group(0) @binding(5) var<storage, read> gradients: array<f32>;    // [rowCount, H, W, C]
 @group(0) @binding(6) var<storage, read> attributionsIn: array<f32>;
 
-fn linearIndex(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-  return gid.y * groups.x * WORKGROUP_SIZE + gid.x;
-}
+// Both entry points are dispatched as a grid: workgroup row y is one path row (scaled_inputs) or
+// one image (accumulate), and x runs over that image's H · W · C values, so no thread divides.
 
 // out [rowCount, H, W, C]: b + alpha_k (x − b) for each row.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn scaled_inputs(
-  @builtin(global_invocation_id) gid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(workgroup_id) group: vec3<u32>,
+  @builtin(local_invocation_index) lane: u32,
 ) {
-  let index = linearIndex(gid, groups);
-  if (index >= params.rowCount * params.imageSize) {
+  let within = group.x * WORKGROUP_SIZE + lane;
+  if (within >= params.imageSize) {
     return;
   }
-  let row = params.rowStart + index / params.imageSize;
-  let source = (row % params.batch) * params.imageSize + index % params.imageSize;
+  let row = params.rowStart + group.y;
+  let source = (row % params.batch) * params.imageSize + within;
   let b = baseline[source];
-  out[index] = b + perStep[row / params.batch] * (x[source] - b);
+  out[group.y * params.imageSize + within] = b + perStep[row / params.batch] * (x[source] - b);
 }
 
 // out [N, H, W, C]: attributionsIn + (x − b) · Σ_k weight_k · g_k over this call's rows. One
 // thread per value, looping over the rows of its own image, so no two threads write one value.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn accumulate(
-  @builtin(global_invocation_id) gid: vec3<u32>,
-  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(workgroup_id) group: vec3<u32>,
+  @builtin(local_invocation_index) lane: u32,
 ) {
-  let index = linearIndex(gid, groups);
-  if (index >= params.batch * params.imageSize) {
+  let within = group.x * WORKGROUP_SIZE + lane;
+  if (within >= params.imageSize) {
     return;
   }
-  let image = index / params.imageSize;
-  let within = index % params.imageSize;
+  let image = group.y;
+  let index = image * params.imageSize + within;
   let rowEnd = params.rowStart + params.rowCount;
-  // The first row of this call that belongs to `image`.
+  // The first row of this call that belongs to `image`, and its step.
   var row = params.rowStart + (image + params.batch - params.rowStart % params.batch) % params.batch;
+  var step = row / params.batch;
   var integral = 0.0;
   for (; row < rowEnd; row += params.batch) {
-    integral += perStep[row / params.batch] * gradients[(row - params.rowStart) * params.imageSize + within];
+    integral += perStep[step] * gradients[(row - params.rowStart) * params.imageSize + within];
+    step += 1u;
   }
   out[index] = attributionsIn[index] + (x[index] - baseline[index]) * integral;
 }

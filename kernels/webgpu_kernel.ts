@@ -61,10 +61,16 @@ export type Binding =
   | { kind: "read" | "uniform"; data: Float32Array | Uint32Array | ArrayBuffer }
   | { kind: "write"; outputShape: number[] };
 
-/** One dispatch of an entry point over `invocations` threads (linear index, bounds-checked in WGSL). */
+/**
+ * One dispatch of an entry point over `invocations` threads, bounds-checked in WGSL. Without
+ * `rows`, WGSL recovers a linear index from a 2-D dispatch ({@link dispatchSize}); with `rows`,
+ * it is a grid: workgroup row y (`workgroup_id.y`, 0..rows − 1) covers `invocations` threads
+ * along x.
+ */
 export interface WgslDispatch {
   entryPoint: string;
   invocations: number;
+  rows?: number;
 }
 
 /** A kernel run: its WGSL module, bindings (all in group 0) and dispatches, in order. */
@@ -171,6 +177,17 @@ function bufferWith(
  */
 export function runWgsl(run: WgslRun): tf.Tensor[] {
   const backend = webGpuBackend(run.label);
+  for (const { entryPoint, invocations, rows } of run.dispatches) {
+    if (
+      rows !== undefined &&
+      Math.max(rows, Math.ceil(invocations / WORKGROUP_SIZE)) > MAX_WORKGROUPS_PER_DIMENSION
+    ) {
+      throw new Error(
+        `${run.label}.${entryPoint}: a grid of ${rows} rows x ${invocations} threads exceeds ` +
+          `${MAX_WORKGROUPS_PER_DIMENSION} workgroups per dimension`,
+      );
+    }
+  }
   const device = backend.device;
   const kernel = compile(device, run);
   const scratch: GPUBuffer[] = [];
@@ -207,9 +224,11 @@ export function runWgsl(run: WgslRun): tf.Tensor[] {
   const encoder = device.createCommandEncoder({ label: run.label });
   const pass = encoder.beginComputePass({ label: run.label });
   pass.setBindGroup(0, bindGroup);
-  for (const { entryPoint, invocations } of run.dispatches) {
+  for (const { entryPoint, invocations, rows } of run.dispatches) {
     pass.setPipeline(kernel.pipelines.get(entryPoint)!);
-    const [x, y] = dispatchSize(invocations);
+    const [x, y] = rows === undefined
+      ? dispatchSize(invocations)
+      : [Math.ceil(invocations / WORKGROUP_SIZE), rows];
     pass.dispatchWorkgroups(x, y);
   }
   pass.end();
