@@ -158,25 +158,8 @@ function bufferWith(
   return buffer;
 }
 
-/**
- * Runs `run` on tfjs's device and returns one float32 tensor per `write` binding, in binding
- * order; the caller disposes them. Inputs are bound in place (uploaded first if their data is
- * still on the CPU). Synchronous, like any tfjs op, so it works inside `tf.tidy`.
- *
- * @throws {Error} when the active backend is not webgpu.
- *
- * @example
- * ```ts ignore
- * const [doubled] = runWgsl({
- *   label: "double",
- *   source: DOUBLE_WGSL,
- *   bindings: [{ kind: "read", tensor: x }, { kind: "write", outputShape: x.shape }],
- *   dispatches: [{ entryPoint: "main", invocations: x.size }],
- * });
- * ```
- */
-export function runWgsl(run: WgslRun): tf.Tensor[] {
-  const backend = webGpuBackend(run.label);
+/** Errors, naming the kernel, for what WebGPU would only report asynchronously. */
+function checkLimits(run: WgslRun, device: GPUDevice): void {
   for (const { entryPoint, invocations, rows } of run.dispatches) {
     if (
       rows !== undefined &&
@@ -188,7 +171,60 @@ export function runWgsl(run: WgslRun): tf.Tensor[] {
       );
     }
   }
+  const maxBytes = device.limits.maxStorageBufferBindingSize;
+  for (const binding of run.bindings) {
+    const values = "tensor" in binding
+      ? binding.tensor.size
+      : "outputShape" in binding
+      ? binding.outputShape.reduce((a, b) => a * b, 1)
+      : 0;
+    if (values * 4 > maxBytes) {
+      throw new Error(
+        `${run.label}: a ${values * 4}-byte buffer exceeds this device's binding limit of ` +
+          `${maxBytes} bytes; pass fewer rows or images per call`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs `run` on tfjs's device and returns one float32 tensor per `write` binding, in binding
+ * order; the caller disposes them. Inputs are bound in place (uploaded first if their data is
+ * still on the CPU). Synchronous, like any tfjs op, so it works inside `tf.tidy`.
+ *
+ * @throws {Error} when the active backend is not webgpu, or a buffer is larger than the device
+ * binds.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { probeWebGpu } from "../models/backend.ts";
+ * import { runWgsl } from "./webgpu_kernel.ts";
+ * const source = `
+ *   override WORKGROUP_SIZE: u32 = 64u;
+ *   @group(0) @binding(0) var<storage, read> x: array<f32>;
+ *   @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+ *   @compute @workgroup_size(WORKGROUP_SIZE)
+ *   fn double(@builtin(global_invocation_id) gid: vec3<u32>) {
+ *     if (gid.x < arrayLength(&y)) { y[gid.x] = 2.0 * x[gid.x]; }
+ *   }`;
+ * if ((await probeWebGpu()).available && await tf.setBackend("webgpu")) {
+ *   const x = tf.tensor1d([1, 2, 3]);
+ *   const [y] = runWgsl({
+ *     label: "double",
+ *     source,
+ *     bindings: [{ kind: "read", tensor: x }, { kind: "write", outputShape: [3] }],
+ *     dispatches: [{ entryPoint: "double", invocations: 3 }],
+ *   });
+ *   console.assert((await y.data()).join() === "2,4,6");
+ *   tf.dispose([x, y]);
+ * }
+ * ```
+ */
+export function runWgsl(run: WgslRun): tf.Tensor[] {
+  const backend = webGpuBackend(run.label);
   const device = backend.device;
+  checkLimits(run, device);
   const kernel = compile(device, run);
   const scratch: GPUBuffer[] = [];
   const outputs: tf.TensorInfo[] = [];
