@@ -112,7 +112,8 @@ fn upsample(
   let first = n * params.height * params.width;
   let upperRow = first + row.upper * params.width;
   let lowerRow = first + row.lower * params.width;
-  let top = layerMaps[lowerRow + col.lower] * (1.0 - col.t) + layerMaps[lowerRow + col.upper] * col.t;
+  let top =
+    layerMaps[lowerRow + col.lower] * (1.0 - col.t) + layerMaps[lowerRow + col.upper] * col.t;
   let bottom =
     layerMaps[upperRow + col.lower] * (1.0 - col.t) + layerMaps[upperRow + col.upper] * col.t;
   maps[index] = top * (1.0 - row.t) + bottom * row.t;

@@ -56,7 +56,8 @@ fn accumulate(
   let index = image * params.imageSize + within;
   let rowEnd = params.rowStart + params.rowCount;
   // The first row of this call that belongs to `image`, and its step.
-  var row = params.rowStart + (image + params.batch - params.rowStart % params.batch) % params.batch;
+  let batch = params.batch;
+  var row = params.rowStart + (image + batch - params.rowStart % batch) % batch;
   var step = row / params.batch;
   var integral = 0.0;
   for (; row < rowEnd; row += params.batch) {

@@ -55,7 +55,7 @@ function webGpuBackend(kernel: string): WebGpuBackendInternals {
 /** How a kernel binds a buffer (binding index = position in {@link WgslRun.bindings}). */
 export type BindingKind = "uniform" | "read" | "write";
 
-/** One binding: a tensor's buffer, an output made by {@link runWgsl}, or raw data uploaded for the run. */
+/** One binding: a tensor's buffer, an output {@link runWgsl} makes, or data uploaded for it. */
 export type Binding =
   | { kind: "read"; tensor: tf.Tensor }
   | { kind: "read" | "uniform"; data: Float32Array | Uint32Array | ArrayBuffer }

@@ -35,9 +35,9 @@ function gradCamPlusPlusWeights(activation: tf.Tensor4D, gradient: tf.Tensor4D):
 }
 
 /**
- * The pooling kernel in tfjs ops (any backend): channel weights from `gradientNHWC`, ReLU of the weighted
- * channel sum of `activationNHWC`, and `resizeBilinear` with half-pixel centres (torch's
- * `align_corners=False`) to `outputSizePx`.
+ * The pooling kernel in tfjs ops (any backend): channel weights from `gradientNHWC`, ReLU of
+ * the weighted channel sum of `activationNHWC`, and `resizeBilinear` with half-pixel centres
+ * (torch's `align_corners=False`) to `outputSizePx`.
  *
  * @example
  * ```ts
