@@ -13,11 +13,18 @@ import { GRADCAM } from "./gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "./gradcam_plus_plus.ts";
 import { INPUT_X_GRADIENT } from "./input_x_gradient.ts";
 import { INTEGRATED_GRADIENTS, type IntegratedGradientsOptions } from "./integrated_gradients.ts";
+import { LIME, type LimeOptions } from "./lime.ts";
+import { OCCLUSION, type OcclusionOptions } from "./occlusion.ts";
 import { SALIENCY } from "./saliency.ts";
 import { SMOOTHGRAD, type SmoothGradOptions } from "./smoothgrad.ts";
 
 /** The union of every method's options; each method reads its own. */
-export type ExplainerOptions = CamOptions & IntegratedGradientsOptions & SmoothGradOptions;
+export type ExplainerOptions =
+  & CamOptions
+  & IntegratedGradientsOptions
+  & SmoothGradOptions
+  & LimeOptions
+  & OcclusionOptions;
 
 /**
  * The attribution methods, in the order `--help` lists them.
@@ -35,6 +42,8 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   SALIENCY,
   INPUT_X_GRADIENT,
   SMOOTHGRAD,
+  LIME,
+  OCCLUSION,
 ];
 
 /**
