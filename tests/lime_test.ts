@@ -114,7 +114,15 @@ Deno.test("lime: hiding with the image's own colour changes nothing, so all coef
 
 Deno.test("lime on ecgnet at 32 px: seeded, per-image, one value per superpixel", async () => {
   const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
-  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+  // Dark left half, light right half, a little noise: quickshift finds several superpixels
+  // (pure noise at 32 px is one density mode, hence one superpixel).
+  const halves = tf.tensor4d(
+    Array.from({ length: 2 * 32 * 32 * 3 }, (_, i) => (Math.floor(i / 3) % 32 < 16 ? -1.5 : 1.5)),
+    [2, 32, 32, 3],
+  );
+  const noise = tf.randomNormal([2, 32, 32, 3], 0, 0.3, "float32", 7);
+  const x = tf.add(halves, noise) as tf.Tensor4D;
+  tf.dispose([halves, noise]);
   const targets = Int32Array.of(2, 0);
   const options: LimeOptions = { numSamples: 40, seed: 11, batchSize: 12 };
   try {
@@ -139,6 +147,7 @@ Deno.test("lime on ecgnet at 32 px: seeded, per-image, one value per superpixel"
     const folded = foldBatchNorm(model);
     const lime = await limeImage(folded, image, [32, 32, 3], 2, options);
     folded.dispose();
+    assert(lime.segments.count >= 2, `${lime.segments.count} superpixel(s)`);
     const valueOf = new Map<number, number>();
     const top = lime.coefficients.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     lime.segments.labelsHW.forEach((k, p) => {
