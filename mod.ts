@@ -61,6 +61,18 @@ export * from "./models/fold_batchnorm.ts";
 export * from "./xai/explainer.ts";
 export * from "./xai/registry.ts";
 export * from "./xai/normalise.ts";
+export * from "./metrics/sparseness.ts";
+export * from "./metrics/complexity.ts";
+export * from "./metrics/effective_complexity.ts";
+export * from "./metrics/masks.ts";
+export * from "./metrics/pointing_game.ts";
+export * from "./metrics/attribution_localisation.ts";
+export * from "./metrics/top_k_intersection.ts";
+export * from "./metrics/relevance_rank_accuracy.ts";
+export * from "./metrics/relevance_mass_accuracy.ts";
+export * from "./metrics/auc.ts";
+export * from "./metrics/completeness.ts";
+export * from "./metrics/random_logit.ts";
 export { STAGES } from "./stages/registry.ts";
 
 /**

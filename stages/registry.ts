@@ -11,7 +11,9 @@ import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
 import { predict, predictSpec } from "./predict.ts";
+import { quantus, quantusSpec } from "./quantus.ts";
 import { train, trainSpec } from "./train.ts";
+import { viz, vizSpec } from "./viz.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
 /** A runnable stage. */
@@ -30,5 +32,7 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: quantusSpec, run: quantus },
+  { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: demoSpec, run: demo },
 ];
