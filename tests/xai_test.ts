@@ -285,7 +285,11 @@ Deno.test("every architecture has a default Grad-CAM layer; resnet's is layer4's
 });
 
 Deno.test("bad inputs are InputErrors that say what is valid", async () => {
-  assertThrows(() => getExplainer("lime"), InputError, EXPLAINERS.map((e) => e.name).join(", "));
+  assertThrows(
+    () => getExplainer("no_such_method"),
+    InputError,
+    EXPLAINERS.map((e) => e.name).join(", "),
+  );
   const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 32 });
   const x = randomBatch(1, 32, 1);
   try {

@@ -16,6 +16,8 @@ import { HIRESCAM } from "./hirescam.ts";
 import { INPUT_X_GRADIENT } from "./input_x_gradient.ts";
 import { INTEGRATED_GRADIENTS, type IntegratedGradientsOptions } from "./integrated_gradients.ts";
 import { LAYERCAM } from "./layercam.ts";
+import { LIME, type LimeOptions } from "./lime.ts";
+import { OCCLUSION, type OcclusionOptions } from "./occlusion.ts";
 import { SALIENCY } from "./saliency.ts";
 import { SCORECAM, type ScoreCamOptions } from "./scorecam.ts";
 import { SMOOTHGRAD, type SmoothGradOptions } from "./smoothgrad.ts";
@@ -26,7 +28,9 @@ export type ExplainerOptions =
   & CamOptions
   & IntegratedGradientsOptions
   & SmoothGradOptions
-  & ScoreCamOptions;
+  & ScoreCamOptions
+  & LimeOptions
+  & OcclusionOptions;
 
 /**
  * The attribution methods, in the order `--help` lists them.
@@ -49,6 +53,8 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   SALIENCY,
   INPUT_X_GRADIENT,
   SMOOTHGRAD,
+  LIME,
+  OCCLUSION,
 ];
 
 /**
