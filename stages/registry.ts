@@ -10,7 +10,9 @@ import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
+import { merge, mergeSpec } from "./merge.ts";
 import { predict, predictSpec } from "./predict.ts";
+import { status, statusSpec } from "./status.ts";
 import { train, trainSpec } from "./train.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
@@ -30,5 +32,7 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: mergeSpec, run: merge },
+  { spec: statusSpec, run: status },
   { spec: demoSpec, run: demo },
 ];
