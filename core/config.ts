@@ -8,6 +8,7 @@
  */
 import { z } from "../deps.ts";
 import { InputError } from "./errors.ts";
+import { escapesFolder } from "./paths.ts";
 
 /** Backends a run can ask for; `auto` picks webgpu on a real GPU and wasm otherwise. */
 export const BACKEND_NAMES = ["auto", "webgpu", "wasm", "cpu"] as const;
@@ -121,7 +122,16 @@ export function validateConfig(candidate: unknown, source: string): Config {
 }
 
 /**
+ * The config fields that are paths. A config file, unlike a flag the user types, may come from
+ * someone else, so its paths must stay inside the working folder.
+ */
+export const CONFIG_PATH_FIELDS = ["data", "out"] as const;
+
+/**
  * Reads a JSON config file holding any subset of the fields.
+ *
+ * @throws {InputError} for a missing file, bad JSON, an invalid field, or a path field that is
+ * absolute or climbs out of the working folder (`../`).
  *
  * @example
  * ```ts
@@ -151,7 +161,16 @@ export async function readConfigFile(path: string): Promise<Partial<Config>> {
     throw new InputError(`${path}: a config file must hold one JSON object of fields`);
   }
   // Validate the file on its own first so its errors name the file, not the merged result.
-  validateConfig({ ...DEFAULT_CONFIG, ...parsed }, path);
+  const config = validateConfig({ ...DEFAULT_CONFIG, ...parsed }, path);
+  for (const field of CONFIG_PATH_FIELDS) {
+    if (field in parsed && escapesFolder(config[field])) {
+      throw new InputError(
+        `${path}: field "${field}": ${JSON.stringify(config[field])} is absolute or leaves the ` +
+          `working folder; a config file may only name paths inside it (pass --${field} on the ` +
+          "command line to use another folder)",
+      );
+    }
+  }
   return parsed as Partial<Config>;
 }
 

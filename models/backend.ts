@@ -104,6 +104,14 @@ export async function startBackend(requested: BackendName | "auto"): Promise<Bac
   // input gradient as a naive loop.
   if (choice.name === "wasm") registerFastWasmKernels();
   if (!(await tf.setBackend(choice.name))) {
+    if (choice.name === "wasm") {
+      // Run from a URL, the .wasm file lies in Deno's npm cache, outside the project folder.
+      throw new InputError(
+        "--backend wasm: tfjs could not load its .wasm file; when running mod.ts from a URL, " +
+          "also grant read access to Deno's npm cache (the npmCache folder `deno info` prints, " +
+          "e.g. --allow-read=.,$HOME/.cache/deno/npm), or pass --backend cpu",
+      );
+    }
     throw new Error(`tfjs could not start the ${choice.name} backend`);
   }
   await tf.ready();

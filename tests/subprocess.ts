@@ -22,18 +22,23 @@ export interface ChildResult {
 }
 
 /**
- * Spawns `deno <args>` in the checkout (no config file unless `args` asks), with
- * `env` added to the child's environment.
+ * Spawns `deno <args>` in `cwd` (default the checkout), with `env` added to the child's
+ * environment.
  *
  * @example
  * ```ts ignore
  * const { code } = await denoChild(["run", ...STAGE_FLAGS, "mod.ts", "--help"]).output();
  * ```
  */
-export function denoChild(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+export function denoChild(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Deno.ChildProcess {
   // By name: the test task's --allow-run=deno grants the `deno` on PATH.
   return new Deno.Command("deno", {
     args,
+    cwd,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -51,8 +56,9 @@ export function denoChild(args: string[], env: Record<string, string> = {}): Den
 export async function runDeno(
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<ChildResult> {
-  const { code, stdout, stderr } = await denoChild(args, env).output();
+  const { code, stdout, stderr } = await denoChild(args, env, cwd).output();
   const text = new TextDecoder();
   return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
 }

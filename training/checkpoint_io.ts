@@ -15,6 +15,7 @@ import { tf } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
+import { escapesFolder } from "../core/paths.ts";
 
 /** The weights file name inside a checkpoint folder. */
 export const WEIGHTS_FILE = "weights.bin";
@@ -161,7 +162,8 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
 /**
  * Loads the weights of checkpoint folder `dir` into `model` (same architecture), by position.
  *
- * @throws {InputError} naming the file when the weights do not fit the model.
+ * @throws {InputError} naming the file when the weights do not fit the model, or when
+ * `model.json` names a weights file outside the folder (`../`, absolute).
  *
  * @example
  * ```ts ignore
@@ -172,7 +174,7 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
 export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
   const jsonFile = join(dir, "model.json");
   const weightsFile = join(dir, WEIGHTS_FILE);
-  let manifest: { weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
+  let manifest: { weightsManifest?: { paths?: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   let bytes: Uint8Array;
   try {
     manifest = JSON.parse(await Deno.readTextFile(jsonFile));
@@ -183,7 +185,15 @@ export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promi
     }
     throw e;
   }
-  const specs = (manifest.weightsManifest ?? []).flatMap((group) => group.weights);
+  const groups = manifest.weightsManifest ?? [];
+  const escaping = groups.flatMap((group) => group.paths ?? []).find(escapesFolder);
+  if (escaping !== undefined) {
+    throw new InputError(
+      `${jsonFile}: weights path ${JSON.stringify(escaping)} is absolute or leaves the ` +
+        `checkpoint folder; a checkpoint's files must lie inside it (re-save the checkpoint)`,
+    );
+  }
+  const specs = groups.flatMap((group) => group.weights);
   const targets = model.weights;
   const misfit = (why: string) =>
     new InputError(`${weightsFile}: does not fit this ${model.name} model (${why})`);
