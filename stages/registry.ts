@@ -5,6 +5,7 @@
  */
 import type { StageArgs, StageSpec } from "./cli.ts";
 import { dataCheck, dataCheckSpec } from "./data_check.ts";
+import { dataFetch, dataFetchSpec } from "./data_fetch.ts";
 import { dataSplit, dataSplitSpec } from "./data_split.ts";
 import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
@@ -25,6 +26,7 @@ export interface Stage {
 /** The stages, in pipeline order. */
 export const STAGES: readonly Stage[] = [
   { spec: dataSynthSpec, run: dataSynth },
+  { spec: dataFetchSpec, run: dataFetch },
   { spec: dataSplitSpec, run: dataSplit },
   { spec: dataCheckSpec, run: dataCheck },
   { spec: trainSpec, run: async (args) => void (await train(args)) },
