@@ -111,6 +111,37 @@ export async function downloadFile(
   }
 }
 
+/**
+ * Checks a file downloaded earlier against `expected` (size, SHA-256).
+ *
+ * @throws {InputError} naming the file, what differs, and to delete it.
+ *
+ * @example
+ * ```ts
+ * import { checkFile } from "./download.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a`, "abc");
+ * await checkFile(`${dir}/a`, { sizeBytes: 3, sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" });
+ * ```
+ */
+export async function checkFile(path: string, expected: DownloadExpectations): Promise<void> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of (await Deno.open(path)).readable) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  const sha256 = hash.digest("hex");
+  const wrong = (what: string) =>
+    new InputError(`${path}: ${what}; delete it and run the command again to download it anew`);
+  if (expected.sizeBytes !== undefined && size !== expected.sizeBytes) {
+    throw wrong(`${size} bytes, --size says ${expected.sizeBytes}`);
+  }
+  if (expected.sha256 !== undefined && sha256 !== expected.sha256.toLowerCase()) {
+    throw wrong(`SHA-256 is ${sha256}, --sha256 says ${expected.sha256}`);
+  }
+}
+
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
 }

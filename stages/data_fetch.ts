@@ -7,7 +7,7 @@
  */
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
-import { downloadFile } from "../data/download.ts";
+import { checkFile, downloadFile } from "../data/download.ts";
 import { unzipImagesByClass } from "../data/unzip_classes.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { dataSplit } from "./data_split.ts";
@@ -84,6 +84,7 @@ export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
   const kept = await statOrUndefined(archive);
   if (kept) {
     console.log(`using ${archive} from an earlier download (delete it to download again)`);
+    await checkFile(archive, expected);
   } else {
     console.log(`downloading ${url}`);
   }

@@ -133,4 +133,10 @@ Deno.test("data:fetch: download, verify, unpack into <Class>/, split; truncated 
   const again = await fetchInto(`${base}/good.zip`);
   assertEquals(again.code, 1);
   assert(again.err.includes("--force"), again.err);
+  const keptWrong = await fetchInto(`${base}/good.zip`, "--force", "--sha256", "1".repeat(64));
+  assertEquals(keptWrong.code, 1, "the kept archive is checked against --sha256 too");
+  assert(keptWrong.err.includes("delete it"), keptWrong.err);
+  const forced = await fetchInto(`${base}/good.zip`, "--force", "--sha256", sha256);
+  assertEquals(forced.code, 0, forced.err);
+  assertEquals([...Deno.readDirSync(`${dest}/MI`)].length, 4);
 });
