@@ -8,7 +8,7 @@
  */
 import { z } from "../deps.ts";
 import { InputError } from "./errors.ts";
-import { escapesFolder } from "./paths.ts";
+import { escapesFolder, isPlainName } from "./paths.ts";
 
 /** Backends a run can ask for; `auto` picks webgpu on a real GPU and wasm otherwise. */
 export const BACKEND_NAMES = ["auto", "webgpu", "wasm", "cpu"] as const;
@@ -18,6 +18,11 @@ export const BAD_IMAGE_POLICIES = ["fail", "skip"] as const;
 
 const positiveInt = z.number().int().positive();
 
+/** Model and class names become folder names, so they may not be paths. */
+const plainName = z.string().refine(isPlainName, {
+  message: "must be a plain name (not empty, no / or \\, not . or ..)",
+});
+
 /** The schema of a config; JSON config files use these field names. */
 export const configSchema = z.strictObject({
   /** Dataset root (ImageFolder with train/val/test, or a flat folder with labels.csv). */
@@ -25,7 +30,7 @@ export const configSchema = z.strictObject({
   /** Outputs folder; every stage writes only below it. */
   out: z.string().min(1),
   /** Architectures to run, by name. */
-  models: z.array(z.string().min(1)).min(1),
+  models: z.array(plainName).min(1),
   /** Use at most this many images per split (for quick runs); unset means all. */
   limit: positiveInt.optional(),
   /** Square model input size in pixels. */
@@ -38,7 +43,7 @@ export const configSchema = z.strictObject({
   patience: positiveInt,
   seed: z.number().int().min(1).max(2 ** 31 - 1),
   /** Class names in label order (ImageFolder sorts folder names; so does this default). */
-  classes: z.array(z.string().min(1)).min(2).refine((c) => new Set(c).size === c.length, {
+  classes: z.array(plainName).min(2).refine((c) => new Set(c).size === c.length, {
     message: "class names must be unique",
   }),
   /** Apply the reference's training augmentation (translation, rotation, brightness, contrast). */

@@ -25,3 +25,20 @@ export function escapesFolder(path: string): boolean {
   const normalised = normalize(slashed);
   return normalised === ".." || normalised.startsWith("../");
 }
+
+/**
+ * True when `name` can be one folder or file name as it is: not empty, `.` or `..`, and
+ * without `/`, `\\` or a drive prefix. Class and model names become folder names
+ * (`<split>/<Class>/`, `checkpoints/<model>_best/`), so they must be plain.
+ *
+ * @example
+ * ```ts
+ * import { isPlainName } from "./paths.ts";
+ * console.assert(isPlainName("HistoryMI") && isPlainName("resnet18"));
+ * console.assert(!isPlainName("../MI") && !isPlainName("..") && !isPlainName("a\\b"));
+ * ```
+ */
+export function isPlainName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !/[/\\]/.test(name) &&
+    !/^[a-zA-Z]:/.test(name);
+}

@@ -85,13 +85,21 @@ Deno.test("least privilege: a stage told to write outside its outputs folder get
   assertEquals(await statOrUndefined(target), undefined);
 });
 
-Deno.test("least privilege: config-file paths and checkpoint weight paths may not leave their folder", async () => {
+Deno.test("least privilege: paths and names in config files and checkpoints may not leave their folder", async () => {
   await using dir = await testDir();
-  for (const bad of [{ out: "../elsewhere" }, { data: "/etc" }, { data: "outputs/../../x" }]) {
+  for (
+    const bad of [
+      { out: "../elsewhere" },
+      { data: "/etc" },
+      { data: "outputs/../../x" },
+      { models: ["../../outside"] },
+      { classes: ["A", "../B"] },
+    ]
+  ) {
     const file = `${dir.path}/bad.json`;
     await Deno.writeTextFile(file, JSON.stringify(bad));
     const field = Object.keys(bad)[0];
-    await assertRejects(() => readConfigFile(file), InputError, `field "${field}"`);
+    await assertRejects(() => readConfigFile(file), InputError, `field "${field}`);
   }
   await Deno.writeTextFile(
     `${dir.path}/ok.json`,
@@ -113,6 +121,12 @@ Deno.test("least privilege: config-file paths and checkpoint weight paths may no
   await writeCheckpoint(checkpoint, model, meta);
   model.dispose();
   (await loadCheckpointModel(checkpoint)).model.dispose();
+  const metaText = await Deno.readTextFile(`${checkpoint}/meta.json`);
+  for (const bad of [{ classes: ["A", "B", "C", "../../D"] }, { model: "../ecgnet" }]) {
+    await Deno.writeTextFile(`${checkpoint}/meta.json`, JSON.stringify({ ...meta, ...bad }));
+    await assertRejects(() => loadCheckpointModel(checkpoint), InputError, "not a plain");
+  }
+  await Deno.writeTextFile(`${checkpoint}/meta.json`, metaText);
   const manifest = JSON.parse(await Deno.readTextFile(`${checkpoint}/model.json`));
   for (const bad of ["../../weights.bin", "/tmp/weights.bin"]) {
     manifest.weightsManifest[0].paths = [bad];

@@ -15,7 +15,7 @@ import { tf } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
-import { escapesFolder } from "../core/paths.ts";
+import { escapesFolder, isPlainName } from "../core/paths.ts";
 
 /** The weights file name inside a checkpoint folder. */
 export const WEIGHTS_FILE = "weights.bin";
@@ -134,7 +134,8 @@ export async function writeCheckpoint(
 /**
  * Reads a checkpoint's `meta.json`.
  *
- * @throws {InputError} when the folder or its `meta.json` is missing or unreadable.
+ * @throws {InputError} when the folder or its `meta.json` is missing or unreadable, or a model
+ * or class name in it is a path (`../x`), since names become folder names.
  *
  * @example
  * ```ts ignore
@@ -155,6 +156,15 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   const meta = JSON.parse(text) as Partial<CheckpointMeta>;
   if (typeof meta.model !== "string" || !Array.isArray(meta.classes) || !meta.imgSizePx) {
     throw new InputError(`${file}: not a checkpoint meta file (needs model, classes, imgSizePx)`);
+  }
+  const notPlain = [meta.model, ...meta.classes].find((n) =>
+    typeof n !== "string" || !isPlainName(n)
+  );
+  if (notPlain !== undefined) {
+    throw new InputError(
+      `${file}: ${JSON.stringify(notPlain)} is not a plain model or class name; names become ` +
+        "folder names and may not contain / or \\ or be . or .. (fix or re-save the checkpoint)",
+    );
   }
   return meta as CheckpointMeta;
 }
