@@ -15,6 +15,19 @@
  * An unsharded run is shard 0/1 and merges its own parts at the end; a resumed run skips the
  * chunks whose part exists.
  *
+ * How a stage adds sharding (as `xai` does; see `stages/xai.ts` and `stages/xai_merge.ts`):
+ *
+ * 1. spread {@link SHARD_FLAGS} into its `StageSpec.flags`, call {@link shardFromCommandLine}
+ *    first, and grant its task `--allow-env=JOB_COMPLETION_INDEX`;
+ * 2. walk its work items in a fixed order with one counter, doing item `k` only when
+ *    {@link ownsItem}`(shard, k)`;
+ * 3. per output folder: {@link fingerprint} the inputs, {@link preparePartsDir} (which returns the
+ *    chunks already done), write each chunk's files atomically and then {@link writePart};
+ * 4. write a merge function reading {@link readAllParts} (and {@link removeFilesExcept} for stale
+ *    files), register it in `PART_MERGERS` (`stages/merge.ts`), and call it at the end of an
+ *    unsharded run;
+ * 5. keep timings out of the merged files (they differ between runs).
+ *
  * @module
  */
 import { join } from "node:path";
