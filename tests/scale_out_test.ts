@@ -118,31 +118,39 @@ Deno.test("xai: 3 shard processes + merge, and runs killed with SIGKILL then res
     ...more,
   ];
 
-  const one = await runDeno(xaiArgs(outs.one));
-  assertEquals(one.code, 0, one.stderr);
-
-  // Shard 2 through Kubernetes' variable, the others through --shard.
-  const shards = await Promise.all([
-    runDeno(xaiArgs(outs.sharded, "--shard", "0/3")),
-    runDeno(xaiArgs(outs.sharded, "--shard", "1/3")),
-    runDeno(xaiArgs(outs.sharded, "--shards", "3"), { JOB_COMPLETION_INDEX: "2" }),
-  ]);
-  for (const s of shards) assertEquals(s.code, 0, s.stderr);
-  assert(!(await statOrUndefined(`${outs.sharded}/explanations/ecgnet/gradcam/index.csv`)));
-  const pending = await outputsStatus(outs.sharded);
-  assert(pending.some((l) => l.stage === "xai" && !l.done && l.detail.includes("ready to merge")));
-  await quiet(["merge", "--out", outs.sharded]);
-
-  // Kill points: after 3 maps (first run), after 9 more (the resumed run), then to the end.
-  const maps = () => countFiles(`${outs.killed}/explanations`, ".raw.npy");
-  const first = await killWhen(xaiArgs(outs.killed), async () => (await maps()) >= 3);
-  assert(first.killed, "the first run was killed before it finished");
-  const status = await outputsStatus(outs.killed);
-  assert(status.some((l) => l.stage === "xai" && !l.done && l.detail.includes("pending chunks")));
-  const second = await killWhen(xaiArgs(outs.killed), async () => (await maps()) >= 6);
-  assert(second.killed || second.result.code === 0);
-  const last = await runDeno(xaiArgs(outs.killed));
-  assertEquals(last.code, 0, last.stderr);
+  // The three scenarios touch separate outputs folders, so they run side by side.
+  const unsharded = async () => {
+    const one = await runDeno(xaiArgs(outs.one));
+    assertEquals(one.code, 0, one.stderr);
+  };
+  const sharded = async () => {
+    // Shard 2 through Kubernetes' variable, the others through --shard.
+    const shards = await Promise.all([
+      runDeno(xaiArgs(outs.sharded, "--shard", "0/3")),
+      runDeno(xaiArgs(outs.sharded, "--shard", "1/3")),
+      runDeno(xaiArgs(outs.sharded, "--shards", "3"), { JOB_COMPLETION_INDEX: "2" }),
+    ]);
+    for (const s of shards) assertEquals(s.code, 0, s.stderr);
+    assert(!(await statOrUndefined(`${outs.sharded}/explanations/ecgnet/gradcam/index.csv`)));
+    const pending = await outputsStatus(outs.sharded);
+    assert(
+      pending.some((l) => l.stage === "xai" && !l.done && l.detail.includes("ready to merge")),
+    );
+    await quiet(["merge", "--out", outs.sharded]);
+  };
+  const killedAndResumed = async () => {
+    // Kill points: after 3 maps (first run), at 6 maps (the resumed run), then to the end.
+    const maps = () => countFiles(`${outs.killed}/explanations`, ".raw.npy");
+    const first = await killWhen(xaiArgs(outs.killed), async () => (await maps()) >= 3);
+    assert(first.killed, "the first run was killed before it finished");
+    const status = await outputsStatus(outs.killed);
+    assert(status.some((l) => l.stage === "xai" && !l.done && l.detail.includes("pending chunks")));
+    const second = await killWhen(xaiArgs(outs.killed), async () => (await maps()) >= 6);
+    assert(second.killed || second.result.code === 0);
+    const last = await runDeno(xaiArgs(outs.killed));
+    assertEquals(last.code, 0, last.stderr);
+  };
+  await Promise.all([unsharded(), sharded(), killedAndResumed()]);
 
   const reference = await readTree(outs.one, explanationsOnly);
   assertEquals(reference.size, 2 * (1 + 4 * 4), "2 methods x (index + 4 images x 4 files)");
