@@ -16,3 +16,4 @@ export * as tf from "npm:@tensorflow/tfjs@4.22.0";
 export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 export * as tfWebgpu from "npm:@tensorflow/tfjs-backend-webgpu@4.22.0";
 export { UMAP } from "npm:umap-js@1.4.0";
+export { Unzip, UnzipInflate, zipSync } from "npm:fflate@0.8.3";

@@ -10,6 +10,7 @@
  */
 // deps.ts also imports the wasm and webgpu backends, which registers them with tfjs.
 import { tf } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
 import { registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
 
 /** A backend tfjs can run on. */
@@ -106,6 +107,14 @@ export async function startBackend(requested: BackendName | "auto"): Promise<Bac
   // input gradient as a naive loop.
   if (choice.name === "wasm") registerFastWasmKernels();
   if (!(await tf.setBackend(choice.name))) {
+    if (choice.name === "wasm") {
+      // Run from a URL, the .wasm file lies in Deno's npm cache, outside the project folder.
+      throw new InputError(
+        "--backend wasm: tfjs could not load its .wasm file; when running mod.ts from a URL, " +
+          "also grant read access to Deno's npm cache (the npmCache folder `deno info` prints, " +
+          "e.g. --allow-read=.,$HOME/.cache/deno/npm), or pass --backend cpu",
+      );
+    }
     throw new Error(`tfjs could not start the ${choice.name} backend`);
   }
   await tf.ready();

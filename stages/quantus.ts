@@ -30,7 +30,7 @@ import { summariseScores } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
-import { parseMethods, XAI_BATCH_SIZE } from "./xai.ts";
+import { parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -336,7 +336,7 @@ export async function quantus(
         const progress = new Progress(`${name} ${explainer.name}`, samples.length);
         const rows: string[][] = [];
         for (
-          const [batchNumber, indices] of batchIndices(samples.length, XAI_BATCH_SIZE).entries()
+          const [batchNumber, indices] of batchIndices(samples.length, XAI_CHUNK_SIZE).entries()
         ) {
           const { xNHWC, shape } = assembleBatch(test.loaded, indices);
           const targets = Int32Array.from(indices, (i) => test.targets[i]);

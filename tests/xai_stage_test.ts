@@ -92,7 +92,6 @@ Deno.test("xai and explain stages on a checkpoint trained for one epoch", async 
       "predicted_class",
       "probability",
       "target_class",
-      "seconds",
     ]);
     assertEquals(rows.length, 1 + 4, "one test image per class");
     for (const [id, file, trueClass, predicted, probability, target] of rows.slice(1)) {
