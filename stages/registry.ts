@@ -10,6 +10,7 @@ import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
+import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { train, trainSpec } from "./train.ts";
 import { xai, xaiSpec } from "./xai.ts";
@@ -30,5 +31,6 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: plotsSpec, run: async (args) => void (await plots(args)) },
   { spec: demoSpec, run: demo },
 ];

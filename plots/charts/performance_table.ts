@@ -1,0 +1,32 @@
+/**
+ * The model performance table as Markdown, from `results/model_performance.csv`.
+ *
+ * @module
+ */
+import type { CsvRecord } from "../inputs.ts";
+
+/**
+ * A Markdown table of the records, numbers with fractions cut to 4 decimals (integers as they
+ * are), columns in `columns` order.
+ *
+ * @example
+ * ```ts
+ * import { markdownTable } from "./performance_table.ts";
+ * const md = markdownTable(["Model", "Test Accuracy"], [{ Model: "m", "Test Accuracy": "0.916667" }]);
+ * console.assert(md.split("\n")[2] === "| m | 0.9167 |");
+ * ```
+ */
+export function markdownTable(columns: readonly string[], records: readonly CsvRecord[]): string {
+  const cell = (text: string) => {
+    const n = Number(text);
+    const shown = text.trim() !== "" && Number.isFinite(n) && !Number.isInteger(n)
+      ? n.toFixed(4)
+      : text;
+    return shown.replaceAll("|", "\\|");
+  };
+  return [
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map(() => "---").join(" | ")} |`,
+    ...records.map((r) => `| ${columns.map((c) => cell(r[c] ?? "")).join(" | ")} |`),
+  ].join("\n") + "\n";
+}
