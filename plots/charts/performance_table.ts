@@ -6,8 +6,8 @@
 import type { CsvRecord } from "../inputs.ts";
 
 /**
- * A Markdown table of the records, numbers with fractions cut to 4 decimals (integers as they
- * are), columns in `columns` order.
+ * A Markdown table of the records, decimal numbers rounded to 4 places (integers and text as
+ * they are), columns in `columns` order.
  *
  * @example
  * ```ts
@@ -17,13 +17,8 @@ import type { CsvRecord } from "../inputs.ts";
  * ```
  */
 export function markdownTable(columns: readonly string[], records: readonly CsvRecord[]): string {
-  const cell = (text: string) => {
-    const n = Number(text);
-    const shown = text.trim() !== "" && Number.isFinite(n) && !Number.isInteger(n)
-      ? n.toFixed(4)
-      : text;
-    return shown.replaceAll("|", "\\|");
-  };
+  const cell = (text: string) =>
+    (/^[-+]?\d+\.\d+$/.test(text.trim()) ? Number(text).toFixed(4) : text).replaceAll("|", "\\|");
   return [
     `| ${columns.join(" | ")} |`,
     `| ${columns.map(() => "---").join(" | ")} |`,
