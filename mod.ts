@@ -61,6 +61,21 @@ export * from "./models/fold_batchnorm.ts";
 export * from "./xai/explainer.ts";
 export * from "./xai/registry.ts";
 export * from "./xai/normalise.ts";
+export * from "./plots/render.ts";
+export * from "./plots/inputs.ts";
+export * from "./plots/draw_charts.ts";
+export * from "./plots/charts/confusion_matrix.ts";
+export * from "./plots/charts/training_curves.ts";
+export * from "./plots/charts/confidence_histogram.ts";
+export * from "./plots/charts/quantus_scores.ts";
+export * from "./plots/charts/quantus_radar.ts";
+export * from "./plots/charts/quantus_metrics.ts";
+export * from "./plots/charts/quantus_scatter.ts";
+export * from "./plots/charts/performance_vs_xai.ts";
+export * from "./plots/charts/dataset_charts.ts";
+export * from "./plots/charts/performance_table.ts";
+export * from "./plots/dashboard/dashboard_data.ts";
+export * from "./plots/dashboard/write_dashboard.ts";
 export { STAGES } from "./stages/registry.ts";
 
 /**

@@ -159,7 +159,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       if (!expl.scores) return note("No per-image scores: run deno task quantus.");
       var rows = Object.keys(expl.scores).map(function (m) {
         var meta = data.metrics[m] || { label: m, direction: "" };
-        return [meta.label, expl.scores[m], meta.direction ? meta.direction + " is better" : ""];
+        return [meta.label, expl.scores[m], meta.direction ? meta.direction + " = better" : ""];
       });
       return table(["metric", "score", ""], rows, "scores");
     }

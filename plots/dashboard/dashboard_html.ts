@@ -53,6 +53,7 @@ th { background: #f0f3f6; }
 .overlays figure { margin: 0; width: 320px; }
 .overlays img { width: 320px; border: 1px solid #ccc; }
 figcaption { font-weight: bold; font-size: 13px; }
+.scores td { white-space: nowrap; font-size: 12px; }
 .vg-tooltip { font-family: "DejaVu Sans", sans-serif; }
 `;
 
