@@ -15,6 +15,7 @@ export * as png from "npm:fast-png@8.0.0";
 export * as tf from "npm:@tensorflow/tfjs@4.22.0";
 export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 export * as tfWebgpu from "npm:@tensorflow/tfjs-backend-webgpu@4.22.0";
+export { UMAP } from "npm:umap-js@1.4.0";
 export * as vega from "npm:vega@6.4.0";
 export * as vegaLite from "npm:vega-lite@6.5.0";
 export { default as vegaEmbed } from "npm:vega-embed@7.3.0";

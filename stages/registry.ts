@@ -12,7 +12,9 @@ import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
 import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
+import { quantus, quantusSpec } from "./quantus.ts";
 import { train, trainSpec } from "./train.ts";
+import { viz, vizSpec } from "./viz.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
 /** A runnable stage. */
@@ -31,6 +33,8 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: quantusSpec, run: quantus },
   { spec: plotsSpec, run: async (args) => void (await plots(args)) },
+  { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: demoSpec, run: demo },
 ];

@@ -14,15 +14,13 @@ import type { RgbaImage } from "../data/image.ts";
 import { assembleBatch, batchIndices } from "../data/loader.ts";
 import { writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
-import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import type { Explainer } from "../xai/explainer.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
 import { explanationPictures } from "../xai/overlay.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
+import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
 
 /** The reference pipeline's methods that exist here (LIME does not yet), plus Saliency. */
 export const XAI_DEFAULT_METHODS: readonly string[] = [
@@ -78,9 +76,6 @@ export const xaiSpec: StageSpec = {
     "Example: deno task xai --models ecgnet --methods gradcam,saliency --limit 16",
 };
 
-/** Which class each image's map explains. */
-export type TargetChoice = "pred" | "true";
-
 /**
  * The explainers `--methods` names (comma-separated), or the defaults.
  *
@@ -98,22 +93,6 @@ export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {
     : XAI_DEFAULT_METHODS;
   if (names.length === 0) throw new InputError("--methods: name at least one method");
   return names.map(getExplainer);
-}
-
-/**
- * The `--target` choice; `pred` when absent.
- *
- * @throws {InputError} for anything but `pred` or `true`.
- *
- * @example
- * ```ts
- * import { parseTargetChoice } from "./xai.ts";
- * console.assert(parseTargetChoice(undefined) === "pred" && parseTargetChoice("true") === "true");
- * ```
- */
-export function parseTargetChoice(flag: unknown): TargetChoice {
-  if (flag === undefined || flag === "pred" || flag === "true") return flag ?? "pred";
-  throw new InputError(`--target ${flag}: choose pred (the predicted class) or true`);
 }
 
 /**
@@ -212,18 +191,15 @@ export async function xai(
   for (const { name, paths } of checkpoints) {
     const { model, meta } = await loadCheckpointModel(paths.best, hooks.buildModel);
     try {
-      const { loaded } = await loadStageData(
-        { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
-        ["test"],
+      const { loaded, actual, predicted, probabilities, targets } = await testPredictions(
+        config,
+        meta,
+        model,
+        targetChoice,
         "xai",
       );
       const n = loaded.samples.length;
       const k = meta.classes.length;
-      const logits = await predictLogits(model, loaded, [...Array(n).keys()], config.batchSize);
-      const actual = loaded.samples.map((s) => s.label);
-      const predicted = argmaxRows(logits, k);
-      const { probabilities } = softmaxCrossEntropyRows(logits, actual, k);
-      const targets = targetChoice === "pred" ? predicted : Int32Array.from(actual);
       for (const explainer of explainers) {
         const dir = join(config.out, "explanations", name, explainer.name);
         // Stale files of an earlier, larger run would otherwise sit beside this run's index.

@@ -158,7 +158,7 @@ Deno.test("Grad-CAM and GradCAM++ give the analytic map of a hand-built model", 
           }
         }
       });
-      assertClose(attr.layer!.weightsNC, expectedWeights, 1e-6, `${explainer.name} weights`);
+      assertClose(attr.layer!.weightsNC!, expectedWeights, 1e-6, `${explainer.name} weights`);
       assertClose(attr.layer!.layerMapsNhw, expectedMaps, 1e-6, `${explainer.name} map`);
       const upsampled = resizeBilinearHalfPixelReference(
         Float32Array.from(expectedMaps),
@@ -197,7 +197,7 @@ Deno.test("the Grad-CAM explainers equal the pooling kernel's reference", async 
         });
         tf.dispose([raw.logits, raw.gradient, raw.activation!]);
         const label = `${explainer.name} at ${layer}`;
-        assertClose(attr.layer!.weightsNC, reference.weightsNC, 1e-5, `${label}: weights`);
+        assertClose(attr.layer!.weightsNC!, reference.weightsNC, 1e-5, `${label}: weights`);
         assertClose(attr.layer!.layerMapsNhw, reference.layerMapsNhw, 1e-5, `${label}: map`);
         assertClose(attr.mapsNHW, reference.mapsNHW, 1e-5, `${label}: upsampled`);
       }

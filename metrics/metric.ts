@@ -1,0 +1,313 @@
+/**
+ * The one shape every explanation metric has: a definition (name, category, which direction is
+ * better, paper, defaults) and an `evaluate` that turns a batch of inputs, targets and
+ * attributions into one score per image — NaN with a reason where the score is undefined.
+ *
+ * Layouts: inputs are NHWC; attributions and masks are one value per pixel, NHW (Quantus's
+ * `[N, 1, H, W]` holds the same numbers). Perturbing pixel p perturbs every channel of p, as
+ * Quantus does when the attribution has fewer channels than the input.
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
+import type { Draws } from "./draws.ts";
+import type { LayerRandomiser } from "./layer_randomisation.ts";
+import type { MetricModel } from "./metric_model.ts";
+
+/** The families of Quantus's taxonomy. */
+export type MetricCategory =
+  | "faithfulness"
+  | "robustness"
+  | "localisation"
+  | "complexity"
+  | "randomisation"
+  | "axiomatic";
+
+/** Which scores are better: tables and charts orient every axis by it. */
+export type ScoreDirection = "higher" | "lower";
+
+/** A batch as metrics read it. Metrics never modify any of these arrays. */
+export interface MetricBatch {
+  /** [N, H, W, C] model inputs, already normalised as the model expects. */
+  xNHWC: Float32Array;
+  shapeNHWC: readonly [number, number, number, number];
+  /** [N] the class each attribution explains (Quantus's `y_batch`). */
+  targets: Int32Array;
+  /** [N, H, W] one attribution per pixel (Quantus's `a_batch`). */
+  attributionsNHW: Float32Array;
+  /** [N, H, W] ground-truth evidence masks, 1 inside (Quantus's `s_batch`); localisation only. */
+  masksNHW?: Uint8Array;
+}
+
+/**
+ * Re-explains inputs with the method under evaluation (robustness and randomisation metrics):
+ * [N, H, W] maps for `xNHWC` and `targets`, computed on `model`.
+ */
+export type ExplainFunction = (
+  model: tf.LayersModel,
+  xNHWC: Float32Array,
+  shapeNHWC: readonly [number, number, number, number],
+  targets: Int32Array,
+) => Promise<Float32Array>;
+
+/**
+ * The order of one image's attribution values: pixel indices sorted by value, descending or
+ * ascending. The default is a stable sort (equal values keep pixel order); a Quantus replay passes
+ * numpy's recorded orders, since numpy's sort is not stable.
+ */
+export type RankOrder = (
+  sample: number,
+  valuesHW: Float32Array,
+  direction: "descending" | "ascending",
+) => Int32Array;
+
+/** What a metric may use besides the batch. */
+export interface MetricContext {
+  /** The classifier, with logits as outputs. */
+  model: MetricModel;
+  /** Needed by metrics that re-explain perturbed inputs or randomised models. */
+  explain?: ExplainFunction;
+  /** Every random draw goes through here: seeded by default, replayed in parity tests. */
+  draws: Draws;
+  /** Sort order of attributions; defaults to {@link stableRankOrder}. */
+  rankOrder?: RankOrder;
+  /**
+   * How randomisation metrics re-initialise a layer; defaults to PyTorch's `reset_parameters`
+   * rule (`torchLikeReset`). Parity tests load the parameters Quantus drew instead.
+   */
+  randomiseLayer?: LayerRandomiser;
+}
+
+/** A metric's answer for one batch. */
+export interface MetricResult {
+  /** [N] the score of each image, the number tables show; NaN where undefined. */
+  scores: Float64Array;
+  /** [N] why `scores[i]` is NaN (undefined where it is a number). */
+  reasons: (string | undefined)[];
+  /** Per-image curves the score summarises (perturbation curves), when the metric has them. */
+  curves?: Float64Array[];
+  /** Named per-image series (MPRT's per-layer correlations, ROAD's per-percentage results). */
+  series?: Record<string, Float64Array>;
+}
+
+/** Parameters every metric has, as in Quantus's base class. */
+export interface CommonParams {
+  /** Take |a| before scoring. */
+  abs: boolean;
+  /** Divide each map by its largest |value| before scoring. */
+  normalise: boolean;
+  /** Score model outputs as softmax probabilities instead of logits. */
+  softmax: boolean;
+  /**
+   * Reproduce Quantus 0.6.0 where it has a defect (README: "Differences from Quantus"), e.g.
+   * normalising by the largest |a| of the whole batch instead of each image's. Default false.
+   */
+  quantusCompat: boolean;
+}
+
+/** Everything about a metric except how to run it. */
+export interface MetricInfo {
+  /** Registry name, snake_case (`faithfulness_correlation`): `--metrics` and CSV columns. */
+  readonly name: string;
+  /** Quantus's class name (`FaithfulnessCorrelation`): labels and parity fixtures. */
+  readonly quantusName: string;
+  readonly category: MetricCategory;
+  readonly direction: ScoreDirection;
+  /** Authors, year and title of the paper that defines it. */
+  readonly paper: string;
+  /** One line for `--help`. */
+  readonly description: string;
+  /** What the metric needs beyond x, y and a. */
+  readonly needs: readonly ("model" | "explain" | "masks")[];
+}
+
+/** A metric: its description, defaults and evaluation. */
+export interface MetricDefinition<P extends CommonParams = CommonParams> extends MetricInfo {
+  /** The parameters in force when none are given (the reference pipeline's where it sets them). */
+  readonly defaults: P;
+  /**
+   * Parameters from Quantus's constructor and call arguments (`init_effective`/`call_effective`
+   * of a parity fixture, or a Quantus script's settings), with `quantusCompat` on.
+   *
+   * @throws {InputError} for a setting Quantus accepts that this metric does not support.
+   */
+  fromQuantus(init: Record<string, unknown>, call: Record<string, unknown>): P;
+  /** Scores one batch. One image's failure gives that image NaN and a reason, never a throw. */
+  evaluate(context: MetricContext, batch: MetricBatch, params: P): Promise<MetricResult>;
+  /**
+   * The structure Quantus's `__call__` returns for this result (a list per sample, nested
+   * curves, a dict), so parity tests and users porting Quantus scripts compare like with like.
+   */
+  toQuantus(result: MetricResult, params: P): unknown;
+}
+
+/**
+ * The common parameters from Quantus's arguments: `abs`, `normalise`, `softmax`.
+ *
+ * @throws {InputError} for a normalise function other than `normalise_by_max`.
+ *
+ * @example
+ * ```ts
+ * import { commonFromQuantus } from "./metric.ts";
+ * const p = commonFromQuantus({ abs: true, normalise: false }, { softmax: true });
+ * console.assert(p.abs && !p.normalise && p.softmax && p.quantusCompat);
+ * ```
+ */
+export function commonFromQuantus(
+  init: Record<string, unknown>,
+  call: Record<string, unknown>,
+): CommonParams {
+  const normaliseFunc = init.normalise_func;
+  if (
+    normaliseFunc !== undefined && normaliseFunc !== null &&
+    !String(normaliseFunc).endsWith("normalise_by_max")
+  ) {
+    throw new InputError(
+      `normalise_func ${String(normaliseFunc)}: only normalise_by_max is supported`,
+    );
+  }
+  return {
+    abs: Boolean(init.abs),
+    normalise: Boolean(init.normalise),
+    softmax: Boolean(call.softmax),
+    quantusCompat: true,
+  };
+}
+
+/**
+ * Checks a batch's arrays against its shape and the metric's needs.
+ *
+ * @throws {InputError} naming the metric, the array and both sizes.
+ *
+ * @example
+ * ```ts
+ * import { checkMetricBatch } from "./metric.ts";
+ * const batch = {
+ *   xNHWC: new Float32Array(8), shapeNHWC: [2, 2, 2, 1] as const,
+ *   targets: Int32Array.of(0, 1), attributionsNHW: new Float32Array(8),
+ * };
+ * checkMetricBatch("sparseness", batch, []);
+ * let threw = false;
+ * try { checkMetricBatch("pointing_game", batch, ["masks"]); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function checkMetricBatch(
+  metric: string,
+  batch: MetricBatch,
+  needs: MetricInfo["needs"],
+): void {
+  const [n, h, w, c] = batch.shapeNHWC;
+  const expect = (what: string, actual: number, expected: number) => {
+    if (actual !== expected) {
+      throw new InputError(
+        `${metric}: ${what} has ${actual} values, but the batch shape [${n}, ${h}, ${w}, ${c}] ` +
+          `needs ${expected}; pass one attribution per pixel ([N, H, W]) and one target per image`,
+      );
+    }
+  };
+  expect("xNHWC", batch.xNHWC.length, n * h * w * c);
+  expect("targets", batch.targets.length, n);
+  expect("attributionsNHW", batch.attributionsNHW.length, n * h * w);
+  if (needs.includes("masks")) {
+    if (!batch.masksNHW) {
+      throw new InputError(
+        `${metric}: needs ground-truth masks (masks/<split>/<Class>/<stem>.png, as the ` +
+          "synthetic data set writes); this data set has none",
+      );
+    }
+    expect("masksNHW", batch.masksNHW.length, n * h * w);
+  }
+}
+
+/**
+ * A result with every image NaN for `reason`.
+ *
+ * @example
+ * ```ts
+ * import { allNaN } from "./metric.ts";
+ * const r = allNaN(2, "no model");
+ * console.assert(Number.isNaN(r.scores[1]) && r.reasons[1] === "no model");
+ * ```
+ */
+export function allNaN(n: number, reason: string): MetricResult {
+  return { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(reason) };
+}
+
+/**
+ * Runs `scoreOne` for every image, turning a throw for one image into NaN with the error's
+ * message, so one image's failure never loses the others.
+ *
+ * @example
+ * ```ts
+ * import { scorePerImage } from "./metric.ts";
+ * const r = await scorePerImage(3, (i) => {
+ *   if (i === 1) throw new Error("boom");
+ *   return i;
+ * });
+ * console.assert(r.scores[2] === 2 && Number.isNaN(r.scores[1]) && r.reasons[1] === "boom");
+ * ```
+ */
+export async function scorePerImage(
+  n: number,
+  scoreOne: (i: number) => number | { score: number; reason?: string } | Promise<number>,
+): Promise<MetricResult> {
+  const scores = new Float64Array(n);
+  const reasons: (string | undefined)[] = Array(n).fill(undefined);
+  for (let i = 0; i < n; i++) {
+    try {
+      const value = await scoreOne(i);
+      if (typeof value === "number") scores[i] = value;
+      else {
+        scores[i] = value.score;
+        reasons[i] = value.reason;
+      }
+    } catch (e) {
+      scores[i] = NaN;
+      reasons[i] = e instanceof Error ? e.message : String(e);
+    }
+    if (Number.isNaN(scores[i]) && reasons[i] === undefined) {
+      reasons[i] = "the score is undefined for this image (NaN)";
+    }
+  }
+  return { scores, reasons };
+}
+
+/**
+ * The pixel indices of one image sorted by value, stably (equal values keep pixel order).
+ *
+ * @example
+ * ```ts
+ * import { stableRankOrder } from "./metric.ts";
+ * const order = stableRankOrder(0, Float32Array.of(1, 3, 1, 2), "descending");
+ * console.assert(order.join() === "1,3,0,2");
+ * ```
+ */
+export function stableRankOrder(
+  _sample: number,
+  valuesHW: Float32Array,
+  direction: "descending" | "ascending",
+): Int32Array {
+  const order = Int32Array.from(valuesHW.keys());
+  const sign = direction === "descending" ? -1 : 1;
+  // Int32Array.prototype.sort is not guaranteed stable for a comparator; break ties by index.
+  return order.sort((a, b) => sign * (valuesHW[a] - valuesHW[b]) || a - b);
+}
+
+/**
+ * One image's slice of an NHW array.
+ *
+ * @example
+ * ```ts
+ * import { imageSlice } from "./metric.ts";
+ * console.assert(imageSlice(Float32Array.of(1, 2, 3, 4), 1, 2).join() === "3,4");
+ * ```
+ */
+export function imageSlice<T extends Float32Array | Uint8Array>(
+  arrayNHW: T,
+  i: number,
+  pixelsPerImage: number,
+): T {
+  return arrayNHW.subarray(i * pixelsPerImage, (i + 1) * pixelsPerImage) as T;
+}

@@ -1,0 +1,78 @@
+/**
+ * Every metric, by name.
+ *
+ * Adding a metric: write `metrics/<name>.ts` exporting a {@link MetricDefinition} and append it
+ * to {@link METRICS}.
+ *
+ * @module
+ */
+import { InputError } from "../core/errors.ts";
+import { AVG_SENSITIVITY } from "./avg_sensitivity.ts";
+import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
+import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
+import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
+import { MPRT } from "./mprt.ts";
+import type { CommonParams, MetricDefinition } from "./metric.ts";
+import { SPARSENESS } from "./sparseness.ts";
+import { COMPLEXITY } from "./complexity.ts";
+import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
+import { POINTING_GAME } from "./pointing_game.ts";
+import { ATTRIBUTION_LOCALISATION } from "./attribution_localisation.ts";
+import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
+import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
+import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
+import { AUC } from "./auc.ts";
+import { COMPLETENESS } from "./completeness.ts";
+import { RANDOM_LOGIT } from "./random_logit.ts";
+
+/**
+ * The metrics, in the order `--help` and the tables list them.
+ *
+ * @example
+ * ```ts
+ * import { METRICS } from "./registry.ts";
+ * console.assert(METRICS.some((m) => m.quantusName === "FaithfulnessCorrelation"));
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export const METRICS: readonly MetricDefinition<any>[] = [
+  FAITHFULNESS_CORRELATION,
+  MAX_SENSITIVITY,
+  AVG_SENSITIVITY,
+  LOCAL_LIPSCHITZ_ESTIMATE,
+  MPRT,
+  RANDOM_LOGIT,
+  POINTING_GAME,
+  ATTRIBUTION_LOCALISATION,
+  TOP_K_INTERSECTION,
+  RELEVANCE_RANK_ACCURACY,
+  RELEVANCE_MASS_ACCURACY,
+  AUC,
+  SPARSENESS,
+  COMPLEXITY,
+  EFFECTIVE_COMPLEXITY,
+  COMPLETENESS,
+];
+
+const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
+
+/**
+ * The metric registered as `name`: its snake_case name or Quantus's class name, in any case.
+ *
+ * @throws {InputError} for an unknown name, listing the valid ones.
+ *
+ * @example
+ * ```ts
+ * import { getMetric } from "./registry.ts";
+ * console.assert(getMetric("FaithfulnessCorrelation").name === "faithfulness_correlation");
+ * ```
+ */
+export function getMetric(name: string): MetricDefinition<CommonParams> {
+  const metric = METRICS.find((m) => squash(m.name) === squash(name));
+  if (!metric) {
+    throw new InputError(
+      `unknown metric "${name}"; choose one of: ${METRICS.map((m) => m.name).join(", ")}`,
+    );
+  }
+  return metric;
+}

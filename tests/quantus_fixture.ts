@@ -1,0 +1,364 @@
+/**
+ * Reading a Quantus parity fixture set (`$QUANTUS_PARITY_DIR`, default `../shared/quantus-parity`;
+ * format in its README): the model rebuilt in tfjs from its layer list and weights, the inputs in
+ * our layouts, each metric case's recorded draws and numpy sort orders, and a tolerant deep
+ * comparison of scores.
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import { type RecordedDraw, ReplayDraws } from "../metrics/draws.ts";
+import type { LayerRandomiser } from "../metrics/layer_randomisation.ts";
+import {
+  type ExplainFunction,
+  type MetricBatch,
+  type MetricContext,
+  type RankOrder,
+  stableRankOrder,
+} from "../metrics/metric.ts";
+import { MetricModel } from "../metrics/metric_model.ts";
+import { SALIENCY } from "../xai/saliency.ts";
+
+/** The fixture folder the parity tests read. */
+export const QUANTUS_PARITY_DIR = Deno.env.get("QUANTUS_PARITY_DIR") ?? "../shared/quantus-parity";
+
+/** A tensor as the fixtures encode it. */
+interface EncodedTensor {
+  shape: number[];
+  dtype: "float32" | "float64" | "int64" | "bool";
+  data: (number | string | boolean)[];
+}
+
+/** Decodes a fixture number: "NaN"/"Infinity" strings, booleans as 0/1. */
+export function decodeNumber(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (value === "NaN") return NaN;
+  if (value === "Infinity") return Infinity;
+  if (value === "-Infinity") return -Infinity;
+  throw new Error(`fixture: not a number: ${JSON.stringify(value)}`);
+}
+
+/** A tensor's data as float64 (float32 data rounded to float32 exactly, as the README says). */
+export function decodeTensor(tensor: EncodedTensor): { shape: number[]; data: Float64Array } {
+  const data = Float64Array.from(tensor.data, decodeNumber);
+  if (tensor.dtype === "float32") {
+    for (let i = 0; i < data.length; i++) data[i] = Math.fround(data[i]);
+  }
+  return { shape: tensor.shape, data };
+}
+
+/** NCHW data → NHWC. */
+function nchwToNhwc(data: ArrayLike<number>, [n, c, h, w]: number[]): Float32Array {
+  const out = new Float32Array(n * h * w * c);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let p = 0; p < h * w; p++) {
+        out[(i * h * w + p) * c + ch] = data[(i * c + ch) * h * w + p];
+      }
+    }
+  }
+  return out;
+}
+
+/** One image per row of `[N, 1, H, W]` data as `[N, H, W]`; refuses several channels. */
+function singleChannel(name: string, tensor: EncodedTensor): Float64Array {
+  if (tensor.shape[1] !== 1) {
+    throw new Error(
+      `fixture: ${name} has ${tensor.shape[1]} channels; metrics here take one attribution ` +
+        "(or mask) value per pixel, [N, 1, H, W]",
+    );
+  }
+  return decodeTensor(tensor).data;
+}
+
+interface LayerSpec {
+  name: string;
+  type: string;
+  out_channels?: number;
+  kernel_size?: [number, number];
+  stride?: number;
+  padding?: string;
+  activation?: string;
+  pool_size?: [number, number];
+  out?: number;
+}
+
+/** The fixture's model rebuilt with tfjs layers (NHWC) and its tfjs-layout weights. */
+function buildFixtureModel(model: {
+  input_shape_chw: number[];
+  layers: LayerSpec[];
+  weights: { tfjs: Record<string, EncodedTensor> };
+}): tf.LayersModel {
+  const [c, h, w] = model.input_shape_chw;
+  const input = tf.input({ shape: [h, w, c] });
+  const activation = (spec: LayerSpec) => (spec.activation === "relu" ? "relu" : "linear");
+  let y: tf.SymbolicTensor = input;
+  for (const spec of model.layers) {
+    let layer: tf.layers.Layer;
+    if (spec.type === "conv2d") {
+      if (spec.padding !== "valid") {
+        throw new Error(`fixture: ${spec.name}: padding ${spec.padding}`);
+      }
+      layer = tf.layers.conv2d({
+        name: spec.name,
+        filters: spec.out_channels!,
+        kernelSize: spec.kernel_size!,
+        strides: spec.stride ?? 1,
+        padding: "valid",
+        activation: activation(spec),
+      });
+    } else if (spec.type === "maxpool2d") {
+      layer = tf.layers.maxPooling2d({
+        name: spec.name,
+        poolSize: spec.pool_size!,
+        strides: spec.stride,
+      });
+    } else if (spec.type === "flatten") {
+      layer = tf.layers.flatten({ name: spec.name });
+    } else if (spec.type === "dense") {
+      layer = tf.layers.dense({ name: spec.name, units: spec.out!, activation: activation(spec) });
+    } else {
+      throw new Error(`fixture: layer ${spec.name} has unsupported type ${spec.type}`);
+    }
+    y = layer.apply(y) as tf.SymbolicTensor;
+  }
+  const built = tf.model({ inputs: input, outputs: y });
+  for (const layer of built.layers) {
+    const kernel = model.weights.tfjs[`${layer.name}/kernel`];
+    if (!kernel) continue;
+    const bias = model.weights.tfjs[`${layer.name}/bias`];
+    const tensors = [kernel, bias].map((t) => {
+      const { shape, data } = decodeTensor(t);
+      return tf.tensor(Float32Array.from(data), shape);
+    });
+    layer.setWeights(tensors);
+    tensors.forEach((t) => t.dispose());
+  }
+  return built;
+}
+
+/** One metric case of a fixture file. */
+export interface QuantusCase {
+  case: string;
+  description: string;
+  status: "ok" | "error";
+  error?: string;
+  init_effective: Record<string, unknown>;
+  call_effective: Record<string, unknown>;
+  arrays: Record<string, string>;
+  scores?: unknown;
+  tie_sensitive_samples?: number[];
+  draws?: { fn: string; used: boolean; value?: EncodedTensor }[];
+  extra?: Record<string, unknown>;
+}
+
+/** One `<Metric>.json`. */
+export interface QuantusMetricFile {
+  metric: string;
+  notes: string[] | string;
+  cases: QuantusCase[];
+  extra?: Record<string, unknown>;
+}
+
+/** A loaded fixture set. */
+export interface QuantusFixtureSet {
+  dir: string;
+  /** Metric name → file name, from index.json. */
+  metrics: Record<string, string>;
+  model: tf.LayersModel;
+  numClasses: number;
+  shapeNHWC: [number, number, number, number];
+  xNHWC: Float32Array;
+  y: Int32Array;
+  /** [N, H, W] the signed gradient explanations. */
+  a: Float32Array;
+  masks: Uint8Array;
+  masksEdge: Uint8Array;
+  /** numpy's argsort(-a) and argsort(a) rows, [N, H·W]. */
+  argsortDesc: Int32Array;
+  argsortAsc: Int32Array;
+  readMetric(name: string): Promise<QuantusMetricFile>;
+}
+
+/**
+ * Loads index.json and model_and_inputs.json of a fixture set.
+ *
+ * @example
+ * ```ts ignore
+ * const set = await loadQuantusFixtureSet(QUANTUS_PARITY_DIR);
+ * ```
+ */
+export async function loadQuantusFixtureSet(dir: string): Promise<QuantusFixtureSet> {
+  const readJson = async (name: string) => JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+  const index = await readJson("index.json");
+  const { model, inputs } = await readJson(index.inputs_file ?? "model_and_inputs.json");
+  const xShape: number[] = inputs.x.shape;
+  const [n, c, h, w] = xShape;
+  const ints = (t: EncodedTensor | number[]) =>
+    Int32Array.from(Array.isArray(t) ? t : decodeTensor(t).data);
+  const metrics: Record<string, string> = Object.fromEntries(
+    Object.entries(index.metrics as Record<string, { file: string }>).map(([k, v]) => [k, v.file]),
+  );
+  return {
+    dir,
+    metrics,
+    model: buildFixtureModel(model),
+    numClasses: model.num_classes,
+    shapeNHWC: [n, h, w, c],
+    xNHWC: nchwToNhwc(decodeTensor(inputs.x).data, xShape),
+    y: ints(inputs.y),
+    a: Float32Array.from(singleChannel("inputs.a", inputs.a)),
+    masks: Uint8Array.from(singleChannel("inputs.s", inputs.s)),
+    masksEdge: Uint8Array.from(singleChannel("inputs.s_edge", inputs.s_edge)),
+    argsortDesc: ints(inputs.a_argsort_desc),
+    argsortAsc: ints(inputs.a_argsort_asc),
+    readMetric: async (name) =>
+      resolveCaseReferences(await readJson(metrics[name] ?? `${name}.json`)),
+  };
+}
+
+/**
+ * Replaces `extra` entries written as "identical to case 'X'" (the fixtures store large arrays
+ * once) with case X's entry.
+ */
+function resolveCaseReferences(file: QuantusMetricFile): QuantusMetricFile {
+  for (const c of file.cases) {
+    for (const [key, value] of Object.entries(c.extra ?? {})) {
+      const match = typeof value === "string" && value.match(/^identical to case '([^']+)'/);
+      if (!match) continue;
+      const source = file.cases.find((other) => other.case === match[1]);
+      if (!source?.extra?.[key]) throw new Error(`fixture: ${file.metric} ${c.case}: ${value}`);
+      c.extra![key] = source.extra[key];
+    }
+  }
+  return file;
+}
+
+/** The batch a case was called with (`arrays` names the mask set). */
+export function caseBatch(set: QuantusFixtureSet, c: QuantusCase): MetricBatch {
+  return {
+    xNHWC: set.xNHWC,
+    shapeNHWC: set.shapeNHWC,
+    targets: set.y,
+    attributionsNHW: set.a,
+    masksNHW: c.arrays?.s_batch === "inputs.s_edge" ? set.masksEdge : set.masks,
+  };
+}
+
+/**
+ * numpy's recorded sort order wherever the values being sorted are exactly `a`'s row (numpy's
+ * unstable sort decides ties there); a stable sort anywhere else.
+ */
+function recordedRankOrder(set: QuantusFixtureSet): RankOrder {
+  const pixels = set.shapeNHWC[1] * set.shapeNHWC[2];
+  return (sample, valuesHW, direction) => {
+    const row = set.a.subarray(sample * pixels, (sample + 1) * pixels);
+    const same = valuesHW.length === pixels && valuesHW.every((v, j) => v === row[j]);
+    if (!same) return stableRankOrder(sample, valuesHW, direction);
+    const orders = direction === "descending" ? set.argsortDesc : set.argsortAsc;
+    return orders.slice(sample * pixels, (sample + 1) * pixels);
+  };
+}
+
+/**
+ * Quantus's `explain_func` of a case as one of our explainers: `Gradient` is Captum's Saliency
+ * without abs, summed over channels.
+ */
+function caseExplain(c: QuantusCase): ExplainFunction | undefined {
+  const kwargs = c.call_effective.explain_func_kwargs as { method?: string } | null;
+  if (!kwargs?.method) return undefined;
+  const abs = { Gradient: false, Saliency: true }[kwargs.method];
+  if (abs === undefined) throw new Error(`fixture: explain method ${kwargs.method} is not mapped`);
+  return async (model, xNHWC, shape, targets) => {
+    const x = tf.tensor4d(xNHWC, [...shape]);
+    try {
+      return (await SALIENCY.explain(model, x, targets, { abs })).mapsNHW;
+    } finally {
+      x.dispose();
+    }
+  };
+}
+
+/** The context a case runs in: the fixture model, its recorded draws and numpy's orders. */
+export function caseContext(set: QuantusFixtureSet, c: QuantusCase): MetricContext & {
+  draws: ReplayDraws;
+} {
+  const records: RecordedDraw[] = (c.draws ?? [])
+    .filter((d) => d.used)
+    .map((d) => ({ fn: d.fn, values: d.value ? decodeTensor(d.value).data : [] }));
+  return {
+    model: new MetricModel(set.model),
+    explain: caseExplain(c),
+    draws: new ReplayDraws(records),
+    rankOrder: recordedRankOrder(set),
+    randomiseLayer: recordedRandomisation(c),
+  };
+}
+
+/** The layer parameters Quantus drew with torch's generator, where the case recorded them. */
+function recordedRandomisation(c: QuantusCase): LayerRandomiser | undefined {
+  const recorded = c.extra?.randomised_layers as
+    | { layer: string; params_tfjs: Record<string, EncodedTensor> }[]
+    | undefined;
+  if (!recorded) return undefined;
+  return (layer) => {
+    const entry = recorded.find((r) => r.layer === layer.name);
+    if (!entry) throw new Error(`fixture: no recorded parameters for layer ${layer.name}`);
+    const tensors = ["kernel", "bias"].map((part) => {
+      const { shape, data } = decodeTensor(entry.params_tfjs[`${layer.name}/${part}`]);
+      return tf.tensor(Float32Array.from(data), shape);
+    });
+    layer.setWeights(tensors);
+    tf.dispose(tensors);
+  };
+}
+
+/** Absolute and relative tolerance of a comparison. */
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/**
+ * Where `actual` differs from `expected` (Quantus's structure: numbers, booleans, "NaN" strings,
+ * lists, dicts) beyond `tolerance`; empty when they agree. NaN equals NaN.
+ */
+export function scoreDifferences(
+  actual: unknown,
+  expected: unknown,
+  tolerance: Tolerance,
+  path = "scores",
+): string[] {
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) {
+      return [`${path}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`];
+    }
+    return expected.flatMap((e, i) => scoreDifferences(actual[i], e, tolerance, `${path}[${i}]`));
+  }
+  if (expected !== null && typeof expected === "object") {
+    if (actual === null || typeof actual !== "object") return [`${path}: expected an object`];
+    const keys = Object.keys(expected);
+    const extra = Object.keys(actual).filter((k) => !keys.includes(k));
+    return [
+      ...(extra.length ? [`${path}: unexpected keys ${extra.join(", ")}`] : []),
+      ...keys.flatMap((k) =>
+        scoreDifferences(
+          (actual as Record<string, unknown>)[k],
+          (expected as Record<string, unknown>)[k],
+          tolerance,
+          `${path}.${k}`,
+        )
+      ),
+    ];
+  }
+  if (typeof expected === "boolean") {
+    return actual === expected ? [] : [`${path}: expected ${expected}, got ${actual}`];
+  }
+  const e = decodeNumber(expected);
+  const a = typeof actual === "number" ? actual : NaN;
+  if (Number.isNaN(e) && Number.isNaN(a)) return [];
+  if (typeof actual !== "number") return [`${path}: expected ${e}, got ${JSON.stringify(actual)}`];
+  const ok = a === e || Math.abs(a - e) <= tolerance.atol + tolerance.rtol * Math.abs(e);
+  return ok ? [] : [`${path}: expected ${e}, got ${a} (difference ${Math.abs(a - e)})`];
+}
