@@ -6,6 +6,7 @@
  */
 import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { QUANTUS_SUMMARY_COLUMNS, type ScoreSummary } from "../metrics/summary.ts";
 
 /** One CSV row, by column name. */
 export type CsvRecord = Record<string, string>;
@@ -94,27 +95,11 @@ export function cellNumber(record: CsvRecord, column: string, source: string, ro
   return value;
 }
 
-/** The columns of `quantus_summary.csv`. */
-export const QUANTUS_SUMMARY_COLUMNS = [
-  "model",
-  "method",
-  "metric",
-  "label",
-  "category",
-  "direction",
-  "n",
-  "mean",
-  "std",
-  "ci95_low",
-  "ci95_high",
-  "nan_count",
-] as const;
-
 /** Which way a metric is better. */
 export type Direction = "higher" | "lower";
 
 /** One row of `quantus_summary.csv`: a metric's summary for one model and method. */
-export interface QuantusSummaryRow {
+export interface QuantusSummaryRow extends ScoreSummary {
   model: string;
   method: string;
   /** Snake-case id, e.g. `faithfulness_correlation`. */
@@ -124,12 +109,6 @@ export interface QuantusSummaryRow {
   /** faithfulness, robustness, localisation, complexity, randomisation or axiomatic. */
   category: string;
   direction: Direction;
-  n: number;
-  mean: number;
-  std: number;
-  ci95Low: number;
-  ci95High: number;
-  nanCount: number;
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { png, stringifyCsv } from "../deps.ts";
 import { historyCsv } from "../training/history.ts";
 import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
-import { QUANTUS_SUMMARY_COLUMNS } from "../plots/inputs.ts";
+import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { XAI_INDEX_COLUMNS } from "../stages/xai.ts";
 import { writeImageFolder } from "./fixtures.ts";
 
