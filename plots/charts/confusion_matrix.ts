@@ -70,8 +70,13 @@ export function confusionMatrixChart(model: string, table: ConfusionTable): Char
     }));
   });
   const max = Math.max(1, ...values.map((v) => v.count));
-  const x = { field: "predicted", type: "nominal", sort: table.classes, title: "predicted class" };
-  const y = { field: "true", type: "nominal", sort: table.classes, title: "true class" };
+  const x = {
+    field: "predicted",
+    type: "nominal" as const,
+    sort: table.classes,
+    title: "predicted class",
+  };
+  const y = { field: "true", type: "nominal" as const, sort: table.classes, title: "true class" };
   return {
     kind: "vega-lite",
     spec: {
@@ -81,7 +86,7 @@ export function confusionMatrixChart(model: string, table: ConfusionTable): Char
       data: { values },
       width: 60 * table.classes.length + 60,
       height: 60 * table.classes.length + 60,
-      encoding: { x: { ...x, axis: { labelAngle: -30 } }, y } as never,
+      encoding: { x: { ...x, axis: { labelAngle: -30 } }, y },
       layer: [
         {
           mark: "rect",

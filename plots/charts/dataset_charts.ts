@@ -53,7 +53,7 @@ export function classDistributionChart(counts: SplitCounts): ChartSpec {
         },
         { mark: { type: "text", dy: -6 }, encoding: { text: { ...y } } },
       ],
-    } as never,
+    },
   };
 }
 

@@ -48,7 +48,7 @@ export function performanceVsXaiChart(
       title: chartTitle("Performance vs XAI quality", [
         "XAI quality: mean over the Quantus metrics of a 0-1 score where 1 = best;",
         ...ORIENTED_SCALE_NOTE,
-      ] as never),
+      ]),
       config: CHART_CONFIG,
       data: { values },
       width: 380,

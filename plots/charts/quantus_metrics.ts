@@ -100,6 +100,6 @@ export function quantusMetricsChart(rows: readonly QuantusSummaryRow[]): ChartSp
           },
         ],
       },
-    } as never,
+    },
   };
 }

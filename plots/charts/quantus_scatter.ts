@@ -192,6 +192,6 @@ export function sensitivityTrendChart(
           },
         ],
       },
-    } as never,
+    },
   };
 }

@@ -27,7 +27,10 @@ export const CHART_CONFIG = {
  * console.assert(chartTitle("A", "b").subtitle === "b");
  * ```
  */
-export function chartTitle(text: string, subtitle?: string): { text: string; subtitle?: string } {
+export function chartTitle(
+  text: string,
+  subtitle?: string | string[],
+): { text: string; subtitle?: string | string[] } {
   return subtitle === undefined ? { text } : { text, subtitle };
 }
 

@@ -56,7 +56,7 @@ export function trainingCurvesChart(model: string, history: readonly HistoryRow[
       config: CHART_CONFIG,
       data: { values: curveValues(history) },
       hconcat: [{ ...panel("loss"), params: pick.params }, panel("accuracy")],
-    } as never,
+    },
   };
 }
 
