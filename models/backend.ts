@@ -3,12 +3,13 @@
  *
  * `auto` picks webgpu only on a real GPU: on a machine whose only WebGPU adapter is the
  * software fallback (llvmpipe), wasm is ~30x faster (see BENCHMARKS.md), so it wins there.
+ * `webgpu` on a machine with no adapter at all runs on wasm, and the start-up line says that
+ * the explainers use their TypeScript kernels instead of the WGSL ones.
  *
  * @module
  */
 // deps.ts also imports the wasm and webgpu backends, which registers them with tfjs.
 import { tf } from "../deps.ts";
-import { InputError } from "../core/errors.ts";
 import { registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
 
 /** A backend tfjs can run on. */
@@ -70,13 +71,14 @@ export function resolveBackend(
   probe: WebGpuProbe,
 ): BackendChoice {
   const adapter = { adapter: probe.adapter, isFallbackAdapter: probe.isFallbackAdapter };
-  if (requested === "webgpu") {
-    if (!probe.available) {
-      throw new InputError(
-        "--backend webgpu: no WebGPU adapter found on this machine; use --backend wasm or auto",
-      );
-    }
-    return { name: "webgpu", ...adapter, reason: "requested" };
+  if (requested === "webgpu" && !probe.available) {
+    // The start-up line carries the notice; the explainers' kernels follow the backend.
+    return {
+      name: "wasm",
+      ...adapter,
+      reason: "webgpu requested, but no WebGPU adapter: wasm, with the TypeScript kernels " +
+        "instead of WGSL",
+    };
   }
   if (requested !== "auto") return { name: requested, ...adapter, reason: "requested" };
   if (probe.available && !probe.isFallbackAdapter) {

@@ -25,7 +25,7 @@ import { EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { SALIENCY } from "../xai/saliency.ts";
 import { SMOOTHGRAD } from "../xai/smoothgrad.ts";
 import { DEFAULT_CAM_MODULES, resolveCamLayer } from "../xai/target_layers.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { pathExists } from "./test_dirs.ts";
 
 await startBackend("wasm");
@@ -34,23 +34,6 @@ const PARITY_DIR = Deno.env.get("TORCH_PARITY_DIR") ?? "../shared/torch-parity";
 
 function randomBatch(batch: number, sizePx: number, seed: number, channels = 3): tf.Tensor4D {
   return tf.randomNormal([batch, sizePx, sizePx, channels], 0, 1, "float32", seed) as tf.Tensor4D;
-}
-
-/** max |a − b| ≤ tolerance · max |b|. */
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-  label: string,
-) {
-  assertEquals(actual.length, expected.length, `${label}: length`);
-  let [diff, scale] = [0, 0];
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert(scale > 0, `${label}: all-zero reference`);
-  assert(diff <= tolerance * scale, `${label}: off by ${diff / scale} of the maximum`);
 }
 
 Deno.test("Gauss-Legendre nodes integrate polynomials up to degree 2n − 1 exactly", () => {

@@ -3,11 +3,15 @@
  * in one backward pass), the weighted channel sum, ReLU and bilinear half-pixel upsampling to
  * the input size, and the {@link Attribution} built from them. Each method supplies only its
  * rule from activation (and gradient) to a layer map. For Grad-CAM and GradCAM++ these tfjs ops
- * equal `kernels/gradcam_pool_reference.ts`.
+ * equal `kernels/gradcam_pool_reference.ts`; on the webgpu backend those two run the WGSL kernel
+ * `kernels/gradcam_pool.ts` on tfjs's GPU buffers instead.
  *
  * @module
  */
 import { tf } from "../deps.ts";
+import type { CamWeighting } from "../kernels/gradcam_pool_reference.ts";
+import { camPoolWebGpu } from "../kernels/gradcam_pool.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { inputGradients } from "../models/input_gradients.ts";
 import { layerActivation } from "../models/layer_activation.ts";
 import { type Attribution, checkExplainInputs, type ExplainOptions } from "./explainer.ts";
@@ -247,7 +251,8 @@ export async function camAttribution(
 /**
  * A gradient CAM method (Grad-CAM, GradCAM++, XGrad-CAM, LayerCAM, HiResCAM) of `targets` on
  * `xNHWC` at `options.layer`: A and G = ∂ logits[i, targets[i]] / ∂ A from one backward pass
- * (no weight gradients), then `rule`, ReLU and upsampling.
+ * (no weight gradients), then `rule`, ReLU and upsampling. A method whose rule the WGSL pooling
+ * kernel implements names its `webGpuWeighting`, used on the webgpu backend.
  *
  * @throws {InputError} for a bad input shape or target, or an unknown or non-spatial layer.
  *
@@ -273,6 +278,7 @@ export async function explainCam(
   xNHWC: tf.Tensor4D,
   targets: Int32Array,
   options: CamOptions,
+  webGpuWeighting?: CamWeighting,
 ): Promise<Attribution> {
   const layer = checkCamInputs(method, model, xNHWC, targets, options);
   const { logits, gradient, activation } = inputGradients(model, xNHWC, targets, {
@@ -280,12 +286,10 @@ export async function explainCam(
   });
   const activationNHWC = activation as tf.Tensor4D;
   try {
-    const pooled = camPool(
-      activationNHWC,
-      gradient as tf.Tensor4D,
-      rule,
-      [xNHWC.shape[1], xNHWC.shape[2]],
-    );
+    const outputSizePx = [xNHWC.shape[1], xNHWC.shape[2]] as const;
+    const pooled = webGpuWeighting && onWebGpuBackend()
+      ? camPoolWebGpu(activationNHWC, gradient as tf.Tensor4D, webGpuWeighting, outputSizePx)
+      : camPool(activationNHWC, gradient as tf.Tensor4D, rule, outputSizePx);
     return await camAttribution(method, layer.name, activationNHWC.shape, pooled);
   } finally {
     tf.dispose([logits, gradient, activationNHWC]);

@@ -55,6 +55,6 @@ export const GRADCAM: Explainer<CamOptions> = {
     targets: Int32Array,
     options: CamOptions = {},
   ): Promise<Attribution> {
-    return explainCam(this.name, gradCamRule, model, xNHWC, targets, options);
+    return explainCam(this.name, gradCamRule, model, xNHWC, targets, options, "gradcam");
   },
 };

@@ -66,6 +66,6 @@ export const GRADCAM_PLUS_PLUS: Explainer<CamOptions> = {
     targets: Int32Array,
     options: CamOptions = {},
   ): Promise<Attribution> {
-    return explainCam(this.name, gradCamPlusPlusRule, model, xNHWC, targets, options);
+    return explainCam(this.name, gradCamPlusPlusRule, model, xNHWC, targets, options, "gradcam++");
   },
 };
