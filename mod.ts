@@ -76,6 +76,21 @@ export * from "./metrics/relevance_mass_accuracy.ts";
 export * from "./metrics/auc.ts";
 export * from "./metrics/completeness.ts";
 export * from "./metrics/random_logit.ts";
+export * from "./plots/render.ts";
+export * from "./plots/inputs.ts";
+export * from "./plots/draw_charts.ts";
+export * from "./plots/charts/confusion_matrix.ts";
+export * from "./plots/charts/training_curves.ts";
+export * from "./plots/charts/confidence_histogram.ts";
+export * from "./plots/charts/quantus_scores.ts";
+export * from "./plots/charts/quantus_radar.ts";
+export * from "./plots/charts/quantus_metrics.ts";
+export * from "./plots/charts/quantus_scatter.ts";
+export * from "./plots/charts/performance_vs_xai.ts";
+export * from "./plots/charts/dataset_charts.ts";
+export * from "./plots/charts/performance_table.ts";
+export * from "./plots/dashboard/dashboard_data.ts";
+export * from "./plots/dashboard/write_dashboard.ts";
 export { STAGES } from "./stages/registry.ts";
 
 /**

@@ -26,7 +26,7 @@ import type {
 } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
-import { summariseScores } from "../metrics/summary.ts";
+import { QUANTUS_SUMMARY_COLUMNS, summariseScores } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
@@ -39,21 +39,8 @@ export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
   "mprt",
 ];
 
-/** The columns of `quantus_summary.csv`. */
-export const QUANTUS_SUMMARY_COLUMNS = [
-  "model",
-  "method",
-  "metric",
-  "label",
-  "category",
-  "direction",
-  "n",
-  "mean",
-  "std",
-  "ci95_low",
-  "ci95_high",
-  "nan_count",
-] as const;
+/** The columns of `quantus_summary.csv` (defined beside the summary; the plots read them too). */
+export { QUANTUS_SUMMARY_COLUMNS };
 
 /** Columns of a per-image file before the metric columns; `nan_reasons` comes last. */
 const ROW_COLUMNS = ["id", "file", "true_class", "target_class"] as const;

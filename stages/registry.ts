@@ -12,6 +12,7 @@ import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
 import { merge, mergeSpec } from "./merge.ts";
+import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { quantus, quantusSpec } from "./quantus.ts";
 import { status, statusSpec } from "./status.ts";
@@ -37,6 +38,7 @@ export const STAGES: readonly Stage[] = [
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
   { spec: quantusSpec, run: quantus },
+  { spec: plotsSpec, run: async (args) => void (await plots(args)) },
   { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: mergeSpec, run: merge },
   { spec: statusSpec, run: status },
