@@ -8,6 +8,7 @@ import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { dataCheck } from "./data_check.ts";
 import { evaluate } from "./eval.ts";
 import { train } from "./train.ts";
+import { plots } from "./plots.ts";
 import { quantus, readQuantusSummary } from "./quantus.ts";
 import { viz } from "./viz.ts";
 import { xai } from "./xai.ts";
@@ -55,7 +56,8 @@ export const demoSpec: StageSpec = {
     `${DEMO_IMG_SIZE_PX} px for ${DEMO_EPOCHS} epochs with batch ${DEMO_BATCH_SIZE} by default, ` +
     `then explains ${DEMO_XAI_LIMIT} test images with ${DEMO_XAI_METHODS.join(", ")}, scores ` +
     `the ${DEMO_QUANTUS_METHODS.join(" and ")} maps with the reference metrics and the ` +
-    "localisation metrics (the synthetic set has lesion masks), and draws the figures.",
+    "localisation metrics (the synthetic set has lesion masks), draws the figures and charts, " +
+    "and ends with the path of the offline dashboard.",
 };
 
 /**
@@ -136,6 +138,9 @@ export async function demo(args: StageArgs): Promise<void> {
   console.log(localisationReport(await readQuantusSummary(config.out)));
   console.log("== viz");
   await viz({ config, flags: { methods: DEMO_XAI_METHODS.join(",") } });
+  console.log("== plots");
+  const { dashboard } = await plots({ config, flags: {} });
+  console.log(`dashboard: ${dashboard} (open it in a browser; it works offline)`);
 }
 
 if (import.meta.main) Deno.exit(await runStage(demoSpec, Deno.args, demo));
