@@ -19,7 +19,7 @@ import { firstPrincipalProjection } from "../xai/principal_component.ts";
 import { EXPLAINERS } from "../xai/registry.ts";
 import { SCORECAM, type ScoreCamSoftmax } from "../xai/scorecam.ts";
 import { XGRADCAM, XGRADCAM_EPS } from "../xai/xgradcam.ts";
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
 
 await startBackend("wasm");
 
@@ -32,22 +32,6 @@ const NEW_METHODS: readonly Explainer<CamOptions>[] = [
 ];
 
 /** max |a − b| ≤ tolerance · max |b|. */
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-  label: string,
-) {
-  assertEquals(actual.length, expected.length, `${label}: length`);
-  let [diff, scale] = [0, 0];
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert(scale > 0, `${label}: all-zero reference`);
-  assert(diff <= tolerance * scale, `${label}: off by ${diff / scale} of the maximum`);
-}
-
 // ---- plain-TypeScript expectations on [N, h, w, C] arrays (index (n·hw + p)·C + c) ----------
 
 type Shape = readonly [number, number, number, number];
