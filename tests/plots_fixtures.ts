@@ -117,7 +117,7 @@ export async function writePlotsFixture(
         const xaiDir = join(out, "explanations", model, method);
         const rows = FIXTURE_TEST_IDS.map((id) => {
           const cls = id.split("/")[1];
-          return [id, `${data}/${id}.png`, cls, cls, "0.800000", cls, "0.0100"];
+          return [id, `${data}/${id}.png`, cls, cls, "0.800000", cls];
         });
         await write(join(xaiDir, "index.csv"), stringifyCsv([[...XAI_INDEX_COLUMNS], ...rows]));
         for (const id of FIXTURE_TEST_IDS) {
