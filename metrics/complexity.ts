@@ -16,14 +16,11 @@
  * @module
  */
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
   type MetricDefinition,
-  scorePerImage,
+  scoreEachMap,
 } from "./metric.ts";
-import { prepareAttributions } from "./normalise.ts";
 
 /**
  * The entropy (natural log) of |values| / Σ|values|, in float64; NaN for an all-zero vector.
@@ -89,13 +86,8 @@ export const COMPLEXITY: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  async evaluate(_context, batch, params: CommonParams) {
-    checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    return await scorePerImage(n, (i) => {
-      const v = imageSlice(a, i, pixels);
+  evaluate(_context, batch, params: CommonParams) {
+    return scoreEachMap(this.name, batch, params, this.needs, (v) => {
       if (v.every((value) => value === 0)) {
         return { score: NaN, reason: "the attribution map is all zero, so it has no entropy" };
       }

@@ -15,14 +15,11 @@
  */
 import { InputError } from "../core/errors.ts";
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
   type MetricDefinition,
-  scorePerImage,
+  scoreEachMap,
 } from "./metric.ts";
-import { prepareAttributions } from "./normalise.ts";
 
 /** Parameters of {@link EFFECTIVE_COMPLEXITY}. */
 export interface EffectiveComplexityParams extends CommonParams {
@@ -60,16 +57,12 @@ export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> =
     return { ...commonFromQuantus(init, call), eps: Number(init.eps ?? 1e-5) };
   },
   async evaluate(_context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
     if (!Number.isFinite(params.eps)) {
       throw new InputError(`${this.name}: eps ${params.eps} must be a finite number, e.g. 1e-5`);
     }
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    return await scorePerImage(n, (i) => {
+    return await scoreEachMap(this.name, batch, params, this.needs, (map) => {
       let count = 0;
-      for (const v of imageSlice(a, i, pixels)) if (v > params.eps) count++;
+      for (const v of map) if (v > params.eps) count++;
       return count;
     });
   },

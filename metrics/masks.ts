@@ -5,14 +5,12 @@
  * @module
  */
 import {
-  checkMetricBatch,
   type CommonParams,
   imageSlice,
   type MetricBatch,
   type MetricResult,
-  scorePerImage,
+  scoreEachMap,
 } from "./metric.ts";
-import { prepareAttributions } from "./normalise.ts";
 
 /**
  * Why a localisation score is NaN for an image whose mask has no pixel: there is no evidence the
@@ -105,14 +103,11 @@ export function scoreEachMask(
   score: MaskedScore,
   emptyMask?: () => number,
 ): Promise<MetricResult> {
-  checkMetricBatch(metric, batch, ["masks"]);
-  const [n, h, w] = batch.shapeNHWC;
-  const pixels = h * w;
-  const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-  return scorePerImage(n, (i) => {
+  const pixels = batch.shapeNHWC[1] * batch.shapeNHWC[2];
+  return scoreEachMap(metric, batch, params, ["masks"], (map, i) => {
     const mask = imageSlice(batch.masksNHW!, i, pixels);
     const area = maskArea(mask);
     if (area === 0) return emptyMask ? emptyMask() : { score: NaN, reason: EMPTY_MASK_REASON };
-    return score(imageSlice(a, i, pixels), mask, area, i);
+    return score(map, mask, area, i);
   });
 }

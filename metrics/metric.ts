@@ -14,6 +14,7 @@ import { InputError } from "../core/errors.ts";
 import type { Draws } from "./draws.ts";
 import type { LayerRandomiser } from "./layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
+import { prepareAttributions } from "./normalise.ts";
 
 /** The families of Quantus's taxonomy. */
 export type MetricCategory =
@@ -274,6 +275,37 @@ export async function scorePerImage(
     }
   }
   return { scores, reasons };
+}
+
+/**
+ * The loop of every metric computed from the maps alone: check the batch, prepare the
+ * attributions (normalise, abs), then `score` each image's map, a failure becoming NaN with its
+ * reason.
+ *
+ * @example
+ * ```ts
+ * import { scoreEachMap } from "./metric.ts";
+ * const batch = {
+ *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
+ *   attributionsNHW: Float32Array.of(1, -3, 2, 2),
+ * };
+ * const params = { abs: true, normalise: false, softmax: false, quantusCompat: false };
+ * const r = await scoreEachMap("max", batch, params, [], (map) => Math.max(...map));
+ * console.assert(r.scores.join() === "3,2");
+ * ```
+ */
+export function scoreEachMap(
+  metric: string,
+  batch: MetricBatch,
+  params: CommonParams,
+  needs: MetricInfo["needs"],
+  score: (mapHW: Float32Array, i: number) => number | { score: number; reason?: string },
+): Promise<MetricResult> {
+  checkMetricBatch(metric, batch, needs);
+  const [n, h, w] = batch.shapeNHWC;
+  const pixels = h * w;
+  const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+  return scorePerImage(n, (i) => score(imageSlice(a, i, pixels), i));
 }
 
 /**

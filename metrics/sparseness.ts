@@ -17,14 +17,11 @@
  * @module
  */
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
   type MetricDefinition,
-  scorePerImage,
+  scoreEachMap,
 } from "./metric.ts";
-import { prepareAttributions } from "./normalise.ts";
 
 /** Quantus adds this (as a float32) to every value before sorting. */
 const QUANTUS_SHIFT = Math.fround(1e-7);
@@ -92,13 +89,8 @@ export const SPARSENESS: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  async evaluate(_context, batch, params: CommonParams) {
-    checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    return await scorePerImage(n, (i) => {
-      const v = imageSlice(a, i, pixels);
+  evaluate(_context, batch, params: CommonParams) {
+    return scoreEachMap(this.name, batch, params, this.needs, (v) => {
       if (params.quantusCompat) return quantusGini(v);
       if (v.some((value) => value < 0)) {
         return {

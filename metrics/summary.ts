@@ -6,6 +6,22 @@
  */
 import { type Random, randomInt } from "../core/random.ts";
 
+/** The columns of `quantus_summary.csv`: one row per model, method and metric. */
+export const QUANTUS_SUMMARY_COLUMNS = [
+  "model",
+  "method",
+  "metric",
+  "label",
+  "category",
+  "direction",
+  "n",
+  "mean",
+  "std",
+  "ci95_low",
+  "ci95_high",
+  "nan_count",
+] as const;
+
 /** Bootstrap resamples behind each confidence interval. */
 export const BOOTSTRAP_RESAMPLES = 1000;
 

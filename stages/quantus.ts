@@ -26,11 +26,11 @@ import type {
 } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
-import { summariseScores } from "../metrics/summary.ts";
+import { QUANTUS_SUMMARY_COLUMNS, summariseScores } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
-import { parseMethods, XAI_BATCH_SIZE } from "./xai.ts";
+import { parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -39,21 +39,8 @@ export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
   "mprt",
 ];
 
-/** The columns of `quantus_summary.csv`. */
-export const QUANTUS_SUMMARY_COLUMNS = [
-  "model",
-  "method",
-  "metric",
-  "label",
-  "category",
-  "direction",
-  "n",
-  "mean",
-  "std",
-  "ci95_low",
-  "ci95_high",
-  "nan_count",
-] as const;
+/** The columns of `quantus_summary.csv` (defined beside the summary; the plots read them too). */
+export { QUANTUS_SUMMARY_COLUMNS };
 
 /** Columns of a per-image file before the metric columns; `nan_reasons` comes last. */
 const ROW_COLUMNS = ["id", "file", "true_class", "target_class"] as const;
@@ -165,7 +152,8 @@ export function metricParams(
           `--params: ${metric.name} has no parameter "${field}"; it has ${allowed.join(", ")}`,
         );
       }
-      if (typeof value !== expected) {
+      const given: string = typeof value;
+      if (given !== expected) {
         throw new InputError(
           `--params: ${metric.name}.${field} ${JSON.stringify(value)} must be a ${expected}`,
         );
@@ -283,6 +271,19 @@ export async function writeQuantusSummary(out: string, seed: number): Promise<st
 }
 
 /**
+ * The rows of `<out>/results/quantus_summary.csv` as objects keyed by column.
+ *
+ * @example
+ * ```ts ignore
+ * const rows = await readQuantusSummary("outputs");
+ * ```
+ */
+export async function readQuantusSummary(out: string): Promise<Record<string, string>[]> {
+  const text = await Deno.readTextFile(join(out, "results", "quantus_summary.csv"));
+  return parseCsv(text, { columns: true });
+}
+
+/**
  * Runs `quantus` with parsed arguments.
  *
  * @example
@@ -322,7 +323,7 @@ export async function quantus(
         const progress = new Progress(`${name} ${explainer.name}`, samples.length);
         const rows: string[][] = [];
         for (
-          const [batchNumber, indices] of batchIndices(samples.length, XAI_BATCH_SIZE).entries()
+          const [batchNumber, indices] of batchIndices(samples.length, XAI_CHUNK_SIZE).entries()
         ) {
           const { xNHWC, shape } = assembleBatch(test.loaded, indices);
           const targets = Int32Array.from(indices, (i) => test.targets[i]);

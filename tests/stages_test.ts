@@ -1,21 +1,7 @@
 import { assert, assertEquals } from "./assert.ts";
-import { main } from "../mod.ts";
+import { runMain as run } from "./stage_runner.ts";
 import { pathExists, testDir } from "./test_dirs.ts";
 import { writeImageFolder, writeRawFolder } from "./fixtures.ts";
-
-/** Runs `mod.ts <argv>` in process, capturing what it prints. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  console.warn = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    return { code: await main(argv), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 const AB = JSON.stringify({ classes: ["A", "B"] });
 

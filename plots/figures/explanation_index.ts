@@ -27,8 +27,8 @@ export interface ExplainedImage {
  * @example
  * ```ts
  * import { parseExplanationIndex } from "./explanation_index.ts";
- * const text = "id,file,true_class,predicted_class,probability,target_class,seconds\n" +
- *   "test/MI/a,d/a.jpg,MI,Normal,0.75,Normal,0.1\n";
+ * const text = "id,file,true_class,predicted_class,probability,target_class\n" +
+ *   "test/MI/a,d/a.jpg,MI,Normal,0.75,Normal\n";
  * const [row] = parseExplanationIndex(text, "index.csv");
  * console.assert(row.predictedClass === "Normal" && row.probability === 0.75);
  * ```
