@@ -6,13 +6,14 @@
  * samples of the same batch.
  *
  * "reference + upload" is what the metrics paid on webgpu before the kernels: the copies built
- * on the CPU and written into a GPU buffer. The kernel cases upload only the images, indices
- * and baselines (or noise) and build the copies on the device.
+ * on the CPU and written into a GPU buffer. The kernel cases (on tfjs's webgpu device) upload
+ * only the images, indices and baselines (or noise) and build the copies on the device.
  *
  * Run: `deno bench --allow-read=. bench/perturb_kernels_bench.ts`.
  *
  * @module
  */
+import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
 import { addNoiseWebGpu } from "../kernels/add_noise.ts";
 import { addNoiseReference, type NoisePerturbation } from "../kernels/add_noise_reference.ts";
@@ -22,6 +23,7 @@ import {
   type SubsetPerturbation,
 } from "../kernels/perturb_subsets_reference.ts";
 import { SeededDraws } from "../metrics/draws.ts";
+import { probeWebGpu } from "../models/backend.ts";
 
 const [N, H, W, C] = [8, 224, 224, 3];
 const RUNS = 50, SUBSET_PX = 50, CALLS = 2, SAMPLES = 7;
@@ -55,9 +57,10 @@ const noise: NoisePerturbation = {
   noiseSNHWC: draws.uniform(-0.2, 0.2, SAMPLES * N * H * W * C),
 };
 
-const adapter = await navigator.gpu?.requestAdapter();
-const device = adapter ? await adapter.requestDevice() : undefined;
-if (!device) console.warn("perturb kernels bench: no WebGPU adapter, only the references run");
+const onGpu = (await probeWebGpu()).available && await tf.setBackend("webgpu");
+if (!onGpu) console.warn("perturb kernels bench: no WebGPU adapter, only the references run");
+/** tfjs's device, which the kernels run on. */
+const device = onGpu ? (tf.backend() as unknown as { device: GPUDevice }).device : undefined;
 
 /** Writes `values` into a fresh GPU buffer and waits for the queue (then frees it). */
 async function upload(values: Float32Array<ArrayBuffer>): Promise<void> {
@@ -70,9 +73,9 @@ async function upload(values: Float32Array<ArrayBuffer>): Promise<void> {
   buffer.destroy();
 }
 
-async function finished(buffer: GPUBuffer): Promise<void> {
+async function finished(copies: tf.Tensor): Promise<void> {
   await device!.queue.onSubmittedWorkDone();
-  buffer.destroy();
+  copies.dispose();
 }
 
 const subsets = {
@@ -89,7 +92,7 @@ Deno.bench({ ...subsets, name: "TS reference + upload to the GPU", ignore: !devi
 Deno.bench(
   { ...subsets, name: "WGSL kernel (one dispatch per call)", ignore: !device },
   async () => {
-    for (const call of calls) await finished(await perturbSubsetsWebGpu(device!, call));
+    for (const call of calls) await finished(perturbSubsetsWebGpu(call));
   },
 );
 
@@ -101,5 +104,5 @@ Deno.bench({ ...noisy, name: "TS reference + upload to the GPU", ignore: !device
   await upload(addNoiseReference(noise));
 });
 Deno.bench({ ...noisy, name: "WGSL kernel (one dispatch)", ignore: !device }, async () => {
-  await finished(await addNoiseWebGpu(device!, noise));
+  await finished(addNoiseWebGpu(noise));
 });

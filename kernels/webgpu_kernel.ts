@@ -59,7 +59,16 @@ export type BindingKind = "uniform" | "read" | "write";
 export type Binding =
   | { kind: "read"; tensor: tf.Tensor }
   | { kind: "read" | "uniform"; data: Float32Array | Uint32Array | ArrayBuffer }
-  | { kind: "write"; outputShape: number[] };
+  | {
+    kind: "write";
+    outputShape: number[];
+    /**
+     * What the output holds before the dispatches: these values repeated end to end (buffer
+     * copies on the device, so only one repetition is uploaded). Without it the output starts
+     * with whatever its pooled buffer held.
+     */
+    tile?: Float32Array;
+  };
 
 /**
  * One dispatch of an entry point over `invocations` threads, bounds-checked in WGSL. Without
@@ -228,6 +237,7 @@ export function runWgsl(run: WgslRun): tf.Tensor[] {
   const kernel = compile(device, run);
   const scratch: GPUBuffer[] = [];
   const outputs: tf.TensorInfo[] = [];
+  const tiles: { source: GPUBuffer; tileBytes: number; target: GPUBuffer; bytes: number }[] = [];
   const buffers = run.bindings.map((binding) => {
     if ("tensor" in binding) {
       backend.uploadToGPU(binding.tensor.dataId);
@@ -247,7 +257,14 @@ export function runWgsl(run: WgslRun): tf.Tensor[] {
     // With no values, this takes a STORAGE | COPY_SRC | COPY_DST buffer from tfjs's pool.
     backend.uploadToGPU(info.dataId);
     outputs.push(info);
-    return backend.tensorMap.get(info.dataId)!.resource as GPUBuffer;
+    const buffer = backend.tensorMap.get(info.dataId)!.resource as GPUBuffer;
+    if (binding.tile?.length) {
+      const source = bufferWith(device, binding.tile, GPUBufferUsage.COPY_SRC);
+      scratch.push(source);
+      const bytes = binding.outputShape.reduce((a, b) => a * b, 1) * 4;
+      tiles.push({ source, tileBytes: binding.tile.byteLength, target: buffer, bytes });
+    }
+    return buffer;
   });
   const bindGroup = device.createBindGroup({
     layout: kernel.layout,
@@ -258,6 +275,11 @@ export function runWgsl(run: WgslRun): tf.Tensor[] {
   backend.endComputePassEncoder();
   backend.submitQueue();
   const encoder = device.createCommandEncoder({ label: run.label });
+  for (const { source, tileBytes, target, bytes } of tiles) {
+    for (let offset = 0; offset < bytes; offset += tileBytes) {
+      encoder.copyBufferToBuffer(source, 0, target, offset, Math.min(tileBytes, bytes - offset));
+    }
+  }
   const pass = encoder.beginComputePass({ label: run.label });
   pass.setBindGroup(0, bindGroup);
   for (const { entryPoint, invocations, rows } of run.dispatches) {

@@ -117,7 +117,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
     const runsPerCall = Math.max(1, Math.floor(COPY_BYTES_PER_CALL / (n * pixels * c * 4)));
     for (let first = 0; first < params.nrRuns; first += runsPerCall) {
       const runs = Math.min(runsPerCall, params.nrRuns - first);
-      const copies = await perturbSubsets({
+      const copies = perturbSubsets({
         xNHWC: batch.xNHWC,
         shapeNHWC: batch.shapeNHWC,
         copies: runs,

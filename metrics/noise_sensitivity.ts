@@ -93,7 +93,7 @@ export async function noiseSensitivity(
     // samples of the call in one kernel dispatch, which on webgpu stay on the GPU.
     const noiseSNHWC = new Float64Array(count * n * values);
     for (let k = 0; k < count; k++) noiseSNHWC.set(drawNoise(n * values), k * n * values);
-    const xs = await addNoise({ xNHWC: batch.xNHWC, shapeNHWC: batch.shapeNHWC, noiseSNHWC });
+    const xs = addNoise({ xNHWC: batch.xNHWC, shapeNHWC: batch.shapeNHWC, noiseSNHWC });
     let maps: Float32Array, changed: Uint8Array | undefined, xsValues: Float32Array | undefined;
     try {
       const targets = Int32Array.from({ length: count * n }, (_, j) => batch.targets[j % n]);
