@@ -62,15 +62,23 @@ if (!onGpu) console.warn("perturb kernels bench: no WebGPU adapter, only the ref
 /** tfjs's device, which the kernels run on. */
 const device = onGpu ? (tf.backend() as unknown as { device: GPUDevice }).device : undefined;
 
-/** Writes `values` into a fresh GPU buffer and waits for the queue (then frees it). */
+const uploadBuffers = new Map<number, GPUBuffer>();
+
+/**
+ * Writes `values` into a GPU buffer and waits for the queue. Buffers are made once per size
+ * and reused, as tfjs's pool reuses the kernels' outputs, so neither side pays for allocation.
+ */
 async function upload(values: Float32Array<ArrayBuffer>): Promise<void> {
-  const buffer = device!.createBuffer({
-    size: values.byteLength,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-  });
+  let buffer = uploadBuffers.get(values.byteLength);
+  if (!buffer) {
+    buffer = device!.createBuffer({
+      size: values.byteLength,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    uploadBuffers.set(values.byteLength, buffer);
+  }
   device!.queue.writeBuffer(buffer, 0, values);
   await device!.queue.onSubmittedWorkDone();
-  buffer.destroy();
 }
 
 async function finished(copies: tf.Tensor): Promise<void> {
