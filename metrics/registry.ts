@@ -9,6 +9,7 @@
 import { InputError } from "../core/errors.ts";
 import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
+import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -22,6 +23,7 @@ import type { CommonParams, MetricDefinition } from "./metric.ts";
 // deno-lint-ignore no-explicit-any
 export const METRICS: readonly MetricDefinition<any>[] = [
   FAITHFULNESS_CORRELATION,
+  PIXEL_FLIPPING,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
