@@ -13,6 +13,9 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
+import type { Draws } from "./draws.ts";
+import type { RankOrder } from "./metric.ts";
+import { type Baseline, batchBaselines } from "./perturb.ts";
 
 /** Padding of one side: pixels added before and after (Quantus's `get_padding_size`). */
 export interface SidePadding {
@@ -159,4 +162,100 @@ export function edgePaddedMean(
   const count = (heightPx + padRows.before + padRows.after) *
     (widthPx + padCols.before + padCols.after) * channels;
   return Math.fround(sum / count);
+}
+
+/**
+ * The baseline of each image for a patch step, as Quantus computes it on the edge-padded image
+ * when `quantusCompat` is on (only `"mean"` differs: the padded border counts several times),
+ * and on the image itself otherwise.
+ *
+ * @example
+ * ```ts
+ * import { SeededDraws } from "./draws.ts";
+ * import { patchBaselines, squarePatches } from "./patches.ts";
+ * const x = Float32Array.of(0, 3); // one 1 x 2 image
+ * const patches = squarePatches(1, 2, 1);
+ * const v = patchBaselines("mean", x, [1, 1, 2, 1], patches, new SeededDraws(1), false);
+ * console.assert(v[0] === 1.5);
+ * ```
+ */
+export function patchBaselines(
+  baseline: Baseline,
+  statesNHWC: Float32Array,
+  shapeNHWC: readonly [number, number, number, number],
+  patches: Patches,
+  draws: Draws,
+  quantusCompat: boolean,
+): Float64Array {
+  const [n, h, w, c] = shapeNHWC;
+  const padded = patches.padRows.before + patches.padRows.after + patches.padCols.before +
+      patches.padCols.after > 0;
+  if (!(quantusCompat && padded && baseline === "mean")) {
+    return batchBaselines(baseline, statesNHWC, shapeNHWC, draws);
+  }
+  const perImage = h * w * c;
+  return Float64Array.from(
+    { length: n },
+    (_, i) =>
+      edgePaddedMean(
+        statesNHWC.subarray(i * perImage, (i + 1) * perImage),
+        h,
+        w,
+        c,
+        patches.padRows,
+        patches.padCols,
+      ),
+  );
+}
+
+/** The order in which patches are removed: most relevant first, least relevant first, random. */
+export type PatchOrder = "morf" | "lerf" | "random";
+
+/**
+ * One image's patches in removal order: by attribution sum, descending for `morf`, ascending
+ * for `lerf` (ties as `rank` orders them), or a random permutation drawn from `draws`.
+ *
+ * @example
+ * ```ts
+ * import { SeededDraws } from "./draws.ts";
+ * import { stableRankOrder } from "./metric.ts";
+ * import { orderPatches, squarePatches } from "./patches.ts";
+ * const patches = squarePatches(1, 3, 1).pixels;
+ * const a = Float32Array.of(1, 3, 2);
+ * const ordered = orderPatches(0, a, patches, "morf", stableRankOrder, new SeededDraws(1));
+ * console.assert(ordered.map((p) => p[0]).join() === "1,2,0");
+ * ```
+ */
+export function orderPatches(
+  sample: number,
+  attributionsHW: Float32Array,
+  patches: Int32Array[],
+  order: PatchOrder,
+  rank: RankOrder,
+  draws: Draws,
+): Int32Array[] {
+  const sequence = order === "random"
+    ? draws.choiceWithoutReplacement(patches.length, patches.length)
+    : rank(
+      sample,
+      patchSums(attributionsHW, patches),
+      order === "morf" ? "descending" : "ascending",
+    );
+  return Array.from(sequence, (k) => patches[k]);
+}
+
+/**
+ * A patch order from a Quantus setting or a flag.
+ *
+ * @throws {InputError} for anything but morf, lerf or random.
+ *
+ * @example
+ * ```ts
+ * import { parsePatchOrder } from "./patches.ts";
+ * console.assert(parsePatchOrder("lerf") === "lerf");
+ * ```
+ */
+export function parsePatchOrder(value: unknown): PatchOrder {
+  if (value === "morf" || value === "lerf" || value === "random") return value;
+  throw new InputError(`order ${JSON.stringify(value)}: choose morf, lerf or random`);
 }

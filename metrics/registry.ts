@@ -10,6 +10,8 @@ import { InputError } from "../core/errors.ts";
 import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
 import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
+import { REGION_PERTURBATION } from "./region_perturbation.ts";
+import { SELECTIVITY } from "./selectivity.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -24,6 +26,8 @@ import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
 export const METRICS: readonly MetricDefinition<any>[] = [
   FAITHFULNESS_CORRELATION,
   PIXEL_FLIPPING,
+  REGION_PERTURBATION,
+  SELECTIVITY,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
