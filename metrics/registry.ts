@@ -12,6 +12,9 @@ import type { CommonParams, MetricDefinition } from "./metric.ts";
 import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
 import { REGION_PERTURBATION } from "./region_perturbation.ts";
 import { SELECTIVITY } from "./selectivity.ts";
+import { MONOTONICITY_ARYA } from "./monotonicity_arya.ts";
+import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
+import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -28,6 +31,9 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   PIXEL_FLIPPING,
   REGION_PERTURBATION,
   SELECTIVITY,
+  MONOTONICITY_ARYA,
+  MONOTONICITY_NGUYEN,
+  FAITHFULNESS_ESTIMATE,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
