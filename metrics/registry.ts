@@ -15,6 +15,7 @@ import { SELECTIVITY } from "./selectivity.ts";
 import { MONOTONICITY_ARYA } from "./monotonicity_arya.ts";
 import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
 import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
+import { IROF } from "./irof.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -34,6 +35,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   MONOTONICITY_ARYA,
   MONOTONICITY_NGUYEN,
   FAITHFULNESS_ESTIMATE,
+  IROF,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
