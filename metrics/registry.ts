@@ -16,6 +16,7 @@ import { MONOTONICITY_ARYA } from "./monotonicity_arya.ts";
 import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
 import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
 import { IROF } from "./irof.ts";
+import { ROAD } from "./road.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -36,6 +37,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   MONOTONICITY_NGUYEN,
   FAITHFULNESS_ESTIMATE,
   IROF,
+  ROAD,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
