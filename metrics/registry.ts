@@ -17,6 +17,7 @@ import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
 import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
 import { IROF } from "./irof.ts";
 import { ROAD } from "./road.ts";
+import { SUFFICIENCY } from "./sufficiency.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -38,6 +39,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   FAITHFULNESS_ESTIMATE,
   IROF,
   ROAD,
+  SUFFICIENCY,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
