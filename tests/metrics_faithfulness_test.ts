@@ -223,6 +223,34 @@ Deno.test("faithfulness: Sufficiency known answer", async () => {
   model.dispose();
 });
 
+Deno.test("faithfulness: IROF uses the context's superpixels; Quantus pads short curves", async () => {
+  const model = regionSumModel();
+  const x = regionImages(2);
+  const batch = batchOf(x, regionMaps(x, true));
+  // Image 0: 4 quadrants; image 1: 16 cells of 2 x 2.
+  const quadrants = Int32Array.from(
+    { length: PIXELS },
+    (_, p) => 2 * Math.floor(Math.floor(p / SIDE) / 4) + Math.floor((p % SIDE) / 4),
+  );
+  const cells = Int32Array.from(
+    { length: PIXELS },
+    (_, p) => 4 * Math.floor(Math.floor(p / SIDE) / 2) + Math.floor((p % SIDE) / 2),
+  );
+  const segment = (sample: number) => (sample === 0 ? quadrants : cells);
+  const params = { ...IROF.defaults, softmax: false, perturbBaseline: 0 };
+  const corrected = await IROF.evaluate({ ...contextOf(model), segment }, batch, params);
+  assertEquals(corrected.curves!.map((c) => c.length), [4, 16]);
+  const compat = await IROF.evaluate({ ...contextOf(model), segment }, batch, {
+    ...params,
+    quantusCompat: true,
+  });
+  // Quantus's zero padding adds the trapezoid from the last value down to 0.
+  const last = corrected.curves![0][3];
+  assertAlmostEquals(compat.scores[0], corrected.scores[0] - last / 2, 1e-9);
+  assertEquals(compat.scores[1], corrected.scores[1]);
+  model.dispose();
+});
+
 Deno.test("faithfulness: inputs are never modified", async () => {
   const model = regionSumModel(1, 9);
   const x = regionImages(3);
