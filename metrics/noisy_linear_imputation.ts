@@ -35,7 +35,7 @@ const STENCIL: readonly [number, number, number][] = [
 ];
 
 /** Relative residual at which conjugate gradients stop (far below float32 resolution). */
-const TOLERANCE = 1e-12;
+const TOLERANCE = 1e-10;
 
 /**
  * A copy of one HWC image with `removed` pixels (indices r·W + c, every channel) imputed from
@@ -66,13 +66,13 @@ export function noisyLinearImputation(
   if (k === 0) return out;
   const variable = new Int32Array(heightPx * widthPx).fill(-1);
   for (let v = 0; v < k; v++) variable[removed[v]] = v;
-  // The stencil rows: removed neighbours (variable, weight), known neighbours (pixel, weight).
+  // The stencil rows in CSR form: removed neighbours (variable, weight) and known neighbours
+  // (pixel, weight), at most 8 per row.
   const diagonal = new Float64Array(k);
-  const rowStart = new Int32Array(k + 1);
-  const neighbour: number[] = [];
-  const weightOf: number[] = [];
-  const known: number[][] = Array.from({ length: k }, () => []);
-  const knownWeight: number[][] = Array.from({ length: k }, () => []);
+  const rowStart = new Int32Array(k + 1), knownStart = new Int32Array(k + 1);
+  const columns = new Int32Array(8 * k), weights = new Float64Array(8 * k);
+  const knownPixels = new Int32Array(8 * k), knownWeights = new Float64Array(8 * k);
+  let edges = 0, knownEdges = 0;
   for (let v = 0; v < k; v++) {
     const r = Math.floor(removed[v] / widthPx), c = removed[v] % widthPx;
     for (const [dr, dc, weight] of STENCIL) {
@@ -81,17 +81,16 @@ export function noisyLinearImputation(
       diagonal[v] += weight;
       const p = rr * widthPx + cc;
       if (variable[p] >= 0) {
-        neighbour.push(variable[p]);
-        weightOf.push(weight);
+        columns[edges] = variable[p];
+        weights[edges++] = weight;
       } else {
-        known[v].push(p);
-        knownWeight[v].push(weight);
+        knownPixels[knownEdges] = p;
+        knownWeights[knownEdges++] = weight;
       }
     }
-    rowStart[v + 1] = neighbour.length;
+    rowStart[v + 1] = edges;
+    knownStart[v + 1] = knownEdges;
   }
-  const columns = Int32Array.from(neighbour);
-  const weights = Float64Array.from(weightOf);
   const multiply = (u: Float64Array, into: Float64Array) => {
     for (let v = 0; v < k; v++) {
       let sum = diagonal[v] * u[v];
@@ -104,8 +103,8 @@ export function noisyLinearImputation(
   for (let ch = 0; ch < channels; ch++) {
     for (let v = 0; v < k; v++) {
       let sum = 0;
-      for (let j = 0; j < known[v].length; j++) {
-        sum += knownWeight[v][j] * imageHWC[known[v][j] * channels + ch];
+      for (let e = knownStart[v]; e < knownStart[v + 1]; e++) {
+        sum += knownWeights[e] * imageHWC[knownPixels[e] * channels + ch];
       }
       rhs[v] = sum;
     }
