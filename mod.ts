@@ -61,6 +61,15 @@ export * from "./models/fold_batchnorm.ts";
 export * from "./xai/explainer.ts";
 export * from "./xai/registry.ts";
 export * from "./xai/normalise.ts";
+export * from "./metrics/pixel_flipping.ts";
+export * from "./metrics/region_perturbation.ts";
+export * from "./metrics/selectivity.ts";
+export * from "./metrics/irof.ts";
+export * from "./metrics/faithfulness_estimate.ts";
+export * from "./metrics/monotonicity_nguyen.ts";
+export * from "./metrics/monotonicity_arya.ts";
+export * from "./metrics/road.ts";
+export * from "./metrics/sufficiency.ts";
 export { STAGES } from "./stages/registry.ts";
 
 /**

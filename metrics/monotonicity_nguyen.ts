@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { InputError } from "../core/errors.ts";
 import {
   allNaN,
   checkMetricBatch,
@@ -32,7 +33,6 @@ import {
 } from "./perturb.ts";
 import { independentCopies, orderedSteps, resolveFeaturesInStep } from "./perturbation_curve.ts";
 import { correlationFromQuantus, type CorrelationName, CORRELATIONS } from "./similarity.ts";
-import { InputError } from "../core/errors.ts";
 
 /** Parameters of {@link MONOTONICITY_NGUYEN}. */
 export interface MonotonicityNguyenParams extends CommonParams {

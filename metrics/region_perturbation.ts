@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { InputError } from "../core/errors.ts";
 import {
   checkMetricBatch,
   commonFromQuantus,
@@ -30,7 +31,6 @@ import {
 } from "./patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "./perturb.ts";
 import { cumulativeCurves } from "./perturbation_curve.ts";
-import { InputError } from "../core/errors.ts";
 
 /** Parameters of {@link REGION_PERTURBATION}. */
 export interface RegionPerturbationParams extends CommonParams {
