@@ -28,7 +28,12 @@ import {
   replacePixels,
   requireDefaultPerturbFunc,
 } from "./perturb.ts";
-import { independentCopies, orderedSteps, resolveFeaturesInStep } from "./perturbation_curve.ts";
+import {
+  independentCopies,
+  markConstantMaps,
+  orderedSteps,
+  resolveFeaturesInStep,
+} from "./perturbation_curve.ts";
 import { correlationFromQuantus, type CorrelationName, CORRELATIONS } from "./similarity.ts";
 
 /** Parameters of {@link FAITHFULNESS_ESTIMATE}. */
@@ -112,7 +117,7 @@ export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams>
       options,
     );
     const similarity = CORRELATIONS[params.similarity];
-    return scorePerImage(n, (i) => {
+    const result = await scorePerImage(n, (i) => {
       const mass = Float64Array.from(patchSums(imageSlice(a, i, pixels), steps[i]));
       const drop = Float64Array.from(
         { length: groups },
@@ -123,6 +128,8 @@ export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams>
       const constant = mass.every((v) => v === mass[0]) ? "attribution mass" : "output drop";
       return { score, reason: `the ${constant} is the same for every pixel group: no correlation` };
     });
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result) {
     return Array.from(result.scores);

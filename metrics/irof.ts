@@ -32,7 +32,7 @@ import {
   parseBaseline,
   requireDefaultPerturbFunc,
 } from "./perturb.ts";
-import { cumulativeCurves, trapezoid } from "./perturbation_curve.ts";
+import { cumulativeCurves, markConstantMaps, trapezoid } from "./perturbation_curve.ts";
 
 /** Parameters of {@link IROF}. */
 export interface IrofParams extends CommonParams {
@@ -177,6 +177,7 @@ export const IROF: MetricDefinition<IrofParams> = {
         : curves[i];
       return curves[i].length - trapezoid(curve);
     });
+    markConstantMaps(result, a, pixels, params.quantusCompat);
     return { ...result, curves };
   },
   toQuantus(result, params) {

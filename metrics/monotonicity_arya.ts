@@ -28,7 +28,12 @@ import {
   parseBaseline,
   requireDefaultPerturbFunc,
 } from "./perturb.ts";
-import { cumulativeCurves, orderedSteps, resolveFeaturesInStep } from "./perturbation_curve.ts";
+import {
+  cumulativeCurves,
+  markConstantMaps,
+  orderedSteps,
+  resolveFeaturesInStep,
+} from "./perturbation_curve.ts";
 
 /** Parameters of {@link MONOTONICITY_ARYA}. */
 export interface MonotonicityAryaParams extends CommonParams {
@@ -106,7 +111,7 @@ export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {
         : { insertFromNHWC: batch.xNHWC }),
       softmax: params.softmax,
     });
-    return {
+    const result = {
       scores: Float64Array.from(
         curves,
         (curve) => curve.every((v, k) => k === 0 || v >= curve[k - 1]) ? 1 : 0,
@@ -114,6 +119,8 @@ export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {
       reasons: Array(n).fill(undefined),
       curves: curves.map((curve) => Float64Array.from(curve)),
     };
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result) {
     return Array.from(result.scores, (s) => s === 1);

@@ -31,7 +31,12 @@ import {
   replacePixels,
   requireDefaultPerturbFunc,
 } from "./perturb.ts";
-import { independentCopies, orderedSteps, resolveFeaturesInStep } from "./perturbation_curve.ts";
+import {
+  independentCopies,
+  markConstantMaps,
+  orderedSteps,
+  resolveFeaturesInStep,
+} from "./perturbation_curve.ts";
 import { correlationFromQuantus, type CorrelationName, CORRELATIONS } from "./similarity.ts";
 
 /** Parameters of {@link MONOTONICITY_NGUYEN}. */
@@ -134,7 +139,7 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
       options,
     );
     const similarity = CORRELATIONS[params.similarity];
-    return scorePerImage(n, (i) => {
+    const result = await scorePerImage(n, (i) => {
       const p = original[i];
       // float32 arithmetic as Quantus's float32 predictions; the 1/p² scale in float64.
       const scale = Math.abs(p) >= params.eps ? Math.fround(1 / Math.abs(p)) ** 2 : 1;
@@ -152,6 +157,8 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
       const constant = mass.every((v) => v === mass[0]) ? "attribution mass" : "output variance";
       return { score, reason: `the ${constant} is the same for every pixel group: no correlation` };
     });
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result) {
     return Array.from(result.scores);

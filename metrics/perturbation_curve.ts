@@ -264,3 +264,34 @@ export function resolveFeaturesInStep(
   }
   return value;
 }
+
+/**
+ * Marks images whose map is constant as undefined (NaN with a reason), in place: a constant map
+ * ranks no pixel above another, so any order-based score would only measure the sort's
+ * tie-breaking. With `quantusCompat` the result is left as Quantus gives it (a score from numpy's
+ * order of the ties).
+ *
+ * @example
+ * ```ts
+ * import { markConstantMaps } from "./perturbation_curve.ts";
+ * const result = { scores: Float64Array.of(1, 2), reasons: [undefined, undefined] };
+ * markConstantMaps(result, Float32Array.of(3, 3, 1, 2), 2, false);
+ * console.assert(Number.isNaN(result.scores[0]) && result.scores[1] === 2);
+ * ```
+ */
+export function markConstantMaps(
+  result: { scores: Float64Array; reasons: (string | undefined)[] },
+  attributionsNHW: Float32Array,
+  pixelsPerImage: number,
+  quantusCompat: boolean,
+): void {
+  if (quantusCompat) return;
+  for (let i = 0; i < result.scores.length; i++) {
+    const map = attributionsNHW.subarray(i * pixelsPerImage, (i + 1) * pixelsPerImage);
+    if (map.every((v) => v === map[0])) {
+      result.scores[i] = NaN;
+      result.reasons[i] = `the attribution map is constant (${map[0]} everywhere): it ranks no ` +
+        "pixel above another, so the perturbation order is arbitrary";
+    }
+  }
+}

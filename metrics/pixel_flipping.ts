@@ -28,6 +28,7 @@ import {
 } from "./perturb.ts";
 import {
   cumulativeCurves,
+  markConstantMaps,
   orderedSteps,
   resolveFeaturesInStep,
   trapezoid,
@@ -94,11 +95,13 @@ export const PIXEL_FLIPPING: MetricDefinition<PixelFlippingParams> = {
         batchBaselines(params.perturbBaseline, states, batch.shapeNHWC, context.draws),
       softmax: params.softmax,
     });
-    return {
+    const result = {
       scores: Float64Array.from(curves, (curve) => trapezoid(curve)),
       reasons: Array(n).fill(undefined),
       curves: curves.map((curve) => Float64Array.from(curve)),
     };
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result, params) {
     return params.returnAucPerSample

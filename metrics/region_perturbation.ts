@@ -30,7 +30,7 @@ import {
   squarePatches,
 } from "./patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "./perturb.ts";
-import { cumulativeCurves } from "./perturbation_curve.ts";
+import { cumulativeCurves, markConstantMaps } from "./perturbation_curve.ts";
 
 /** Parameters of {@link REGION_PERTURBATION}. */
 export interface RegionPerturbationParams extends CommonParams {
@@ -125,11 +125,13 @@ export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
     const curves = perturbed.map((curve, i) =>
       Float64Array.from(curve, (score) => Math.fround(original[i] - score))
     );
-    return {
+    const result = {
       scores: Float64Array.from(curves, (curve) => curve.reduce((s, v) => s + v, 0) / curve.length),
       reasons: Array(n).fill(undefined),
       curves,
     };
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result) {
     return result.curves!.map((curve) => Array.from(curve));

@@ -24,7 +24,7 @@ import {
 import { noisyLinearImputation } from "./noisy_linear_imputation.ts";
 import { prepareAttributions } from "./normalise.ts";
 import { requireDefaultPerturbFunc } from "./perturb.ts";
-import { independentCopies } from "./perturbation_curve.ts";
+import { independentCopies, markConstantMaps } from "./perturbation_curve.ts";
 
 /** Parameters of {@link ROAD}. */
 export interface RoadParams extends CommonParams {
@@ -125,11 +125,13 @@ export const ROAD: MetricDefinition<RoadParams> = {
           return best === batch.targets[i] ? 1 : 0;
         }),
     );
-    return {
+    const result = {
       scores: Float64Array.from(curves, (curve) => curve.reduce((s, v) => s + v, 0) / levels),
       reasons: Array(n).fill(undefined),
       curves,
     };
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result, params) {
     const curves = result.curves!;

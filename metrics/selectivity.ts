@@ -21,7 +21,7 @@ import {
 import { prepareAttributions } from "./normalise.ts";
 import { orderPatches, patchBaselines, squarePatches } from "./patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "./perturb.ts";
-import { cumulativeCurves, trapezoid } from "./perturbation_curve.ts";
+import { cumulativeCurves, markConstantMaps, trapezoid } from "./perturbation_curve.ts";
 
 /** Parameters of {@link SELECTIVITY}. */
 export interface SelectivityParams extends CommonParams {
@@ -90,11 +90,13 @@ export const SELECTIVITY: MetricDefinition<SelectivityParams> = {
       softmax: params.softmax,
     });
     const curves = perturbed.map((curve) => Float64Array.from(curve));
-    return {
+    const result = {
       scores: Float64Array.from(curves, (curve) => trapezoid(curve)),
       reasons: Array(n).fill(undefined),
       curves,
     };
+    markConstantMaps(result, a, pixels, params.quantusCompat);
+    return result;
   },
   toQuantus(result) {
     return result.curves!.map((curve) => Array.from(curve));

@@ -265,23 +265,32 @@ Deno.test("faithfulness: inputs are never modified", async () => {
   model.dispose();
 });
 
-Deno.test("faithfulness: constant maps give NaN with a reason where a correlation is undefined", async () => {
+Deno.test("faithfulness: constant maps give NaN with a reason (Quantus: a score from tie order)", async () => {
   const model = regionSumModel();
   const x = regionImages(2);
-  const constant = batchOf(x, new Float32Array(2 * PIXELS).fill(0.5));
-  for (
-    const [metric, extra] of SMALL.filter(([m]) =>
-      [FAITHFULNESS_ESTIMATE, MONOTONICITY_NGUYEN].includes(m)
-    )
-  ) {
-    const r = await scoresOf(metric, extra, model, constant);
-    assert(r.scores.every(Number.isNaN), `${metric.name}: ${r.scores}`);
-    assert(r.reasons.every((why) => why?.includes("attribution mass")), `${metric.name}`);
+  const a = regionMaps(x, true);
+  a.fill(0.5, PIXELS); // image 1's map is constant, image 0's is not
+  const batch = batchOf(x, a);
+  for (const [metric, extra] of SMALL.filter(([m]) => m !== SUFFICIENCY)) {
+    const r = await scoresOf(metric, extra, model, batch);
+    assert(!Number.isNaN(r.scores[0]), `${metric.name}: image 0 has a map`);
+    assert(Number.isNaN(r.scores[1]) && r.reasons[1]?.includes("constant"), `${metric.name}`);
+    const compat = await scoresOf(metric, { ...extra, quantusCompat: true }, model, batch);
+    const correlation = metric === FAITHFULNESS_ESTIMATE || metric === MONOTONICITY_NGUYEN;
+    // Quantus scores the tie order, except where the correlation itself is undefined.
+    assert(
+      Number.isNaN(compat.scores[1]) === correlation,
+      `${metric.name} compat: ${compat.scores[1]}`,
+    );
+    if (correlation) assert(compat.reasons[1]?.includes("attribution mass"), metric.name);
   }
   // IROF divides by the original output: a zero output has no relative curve.
   const dark = batchOf(new Float32Array(2 * PIXELS), regionMaps(x, true));
   const irof = await scoresOf(IROF, { nSegments: 16, softmax: false }, model, dark);
-  assert(irof.scores.every(Number.isNaN) && irof.reasons.every((why) => why?.includes("0")));
+  assert(
+    irof.scores.every(Number.isNaN) &&
+      irof.reasons.every((why) => why?.includes("target output of the unperturbed image is 0")),
+  );
   model.dispose();
 });
 
