@@ -8,6 +8,7 @@
  */
 import { z } from "../deps.ts";
 import { InputError } from "./errors.ts";
+import { escapesFolder, isPlainName } from "./paths.ts";
 
 /** Backends a run can ask for; `auto` picks webgpu on a real GPU and wasm otherwise. */
 export const BACKEND_NAMES = ["auto", "webgpu", "wasm", "cpu"] as const;
@@ -17,6 +18,11 @@ export const BAD_IMAGE_POLICIES = ["fail", "skip"] as const;
 
 const positiveInt = z.number().int().positive();
 
+/** Model and class names become folder names, so they may not be paths. */
+const plainName = z.string().refine(isPlainName, {
+  message: "must be a plain name (not empty, no / or \\, not . or ..)",
+});
+
 /** The schema of a config; JSON config files use these field names. */
 export const configSchema = z.strictObject({
   /** Dataset root (ImageFolder with train/val/test, or a flat folder with labels.csv). */
@@ -24,7 +30,7 @@ export const configSchema = z.strictObject({
   /** Outputs folder; every stage writes only below it. */
   out: z.string().min(1),
   /** Architectures to run, by name. */
-  models: z.array(z.string().min(1)).min(1),
+  models: z.array(plainName).min(1),
   /** Use at most this many images per split (for quick runs); unset means all. */
   limit: positiveInt.optional(),
   /** Square model input size in pixels. */
@@ -37,7 +43,7 @@ export const configSchema = z.strictObject({
   patience: positiveInt,
   seed: z.number().int().min(1).max(2 ** 31 - 1),
   /** Class names in label order (ImageFolder sorts folder names; so does this default). */
-  classes: z.array(z.string().min(1)).min(2).refine((c) => new Set(c).size === c.length, {
+  classes: z.array(plainName).min(2).refine((c) => new Set(c).size === c.length, {
     message: "class names must be unique",
   }),
   /** Apply the reference's training augmentation (translation, rotation, brightness, contrast). */
@@ -121,7 +127,16 @@ export function validateConfig(candidate: unknown, source: string): Config {
 }
 
 /**
+ * The config fields that are paths. A config file, unlike a flag the user types, may come from
+ * someone else, so its paths must stay inside the working folder.
+ */
+export const CONFIG_PATH_FIELDS = ["data", "out"] as const;
+
+/**
  * Reads a JSON config file holding any subset of the fields.
+ *
+ * @throws {InputError} for a missing file, bad JSON, an invalid field, or a path field that is
+ * absolute or climbs out of the working folder (`../`).
  *
  * @example
  * ```ts
@@ -151,7 +166,16 @@ export async function readConfigFile(path: string): Promise<Partial<Config>> {
     throw new InputError(`${path}: a config file must hold one JSON object of fields`);
   }
   // Validate the file on its own first so its errors name the file, not the merged result.
-  validateConfig({ ...DEFAULT_CONFIG, ...parsed }, path);
+  const config = validateConfig({ ...DEFAULT_CONFIG, ...parsed }, path);
+  for (const field of CONFIG_PATH_FIELDS) {
+    if (field in parsed && escapesFolder(config[field])) {
+      throw new InputError(
+        `${path}: field "${field}": ${JSON.stringify(config[field])} is absolute or leaves the ` +
+          `working folder; a config file may only name paths inside it (pass --${field} on the ` +
+          "command line to use another folder)",
+      );
+    }
+  }
   return parsed as Partial<Config>;
 }
 

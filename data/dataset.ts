@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { basename, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, extname, join } from "node:path";
 import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { escapesFolder } from "../core/paths.ts";
 import { type Split, SPLITS, stratifiedSplit } from "./stratified_split.ts";
 
 /** File endings read as images (case-insensitive), as torchvision's ImageFolder would. */
@@ -168,7 +169,7 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
     if (!isImageFile(row.file)) {
       throw new InputError(`${csvPath}:${line}: ${row.file} is not a .jpg, .jpeg or .png file`);
     }
-    if (isAbsolute(row.file) || relative(root, resolve(root, row.file)).startsWith("..")) {
+    if (escapesFolder(row.file)) {
       throw new InputError(`${csvPath}:${line}: ${row.file} points outside the data folder`);
     }
     if (seen.has(row.file)) throw new InputError(`${csvPath}:${line}: ${row.file} is listed twice`);

@@ -12,6 +12,7 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import type { Draws } from "./draws.ts";
+import type { LayerRandomiser } from "./layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
 
 /** The families of Quantus's taxonomy. */
@@ -83,6 +84,11 @@ export interface MetricContext {
   rankOrder?: RankOrder;
   /** Superpixels for segment-based metrics; each metric documents its fallback. */
   segment?: Segmenter;
+  /**
+   * How randomisation metrics re-initialise a layer; defaults to PyTorch's `reset_parameters`
+   * rule (`torchLikeReset`). Parity tests load the parameters Quantus drew instead.
+   */
+  randomiseLayer?: LayerRandomiser;
 }
 
 /** A metric's answer for one batch. */

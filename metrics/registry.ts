@@ -7,7 +7,11 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
+import { AVG_SENSITIVITY } from "./avg_sensitivity.ts";
 import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
+import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
+import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
+import { MPRT } from "./mprt.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
 import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
 import { REGION_PERTURBATION } from "./region_perturbation.ts";
@@ -18,6 +22,17 @@ import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
 import { IROF } from "./irof.ts";
 import { ROAD } from "./road.ts";
 import { SUFFICIENCY } from "./sufficiency.ts";
+import { SPARSENESS } from "./sparseness.ts";
+import { COMPLEXITY } from "./complexity.ts";
+import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
+import { POINTING_GAME } from "./pointing_game.ts";
+import { ATTRIBUTION_LOCALISATION } from "./attribution_localisation.ts";
+import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
+import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
+import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
+import { AUC } from "./auc.ts";
+import { COMPLETENESS } from "./completeness.ts";
+import { RANDOM_LOGIT } from "./random_logit.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.
@@ -40,6 +55,21 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   IROF,
   ROAD,
   SUFFICIENCY,
+  MAX_SENSITIVITY,
+  AVG_SENSITIVITY,
+  LOCAL_LIPSCHITZ_ESTIMATE,
+  MPRT,
+  RANDOM_LOGIT,
+  POINTING_GAME,
+  ATTRIBUTION_LOCALISATION,
+  TOP_K_INTERSECTION,
+  RELEVANCE_RANK_ACCURACY,
+  RELEVANCE_MASS_ACCURACY,
+  AUC,
+  SPARSENESS,
+  COMPLEXITY,
+  EFFECTIVE_COMPLEXITY,
+  COMPLETENESS,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");

@@ -138,3 +138,55 @@ export function correlationFromQuantus(
     }: only Pearson and Spearman correlations are supported`,
   );
 }
+
+/**
+ * The structural similarity (Wang et al. 2004) of two flat vectors, as Quantus's `ssim` computes
+ * it with scikit-image on flattened maps: a 1-D window of `winSize` values (uniform weights,
+ * sample covariance), K1 = 0.01, K2 = 0.03, the data range max − min over both vectors, and the
+ * mean over the positions whose window lies inside the vector (`(winSize − 1) / 2` cropped at each
+ * end). NaN when both vectors are the same constant (no range), or when they are shorter than the
+ * window. `winSize` must be odd (scikit-image's rule).
+ *
+ * @example
+ * ```ts
+ * import { ssim1d } from "./similarity.ts";
+ * const a = Array.from({ length: 20 }, (_, i) => Math.sin(i));
+ * console.assert(Math.abs(ssim1d(a, a) - 1) < 1e-12);
+ * console.assert(ssim1d(a, a.map((_, i) => Math.cos(3 * i))) < 0.1);
+ * ```
+ */
+export function ssim1d(a: ArrayLike<number>, b: ArrayLike<number>, winSize = 7): number {
+  if (winSize % 2 !== 1 || winSize < 3) {
+    throw new RangeError(`ssim1d: winSize ${winSize} must be odd and at least 3`);
+  }
+  const length = a.length;
+  if (length < winSize || b.length !== length) return NaN;
+  let max = -Infinity, min = Infinity;
+  for (let i = 0; i < length; i++) {
+    max = Math.max(max, a[i], b[i]);
+    min = Math.min(min, a[i], b[i]);
+  }
+  const range = max - min;
+  if (!(range > 0)) return NaN;
+  const c1 = (0.01 * range) ** 2, c2 = (0.03 * range) ** 2;
+  const covarianceNorm = winSize / (winSize - 1);
+  const pad = (winSize - 1) >> 1;
+  let total = 0;
+  for (let centre = pad; centre < length - pad; centre++) {
+    let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+    for (let j = centre - pad; j <= centre + pad; j++) {
+      sa += a[j];
+      sb += b[j];
+      saa += a[j] * a[j];
+      sbb += b[j] * b[j];
+      sab += a[j] * b[j];
+    }
+    const ma = sa / winSize, mb = sb / winSize;
+    const va = covarianceNorm * (saa / winSize - ma * ma);
+    const vb = covarianceNorm * (sbb / winSize - mb * mb);
+    const vab = covarianceNorm * (sab / winSize - ma * mb);
+    total += ((2 * ma * mb + c1) * (2 * vab + c2)) /
+      ((ma * ma + mb * mb + c1) * (va + vb + c2));
+  }
+  return total / (length - 2 * pad);
+}

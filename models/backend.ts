@@ -3,6 +3,8 @@
  *
  * `auto` picks webgpu only on a real GPU: on a machine whose only WebGPU adapter is the
  * software fallback (llvmpipe), wasm is ~30x faster (see BENCHMARKS.md), so it wins there.
+ * `webgpu` on a machine with no adapter at all runs on wasm, and the start-up line says that
+ * the explainers use their TypeScript kernels instead of the WGSL ones.
  *
  * @module
  */
@@ -70,13 +72,14 @@ export function resolveBackend(
   probe: WebGpuProbe,
 ): BackendChoice {
   const adapter = { adapter: probe.adapter, isFallbackAdapter: probe.isFallbackAdapter };
-  if (requested === "webgpu") {
-    if (!probe.available) {
-      throw new InputError(
-        "--backend webgpu: no WebGPU adapter found on this machine; use --backend wasm or auto",
-      );
-    }
-    return { name: "webgpu", ...adapter, reason: "requested" };
+  if (requested === "webgpu" && !probe.available) {
+    // The start-up line carries the notice; the explainers' kernels follow the backend.
+    return {
+      name: "wasm",
+      ...adapter,
+      reason: "webgpu requested, but no WebGPU adapter: wasm, with the TypeScript kernels " +
+        "instead of WGSL",
+    };
   }
   if (requested !== "auto") return { name: requested, ...adapter, reason: "requested" };
   if (probe.available && !probe.isFallbackAdapter) {
@@ -104,6 +107,14 @@ export async function startBackend(requested: BackendName | "auto"): Promise<Bac
   // input gradient as a naive loop.
   if (choice.name === "wasm") registerFastWasmKernels();
   if (!(await tf.setBackend(choice.name))) {
+    if (choice.name === "wasm") {
+      // Run from a URL, the .wasm file lies in Deno's npm cache, outside the project folder.
+      throw new InputError(
+        "--backend wasm: tfjs could not load its .wasm file; when running mod.ts from a URL, " +
+          "also grant read access to Deno's npm cache (the npmCache folder `deno info` prints, " +
+          "e.g. --allow-read=.,$HOME/.cache/deno/npm), or pass --backend cpu",
+      );
+    }
     throw new Error(`tfjs could not start the ${choice.name} backend`);
   }
   await tf.ready();

@@ -12,7 +12,7 @@ import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { type ModelBuilder, modelFromFlags } from "./model_source.ts";
 import { toNHWC } from "./predict.ts";
-import { explainBatch, XAI_BATCH_SIZE } from "./xai.ts";
+import { explainBatch, XAI_CHUNK_SIZE } from "./xai.ts";
 
 /** Command-line description of `explain`. */
 export const explainSpec: StageSpec = {
@@ -111,8 +111,8 @@ export async function explain(
     }
     const pixels = h * w * 3;
     const [raw, normalised] = [new Float32Array(n * h * w), new Float32Array(n * h * w)];
-    for (let start = 0; start < n; start += XAI_BATCH_SIZE) {
-      const count = Math.min(XAI_BATCH_SIZE, n - start);
+    for (let start = 0; start < n; start += XAI_CHUNK_SIZE) {
+      const count = Math.min(XAI_CHUNK_SIZE, n - start);
       const x = batch.data.subarray(start * pixels, (start + count) * pixels);
       const shape = [count, h, w, 3] as const;
       const targets = given?.subarray(start, start + count) ??

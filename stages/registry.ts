@@ -5,13 +5,19 @@
  */
 import type { StageArgs, StageSpec } from "./cli.ts";
 import { dataCheck, dataCheckSpec } from "./data_check.ts";
+import { dataFetch, dataFetchSpec } from "./data_fetch.ts";
 import { dataSplit, dataSplitSpec } from "./data_split.ts";
 import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
+import { merge, mergeSpec } from "./merge.ts";
+import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
+import { quantus, quantusSpec } from "./quantus.ts";
+import { status, statusSpec } from "./status.ts";
 import { train, trainSpec } from "./train.ts";
+import { viz, vizSpec } from "./viz.ts";
 import { xai, xaiSpec } from "./xai.ts";
 
 /** A runnable stage. */
@@ -23,6 +29,7 @@ export interface Stage {
 /** The stages, in pipeline order. */
 export const STAGES: readonly Stage[] = [
   { spec: dataSynthSpec, run: dataSynth },
+  { spec: dataFetchSpec, run: dataFetch },
   { spec: dataSplitSpec, run: dataSplit },
   { spec: dataCheckSpec, run: dataCheck },
   { spec: trainSpec, run: async (args) => void (await train(args)) },
@@ -30,5 +37,10 @@ export const STAGES: readonly Stage[] = [
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
+  { spec: quantusSpec, run: quantus },
+  { spec: plotsSpec, run: async (args) => void (await plots(args)) },
+  { spec: vizSpec, run: async (args) => void (await viz(args)) },
+  { spec: mergeSpec, run: merge },
+  { spec: statusSpec, run: status },
   { spec: demoSpec, run: demo },
 ];

@@ -11,6 +11,7 @@ import { trainModel, type TrainModelResult } from "../training/train_loop.ts";
 import type { HistoryRow } from "../training/history.ts";
 import { numberOrText, runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "./load_data.ts";
+import { ownsItem, SHARD_FLAGS, shardFromCommandLine } from "./shard.ts";
 import { loadSafetensorsWeights, type ModelBuilder, REGISTRY_BUILDER } from "./model_source.ts";
 
 /** Command-line description of `train`. */
@@ -29,6 +30,7 @@ export const trainSpec: StageSpec = {
     "on-bad-image",
   ],
   flags: {
+    ...SHARD_FLAGS,
     epochs: { type: "string", valueName: "N", help: "maximum epochs (default 15)" },
     "batch-size": { type: "string", valueName: "N", help: "images per step (default 64)" },
     lr: { type: "string", valueName: "X", help: "AdamW learning rate (default 3e-4)" },
@@ -51,6 +53,8 @@ export const trainSpec: StageSpec = {
   details: "Writes <out>/checkpoints/<model>_best/ (model.json, weights.bin, meta.json), " +
     "<out>/checkpoints/<model>_last/ (resume state) and <out>/metrics/<model>/history.csv.\n" +
     "Rerunning the same command continues a stopped run from its last finished epoch.\n" +
+    "--shard I/N trains only the models at positions I, I+N, ... of --models (each model's " +
+    "files are its own, so copying the shards' outputs folders together is the merge).\n" +
     "Example: deno task train --models ecgnet --epochs 3 --img-size 128 --backend wasm",
 };
 
@@ -112,6 +116,7 @@ export async function train(
   hooks: TrainHooks = {},
 ): Promise<Map<string, TrainModelResult>> {
   const config = trainingConfig(baseConfig, flags);
+  const shard = shardFromCommandLine(flags);
   const build = hooks.buildModel ?? REGISTRY_BUILDER;
   const pretrained = typeof flags.pretrained === "string" ? flags.pretrained : undefined;
   if (pretrained !== undefined && !pretrained.endsWith(".safetensors")) {
@@ -124,7 +129,7 @@ export async function train(
   );
   console.log(`data set: ${dataset.root}, ${counts.join(" / ")} images at ${config.imgSizePx}px`);
   const results = new Map<string, TrainModelResult>();
-  for (const name of config.models) {
+  for (const name of config.models.filter((_, k) => ownsItem(shard, k))) {
     const options = { numClasses: config.classes.length, imgSizePx: config.imgSizePx };
     const result = await trainModel({
       modelName: name,

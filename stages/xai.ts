@@ -11,7 +11,7 @@ import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
 import { readImageFile } from "../data/decode_image.ts";
 import type { RgbaImage } from "../data/image.ts";
-import { assembleBatch, batchIndices } from "../data/loader.ts";
+import { assembleBatch, batchIndices, type LoadedImages } from "../data/loader.ts";
 import { writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
@@ -23,6 +23,27 @@ import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "./load_data.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
+import { parseTargetChoice, type TargetChoice } from "./test_predictions.ts";
+import {
+  type CheckpointMeta,
+  readCheckpointMeta,
+  WEIGHTS_FILE,
+} from "../training/checkpoint_io.ts";
+import {
+  fingerprint,
+  ownsItem,
+  preparePartsDir,
+  SHARD_FLAGS,
+  shardFromCommandLine,
+  writePart,
+} from "./shard.ts";
+import {
+  mergeXaiMethod,
+  XAI_INDEX_COLUMNS,
+  XAI_PART_COLUMNS,
+  xaiImageFiles,
+  xaiMethodDir,
+} from "./xai_merge.ts";
 
 /** The reference pipeline's methods that exist here (LIME does not yet), plus Saliency. */
 export const XAI_DEFAULT_METHODS: readonly string[] = [
@@ -32,19 +53,11 @@ export const XAI_DEFAULT_METHODS: readonly string[] = [
   "saliency",
 ];
 
-/** Images per explain call: enough to fill the backend, small enough for IG's path batches. */
-export const XAI_BATCH_SIZE = 8;
-
-/** The columns of `index.csv`. */
-export const XAI_INDEX_COLUMNS = [
-  "id",
-  "file",
-  "true_class",
-  "predicted_class",
-  "probability",
-  "target_class",
-  "seconds",
-] as const;
+/**
+ * Images per explain call, and per chunk (the unit of sharding and resume): enough to fill the
+ * backend, small enough for IG's path batches.
+ */
+export const XAI_CHUNK_SIZE = 8;
 
 /** Command-line description of `xai`. */
 export const xaiSpec: StageSpec = {
@@ -53,6 +66,13 @@ export const xaiSpec: StageSpec = {
     "Explain each model's test-split predictions with each method: maps, heatmaps, overlays.",
   shared: ["data", "out", "models", "limit", "seed", "config", "backend", "on-bad-image"],
   flags: {
+    ...SHARD_FLAGS,
+    "chunk-size": {
+      type: "string",
+      valueName: "N",
+      help: `images per explain call and per part file (default ${XAI_CHUNK_SIZE}); ` +
+        "the same for every shard",
+    },
     methods: {
       type: "string",
       valueName: "a,b",
@@ -72,14 +92,35 @@ export const xaiSpec: StageSpec = {
     "  heatmap/<id>.png      the map in matplotlib's jet, at the source image's size\n" +
     "  overlay/<id>.png      0.55 x image + 0.45 x heatmap, at the source image's size\n" +
     `  index.csv             ${XAI_INDEX_COLUMNS.join(", ")}\n` +
+    "  timings.csv           id, seconds (the image's share of its chunk's explain call)\n" +
     "<id> is the sample id <split>/<Class>/<file stem>, e.g. test/MI/MI(12), kept as nested " +
-    "folders. probability is the predicted class's softmax probability; seconds is the " +
-    "image's share of its batch's explain call. Each run replaces the method's folder.\n" +
+    "folders. probability is the predicted class's softmax probability.\n" +
+    `Work is split into chunks of ${XAI_CHUNK_SIZE} images; each finished chunk leaves a part ` +
+    "file under parts/, so a killed run resumes where it stopped. An unsharded run merges the " +
+    "parts into index.csv at the end and removes files of images no longer in it; with " +
+    "--shard, run `deno task merge` after all shards. Only timings.csv differs between runs.\n" +
     "Example: deno task xai --models ecgnet --methods gradcam,saliency --limit 16",
 };
 
-/** Which class each image's map explains. */
-export type TargetChoice = "pred" | "true";
+/**
+ * The `--chunk-size` flag, or {@link XAI_CHUNK_SIZE}.
+ *
+ * @throws {InputError} for anything but a positive whole number.
+ *
+ * @example
+ * ```ts
+ * import { parseChunkSize } from "./xai.ts";
+ * console.assert(parseChunkSize("2") === 2 && parseChunkSize(undefined) === 8);
+ * ```
+ */
+export function parseChunkSize(flag: unknown): number {
+  if (flag === undefined) return XAI_CHUNK_SIZE;
+  const n = Number(flag);
+  if (typeof flag !== "string" || !/^\d+$/.test(flag) || n < 1) {
+    throw new InputError(`--chunk-size ${flag}: expected a positive whole number, e.g. 8`);
+  }
+  return n;
+}
 
 /**
  * The explainers `--methods` names (comma-separated), or the defaults.
@@ -98,22 +139,6 @@ export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {
     : XAI_DEFAULT_METHODS;
   if (names.length === 0) throw new InputError("--methods: name at least one method");
   return names.map(getExplainer);
-}
-
-/**
- * The `--target` choice; `pred` when absent.
- *
- * @throws {InputError} for anything but `pred` or `true`.
- *
- * @example
- * ```ts
- * import { parseTargetChoice } from "./xai.ts";
- * console.assert(parseTargetChoice(undefined) === "pred" && parseTargetChoice("true") === "true");
- * ```
- */
-export function parseTargetChoice(flag: unknown): TargetChoice {
-  if (flag === undefined || flag === "pred" || flag === "true") return flag ?? "pred";
-  throw new InputError(`--target ${flag}: choose pred (the predicted class) or true`);
 }
 
 /**
@@ -207,78 +232,145 @@ export async function xai(
 ): Promise<void> {
   const explainers = parseMethods(flags.methods);
   const targetChoice = parseTargetChoice(flags.target);
+  const shard = shardFromCommandLine(flags);
+  const chunkSize = parseChunkSize(flags["chunk-size"]);
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
   console.log(describeBackend(await startBackend(config.backend)));
+  // Work item k (model x method x chunk, in this order) is shard k mod n's.
+  let item = 0;
   for (const { name, paths } of checkpoints) {
-    const { model, meta } = await loadCheckpointModel(paths.best, hooks.buildModel);
+    const meta = await readCheckpointMeta(paths.best);
+    const { loaded } = await loadStageData(
+      { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
+      ["test"],
+      "xai",
+    );
+    const chunks = batchIndices(loaded.samples.length, chunkSize);
+    const owned = explainers.map(() => chunks.map(() => ownsItem(shard, item++)));
+    if (!owned.flat().includes(true)) continue;
+    const checkpointDigest = await fingerprint(
+      null,
+      await Deno.readFile(join(paths.best, "meta.json")),
+      await Deno.readFile(join(paths.best, WEIGHTS_FILE)),
+    );
+    const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
     try {
-      const { loaded } = await loadStageData(
-        { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
-        ["test"],
-        "xai",
-      );
-      const n = loaded.samples.length;
-      const k = meta.classes.length;
-      const logits = await predictLogits(model, loaded, [...Array(n).keys()], config.batchSize);
-      const actual = loaded.samples.map((s) => s.label);
-      const predicted = argmaxRows(logits, k);
-      const { probabilities } = softmaxCrossEntropyRows(logits, actual, k);
-      const targets = targetChoice === "pred" ? predicted : Int32Array.from(actual);
-      for (const explainer of explainers) {
-        const dir = join(config.out, "explanations", name, explainer.name);
-        // Stale files of an earlier, larger run would otherwise sit beside this run's index.
-        await Deno.remove(dir, { recursive: true }).catch((e) => {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        });
-        const progress = new Progress(`${name} ${explainer.name}`, n);
-        const rows: string[][] = [];
-        for (const indices of batchIndices(n, XAI_BATCH_SIZE)) {
-          const batch = assembleBatch(loaded, indices);
-          const [, heightPx, widthPx] = batch.shape;
-          const mapSize = heightPx * widthPx;
-          const explained = await explainBatch(
-            explainer,
-            model,
-            batch.xNHWC,
-            batch.shape,
-            Int32Array.from(indices, (i) => targets[i]),
-          );
-          for (const [row, i] of indices.entries()) {
-            const sample = loaded.samples[i];
-            const stem = explanationStem(sample.id);
-            const map = explained.normalisedNHW.subarray(row * mapSize, (row + 1) * mapSize);
-            const raw = explained.rawNHW.subarray(row * mapSize, (row + 1) * mapSize);
-            await writeNpyFile(join(dir, "heatmap", `${stem}.npy`), [heightPx, widthPx], map);
-            await writeNpyFile(join(dir, "heatmap", `${stem}.raw.npy`), [heightPx, widthPx], raw);
-            const pictures = explanationPictures(
-              map,
-              widthPx,
-              heightPx,
-              await readImageFile(sample.file),
-            );
-            await writeFileAtomic(join(dir, "heatmap", `${stem}.png`), encodePng(pictures.heatmap));
-            await writeFileAtomic(join(dir, "overlay", `${stem}.png`), encodePng(pictures.overlay));
-            rows.push([
-              sample.id,
-              sample.file,
-              meta.classes[actual[i]],
-              meta.classes[predicted[i]],
-              probabilities[i * k + predicted[i]].toFixed(6),
-              meta.classes[targets[i]],
-              (explained.seconds / indices.length).toFixed(4),
-            ]);
-          }
-          progress.tick(indices.length);
-        }
-        progress.done();
-        await writeFileAtomic(
-          join(dir, "index.csv"),
-          stringifyCsv([[...XAI_INDEX_COLUMNS], ...rows]),
-        );
-        console.log(`${name} ${explainer.name}: ${n} explanations -> ${dir}`);
-      }
+      await explainModel(name, model, meta, loaded, chunks, {
+        explainers,
+        owned,
+        targetChoice,
+        checkpointDigest,
+        out: config.out,
+        chunkSize,
+        merge: shard.count === 1,
+      });
     } finally {
       model.dispose();
+    }
+  }
+  if (shard.count > 1) {
+    console.log(
+      `shard ${shard.index}/${shard.count} done; after every shard, run: deno task merge --out ${config.out}`,
+    );
+  }
+}
+
+async function explainModel(
+  name: string,
+  model: tf.LayersModel,
+  meta: CheckpointMeta,
+  loaded: LoadedImages,
+  chunks: number[][],
+  run: {
+    explainers: Explainer<ExplainerOptions>[];
+    /** [method][chunk]: whether this shard explains it. */
+    owned: boolean[][];
+    targetChoice: TargetChoice;
+    checkpointDigest: string;
+    out: string;
+    chunkSize: number;
+    merge: boolean;
+  },
+): Promise<void> {
+  const k = meta.classes.length;
+  const actual = loaded.samples.map((s) => s.label);
+  // Logits of the owned chunks, one chunk per batch: a chunk's numbers never depend on which
+  // other chunks a shard has, so shards and resumed runs agree with one process bit for bit.
+  const ownedChunks = chunks.filter((_, c) => run.owned.some((byChunk) => byChunk[c]));
+  const indices = ownedChunks.flat();
+  const logits = await predictLogits(model, loaded, indices, run.chunkSize);
+  const predicted = new Int32Array(loaded.samples.length);
+  const probability = new Float64Array(loaded.samples.length);
+  const predictedRows = argmaxRows(logits, k);
+  const { probabilities } = softmaxCrossEntropyRows(logits, indices.map((i) => actual[i]), k);
+  for (const [row, i] of indices.entries()) {
+    predicted[i] = predictedRows[row];
+    probability[i] = probabilities[row * k + predictedRows[row]];
+  }
+  const targets = run.targetChoice === "pred" ? predicted : Int32Array.from(actual);
+  for (const [m, explainer] of run.explainers.entries()) {
+    const dir = xaiMethodDir(run.out, name, explainer.name);
+    const fp = await fingerprint({
+      checkpoint: run.checkpointDigest,
+      method: explainer.name,
+      target: run.targetChoice,
+      images: loaded.samples.map((s) => [s.id, s.file]),
+      chunkSize: run.chunkSize,
+    });
+    const { done } = await preparePartsDir(dir, fp, chunks.length);
+    const todo = chunks.map((_, c) => c).filter((c) => run.owned[m][c] && !done.includes(c));
+    const progress = new Progress(
+      `${name} ${explainer.name}`,
+      todo.reduce((sum, c) => sum + chunks[c].length, 0),
+    );
+    for (const c of todo) {
+      const chunk = chunks[c];
+      const batch = assembleBatch(loaded, chunk);
+      const [, heightPx, widthPx] = batch.shape;
+      const mapSize = heightPx * widthPx;
+      const explained = await explainBatch(
+        explainer,
+        model,
+        batch.xNHWC,
+        batch.shape,
+        Int32Array.from(chunk, (i) => targets[i]),
+      );
+      const rows: string[][] = [[...XAI_PART_COLUMNS]];
+      for (const [row, i] of chunk.entries()) {
+        const sample = loaded.samples[i];
+        const stem = explanationStem(sample.id);
+        const map = explained.normalisedNHW.subarray(row * mapSize, (row + 1) * mapSize);
+        const raw = explained.rawNHW.subarray(row * mapSize, (row + 1) * mapSize);
+        const [npy, rawNpy, heatmapPng, overlayPng] = xaiImageFiles(stem).map((f) => join(dir, f));
+        await writeNpyFile(npy, [heightPx, widthPx], map);
+        await writeNpyFile(rawNpy, [heightPx, widthPx], raw);
+        const pictures = explanationPictures(
+          map,
+          widthPx,
+          heightPx,
+          await readImageFile(sample.file),
+        );
+        await writeFileAtomic(heatmapPng, encodePng(pictures.heatmap));
+        await writeFileAtomic(overlayPng, encodePng(pictures.overlay));
+        rows.push([
+          sample.id,
+          sample.file,
+          meta.classes[actual[i]],
+          meta.classes[predicted[i]],
+          probability[i].toFixed(6),
+          meta.classes[targets[i]],
+          (explained.seconds / chunk.length).toFixed(4),
+        ]);
+      }
+      await writePart(dir, fp, c, chunks.length, stringifyCsv(rows));
+      progress.tick(chunk.length);
+    }
+    progress.done();
+    if (run.merge) {
+      const n = await mergeXaiMethod(dir);
+      console.log(`${name} ${explainer.name}: ${n} explanations -> ${dir}`);
+    } else {
+      console.log(`${name} ${explainer.name}: ${todo.length} chunk(s) explained -> ${dir}/parts`);
     }
   }
 }

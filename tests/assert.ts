@@ -115,3 +115,29 @@ export async function assertRejects<E extends Error>(
   }
   throw new nodeAssert.AssertionError({ message: `expected ${ErrorClass.name} to be rejected` });
 }
+
+/**
+ * Arrays agree relative to the reference's scale: max |actual − expected| ≤ tolerance ·
+ * max |expected| (an all-zero reference fails, since it could not tell a broken result).
+ *
+ * @example
+ * ```ts
+ * import { assertClose } from "./assert.ts";
+ * assertClose([1, 2.000001], [1, 2], 1e-6, "pair");
+ * ```
+ */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+  label: string,
+): void {
+  assertEquals(actual.length, expected.length, `${label}: length`);
+  let [diff, scale] = [0, 0];
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  assert(scale > 0, `${label}: all-zero reference`);
+  assert(diff <= tolerance * scale, `${label}: off by ${diff / scale} of the maximum`);
+}

@@ -1,6 +1,5 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { describeBackend, probeWebGpu, resolveBackend, startBackend } from "../models/backend.ts";
-import { InputError } from "../core/errors.ts";
 import { tf } from "../deps.ts";
 
 Deno.test("auto: webgpu on a real GPU, wasm on the software adapter or none", () => {
@@ -16,8 +15,16 @@ Deno.test("auto: webgpu on a real GPU, wasm on the software adapter or none", ()
   assertEquals(resolveBackend("cpu", { available: false }).name, "cpu");
 });
 
-Deno.test("asking for webgpu without an adapter is a clear error", () => {
-  assertThrows(() => resolveBackend("webgpu", { available: false }), InputError, "--backend wasm");
+Deno.test("asking for webgpu without an adapter runs wasm and says the TypeScript kernels are used", () => {
+  const choice = resolveBackend("webgpu", { available: false });
+  assertEquals(choice.name, "wasm");
+  const line = describeBackend(choice);
+  assert(line.includes("TypeScript kernels") && !line.includes("\n"), line);
+  assertEquals(
+    resolveBackend("webgpu", { available: true, adapter: "llvmpipe", isFallbackAdapter: true })
+      .name,
+    "webgpu",
+  );
 });
 
 Deno.test("the start-up line names backend, reason and adapter", () => {

@@ -8,6 +8,7 @@
  */
 import { tf } from "../deps.ts";
 import { type RecordedDraw, ReplayDraws } from "../metrics/draws.ts";
+import type { LayerRandomiser } from "../metrics/layer_randomisation.ts";
 import {
   type ExplainFunction,
   type MetricBatch,
@@ -213,8 +214,26 @@ export async function loadQuantusFixtureSet(dir: string): Promise<QuantusFixture
     masksEdge: Uint8Array.from(singleChannel("inputs.s_edge", inputs.s_edge)),
     argsortDesc: ints(inputs.a_argsort_desc),
     argsortAsc: ints(inputs.a_argsort_asc),
-    readMetric: (name) => readJson(metrics[name] ?? `${name}.json`),
+    readMetric: async (name) =>
+      resolveCaseReferences(await readJson(metrics[name] ?? `${name}.json`)),
   };
+}
+
+/**
+ * Replaces `extra` entries written as "identical to case 'X'" (the fixtures store large arrays
+ * once) with case X's entry.
+ */
+function resolveCaseReferences(file: QuantusMetricFile): QuantusMetricFile {
+  for (const c of file.cases) {
+    for (const [key, value] of Object.entries(c.extra ?? {})) {
+      const match = typeof value === "string" && value.match(/^identical to case '([^']+)'/);
+      if (!match) continue;
+      const source = file.cases.find((other) => other.case === match[1]);
+      if (!source?.extra?.[key]) throw new Error(`fixture: ${file.metric} ${c.case}: ${value}`);
+      c.extra![key] = source.extra[key];
+    }
+  }
+  return file;
 }
 
 /** The batch a case was called with (`arrays` names the mask set). */
@@ -287,6 +306,25 @@ export function caseContext(set: QuantusFixtureSet, c: QuantusCase): MetricConte
     draws: new ReplayDraws(records),
     rankOrder: recordedRankOrder(set),
     segment: recordedSegments(c),
+    randomiseLayer: recordedRandomisation(c),
+  };
+}
+
+/** The layer parameters Quantus drew with torch's generator, where the case recorded them. */
+function recordedRandomisation(c: QuantusCase): LayerRandomiser | undefined {
+  const recorded = c.extra?.randomised_layers as
+    | { layer: string; params_tfjs: Record<string, EncodedTensor> }[]
+    | undefined;
+  if (!recorded) return undefined;
+  return (layer) => {
+    const entry = recorded.find((r) => r.layer === layer.name);
+    if (!entry) throw new Error(`fixture: no recorded parameters for layer ${layer.name}`);
+    const tensors = ["kernel", "bias"].map((part) => {
+      const { shape, data } = decodeTensor(entry.params_tfjs[`${layer.name}/${part}`]);
+      return tf.tensor(Float32Array.from(data), shape);
+    });
+    layer.setWeights(tensors);
+    tf.dispose(tensors);
   };
 }
 

@@ -194,10 +194,10 @@ async function camParity(arch: string, fixture: Fixture): Promise<void> {
   const pp = await GRADCAM_PLUS_PLUS.explain(model, xNHWC, targets, options);
   assert(cam.layer && pp.layer, `${arch}: layer methods return their layer`);
   await checkArrays(arch, fixture, {
-    gradcam_weights: cam.layer.weightsNC,
+    gradcam_weights: cam.layer.weightsNC!,
     layer_gradcam: cam.layer.layerMapsNhw,
     layer_gradcam_upsampled: cam.mapsNHW,
-    gradcampp_weights: pp.layer.weightsNC,
+    gradcampp_weights: pp.layer.weightsNC!,
     gradcampp: pp.layer.layerMapsNhw,
     gradcampp_norm: normaliseMinMax(pp.layer.layerMapsNhw, targets.length),
   });

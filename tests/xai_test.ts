@@ -25,7 +25,7 @@ import { EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { SALIENCY } from "../xai/saliency.ts";
 import { SMOOTHGRAD } from "../xai/smoothgrad.ts";
 import { DEFAULT_CAM_MODULES, resolveCamLayer } from "../xai/target_layers.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { pathExists } from "./test_dirs.ts";
 
 await startBackend("wasm");
@@ -34,23 +34,6 @@ const PARITY_DIR = Deno.env.get("TORCH_PARITY_DIR") ?? "../shared/torch-parity";
 
 function randomBatch(batch: number, sizePx: number, seed: number, channels = 3): tf.Tensor4D {
   return tf.randomNormal([batch, sizePx, sizePx, channels], 0, 1, "float32", seed) as tf.Tensor4D;
-}
-
-/** max |a − b| ≤ tolerance · max |b|. */
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tolerance: number,
-  label: string,
-) {
-  assertEquals(actual.length, expected.length, `${label}: length`);
-  let [diff, scale] = [0, 0];
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  assert(scale > 0, `${label}: all-zero reference`);
-  assert(diff <= tolerance * scale, `${label}: off by ${diff / scale} of the maximum`);
 }
 
 Deno.test("Gauss-Legendre nodes integrate polynomials up to degree 2n − 1 exactly", () => {
@@ -158,7 +141,7 @@ Deno.test("Grad-CAM and GradCAM++ give the analytic map of a hand-built model", 
           }
         }
       });
-      assertClose(attr.layer!.weightsNC, expectedWeights, 1e-6, `${explainer.name} weights`);
+      assertClose(attr.layer!.weightsNC!, expectedWeights, 1e-6, `${explainer.name} weights`);
       assertClose(attr.layer!.layerMapsNhw, expectedMaps, 1e-6, `${explainer.name} map`);
       const upsampled = resizeBilinearHalfPixelReference(
         Float32Array.from(expectedMaps),
@@ -197,7 +180,7 @@ Deno.test("the Grad-CAM explainers equal the pooling kernel's reference", async 
         });
         tf.dispose([raw.logits, raw.gradient, raw.activation!]);
         const label = `${explainer.name} at ${layer}`;
-        assertClose(attr.layer!.weightsNC, reference.weightsNC, 1e-5, `${label}: weights`);
+        assertClose(attr.layer!.weightsNC!, reference.weightsNC, 1e-5, `${label}: weights`);
         assertClose(attr.layer!.layerMapsNhw, reference.layerMapsNhw, 1e-5, `${label}: map`);
         assertClose(attr.mapsNHW, reference.mapsNHW, 1e-5, `${label}: upsampled`);
       }
@@ -302,7 +285,11 @@ Deno.test("every architecture has a default Grad-CAM layer; resnet's is layer4's
 });
 
 Deno.test("bad inputs are InputErrors that say what is valid", async () => {
-  assertThrows(() => getExplainer("lime"), InputError, EXPLAINERS.map((e) => e.name).join(", "));
+  assertThrows(
+    () => getExplainer("no_such_method"),
+    InputError,
+    EXPLAINERS.map((e) => e.name).join(", "),
+  );
   const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 32 });
   const x = randomBatch(1, 32, 1);
   try {

@@ -15,6 +15,7 @@ import { tf } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
+import { escapesFolder, isPlainName } from "../core/paths.ts";
 
 /** The weights file name inside a checkpoint folder. */
 export const WEIGHTS_FILE = "weights.bin";
@@ -133,7 +134,8 @@ export async function writeCheckpoint(
 /**
  * Reads a checkpoint's `meta.json`.
  *
- * @throws {InputError} when the folder or its `meta.json` is missing or unreadable.
+ * @throws {InputError} when the folder or its `meta.json` is missing or unreadable, or a model
+ * or class name in it is a path (`../x`), since names become folder names.
  *
  * @example
  * ```ts ignore
@@ -155,13 +157,23 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   if (typeof meta.model !== "string" || !Array.isArray(meta.classes) || !meta.imgSizePx) {
     throw new InputError(`${file}: not a checkpoint meta file (needs model, classes, imgSizePx)`);
   }
+  const notPlain = [meta.model, ...meta.classes].find((n) =>
+    typeof n !== "string" || !isPlainName(n)
+  );
+  if (notPlain !== undefined) {
+    throw new InputError(
+      `${file}: ${JSON.stringify(notPlain)} is not a plain model or class name; names become ` +
+        "folder names and may not contain / or \\ or be . or .. (fix or re-save the checkpoint)",
+    );
+  }
   return meta as CheckpointMeta;
 }
 
 /**
  * Loads the weights of checkpoint folder `dir` into `model` (same architecture), by position.
  *
- * @throws {InputError} naming the file when the weights do not fit the model.
+ * @throws {InputError} naming the file when the weights do not fit the model, or when
+ * `model.json` names a weights file outside the folder (`../`, absolute).
  *
  * @example
  * ```ts ignore
@@ -172,7 +184,7 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
 export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
   const jsonFile = join(dir, "model.json");
   const weightsFile = join(dir, WEIGHTS_FILE);
-  let manifest: { weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
+  let manifest: { weightsManifest?: { paths?: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   let bytes: Uint8Array;
   try {
     manifest = JSON.parse(await Deno.readTextFile(jsonFile));
@@ -183,7 +195,15 @@ export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promi
     }
     throw e;
   }
-  const specs = (manifest.weightsManifest ?? []).flatMap((group) => group.weights);
+  const groups = manifest.weightsManifest ?? [];
+  const escaping = groups.flatMap((group) => group.paths ?? []).find(escapesFolder);
+  if (escaping !== undefined) {
+    throw new InputError(
+      `${jsonFile}: weights path ${JSON.stringify(escaping)} is absolute or leaves the ` +
+        `checkpoint folder; a checkpoint's files must lie inside it (re-save the checkpoint)`,
+    );
+  }
+  const specs = groups.flatMap((group) => group.weights);
   const targets = model.weights;
   const misfit = (why: string) =>
     new InputError(`${weightsFile}: does not fit this ${model.name} model (${why})`);

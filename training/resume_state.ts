@@ -72,7 +72,8 @@ export interface ResumeManifest {
  * ```ts
  * import { settingsMismatch } from "./resume_state.ts";
  * const s = { model: "m", data: "d", limit: null, classes: ["a", "b"], imgSizePx: 64, batchSize: 8,
- *   learningRate: 1e-3, weightDecay: 0, patience: 5, seed: 1, cosine: false, epochs: 1, pretrained: null };
+ *   learningRate: 1e-3, weightDecay: 0, patience: 5, seed: 1, cosine: false, epochs: 1, pretrained: null,
+ *   augment: false, augmentFillGray: 0 };
  * console.assert(settingsMismatch(s, { ...s, epochs: 3 }).length === 0);
  * console.assert(settingsMismatch(s, { ...s, cosine: true, epochs: 3 })[0].startsWith("cosine"));
  * ```

@@ -20,12 +20,47 @@ export interface GradientRows {
   weight(copy: number): number;
   /** Applied to each row's gradient before weighting (SmoothGrad's abs); default identity. */
   transform?: (gradientNHWC: tf.Tensor4D) => tf.Tensor4D;
+  /**
+   * Adds the (transformed) gradients of rows start..end − 1 into the running sum [N, H, W, C]
+   * and returns the new sum. Default: Σ weight(k) · gradient, as one scatter matrix product.
+   * Integrated Gradients' WGSL kernel adds (x − b) · weight(k) · gradient instead, so its sum
+   * is the attribution itself.
+   */
+  accumulate?: (
+    sumNHWC: tf.Tensor4D,
+    gradientRowsNHWC: tf.Tensor4D,
+    start: number,
+    end: number,
+  ) => tf.Tensor4D;
+}
+
+/** sumNHWC + Σ weight(k) · gradient over rows start..end − 1, summed into their images. */
+function scatterAddRows(
+  rows: GradientRows,
+  sumNHWC: tf.Tensor4D,
+  gradientRowsNHWC: tf.Tensor4D,
+  start: number,
+  end: number,
+): tf.Tensor4D {
+  const [batch, ...imageShape] = sumNHWC.shape;
+  const chunk = end - start;
+  // [N, chunk] with weight(k) where row start + r belongs to image i: the scatter-add.
+  const scatter = new Float32Array(batch * chunk);
+  for (let r = 0; r < chunk; r++) {
+    const row = start + r;
+    scatter[(row % batch) * chunk + r] = rows.weight(Math.floor(row / batch));
+  }
+  const weighted = tf.matMul(
+    tf.tensor2d(scatter, [batch, chunk]),
+    tf.reshape(gradientRowsNHWC, [chunk, imageShape.reduce((a, b) => a * b, 1)]),
+  );
+  return tf.add(sumNHWC, tf.reshape(weighted, sumNHWC.shape)) as tf.Tensor4D;
 }
 
 /**
  * Σ_k weight(k) · transform(∂ logits[i, targets[i]] / ∂ row) over the copies k of each image i:
- * [N, H, W, C]; the caller disposes it. Each chunk's rows are summed into their images with one
- * matrix product, so any chunk size works and no scatter kernel is needed.
+ * [N, H, W, C]; the caller disposes it. By default each chunk's rows are summed into their
+ * images with one matrix product, so any chunk size works and no scatter kernel is needed.
  *
  * @example
  * ```ts
@@ -52,33 +87,23 @@ export function sumGradientsOverRows(
   shapeNHWC: readonly [number, number, number, number],
   rows: GradientRows,
 ): tf.Tensor4D {
-  const batch = shapeNHWC[0];
-  const imageSize = shapeNHWC[1] * shapeNHWC[2] * shapeNHWC[3];
-  const rowCount = rows.copies * batch;
-  let sum: tf.Tensor2D = tf.zeros([batch, imageSize]);
+  const rowCount = rows.copies * shapeNHWC[0];
+  const accumulate = rows.accumulate ??
+    ((sum, gradients, start, end) => scatterAddRows(rows, sum, gradients, start, end));
+  let sum: tf.Tensor4D = tf.zeros([...shapeNHWC]);
   for (let start = 0; start < rowCount; start += rows.internalBatchSize) {
     const end = Math.min(rowCount, start + rows.internalBatchSize);
-    const chunk = end - start;
     const next = tf.tidy(() => {
-      const rowTargets = Int32Array.from({ length: chunk }, (_, r) => targets[(start + r) % batch]);
+      const rowTargets = Int32Array.from(
+        { length: end - start },
+        (_, r) => targets[(start + r) % shapeNHWC[0]],
+      );
       const { gradient } = inputGradients(model, rows.makeRows(start, end), rowTargets);
       const transformed = rows.transform ? rows.transform(gradient as tf.Tensor4D) : gradient;
-      // [N, chunk] with weight(k) where row start + r belongs to image i: the scatter-add.
-      const scatter = new Float32Array(batch * chunk);
-      for (let r = 0; r < chunk; r++) {
-        const row = start + r;
-        scatter[(row % batch) * chunk + r] = rows.weight(Math.floor(row / batch));
-      }
-      const weighted = tf.matMul(
-        tf.tensor2d(scatter, [batch, chunk]),
-        tf.reshape(transformed, [chunk, imageSize]),
-      );
-      return tf.add(sum, weighted) as tf.Tensor2D;
+      return accumulate(sum, transformed as tf.Tensor4D, start, end);
     });
     sum.dispose();
     sum = next;
   }
-  const result = tf.reshape(sum, [...shapeNHWC]) as tf.Tensor4D;
-  sum.dispose();
-  return result;
+  return sum;
 }

@@ -23,8 +23,8 @@ export interface LayerAttribution {
   name: string;
   /** [N, h, w, C] of that output. */
   shapeNHWC: readonly [number, number, number, number];
-  /** [N, C] the channel weights. */
-  weightsNC: Float32Array;
+  /** [N, C] the channel weights; absent for element-wise methods (LayerCAM, HiResCAM, EigenCAM). */
+  weightsNC?: Float32Array;
   /** [N, h, w] the ReLU'd weighted channel sum before upsampling. */
   layerMapsNhw: Float32Array;
 }
@@ -38,7 +38,7 @@ export interface Attribution {
   shapeNHW: readonly [number, number, number];
   /** Input methods with `keepChannels`: [N, H, W, C], one value per input value. */
   attributionsNHWC?: Float32Array;
-  /** Layer methods (Grad-CAM family): the layer, its channel weights and its maps. */
+  /** Layer methods (CAM family): the layer, its channel weights and its maps. */
   layer?: LayerAttribution;
   /**
    * Integrated Gradients: per image, Σ attributions − (F(x) − F(baseline)), Captum's

@@ -8,9 +8,26 @@
  *
  * @module
  */
-import type { tf } from "../deps.ts";
-import { type CamOptions, explainCam } from "./cam.ts";
+import { tf } from "../deps.ts";
+import { type CamOptions, type CamScores, explainCam, weightedChannelSum } from "./cam.ts";
 import type { Attribution, Explainer } from "./explainer.ts";
+
+/**
+ * Grad-CAM's rule: α_k^c = the mean over i, j of G^k_ij, and Σ_k α_k^c A^k.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { gradCamRule } from "./gradcam.ts";
+ * await tf.setBackend("cpu");
+ * const { weightsNC, scoresNhw } = gradCamRule(tf.ones([1, 2, 2, 1]), tf.tensor4d([1, 2, 3, 6], [1, 2, 2, 1]));
+ * console.assert(weightsNC!.dataSync()[0] === 3 && scoresNhw.dataSync()[0] === 3);
+ * ```
+ */
+export function gradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor4D): CamScores {
+  const weightsNC = tf.mean(gradientNHWC, [1, 2]) as tf.Tensor2D;
+  return { weightsNC, scoresNhw: weightedChannelSum(activationNHWC, weightsNC) };
+}
 
 /**
  * Grad-CAM; `options.layer` picks the layer (default: the last feature block).
@@ -38,6 +55,6 @@ export const GRADCAM: Explainer<CamOptions> = {
     targets: Int32Array,
     options: CamOptions = {},
   ): Promise<Attribution> {
-    return explainCam(this.name, "gradcam", model, xNHWC, targets, options);
+    return explainCam(this.name, gradCamRule, model, xNHWC, targets, options, "gradcam");
   },
 };

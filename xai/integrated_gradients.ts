@@ -4,11 +4,14 @@
  * IG_i(x) = (x_i − x'_i) · ∫₀¹ ∂F(x' + α (x − x')) / ∂x_i dα, approximated with m = `nSteps`
  * points α_k and weights as Captum's `IntegratedGradients` does (`xai/quadrature.ts`). All
  * steps of all images go through the model `internalBatchSize` rows at a time; the path
- * points and the accumulation equal `kernels/ig_path_reference.ts`.
+ * points and the accumulation equal `kernels/ig_path_reference.ts`. On the webgpu backend both
+ * are the WGSL kernels of `kernels/ig_path.ts`, on tfjs's GPU buffers; elsewhere tfjs ops.
  *
  * @module
  */
 import { tf } from "../deps.ts";
+import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { type Baseline, type BaselineOptions, makeBaselineNHWC } from "./baselines.ts";
 import { sumGradientsOverRows } from "./batched_gradients.ts";
 import {
@@ -31,6 +34,31 @@ export interface IntegratedGradientsOptions extends ExplainOptions, BaselineOpti
   method?: IgMethod;
   /** Model inputs per forward/backward pass; default 16. Only the summation order depends on it. */
   internalBatchSize?: number;
+}
+
+/**
+ * Path rows start..end − 1 in tfjs ops: row r is b + alpha_k (x − b) for step k = floor(r / N)
+ * of image r mod N, as PyTorch evaluates it in float32.
+ */
+function scaledInputRows(
+  xNHWC: tf.Tensor4D,
+  baselineNHWC: tf.Tensor4D,
+  differenceNHWC: tf.Tensor4D,
+  alphasF32: Float32Array,
+  start: number,
+  end: number,
+): tf.Tensor4D {
+  const batch = xNHWC.shape[0];
+  const rows = Array.from({ length: end - start }, (_, r) => start + r);
+  const images = tf.tensor1d(rows.map((row) => row % batch), "int32");
+  const rowAlphas = tf.tensor4d(
+    rows.map((row) => alphasF32[Math.floor(row / batch)]),
+    [rows.length, 1, 1, 1],
+  );
+  return tf.add(
+    tf.gather(baselineNHWC, images),
+    tf.mul(rowAlphas, tf.gather(differenceNHWC, images)),
+  ) as tf.Tensor4D;
 }
 
 /** Per image, Σ attributions − (F(x) − F(x')). */
@@ -61,6 +89,8 @@ async function convergenceDelta(
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
+import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
  * import { buildModel } from "../models/registry.ts";
  * import { startBackend } from "../models/backend.ts";
  * import { INTEGRATED_GRADIENTS } from "./integrated_gradients.ts";
@@ -102,35 +132,31 @@ export const INTEGRATED_GRADIENTS: Explainer<IntegratedGradientsOptions> = {
       ),
       xNHWC.shape,
     );
-    const batch = xNHWC.shape[0];
-    const differenceNHWC = tf.sub(xNHWC, baselineNHWC) as tf.Tensor4D;
-    const alphasF32 = Float32Array.from(alphas);
-    const integral = sumGradientsOverRows(model, targets, xNHWC.shape, {
-      copies: alphas.length,
-      internalBatchSize,
-      // Row r: b + alpha_k (x − b) for step k = floor(r / N) of image r mod N, as PyTorch
-      // evaluates it in float32.
-      makeRows: (start, end) => {
-        const rows = Array.from({ length: end - start }, (_, r) => start + r);
-        const images = tf.tensor1d(rows.map((row) => row % batch), "int32");
-        const rowAlphas = tf.tensor4d(
-          rows.map((row) => alphasF32[Math.floor(row / batch)]),
-          [rows.length, 1, 1, 1],
-        );
-        return tf.add(
-          tf.gather(baselineNHWC, images),
-          tf.mul(rowAlphas, tf.gather(differenceNHWC, images)),
-        ) as tf.Tensor4D;
-      },
-      weight: (step) => stepSizes[step],
-    });
-    const attributionsNHWC = tf.mul(integral, differenceNHWC) as tf.Tensor4D;
+    const rows = { copies: alphas.length, internalBatchSize, weight: (k: number) => stepSizes[k] };
+    const attributionsNHWC = onWebGpuBackend()
+      ? sumGradientsOverRows(model, targets, xNHWC.shape, {
+        ...rows,
+        makeRows: (start, end) => igScaledInputsWebGpu(xNHWC, baselineNHWC, alphas, start, end),
+        // Adds (x − b) · stepSize_k · g: the sum is the attribution.
+        accumulate: (sum, gradients, start) =>
+          igAccumulateWebGpu(sum, gradients, xNHWC, baselineNHWC, stepSizes, start),
+      })
+      : tf.tidy(() => {
+        const differenceNHWC = tf.sub(xNHWC, baselineNHWC) as tf.Tensor4D;
+        const alphasF32 = Float32Array.from(alphas);
+        const integral = sumGradientsOverRows(model, targets, xNHWC.shape, {
+          ...rows,
+          makeRows: (start, end) =>
+            scaledInputRows(xNHWC, baselineNHWC, differenceNHWC, alphasF32, start, end),
+        });
+        return tf.mul(integral, differenceNHWC) as tf.Tensor4D;
+      });
     try {
       const delta = await convergenceDelta(model, xNHWC, baselineNHWC, targets, attributionsNHWC);
       const attribution = await inputAttribution(this.name, attributionsNHWC, options);
       return { ...attribution, convergenceDelta: delta };
     } finally {
-      tf.dispose([baselineNHWC, differenceNHWC, integral, attributionsNHWC]);
+      tf.dispose([baselineNHWC, attributionsNHWC]);
     }
   },
 };

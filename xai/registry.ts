@@ -8,16 +8,29 @@
  */
 import { InputError } from "../core/errors.ts";
 import type { CamOptions } from "./cam.ts";
+import { EIGENCAM } from "./eigencam.ts";
 import type { Explainer } from "./explainer.ts";
 import { GRADCAM } from "./gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "./gradcam_plus_plus.ts";
+import { HIRESCAM } from "./hirescam.ts";
 import { INPUT_X_GRADIENT } from "./input_x_gradient.ts";
 import { INTEGRATED_GRADIENTS, type IntegratedGradientsOptions } from "./integrated_gradients.ts";
+import { LAYERCAM } from "./layercam.ts";
+import { LIME, type LimeOptions } from "./lime.ts";
+import { OCCLUSION, type OcclusionOptions } from "./occlusion.ts";
 import { SALIENCY } from "./saliency.ts";
+import { SCORECAM, type ScoreCamOptions } from "./scorecam.ts";
 import { SMOOTHGRAD, type SmoothGradOptions } from "./smoothgrad.ts";
+import { XGRADCAM } from "./xgradcam.ts";
 
 /** The union of every method's options; each method reads its own. */
-export type ExplainerOptions = CamOptions & IntegratedGradientsOptions & SmoothGradOptions;
+export type ExplainerOptions =
+  & CamOptions
+  & IntegratedGradientsOptions
+  & SmoothGradOptions
+  & ScoreCamOptions
+  & LimeOptions
+  & OcclusionOptions;
 
 /**
  * The attribution methods, in the order `--help` lists them.
@@ -31,10 +44,17 @@ export type ExplainerOptions = CamOptions & IntegratedGradientsOptions & SmoothG
 export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   GRADCAM,
   GRADCAM_PLUS_PLUS,
+  XGRADCAM,
+  LAYERCAM,
+  HIRESCAM,
+  SCORECAM,
+  EIGENCAM,
   INTEGRATED_GRADIENTS,
   SALIENCY,
   INPUT_X_GRADIENT,
   SMOOTHGRAD,
+  LIME,
+  OCCLUSION,
 ];
 
 /**

@@ -1,0 +1,44 @@
+/**
+ * Paths read from files (config files, checkpoint manifests, data set lists, zip entries)
+ * must stay inside the folder they belong to: a `../` or absolute path in a file someone sent
+ * you must not make a stage read or write elsewhere.
+ *
+ * @module
+ */
+import { isAbsolute, normalize } from "node:path";
+
+/**
+ * True when `path`, taken relative to some folder, leaves it: absolute (POSIX, Windows drive
+ * or UNC), or climbing above it with `..` once normalised. Backslashes count as separators.
+ *
+ * @example
+ * ```ts
+ * import { escapesFolder } from "./paths.ts";
+ * console.assert(!escapesFolder("train/MI/MI(1).jpg") && !escapesFolder("a/../b.jpg"));
+ * console.assert(escapesFolder("../x") && escapesFolder("/etc/passwd") && escapesFolder("a\\..\\..\\x"));
+ * console.assert(escapesFolder("C:\\x") && escapesFolder(""));
+ * ```
+ */
+export function escapesFolder(path: string): boolean {
+  const slashed = path.replaceAll("\\", "/");
+  if (slashed.trim() === "" || isAbsolute(slashed) || /^[a-zA-Z]:/.test(slashed)) return true;
+  const normalised = normalize(slashed);
+  return normalised === ".." || normalised.startsWith("../");
+}
+
+/**
+ * True when `name` can be one folder or file name as it is: not empty, `.` or `..`, and
+ * without `/`, `\\` or a drive prefix. Class and model names become folder names
+ * (`<split>/<Class>/`, `checkpoints/<model>_best/`), so they must be plain.
+ *
+ * @example
+ * ```ts
+ * import { isPlainName } from "./paths.ts";
+ * console.assert(isPlainName("HistoryMI") && isPlainName("resnet18"));
+ * console.assert(!isPlainName("../MI") && !isPlainName("..") && !isPlainName("a\\b"));
+ * ```
+ */
+export function isPlainName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !/[/\\]/.test(name) &&
+    !/^[a-zA-Z]:/.test(name);
+}

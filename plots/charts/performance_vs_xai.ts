@@ -1,0 +1,85 @@
+/**
+ * Classification performance against explanation quality, one point per model and method.
+ *
+ * @module
+ */
+import type { ModelPerformanceRow } from "../inputs.ts";
+import type { ChartSpec } from "../render.ts";
+import { ORIENTED_SCALE_NOTE, type OrientedScore, xaiQuality } from "./quantus_scores.ts";
+import { CHART_CONFIG, chartTitle, legendSelection, numberTip } from "./theme.ts";
+
+/**
+ * Test accuracy (x, from `model_performance.csv`) against XAI quality (y: the mean oriented
+ * score over the metrics, see `quantus_scores.ts`). Undefined when no model has both.
+ *
+ * @example
+ * ```ts
+ * import { performanceVsXaiChart } from "./performance_vs_xai.ts";
+ * const chart = performanceVsXaiChart(
+ *   [{ model: "m", values: { "Test Accuracy": 0.9, "Macro F1 (Test)": 0.8 } }],
+ *   [{ model: "m", method: "a", metric: "x", label: "X", direction: "higher", mean: 1, score: 1 }],
+ * );
+ * console.assert(chart !== undefined && JSON.stringify(chart.spec).includes("XAI quality"));
+ * ```
+ */
+export function performanceVsXaiChart(
+  performance: readonly ModelPerformanceRow[],
+  scores: readonly OrientedScore[],
+): ChartSpec | undefined {
+  const byModel = new Map(performance.map((p) => [p.model, p.values]));
+  const values = [...xaiQuality(scores).values()].flatMap((q) => {
+    const p = byModel.get(q.model);
+    if (!p) return [];
+    return [{
+      model: q.model,
+      method: q.method,
+      accuracy: p["Test Accuracy"],
+      macro_f1: p["Macro F1 (Test)"] ?? null,
+      quality: q.quality,
+      metrics: q.metrics,
+    }];
+  });
+  if (values.length === 0) return undefined;
+  const pick = legendSelection("method");
+  return {
+    kind: "vega-lite",
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      title: chartTitle("Performance vs XAI quality", [
+        "XAI quality: mean over the Quantus metrics of a 0-1 score where 1 = best;",
+        ...ORIENTED_SCALE_NOTE,
+      ]),
+      config: CHART_CONFIG,
+      data: { values },
+      width: 380,
+      height: 280,
+      params: pick.params,
+      mark: { type: "point", filled: true, size: 90 },
+      encoding: {
+        x: {
+          field: "accuracy",
+          type: "quantitative",
+          title: "test accuracy",
+          scale: { zero: false },
+        },
+        y: {
+          field: "quality",
+          type: "quantitative",
+          title: "XAI quality (higher is better)",
+          scale: { domain: [0, 1] },
+        },
+        color: { field: "method", type: "nominal" },
+        shape: { field: "model", type: "nominal" },
+        opacity: pick.opacity,
+        tooltip: [
+          { field: "model" },
+          { field: "method" },
+          numberTip("accuracy", "test accuracy"),
+          numberTip("macro_f1", "macro F1"),
+          numberTip("quality", "XAI quality", 3),
+          { field: "metrics", title: "metrics averaged" },
+        ],
+      },
+    },
+  };
+}

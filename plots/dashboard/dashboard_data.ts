@@ -1,0 +1,158 @@
+/**
+ * Everything the dashboard shows, gathered into one JSON-able value: the performance table, the
+ * Quantus summary, the charts' specs, and per test image its overlays (as paths relative to the
+ * dashboard) and per-image metric scores.
+ *
+ * @module
+ */
+import { join, relative, resolve, sep } from "node:path";
+import { listDirSorted, statOrUndefined } from "../../core/fs.ts";
+import { summaryValues } from "../charts/quantus_metrics.ts";
+import type { ChartPlan } from "../draw_charts.ts";
+import { cellNumber, type CsvRecord, readCsvRecords } from "../inputs.ts";
+import type { ChartSpec } from "../render.ts";
+
+/** One chart as the dashboard embeds it. */
+export interface DashboardChart {
+  /** `<folder>/<name>`, unique. */
+  id: string;
+  /** Section: `comparison`, `dataset` or the model's name. */
+  group: string;
+  name: string;
+  spec: ChartSpec["spec"];
+}
+
+/** One method's explanation of one image. */
+export interface ImageExplanation {
+  method: string;
+  /** Overlay PNG, relative to the dashboard's folder (URL path, `/`-separated). */
+  overlay: string;
+  targetClass: string;
+  /** Per-image Quantus scores by metric id (`null` for NaN), when the quantus stage ran. */
+  scores?: Record<string, number | null>;
+  nanReasons?: string;
+}
+
+/** One test image of one model, with every method's explanation. */
+export interface DashboardImage {
+  model: string;
+  id: string;
+  /** The source image, relative to the dashboard's folder. */
+  source: string;
+  trueClass: string;
+  predictedClass: string;
+  probability: number;
+  explanations: ImageExplanation[];
+}
+
+/** The dashboard's content. */
+export interface DashboardData {
+  generated: string;
+  performance?: { columns: string[]; records: CsvRecord[] };
+  quantus?: ReturnType<typeof summaryValues>;
+  /** Metric id → label and direction, for per-image score tables. */
+  metrics: Record<string, { label: string; direction: string }>;
+  charts: DashboardChart[];
+  images: DashboardImage[];
+  /** Lines naming what could not be drawn and which stage makes it. */
+  skipped: string[];
+}
+
+/**
+ * A file path as a relative URL from `fromDir`, each segment percent-encoded.
+ *
+ * @example
+ * ```ts
+ * import { relativeUrl } from "./dashboard_data.ts";
+ * console.assert(relativeUrl("out/dashboard", "out/explanations/m/a b.png") === "../explanations/m/a%20b.png");
+ * ```
+ */
+export function relativeUrl(fromDir: string, file: string): string {
+  return relative(resolve(fromDir), resolve(file)).split(sep).map(encodeURIComponent).join("/");
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  if (!(await statOrUndefined(dir))?.isDirectory) return [];
+  return (await listDirSorted(dir)).filter((e) => e.isDirectory).map((e) => e.name);
+}
+
+/**
+ * Gathers the dashboard's content for `<out>/dashboard/index.html` from a chart plan and the
+ * xai and quantus outputs.
+ *
+ * @example
+ * ```ts
+ * import { dashboardData } from "./dashboard_data.ts";
+ * const out = await Deno.makeTempDir();
+ * const data = await dashboardData(out, { charts: [], skipped: ["x: missing"], models: [] });
+ * console.assert(data.images.length === 0 && data.skipped.length === 1);
+ * ```
+ */
+export async function dashboardData(out: string, plan: ChartPlan): Promise<DashboardData> {
+  const dashboardDir = join(out, "dashboard");
+  const metrics: DashboardData["metrics"] = {};
+  for (const r of plan.quantus ?? []) {
+    metrics[r.metric] = { label: r.label, direction: r.direction };
+  }
+  const images = new Map<string, DashboardImage>();
+  const explanationsDir = join(out, "explanations");
+  const models = [...new Set([...plan.models, ...await subfolders(explanationsDir)])];
+  for (const model of models) {
+    for (const method of await subfolders(join(explanationsDir, model))) {
+      const dir = join(explanationsDir, model, method);
+      const indexFile = join(dir, "index.csv");
+      const index = await readCsvRecords(indexFile, ["id", "file", "true_class"]);
+      if (!index) continue;
+      const quantusFile = join(out, "metrics", `quantus_${model}_${method}.csv`);
+      const perImage = await readCsvRecords(quantusFile, ["id"]);
+      const scoresById = new Map((perImage ?? []).map((r, i) => [r.id, { r, i }]));
+      for (const [i, row] of index.entries()) {
+        const key = `${model}\t${row.id}`;
+        const image = images.get(key) ?? {
+          model,
+          id: row.id,
+          source: relativeUrl(dashboardDir, row.file),
+          trueClass: row.true_class,
+          predictedClass: row.predicted_class,
+          probability: cellNumber(row, "probability", indexFile, i),
+          explanations: [],
+        };
+        images.set(key, image);
+        const scored = scoresById.get(row.id);
+        const explanation: ImageExplanation = {
+          method,
+          overlay: relativeUrl(dashboardDir, join(dir, "overlay", `${row.id}.png`)),
+          targetClass: row.target_class,
+        };
+        if (scored) {
+          const ids = Object.keys(scored.r).filter((c) =>
+            !["id", "file", "true_class", "target_class", "nan_reasons"].includes(c)
+          );
+          explanation.scores = Object.fromEntries(ids.map((c) => {
+            const v = cellNumber(scored.r, c, quantusFile, scored.i);
+            return [c, Number.isFinite(v) ? v : null];
+          }));
+          explanation.nanReasons = scored.r.nan_reasons ?? "";
+          for (const c of ids) metrics[c] ??= { label: c, direction: "" };
+        }
+        image.explanations.push(explanation);
+      }
+    }
+  }
+  return {
+    generated: new Date().toISOString(),
+    ...(plan.performance
+      ? { performance: { columns: plan.performance.columns, records: plan.performance.records } }
+      : {}),
+    ...(plan.quantus ? { quantus: summaryValues(plan.quantus) } : {}),
+    metrics,
+    charts: plan.charts.map((c) => ({
+      id: `${c.folder.replaceAll(sep, "/")}/${c.name}`,
+      group: c.model ?? c.folder,
+      name: c.name,
+      spec: c.chart.spec,
+    })),
+    images: [...images.values()],
+    skipped: plan.skipped,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The dashboard page: one HTML file with its styles, the vega libraries, its data and its code
+ * inlined, so it opens from disk with no network.
+ *
+ * @module
+ */
+import { DASHBOARD_CLIENT_JS } from "./client_script.ts";
+import type { DashboardData } from "./dashboard_data.ts";
+
+/** The browser bundles the page inlines, as source text. */
+export interface DashboardLibraries {
+  vega: string;
+  vegaLite: string;
+  vegaEmbed: string;
+}
+
+/**
+ * Text safe inside a `<script>` element: no `</script` (or `<!--`) can end it early.
+ *
+ * @example
+ * ```ts
+ * import { scriptSafe } from "./dashboard_html.ts";
+ * console.assert(scriptSafe('"</script>"') === '"<\\/script>"');
+ * ```
+ */
+export function scriptSafe(text: string): string {
+  return text.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
+}
+
+const STYLE = `
+body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
+header { background: #1f3b57; color: white; padding: 12px 24px; }
+header h1 { margin: 0; font-size: 20px; }
+header nav a { color: #cfe3f7; margin-right: 16px; font-size: 14px; }
+main { padding: 8px 24px 48px; }
+section { background: white; border: 1px solid #ddd; border-radius: 6px; padding: 8px 16px 16px; margin: 16px 0; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+th, td { border-bottom: 1px solid #e4e4e4; padding: 3px 8px; text-align: left; }
+th { background: #f0f3f6; }
+.table-scroll { max-height: 360px; overflow: auto; }
+.note { color: #666; font-style: italic; }
+.filters { display: flex; flex-wrap: wrap; gap: 12px; }
+.filters fieldset { border: 1px solid #ccc; border-radius: 4px; font-size: 13px; }
+.filters label { display: block; }
+.chart-grid { display: flex; flex-wrap: wrap; gap: 16px; }
+.chart { min-height: 40px; }
+.thumbs { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
+.thumb { border: 2px solid #ccc; background: white; padding: 4px; cursor: pointer; width: 150px; font-size: 11px; }
+.thumb img { width: 140px; height: 100px; object-fit: contain; display: block; }
+.thumb.wrong { border-color: #e45756; }
+.thumb.selected { outline: 3px solid #4c78a8; }
+.overlays { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.overlays figure { margin: 0; width: 320px; }
+.overlays img { width: 320px; border: 1px solid #ccc; }
+figcaption { font-weight: bold; font-size: 13px; }
+.scores td { white-space: nowrap; font-size: 12px; }
+.vg-tooltip { font-family: "DejaVu Sans", sans-serif; }
+`;
+
+/**
+ * The page's HTML.
+ *
+ * @example
+ * ```ts
+ * import { dashboardHtml } from "./dashboard_html.ts";
+ * const html = dashboardHtml(
+ *   { generated: "now", metrics: {}, charts: [], images: [], skipped: [] },
+ *   { vega: "", vegaLite: "", vegaEmbed: "" },
+ * );
+ * console.assert(html.startsWith("<!doctype html>") && html.includes('id="dashboard-data"'));
+ * ```
+ */
+export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries): string {
+  const section = (id: string, title: string, intro = "") =>
+    `<section><h2>${title}</h2>${
+      intro ? `<p class="note">${intro}</p>` : ""
+    }<div id="${id}"></div></section>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>ecg-xai dashboard</title>
+<style>${STYLE}</style>
+<script>${scriptSafe(libraries.vega)}</script>
+<script>${scriptSafe(libraries.vegaLite)}</script>
+<script>${scriptSafe(libraries.vegaEmbed)}</script>
+</head>
+<body>
+<header>
+<h1>ecg-xai dashboard</h1>
+<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
+</header>
+<main>
+<div id="performance-section">${
+    section("performance", "Model performance", "test split; from results/model_performance.csv")
+  }</div>
+<div id="quantus-section">${
+    section(
+      "quantus",
+      "Quantus summary",
+      "mean over test images with 95% CI; tick models, methods and metrics to filter the table and the chart",
+    )
+  }</div>
+<div id="charts-section">${
+    section(
+      "charts",
+      "Charts",
+      "hover for values; click a legend entry to highlight a series (shift-click for more)",
+    )
+  }${section("skipped", "Not drawn")}</div>
+<div id="images-section">${
+    section("images", "Test images", "red border: misclassified. Overlays and scores per method")
+  }</div>
+<p class="note">Generated ${data.generated}. Images are linked relative to this file (outputs/dashboard/), so keep it beside the outputs.</p>
+</main>
+<script type="application/json" id="dashboard-data">${scriptSafe(JSON.stringify(data))}</script>
+<script>${scriptSafe(DASHBOARD_CLIENT_JS)}</script>
+</body>
+</html>
+`;
+}

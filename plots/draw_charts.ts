@@ -1,0 +1,307 @@
+/**
+ * Gathering every chart the outputs folder allows, and drawing them: each chart needs only the
+ * files it draws from; for each one that cannot be drawn there is one line naming the missing
+ * input and the stage that makes it.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import { InputError } from "../core/errors.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { Progress } from "../core/progress.ts";
+import { countSamples, openDataset } from "../data/dataset.ts";
+import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
+import { type HistoryRow, parseHistoryCsv } from "../training/history.ts";
+import {
+  type CsvRecord,
+  type ModelPerformanceRow,
+  parseCsvRecords,
+  parseModelPerformance,
+  parseQuantusSummary,
+  type QuantusSummaryRow,
+  readCsvRecords,
+} from "./inputs.ts";
+import { type ChartSpec, writeChart } from "./render.ts";
+import { confidenceHistogramChart, predictionConfidences } from "./charts/confidence_histogram.ts";
+import { confusionMatrixChart, parseConfusionCsv } from "./charts/confusion_matrix.ts";
+import { classDistributionChart, dataSplitChart } from "./charts/dataset_charts.ts";
+import { markdownTable } from "./charts/performance_table.ts";
+import { performanceVsXaiChart } from "./charts/performance_vs_xai.ts";
+import { quantusMetricsChart } from "./charts/quantus_metrics.ts";
+import { quantusRadarChart } from "./charts/quantus_radar.ts";
+import { quantusScatterChart, sensitivityTrendChart } from "./charts/quantus_scatter.ts";
+import { orientedScores } from "./charts/quantus_scores.ts";
+import { trainingCurvesChart, validationLossChart } from "./charts/training_curves.ts";
+
+/** Where the charts' inputs are. */
+export interface ChartInputs {
+  /** The outputs folder the stages wrote (`--out`). */
+  out: string;
+  /** The data set root (`--data`), for the class and split counts. */
+  data: string;
+  /** Class names in label order (the config's `classes`). */
+  classes: readonly string[];
+  /** Seed of a `labels.csv` split (the config's `seed`). */
+  seed: number;
+}
+
+/** One chart ready to draw. */
+export interface PlannedChart {
+  /** File stem, e.g. `confusion_matrix`. */
+  name: string;
+  /** Folder under `<out>/plots`: `per_model/<model>`, `comparison` or `dataset`. */
+  folder: string;
+  /** The model it belongs to, for per-model charts. */
+  model?: string;
+  chart: ChartSpec;
+}
+
+/** The charts the inputs allow, what was skipped and why, and the tables read on the way. */
+export interface ChartPlan {
+  charts: PlannedChart[];
+  /** One line per chart that cannot be drawn: the chart, the missing input, the stage. */
+  skipped: string[];
+  /** Models found in the outputs, in model_performance.csv order, then by name. */
+  models: string[];
+  performance?: {
+    columns: string[];
+    records: CsvRecord[];
+    rows: ModelPerformanceRow[];
+    csvText: string;
+  };
+  quantus?: QuantusSummaryRow[];
+}
+
+/** The folders and files the charts read, under an outputs folder. */
+export function chartInputPaths(out: string) {
+  return {
+    metrics: join(out, "metrics"),
+    modelMetrics: (model: string) => join(out, "metrics", model),
+    performance: join(out, "results", "model_performance.csv"),
+    quantusSummary: join(out, "results", "quantus_summary.csv"),
+  };
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+async function findModels(
+  metricsDir: string,
+  performance: readonly ModelPerformanceRow[],
+  quantus: readonly QuantusSummaryRow[],
+): Promise<string[]> {
+  const folders = (await statOrUndefined(metricsDir))?.isDirectory
+    ? (await listDirSorted(metricsDir)).filter((e) => e.isDirectory).map((e) => e.name)
+    : [];
+  const all = new Set([
+    ...performance.map((p) => p.model),
+    ...[...folders, ...quantus.map((q) => q.model)].sort(),
+  ]);
+  return [...all];
+}
+
+function performanceTable(csvText: string, source: string, rows: ModelPerformanceRow[]) {
+  const records = parseCsvRecords(csvText, source);
+  const columns = records.length > 0 ? Object.keys(records[0]) : [...MODEL_PERFORMANCE_COLUMNS];
+  return { columns, records, rows, csvText };
+}
+
+function missing(chart: string, path: string, stage: string): string {
+  return `${chart}: missing ${path}; run deno task ${stage}`;
+}
+
+/**
+ * Reads what the outputs folder holds and plans every chart it allows; nothing is drawn yet.
+ *
+ * @example
+ * ```ts
+ * import { planCharts } from "./draw_charts.ts";
+ * const out = await Deno.makeTempDir();
+ * const plan = await planCharts({ out, data: `${out}/none`, classes: ["A"], seed: 1 });
+ * console.assert(plan.charts.length === 0 && plan.skipped.some((l) => l.includes("quantus_summary.csv")));
+ * ```
+ */
+export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
+  const paths = chartInputPaths(inputs.out);
+  const charts: PlannedChart[] = [];
+  const skipped: string[] = [];
+  const add = (name: string, folder: string, chart: ChartSpec, model?: string) =>
+    charts.push({ name, folder, chart, ...(model === undefined ? {} : { model }) });
+
+  const performanceText = await readText(paths.performance);
+  const performance = performanceText === undefined
+    ? undefined
+    : parseModelPerformance(performanceText, paths.performance);
+  const quantusText = await readText(paths.quantusSummary);
+  const quantus = quantusText === undefined
+    ? undefined
+    : parseQuantusSummary(quantusText, paths.quantusSummary);
+  const scores = quantus ? orientedScores(quantus) : [];
+  const models = await findModels(paths.metrics, performance ?? [], quantus ?? []);
+
+  const histories = new Map<string, HistoryRow[]>();
+  if (models.length === 0) {
+    skipped.push(
+      missing("per-model charts", join(paths.metrics, "<model>"), "train and deno task eval"),
+    );
+  }
+  for (const model of models) {
+    const dir = paths.modelMetrics(model);
+    const folder = join("per_model", model);
+    const cmFile = join(dir, "confusion_matrix.csv");
+    const cmText = await readText(cmFile);
+    if (cmText === undefined) skipped.push(missing(`${model} confusion_matrix`, cmFile, "eval"));
+    else {add(
+        "confusion_matrix",
+        folder,
+        confusionMatrixChart(model, parseConfusionCsv(cmText, cmFile)),
+        model,
+      );}
+
+    const historyFile = join(dir, "history.csv");
+    const historyText = await readText(historyFile);
+    if (historyText === undefined) {
+      skipped.push(missing(`${model} training_curves`, historyFile, "train"));
+    } else {
+      const history = parseHistoryCsv(historyText, historyFile);
+      histories.set(model, history);
+      add("training_curves", folder, trainingCurvesChart(model, history), model);
+    }
+
+    const predictionsFile = join(dir, "predictions.csv");
+    const predictions = await readCsvRecords(predictionsFile, ["file", "true", "pred"]);
+    if (predictions === undefined) {
+      skipped.push(missing(`${model} confidence_histogram`, predictionsFile, "eval"));
+    } else {
+      add(
+        "confidence_histogram",
+        folder,
+        confidenceHistogramChart(model, predictionConfidences(predictions, predictionsFile)),
+        model,
+      );
+    }
+
+    if (!quantus) {
+      skipped.push(missing(`${model} quantus_radar`, paths.quantusSummary, "quantus"));
+    } else if (!scores.some((s) => s.model === model)) {
+      skipped.push(
+        `${model} quantus_radar: no finite results for ${model} in ${paths.quantusSummary}; ` +
+          `run deno task quantus --models ${model}`,
+      );
+    } else {
+      add("quantus_radar", folder, quantusRadarChart(model, scores), model);
+    }
+  }
+
+  if (histories.size === 0) {
+    skipped.push(
+      missing("validation_loss", join(paths.metrics, "<model>", "history.csv"), "train"),
+    );
+  } else add("validation_loss", "comparison", validationLossChart(histories));
+  if (!performance) skipped.push(missing("model_performance table", paths.performance, "eval"));
+  if (!quantus) {
+    for (const name of ["quantus_metrics", "quantus_scatter", "sensitivity_trend"]) {
+      skipped.push(missing(name, paths.quantusSummary, "quantus"));
+    }
+  } else {
+    add("quantus_metrics", "comparison", quantusMetricsChart(quantus));
+    const scatter = quantusScatterChart(quantus);
+    if (scatter) add("quantus_scatter", "comparison", scatter);
+    else {
+      skipped.push(
+        `quantus_scatter: ${paths.quantusSummary} lacks a faithfulness metric or a sensitivity ` +
+          "metric (max_sensitivity, avg_sensitivity); run deno task quantus with both",
+      );
+    }
+    const trend = sensitivityTrendChart(quantus, models);
+    if (trend) add("sensitivity_trend", "comparison", trend);
+    else {
+      skipped.push(
+        `sensitivity_trend: ${paths.quantusSummary} has no sensitivity metric ` +
+          "(max_sensitivity, avg_sensitivity); run deno task quantus with one",
+      );
+    }
+  }
+  if (!performance || !quantus) {
+    const path = !performance ? paths.performance : paths.quantusSummary;
+    skipped.push(missing("performance_vs_xai", path, !performance ? "eval" : "quantus"));
+  } else {
+    const chart = performanceVsXaiChart(performance, scores);
+    if (chart) add("performance_vs_xai", "comparison", chart);
+    else {
+      skipped.push(
+        `performance_vs_xai: no model is in both ${paths.performance} and ` +
+          `${paths.quantusSummary}; run deno task eval and deno task quantus on the same models`,
+      );
+    }
+  }
+
+  try {
+    const dataset = await openDataset(inputs.data, { classes: inputs.classes, seed: inputs.seed });
+    const counts = countSamples(dataset.samples);
+    add("class_distribution", "dataset", classDistributionChart(counts));
+    add("data_split", "dataset", dataSplitChart(counts));
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const why = `cannot count the data set (${e.message})`;
+    skipped.push(`class_distribution, data_split: ${why}`);
+  }
+
+  return {
+    charts,
+    skipped,
+    models,
+    ...(performance && performanceText !== undefined
+      ? { performance: performanceTable(performanceText, paths.performance, performance) }
+      : {}),
+    ...(quantus ? { quantus } : {}),
+  };
+}
+
+/** What {@link drawCharts} wrote. */
+export interface DrawnCharts {
+  /** Every file written, in order. */
+  files: string[];
+  /** Seconds each chart took to render and write, by `<folder>/<name>`. */
+  secondsByChart: Map<string, number>;
+}
+
+/**
+ * Draws the planned charts under `<out>/plots/` (`.svg`, `.png`, spec) and writes the model
+ * performance table as `plots/comparison/model_performance.{csv,md}`, with a progress bar.
+ *
+ * @example
+ * ```ts ignore
+ * const plan = await planCharts({ out: "outputs", data: "outputs/synthetic", classes, seed: 42 });
+ * const { files } = await drawCharts("outputs", plan);
+ * ```
+ */
+export async function drawCharts(out: string, plan: ChartPlan): Promise<DrawnCharts> {
+  const root = join(out, "plots");
+  const files: string[] = [];
+  const secondsByChart = new Map<string, number>();
+  if (plan.performance) {
+    const { columns, records, csvText } = plan.performance;
+    const csv = join(root, "comparison", "model_performance.csv");
+    const md = join(root, "comparison", "model_performance.md");
+    await writeFileAtomic(csv, csvText);
+    await writeFileAtomic(md, markdownTable(columns, records));
+    files.push(csv, md);
+  }
+  const progress = new Progress("plots", plan.charts.length);
+  for (const planned of plan.charts) {
+    const start = performance.now();
+    files.push(...await writeChart(join(root, planned.folder), planned.name, planned.chart));
+    secondsByChart.set(`${planned.folder}/${planned.name}`, (performance.now() - start) / 1000);
+    progress.tick(1, `${planned.folder}/${planned.name}`);
+  }
+  progress.done();
+  return { files, secondsByChart };
+}

@@ -1,0 +1,117 @@
+/**
+ * `deno task data:fetch`: download the real ECG image data set (Khan & Hussain, Mendeley Data,
+ * doi 10.17632/gwbz3fsgp8.2), check it, unpack it into `<dest>/<Class>/` and split it into
+ * train/val/test as `data:split` does. The only task with network access.
+ *
+ * @module
+ */
+import { InputError } from "../core/errors.ts";
+import { statOrUndefined } from "../core/fs.ts";
+import { checkFile, downloadFile } from "../data/download.ts";
+import { unzipImagesByClass } from "../data/unzip_classes.ts";
+import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { dataSplit } from "./data_split.ts";
+
+/**
+ * Mendeley Data's "Download All" archive of the data set's version 2 (the data set's page is
+ * https://data.mendeley.com/datasets/gwbz3fsgp8/2). Its size and SHA-256 are not pinned here:
+ * this project's machines have no internet to measure them; the stage prints the SHA-256 it
+ * got so that a run can be pinned with `--sha256`.
+ */
+export const DATASET_URL =
+  "https://prod-dcd-datasets-cache-zipfiles.s3.eu-west-1.amazonaws.com/gwbz3fsgp8-2.zip";
+
+/** Where the unpacked `<Class>/` folders go by default. */
+export const DATASET_DEST = "data/ecg_images";
+
+/** Command-line description of `data:fetch`. */
+export const dataFetchSpec: StageSpec = {
+  name: "data:fetch",
+  summary: "Download the real ECG image data set, verify, unpack into <Class>/ and split it.",
+  shared: ["seed", "on-bad-image"],
+  flags: {
+    url: { type: "string", valueName: "URL", help: `archive to download (default ${DATASET_URL})` },
+    sha256: { type: "string", valueName: "HEX", help: "expected SHA-256 of the archive" },
+    size: { type: "string", valueName: "BYTES", help: "expected size of the archive in bytes" },
+    dest: {
+      type: "string",
+      valueName: "DIR",
+      help: `folder for <Class>/ and the train/val/test split (default ${DATASET_DEST})`,
+    },
+    force: { type: "boolean", help: "replace an existing --dest folder" },
+  },
+  details: "Downloads to <dest>.zip (kept, so a rerun does not download again), checks that " +
+    "all announced bytes arrived and, when given, --size and --sha256; unpacks every image into " +
+    "<dest>/<Class>/ (classes Abnormal, HistoryMI, MI, Normal, from the archive's folder or " +
+    "file names), rejecting an archive with absolute or ../ entries; then splits as data:split.\n" +
+    "Example: deno task data:fetch --sha256 <hex printed by an earlier run>",
+};
+
+function sizeFlag(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d+$/.test(value)) {
+    throw new InputError(`--size ${value}: expected a whole number of bytes`);
+  }
+  return Number(value);
+}
+
+function sha256Flag(value: string | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^[0-9a-fA-F]{64}$/.test(value)) {
+    throw new InputError(`--sha256 ${value}: expected 64 hex digits`);
+  }
+  return value.toLowerCase();
+}
+
+/**
+ * Runs `data:fetch` with parsed arguments.
+ *
+ * @example
+ * ```ts ignore
+ * import { runStage } from "./cli.ts";
+ * import { dataFetch, dataFetchSpec } from "./data_fetch.ts";
+ * await runStage(dataFetchSpec, ["--dest", "data/ecg_images"], dataFetch);
+ * ```
+ */
+export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
+  const url = typeof flags.url === "string" ? flags.url : DATASET_URL;
+  const dest = typeof flags.dest === "string" ? flags.dest : DATASET_DEST;
+  const expected = { sizeBytes: sizeFlag(flags.size), sha256: sha256Flag(flags.sha256) };
+  if ((await statOrUndefined(dest)) && flags.force !== true) {
+    throw new InputError(`--dest ${dest}: already exists; pass --force to replace it`);
+  }
+  const archive = `${dest}.zip`;
+  const kept = await statOrUndefined(archive);
+  if (kept) {
+    console.log(`using ${archive} from an earlier download (delete it to download again)`);
+    await checkFile(archive, expected);
+  } else {
+    console.log(`downloading ${url}`);
+  }
+  const download = kept ? undefined : await downloadFile(url, archive, expected);
+  if (download) console.log(`${archive}: ${download.sizeBytes} bytes, SHA-256 ${download.sha256}`);
+  const staging = `${dest}.unpack-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const { counts, skipped } = await unzipImagesByClass(archive, staging);
+    if (Object.keys(counts).length === 0) {
+      throw new InputError(`${archive}: no images of a known class inside; is --url the data set?`);
+    }
+    console.log(
+      `unpacked ${Object.entries(counts).map(([c, n]) => `${c} ${n}`).join(", ")}` +
+        (skipped.length > 0 ? `; skipped ${skipped.length} other entries` : ""),
+    );
+    await Deno.remove(dest, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+    await Deno.rename(staging, dest);
+  } catch (e) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    // A corrupt archive must not be reused by the next run.
+    if (e instanceof InputError) await Deno.remove(archive).catch(() => {});
+    throw e;
+  }
+  await dataSplit({ config: { ...config, data: dest }, flags: {} });
+  console.log(`data set ready: deno task train --data ${dest}`);
+}
+
+if (import.meta.main) Deno.exit(await runStage(dataFetchSpec, Deno.args, dataFetch));

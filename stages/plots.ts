@@ -1,0 +1,63 @@
+/**
+ * `deno task plots`: every chart the outputs allow (SVG, PNG and the spec to restyle them) under
+ * `<out>/plots/`, and the offline dashboard `<out>/dashboard/index.html`.
+ *
+ * @module
+ */
+import { drawCharts, planCharts } from "../plots/draw_charts.ts";
+import { writeDashboard } from "../plots/dashboard/write_dashboard.ts";
+import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+
+/** Command-line description of `plots`. */
+export const plotsSpec: StageSpec = {
+  name: "plots",
+  summary: "Charts of training, evaluation, Quantus results and the data set; offline dashboard.",
+  shared: ["data", "out", "seed", "config"],
+  details: "Reads what train, eval, xai and quantus wrote under <out> and the images under " +
+    "--data; each chart needs only its own inputs, and for each one it cannot draw it prints " +
+    "one line naming the missing file and the stage that makes it.\n" +
+    "Writes <out>/plots/{per_model/<model>,comparison,dataset}/<chart>.{svg,png,vl.json} " +
+    "(the radar's spec is Vega: .vg.json), <out>/plots/comparison/model_performance.{csv,md} " +
+    "and <out>/dashboard/index.html (self-contained; opens from disk with no network).\n" +
+    "Example: deno task plots --data ../shared/data/ecg-images",
+};
+
+/** What `plots` wrote. */
+export interface PlotsResult {
+  /** Every chart and table file written. */
+  files: string[];
+  /** One line per chart that could not be drawn. */
+  skipped: string[];
+  /** Path of the dashboard. */
+  dashboard: string;
+}
+
+/**
+ * Runs `plots` with parsed arguments: draws the charts, writes the dashboard and prints its
+ * path. The demo can call it after the other stages.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseStageArgs } from "./cli.ts";
+ * import { plots, plotsSpec } from "./plots.ts";
+ * const { dashboard } = await plots((await parseStageArgs(plotsSpec, []))!);
+ * ```
+ */
+export async function plots({ config }: StageArgs): Promise<PlotsResult> {
+  const plan = await planCharts({
+    out: config.out,
+    data: config.data,
+    classes: config.classes,
+    seed: config.seed,
+  });
+  for (const line of plan.skipped) console.log(`not drawn: ${line}`);
+  const { files } = await drawCharts(config.out, plan);
+  console.log(`${plan.charts.length} chart(s) -> ${config.out}/plots`);
+  const dashboard = await writeDashboard(config.out, plan);
+  console.log(`dashboard: ${dashboard}`);
+  return { files, skipped: plan.skipped, dashboard };
+}
+
+if (import.meta.main) {
+  Deno.exit(await runStage(plotsSpec, Deno.args, async (args) => void (await plots(args))));
+}

@@ -1,0 +1,122 @@
+/**
+ * `deno task status`: what is done and what is pending in an outputs folder, per stage, model
+ * and method: training epochs from the resume state, explanation chunks from the part files.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { readResumeManifest } from "../training/resume_state.ts";
+import { modelPaths } from "../training/train_loop.ts";
+import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { readPartsState } from "./shard.ts";
+import { xaiMethodDirs } from "./xai_merge.ts";
+
+/** Command-line description of `status`. */
+export const statusSpec: StageSpec = {
+  name: "status",
+  summary: "Show per stage, model and method what is done and what is pending.",
+  shared: ["out"],
+  details: "Reads only: <out>/checkpoints/*_last/state.json and <out>/explanations/*/*/.\n" +
+    "Example: deno task status --out outputs",
+};
+
+/** One line of the status: a stage's unit of work and where it stands. */
+export interface StatusLine {
+  stage: string;
+  /** The model, or `model method`. */
+  what: string;
+  done: boolean;
+  detail: string;
+}
+
+async function trainedModels(out: string): Promise<string[]> {
+  const root = join(out, "checkpoints");
+  if (!(await statOrUndefined(root))) return [];
+  const names = (await listDirSorted(root))
+    .map((e) => /^(.+)_(best|last)$/.exec(e.name)?.[1])
+    .filter((n): n is string => n !== undefined);
+  return [...new Set(names)];
+}
+
+/**
+ * The status of every unit of work found under the outputs folder `out`.
+ *
+ * @example
+ * ```ts
+ * import { outputsStatus } from "./status.ts";
+ * console.assert((await outputsStatus(await Deno.makeTempDir())).length === 0);
+ * ```
+ */
+export async function outputsStatus(out: string): Promise<StatusLine[]> {
+  const lines: StatusLine[] = [];
+  for (const model of await trainedModels(out)) {
+    const paths = modelPaths(out, model);
+    const state = await readResumeManifest(paths.last);
+    const hasBest = (await statOrUndefined(join(paths.best, "meta.json"))) !== undefined;
+    if (!state) {
+      lines.push({
+        stage: "train",
+        what: model,
+        done: hasBest,
+        detail: hasBest ? "best checkpoint (no resume state)" : "started, no epoch finished",
+      });
+      continue;
+    }
+    const finished = state.stoppedEarly || state.epochsDone >= state.settings.epochs;
+    lines.push({
+      stage: "train",
+      what: model,
+      done: finished,
+      detail: `${state.epochsDone} of ${state.settings.epochs} epochs` +
+        (state.stoppedEarly ? " (stopped early)" : ""),
+    });
+  }
+  for (const { model, method, dir } of await xaiMethodDirs(out)) {
+    const parts = await readPartsState(dir).catch((e: Error) => e);
+    if (parts instanceof Error) {
+      lines.push({ stage: "xai", what: `${model} ${method}`, done: false, detail: parts.message });
+    } else if (parts) {
+      const pending = [...Array(parts.chunks).keys()].filter((c) => !parts.done.includes(c));
+      lines.push({
+        stage: "xai",
+        what: `${model} ${method}`,
+        done: false,
+        detail: `${parts.done.length} of ${parts.chunks} chunks` +
+          (pending.length > 0 ? `; pending chunks ${pending.join(",")}` : "; ready to merge"),
+      });
+    } else if (await statOrUndefined(join(dir, "index.csv"))) {
+      const rows = (await Deno.readTextFile(join(dir, "index.csv"))).trimEnd().split("\n");
+      lines.push({
+        stage: "xai",
+        what: `${model} ${method}`,
+        done: true,
+        detail: `${rows.length - 1} images in index.csv`,
+      });
+    }
+  }
+  return lines;
+}
+
+/**
+ * Runs `status` with parsed arguments: prints one line per unit of work.
+ *
+ * @example
+ * ```ts
+ * import { status } from "./status.ts";
+ * import { DEFAULT_CONFIG } from "../core/config.ts";
+ * await status({ config: { ...DEFAULT_CONFIG, out: await Deno.makeTempDir() }, flags: {} });
+ * ```
+ */
+export async function status({ config }: StageArgs): Promise<void> {
+  const lines = await outputsStatus(config.out);
+  if (lines.length === 0) console.log(`nothing started in ${config.out}`);
+  for (const line of lines) {
+    console.log(
+      `${line.stage.padEnd(6)} ${line.what.padEnd(32)} ${line.done ? "done   " : "pending"} ` +
+        line.detail,
+    );
+  }
+}
+
+if (import.meta.main) Deno.exit(await runStage(statusSpec, Deno.args, status));

@@ -1,0 +1,428 @@
+/**
+ * `deno task viz`: the image figures under `<out>/plots/figures/`: ECG examples, the pixel
+ * grid, first-layer filters, explanation grids and a UMAP of penultimate features. Each figure
+ * is drawn when its inputs exist; for each one that cannot be, one line names the missing input
+ * and the stage that makes it.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { stringifyCsv } from "../deps.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import type { Config } from "../core/config.ts";
+import { InputError } from "../core/errors.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { Progress } from "../core/progress.ts";
+import { SeededRandom } from "../core/random.ts";
+import { openDataset, type Sample } from "../data/dataset.ts";
+import { readImageFile } from "../data/decode_image.ts";
+import type { RgbaImage } from "../data/image.ts";
+import { loadResizedGray } from "../data/image_cache.ts";
+import { limitPerSplit } from "../data/limit.ts";
+import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
+import { describeBackend, startBackend } from "../models/backend.ts";
+import { readCheckpointMeta } from "../training/checkpoint_io.ts";
+import { modelPaths } from "../training/train_loop.ts";
+import { EXPLAINERS } from "../xai/registry.ts";
+import { fitWithin } from "../plots/figures/canvas.ts";
+import {
+  classExamplesFigure,
+  classOverviewFigure,
+  type LabelledPicture,
+} from "../plots/figures/ecg_examples.ts";
+import {
+  type ExplainedPictures,
+  heatmapGridFigure,
+  superGridFigure,
+} from "../plots/figures/explanation_grids.ts";
+import {
+  type ExplainedImage,
+  overlayFile,
+  parseExplanationIndex,
+} from "../plots/figures/explanation_index.ts";
+import { filterGridFigure } from "../plots/figures/filter_grid.ts";
+import { penultimateFeatures } from "../plots/figures/penultimate_features.ts";
+import { pixelGridFigure } from "../plots/figures/pixel_grid.ts";
+import { writePngFile } from "../plots/figures/png_file.ts";
+import { scatterPlot } from "../plots/figures/scatter.ts";
+import { UMAP_MIN_POINTS, umapEmbedding } from "../plots/figures/umap_embedding.ts";
+import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { imageCacheDir, loadStageData } from "./load_data.ts";
+import { loadCheckpointModel, type ModelBuilder } from "./model_source.ts";
+
+/** Test images shown per class in `ecg_examples_<Class>.png`. */
+export const EXAMPLES_PER_CLASS = 6;
+/** Most images (rows) of a heatmap grid; `--limit` lowers it. */
+export const HEATMAP_GRID_MAX_IMAGES = 6;
+/** Box a thumbnail of the example figures and the heatmap grid is shrunk into, in pixels. */
+export const THUMBNAIL_BOX_PX = { widthPx: 420, heightPx: 300 } as const;
+/** Box of the super grid's larger pictures, in pixels. */
+export const SUPER_GRID_BOX_PX = { widthPx: 640, heightPx: 460 } as const;
+/** Columns of `umap_<model>.csv`. */
+export const UMAP_CSV_COLUMNS = ["id", "true_class", "predicted_class", "x", "y"] as const;
+
+/** Command-line description of `viz`. */
+export const vizSpec: StageSpec = {
+  name: "viz",
+  summary: "Image figures: ECG examples, pixel grid, first-layer filters, explanation grids, UMAP.",
+  shared: ["data", "out", "models", "limit", "img-size", "seed", "config", "backend"],
+  flags: {
+    methods: {
+      type: "string",
+      valueName: "a,b",
+      help: "methods of the explanation grids (default: every method the xai stage wrote)",
+    },
+  },
+  details: "Writes under <out>/plots/figures/ (PNG unless noted):\n" +
+    "  ecg_examples_<Class>.png  up to 6 test images of the class\n" +
+    "  ecg_overview.png          one test image per class\n" +
+    "  pixel_grid_<N>px.png      a test image at the model's N px input, and a 32 px crop of its\n" +
+    "                            inkiest part magnified 16x with grid lines (N of each model's\n" +
+    "                            checkpoint, or --img-size when there is none)\n" +
+    "  filters_<model>.png       the first convolution's filters, one tile each\n" +
+    "  heatmap_grid_<model>.png  test images x methods: input and each method's overlay\n" +
+    "  super_grid_<model>.png    one image, every method's overlay, prediction and probability\n" +
+    "  umap_<model>.png          UMAP of the penultimate-layer features of the test set\n" +
+    `  umap_<model>.csv          ${UMAP_CSV_COLUMNS.join(", ")}\n` +
+    "Inputs: the data set (--data), checkpoints (train), explanations (xai).\n" +
+    `--limit N uses at most N test images (and at most ${HEATMAP_GRID_MAX_IMAGES} grid rows); ` +
+    "--seed seeds UMAP.\n" +
+    "Example: deno task viz --models ecgnet --methods gradcam,saliency",
+};
+
+/** What a `viz` run did: the files it wrote and one line per figure it could not draw. */
+export interface VizReport {
+  written: string[];
+  missing: string[];
+}
+
+/**
+ * The folder the figures go to.
+ *
+ * @example
+ * ```ts
+ * import { vizFiguresDir } from "./viz.ts";
+ * console.assert(vizFiguresDir("outputs") === "outputs/plots/figures");
+ * ```
+ */
+export function vizFiguresDir(out: string): string {
+  return join(out, "plots", "figures");
+}
+
+/** Where figures go, and the record of what was written and what was missing. */
+class FigureSink {
+  readonly report: VizReport = { written: [], missing: [] };
+  constructor(readonly dir: string) {}
+
+  async png(name: string, image: RgbaImage): Promise<void> {
+    const path = join(this.dir, name);
+    await writePngFile(path, image);
+    this.report.written.push(path);
+  }
+
+  async text(name: string, text: string): Promise<void> {
+    const path = join(this.dir, name);
+    await writeFileAtomic(path, text);
+    this.report.written.push(path);
+  }
+
+  missing(line: string): void {
+    console.log(line);
+    this.report.missing.push(line);
+  }
+}
+
+/** The test samples (after `--limit`), or why there are none, as `no ...` text. */
+async function openTestSamples(config: Config): Promise<Sample[] | string> {
+  if (!(await statOrUndefined(config.data))) return `no data set at ${config.data}`;
+  try {
+    const dataset = await openDataset(config.data, {
+      classes: config.classes,
+      splits: ["test"],
+      seed: config.seed,
+    });
+    const samples = limitPerSplit(dataset.samples, config.limit);
+    return samples.length > 0 ? samples : `no test images in ${config.data}`;
+  } catch (e) {
+    if (e instanceof InputError) return `no usable data set at ${config.data} (${e.message})`;
+    throw e;
+  }
+}
+
+const DATA_STAGE = "run deno task data:synth (or data:split for your own images)";
+
+async function drawExamples(
+  sink: FigureSink,
+  samples: Sample[] | string,
+  classes: readonly string[],
+): Promise<void> {
+  if (typeof samples === "string") {
+    sink.missing(`ecg examples: ${samples} — ${DATA_STAGE}`);
+    sink.missing(`ecg overview: ${samples} — ${DATA_STAGE}`);
+    return;
+  }
+  const chosen = classes.map((_, k) =>
+    samples.filter((s) => s.label === k).slice(0, EXAMPLES_PER_CLASS)
+  );
+  const progress = new Progress("examples", chosen.flat().length);
+  const overview: LabelledPicture[] = [];
+  for (const [k, className] of classes.entries()) {
+    if (chosen[k].length === 0) {
+      sink.missing(`ecg examples ${className}: no test images of the class — ${DATA_STAGE}`);
+      continue;
+    }
+    const pictures: LabelledPicture[] = [];
+    for (const sample of chosen[k]) {
+      const image = await readImageFile(sample.file);
+      pictures.push({
+        label: sample.id.slice(sample.id.lastIndexOf("/") + 1),
+        image: fitWithin(image, THUMBNAIL_BOX_PX.widthPx, THUMBNAIL_BOX_PX.heightPx),
+      });
+      progress.tick();
+    }
+    await sink.png(`ecg_examples_${className}.png`, classExamplesFigure(className, pictures));
+    overview.push({ label: className, image: pictures[0].image });
+  }
+  progress.done();
+  await sink.png("ecg_overview.png", classOverviewFigure(overview));
+}
+
+async function drawPixelGrids(
+  sink: FigureSink,
+  samples: Sample[] | string,
+  config: Config,
+  sizesPx: readonly number[],
+): Promise<void> {
+  for (const sizePx of sizesPx) {
+    if (typeof samples === "string") {
+      sink.missing(`pixel grid ${sizePx} px: ${samples} — ${DATA_STAGE}`);
+      continue;
+    }
+    const gray = await loadResizedGray(samples[0].file, sizePx, imageCacheDir(config));
+    await sink.png(`pixel_grid_${sizePx}px.png`, pixelGridFigure(gray, samples[0].id));
+  }
+}
+
+async function drawUmap(
+  sink: FigureSink,
+  config: Config,
+  name: string,
+  loadedModel: Awaited<ReturnType<typeof loadCheckpointModel>>,
+): Promise<void> {
+  const { model, meta } = loadedModel;
+  const { loaded } = await loadStageData(
+    { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
+    ["test"],
+    "viz",
+  );
+  const n = loaded.samples.length;
+  if (n < UMAP_MIN_POINTS) {
+    sink.missing(
+      `umap ${name}: needs at least ${UMAP_MIN_POINTS} test images, found ${n} in ` +
+        `${config.data} — raise --limit or ${DATA_STAGE}`,
+    );
+    return;
+  }
+  const indices = [...Array(n).keys()];
+  const features = new Progress(`${name} features`, n);
+  let done = 0;
+  const tickTo = (now: number) => {
+    features.tick(now - done);
+    done = now;
+  };
+  const { featuresNF, width } = await penultimateFeatures(model, loaded, config.batchSize, tickTo);
+  const predicted = argmaxRows(
+    await predictLogits(model, loaded, indices, config.batchSize),
+    meta.classes.length,
+  );
+  features.done();
+  let umapProgress: Progress | undefined;
+  let epochsDone = 0;
+  const pointsN2 = umapEmbedding(
+    featuresNF,
+    n,
+    new SeededRandom(config.seed).fork(`umap/${name}`),
+    (epoch, total) => {
+      umapProgress ??= new Progress(`${name} umap`, total);
+      umapProgress.tick(epoch - epochsDone);
+      epochsDone = epoch;
+    },
+  );
+  umapProgress?.done();
+  const classIndex = loaded.samples.map((s) => s.label);
+  const rows = loaded.samples.map((s, i) => [
+    s.id,
+    meta.classes[s.label],
+    meta.classes[predicted[i]],
+    pointsN2[i * 2].toFixed(6),
+    pointsN2[i * 2 + 1].toFixed(6),
+  ]);
+  await sink.text(`umap_${name}.csv`, stringifyCsv([[...UMAP_CSV_COLUMNS], ...rows]));
+  await sink.png(
+    `umap_${name}.png`,
+    scatterPlot({
+      pointsN2,
+      classIndex,
+      classNames: meta.classes,
+      title: [
+        `${name}: UMAP of penultimate features`,
+        `${width} features per image, ${n} test images, coloured by true class, seed ${config.seed}`,
+      ],
+    }),
+  );
+}
+
+/** Method folders with an `index.csv`, in the registry's order (unknown names last). */
+async function explainedMethods(root: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await listDirSorted(root)) {
+    if (entry.isDirectory && await statOrUndefined(join(root, entry.name, "index.csv"))) {
+      names.push(entry.name);
+    }
+  }
+  const rank = (m: string) => {
+    const i = EXPLAINERS.findIndex((e) => e.name === m);
+    return i < 0 ? EXPLAINERS.length : i;
+  };
+  return names.sort((a, b) => rank(a) - rank(b));
+}
+
+async function loadPictures(
+  root: string,
+  methods: readonly string[],
+  image: ExplainedImage,
+  box: { widthPx: number; heightPx: number },
+): Promise<ExplainedPictures> {
+  const fit = async (file: string) =>
+    fitWithin(await readImageFile(file), box.widthPx, box.heightPx);
+  const overlays: RgbaImage[] = [];
+  for (const method of methods) overlays.push(await fit(overlayFile(join(root, method), image.id)));
+  return { ...image, input: await fit(image.file), overlays };
+}
+
+async function drawExplanationGrids(
+  sink: FigureSink,
+  config: Config,
+  name: string,
+  requested: readonly string[] | undefined,
+): Promise<void> {
+  const root = join(config.out, "explanations", name);
+  const xaiStage = `run deno task xai --models ${name}`;
+  const lack = (what: string) => {
+    sink.missing(`heatmap grid ${name}: ${what}`);
+    sink.missing(`super grid ${name}: ${what}`);
+  };
+  if (!(await statOrUndefined(root))) return lack(`no ${root} — ${xaiStage}`);
+  const available = await explainedMethods(root);
+  const methods = requested ? requested.filter((m) => available.includes(m)) : available;
+  const absent = (requested ?? []).filter((m) => !available.includes(m));
+  if (absent.length > 0) {
+    const what = `no ${absent.join(", ")} explanations (index.csv) under ${root} — ` +
+      `${xaiStage} --methods ${absent.join(",")}`;
+    if (methods.length === 0) return lack(what);
+    sink.missing(`heatmap grid ${name}: drawn without ${absent.join(", ")}: ${what}`);
+  }
+  if (methods.length === 0) return lack(`no method folder with index.csv in ${root} — ${xaiStage}`);
+  const indexes: ExplainedImage[][] = [];
+  for (const method of methods) {
+    const path = join(root, method, "index.csv");
+    indexes.push(parseExplanationIndex(await Deno.readTextFile(path), path));
+  }
+  const everywhere = indexes[0].filter((row) =>
+    indexes.every((index) => index.some((other) => other.id === row.id))
+  );
+  if (everywhere.length === 0) {
+    return lack(`no image explained by every one of ${methods.join(", ")} — ${xaiStage}`);
+  }
+  const chosen = everywhere.slice(0, Math.min(HEATMAP_GRID_MAX_IMAGES, config.limit ?? Infinity));
+  const progress = new Progress(`${name} explanations`, chosen.length + 1);
+  const pictures: ExplainedPictures[] = [];
+  let large: ExplainedPictures;
+  try {
+    for (const image of chosen) {
+      pictures.push(await loadPictures(root, methods, image, THUMBNAIL_BOX_PX));
+      progress.tick();
+    }
+    large = await loadPictures(root, methods, chosen[0], SUPER_GRID_BOX_PX);
+    progress.tick();
+  } catch (e) {
+    // An overlay or source image moved or deleted since xai ran: say so, keep drawing the rest.
+    if (e instanceof InputError) return lack(`${e.message} — ${xaiStage}`);
+    throw e;
+  } finally {
+    progress.done();
+  }
+  await sink.png(`heatmap_grid_${name}.png`, heatmapGridFigure(name, methods, pictures));
+  await sink.png(`super_grid_${name}.png`, superGridFigure(name, methods, large));
+}
+
+function parseMethodList(flag: unknown): string[] | undefined {
+  if (typeof flag !== "string") return undefined;
+  const names = [...new Set(flag.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  if (names.length === 0) throw new InputError("--methods: name at least one method");
+  return names;
+}
+
+/**
+ * Runs `viz` with parsed arguments: draws every figure its inputs allow, prints one line per
+ * figure it cannot draw, and returns both lists (the demo prints the folder).
+ *
+ * @example
+ * ```ts ignore
+ * import { parseStageArgs } from "./cli.ts";
+ * import { viz, vizSpec } from "./viz.ts";
+ * const report = await viz((await parseStageArgs(vizSpec, ["--models", "ecgnet"]))!);
+ * console.log(report.written.length, report.missing);
+ * ```
+ */
+export async function viz(
+  { config, flags }: StageArgs,
+  hooks: { buildModel?: ModelBuilder } = {},
+): Promise<VizReport> {
+  const requestedMethods = parseMethodList(flags.methods);
+  const sink = new FigureSink(vizFiguresDir(config.out));
+  const samples = await openTestSamples(config);
+  await drawExamples(sink, samples, config.classes);
+
+  const checkpoints = [];
+  for (const name of config.models) {
+    const { best } = modelPaths(config.out, name);
+    const found = await statOrUndefined(join(best, "meta.json"));
+    checkpoints.push({ name, best, meta: found ? await readCheckpointMeta(best) : undefined });
+  }
+  const sizesPx = new Set(checkpoints.flatMap(({ meta }) => meta ? [meta.imgSizePx] : []));
+  await drawPixelGrids(sink, samples, config, sizesPx.size > 0 ? [...sizesPx] : [config.imgSizePx]);
+
+  if (checkpoints.some((c) => c.meta)) {
+    console.log(describeBackend(await startBackend(config.backend)));
+  }
+  for (const { name, best, meta } of checkpoints) {
+    const trainStage = `run deno task train --models ${name}`;
+    if (!meta) {
+      sink.missing(`filters ${name}: no checkpoint ${best} — ${trainStage}`);
+      sink.missing(`umap ${name}: no checkpoint ${best} — ${trainStage}`);
+    } else {
+      const loaded = await loadCheckpointModel(best, hooks.buildModel);
+      try {
+        const filters = await filterGridFigure(loaded.model, name);
+        if (filters) await sink.png(`filters_${name}.png`, filters.image);
+        else sink.missing(`filters ${name}: the model has no convolution`);
+        if (typeof samples === "string") sink.missing(`umap ${name}: ${samples} — ${DATA_STAGE}`);
+        else await drawUmap(sink, config, name, loaded);
+      } finally {
+        loaded.model.dispose();
+      }
+    }
+    await drawExplanationGrids(sink, config, name, requestedMethods);
+  }
+  const { written, missing } = sink.report;
+  console.log(
+    `viz: ${written.length} file(s) in ${sink.dir}` +
+      (missing.length > 0 ? `; ${missing.length} figure(s) not drawn (see above)` : ""),
+  );
+  return sink.report;
+}
+
+if (import.meta.main) {
+  Deno.exit(await runStage(vizSpec, Deno.args, async (a) => void (await viz(a))));
+}

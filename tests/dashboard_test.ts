@@ -1,0 +1,160 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { planCharts } from "../plots/draw_charts.ts";
+import { writeDashboard } from "../plots/dashboard/write_dashboard.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { chromiumUnavailable, HeadlessChromium } from "./headless_chromium.ts";
+import { FIXTURE, FIXTURE_TEST_IDS, writePlotsFixture } from "./plots_fixtures.ts";
+import { testDir } from "./test_dirs.ts";
+
+/** Where the test leaves its screenshot of the dashboard (kept after the run). */
+const SCREENSHOT = "outputs/tmp/dashboard_test.png";
+
+const unavailable = await chromiumUnavailable();
+if (unavailable) console.log(`dashboard_test: skipped: ${unavailable}`);
+
+interface ChartState {
+  id: string;
+  rendered: boolean;
+  marks: number;
+}
+
+interface Box {
+  x: number;
+  y: number;
+}
+
+/**
+ * A point inside the first element matching `selector`, scrolled into view: its centre, or
+ * `fraction` of the way across and down.
+ */
+function centreOf(selector: string, fraction = 0.5): string {
+  return `(() => { const e = document.querySelector(${JSON.stringify(selector)});
+    if (!e) return null; e.scrollIntoView({ block: "center" });
+    const r = e.getBoundingClientRect();
+    return { x: r.x + r.width * ${fraction}, y: r.y + r.height * ${fraction} }; })()`;
+}
+
+Deno.test({
+  name:
+    "the dashboard works offline in headless Chromium: charts, filters, tooltips, image overlays",
+  ignore: unavailable !== undefined,
+  sanitizeResources: true,
+  fn: async () => {
+    await using dir = await testDir();
+    const out = join(dir.path, "out"), data = join(dir.path, "ds");
+    await writePlotsFixture(out, data);
+    const plan = await planCharts({ out, data, classes: [...FIXTURE.classes], seed: 1 });
+    assertEquals(plan.skipped, []);
+    const dashboard = await writeDashboard(out, plan);
+
+    await using browser = await HeadlessChromium.launch(join(dir.path, "chromium-profile"));
+    await browser.page("Emulation.setDeviceMetricsOverride", {
+      width: 1400,
+      height: 1000,
+      deviceScaleFactor: 1,
+      mobile: false,
+    });
+    const loaded = browser.nextEvent("Page.loadEventFired");
+    await browser.page("Page.navigate", { url: pathToFileURL(dashboard).href });
+    await loaded;
+    const ready = await browser.evaluate<{ charts: number; embedded: number }>(
+      "window.__dashboard.ready",
+    );
+    assertEquals(ready.charts, plan.charts.length);
+
+    // Every chart (and the filtered Quantus chart) is an SVG with marks.
+    const charts = await browser.evaluate<ChartState[]>(
+      `Array.from(document.querySelectorAll(".chart[data-chart]")).map((c) => ({
+        id: c.getAttribute("data-chart"), rendered: c.getAttribute("data-rendered") === "true",
+        marks: c.querySelectorAll("svg .role-mark > *").length + c.querySelectorAll("canvas").length,
+      }))`,
+    );
+    assertEquals(charts.length, plan.charts.length + 1);
+    for (const c of charts) {
+      assert(c.rendered && c.marks > 0, `chart ${c.id}: ${JSON.stringify(c)}`);
+    }
+
+    // Tooltips: hovering a confusion-matrix cell (off its centred count) shows its count.
+    const cell = await browser.evaluate<Box>(
+      centreOf('[data-chart="per_model/ecgnet/confusion_matrix"] .mark-rect.role-mark path', 0.2),
+    );
+    await browser.hover(cell.x - 2, cell.y - 2);
+    await browser.hover(cell.x, cell.y);
+    const tip = await browser.evaluate<string>(
+      `new Promise((ok) => setTimeout(() => ok(document.getElementById("vg-tooltip-element")?.textContent ?? ""), 300))`,
+    );
+    assert(tip.includes("count"), `tooltip text: "${tip}"`);
+
+    // Filters: unticking a model removes its rows from the Quantus table and chart.
+    const rowsShown = () =>
+      browser.evaluate<number>(`document.querySelectorAll(".quantus-table tbody tr").length`);
+    const { models, methods, metrics } = FIXTURE;
+    assertEquals(await rowsShown(), models.length * methods.length * metrics.length);
+    const box = await browser.evaluate<Box>(
+      centreOf('fieldset[data-filter="model"] input[value="resnet18"]'),
+    );
+    await browser.click(box.x, box.y);
+    assertEquals(await rowsShown(), methods.length * metrics.length);
+    const bars = await browser.evaluate<number>(
+      `new Promise((ok) => setTimeout(() => ok(document.querySelectorAll(
+        "#quantus-filtered-chart .mark-rect.role-mark path").length), 300))`,
+    );
+    assertEquals(bars, methods.length * metrics.length);
+
+    // Clicking a test image shows every method's overlay, loaded, with its scores.
+    const thumb = await browser.evaluate<Box>(centreOf(".thumb"));
+    await browser.click(thumb.x, thumb.y);
+    const detail = await browser.evaluate<
+      { title: string; methods: string[]; loaded: boolean[]; scoreRows: number[] }
+    >(
+      `new Promise((ok) => setTimeout(() => {
+        const figures = Array.from(document.querySelectorAll("#image-detail figure.overlay"));
+        ok({
+          title: document.querySelector("#image-detail h3")?.textContent ?? "",
+          methods: figures.map((f) => f.getAttribute("data-method")),
+          loaded: figures.map((f) => { const i = f.querySelector("img"); return i.complete && i.naturalWidth > 0; }),
+          scoreRows: figures.map((f) => f.querySelectorAll("table.scores tbody tr").length),
+        });
+      }, 500))`,
+    );
+    assertEquals(detail.title, `${models[0]} · ${FIXTURE_TEST_IDS[0]}`);
+    assertEquals(detail.methods, [...methods]);
+    assertEquals(detail.loaded, methods.map(() => true));
+    assertEquals(detail.scoreRows, methods.map(() => metrics.length));
+
+    // Screenshot of the whole page.
+    const heightPx = await browser.evaluate<number>("document.documentElement.scrollHeight");
+    await browser.page("Emulation.setDeviceMetricsOverride", {
+      width: 1400,
+      height: Math.min(heightPx, 8000),
+      deviceScaleFactor: 1,
+      mobile: false,
+    });
+    const shot = await browser.page("Page.captureScreenshot", { format: "png" });
+    await Deno.writeFile(SCREENSHOT, Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)));
+    console.log(`dashboard screenshot: ${SCREENSHOT}`);
+
+    // No console errors, no script or resource errors, no network request.
+    const pageErrors = await browser.evaluate<string[]>("window.__dashboard.errors");
+    assertEquals(pageErrors, []);
+    const problems = browser.events.flatMap((e) => {
+      if (e.method === "Runtime.exceptionThrown") {
+        return [`exception: ${e.params.exceptionDetails.text}`];
+      }
+      if (e.method === "Runtime.consoleAPICalled" && ["error", "assert"].includes(e.params.type)) {
+        return [`console.${e.params.type}: ${JSON.stringify(e.params.args)}`];
+      }
+      if (e.method === "Log.entryAdded" && e.params.entry.level === "error") {
+        return [`log: ${e.params.entry.text} ${e.params.entry.url ?? ""}`];
+      }
+      if (e.method === "Network.requestWillBeSent" && !e.params.request.url.startsWith("file:")) {
+        if (!/^(data|blob|about):/.test(e.params.request.url)) {
+          return [`network request: ${e.params.request.url}`];
+        }
+      }
+      return [];
+    });
+    assertEquals(problems, []);
+  },
+});

@@ -1,0 +1,142 @@
+import { assert, assertEquals } from "./assert.ts";
+import { createHash } from "node:crypto";
+import { zipSync } from "../deps.ts";
+import { statOrUndefined } from "../core/fs.ts";
+import { encodeReportJpeg } from "../data/synth/synthetic_dataset.ts";
+import { main } from "../mod.ts";
+import { testDir } from "./test_dirs.ts";
+
+/** Runs `mod.ts <argv>` in process, capturing what it prints to stderr. */
+async function run(argv: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const { log, error, warn } = console;
+  Object.assign(console, {
+    log: () => {},
+    warn: () => {},
+    error: (...a: unknown[]) => err.push(a.join(" ")),
+  });
+  try {
+    return { code: await main(argv), err: err.join("\n") };
+  } finally {
+    Object.assign(console, { log, error, warn });
+  }
+}
+
+const jpeg = (shade: number) =>
+  encodeReportJpeg(
+    { widthPx: 16, heightPx: 12, data: new Uint8Array(16 * 12 * 4).fill(shade) },
+    90,
+  );
+
+/** An archive laid out as Mendeley's: long class folder names, one class in an inner zip. */
+function datasetZip(): Uint8Array {
+  const root = "ECG Images dataset of Cardiac Patients";
+  const folders: Record<string, [string, string]> = {
+    Abnormal: ["ECG Images of Patient that have abnormal heartbeat (233x12=2796)", "HB"],
+    HistoryMI: ["ECG Images of Patient that have History of MI (172x12=2064)", "PMI"],
+    MI: ["ECG Images of Myocardial Infarction Patients (240x12=2880)", "MI"],
+  };
+  const entries: Record<string, Uint8Array> = { [`${root}/README.txt`]: new Uint8Array([1]) };
+  for (const [k, [folder, prefix]] of Object.entries(folders)) {
+    for (let i = 1; i <= 4; i++) {
+      entries[`${root}/${folder}/${prefix}(${i}).jpg`] = jpeg(40 * i + k.length);
+    }
+  }
+  const normal: Record<string, Uint8Array> = {};
+  for (let i = 1; i <= 4; i++) normal[`Normal(${i}).jpg`] = jpeg(200 + i);
+  entries[`${root}/Normal Person ECG Images (284x12=3408).zip`] = zipSync(normal);
+  return zipSync(entries);
+}
+
+/** A server that announces `announced` bytes, sends `body`, then closes the connection. */
+function brokenOffServer(body: Uint8Array, announced: number): { url: string } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  (async () => {
+    for await (const conn of listener) {
+      await conn.read(new Uint8Array(4096));
+      const head =
+        `HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: ${announced}\r\n\r\n`;
+      await conn.write(new TextEncoder().encode(head));
+      await conn.write(body);
+      conn.close();
+    }
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/cut.zip`,
+    [Symbol.dispose]: () => listener.close(),
+  };
+}
+
+Deno.test("data:fetch: download, verify, unpack into <Class>/, split; truncated and ../ archives are rejected", async () => {
+  await using dir = await testDir();
+  const good = datasetZip();
+  const sha256 = createHash("sha256").update(good).digest("hex");
+  const evil = zipSync({ "MI/MI(1).jpg": jpeg(9), "../escape/MI(2).jpg": jpeg(9) });
+  const absolute = zipSync({ "MI/MI(1).jpg": jpeg(9), "/tmp/MI(3).jpg": jpeg(9) });
+  const files: Record<string, Uint8Array> = {
+    "/good.zip": good,
+    "/evil.zip": evil,
+    "/absolute.zip": absolute,
+    "/short.zip": good.subarray(0, Math.floor(good.length * 0.6)),
+  };
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const body = files[new URL(req.url).pathname];
+    return body ? new Response(new Uint8Array(body)) : new Response("no", { status: 404 });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  using cut = brokenOffServer(good.subarray(0, 1000), good.length);
+  const dest = `${dir.path}/ecg_images`;
+  const fetchInto = (url: string, ...more: string[]) =>
+    run(["data:fetch", "--url", url, "--dest", dest, ...more]);
+  const nothingLeft = () => {
+    const left = [...Deno.readDirSync(dir.path)].map((e) => e.name);
+    assertEquals(left, [], "no archive, staging folder or escaped file is left");
+  };
+
+  for (
+    const [url, more, message] of [
+      [`${base}/missing.zip`, [], "404"],
+      [`${base}/short.zip`, [], "not a complete zip"],
+      [`${base}/good.zip`, ["--sha256", "0".repeat(64)], "SHA-256"],
+      [`${base}/good.zip`, ["--size", "12"], "--size"],
+      [cut.url, [], `of ${good.length}`],
+      [`${base}/evil.zip`, [], "../escape/MI(2).jpg"],
+      [`${base}/absolute.zip`, [], "/tmp/MI(3).jpg"],
+    ] as const
+  ) {
+    const { code, err } = await fetchInto(url, ...more);
+    assertEquals(code, 1, `${url}: ${err}`);
+    assert(err.includes(message) && !err.includes("    at "), `${url}: ${err}`);
+    nothingLeft();
+  }
+
+  const fetched = await fetchInto(`${base}/good.zip`, "--sha256", sha256.toUpperCase());
+  assertEquals(fetched.code, 0, fetched.err);
+  for (
+    const [cls, file] of [["Abnormal", "HB(1)"], ["HistoryMI", "PMI(4)"], ["MI", "MI(2)"], [
+      "Normal",
+      "Normal(3)",
+    ]]
+  ) {
+    assertEquals(await Deno.readFile(`${dest}/${cls}/${file}.jpg`) instanceof Uint8Array, true);
+  }
+  assertEquals([...Deno.readDirSync(`${dest}/Normal`)].length, 4);
+  assert(await statOrUndefined(`${dest}/split.json`), "the split ran");
+  let splitImages = 0;
+  for (const split of ["train", "val", "test"]) {
+    for (const cls of ["Abnormal", "HistoryMI", "MI", "Normal"]) {
+      splitImages += [...Deno.readDirSync(`${dest}/${split}/${cls}`)].length;
+    }
+  }
+  assertEquals(splitImages, 16, "every image in exactly one split");
+
+  const again = await fetchInto(`${base}/good.zip`);
+  assertEquals(again.code, 1);
+  assert(again.err.includes("--force"), again.err);
+  const keptWrong = await fetchInto(`${base}/good.zip`, "--force", "--sha256", "1".repeat(64));
+  assertEquals(keptWrong.code, 1, "the kept archive is checked against --sha256 too");
+  assert(keptWrong.err.includes("delete it"), keptWrong.err);
+  const forced = await fetchInto(`${base}/good.zip`, "--force", "--sha256", sha256);
+  assertEquals(forced.code, 0, forced.err);
+  assertEquals([...Deno.readDirSync(`${dest}/MI`)].length, 4);
+});

@@ -1,0 +1,56 @@
+/**
+ * Forward-only scoring of many perturbed copies of one image (LIME's samples, Occlusion's
+ * windows): the copies are written straight into a batch buffer `batchSize` at a time and
+ * run through the model, so memory stays at one batch whatever the number of copies.
+ *
+ * @module
+ */
+import type { tf } from "../deps.ts";
+import { logitsOfNHWC } from "../evaluation/inference.ts";
+
+/** Writes copy `index` into `outHWC` (one image, H·W·C values, stale contents). */
+export type FillCopy = (index: number, outHWC: Float32Array) => void;
+
+/**
+ * The logits of `count` copies, [count, classes] row-major, in inference mode. Pass a model
+ * from `foldBatchNorm` for speed: explainers fold once per call.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { perturbedLogits } from "./perturbed_logits.ts";
+ * await tf.setBackend("cpu");
+ * const input = tf.input({ shape: [1, 2, 1] });
+ * const model = tf.model({ inputs: input, outputs: tf.layers.flatten().apply(input) as tf.SymbolicTensor });
+ * const logits = await perturbedLogits(model, [1, 2, 1], 3, 2, (i, out) => out.fill(i));
+ * console.assert(logits.join() === "0,0,1,1,2,2");
+ * ```
+ */
+export async function perturbedLogits(
+  model: tf.LayersModel,
+  shapeHWC: readonly [number, number, number],
+  count: number,
+  batchSize: number,
+  fill: FillCopy,
+): Promise<Float32Array> {
+  const imageSize = shapeHWC[0] * shapeHWC[1] * shapeHWC[2];
+  const batch = new Float32Array(Math.min(batchSize, count) * imageSize);
+  let logits: Float32Array | undefined;
+  let classes = 0;
+  for (let start = 0; start < count; start += batchSize) {
+    const rows = Math.min(batchSize, count - start);
+    for (let r = 0; r < rows; r++) {
+      fill(start + r, batch.subarray(r * imageSize, (r + 1) * imageSize));
+    }
+    const chunk = await logitsOfNHWC(model, batch.subarray(0, rows * imageSize), [
+      rows,
+      ...shapeHWC,
+    ]);
+    if (!logits) {
+      classes = chunk.length / rows;
+      logits = new Float32Array(count * classes);
+    }
+    logits.set(chunk, start * classes);
+  }
+  return logits ?? new Float32Array(0);
+}
