@@ -8,9 +8,11 @@
  * k = 1..K. The score is the area over that curve, IROF = K − Σ_k (curve_k + curve_{k+1}) / 2
  * (trapezoidal, unit spacing): a faithful map makes the output collapse early. Higher is better.
  *
- * Superpixels come from `context.segment` (e.g. SLIC, or the segments a Quantus replay recorded);
- * without it, a square grid of about `nSegments` cells (the count skimage's SLIC aims for by
- * default) stands in.
+ * Superpixels come from `context.segment` when given (a Quantus replay passes the SLIC segments
+ * Quantus recorded); otherwise IROF computes them itself: SLIC (`xai/segmentation/slic.ts`, about
+ * `nSegments` superpixels, skimage's other defaults) as Quantus does, or a square grid of about
+ * `nSegments` cells with `segmentation: "grid"`. An image of 3 channels is segmented in L*a*b*, as
+ * skimage does; a grey one on its single channel.
  *
  * @module
  */
@@ -26,6 +28,7 @@ import {
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
 import { gridLabels } from "./patches.ts";
+import { slicSegments } from "../xai/segmentation/slic.ts";
 import {
   type Baseline,
   batchBaselines,
@@ -38,7 +41,9 @@ import { cumulativeCurves, markConstantMaps, trapezoid } from "./perturbation_cu
 export interface IrofParams extends CommonParams {
   /** What removed superpixels become (the paper: the image mean). */
   perturbBaseline: Baseline;
-  /** Cells of the grid fallback when the context has no segmenter. */
+  /** How superpixels are made when the context has no segmenter. */
+  segmentation: "slic" | "grid";
+  /** About how many superpixels (SLIC's `n_segments`, or grid cells). */
   nSegments: number;
   /** `toQuantus` gives the mean over images (Quantus's default `return_aggregate=True`). */
   returnAggregate: boolean;
@@ -55,6 +60,30 @@ function segmentPixels(labelsHW: Int32Array): Int32Array[] {
   const lists: number[][] = Array.from({ length: labels.length }, () => []);
   labelsHW.forEach((label, p) => lists[index.get(label)!].push(p));
   return lists.map((list) => Int32Array.from(list));
+}
+
+/**
+ * SLIC superpixels of one HWC image as skimage computes them on Quantus's channel-last image:
+ * 3 channels in L*a*b*, one grey channel as it is (spread over 3 equal channels scaled by 1/√3,
+ * which leaves the colour distance unchanged).
+ */
+function slicLabels(
+  imageHWC: Float32Array,
+  heightPx: number,
+  widthPx: number,
+  channels: number,
+  nSegments: number,
+): Int32Array {
+  if (channels !== 3 && channels !== 1) {
+    throw new InputError(
+      `irof: SLIC segments images of 1 or 3 channels, not ${channels}; use segmentation "grid"`,
+    );
+  }
+  const rgb = channels === 3
+    ? imageHWC
+    : Float32Array.from({ length: imageHWC.length * 3 }, (_, j) =>
+      imageHWC[Math.floor(j / 3)] / Math.sqrt(3));
+  return slicSegments(rgb, heightPx, widthPx, { nSegments, convert2lab: channels === 3 }).labelsHW;
 }
 
 /** Quantus 0.6.0's baseline: one value from the whole current batch, not from each image. */
@@ -97,6 +126,7 @@ export const IROF: MetricDefinition<IrofParams> = {
     softmax: true,
     quantusCompat: false,
     perturbBaseline: "mean",
+    segmentation: "slic",
     nSegments: 100,
     returnAggregate: false,
   },
@@ -116,6 +146,7 @@ export const IROF: MetricDefinition<IrofParams> = {
     return {
       ...commonFromQuantus(init, call),
       perturbBaseline,
+      segmentation: "slic",
       nSegments: 100,
       returnAggregate: Boolean(init.return_aggregate ?? true),
     };
@@ -127,12 +158,21 @@ export const IROF: MetricDefinition<IrofParams> = {
     if (!Number.isInteger(params.nSegments) || params.nSegments < 1) {
       throw new InputError(`${this.name}: nSegments ${params.nSegments} must be an integer >= 1`);
     }
+    if (params.segmentation !== "slic" && params.segmentation !== "grid") {
+      throw new InputError(
+        `${this.name}: segmentation ${params.segmentation}: choose slic or grid`,
+      );
+    }
     const cellPx = Math.max(1, Math.min(h, w, Math.round(Math.sqrt(pixels / params.nSegments))));
+    const ownSegments = (image: Float32Array) =>
+      params.segmentation === "grid"
+        ? gridLabels(h, w, cellPx)
+        : slicLabels(image, h, w, c, params.nSegments);
     const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const steps = Array.from({ length: n }, (_, i) => {
       const image = batch.xNHWC.subarray(i * pixels * c, (i + 1) * pixels * c);
-      const labels = context.segment?.(i, image, [h, w, c]) ?? gridLabels(h, w, cellPx);
+      const labels = context.segment?.(i, image, [h, w, c]) ?? ownSegments(image);
       if (labels.length !== pixels) {
         throw new InputError(
           `${this.name}: the segmenter gave ${labels.length} labels for image ${i}; needs ${pixels} (H x W)`,

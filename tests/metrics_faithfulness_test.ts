@@ -20,6 +20,7 @@ import { REGION_PERTURBATION } from "../metrics/region_perturbation.ts";
 import { ROAD } from "../metrics/road.ts";
 import { SELECTIVITY } from "../metrics/selectivity.ts";
 import { SUFFICIENCY } from "../metrics/sufficiency.ts";
+import { slicSegments } from "../xai/segmentation/slic.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import {
   caseBatch,
@@ -86,7 +87,7 @@ const SMALL: [AnyMetric, Record<string, unknown>][] = [
   [PIXEL_FLIPPING, { featuresInStep: 4, softmax: false }],
   [REGION_PERTURBATION, { patchSize: 2, regionsEvaluation: 4, softmax: false }],
   [SELECTIVITY, { patchSize: 2, softmax: false }],
-  [IROF, { nSegments: 16, softmax: false }],
+  [IROF, { segmentation: "grid", nSegments: 16, softmax: false }],
   [FAITHFULNESS_ESTIMATE, { featuresInStep: 4 }],
   [MONOTONICITY_NGUYEN, { featuresInStep: 4, nrSamples: 3, softmax: false }],
   [MONOTONICITY_ARYA, { featuresInStep: 4, softmax: false }],
@@ -251,6 +252,26 @@ Deno.test("faithfulness: IROF uses the context's superpixels; Quantus pads short
   model.dispose();
 });
 
+Deno.test("faithfulness: IROF segments with SLIC by default", async () => {
+  const model = regionSumModel();
+  const x = regionImages(2);
+  const r = await IROF.evaluate(contextOf(model), batchOf(x, regionMaps(x, true)), {
+    ...IROF.defaults,
+    nSegments: 16,
+  });
+  for (let i = 0; i < 2; i++) {
+    const grey = x.subarray(i * PIXELS, (i + 1) * PIXELS);
+    const rgb = Float32Array.from(
+      { length: PIXELS * 3 },
+      (_, j) => grey[Math.floor(j / 3)] / Math.sqrt(3),
+    );
+    const slic = slicSegments(rgb, SIDE, SIDE, { nSegments: 16, convert2lab: false });
+    assertEquals(r.curves![i].length, slic.count, `image ${i}: one step per SLIC superpixel`);
+    assert(Number.isFinite(r.scores[i]));
+  }
+  model.dispose();
+});
+
 Deno.test("faithfulness: inputs are never modified", async () => {
   const model = regionSumModel(1, 9);
   const x = regionImages(3);
@@ -286,7 +307,12 @@ Deno.test("faithfulness: constant maps give NaN with a reason (Quantus: a score 
   }
   // IROF divides by the original output: a zero output has no relative curve.
   const dark = batchOf(new Float32Array(2 * PIXELS), regionMaps(x, true));
-  const irof = await scoresOf(IROF, { nSegments: 16, softmax: false }, model, dark);
+  const irof = await scoresOf(
+    IROF,
+    { segmentation: "grid", nSegments: 16, softmax: false },
+    model,
+    dark,
+  );
   assert(
     irof.scores.every(Number.isNaN) &&
       irof.reasons.every((why) => why?.includes("target output of the unperturbed image is 0")),
