@@ -1,8 +1,8 @@
 /**
  * Speed of the perturbation-based faithfulness metrics on the wasm backend: each metric with its
- * defaults (IROF on its grid segmentation) on ecgnet at 128 px (the demo model and size), a batch of 8 images with random
- * weights, inputs and maps (speed does not depend on their values); and ROAD's noisy linear
- * imputation alone on one 224 px RGB image.
+ * defaults (IROF on its grid segmentation) on ecgnet at 128 px (the demo model and size), a batch
+ * of 8 images with random weights, inputs and maps (speed does not depend on their values); and
+ * ROAD's noisy linear imputation alone on one 224 px RGB image.
  *
  * Run: `deno bench --allow-read=. bench/metrics_faithfulness_bench.ts`.
  * Images/s = 8000 / the reported mean ms for the metrics.
