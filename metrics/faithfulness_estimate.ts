@@ -38,8 +38,8 @@ import { correlationFromQuantus, type CorrelationName, CORRELATIONS } from "./si
 
 /** Parameters of {@link FAITHFULNESS_ESTIMATE}. */
 export interface FaithfulnessEstimateParams extends CommonParams {
-  /** Pixels per group; default one image row's worth (W). */
-  featuresInStep?: number;
+  /** Pixels per group; 0 (the default) for one image row's worth (W). */
+  featuresInStep: number;
   /** What a group's pixels are replaced with. */
   perturbBaseline: Baseline;
   /** How mass and drop are compared. */
@@ -69,6 +69,7 @@ export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams>
     normalise: true,
     softmax: false,
     quantusCompat: false,
+    featuresInStep: 0,
     perturbBaseline: "black",
     similarity: "pearson",
   },

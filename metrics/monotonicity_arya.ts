@@ -37,8 +37,8 @@ import {
 
 /** Parameters of {@link MONOTONICITY_ARYA}. */
 export interface MonotonicityAryaParams extends CommonParams {
-  /** Pixels inserted per step; default one image row's worth (W). */
-  featuresInStep?: number;
+  /** Pixels inserted per step; 0 (the default) for one image row's worth (W). */
+  featuresInStep: number;
   /** The value of every pixel of the starting image. */
   perturbBaseline: Baseline;
 }
@@ -68,6 +68,7 @@ export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {
     normalise: true,
     softmax: true,
     quantusCompat: false,
+    featuresInStep: 0,
     perturbBaseline: "black",
   },
   fromQuantus(init, call) {

@@ -41,8 +41,8 @@ import { correlationFromQuantus, type CorrelationName, CORRELATIONS } from "./si
 
 /** Parameters of {@link MONOTONICITY_NGUYEN}. */
 export interface MonotonicityNguyenParams extends CommonParams {
-  /** Pixels per group; default one image row's worth (W). */
-  featuresInStep?: number;
+  /** Pixels per group; 0 (the default) for one image row's worth (W). */
+  featuresInStep: number;
   /** Perturbations per group (Quantus's default is 100). */
   nrSamples: number;
   /** Below this |p| the 1/p² scaling is replaced by 1. */
@@ -76,6 +76,7 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
     normalise: true,
     softmax: true,
     quantusCompat: false,
+    featuresInStep: 0,
     nrSamples: 10,
     eps: 1e-5,
     perturbBaseline: "uniform",

@@ -235,8 +235,8 @@ export function trapezoid(values: ArrayLike<number>): number {
 }
 
 /**
- * The pixels per step: `featuresInStep` when given, else one image row's worth (W), so that a
- * curve has H points at any resolution (Quantus's default of 1 pixel per step costs H·W model
+ * The pixels per step: `featuresInStep` when given, else (undefined or 0) one image row's worth
+ * (W), so that a curve has H points at any resolution (Quantus's default of 1 pixel per step costs H·W model
  * calls per image).
  *
  * @throws {InputError} naming the metric when it is not an integer from 1 to H·W.
@@ -244,7 +244,7 @@ export function trapezoid(values: ArrayLike<number>): number {
  * @example
  * ```ts
  * import { resolveFeaturesInStep } from "./perturbation_curve.ts";
- * console.assert(resolveFeaturesInStep("pixel_flipping", undefined, 28, 28) === 28);
+ * console.assert(resolveFeaturesInStep("pixel_flipping", 0, 28, 28) === 28);
  * console.assert(resolveFeaturesInStep("pixel_flipping", 4, 28, 28) === 4);
  * ```
  */
@@ -254,7 +254,7 @@ export function resolveFeaturesInStep(
   heightPx: number,
   widthPx: number,
 ): number {
-  const value = featuresInStep ?? widthPx;
+  const value = featuresInStep || widthPx;
   if (!Number.isInteger(value) || value < 1 || value > heightPx * widthPx) {
     throw new InputError(
       `${metric}: featuresInStep ${value} must be an integer from 1 to ${

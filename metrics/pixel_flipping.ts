@@ -36,8 +36,8 @@ import {
 
 /** Parameters of {@link PIXEL_FLIPPING}. */
 export interface PixelFlippingParams extends CommonParams {
-  /** Pixels removed per step; default one image row's worth (W). */
-  featuresInStep?: number;
+  /** Pixels removed per step; 0 (the default) for one image row's worth (W). */
+  featuresInStep: number;
   /** What removed pixels become. */
   perturbBaseline: Baseline;
   /** `toQuantus` gives the per-image AUC instead of the curves (Quantus's `return_auc_per_sample`). */
@@ -66,6 +66,7 @@ export const PIXEL_FLIPPING: MetricDefinition<PixelFlippingParams> = {
     normalise: true,
     softmax: true,
     quantusCompat: false,
+    featuresInStep: 0,
     perturbBaseline: "black",
     returnAucPerSample: false,
   },

@@ -21,6 +21,7 @@ import { ROAD } from "../metrics/road.ts";
 import { SELECTIVITY } from "../metrics/selectivity.ts";
 import { SUFFICIENCY } from "../metrics/sufficiency.ts";
 import { slicSegments } from "../xai/segmentation/slic.ts";
+import { metricParams } from "../stages/quantus.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import {
   caseBatch,
@@ -325,7 +326,7 @@ Deno.test("faithfulness: bad parameters are InputErrors naming the field", async
   const x = regionImages(2);
   const batch = batchOf(x, regionMaps(x, true));
   const cases: [AnyMetric, Record<string, unknown>, string][] = [
-    [PIXEL_FLIPPING, { featuresInStep: 0 }, "featuresInStep"],
+    [PIXEL_FLIPPING, { featuresInStep: -4 }, "featuresInStep"],
     [REGION_PERTURBATION, { patchSize: 9 }, "patch_size"],
     [REGION_PERTURBATION, { regionsEvaluation: 0 }, "regionsEvaluation"],
     [MONOTONICITY_NGUYEN, { nrSamples: 0 }, "nrSamples"],
@@ -445,4 +446,24 @@ Deno.test({
     );
     context.model.dispose();
   }
+});
+
+Deno.test("faithfulness: the quantus stage's --params reaches every tunable field", () => {
+  const metrics = [PIXEL_FLIPPING, IROF, ROAD, REGION_PERTURBATION] as AnyMetric[];
+  const params = metricParams(
+    metrics,
+    JSON.stringify({
+      pixel_flipping: { featuresInStep: 4 },
+      irof: { segmentation: "grid" },
+      road: { percentages: [20, 40] },
+      region_perturbation: { order: "lerf" },
+    }),
+    false,
+  );
+  const field = (metric: AnyMetric, name: string) =>
+    (params.get(metric) as unknown as Record<string, unknown>)[name];
+  assertEquals(field(PIXEL_FLIPPING, "featuresInStep"), 4);
+  assertEquals(field(IROF, "segmentation"), "grid");
+  assertEquals(field(ROAD, "percentages"), [20, 40]);
+  assertEquals(field(REGION_PERTURBATION, "order"), "lerf");
 });
