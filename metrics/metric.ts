@@ -65,6 +65,16 @@ export type RankOrder = (
   direction: "descending" | "ascending",
 ) => Int32Array;
 
+/**
+ * Superpixels of one image for segment-based metrics (IROF): [H, W] labels, one per pixel.
+ * A parity replay passes the segments Quantus's SLIC produced.
+ */
+export type Segmenter = (
+  sample: number,
+  imageHWC: Float32Array,
+  shapeHWC: readonly [number, number, number],
+) => Int32Array;
+
 /** What a metric may use besides the batch. */
 export interface MetricContext {
   /** The classifier, with logits as outputs. */
@@ -75,6 +85,8 @@ export interface MetricContext {
   draws: Draws;
   /** Sort order of attributions; defaults to {@link stableRankOrder}. */
   rankOrder?: RankOrder;
+  /** Superpixels for segment-based metrics; each metric documents its fallback. */
+  segment?: Segmenter;
   /**
    * How randomisation metrics re-initialise a layer; defaults to PyTorch's `reset_parameters`
    * rule (`torchLikeReset`). Parity tests load the parameters Quantus drew instead.

@@ -97,3 +97,27 @@ export function replacePixels(
     for (let ch = 0; ch < channels; ch++) imageHWC[base + ch] = value;
   }
 }
+
+/**
+ * Refuses a Quantus `perturb_func` other than the metric's default (`null`), naming the field:
+ * metrics here implement their paper's perturbation only.
+ *
+ * @throws {InputError} for any non-null `perturb_func`.
+ *
+ * @example
+ * ```ts
+ * import { requireDefaultPerturbFunc } from "./perturb.ts";
+ * requireDefaultPerturbFunc("pixel_flipping", { perturb_func: null });
+ * let threw = false;
+ * try { requireDefaultPerturbFunc("pixel_flipping", { perturb_func: "gaussian_noise" }); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function requireDefaultPerturbFunc(metric: string, init: Record<string, unknown>): void {
+  if (init.perturb_func !== undefined && init.perturb_func !== null) {
+    throw new InputError(
+      `${metric}: perturb_func ${String(init.perturb_func)} is not supported; ` +
+        "leave it unset (the metric's own perturbation) and choose perturb_baseline instead",
+    );
+  }
+}

@@ -13,6 +13,15 @@ import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
 import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
 import { MPRT } from "./mprt.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
+import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
+import { REGION_PERTURBATION } from "./region_perturbation.ts";
+import { SELECTIVITY } from "./selectivity.ts";
+import { MONOTONICITY_ARYA } from "./monotonicity_arya.ts";
+import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
+import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
+import { IROF } from "./irof.ts";
+import { ROAD } from "./road.ts";
+import { SUFFICIENCY } from "./sufficiency.ts";
 import { SPARSENESS } from "./sparseness.ts";
 import { COMPLEXITY } from "./complexity.ts";
 import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
@@ -37,6 +46,15 @@ import { RANDOM_LOGIT } from "./random_logit.ts";
 // deno-lint-ignore no-explicit-any
 export const METRICS: readonly MetricDefinition<any>[] = [
   FAITHFULNESS_CORRELATION,
+  PIXEL_FLIPPING,
+  REGION_PERTURBATION,
+  SELECTIVITY,
+  MONOTONICITY_ARYA,
+  MONOTONICITY_NGUYEN,
+  FAITHFULNESS_ESTIMATE,
+  IROF,
+  ROAD,
+  SUFFICIENCY,
   MAX_SENSITIVITY,
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,

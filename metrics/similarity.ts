@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { InputError } from "../core/errors.ts";
 
 /** A similarity (or difference) of two equally long vectors. */
 export type SimilarityFunction = (a: ArrayLike<number>, b: ArrayLike<number>) => number;
@@ -102,6 +103,40 @@ export const cosine: SimilarityFunction = (a, b) => {
  */
 export function difference(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   return Float64Array.from({ length: a.length }, (_, i) => a[i] - b[i]);
+}
+
+/** The correlations a metric can compare two series with. */
+export type CorrelationName = "pearson" | "spearman";
+
+/** The correlation functions by name. */
+export const CORRELATIONS: Record<CorrelationName, SimilarityFunction> = { pearson, spearman };
+
+/**
+ * A correlation from Quantus's `similarity_func` (a qualified function name, or null for the
+ * metric's default): any name containing "pearson" or "spearman".
+ *
+ * @throws {InputError} for any other similarity function.
+ *
+ * @example
+ * ```ts
+ * import { correlationFromQuantus } from "./similarity.ts";
+ * console.assert(correlationFromQuantus("quantus.functions.similarity_func.correlation_spearman", "pearson") === "spearman");
+ * console.assert(correlationFromQuantus(null, "pearson") === "pearson");
+ * ```
+ */
+export function correlationFromQuantus(
+  similarityFunc: unknown,
+  fallback: CorrelationName,
+): CorrelationName {
+  if (similarityFunc === undefined || similarityFunc === null) return fallback;
+  const name = String(similarityFunc).toLowerCase();
+  if (name.includes("pearson")) return "pearson";
+  if (name.includes("spearman")) return "spearman";
+  throw new InputError(
+    `similarity_func ${
+      String(similarityFunc)
+    }: only Pearson and Spearman correlations are supported`,
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type MetricBatch,
   type MetricContext,
   type RankOrder,
+  type Segmenter,
   stableRankOrder,
 } from "../metrics/metric.ts";
 import { explainerFunction } from "../metrics/explainer_function.ts";
@@ -274,7 +275,19 @@ function caseExplain(c: QuantusCase): ExplainFunction | undefined {
   return explainerFunction(SALIENCY, { abs });
 }
 
-/** The context a case runs in: the fixture model, its recorded draws and numpy's orders. */
+/** The superpixels a case recorded (`extra.segments`, [N, H, W] labels), when it has them. */
+function recordedSegments(c: QuantusCase): Segmenter | undefined {
+  const encoded = c.extra?.segments as EncodedTensor | undefined;
+  if (!encoded) return undefined;
+  const [, h, w] = encoded.shape;
+  const labels = Int32Array.from(decodeTensor(encoded).data);
+  return (sample) => labels.slice(sample * h * w, (sample + 1) * h * w);
+}
+
+/**
+ * The context a case runs in: the fixture model, its recorded draws, numpy's orders and the
+ * recorded superpixels.
+ */
 export function caseContext(set: QuantusFixtureSet, c: QuantusCase): MetricContext & {
   draws: ReplayDraws;
 } {
@@ -286,6 +299,7 @@ export function caseContext(set: QuantusFixtureSet, c: QuantusCase): MetricConte
     explain: caseExplain(c),
     draws: new ReplayDraws(records),
     rankOrder: recordedRankOrder(set),
+    segment: recordedSegments(c),
     randomiseLayer: recordedRandomisation(c),
   };
 }
