@@ -10,6 +10,7 @@
 import { InputError } from "../core/errors.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { readPartsState } from "./shard.ts";
+import { mergeQuantusParts, quantusPartsFolders } from "./quantus_outputs.ts";
 import { mergeXaiMethod, xaiMethodDirs } from "./xai_merge.ts";
 
 /** One kind of sharded output: where its part-holding folders are and how to merge one. */
@@ -32,6 +33,15 @@ export const PART_MERGERS: readonly PartMerger[] = [
         dir,
       })),
     merge: mergeXaiMethod,
+  },
+  {
+    stage: "quantus",
+    folders: async (out) =>
+      (await quantusPartsFolders(out)).map(({ model, method, dir }) => ({
+        label: `${model} ${method}`,
+        dir,
+      })),
+    merge: mergeQuantusParts,
   },
 ];
 

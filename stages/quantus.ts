@@ -5,17 +5,14 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { parseCsv, stringifyCsv } from "../deps.ts";
+import { stringifyCsv } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
-import { listDirSorted } from "../core/fs.ts";
 import { Progress } from "../core/progress.ts";
 import { SeededRandom } from "../core/random.ts";
 import { assembleBatch, batchIndices } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
-import { ARCHITECTURES } from "../models/registry.ts";
 import { SeededDraws } from "../metrics/draws.ts";
 import { explainerFunction } from "../metrics/explainer_function.ts";
 import type {
@@ -26,9 +23,15 @@ import type {
 } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
-import { QUANTUS_SUMMARY_COLUMNS, summariseScores } from "../metrics/summary.ts";
+import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
+import {
+  formatScore,
+  QUANTUS_ROW_COLUMNS,
+  quantusFile,
+  writeQuantusSummary,
+} from "./quantus_outputs.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
 import { parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
 
@@ -40,10 +43,6 @@ export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
 ];
 
 /** The columns of `quantus_summary.csv` (defined beside the summary; the plots read them too). */
-export { QUANTUS_SUMMARY_COLUMNS };
-
-/** Columns of a per-image file before the metric columns; `nan_reasons` comes last. */
-const ROW_COLUMNS = ["id", "file", "true_class", "target_class"] as const;
 
 /** Command-line description of `quantus`. */
 export const quantusSpec: StageSpec = {
@@ -78,7 +77,7 @@ export const quantusSpec: StageSpec = {
     },
   },
   details: "Writes <out>/metrics/quantus_<model>_<method>.csv (one row per test image: " +
-    `${ROW_COLUMNS.join(", ")}, one column per metric, nan_reasons) and rebuilds ` +
+    `${QUANTUS_ROW_COLUMNS.join(", ")}, one column per metric, nan_reasons) and rebuilds ` +
     `<out>/results/quantus_summary.csv (${QUANTUS_SUMMARY_COLUMNS.join(", ")}) from every ` +
     "per-image file there. The metrics explain the images in-process with the same method and " +
     "settings as the xai stage.\n" +
@@ -203,86 +202,6 @@ async function scoreBatch(
   return rows;
 }
 
-/** A score as the CSV writes it: shortest round-trip text, `NaN` for undefined. */
-function formatScore(value: number | undefined): string {
-  return value === undefined || Number.isNaN(value) ? "NaN" : String(value);
-}
-
-/**
- * The model and method a per-image file `quantus_<model>_<method>.csv` is for, or undefined for
- * another file. Model names contain underscores (`efficientnet_b0`), so the longest registered
- * architecture name that fits wins.
- *
- * @example
- * ```ts
- * import { parseQuantusFileName } from "./quantus.ts";
- * const parsed = parseQuantusFileName("quantus_efficientnet_b0_integrated_gradients.csv");
- * console.assert(parsed?.model === "efficientnet_b0" && parsed.method === "integrated_gradients");
- * ```
- */
-export function parseQuantusFileName(name: string): { model: string; method: string } | undefined {
-  const match = name.match(/^quantus_(.+)\.csv$/);
-  if (!match) return undefined;
-  const model = ARCHITECTURES.map((a) => a.name)
-    .sort((a, b) => b.length - a.length)
-    .find((m) => match[1].startsWith(`${m}_`));
-  return model ? { model, method: match[1].slice(model.length + 1) } : undefined;
-}
-
-/**
- * Rebuilds `<out>/results/quantus_summary.csv` from every per-image file in `<out>/metrics/`, so
- * runs of different models, methods or shards add up.
- *
- * @example
- * ```ts ignore
- * await writeQuantusSummary("outputs", 42);
- * ```
- */
-export async function writeQuantusSummary(out: string, seed: number): Promise<string> {
-  const rows: string[][] = [];
-  const dir = join(out, "metrics");
-  for (const entry of await listDirSorted(dir)) {
-    const parsed = parseQuantusFileName(entry.name);
-    if (!entry.isFile || !parsed) continue;
-    const records: string[][] = parseCsv(await Deno.readTextFile(join(dir, entry.name)));
-    const [header, ...body] = records;
-    for (const [column, name] of header.entries()) {
-      if (column < ROW_COLUMNS.length || name === "nan_reasons") continue;
-      const metric = getMetric(name);
-      const scores = body.map((r) => Number(r[column]));
-      const random = new SeededRandom(seed).fork(`${parsed.model}/${parsed.method}/${name}`);
-      const s = summariseScores(scores, random);
-      rows.push([
-        parsed.model,
-        parsed.method,
-        metric.name,
-        metric.quantusName,
-        metric.category,
-        metric.direction,
-        String(s.n),
-        ...[s.mean, s.std, s.ci95Low, s.ci95High].map(formatScore),
-        String(s.nanCount),
-      ]);
-    }
-  }
-  const file = join(out, "results", "quantus_summary.csv");
-  await writeFileAtomic(file, stringifyCsv([[...QUANTUS_SUMMARY_COLUMNS], ...rows]));
-  return file;
-}
-
-/**
- * The rows of `<out>/results/quantus_summary.csv` as objects keyed by column.
- *
- * @example
- * ```ts ignore
- * const rows = await readQuantusSummary("outputs");
- * ```
- */
-export async function readQuantusSummary(out: string): Promise<Record<string, string>[]> {
-  const text = await Deno.readTextFile(join(out, "results", "quantus_summary.csv"));
-  return parseCsv(text, { columns: true });
-}
-
 /**
  * Runs `quantus` with parsed arguments.
  *
@@ -357,8 +276,12 @@ export async function quantus(
           progress.tick(indices.length);
         }
         progress.done();
-        const file = join(config.out, "metrics", `quantus_${name}_${explainer.name}.csv`);
-        const header = [...ROW_COLUMNS, ...[...metrics.keys()].map((m) => m.name), "nan_reasons"];
+        const file = quantusFile(config.out, name, explainer.name);
+        const header = [
+          ...QUANTUS_ROW_COLUMNS,
+          ...[...metrics.keys()].map((m) => m.name),
+          "nan_reasons",
+        ];
         await writeFileAtomic(file, stringifyCsv([header, ...rows]));
         console.log(
           `${name} ${explainer.name}: ${rows.length} images x ${metrics.size} metrics -> ${file}`,
@@ -369,7 +292,7 @@ export async function quantus(
       model.dispose();
     }
   }
-  const summary = await writeQuantusSummary(config.out, config.seed);
+  const summary = await writeQuantusSummary(config.out);
   console.log(`summary: ${summary}`);
 }
 

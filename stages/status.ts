@@ -10,6 +10,7 @@ import { readResumeManifest } from "../training/resume_state.ts";
 import { modelPaths } from "../training/train_loop.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { readPartsState } from "./shard.ts";
+import { parseQuantusFileName, quantusPartsFolders } from "./quantus_outputs.ts";
 import { xaiMethodDirs } from "./xai_merge.ts";
 
 /** Command-line description of `status`. */
@@ -37,6 +38,30 @@ async function trainedModels(out: string): Promise<string[]> {
     .map((e) => /^(.+)_(best|last)$/.exec(e.name)?.[1])
     .filter((n): n is string => n !== undefined);
   return [...new Set(names)];
+}
+
+/** Data rows of a CSV file (lines after the header). */
+async function countCsvRows(file: string): Promise<number> {
+  return (await Deno.readTextFile(file)).trimEnd().split("\n").length - 1;
+}
+
+/** The line of a folder with parts (a sharded or interrupted run), or undefined without any. */
+async function partsLine(
+  stage: string,
+  what: string,
+  dir: string,
+): Promise<StatusLine | undefined> {
+  const parts = await readPartsState(dir).catch((e: Error) => e);
+  if (parts instanceof Error) return { stage, what, done: false, detail: parts.message };
+  if (!parts) return undefined;
+  const pending = [...Array(parts.chunks).keys()].filter((c) => !parts.done.includes(c));
+  return {
+    stage,
+    what,
+    done: false,
+    detail: `${parts.done.length} of ${parts.chunks} chunks` +
+      (pending.length > 0 ? `; pending chunks ${pending.join(",")}` : "; ready to merge"),
+  };
 }
 
 /**
@@ -73,27 +98,28 @@ export async function outputsStatus(out: string): Promise<StatusLine[]> {
     });
   }
   for (const { model, method, dir } of await xaiMethodDirs(out)) {
-    const parts = await readPartsState(dir).catch((e: Error) => e);
-    if (parts instanceof Error) {
-      lines.push({ stage: "xai", what: `${model} ${method}`, done: false, detail: parts.message });
-    } else if (parts) {
-      const pending = [...Array(parts.chunks).keys()].filter((c) => !parts.done.includes(c));
-      lines.push({
-        stage: "xai",
-        what: `${model} ${method}`,
-        done: false,
-        detail: `${parts.done.length} of ${parts.chunks} chunks` +
-          (pending.length > 0 ? `; pending chunks ${pending.join(",")}` : "; ready to merge"),
-      });
-    } else if (await statOrUndefined(join(dir, "index.csv"))) {
-      const rows = (await Deno.readTextFile(join(dir, "index.csv"))).trimEnd().split("\n");
-      lines.push({
-        stage: "xai",
-        what: `${model} ${method}`,
-        done: true,
-        detail: `${rows.length - 1} images in index.csv`,
-      });
+    const what = `${model} ${method}`;
+    const parts = await partsLine("xai", what, dir);
+    if (parts) lines.push(parts);
+    else if (await statOrUndefined(join(dir, "index.csv"))) {
+      const rows = await countCsvRows(join(dir, "index.csv"));
+      lines.push({ stage: "xai", what, done: true, detail: `${rows} images in index.csv` });
     }
+  }
+  for (const { model, method, dir } of await quantusPartsFolders(out)) {
+    const parts = await partsLine("quantus", `${model} ${method}`, dir);
+    if (parts) lines.push(parts);
+  }
+  for (const entry of await listDirSorted(join(out, "metrics")).catch(() => [])) {
+    const parsed = entry.isFile ? parseQuantusFileName(entry.name) : undefined;
+    if (!parsed || !entry.name.endsWith(".csv")) continue;
+    const rows = await countCsvRows(join(out, "metrics", entry.name));
+    lines.push({
+      stage: "quantus",
+      what: `${parsed.model} ${parsed.method}`,
+      done: true,
+      detail: `${rows} images in ${entry.name}`,
+    });
   }
   return lines;
 }
@@ -113,7 +139,7 @@ export async function status({ config }: StageArgs): Promise<void> {
   if (lines.length === 0) console.log(`nothing started in ${config.out}`);
   for (const line of lines) {
     console.log(
-      `${line.stage.padEnd(6)} ${line.what.padEnd(32)} ${line.done ? "done   " : "pending"} ` +
+      `${line.stage.padEnd(7)} ${line.what.padEnd(32)} ${line.done ? "done   " : "pending"} ` +
         line.detail,
     );
   }

@@ -2,12 +2,9 @@ import { assert, assertEquals } from "./assert.ts";
 import { parseCsv } from "../deps.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { getMetric } from "../metrics/registry.ts";
-import {
-  metricParams,
-  parseMetrics,
-  parseQuantusFileName,
-  QUANTUS_SUMMARY_COLUMNS,
-} from "../stages/quantus.ts";
+import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
+import { metricParams, parseMetrics } from "../stages/quantus.ts";
+import { parseQuantusFileName } from "../stages/quantus_outputs.ts";
 import { testDir } from "./test_dirs.ts";
 import { writeTinySyntheticSet } from "./training_fixtures.ts";
 
