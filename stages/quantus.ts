@@ -11,24 +11,24 @@ import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted } from "../core/fs.ts";
 import { Progress } from "../core/progress.ts";
+import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { SeededRandom } from "../core/random.ts";
 import { assembleBatch, batchIndices } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import { ARCHITECTURES } from "../models/registry.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
-import type {
-  CommonParams,
-  MetricBatch,
-  MetricDefinition,
-  MetricResult,
-} from "../metrics/metric.ts";
+import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { summariseScores } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
+import {
+  batchDrawsSeed,
+  type QuantusBatchJob,
+  type QuantusBatchScores,
+  scoreQuantusBatch,
+} from "./quantus_batch.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
 import { parseMethods, XAI_BATCH_SIZE } from "./xai.ts";
 
@@ -89,12 +89,19 @@ export const quantusSpec: StageSpec = {
       type: "boolean",
       help: "reproduce Quantus 0.6.0 where it has a defect (see the README's table)",
     },
+    workers: {
+      type: "string",
+      valueName: "N",
+      help: "Web Workers scoring batches in parallel, each with its own tfjs and model " +
+        "(default: min(2, CPU cores)); 1 runs in this thread",
+    },
   },
   details: "Writes <out>/metrics/quantus_<model>_<method>.csv (one row per test image: " +
     `${ROW_COLUMNS.join(", ")}, one column per metric, nan_reasons) and rebuilds ` +
     `<out>/results/quantus_summary.csv (${QUANTUS_SUMMARY_COLUMNS.join(", ")}) from every ` +
     "per-image file there. The metrics explain the images in-process with the same method and " +
-    "settings as the xai stage.\n" +
+    "settings as the xai stage. Batches of 8 images are spread over --workers; the scores do " +
+    "not depend on how many.\n" +
     "Example: deno task quantus --models ecgnet --methods gradcam --metrics all --limit 8",
 };
 
@@ -176,43 +183,6 @@ export function metricParams(
     const own = Object.entries(overrides).find(([k]) => getMetric(k) === metric)?.[1] ?? {};
     return [metric, { ...metric.defaults, ...own, quantusCompat }];
   }));
-}
-
-/** One image's scores for the metrics, and why some are NaN. */
-interface ImageScores {
-  scores: Map<string, number>;
-  reasons: string[];
-}
-
-/** Scores one batch with every metric; a metric that fails gives NaN with its reason. */
-async function scoreBatch(
-  metrics: Map<MetricDefinition<CommonParams>, CommonParams>,
-  batch: MetricBatch,
-  context: { model: MetricModel; explain: ReturnType<typeof explainerFunction> },
-  drawsSeed: (metric: string) => number,
-): Promise<ImageScores[]> {
-  const n = batch.targets.length;
-  const rows: ImageScores[] = Array.from({ length: n }, () => ({ scores: new Map(), reasons: [] }));
-  for (const [metric, params] of metrics) {
-    let result: MetricResult;
-    try {
-      result = await metric.evaluate(
-        { ...context, draws: new SeededDraws(drawsSeed(metric.name)) },
-        batch,
-        params,
-      );
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      result = { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(e.message) };
-    }
-    for (let i = 0; i < n; i++) {
-      rows[i].scores.set(metric.name, result.scores[i]);
-      if (Number.isNaN(result.scores[i])) {
-        rows[i].reasons.push(`${metric.name}: ${result.reasons[i] ?? "undefined"}`);
-      }
-    }
-  }
-  return rows;
 }
 
 /** A score as the CSV writes it: shortest round-trip text, `NaN` for undefined. */
@@ -298,13 +268,19 @@ export async function quantus(
 ): Promise<void> {
   const explainers = parseMethods(flags.methods);
   const targetChoice = parseTargetChoice(flags.target);
+  const workers = parseWorkers(flags.workers);
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
-  console.log(describeBackend(await startBackend(config.backend)));
+  const backend = await startBackend(config.backend);
+  console.log(describeBackend(backend));
   for (const { name, paths } of checkpoints) {
     const { model, meta } = await loadCheckpointModel(paths.best, hooks.buildModel);
     const metricModel = new MetricModel(model);
+    // Workers build models from the registry; a caller's own builder runs in this thread.
+    const runner: JobRunner<QuantusBatchJob, QuantusBatchScores> = workers > 1 && !hooks.buildModel
+      ? new WorkerPool(new URL("./quantus_worker.ts", import.meta.url), workers)
+      : inProcessRunner((job) => scoreQuantusBatch(model, metricModel, job));
     try {
       const test = await testPredictions(config, meta, model, targetChoice, "quantus");
       const { samples } = test.loaded;
@@ -317,45 +293,50 @@ export async function quantus(
       const masks = haveMasks
         ? await Promise.all(samples.map((s) => loadMask(s.maskFile!, meta.imgSizePx)))
         : undefined;
+      const batches = batchIndices(samples.length, XAI_BATCH_SIZE);
       for (const explainer of explainers) {
-        const explain = explainerFunction(explainer);
         const progress = new Progress(`${name} ${explainer.name}`, samples.length);
-        const rows: string[][] = [];
-        for (
-          const [batchNumber, indices] of batchIndices(samples.length, XAI_BATCH_SIZE).entries()
-        ) {
-          const { xNHWC, shape } = assembleBatch(test.loaded, indices);
-          const targets = Int32Array.from(indices, (i) => test.targets[i]);
-          const batch: MetricBatch = {
-            xNHWC,
-            shapeNHWC: shape,
-            targets,
-            attributionsNHW: await explain(model, xNHWC, shape, targets),
-            masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
-          };
-          const scored = await scoreBatch(
-            metrics,
-            batch,
-            { model: metricModel, explain },
-            (metric) =>
-              new SeededRandom(config.seed).fork(
-                `${name}/${explainer.name}/${metric}/${batchNumber}`,
-              )
-                .seed,
-          );
-          for (const [row, i] of indices.entries()) {
-            rows.push([
+        const rowsOfBatch: string[][][] = [];
+        await runner.map(
+          batches.length,
+          (batchNumber): QuantusBatchJob => {
+            const indices = batches[batchNumber];
+            const { xNHWC, shape } = assembleBatch(test.loaded, indices);
+            return {
+              checkpoint: paths.best,
+              backend: backend.name,
+              method: explainer.name,
+              metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
+              drawsSeeds: [...metrics.keys()].map((metric) =>
+                batchDrawsSeed(config.seed, name, explainer.name, metric.name, batchNumber)
+              ),
+              xNHWC,
+              shapeNHWC: [...shape],
+              targets: Int32Array.from(indices, (i) => test.targets[i]),
+              masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
+            };
+          },
+          (batchNumber, scored) => {
+            const indices = batches[batchNumber];
+            rowsOfBatch[batchNumber] = indices.map((i, row) => [
               samples[i].id,
               samples[i].file,
               meta.classes[test.actual[i]],
               meta.classes[test.targets[i]],
-              ...[...metrics.keys()].map((m) => formatScore(scored[row].scores.get(m.name))),
-              scored[row].reasons.join("; "),
+              ...scored.scores.map((scores) => formatScore(scores[row])),
+              [...metrics.keys()]
+                .flatMap((metric, m) =>
+                  Number.isNaN(scored.scores[m][row])
+                    ? [`${metric.name}: ${scored.reasons[m][row] ?? "undefined"}`]
+                    : []
+                )
+                .join("; "),
             ]);
-          }
-          progress.tick(indices.length);
-        }
+            progress.tick(indices.length);
+          },
+        );
         progress.done();
+        const rows = rowsOfBatch.flat();
         const file = join(config.out, "metrics", `quantus_${name}_${explainer.name}.csv`);
         const header = [...ROW_COLUMNS, ...[...metrics.keys()].map((m) => m.name), "nan_reasons"];
         await writeFileAtomic(file, stringifyCsv([header, ...rows]));
@@ -364,12 +345,33 @@ export async function quantus(
         );
       }
     } finally {
+      runner.close();
       metricModel.dispose();
       model.dispose();
     }
   }
   const summary = await writeQuantusSummary(config.out, config.seed);
   console.log(`summary: ${summary}`);
+}
+
+/**
+ * The `--workers` count: a positive integer, or min(2, CPU cores) when absent.
+ *
+ * @throws {InputError} for anything but a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkers } from "./quantus.ts";
+ * console.assert(parseWorkers("3") === 3 && parseWorkers(undefined) <= 2);
+ * ```
+ */
+export function parseWorkers(flag: unknown): number {
+  if (flag === undefined) return Math.max(1, Math.min(2, navigator.hardwareConcurrency ?? 1));
+  const workers = Number(flag);
+  if (typeof flag !== "string" || !/^\d+$/.test(flag.trim()) || workers < 1) {
+    throw new InputError(`--workers ${flag}: give a whole number of workers >= 1, e.g. 2`);
+  }
+  return workers;
 }
 
 function concatMasks(masks: readonly Uint8Array[]): Uint8Array {
