@@ -25,13 +25,18 @@ import type { ExplainFunction } from "./metric.ts";
  * console.assert(maps.length === 4);
  * ```
  */
-export function explainerFunction<O extends ExplainOptions>(explainer: Explainer<O>, options?: O): ExplainFunction {
-  return async (model, xNHWC, shape, targets) => {
-    const x = tf.tensor4d(xNHWC, [...shape]);
+export function explainerFunction<O extends ExplainOptions>(
+  explainer: Explainer<O>,
+  options?: O,
+): ExplainFunction {
+  return async (model, xNHWC, shape, targets, reuse) => {
+    // The cache's tensor is this input; it stays the cache's.
+    const x = reuse ? reuse.xNHWC : tf.tensor4d(xNHWC, [...shape]);
     try {
-      return (await explainer.explain(model, x, targets, options)).mapsNHW;
+      const withReuse = reuse ? { ...options, reuse } as O : options;
+      return (await explainer.explain(model, x, targets, withReuse)).mapsNHW;
     } finally {
-      x.dispose();
+      if (!reuse) x.dispose();
     }
   };
 }

@@ -11,6 +11,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import type { ForwardCache } from "../models/input_gradients.ts";
 import type { Draws } from "./draws.ts";
 import type { LayerRandomiser } from "./layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
@@ -42,13 +43,16 @@ export interface MetricBatch {
 
 /**
  * Re-explains inputs with the method under evaluation (robustness and randomisation metrics):
- * [N, H, W] maps for `xNHWC` and `targets`, computed on `model`.
+ * [N, H, W] maps for `xNHWC` and `targets`, computed on `model`. `reuse`, when given, holds
+ * `xNHWC` as a tensor and the activations of an unchanged copy of `model` on it (MPRT); an
+ * explain function may use them or ignore them, but must give the same maps either way.
  */
 export type ExplainFunction = (
   model: tf.LayersModel,
   xNHWC: Float32Array,
   shapeNHWC: readonly [number, number, number, number],
   targets: Int32Array,
+  reuse?: ForwardCache,
 ) => Promise<Float32Array>;
 
 /**

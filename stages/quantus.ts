@@ -140,7 +140,7 @@ export function parseMetrics(flag: unknown, haveMasks: boolean): MetricDefinitio
  * import { metricParams } from "./quantus.ts";
  * const metric = getMetric("max_sensitivity");
  * const params = metricParams([metric], '{"max_sensitivity": {"nrSamples": 3}}', false);
- * console.assert((params.get(metric) as { nrSamples: number }).nrSamples === 3);
+ * console.assert((params.get(metric) as unknown as { nrSamples: number }).nrSamples === 3);
  * ```
  */
 export function metricParams(

@@ -114,8 +114,10 @@ export async function explainCam(
 ): Promise<Attribution> {
   checkExplainInputs(method, model, xNHWC, targets);
   const layer = resolveCamLayer(model, options.layer ?? DEFAULT_LAYER);
+  options.reuse?.prepare();
   const { logits, gradient, activation } = inputGradients(model, xNHWC, targets, {
     layer: layer.name,
+    reuse: options.reuse,
   });
   const pooled = camPool(
     activation as tf.Tensor4D,
