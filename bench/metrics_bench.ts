@@ -8,15 +8,16 @@
  * so it runs on one image with IG `nSteps` 8 and MaxSensitivity `nrSamples` 2, and the time is
  * scaled linearly to the full settings (IG 50 steps, 7 samples); the table marks those rows.
  *
- * Run: `deno run --allow-read=.,/proc/self/stat bench/metrics_bench.ts [--models ecgnet,resnet18]
- * [--metrics a,b]` (prints a Markdown table). Besides wall-clock time it reports the process's CPU
- * time (from `/proc/self/stat`, when readable): on a machine shared with other jobs, CPU time is
- * the better estimate of what a quiet machine would take. Quantus 0.6.0 + Captum on PyTorch 1.13, one thread, s/image on
+ * Run: `deno run --allow-read=. bench/metrics_bench.ts [--models ecgnet,resnet18] [--metrics a,b]`
+ * (prints a Markdown table). Besides wall-clock time it reports the process's CPU time
+ * (`process.cpuUsage()`): on a machine shared with other jobs, CPU time is the better estimate of
+ * what a quiet machine would take (the work is single-threaded). Quantus 0.6.0 + Captum on PyTorch 1.13, one thread, s/image on
  * resnet18: FaithfulnessCorrelation 2.03; MaxSensitivity 0.40 (GradCAM), 48.6 (IG); MPRT 2.39
  * (GradCAM), ~268 (IG).
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
@@ -49,7 +50,7 @@ interface Row {
   metric: string;
   images: number;
   seconds: number;
-  /** CPU seconds of this process over the same span (NaN where /proc is not readable). */
+  /** CPU seconds of this process over the same span. */
   cpuSeconds: number;
   /** Multiplier from the measured settings to the full ones (1 when measured at full). */
   scale: number;
@@ -57,15 +58,10 @@ interface Row {
 }
 
 /** Reduced settings for resnet18 + IG re-explaining metrics, and the linear scale back. */
-/** User + system CPU seconds of this process so far (Linux), NaN where unreadable. */
+/** User + system CPU seconds of this process so far, all threads. */
 function cpuSeconds(): number {
-  try {
-    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 1/100 s.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 function reduced(

@@ -166,13 +166,16 @@ export function metricParams(
     }
     for (const [field, value] of Object.entries(fields ?? {})) {
       const allowed = Object.keys(metric.defaults);
-      const expected = typeof (metric.defaults as unknown as Record<string, unknown>)[field];
+      const expected: string = typeof (metric.defaults as unknown as Record<string, unknown>)[
+        field
+      ];
+      const actual: string = typeof value;
       if (!allowed.includes(field)) {
         throw new InputError(
           `--params: ${metric.name} has no parameter "${field}"; it has ${allowed.join(", ")}`,
         );
       }
-      if (typeof value !== expected) {
+      if (actual !== expected) {
         throw new InputError(
           `--params: ${metric.name}.${field} ${JSON.stringify(value)} must be a ${expected}`,
         );
