@@ -27,7 +27,7 @@ import {
   type MetricResult,
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
-import { spearman } from "./similarity.ts";
+import { averageRanks, pearson } from "./similarity.ts";
 
 /** Parameters of {@link MPRT}. */
 export interface MprtParams extends CommonParams {
@@ -103,13 +103,17 @@ export const MPRT: MetricDefinition<MprtParams> = {
     const [n, h, w] = batch.shapeNHWC;
     const pixels = h * w;
     const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+    // Spearman = Pearson on average ranks; the original maps' ranks are the same for every layer.
+    const aRanks = Array.from(
+      { length: n },
+      (_, i) => averageRanks(a.subarray(i * pixels, (i + 1) * pixels)),
+    );
     const correlate = (mapsNHW: Float32Array) => {
       const prepared = prepareAttributions(mapsNHW, pixels, params);
-      return Float64Array.from({ length: n }, (_, i) =>
-        spearman(
-          a.subarray(i * pixels, (i + 1) * pixels),
-          prepared.subarray(i * pixels, (i + 1) * pixels),
-        ));
+      return Float64Array.from(
+        { length: n },
+        (_, i) => pearson(aRanks[i], averageRanks(prepared.subarray(i * pixels, (i + 1) * pixels))),
+      );
     };
     const series: Record<string, Float64Array> = {};
     series[MPRT_ORIGINAL] = correlate(
