@@ -29,12 +29,18 @@ export function explainerFunction<O extends ExplainOptions>(
   explainer: Explainer<O>,
   options?: O,
 ): ExplainFunction {
-  return async (model, xNHWC, shape, targets) => {
-    const x = xNHWC instanceof Float32Array ? tf.tensor4d(xNHWC, [...shape]) : xNHWC;
+  return async (model, xNHWC, shape, targets, reuse) => {
+    // A reuse cache holds the input as its own tensor; a tensor input stays the caller's.
+    const x = reuse
+      ? reuse.xNHWC
+      : xNHWC instanceof Float32Array
+      ? tf.tensor4d(xNHWC, [...shape])
+      : xNHWC;
     try {
-      return (await explainer.explain(model, x, targets, options)).mapsNHW;
+      const withReuse = reuse ? { ...options, reuse } as O : options;
+      return (await explainer.explain(model, x, targets, withReuse)).mapsNHW;
     } finally {
-      if (x !== xNHWC) x.dispose();
+      if (!reuse && x !== xNHWC) x.dispose();
     }
   };
 }

@@ -11,6 +11,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import type { ForwardCache } from "../models/input_gradients.ts";
 import type { Draws } from "./draws.ts";
 import type { LayerRandomiser } from "./layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
@@ -45,13 +46,16 @@ export interface MetricBatch {
  * Re-explains inputs with the method under evaluation (robustness and randomisation metrics):
  * [N, H, W] maps for `xNHWC` and `targets`, computed on `model`. The inputs come as values or
  * as a tensor already on the backend (perturbed copies a kernel built), which stays the
- * caller's.
+ * caller's. `reuse`, when given, holds `xNHWC` as a tensor and the activations of an unchanged
+ * copy of `model` on it (MPRT); an explain function may use them or ignore them, but must give
+ * the same maps either way.
  */
 export type ExplainFunction = (
   model: tf.LayersModel,
   xNHWC: Float32Array | tf.Tensor4D,
   shapeNHWC: readonly [number, number, number, number],
   targets: Int32Array,
+  reuse?: ForwardCache,
 ) => Promise<Float32Array>;
 
 /**

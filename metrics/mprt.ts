@@ -14,8 +14,10 @@
  *
  * @module
  */
+import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { cloneModel } from "../models/clone_model.ts";
+import { ForwardCache } from "../models/input_gradients.ts";
 import { parameterisedLayers, torchLikeReset } from "./layer_randomisation.ts";
 import {
   checkMetricBatch,
@@ -25,7 +27,7 @@ import {
   type MetricResult,
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
-import { spearman } from "./similarity.ts";
+import { averageRanks, pearson } from "./similarity.ts";
 
 /** Parameters of {@link MPRT}. */
 export interface MprtParams extends CommonParams {
@@ -101,31 +103,44 @@ export const MPRT: MetricDefinition<MprtParams> = {
     const [n, h, w] = batch.shapeNHWC;
     const pixels = h * w;
     const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+    // Spearman = Pearson on average ranks; the original maps' ranks are the same for every layer.
+    const aRanks = Array.from(
+      { length: n },
+      (_, i) => averageRanks(a.subarray(i * pixels, (i + 1) * pixels)),
+    );
     const correlate = (mapsNHW: Float32Array) => {
       const prepared = prepareAttributions(mapsNHW, pixels, params);
-      return Float64Array.from({ length: n }, (_, i) =>
-        spearman(
-          a.subarray(i * pixels, (i + 1) * pixels),
-          prepared.subarray(i * pixels, (i + 1) * pixels),
-        ));
+      return Float64Array.from(
+        { length: n },
+        (_, i) => pearson(aRanks[i], averageRanks(prepared.subarray(i * pixels, (i + 1) * pixels))),
+      );
     };
     const series: Record<string, Float64Array> = {};
     series[MPRT_ORIGINAL] = correlate(
       await explain(context.model.layers, batch.xNHWC, batch.shapeNHWC, batch.targets),
     );
-    // The caller's model is never touched: the cascade runs on a copy.
+    // The caller's model is never touched: the cascade runs on a copy. Top-down, everything
+    // below the randomised layer is still the original's: explainers that can reuse those
+    // activations (Grad-CAM family) read them from the cache instead of recomputing them.
     const copy = await cloneModel(context.model.layers);
+    const cache = new ForwardCache(
+      context.model.layers,
+      tf.tensor4d(batch.xNHWC, [...batch.shapeNHWC]),
+    );
     try {
       const layers = parameterisedLayers(copy);
       if (params.layerOrder === "top_down") layers.reverse();
       const randomise = context.randomiseLayer ?? torchLikeReset;
       for (const layer of layers) {
         randomise(layer, params.seed + 1);
+        cache.changedLayers.add(layer.name);
         series[layer.name] = correlate(
-          await explain(copy, batch.xNHWC, batch.shapeNHWC, batch.targets),
+          await explain(copy, batch.xNHWC, batch.shapeNHWC, batch.targets, cache),
         );
       }
     } finally {
+      cache.dispose();
+      cache.xNHWC.dispose();
       copy.dispose();
     }
     return summarise(series, params);

@@ -23,6 +23,12 @@ export interface InputGradientOptions {
    * the gradient w.r.t. the input.
    */
   layer?: string;
+  /**
+   * Activations of an unchanged copy of the model on the same input ({@link ForwardCache},
+   * prepared): the nodes before `layer` that no changed layer feeds are taken from it instead
+   * of being recomputed. Only the Grad-CAM path (`layer` set) reads it.
+   */
+  reuse?: ForwardCache;
 }
 
 /** Tensors the caller owns and disposes. */
@@ -79,6 +85,97 @@ function applyWithoutWeightGradients(layer: tf.layers.Layer, inputs: tf.Tensor[]
   }
   const out = layer.apply(inputs.length === 1 ? x : inputs, { training: false });
   return Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
+}
+
+/** A symbolic tensor's name in any model built from the same topology (clones included). */
+function tensorKey(t: tf.SymbolicTensor): string {
+  return `${t.sourceLayer.name}/${t.nodeIndex}/${t.tensorIndex}`;
+}
+
+/**
+ * Every node output of a model on one input batch, kept for re-evaluating copies of the model in
+ * which some layers changed (MPRT randomises layers one after another): a node whose layer is
+ * unchanged and whose inputs are all unchanged has the same output, so it is read here instead of
+ * recomputed. The values are computed with the same ops as {@link inputGradients}, so reusing
+ * them changes no bit of the result.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { ForwardCache, inputGradients } from "./input_gradients.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [4, 4, 1] });
+ * const h = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "conv" }).apply(x);
+ * const p = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2, name: "fc" }).apply(p) as tf.SymbolicTensor });
+ * const batch = tf.randomNormal([1, 4, 4, 1], 0, 1, "float32", 1) as tf.Tensor4D;
+ * const cache = new ForwardCache(model, batch);
+ * cache.changedLayers.add("fc");
+ * cache.prepare();
+ * const plain = inputGradients(model, batch, Int32Array.of(0), { layer: "conv" });
+ * const reused = inputGradients(model, batch, Int32Array.of(0), { layer: "conv", reuse: cache });
+ * console.assert(plain.gradient.dataSync().join() === reused.gradient.dataSync().join());
+ * console.assert(cache.reads === 1);
+ * tf.dispose([plain.logits, plain.gradient, plain.activation!, reused.logits, reused.gradient, reused.activation!]);
+ * cache.dispose();
+ * ```
+ */
+export class ForwardCache {
+  /** The unchanged model. */
+  readonly model: tf.LayersModel;
+  /** The input batch the values belong to. */
+  readonly xNHWC: tf.Tensor4D;
+  /** Names of layers that differ, in the copy being evaluated, from {@link model}. */
+  readonly changedLayers: Set<string> = new Set();
+  /** Node outputs read from the cache instead of recomputed, so far. */
+  reads = 0;
+  #values: Map<string, tf.Tensor> | undefined;
+
+  /** @param xNHWC the input batch; the caller keeps ownership and keeps it alive. */
+  constructor(model: tf.LayersModel, xNHWC: tf.Tensor4D) {
+    this.model = model;
+    this.xNHWC = xNHWC;
+  }
+
+  /** Runs the forward pass once (outside any `tf.tidy`); later calls do nothing. */
+  prepare(): void {
+    if (this.#values) return;
+    const values = new Map<string, tf.Tensor>();
+    const nodes = topologicalNodes(this.model);
+    tf.tidy(() => {
+      const byId = new Map<number, tf.Tensor>([[this.model.inputs[0].id, this.xNHWC]]);
+      runNodes(nodes, byId);
+      for (const node of nodes) {
+        for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
+      }
+    });
+    this.#values = values;
+  }
+
+  /**
+   * The unchanged value of `t`, an output of `node`, when the model is evaluated on `xNHWC`
+   * with the tensors in `clean` unchanged; undefined when a changed layer feeds it, the input is
+   * another one, or the cache is not prepared.
+   */
+  valueOf(
+    t: tf.SymbolicTensor,
+    node: GraphNode,
+    clean: ReadonlySet<number>,
+    xNHWC: tf.Tensor4D,
+  ): tf.Tensor | undefined {
+    if (!this.#values || xNHWC !== this.xNHWC) return undefined;
+    if (this.changedLayers.has(node.outboundLayer.name)) return undefined;
+    if (!node.inputTensors.every((input) => clean.has(input.id))) return undefined;
+    const value = this.#values.get(tensorKey(t));
+    if (value) this.reads++;
+    return value;
+  }
+
+  /** Frees the kept activations. */
+  dispose(): void {
+    for (const value of this.#values?.values() ?? []) value.dispose();
+    this.#values = undefined;
+  }
 }
 
 function runNodes(nodes: GraphNode[], values: Map<number, tf.Tensor>): void {
@@ -171,8 +268,25 @@ export function inputGradients(
       }
     }
     const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
-    runNodes(before, values);
-    const activation = values.get(source.id) as tf.Tensor;
+    const reused = options.layer === undefined ? undefined : options.reuse;
+    // Nodes an unchanged copy already evaluated on this input are read, not recomputed.
+    const clean = new Set<number>([model.inputs[0].id]);
+    const toRun = reused
+      ? before.filter((node) => {
+        const cached = node.outputTensors.map((t) => reused.valueOf(t, node, clean, xNHWC));
+        if (cached.some((v) => v === undefined)) return true;
+        node.outputTensors.forEach((t, i) => {
+          values.set(t.id, cached[i]!);
+          clean.add(t.id);
+        });
+        return false;
+      })
+      : before;
+    runNodes(toRun, values);
+    // A cached activation stays the cache's: the caller gets (and disposes) its own handle.
+    const activation = clean.has(source.id)
+      ? tf.clone(values.get(source.id) as tf.Tensor)
+      : values.get(source.id) as tf.Tensor;
     let logits: tf.Tensor2D | undefined;
     const gradient = tf.grad((sourceValue: tf.Tensor) => {
       values.set(source.id, sourceValue);

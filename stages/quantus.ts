@@ -5,33 +5,43 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { stringifyCsv } from "../deps.ts";
-import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
-import { SeededRandom } from "../core/random.ts";
+import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { assembleBatch, batchIndices } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
-import type {
-  CommonParams,
-  MetricBatch,
-  MetricDefinition,
-  MetricResult,
-} from "../metrics/metric.ts";
+import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
+import { readCheckpointMeta, WEIGHTS_FILE } from "../training/checkpoint_io.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { loadStageData } from "./load_data.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 import {
+  batchDrawsSeed,
+  type QuantusBatchJob,
+  type QuantusBatchScores,
+  scoreQuantusBatch,
+} from "./quantus_batch.ts";
+import {
   formatScore,
+  mergeQuantusParts,
   QUANTUS_ROW_COLUMNS,
-  quantusFile,
+  quantusPartsFolder,
   writeQuantusSummary,
 } from "./quantus_outputs.ts";
+import {
+  fingerprint,
+  ownsItem,
+  preparePartsDir,
+  SHARD_FLAGS,
+  shardFromCommandLine,
+  writePart,
+} from "./shard.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
 import { parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
 
@@ -41,8 +51,6 @@ export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
   "max_sensitivity",
   "mprt",
 ];
-
-/** The columns of `quantus_summary.csv` (defined beside the summary; the plots read them too). */
 
 /** Command-line description of `quantus`. */
 export const quantusSpec: StageSpec = {
@@ -75,12 +83,22 @@ export const quantusSpec: StageSpec = {
       type: "boolean",
       help: "reproduce Quantus 0.6.0 where it has a defect (see the README's table)",
     },
+    workers: {
+      type: "string",
+      valueName: "N",
+      help: "Web Workers scoring batches in parallel, each with its own tfjs and model " +
+        "(default: min(2, CPU cores)); 1 runs in this thread",
+    },
+    ...SHARD_FLAGS,
   },
   details: "Writes <out>/metrics/quantus_<model>_<method>.csv (one row per test image: " +
     `${QUANTUS_ROW_COLUMNS.join(", ")}, one column per metric, nan_reasons) and rebuilds ` +
     `<out>/results/quantus_summary.csv (${QUANTUS_SUMMARY_COLUMNS.join(", ")}) from every ` +
     "per-image file there. The metrics explain the images in-process with the same method and " +
-    "settings as the xai stage.\n" +
+    "settings as the xai stage. Batches of 8 images are spread over --workers; the scores do " +
+    "not depend on how many. Each finished batch is kept as a part in " +
+    "<out>/metrics/quantus_<model>_<method>/ until the file is complete, so a killed run " +
+    "resumes where it stopped, and --shard I/N runs every N-th batch (then deno task merge).\n" +
     "Example: deno task quantus --models ecgnet --methods gradcam --metrics all --limit 8",
 };
 
@@ -119,7 +137,7 @@ export function parseMetrics(flag: unknown, haveMasks: boolean): MetricDefinitio
  * import { metricParams } from "./quantus.ts";
  * const metric = getMetric("max_sensitivity");
  * const params = metricParams([metric], '{"max_sensitivity": {"nrSamples": 3}}', false);
- * console.assert((params.get(metric) as { nrSamples: number }).nrSamples === 3);
+ * console.assert((params.get(metric) as unknown as { nrSamples: number }).nrSamples === 3);
  * ```
  */
 export function metricParams(
@@ -145,14 +163,16 @@ export function metricParams(
     }
     for (const [field, value] of Object.entries(fields ?? {})) {
       const allowed = Object.keys(metric.defaults);
-      const expected = typeof (metric.defaults as unknown as Record<string, unknown>)[field];
+      const expected: string = typeof (metric.defaults as unknown as Record<string, unknown>)[
+        field
+      ];
+      const actual: string = typeof value;
       if (!allowed.includes(field)) {
         throw new InputError(
           `--params: ${metric.name} has no parameter "${field}"; it has ${allowed.join(", ")}`,
         );
       }
-      const given: string = typeof value;
-      if (given !== expected) {
+      if (actual !== expected) {
         throw new InputError(
           `--params: ${metric.name}.${field} ${JSON.stringify(value)} must be a ${expected}`,
         );
@@ -163,43 +183,6 @@ export function metricParams(
     const own = Object.entries(overrides).find(([k]) => getMetric(k) === metric)?.[1] ?? {};
     return [metric, { ...metric.defaults, ...own, quantusCompat }];
   }));
-}
-
-/** One image's scores for the metrics, and why some are NaN. */
-interface ImageScores {
-  scores: Map<string, number>;
-  reasons: string[];
-}
-
-/** Scores one batch with every metric; a metric that fails gives NaN with its reason. */
-async function scoreBatch(
-  metrics: Map<MetricDefinition<CommonParams>, CommonParams>,
-  batch: MetricBatch,
-  context: { model: MetricModel; explain: ReturnType<typeof explainerFunction> },
-  drawsSeed: (metric: string) => number,
-): Promise<ImageScores[]> {
-  const n = batch.targets.length;
-  const rows: ImageScores[] = Array.from({ length: n }, () => ({ scores: new Map(), reasons: [] }));
-  for (const [metric, params] of metrics) {
-    let result: MetricResult;
-    try {
-      result = await metric.evaluate(
-        { ...context, draws: new SeededDraws(drawsSeed(metric.name)) },
-        batch,
-        params,
-      );
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      result = { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(e.message) };
-    }
-    for (let i = 0; i < n; i++) {
-      rows[i].scores.set(metric.name, result.scores[i]);
-      if (Number.isNaN(result.scores[i])) {
-        rows[i].reasons.push(`${metric.name}: ${result.reasons[i] ?? "undefined"}`);
-      }
-    }
-  }
-  return rows;
 }
 
 /**
@@ -218,16 +201,39 @@ export async function quantus(
 ): Promise<void> {
   const explainers = parseMethods(flags.methods);
   const targetChoice = parseTargetChoice(flags.target);
+  const workers = parseWorkers(flags.workers);
+  const shard = shardFromCommandLine(flags);
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
-  console.log(describeBackend(await startBackend(config.backend)));
+  const backend = await startBackend(config.backend);
+  console.log(describeBackend(backend));
+  // Work item k (model x method x batch, in this order) is shard k mod n's.
+  let item = 0;
   for (const { name, paths } of checkpoints) {
-    const { model, meta } = await loadCheckpointModel(paths.best, hooks.buildModel);
+    const meta = await readCheckpointMeta(paths.best);
+    const { loaded } = await loadStageData(
+      { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
+      ["test"],
+      "quantus",
+    );
+    const { samples } = loaded;
+    const batches = batchIndices(samples.length, XAI_CHUNK_SIZE);
+    const owned = explainers.map(() => batches.map(() => ownsItem(shard, item++)));
+    if (!owned.flat().includes(true)) continue;
+    const checkpointDigest = await fingerprint(
+      null,
+      await Deno.readFile(join(paths.best, "meta.json")),
+      await Deno.readFile(join(paths.best, WEIGHTS_FILE)),
+    );
+    const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
     const metricModel = new MetricModel(model);
+    // Workers build models from the registry; a caller's own builder runs in this thread.
+    const runner: JobRunner<QuantusBatchJob, QuantusBatchScores> = workers > 1 && !hooks.buildModel
+      ? new WorkerPool(new URL("./quantus_worker.ts", import.meta.url), workers)
+      : inProcessRunner((job) => scoreQuantusBatch(model, metricModel, job));
     try {
-      const test = await testPredictions(config, meta, model, targetChoice, "quantus");
-      const { samples } = test.loaded;
+      const test = await testPredictions(loaded, meta, model, targetChoice, XAI_CHUNK_SIZE);
       const haveMasks = samples.length > 0 && samples.every((s) => s.maskFile);
       const metrics = metricParams(
         parseMetrics(flags.metrics, haveMasks),
@@ -237,63 +243,108 @@ export async function quantus(
       const masks = haveMasks
         ? await Promise.all(samples.map((s) => loadMask(s.maskFile!, meta.imgSizePx)))
         : undefined;
-      for (const explainer of explainers) {
-        const explain = explainerFunction(explainer);
-        const progress = new Progress(`${name} ${explainer.name}`, samples.length);
-        const rows: string[][] = [];
-        for (
-          const [batchNumber, indices] of batchIndices(samples.length, XAI_CHUNK_SIZE).entries()
-        ) {
-          const { xNHWC, shape } = assembleBatch(test.loaded, indices);
-          const targets = Int32Array.from(indices, (i) => test.targets[i]);
-          const batch: MetricBatch = {
-            xNHWC,
-            shapeNHWC: shape,
-            targets,
-            attributionsNHW: await explain(model, xNHWC, shape, targets),
-            masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
-          };
-          const scored = await scoreBatch(
-            metrics,
-            batch,
-            { model: metricModel, explain },
-            (metric) =>
-              new SeededRandom(config.seed).fork(
-                `${name}/${explainer.name}/${metric}/${batchNumber}`,
-              )
-                .seed,
-          );
-          for (const [row, i] of indices.entries()) {
-            rows.push([
+      const header = [
+        ...QUANTUS_ROW_COLUMNS,
+        ...[...metrics.keys()].map((m) => m.name),
+        "nan_reasons",
+      ];
+      for (const [m, explainer] of explainers.entries()) {
+        const folder = quantusPartsFolder(config.out, name, explainer.name);
+        const fp = await fingerprint({
+          checkpoint: checkpointDigest,
+          method: explainer.name,
+          metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
+          target: targetChoice,
+          images: samples.map((s) => [s.id, s.file]),
+          batchSize: XAI_CHUNK_SIZE,
+          seed: config.seed,
+        });
+        const { done } = await preparePartsDir(folder, fp, batches.length);
+        const todo = batches.map((_, b) => b).filter((b) => owned[m][b] && !done.includes(b));
+        const progress = new Progress(
+          `${name} ${explainer.name}`,
+          todo.reduce((n, b) => n + batches[b].length, 0),
+        );
+        await runner.map(
+          todo.length,
+          (k): QuantusBatchJob => {
+            const indices = batches[todo[k]];
+            const { xNHWC, shape } = assembleBatch(test.loaded, indices);
+            return {
+              checkpoint: paths.best,
+              backend: backend.name,
+              method: explainer.name,
+              metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
+              drawsSeeds: [...metrics.keys()].map((metric) =>
+                batchDrawsSeed(config.seed, name, explainer.name, metric.name, todo[k])
+              ),
+              xNHWC,
+              shapeNHWC: [...shape],
+              targets: Int32Array.from(indices, (i) => test.targets[i]),
+              masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
+            };
+          },
+          async (k, scored) => {
+            const indices = batches[todo[k]];
+            const rows = indices.map((i, row) => [
               samples[i].id,
               samples[i].file,
               meta.classes[test.actual[i]],
               meta.classes[test.targets[i]],
-              ...[...metrics.keys()].map((m) => formatScore(scored[row].scores.get(m.name))),
-              scored[row].reasons.join("; "),
+              ...scored.scores.map((scores) => formatScore(scores[row])),
+              [...metrics.keys()]
+                .flatMap((metric, j) =>
+                  Number.isNaN(scored.scores[j][row])
+                    ? [`${metric.name}: ${scored.reasons[j][row] ?? "undefined"}`]
+                    : []
+                )
+                .join("; "),
             ]);
-          }
-          progress.tick(indices.length);
-        }
-        progress.done();
-        const file = quantusFile(config.out, name, explainer.name);
-        const header = [
-          ...QUANTUS_ROW_COLUMNS,
-          ...[...metrics.keys()].map((m) => m.name),
-          "nan_reasons",
-        ];
-        await writeFileAtomic(file, stringifyCsv([header, ...rows]));
-        console.log(
-          `${name} ${explainer.name}: ${rows.length} images x ${metrics.size} metrics -> ${file}`,
+            await writePart(folder, fp, todo[k], batches.length, stringifyCsv([header, ...rows]));
+            progress.tick(indices.length);
+          },
         );
+        progress.done();
+        if (shard.count === 1) {
+          const rows = await mergeQuantusParts(folder);
+          console.log(
+            `${name} ${explainer.name}: ${rows} images x ${metrics.size} metrics -> ${folder}.csv`,
+          );
+        }
       }
     } finally {
+      runner.close();
       metricModel.dispose();
       model.dispose();
     }
   }
-  const summary = await writeQuantusSummary(config.out);
-  console.log(`summary: ${summary}`);
+  if (shard.count > 1) {
+    console.log(
+      `shard ${shard.index}/${shard.count} done; after every shard, run: deno task merge --out ${config.out}`,
+    );
+  } else {
+    console.log(`summary: ${await writeQuantusSummary(config.out)}`);
+  }
+}
+
+/**
+ * The `--workers` count: a positive integer, or min(2, CPU cores) when absent.
+ *
+ * @throws {InputError} for anything but a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkers } from "./quantus.ts";
+ * console.assert(parseWorkers("3") === 3 && parseWorkers(undefined) <= 2);
+ * ```
+ */
+export function parseWorkers(flag: unknown): number {
+  if (flag === undefined) return Math.max(1, Math.min(2, navigator.hardwareConcurrency ?? 1));
+  const workers = Number(flag);
+  if (typeof flag !== "string" || !/^\d+$/.test(flag.trim()) || workers < 1) {
+    throw new InputError(`--workers ${flag}: give a whole number of workers >= 1, e.g. 2`);
+  }
+  return workers;
 }
 
 function concatMasks(masks: readonly Uint8Array[]): Uint8Array {

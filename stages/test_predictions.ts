@@ -1,17 +1,15 @@
 /**
- * What the explanation stages (`xai`, `quantus`) start from for each model: its test split at
- * the model's input size, its predictions, and the class each explanation is for.
+ * What the explanation stages start from for each model: its test split's predictions and the
+ * class each explanation is for.
  *
  * @module
  */
 import { tf } from "../deps.ts";
-import type { Config } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import type { LoadedImages } from "../data/loader.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import type { CheckpointMeta } from "../training/checkpoint_io.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
-import { loadStageData } from "./load_data.ts";
 
 /** Which class each image's map explains. */
 export type TargetChoice = "pred" | "true";
@@ -46,28 +44,25 @@ export interface TestPredictions {
 }
 
 /**
- * Loads the test split at the checkpoint's size and classes, and predicts it.
+ * Predicts a model's loaded test split in batches of `batchSize` (pass the stage's chunk size,
+ * so that each chunk's numbers come from the same batch in every shard), with the class each
+ * explanation is for.
  *
  * @example
  * ```ts ignore
- * const test = await testPredictions(config, meta, model, "pred", "xai");
+ * const test = await testPredictions(loaded, meta, model, "pred", 8);
  * ```
  */
 export async function testPredictions(
-  config: Config,
+  loaded: LoadedImages,
   meta: CheckpointMeta,
   model: tf.LayersModel,
   targetChoice: TargetChoice,
-  stage: string,
+  batchSize: number,
 ): Promise<TestPredictions> {
-  const { loaded } = await loadStageData(
-    { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
-    ["test"],
-    stage,
-  );
   const n = loaded.samples.length;
   const k = meta.classes.length;
-  const logits = await predictLogits(model, loaded, [...Array(n).keys()], config.batchSize);
+  const logits = await predictLogits(model, loaded, [...Array(n).keys()], batchSize);
   const actual = Int32Array.from(loaded.samples, (s) => s.label);
   const predicted = argmaxRows(logits, k);
   const { probabilities } = softmaxCrossEntropyRows(logits, actual, k);

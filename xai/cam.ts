@@ -281,8 +281,10 @@ export async function explainCam(
   webGpuWeighting?: CamWeighting,
 ): Promise<Attribution> {
   const layer = checkCamInputs(method, model, xNHWC, targets, options);
+  options.reuse?.prepare();
   const { logits, gradient, activation } = inputGradients(model, xNHWC, targets, {
     layer: layer.name,
+    reuse: options.reuse,
   });
   const activationNHWC = activation as tf.Tensor4D;
   try {

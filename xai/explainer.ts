@@ -7,6 +7,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import type { ForwardCache } from "../models/input_gradients.ts";
 
 /** Options every explainer reads. */
 export interface ExplainOptions {
@@ -15,6 +16,12 @@ export interface ExplainOptions {
    * {@link Attribution.attributionsNHWC}. Default false.
    */
   keepChannels?: boolean;
+  /**
+   * Activations of an unchanged copy of the model on this same input (MPRT re-explaining a
+   * partly randomised copy): methods built on one forward pass (the Grad-CAM family) read the
+   * unchanged part from it; the others ignore it.
+   */
+  reuse?: ForwardCache;
 }
 
 /** Where a layer method's map came from, at the layer's resolution. */

@@ -1,0 +1,91 @@
+/**
+ * MPRT's reuse of the unchanged activations below the randomised layer: the same bits as
+ * recomputing everything, and the cache is really read.
+ */
+import { tf } from "../deps.ts";
+import type { ForwardCache } from "../models/input_gradients.ts";
+import { startBackend } from "../models/backend.ts";
+import { buildModel } from "../models/registry.ts";
+import { SeededDraws } from "../metrics/draws.ts";
+import { explainerFunction } from "../metrics/explainer_function.ts";
+import type { ExplainFunction } from "../metrics/metric.ts";
+import { MetricModel } from "../metrics/metric_model.ts";
+import { MPRT } from "../metrics/mprt.ts";
+import { SeededRandom } from "../core/random.ts";
+import { GRADCAM } from "../xai/gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "../xai/gradcam_plus_plus.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+/** A small residual network: stem, one basic block with a skip connection, a last conv. */
+function tinyResNet(sizePx: number): tf.LayersModel {
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  const conv = (name: string, seed: number) =>
+    tf.layers.conv2d({
+      name,
+      filters: 4,
+      kernelSize: 3,
+      padding: "same",
+      kernelInitializer: init(seed),
+    });
+  const bn = (name: string) => tf.layers.batchNormalization({ name, epsilon: 1e-5 });
+  const x = tf.input({ shape: [sizePx, sizePx, 3] });
+  const stem = tf.layers.reLU().apply(
+    bn("bn1").apply(conv("conv1", 1).apply(x)),
+  ) as tf.SymbolicTensor;
+  const branch = bn("bn2").apply(conv("conv2", 2).apply(stem)) as tf.SymbolicTensor;
+  const block = tf.layers.reLU().apply(tf.layers.add().apply([stem, branch])) as tf.SymbolicTensor;
+  const last = tf.layers.reLU().apply(conv("conv3", 3).apply(block)) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(last) as tf.SymbolicTensor;
+  const fc = tf.layers.dense({ name: "fc", units: 4, kernelInitializer: init(4) });
+  return tf.model({ inputs: x, outputs: fc.apply(pooled) as tf.SymbolicTensor });
+}
+
+for (const name of ["ecgnet", "tiny residual net"]) {
+  Deno.test(`MPRT on ${name}: reused activations give the same bits as recomputing`, async () => {
+    await startBackend("cpu");
+    // At 64 px ecgnet's Grad-CAM layer is 2x2, so its maps are not constant.
+    const sizePx = name === "ecgnet" ? 64 : 16;
+    const layers = name === "ecgnet"
+      ? buildModel(name, { numClasses: 4, imgSizePx: sizePx, seed: 2 })
+      : tinyResNet(sizePx);
+    const model = new MetricModel(layers);
+    try {
+      const random = new SeededRandom(9);
+      const n = 2;
+      const xNHWC = Float32Array.from({ length: n * sizePx * sizePx * 3 }, () => random.uniform());
+      const shape = [n, sizePx, sizePx, 3] as const;
+      for (const explainer of [GRADCAM, GRADCAM_PLUS_PLUS]) {
+        const explain = explainerFunction(explainer, { layer: "last-conv" });
+        const batch = {
+          xNHWC,
+          shapeNHWC: shape,
+          targets: Int32Array.of(1, 3),
+          attributionsNHW: await explain(layers, xNHWC, shape, Int32Array.of(1, 3)),
+        };
+        let reads = 0;
+        const counting: ExplainFunction = async (m, x, s, t, reuse?: ForwardCache) => {
+          const maps = await explain(m, x, s, t, reuse);
+          reads = reuse?.reads ?? reads;
+          return maps;
+        };
+        const recomputing: ExplainFunction = (m, x, s, t) => explain(m, x, s, t);
+        const params = { ...MPRT.defaults, normalise: false };
+        const [reused, recomputed] = await Promise.all(
+          [counting, recomputing].map((fn) =>
+            MPRT.evaluate({ model, explain: fn, draws: new SeededDraws(1) }, batch, params)
+          ),
+        );
+        assert(reads > 0, `${explainer.name}: the cache was never read`);
+        assertEquals(Object.keys(reused.series!), Object.keys(recomputed.series!));
+        for (const key of Object.keys(reused.series!)) {
+          assertEquals([...reused.series![key]], [...recomputed.series![key]], key);
+        }
+        assertEquals([...reused.scores], [...recomputed.scores]);
+        assert(reused.scores.some((v) => Number.isFinite(v)), explainer.name);
+      }
+    } finally {
+      model.dispose();
+      layers.dispose();
+    }
+  });
+}
