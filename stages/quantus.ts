@@ -43,7 +43,7 @@ import {
   writePart,
 } from "./shard.ts";
 import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
-import { parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
+import { parseChunkSize, parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -89,13 +89,19 @@ export const quantusSpec: StageSpec = {
       help: "Web Workers scoring batches in parallel, each with its own tfjs and model " +
         "(default: min(2, CPU cores)); 1 runs in this thread",
     },
+    "chunk-size": {
+      type: "string",
+      valueName: "N",
+      help: `images per batch and per part file (default ${XAI_CHUNK_SIZE}); Sufficiency ` +
+        "compares the maps within a batch",
+    },
     ...SHARD_FLAGS,
   },
   details: "Writes <out>/metrics/quantus_<model>_<method>.csv (one row per test image: " +
     `${QUANTUS_ROW_COLUMNS.join(", ")}, one column per metric, nan_reasons) and rebuilds ` +
     `<out>/results/quantus_summary.csv (${QUANTUS_SUMMARY_COLUMNS.join(", ")}) from every ` +
     "per-image file there. The metrics explain the images in-process with the same method and " +
-    "settings as the xai stage. Batches of 8 images are spread over --workers; the scores do " +
+    "settings as the xai stage. Batches of --chunk-size images are spread over --workers; the scores do " +
     "not depend on how many. Each finished batch is kept as a part in " +
     "<out>/metrics/quantus_<model>_<method>/ until the file is complete, so a killed run " +
     "resumes where it stopped, and --shard I/N runs every N-th batch (then deno task merge).\n" +
@@ -203,6 +209,7 @@ export async function quantus(
   const targetChoice = parseTargetChoice(flags.target);
   const workers = parseWorkers(flags.workers);
   const shard = shardFromCommandLine(flags);
+  const chunkSize = parseChunkSize(flags["chunk-size"]);
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
@@ -218,7 +225,7 @@ export async function quantus(
       "quantus",
     );
     const { samples } = loaded;
-    const batches = batchIndices(samples.length, XAI_CHUNK_SIZE);
+    const batches = batchIndices(samples.length, chunkSize);
     const owned = explainers.map(() => batches.map(() => ownsItem(shard, item++)));
     if (!owned.flat().includes(true)) continue;
     const checkpointDigest = await fingerprint(
@@ -233,7 +240,7 @@ export async function quantus(
       ? new WorkerPool(new URL("./quantus_worker.ts", import.meta.url), workers)
       : inProcessRunner((job) => scoreQuantusBatch(model, metricModel, job));
     try {
-      const test = await testPredictions(loaded, meta, model, targetChoice, XAI_CHUNK_SIZE);
+      const test = await testPredictions(loaded, meta, model, targetChoice, chunkSize);
       const haveMasks = samples.length > 0 && samples.every((s) => s.maskFile);
       const metrics = metricParams(
         parseMetrics(flags.metrics, haveMasks),
@@ -256,7 +263,7 @@ export async function quantus(
           metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
           target: targetChoice,
           images: samples.map((s) => [s.id, s.file]),
-          batchSize: XAI_CHUNK_SIZE,
+          batchSize: chunkSize,
           seed: config.seed,
         });
         const { done } = await preparePartsDir(folder, fp, batches.length);

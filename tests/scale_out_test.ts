@@ -6,12 +6,10 @@ import { main } from "../mod.ts";
 import { ownsItem, parseShard } from "../stages/shard.ts";
 import { outputsStatus } from "../stages/status.ts";
 import { testDir } from "./test_dirs.ts";
-import { SYNTH_CLASS_NAMES, writeTinySyntheticSet } from "./training_fixtures.ts";
-import { tf } from "../deps.ts";
-import { buildModel } from "../models/registry.ts";
-import { writeCheckpoint } from "../training/checkpoint_io.ts";
+import { writeTinySyntheticSet, writeUntrainedCheckpoint } from "./training_fixtures.ts";
 import {
   copyTree,
+  countFiles,
   killWhen,
   readTree,
   runDeno,
@@ -35,37 +33,6 @@ async function quiet(argv: string[]): Promise<number> {
   } finally {
     Object.assign(console, { log, error, warn });
   }
-}
-
-async function countFiles(root: string, suffix: string): Promise<number> {
-  let n = 0;
-  const walk = async (dir: string) => {
-    try {
-      for await (const e of Deno.readDir(dir)) {
-        if (e.isDirectory) await walk(`${dir}/${e.name}`);
-        else if (e.name.endsWith(suffix)) n++;
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  };
-  await walk(root);
-  return n;
-}
-
-/** A seeded, untrained ecgnet at 32 px as a best checkpoint (training it would cost ~40 s). */
-async function writeUntrainedCheckpoint(dir: string): Promise<void> {
-  await tf.setBackend("cpu");
-  const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 5 });
-  await writeCheckpoint(dir, model, {
-    model: "ecgnet",
-    classes: SYNTH_CLASS_NAMES,
-    imgSizePx: 32,
-    epoch: 1,
-    valAccuracy: 0.25,
-    config: {},
-  });
-  model.dispose();
 }
 
 /** What an xai run leaves that must not depend on sharding, resume or process. */

@@ -160,3 +160,27 @@ export async function killWhen(
   await Promise.all([stdout, stderr]);
   return { killed, result };
 }
+
+/**
+ * Files below `root` whose name ends with `suffix` (0 when `root` does not exist yet).
+ *
+ * @example
+ * ```ts ignore
+ * const maps = await countFiles("outputs/explanations", ".raw.npy");
+ * ```
+ */
+export async function countFiles(root: string, suffix: string): Promise<number> {
+  let n = 0;
+  const walk = async (dir: string) => {
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (e.isDirectory) await walk(`${dir}/${e.name}`);
+        else if (e.name.endsWith(suffix)) n++;
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  };
+  await walk(root);
+  return n;
+}

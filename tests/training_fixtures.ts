@@ -7,6 +7,8 @@
  */
 import { tf } from "../deps.ts";
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
+import { buildModel } from "../models/registry.ts";
+import { writeCheckpoint } from "../training/checkpoint_io.ts";
 
 /** The synthetic classes, in label order. */
 export const SYNTH_CLASS_NAMES = ["Abnormal", "HistoryMI", "MI", "Normal"];
@@ -51,4 +53,26 @@ export function tinyCnn(
   x = tf.layers.dropout({ rate: 0.2 }).apply(x) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: numClasses }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits });
+}
+
+/**
+ * A seeded, untrained ecgnet at 32 px as a best checkpoint (training it would cost ~40 s).
+ *
+ * @example
+ * ```ts ignore
+ * await writeUntrainedCheckpoint("outputs/tmp/x/checkpoints/ecgnet_best");
+ * ```
+ */
+export async function writeUntrainedCheckpoint(dir: string): Promise<void> {
+  await tf.setBackend("cpu");
+  const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 5 });
+  await writeCheckpoint(dir, model, {
+    model: "ecgnet",
+    classes: SYNTH_CLASS_NAMES,
+    imgSizePx: 32,
+    epoch: 1,
+    valAccuracy: 0.25,
+    config: {},
+  });
+  model.dispose();
 }
