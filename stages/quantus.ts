@@ -5,21 +5,18 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { stringifyCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
 import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
-import { assembleBatch, batchIndices } from "../data/loader.ts";
+import { assembleBatch } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
-import { readCheckpointMeta, WEIGHTS_FILE } from "../training/checkpoint_io.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 import {
   batchDrawsSeed,
@@ -42,7 +39,7 @@ import {
   shardFromCommandLine,
   writePart,
 } from "./shard.ts";
-import { parseTargetChoice, testPredictions } from "./test_predictions.ts";
+import { checkpointTestSplit, parseTargetChoice, testPredictions } from "./test_predictions.ts";
 import { parseChunkSize, parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
 
 /** The reference pipeline's three metrics, run by default. */
@@ -218,21 +215,15 @@ export async function quantus(
   // Work item k (model x method x batch, in this order) is shard k mod n's.
   let item = 0;
   for (const { name, paths } of checkpoints) {
-    const meta = await readCheckpointMeta(paths.best);
-    const { loaded } = await loadStageData(
-      { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
-      ["test"],
+    const { meta, loaded, chunks: batches, checkpointDigest } = await checkpointTestSplit(
+      config,
+      paths.best,
+      chunkSize,
       "quantus",
     );
     const { samples } = loaded;
-    const batches = batchIndices(samples.length, chunkSize);
     const owned = explainers.map(() => batches.map(() => ownsItem(shard, item++)));
     if (!owned.flat().includes(true)) continue;
-    const checkpointDigest = await fingerprint(
-      null,
-      await Deno.readFile(join(paths.best, "meta.json")),
-      await Deno.readFile(join(paths.best, WEIGHTS_FILE)),
-    );
     const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
     const metricModel = new MetricModel(model);
     // Workers build models from the registry; a caller's own builder runs in this thread.

@@ -8,7 +8,16 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import type { LoadedImages } from "../data/loader.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
-import type { CheckpointMeta } from "../training/checkpoint_io.ts";
+import { join } from "node:path";
+import type { Config } from "../core/config.ts";
+import { batchIndices } from "../data/loader.ts";
+import {
+  type CheckpointMeta,
+  readCheckpointMeta,
+  WEIGHTS_FILE,
+} from "../training/checkpoint_io.ts";
+import { loadStageData } from "./load_data.ts";
+import { fingerprint } from "./shard.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 
 /** Which class each image's map explains. */
@@ -68,4 +77,39 @@ export async function testPredictions(
   const { probabilities } = softmaxCrossEntropyRows(logits, actual, k);
   const targets = targetChoice === "pred" ? predicted : actual;
   return { loaded, actual, predicted, probabilities, targets };
+}
+
+/**
+ * A checkpoint's test split, loaded at its input size and classes, cut into chunks of
+ * `chunkSize` images: the work list of the explanation stages, with the identity of the
+ * checkpoint (a hash of its `meta.json` and weights) for their part fingerprints.
+ *
+ * @example
+ * ```ts ignore
+ * const { meta, loaded, chunks, checkpointDigest } = await checkpointTestSplit(config, dir, 8, "xai");
+ * ```
+ */
+export async function checkpointTestSplit(
+  config: Config,
+  bestDir: string,
+  chunkSize: number,
+  stage: string,
+): Promise<{
+  meta: CheckpointMeta;
+  loaded: LoadedImages;
+  chunks: number[][];
+  checkpointDigest: string;
+}> {
+  const meta = await readCheckpointMeta(bestDir);
+  const { loaded } = await loadStageData(
+    { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
+    ["test"],
+    stage,
+  );
+  const checkpointDigest = await fingerprint(
+    null,
+    await Deno.readFile(join(bestDir, "meta.json")),
+    await Deno.readFile(join(bestDir, WEIGHTS_FILE)),
+  );
+  return { meta, loaded, chunks: batchIndices(loaded.samples.length, chunkSize), checkpointDigest };
 }

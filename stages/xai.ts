@@ -11,7 +11,7 @@ import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
 import { readImageFile } from "../data/decode_image.ts";
 import type { RgbaImage } from "../data/image.ts";
-import { assembleBatch, batchIndices, type LoadedImages } from "../data/loader.ts";
+import { assembleBatch, type LoadedImages } from "../data/loader.ts";
 import { writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
@@ -21,14 +21,9 @@ import { normaliseMinMax } from "../xai/normalise.ts";
 import { explanationPictures } from "../xai/overlay.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
-import { parseTargetChoice, type TargetChoice } from "./test_predictions.ts";
-import {
-  type CheckpointMeta,
-  readCheckpointMeta,
-  WEIGHTS_FILE,
-} from "../training/checkpoint_io.ts";
+import { checkpointTestSplit, parseTargetChoice, type TargetChoice } from "./test_predictions.ts";
+import { type CheckpointMeta } from "../training/checkpoint_io.ts";
 import {
   fingerprint,
   ownsItem,
@@ -239,20 +234,14 @@ export async function xai(
   // Work item k (model x method x chunk, in this order) is shard k mod n's.
   let item = 0;
   for (const { name, paths } of checkpoints) {
-    const meta = await readCheckpointMeta(paths.best);
-    const { loaded } = await loadStageData(
-      { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
-      ["test"],
+    const { meta, loaded, chunks, checkpointDigest } = await checkpointTestSplit(
+      config,
+      paths.best,
+      chunkSize,
       "xai",
     );
-    const chunks = batchIndices(loaded.samples.length, chunkSize);
     const owned = explainers.map(() => chunks.map(() => ownsItem(shard, item++)));
     if (!owned.flat().includes(true)) continue;
-    const checkpointDigest = await fingerprint(
-      null,
-      await Deno.readFile(join(paths.best, "meta.json")),
-      await Deno.readFile(join(paths.best, WEIGHTS_FILE)),
-    );
     const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
     try {
       await explainModel(name, model, meta, loaded, chunks, {
