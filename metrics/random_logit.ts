@@ -53,7 +53,8 @@ export interface RandomLogitParams extends CommonParams {
  * const out = tf.layers.dense({ units: 3 }).apply(tf.layers.flatten().apply(input)) as tf.SymbolicTensor;
  * const model = new MetricModel(tf.model({ inputs: input, outputs: out }));
  * // A method that ignores the class: the two maps agree, SSIM 1 (the worst score).
- * const explain = (_m: tf.LayersModel, x: Float32Array) => Promise.resolve(x.slice());
+ * const explain = (_m: tf.LayersModel, x: Float32Array | tf.Tensor4D) =>
+ *   Promise.resolve((x as Float32Array).slice());
  * const x = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i));
  * const batch = {
  *   xNHWC: x, shapeNHWC: [1, 4, 4, 1] as const, targets: Int32Array.of(0), attributionsNHW: x,
