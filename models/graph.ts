@@ -25,6 +25,7 @@ export interface GraphNode {
  * ```ts
  * import { tf } from "../deps.ts";
  * import { topologicalNodes } from "./graph.ts";
+ * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [4] });
  * const h = tf.layers.dense({ units: 3, name: "a" }).apply(x) as tf.SymbolicTensor;
  * const y = tf.layers.dense({ units: 2, name: "b" }).apply(h) as tf.SymbolicTensor;
