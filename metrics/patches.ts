@@ -14,7 +14,16 @@
  */
 import { InputError } from "../core/errors.ts";
 import type { Draws } from "./draws.ts";
-import type { RankOrder } from "./metric.ts";
+import {
+  type CommonParams,
+  imageSlice,
+  type MetricBatch,
+  type MetricContext,
+  type RankOrder,
+  stableRankOrder,
+} from "./metric.ts";
+import { prepareAttributions } from "./normalise.ts";
+import { cumulativeCurves } from "./perturbation_curve.ts";
 import { type Baseline, batchBaselines } from "./perturb.ts";
 
 /** Padding of one side: pixels added before and after (Quantus's `get_padding_size`). */
@@ -258,4 +267,48 @@ export function orderPatches(
 export function parsePatchOrder(value: unknown): PatchOrder {
   if (value === "morf" || value === "lerf" || value === "random") return value;
   throw new InputError(`order ${JSON.stringify(value)}: choose morf, lerf or random`);
+}
+
+/**
+ * What RegionPerturbation and Selectivity share: order each image's square patches by its
+ * prepared attributions, remove them one after another (cumulatively) with the baseline, and
+ * record the target output after each removal. `maxSteps` keeps only the first patches.
+ *
+ * @example
+ * ```ts ignore
+ * const { curves, attributionsNHW } = await patchRemovalCurves(context, batch, params, "morf");
+ * ```
+ */
+export async function patchRemovalCurves(
+  context: MetricContext,
+  batch: MetricBatch,
+  params: CommonParams & { patchSize: number; perturbBaseline: Baseline },
+  order: PatchOrder,
+  maxSteps = Infinity,
+): Promise<{ curves: Float32Array[]; attributionsNHW: Float32Array }> {
+  const [n, h, w] = batch.shapeNHWC;
+  const pixels = h * w;
+  const patches = squarePatches(h, w, params.patchSize);
+  const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+  const rank = context.rankOrder ?? stableRankOrder;
+  const steps = Array.from(
+    { length: n },
+    (_, i) =>
+      orderPatches(i, imageSlice(a, i, pixels), patches.pixels, order, rank, context.draws)
+        .slice(0, maxSteps),
+  );
+  const curves = await cumulativeCurves(context.model, batch, {
+    steps,
+    baselines: (states) =>
+      patchBaselines(
+        params.perturbBaseline,
+        states,
+        batch.shapeNHWC,
+        patches,
+        context.draws,
+        params.quantusCompat,
+      ),
+    softmax: params.softmax,
+  });
+  return { curves, attributionsNHW: a };
 }

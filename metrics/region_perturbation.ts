@@ -17,20 +17,11 @@ import {
   checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
   type MetricDefinition,
-  stableRankOrder,
 } from "./metric.ts";
-import { prepareAttributions } from "./normalise.ts";
-import {
-  orderPatches,
-  parsePatchOrder,
-  patchBaselines,
-  type PatchOrder,
-  squarePatches,
-} from "./patches.ts";
+import { parsePatchOrder, type PatchOrder, patchRemovalCurves } from "./patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "./perturb.ts";
-import { cumulativeCurves, markConstantMaps } from "./perturbation_curve.ts";
+import { markConstantMaps } from "./perturbation_curve.ts";
 
 /** Parameters of {@link REGION_PERTURBATION}. */
 export interface RegionPerturbationParams extends CommonParams {
@@ -93,15 +84,6 @@ export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
         `${this.name}: regionsEvaluation ${params.regionsEvaluation} must be an integer >= 1`,
       );
     }
-    const patches = squarePatches(h, w, params.patchSize);
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    const rank = context.rankOrder ?? stableRankOrder;
-    const steps = Array.from(
-      { length: n },
-      (_, i) =>
-        orderPatches(i, imageSlice(a, i, pixels), patches.pixels, params.order, rank, context.draws)
-          .slice(0, params.regionsEvaluation),
-    );
     const options = { softmax: params.softmax };
     const original = await context.model.targetScores(
       batch.xNHWC,
@@ -109,19 +91,13 @@ export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
       batch.targets,
       options,
     );
-    const perturbed = await cumulativeCurves(context.model, batch, {
-      steps,
-      baselines: (states) =>
-        patchBaselines(
-          params.perturbBaseline,
-          states,
-          batch.shapeNHWC,
-          patches,
-          context.draws,
-          params.quantusCompat,
-        ),
-      ...options,
-    });
+    const { curves: perturbed, attributionsNHW: a } = await patchRemovalCurves(
+      context,
+      batch,
+      params,
+      params.order,
+      params.regionsEvaluation,
+    );
     const curves = perturbed.map((curve, i) =>
       Float64Array.from(curve, (score) => Math.fround(original[i] - score))
     );

@@ -14,14 +14,11 @@ import {
   checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
   type MetricDefinition,
-  stableRankOrder,
 } from "./metric.ts";
-import { prepareAttributions } from "./normalise.ts";
-import { orderPatches, patchBaselines, squarePatches } from "./patches.ts";
+import { patchRemovalCurves } from "./patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "./perturb.ts";
-import { cumulativeCurves, markConstantMaps, trapezoid } from "./perturbation_curve.ts";
+import { markConstantMaps, trapezoid } from "./perturbation_curve.ts";
 
 /** Parameters of {@link SELECTIVITY}. */
 export interface SelectivityParams extends CommonParams {
@@ -68,27 +65,12 @@ export const SELECTIVITY: MetricDefinition<SelectivityParams> = {
     checkMetricBatch(this.name, batch, this.needs);
     const [n, h, w] = batch.shapeNHWC;
     const pixels = h * w;
-    const patches = squarePatches(h, w, params.patchSize);
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-    const rank = context.rankOrder ?? stableRankOrder;
-    const steps = Array.from(
-      { length: n },
-      (_, i) =>
-        orderPatches(i, imageSlice(a, i, pixels), patches.pixels, "morf", rank, context.draws),
+    const { curves: perturbed, attributionsNHW: a } = await patchRemovalCurves(
+      context,
+      batch,
+      params,
+      "morf",
     );
-    const perturbed = await cumulativeCurves(context.model, batch, {
-      steps,
-      baselines: (states) =>
-        patchBaselines(
-          params.perturbBaseline,
-          states,
-          batch.shapeNHWC,
-          patches,
-          context.draws,
-          params.quantusCompat,
-        ),
-      softmax: params.softmax,
-    });
     const curves = perturbed.map((curve) => Float64Array.from(curve));
     const result = {
       scores: Float64Array.from(curves, (curve) => trapezoid(curve)),
