@@ -8,16 +8,15 @@ import { statOrUndefined } from "../core/fs.ts";
 import { outputsStatus } from "../stages/status.ts";
 import { runMain } from "./stage_runner.ts";
 import {
-  copyTree,
   countFiles,
   killWhen,
   readTree,
   runDeno,
+  scaleOutScenario,
   STAGE_FLAGS,
   treeDifferences,
 } from "./subprocess.ts";
 import { testDir } from "./test_dirs.ts";
-import { writeTinySyntheticSet, writeUntrainedCheckpoint } from "./training_fixtures.ts";
 
 /** What a quantus run leaves that must not depend on sharding, resume or process. */
 const quantusFiles = (path: string) =>
@@ -26,18 +25,7 @@ const quantusFiles = (path: string) =>
 
 Deno.test("quantus: 3 shard processes + merge, and runs killed with SIGKILL then resumed, equal one process byte for byte", async () => {
   await using dir = await testDir();
-  const data = `${dir.path}/ds`;
-  await writeTinySyntheticSet(data);
-  const base = `${dir.path}/base`;
-  await writeUntrainedCheckpoint(`${base}/checkpoints/ecgnet_best`);
-  const outs = {
-    one: `${dir.path}/one`,
-    sharded: `${dir.path}/sharded`,
-    killed: `${dir.path}/killed`,
-  };
-  for (const out of Object.values(outs)) {
-    await copyTree(`${base}/checkpoints`, `${out}/checkpoints`);
-  }
+  const { data, outs } = await scaleOutScenario(dir.path);
   const params = JSON.stringify({
     faithfulness_correlation: { nrRuns: 3, subsetSize: 8 },
     max_sensitivity: { nrSamples: 2 },

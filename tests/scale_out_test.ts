@@ -6,13 +6,12 @@ import { main } from "../mod.ts";
 import { ownsItem, parseShard } from "../stages/shard.ts";
 import { outputsStatus } from "../stages/status.ts";
 import { testDir } from "./test_dirs.ts";
-import { writeTinySyntheticSet, writeUntrainedCheckpoint } from "./training_fixtures.ts";
 import {
-  copyTree,
   countFiles,
   killWhen,
   readTree,
   runDeno,
+  scaleOutScenario,
   STAGE_FLAGS,
   treeDifferences,
 } from "./subprocess.ts";
@@ -63,18 +62,7 @@ Deno.test("shard: --shard I/N, JOB_COMPLETION_INDEX with --shards N, round-robin
 
 Deno.test("xai: 3 shard processes + merge, and runs killed with SIGKILL then resumed, equal one process byte for byte", async () => {
   await using dir = await testDir();
-  const data = `${dir.path}/ds`;
-  await writeTinySyntheticSet(data);
-  const base = `${dir.path}/base`;
-  await writeUntrainedCheckpoint(`${base}/checkpoints/ecgnet_best`);
-  const outs = {
-    one: `${dir.path}/one`,
-    sharded: `${dir.path}/sharded`,
-    killed: `${dir.path}/killed`,
-  };
-  for (const out of Object.values(outs)) {
-    await copyTree(`${base}/checkpoints`, `${out}/checkpoints`);
-  }
+  const { data, outs } = await scaleOutScenario(dir.path);
   const xaiArgs = (out: string, ...more: string[]) => [
     "run",
     ...STAGE_FLAGS,

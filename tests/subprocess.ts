@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { listDirSorted } from "../core/fs.ts";
+import { writeTinySyntheticSet, writeUntrainedCheckpoint } from "./training_fixtures.ts";
 
 /** The permission flags of the `xai` and `train` tasks, with test data under `outputs/`. */
 export const STAGE_FLAGS = [
@@ -183,4 +184,27 @@ export async function countFiles(root: string, suffix: string): Promise<number> 
   };
   await walk(root);
   return n;
+}
+
+/**
+ * The set-up of a scale-out test: a tiny synthetic data set and three outputs folders (`one`
+ * process, `sharded`, `killed` and resumed), each holding the same untrained checkpoint.
+ *
+ * @example
+ * ```ts ignore
+ * const { data, outs } = await scaleOutScenario(dir.path);
+ * ```
+ */
+export async function scaleOutScenario(
+  root: string,
+): Promise<{ data: string; outs: { one: string; sharded: string; killed: string } }> {
+  const data = `${root}/ds`;
+  await writeTinySyntheticSet(data);
+  const base = `${root}/base`;
+  await writeUntrainedCheckpoint(`${base}/checkpoints/ecgnet_best`);
+  const outs = { one: `${root}/one`, sharded: `${root}/sharded`, killed: `${root}/killed` };
+  for (const out of Object.values(outs)) {
+    await copyTree(`${base}/checkpoints`, `${out}/checkpoints`);
+  }
+  return { data, outs };
 }
