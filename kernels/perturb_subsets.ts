@@ -19,6 +19,27 @@ import { onWebGpuBackend, runWgsl, WORKGROUP_SIZE } from "./webgpu_kernel.ts";
 import source from "./perturb_subsets.wgsl" with { type: "text" };
 
 /**
+ * Bytes of perturbed copies built per dispatch: WebGPU's default largest storage binding.
+ */
+export const COPY_BYTES_PER_DISPATCH = 128 * 2 ** 20;
+
+/**
+ * How many copies of every image of a batch of `shapeNHWC` fit in one dispatch (at least 1):
+ * metrics group their runs or steps by this, all at once for small images.
+ *
+ * @example
+ * ```ts
+ * import { copiesPerDispatch } from "./perturb_subsets.ts";
+ * console.assert(copiesPerDispatch([8, 224, 224, 3]) === 27);
+ * console.assert(copiesPerDispatch([1, 28, 28, 1]) === 42799);
+ * ```
+ */
+export function copiesPerDispatch(shapeNHWC: readonly number[]): number {
+  const bytesPerCopy = shapeNHWC.reduce((a, b) => a * b, 4);
+  return Math.max(1, Math.floor(COPY_BYTES_PER_DISPATCH / bytesPerCopy));
+}
+
+/**
  * The copies of `pass` as a `[K·N, H, W, C]` tensor built by the WGSL kernel on the webgpu
  * backend, equal bit for bit to {@link perturbSubsetsReference}. The caller disposes it.
  *
@@ -47,24 +68,28 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
   const [n, h, w, c] = shapeNHWC;
   const rows = copies * n;
   const cumulative = selection.mode === "cumulative";
-  const indices = cumulative ? selection.ordersNL : selection.pixelsKNM;
+  const indices = cumulative ? selection.stepPixels : selection.pixelsKNM;
   const params = Uint32Array.of(
     n,
     h * w * c,
     c,
     rows,
     cumulative ? 1 : 0,
-    cumulative ? selection.chunkPx : selection.subsetSize,
-    cumulative ? selection.ordersNL.length / n : 0,
+    cumulative ? 0 : selection.subsetSize,
+    cumulative ? selection.stepEndsNS.length / n : 0,
     cumulative ? selection.firstStep ?? 0 : 0,
   );
+  // Checked to lie in 0 .. H·W − 1 (pixels) and to be non-decreasing from 0 (ends), so their
+  // bits read the same as u32.
+  const asU32 = (values: Int32Array) =>
+    new Uint32Array(values.buffer, values.byteOffset, values.length);
   const [out] = runWgsl({
     label: "perturb_subsets",
     source,
     bindings: [
       { kind: "uniform", data: params },
-      // Checked to lie in 0 .. H·W − 1, so their bits read the same as u32.
-      { kind: "read", data: new Uint32Array(indices.buffer, indices.byteOffset, indices.length) },
+      { kind: "read", data: asU32(indices) },
+      { kind: "read", data: asU32(cumulative ? selection.stepEndsNS : new Int32Array(0)) },
       { kind: "read", data: baselinesKN },
       { kind: "write", outputShape: [rows, h, w, c], tile: xNHWC },
     ],
@@ -85,10 +110,11 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
  * ```ts
  * import { tf } from "../deps.ts";
  * import { perturbSubsets } from "./perturb_subsets.ts";
+ * import { cumulativeSteps } from "./perturb_subsets_reference.ts";
  * await tf.setBackend("cpu");
  * const copies = perturbSubsets({
  *   xNHWC: Float32Array.of(1, 2, 3, 4), shapeNHWC: [1, 2, 2, 1], copies: 2,
- *   selection: { mode: "cumulative", ordersNL: Int32Array.of(3, 2, 1, 0), chunkPx: 2 },
+ *   selection: cumulativeSteps([[[3, 2], [1, 0]]]),
  *   baselinesKN: Float32Array.of(0, 0),
  * });
  * console.assert(copies.shape.join() === "2,2,2,1");

@@ -10,9 +10,9 @@ struct Params {
   valuesPerImage: u32, // H·W·C
   channels: u32,       // C
   rows: u32,           // K·N copies in this dispatch
-  cumulative: u32,     // 0: own subset per copy; 1: prefix of the image's order
-  perCopy: u32,        // subsets: M pixels per subset; cumulative: pixels per step
-  orderLength: u32,    // cumulative: L, entries per image's order
+  cumulative: u32,     // 0: own subset per copy; 1: the image's first steps
+  perCopy: u32,        // subsets: M pixels per subset
+  steps: u32,          // cumulative: S, steps per image
   firstStep: u32,      // cumulative: the step of copy 0
 }
 
@@ -20,8 +20,16 @@ override WORKGROUP_SIZE: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
-@group(0) @binding(2) var<storage, read> baselines: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> stepEnds: array<u32>; // cumulative: [N, S]
+@group(0) @binding(3) var<storage, read> baselines: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+fn replace(base: u32, pixel: u32, value: f32) {
+  let at = base + pixel * params.channels;
+  for (var ch = 0u; ch < params.channels; ch++) {
+    out[at + ch] = value;
+  }
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn perturb(
@@ -36,25 +44,26 @@ fn perturb(
   let image = row % params.images;
   let copy = row / params.images;
   let destination = row * params.valuesPerImage;
-  var first: u32;
-  var count: u32;
   if (params.cumulative == 0u) {
-    first = row * params.perCopy;
-    count = params.perCopy;
-  } else {
-    first = image * params.orderLength;
-    count = min((params.firstStep + copy + 1u) * params.perCopy, params.orderLength);
+    let first = row * params.perCopy;
+    for (var q = lane; q < params.perCopy; q += WORKGROUP_SIZE) {
+      replace(destination, pixels[first + q], baselines[row]);
+    }
+    return;
   }
-  for (var q = lane; q < count; q += WORKGROUP_SIZE) {
-    var value: f32;
-    if (params.cumulative == 0u) {
-      value = baselines[row];
-    } else {
-      value = baselines[(q / params.perCopy) * params.images + image];
+  // Step j of this image covers pixels[start .. stepEnds[image·S + j]) and keeps its own
+  // step's baseline; the workgroup's lanes share each step's pixels.
+  let last = min(params.firstStep + copy, params.steps - 1u);
+  var start = 0u;
+  if (image > 0u) {
+    start = stepEnds[image * params.steps - 1u];
+  }
+  for (var j = 0u; j <= last; j++) {
+    let end = stepEnds[image * params.steps + j];
+    let value = baselines[j * params.images + image];
+    for (var q = start + lane; q < end; q += WORKGROUP_SIZE) {
+      replace(destination, pixels[q], value);
     }
-    let base = destination + pixels[first + q] * params.channels;
-    for (var ch = 0u; ch < params.channels; ch++) {
-      out[base + ch] = value;
-    }
+    start = end;
   }
 }

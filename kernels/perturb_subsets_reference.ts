@@ -6,11 +6,15 @@
  * Two ways of choosing the pixels of copy k of image i:
  * - `subsets`: its own list, `pixelsKNM[(k·N + i)·M … + M]` (FaithfulnessCorrelation's random
  *   subsets), all set to `baselinesKN[k·N + i]`;
- * - `cumulative`: the first `min((firstStep + k + 1)·chunkPx, L)` entries of image i's order
- *   `ordersNL[i·L … + L]` (the steps of PixelFlipping and RegionPerturbation, which perturb
- *   the running copy chunk by chunk). Chunk j keeps the baseline of the step that replaced it,
- *   `baselinesKN[j·N + i]` counted from step 0, as Quantus's loop leaves it; the last chunk
- *   may be short when chunkPx does not divide L.
+ * - `cumulative`: steps 0 … min(firstStep + k, S − 1) of image i (the steps of PixelFlipping,
+ *   RegionPerturbation and the other removal curves, which perturb the running copy step by
+ *   step). Every image has S steps, each a run of `stepPixels`: image after image, step after
+ *   step, step s of image i ending (exclusive) at `stepEndsNS[i·S + s]` and starting where the
+ *   previous step (or the previous image's last step) ended, so steps may differ in length (a
+ *   short last chunk, patches cut by the image border) and an image with fewer steps than S
+ *   repeats its last end (empty steps). Step j keeps the baseline of the step that replaced
+ *   it, `baselinesKN[j·N + i]` counted from step 0, as Quantus's loop leaves it.
+ *   {@link cumulativeSteps} lays out per-image step lists this way.
  *
  * `kernels/perturb_subsets.wgsl` computes the same values on the GPU; they agree bit for bit.
  *
@@ -31,10 +35,10 @@ export type PixelSelection =
   }
   | {
     mode: "cumulative";
-    /** [N, L] each image's pixel order (no pixel twice). */
-    ordersNL: Int32Array;
-    /** Pixels added per step. */
-    chunkPx: number;
+    /** The pixel indices of every step, image-major (no pixel twice within an image). */
+    stepPixels: Int32Array;
+    /** [N, S] where each step ends in `stepPixels` (exclusive), non-decreasing. */
+    stepEndsNS: Int32Array;
     /** The step of copy 0 (to build a long run of steps in several calls); default 0. */
     firstStep?: number;
   };
@@ -47,15 +51,48 @@ export interface SubsetPerturbation {
   copies: number;
   selection: PixelSelection;
   /**
-   * Replacement values: subsets [K, N], one per copy; cumulative [S, N], one per step from step
-   * 0 (S ≥ firstStep + K, or fewer when the order runs out sooner).
+   * Replacement values: subsets [K, N], one per copy; cumulative [S', N], one per step from
+   * step 0 (S' ≥ min(firstStep + K, S)).
    */
   baselinesKN: Float32Array;
 }
 
-/** Steps the order of length `orderLength` has with `chunkPx` pixels per step (last one short). */
-function stepCount(orderLength: number, chunkPx: number): number {
-  return Math.ceil(orderLength / chunkPx);
+/**
+ * The `cumulative` selection of per-image step lists (`steps[i][s]`: the pixels step s of image
+ * i replaces); images with fewer steps than the longest get empty steps at the end.
+ *
+ * @example
+ * ```ts
+ * import { cumulativeSteps } from "./perturb_subsets_reference.ts";
+ * const selection = cumulativeSteps([[[3, 2], [1]], [[0]]]);
+ * console.assert(selection.stepPixels.join() === "3,2,1,0");
+ * console.assert(selection.stepEndsNS.join() === "2,3,4,4");
+ * ```
+ */
+export function cumulativeSteps(
+  steps: readonly (readonly ArrayLike<number>[])[],
+): { mode: "cumulative"; stepPixels: Int32Array; stepEndsNS: Int32Array } {
+  const s = Math.max(0, ...steps.map((image) => image.length));
+  let total = 0;
+  for (const image of steps) for (const step of image) total += step.length;
+  const stepPixels = new Int32Array(total);
+  const stepEndsNS = new Int32Array(steps.length * s);
+  let end = 0;
+  steps.forEach((image, i) => {
+    for (let j = 0; j < s; j++) {
+      if (j < image.length) {
+        stepPixels.set(image[j], end);
+        end += image[j].length;
+      }
+      stepEndsNS[i * s + j] = end;
+    }
+  });
+  return { mode: "cumulative", stepPixels, stepEndsNS };
+}
+
+/** Where image i's first step starts in `stepPixels`. */
+function imageStart(stepEndsNS: Int32Array, steps: number, image: number): number {
+  return image === 0 ? 0 : stepEndsNS[image * steps - 1];
 }
 
 /**
@@ -111,23 +148,36 @@ export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
     }
     return;
   }
-  const { ordersNL, chunkPx, firstStep = 0 } = selection;
-  if (!Number.isInteger(chunkPx) || chunkPx < 1) fail(`chunkPx ${chunkPx} must be an integer >= 1`);
+  const { stepPixels, stepEndsNS, firstStep = 0 } = selection;
   if (!Number.isInteger(firstStep) || firstStep < 0) {
     fail(`firstStep ${firstStep} must be an integer >= 0`);
   }
-  if (ordersNL.length % n !== 0) fail(`ordersNL has ${ordersNL.length} indices, not N·L`);
-  const orderLength = ordersNL.length / n;
-  if (orderLength > pixels) fail(`ordersNL rows have ${orderLength} indices, more than H·W`);
-  checkIndices(ordersNL, "ordersNL");
+  if (stepEndsNS.length === 0 || stepEndsNS.length % n !== 0) {
+    fail(`stepEndsNS has ${stepEndsNS.length} ends, not N·S with S >= 1 steps`);
+  }
+  const s = stepEndsNS.length / n;
+  let previous = 0;
+  for (const end of stepEndsNS) {
+    if (end < previous || end > stepPixels.length) {
+      fail(
+        `stepEndsNS: end ${end} after ${previous} must be non-decreasing and at most ` +
+          `${stepPixels.length} (stepPixels)`,
+      );
+    }
+    previous = end;
+  }
+  if (previous !== stepPixels.length) {
+    fail(`stepEndsNS ends at ${previous}, not at the ${stepPixels.length} stepPixels`);
+  }
+  checkIndices(stepPixels, "stepPixels");
   const seen = new Uint8Array(pixels);
   for (let i = 0; i < n; i++) {
     seen.fill(0);
-    for (const p of ordersNL.subarray(i * orderLength, (i + 1) * orderLength)) {
-      if (seen[p]++) fail(`ordersNL: pixel ${p} appears twice in the order of image ${i}`);
+    for (const p of stepPixels.subarray(imageStart(stepEndsNS, s, i), stepEndsNS[i * s + s - 1])) {
+      if (seen[p]++) fail(`stepPixels: pixel ${p} appears twice in the steps of image ${i}`);
     }
   }
-  const needed = Math.min(firstStep + copies, stepCount(orderLength, chunkPx)) * n;
+  const needed = Math.min(firstStep + copies, s) * n;
   if (baselinesKN.length < needed) {
     fail(`baselinesKN has ${baselinesKN.length} values, the steps used need ${needed}`);
   }
@@ -140,7 +190,7 @@ export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
  *
  * @example
  * ```ts
- * import { perturbSubsetsReference } from "./perturb_subsets_reference.ts";
+ * import { cumulativeSteps, perturbSubsetsReference } from "./perturb_subsets_reference.ts";
  * const x = Float32Array.of(1, 2, 3, 4); // one 1x4 image, one channel
  * const subsets = perturbSubsetsReference({
  *   xNHWC: x, shapeNHWC: [1, 1, 4, 1], copies: 2,
@@ -150,7 +200,7 @@ export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
  * console.assert(subsets.join() === "0,2,3,0,1,9,9,4");
  * const steps = perturbSubsetsReference({
  *   xNHWC: x, shapeNHWC: [1, 1, 4, 1], copies: 2,
- *   selection: { mode: "cumulative", ordersNL: Int32Array.of(3, 2, 1, 0), chunkPx: 3 },
+ *   selection: cumulativeSteps([[[3, 2, 1], [0]]]),
  *   baselinesKN: Float32Array.of(0, 9),
  * });
  * console.assert(steps.join() === "1,0,0,0,9,0,0,0");
@@ -177,13 +227,13 @@ export function perturbSubsetsReference(pass: SubsetPerturbation): Float32Array<
         );
         continue;
       }
-      const { ordersNL, chunkPx, firstStep = 0 } = selection;
-      const orderLength = ordersNL.length / n;
-      const order = ordersNL.subarray(i * orderLength, (i + 1) * orderLength);
-      const lastStep = Math.min(firstStep + k, stepCount(orderLength, chunkPx) - 1);
-      for (let step = 0; step <= lastStep; step++) {
-        const chunk = order.subarray(step * chunkPx, (step + 1) * chunkPx);
-        replacePixels(copy, c, chunk, baselinesKN[step * n + i]);
+      const { stepPixels, stepEndsNS, firstStep = 0 } = selection;
+      const s = stepEndsNS.length / n;
+      let start = imageStart(stepEndsNS, s, i);
+      for (let step = 0; step <= Math.min(firstStep + k, s - 1); step++) {
+        const end = stepEndsNS[i * s + step];
+        replacePixels(copy, c, stepPixels.subarray(start, end), baselinesKN[step * n + i]);
+        start = end;
       }
     }
   }

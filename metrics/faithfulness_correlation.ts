@@ -19,7 +19,7 @@ import {
   scorePerImage,
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
-import { perturbSubsets } from "../kernels/perturb_subsets.ts";
+import { copiesPerDispatch, perturbSubsets } from "../kernels/perturb_subsets.ts";
 import { type Baseline, batchBaselines, parseBaseline } from "./perturb.ts";
 import { pearson } from "./similarity.ts";
 
@@ -32,12 +32,6 @@ export interface FaithfulnessCorrelationParams extends CommonParams {
   /** What the subset's pixels are replaced with. */
   perturbBaseline: Baseline;
 }
-
-/**
- * Bytes of perturbed copies built per kernel dispatch (WebGPU's default largest storage
- * binding): runs are grouped up to this size, all runs at once for small images.
- */
-const COPY_BYTES_PER_CALL = 128 * 2 ** 20;
 
 /**
  * Faithfulness Correlation, with the reference pipeline's settings as defaults (50 runs of 50
@@ -77,7 +71,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
   },
   async evaluate(context, batch, params) {
     checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w, c] = batch.shapeNHWC;
+    const [n, h, w] = batch.shapeNHWC;
     const pixels = h * w;
     if (!Number.isInteger(params.nrRuns) || params.nrRuns < 2) {
       throw new InputError(`${this.name}: nrRuns ${params.nrRuns} must be an integer >= 2`);
@@ -114,7 +108,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
       );
     }
     const drops = new Float64Array(params.nrRuns * n); // [run * n + i]
-    const runsPerCall = Math.max(1, Math.floor(COPY_BYTES_PER_CALL / (n * pixels * c * 4)));
+    const runsPerCall = copiesPerDispatch(batch.shapeNHWC);
     for (let first = 0; first < params.nrRuns; first += runsPerCall) {
       const runs = Math.min(runsPerCall, params.nrRuns - first);
       const copies = perturbSubsets({

@@ -12,6 +12,7 @@ import { addNoiseReference } from "../kernels/add_noise_reference.ts";
 import type { ShapeNHWC } from "../kernels/gradcam_pool_reference.ts";
 import { perturbSubsets, perturbSubsetsWebGpu } from "../kernels/perturb_subsets.ts";
 import {
+  cumulativeSteps,
   perturbSubsetsReference,
   type SubsetPerturbation,
 } from "../kernels/perturb_subsets_reference.ts";
@@ -20,6 +21,8 @@ import { explainerFunction } from "../metrics/explainer_function.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness_correlation.ts";
 import { MAX_SENSITIVITY } from "../metrics/max_sensitivity.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
+import { squarePatches } from "../metrics/patches.ts";
+import { orderedSteps } from "../metrics/perturbation_curve.ts";
 import { replacePixels } from "../metrics/perturb.ts";
 import { probeWebGpu } from "../models/backend.ts";
 import { SALIENCY } from "../xai/saliency.ts";
@@ -101,17 +104,42 @@ function cumulativePass(
 ): SubsetPerturbation {
   const [n, h, w, c] = shape;
   const draws = new SeededDraws(seed);
-  const ordersNL = new Int32Array(n * orderLength);
-  for (let i = 0; i < n; i++) {
-    ordersNL.set(draws.choiceWithoutReplacement(h * w, orderLength), i * orderLength);
-  }
-  const steps = Math.ceil(orderLength / chunkPx);
+  const steps = Array.from(
+    { length: n },
+    () => orderedSteps(draws.choiceWithoutReplacement(h * w, orderLength), chunkPx),
+  );
   return {
     xNHWC: values(n * h * w * c, seed),
     shapeNHWC: shape,
     copies,
-    selection: { mode: "cumulative", ordersNL, chunkPx, firstStep },
-    baselinesKN: values(steps * n, seed + 1),
+    selection: { ...cumulativeSteps(steps), firstStep },
+    baselinesKN: values(steps[0].length * n, seed + 1),
+  };
+}
+
+/**
+ * RegionPerturbation's steps: each image's square patches (cut by the border, so of several
+ * sizes) in a random order, the first `stepsOf[i]` of them for image i.
+ */
+function patchPass(
+  shape: ShapeNHWC,
+  patchSize: number,
+  stepsOf: number[],
+  copies: number,
+  seed: number,
+): SubsetPerturbation {
+  const [n, h, w, c] = shape;
+  const draws = new SeededDraws(seed);
+  const patches = squarePatches(h, w, patchSize).pixels;
+  const steps = stepsOf.map((count) =>
+    Array.from(draws.choiceWithoutReplacement(patches.length, count), (k) => patches[k])
+  );
+  return {
+    xNHWC: values(n * h * w * c, seed),
+    shapeNHWC: shape,
+    copies,
+    selection: cumulativeSteps(steps),
+    baselinesKN: values(Math.max(...stepsOf) * n, seed + 1),
   };
 }
 
@@ -126,6 +154,10 @@ const SUBSET_CASES: [string, SubsetPerturbation][] = [
   ["cumulative, N=2, C=3, from step 2", cumulativePass([2, 5, 7, 3], 4, 4, 35, 2, 7)],
   ["cumulative, partial order (20 of 64 px)", cumulativePass([2, 8, 8, 3], 6, 3, 20, 0, 8)],
   ["cumulative, chunk of 1", cumulativePass([2, 4, 4, 1], 16, 1, 16, 0, 9)],
+  // 10x9 in patches of 4 (padded to 12x12): 9 patches of 4 to 16 pixels.
+  ["cumulative patches, N=3, C=3, 7 steps each", patchPass([3, 10, 9, 3], 4, [7, 7, 7], 7, 11)],
+  // Images with 9, 4 and 6 steps: the shorter ones get empty steps and repeat their last copy.
+  ["cumulative patches, ragged step counts", patchPass([3, 10, 9, 1], 4, [9, 4, 6], 9, 12)],
 ];
 
 Deno.test("perturbSubsetsReference: copies equal x with the chosen pixels replaced", () => {
@@ -149,7 +181,7 @@ Deno.test("perturbSubsetsReference: cumulative step s is the union of the first 
     xNHWC: Float32Array.of(1, 2, 3, 4, 5),
     shapeNHWC: [1, 1, 5, 1],
     copies: 4,
-    selection: { mode: "cumulative", ordersNL: Int32Array.of(4, 3, 2, 1, 0), chunkPx: 2 },
+    selection: cumulativeSteps([orderedSteps(Int32Array.of(4, 3, 2, 1, 0), 2)]),
     baselinesKN: Float32Array.of(-1, -2, -3),
   });
   // Each chunk keeps the baseline of its own step; copies past the last step stay complete.
@@ -202,11 +234,14 @@ Deno.test({
 Deno.test("perturb_subsets: inconsistent inputs are InputErrors on both paths", () => {
   const good = SUBSET_CASES[5][1];
   if (good.selection.mode !== "cumulative") throw new Error("case 5 is a cumulative case");
-  const twice = good.selection.ordersNL.slice();
+  const twice = good.selection.stepPixels.slice();
   twice[1] = twice[0];
+  const backwards = good.selection.stepEndsNS.slice();
+  backwards[2] = backwards[1] - 1;
   const bad: [SubsetPerturbation, string][] = [
-    [{ ...good, selection: { ...good.selection, ordersNL: twice } }, "appears twice"],
-    [{ ...good, selection: { ...good.selection, chunkPx: 0 } }, "chunkPx 0"],
+    [{ ...good, selection: { ...good.selection, stepPixels: twice } }, "appears twice"],
+    [{ ...good, selection: { ...good.selection, stepEndsNS: backwards } }, "non-decreasing"],
+    [{ ...good, selection: { ...good.selection, stepEndsNS: new Int32Array(0) } }, "S >= 1"],
     [{ ...good, baselinesKN: new Float32Array(3) }, "baselinesKN has 3"],
     [{ ...SUBSET_CASES[0][1], copies: 2 }, "K·N·M"],
     [{ ...SUBSET_CASES[0][1], xNHWC: new Float32Array(3) }, "xNHWC has 3"],
