@@ -1,7 +1,9 @@
 /**
  * The perturbation loops of the faithfulness metrics, built once: perturbed copies of a batch
  * are assembled on the CPU and scored in large batched model calls (as many copies per call as
- * {@link MetricModel.batchSize}), instead of Quantus's one model call per step.
+ * {@link MetricModel.batchSize}), instead of Quantus's one model call per step. On the webgpu
+ * backend the removal steps of {@link cumulativeCurves} are built on the GPU instead
+ * (`kernels/perturb_subsets.ts`, cumulative mode), with the same values.
  *
  * - {@link cumulativeCurves}: step after step, more pixels of each image are replaced (removal
  *   with a baseline, or insertion of the original pixels into a baseline image) and the model's
@@ -16,6 +18,9 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
+import { copiesPerDispatch, perturbSubsets } from "../kernels/perturb_subsets.ts";
+import { cumulativeSteps } from "../kernels/perturb_subsets_reference.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import type { MetricModel } from "./metric_model.ts";
 
 /** The part of a batch the loops read. */
@@ -45,10 +50,18 @@ export interface CumulativeOptions {
   startNHWC?: Float32Array;
   /** Record softmax probabilities instead of logits. */
   softmax: boolean;
+  /**
+   * On webgpu, build the removal copies with the WGSL kernel (default true); false keeps the
+   * CPU loop there too, to compare the two.
+   */
+  copiesOnGpu?: boolean;
 }
 
 /**
- * Per image, the model's output for its target after each cumulative step.
+ * Per image, the model's output for its target after each cumulative step. On webgpu, removal
+ * steps are built on the GPU, one kernel dispatch for many steps of the whole batch, then
+ * scored from the GPU in calls of {@link MetricModel.batchSize}; the copies have the same
+ * float32 values as the CPU loop's.
  *
  * @example
  * ```ts
@@ -74,12 +87,42 @@ export async function cumulativeCurves(
   batch: CurveBatch,
   options: CumulativeOptions,
 ): Promise<Float32Array[]> {
+  const onGpu = (options.copiesOnGpu ?? true) && onWebGpuBackend();
+  if (onGpu && options.baselines && !options.insertFromNHWC) {
+    return await removalCurvesOnGpu(model, batch, options);
+  }
+  const [, h, w, c] = batch.shapeNHWC;
+  const perImage = h * w * c;
+  const curves = options.steps.map((s) => new Float32Array(s.length));
+  const pending = new CopyBuffer(model, batch, options.softmax);
+  await walkSteps(batch, options, async (states, step, i) => {
+    await pending.add(states.subarray(i * perImage, (i + 1) * perImage), i, (score) => {
+      curves[i][step] = score;
+    });
+  });
+  await pending.flush();
+  return curves;
+}
+
+/**
+ * Runs the steps of {@link cumulativeCurves} on a copy of the start images, in Quantus's order
+ * (step-major, then image), calling `after` once image i has taken `step`, with the value its
+ * pixels were set to (removal) or undefined (insertion).
+ */
+async function walkSteps(
+  batch: CurveBatch,
+  options: CumulativeOptions,
+  after: (
+    statesNHWC: Float32Array,
+    step: number,
+    image: number,
+    baseline: number | undefined,
+  ) => Promise<void> | void,
+): Promise<void> {
   const [n, h, w, c] = batch.shapeNHWC;
   const perImage = h * w * c;
   const states = (options.startNHWC ?? batch.xNHWC).slice();
-  const curves = options.steps.map((s) => new Float32Array(s.length));
   const maxSteps = Math.max(0, ...options.steps.map((s) => s.length));
-  const pending = new CopyBuffer(model, batch, options.softmax);
   for (let step = 0; step < maxSteps; step++) {
     const values = options.insertFromNHWC ? undefined : options.baselines?.(states, step);
     for (let i = 0; i < n; i++) {
@@ -92,12 +135,56 @@ export async function cumulativeCurves(
           states[at + ch] = options.insertFromNHWC ? options.insertFromNHWC[at + ch] : values![i];
         }
       }
-      await pending.add(states.subarray(base, base + perImage), i, (score) => {
-        curves[i][step] = score;
-      });
+      await after(states, step, i, values?.[i]);
     }
   }
-  await pending.flush();
+}
+
+/**
+ * The removal curves on webgpu: the baselines still come from stepping the images on the CPU
+ * (each step's baseline is taken from the image as the earlier steps left it, as Quantus does),
+ * but the copies are built on the GPU by `perturb_subsets`'s cumulative mode, as many steps per
+ * dispatch as {@link copiesPerDispatch} allows, and scored straight from the GPU. Images with
+ * fewer steps than the longest repeat their last copy; those scores are dropped.
+ */
+async function removalCurvesOnGpu(
+  model: MetricModel,
+  batch: CurveBatch,
+  options: CumulativeOptions,
+): Promise<Float32Array[]> {
+  const n = batch.shapeNHWC[0];
+  const curves = options.steps.map((s) => new Float32Array(s.length));
+  const maxSteps = Math.max(0, ...options.steps.map((s) => s.length));
+  if (maxSteps === 0) return curves;
+  const baselinesSN = new Float32Array(maxSteps * n);
+  await walkSteps(batch, options, (_, step, i, baseline) => {
+    baselinesSN[step * n + i] = baseline!;
+  });
+  const selection = cumulativeSteps(options.steps);
+  const stepsPerCall = copiesPerDispatch(batch.shapeNHWC);
+  for (let first = 0; first < maxSteps; first += stepsPerCall) {
+    const count = Math.min(stepsPerCall, maxSteps - first);
+    const copies = perturbSubsets({
+      xNHWC: options.startNHWC ?? batch.xNHWC,
+      shapeNHWC: batch.shapeNHWC,
+      copies: count,
+      selection: { ...selection, firstStep: first },
+      baselinesKN: baselinesSN,
+    });
+    let scores: Float32Array;
+    try {
+      scores = await model.targetScoresOfTensor(copies, batch.targets, {
+        softmax: options.softmax,
+      });
+    } finally {
+      copies.dispose();
+    }
+    for (let k = 0; k < count; k++) {
+      for (let i = 0; i < n; i++) {
+        if (first + k < curves[i].length) curves[i][first + k] = scores[k * n + i];
+      }
+    }
+  }
   return curves;
 }
 

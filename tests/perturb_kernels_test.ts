@@ -20,10 +20,14 @@ import { SeededDraws } from "../metrics/draws.ts";
 import { explainerFunction } from "../metrics/explainer_function.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness_correlation.ts";
 import { MAX_SENSITIVITY } from "../metrics/max_sensitivity.ts";
+import { stableRankOrder } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { squarePatches } from "../metrics/patches.ts";
-import { orderedSteps } from "../metrics/perturbation_curve.ts";
-import { replacePixels } from "../metrics/perturb.ts";
+import { orderPatches, squarePatches } from "../metrics/patches.ts";
+import { cumulativeCurves, orderedSteps } from "../metrics/perturbation_curve.ts";
+import { batchBaselines, replacePixels } from "../metrics/perturb.ts";
+import { PIXEL_FLIPPING } from "../metrics/pixel_flipping.ts";
+import { REGION_PERTURBATION } from "../metrics/region_perturbation.ts";
+import { SELECTIVITY } from "../metrics/selectivity.ts";
 import { probeWebGpu } from "../models/backend.ts";
 import { SALIENCY } from "../xai/saliency.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
@@ -472,6 +476,150 @@ Deno.test({
     await onWebGpu(() => {
       assertThrows(() => perturbSubsetsWebGpu(pass), Error, "binding limit");
       return Promise.resolve();
+    });
+  },
+});
+
+/** A small convolutional network on 16x16x3 images with fixed weights, on the active backend. */
+function tinyConvModel(): MetricModel {
+  const input = tf.input({ shape: [16, 16, 3] });
+  const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, activation: "relu" })
+    .apply(input) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(conv) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 3 }).apply(flat) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  model.setWeights(
+    model.getWeights().map((w, j) => tf.tensor(values(w.size, 60 + j).map((v) => v / 4), w.shape)),
+  );
+  return new MetricModel(model);
+}
+
+const CURVE_SHAPE = [3, 16, 16, 3] as const;
+const curveBatch = {
+  xNHWC: values(3 * 16 * 16 * 3, 50),
+  shapeNHWC: CURVE_SHAPE,
+  targets: Int32Array.of(0, 1, 2),
+  attributionsNHW: values(3 * 16 * 16, 51),
+};
+
+/** The removal steps PixelFlipping and RegionPerturbation build for `curveBatch`. */
+function removalSteps(): [string, Int32Array[][]][] {
+  const map = (i: number) => curveBatch.attributionsNHW.subarray(i * 256, (i + 1) * 256);
+  const flipping = [0, 1, 2].map((i) => orderedSteps(stableRankOrder(i, map(i), "descending"), 7));
+  // 16 px in patches of 5: padded to 20, so border patches hold 3 x 3 to 5 x 5 pixels.
+  const patches = squarePatches(16, 16, 5).pixels;
+  const regions = (counts: number[]) =>
+    counts.map((count, i) =>
+      orderPatches(i, map(i), patches, "morf", stableRankOrder, new SeededDraws(1)).slice(0, count)
+    );
+  return [
+    ["pixel flipping, 7 px per step", flipping],
+    ["patches, 12 steps each", regions([12, 12, 12])],
+    ["patches, 16/9/12 steps", regions([16, 9, 12])],
+  ];
+}
+
+Deno.test({
+  name: "cumulativeCurves on webgpu: the kernel's copies give the CPU loop's curves",
+  ignore: noGpu,
+  async fn() {
+    await onWebGpu(async () => {
+      const model = tinyConvModel();
+      try {
+        for (const [name, steps] of removalSteps()) {
+          for (const baseline of ["black", "mean", "uniform", 0.25] as const) {
+            const curvesOf = async (copiesOnGpu: boolean) => {
+              const draws = new SeededDraws(70);
+              const calls = model.calls;
+              const curves = await cumulativeCurves(model, curveBatch, {
+                steps,
+                baselines: (states) =>
+                  batchBaselines(baseline, states, curveBatch.shapeNHWC, draws),
+                softmax: true,
+                copiesOnGpu,
+              });
+              return { curves, calls: model.calls - calls };
+            };
+            const gpu = await curvesOf(true);
+            const cpu = await curvesOf(false);
+            const what = `${name}, ${baseline}`;
+            assertEquals(gpu.curves.map((c) => c.length), steps.map((s) => s.length), what);
+            const longest = Math.max(...steps.map((s) => s.length));
+            if (steps.every((s) => s.length === longest)) {
+              // Same copies in the same model calls: the same bits.
+              gpu.curves.forEach((curve, i) => assertBitEqual(curve, cpu.curves[i], `${what}`));
+            } else {
+              // The kernel also scores the shorter images' repeated last copies, so the model
+              // calls differ in size (48 vs 37 rows), and tfjs-webgpu's programs change with the
+              // batch size (~1e-7 relative here); the copies are the same bits (cases above).
+              gpu.curves.forEach((curve, i) =>
+                curve.forEach((v, j) => {
+                  const expected = cpu.curves[i][j];
+                  assert(
+                    Math.abs(v - expected) <= 1e-5 * Math.abs(expected),
+                    `${what}, image ${i} step ${j}: kernel ${v}, CPU loop ${expected}`,
+                  );
+                })
+              );
+            }
+            // One kernel dispatch for every step; the model calls hold 64 copies each.
+            assertEquals(gpu.calls, Math.ceil(longest * 3 / model.batchSize), `${what}: calls`);
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+  },
+});
+
+/** PixelFlipping's, RegionPerturbation's and Selectivity's scores of `curveBatch`. */
+async function removalMetricScores(): Promise<[string, Float64Array][]> {
+  const model = tinyConvModel();
+  const context = { model, draws: new SeededDraws(80) };
+  try {
+    const flipping = await PIXEL_FLIPPING.evaluate(context, curveBatch, {
+      ...PIXEL_FLIPPING.defaults,
+      featuresInStep: 5,
+    });
+    const regions = await REGION_PERTURBATION.evaluate(context, curveBatch, {
+      ...REGION_PERTURBATION.defaults,
+      patchSize: 5,
+      regionsEvaluation: 10,
+      perturbBaseline: "mean",
+    });
+    const selectivity = await SELECTIVITY.evaluate(context, curveBatch, {
+      ...SELECTIVITY.defaults,
+      patchSize: 3,
+      perturbBaseline: "uniform",
+    });
+    return [
+      ["PixelFlipping", flipping.scores],
+      ["RegionPerturbation", regions.scores],
+      ["Selectivity", selectivity.scores],
+    ];
+  } finally {
+    model.dispose();
+  }
+}
+
+Deno.test({
+  name: "PixelFlipping, RegionPerturbation, Selectivity: webgpu (kernel) agree with cpu (TS loop)",
+  ignore: noGpu,
+  async fn() {
+    const cpu = await removalMetricScores();
+    const gpu = await onWebGpu(removalMetricScores);
+    cpu.forEach(([name, expected], j) => {
+      console.log(`${name}: cpu ${expected.join()}; webgpu ${gpu[j][1].join()}`);
+      expected.forEach((score, i) => {
+        assert(Number.isFinite(score), `${name} ${i}: cpu ${score}`);
+        // Model outputs differ across backends by ~1e-6 relative (runtime facts).
+        const error = Math.abs(gpu[j][1][i] - score);
+        assert(
+          error <= 1e-5 * Math.abs(score),
+          `${name} ${i}: webgpu ${gpu[j][1][i]}, cpu ${score}`,
+        );
+      });
     });
   },
 });
