@@ -3,7 +3,10 @@
  * (llvmpipe, a CPU rasteriser, on our machines): FaithfulnessCorrelation's copies of 8 images
  * at 224x224x3 with 50 random subsets of 50 pixels (built as the metric does, in 2 calls of 25
  * runs, since 400 copies exceed the 128 MiB storage binding), and MaxSensitivity's 7 noise
- * samples of the same batch.
+ * samples of the same batch. Then the cumulative mode: PixelFlipping's steps of 8 images at
+ * 64x64x3 (64 steps of one row, 64 px, as the metric's default), the copies alone and
+ * {@link cumulativeCurves} end to end with a small convolutional model, kernel against the CPU
+ * loop on the same webgpu backend.
  *
  * "reference + upload" is what the metrics paid on webgpu before the kernels: the copies built
  * on the CPU and written into a GPU buffer. The kernel cases (on tfjs's webgpu device) upload
@@ -19,10 +22,15 @@ import { addNoiseWebGpu } from "../kernels/add_noise.ts";
 import { addNoiseReference, type NoisePerturbation } from "../kernels/add_noise_reference.ts";
 import { perturbSubsetsWebGpu } from "../kernels/perturb_subsets.ts";
 import {
+  cumulativeSteps,
   perturbSubsetsReference,
   type SubsetPerturbation,
 } from "../kernels/perturb_subsets_reference.ts";
 import { SeededDraws } from "../metrics/draws.ts";
+import { stableRankOrder } from "../metrics/metric.ts";
+import { MetricModel } from "../metrics/metric_model.ts";
+import { batchBaselines } from "../metrics/perturb.ts";
+import { cumulativeCurves, orderedSteps } from "../metrics/perturbation_curve.ts";
 import { probeWebGpu } from "../models/backend.ts";
 
 const [N, H, W, C] = [8, 224, 224, 3];
@@ -114,3 +122,69 @@ Deno.bench({ ...noisy, name: "TS reference + upload to the GPU", ignore: !device
 Deno.bench({ ...noisy, name: "WGSL kernel (one dispatch)", ignore: !device }, async () => {
   await finished(addNoiseWebGpu(noise));
 });
+
+const [CN, CH, CW, CC] = [8, 64, 64, 3];
+const curveShape = [CN, CH, CW, CC] as const;
+const curveX = Float32Array.from({ length: CN * CH * CW * CC }, () => random.normal());
+const curveSteps = Array.from({ length: CN }, (_, i) => {
+  const map = Float32Array.from({ length: CH * CW }, () => random.normal());
+  return orderedSteps(stableRankOrder(i, map, "descending"), CW);
+});
+const cumulative: SubsetPerturbation = {
+  xNHWC: curveX,
+  shapeNHWC: [...curveShape],
+  copies: CH,
+  selection: cumulativeSteps(curveSteps),
+  baselinesKN: Float32Array.from({ length: CH * CN }, () => random.normal()),
+};
+const steps = {
+  group: `cumulative: ${CN} x ${CH}x${CW}x${CC}, ${CH} steps of ${CW} px (${CH * CN} copies)`,
+  n: 3,
+  warmup: 1,
+};
+Deno.bench({ ...steps, name: "TS reference (Float32Array)", baseline: true }, () => {
+  perturbSubsetsReference(cumulative);
+});
+Deno.bench({ ...steps, name: "TS reference + upload to the GPU", ignore: !device }, async () => {
+  await upload(perturbSubsetsReference(cumulative));
+});
+Deno.bench({ ...steps, name: "WGSL kernel (one dispatch)", ignore: !device }, async () => {
+  await finished(perturbSubsetsWebGpu(cumulative));
+});
+
+/** A small convolutional classifier on the curve images (random fixed weights). */
+function curveModel(): MetricModel {
+  const input = tf.input({ shape: [CH, CW, CC] });
+  const conv = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, activation: "relu" })
+    .apply(input) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(conv) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 5 }).apply(pooled) as tf.SymbolicTensor;
+  return new MetricModel(tf.model({ inputs: input, outputs: out }));
+}
+const model = device ? curveModel() : undefined;
+const curveBatch = { xNHWC: curveX, shapeNHWC: curveShape, targets: new Int32Array(CN) };
+const curves = (copiesOnGpu: boolean) =>
+  cumulativeCurves(model!, curveBatch, {
+    steps: curveSteps,
+    baselines: (states) => batchBaselines("black", states, curveShape, new SeededDraws(3)),
+    softmax: true,
+    copiesOnGpu,
+  });
+const endToEnd = {
+  group: `cumulativeCurves on webgpu, PixelFlipping's steps above, conv model (8 filters)`,
+  n: 3,
+  warmup: 1,
+  ignore: !device,
+};
+Deno.bench(
+  { ...endToEnd, name: "CPU loop (copies uploaded per model call)", baseline: true },
+  async () => {
+    await curves(false);
+  },
+);
+Deno.bench(
+  { ...endToEnd, name: "WGSL kernel (copies built on the GPU)" },
+  async () => {
+    await curves(true);
+  },
+);
