@@ -19,6 +19,7 @@ import {
 import { SeededDraws } from "../metrics/draws.ts";
 import { explainerFunction } from "../metrics/explainer_function.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness_correlation.ts";
+import { IROF } from "../metrics/irof.ts";
 import { MAX_SENSITIVITY } from "../metrics/max_sensitivity.ts";
 import { stableRankOrder } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
@@ -573,7 +574,7 @@ Deno.test({
   },
 });
 
-/** PixelFlipping's, RegionPerturbation's and Selectivity's scores of `curveBatch`. */
+/** PixelFlipping's, RegionPerturbation's, Selectivity's and IROF's scores of `curveBatch`. */
 async function removalMetricScores(): Promise<[string, Float64Array][]> {
   const model = tinyConvModel();
   const context = { model, draws: new SeededDraws(80) };
@@ -593,10 +594,13 @@ async function removalMetricScores(): Promise<[string, Float64Array][]> {
       patchSize: 3,
       perturbBaseline: "uniform",
     });
+    // SLIC gives each image its own number of superpixels: unequal step counts.
+    const irof = await IROF.evaluate(context, curveBatch, { ...IROF.defaults, nSegments: 12 });
     return [
       ["PixelFlipping", flipping.scores],
       ["RegionPerturbation", regions.scores],
       ["Selectivity", selectivity.scores],
+      ["IROF", irof.scores],
     ];
   } finally {
     model.dispose();
@@ -604,7 +608,7 @@ async function removalMetricScores(): Promise<[string, Float64Array][]> {
 }
 
 Deno.test({
-  name: "PixelFlipping, RegionPerturbation, Selectivity: webgpu (kernel) agree with cpu (TS loop)",
+  name: "PixelFlipping, RegionPerturbation, Selectivity, IROF: webgpu (kernel) = cpu (TS loop)",
   ignore: noGpu,
   async fn() {
     const cpu = await removalMetricScores();
