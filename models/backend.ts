@@ -12,6 +12,8 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
+import { loadOpenBlas } from "../kernels/openblas.ts";
+import { registerBlasConvolutions, unregisterBlasConvolutions } from "../kernels/blas_conv2d.ts";
 
 /** A backend tfjs can run on. */
 export type BackendName = "webgpu" | "wasm" | "cpu";
@@ -25,6 +27,20 @@ export interface BackendChoice {
   isFallbackAdapter?: boolean;
   /** Why this backend was chosen, for the start-up line. */
   reason: string;
+  /** wasm only: the OpenBLAS library its convolutions run on, when one was loaded. */
+  openBlas?: string;
+  /** wasm only: OpenBLAS was asked for but could not be loaded. */
+  openBlasMissing?: boolean;
+}
+
+/** How to start a backend. */
+export interface StartOptions {
+  /**
+   * wasm only: run convolutions on the system's OpenBLAS when it is installed and `--allow-ffi`
+   * grants its path; default false: tfjs's own XNNPACK ones, whose results do not depend on a
+   * pixel's position (see `kernels/blas_conv2d.ts` on why that matters for ties).
+   */
+  openBlas?: boolean;
 }
 
 /** What this machine offers through WebGPU. */
@@ -99,13 +115,24 @@ export function resolveBackend(
  * console.assert(choice.name === "cpu");
  * ```
  */
-export async function startBackend(requested: BackendName | "auto"): Promise<BackendChoice> {
+export async function startBackend(
+  requested: BackendName | "auto",
+  { openBlas = false }: StartOptions = {},
+): Promise<BackendChoice> {
   const choice = resolveBackend(requested, await probeWebGpu());
   // Prod mode drops tfjs's debug checks and its "install tfjs-node" banner under Deno.
   tf.enableProdMode();
   // Stock wasm lacks the filter and depthwise gradient kernels (it cannot train) and runs the
   // input gradient as a naive loop.
   if (choice.name === "wasm") registerFastWasmKernels();
+  const blas = choice.name === "wasm" && openBlas ? loadOpenBlas() : undefined;
+  if (blas) {
+    registerBlasConvolutions(blas);
+    choice.openBlas = blas.path;
+  } else {
+    unregisterBlasConvolutions();
+    if (choice.name === "wasm" && openBlas) choice.openBlasMissing = true;
+  }
   if (!(await tf.setBackend(choice.name))) {
     if (choice.name === "wasm") {
       // Run from a URL, the .wasm file lies in Deno's npm cache, outside the project folder.
@@ -134,5 +161,13 @@ export function describeBackend(choice: BackendChoice): string {
   const adapter = choice.adapter
     ? `; WebGPU adapter: ${choice.adapter}${choice.isFallbackAdapter ? " (software fallback)" : ""}`
     : "; no WebGPU adapter";
-  return `backend: ${choice.name} (${choice.reason})${adapter}`;
+  const convolutions = choice.name !== "wasm"
+    ? ""
+    : choice.openBlas
+    ? `; convolutions on OpenBLAS (${choice.openBlas})`
+    : choice.openBlasMissing
+    ? "; convolutions on XNNPACK: OpenBLAS not found (install it, e.g. apt install libopenblas0, " +
+      "and run through the deno.json tasks, which grant --allow-ffi for it)"
+    : "; convolutions on XNNPACK";
+  return `backend: ${choice.name} (${choice.reason})${adapter}${convolutions}`;
 }

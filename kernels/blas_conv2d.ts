@@ -1,0 +1,491 @@
+/**
+ * Convolutions as matrix products on OpenBLAS, replacing the wasm backend's `Conv2D` and
+ * `FusedConv2D` where that is faster (and falling back to the stock XNNPACK kernels elsewhere).
+ *
+ * Two layouts, both NHWC with an HWIO filter, so that every matrix is a plain strided view:
+ * - **shifted taps** (stride 1): zero-pad the input once to Hp x Wp; then output pixel (h, w)
+ *   reads padded pixel (h + kh·dh, w + kw·dw), so for each tap the input rows of *all* output
+ *   pixels form one contiguous matrix starting `kh·dh·Wp + kw·dw` rows in. One sgemm per tap,
+ *   accumulating, computes the output on the padded grid; the valid Ho x Wo part is copied out.
+ *   No im2col copy: the extra work is the (Hp·Wp − Ho·Wo) border rows.
+ * - **im2col** (strided): gather each output pixel's receptive field into one row, one sgemm
+ *   with the whole filter as a (fh·fw·C) x F matrix.
+ *
+ * The convolutions inside our gradient kernels (`wasm_conv2d_backprop_input.ts`) call `Conv2D`
+ * through the kernel registry, so input gradients and training use these too.
+ *
+ * **Not position-invariant.** OpenBLAS computes different rows of a product with different
+ * summation orders (measured: rows 6–11 of every 12 differ in the last bit from rows 0–5), so
+ * equal receptive fields can give outputs one ulp apart. XNNPACK and PyTorch give them equal
+ * outputs. On images with flat regions (ECG paper) that changes which element of a max-pool tie
+ * gets the gradient, and input-gradient maps then differ from Captum's (Saliency: Pearson 0.99 on
+ * the resnet18 parity fixture). That is why it is opt-in and the explanation stages default off.
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import type { OpenBlas, Sgemm } from "./openblas.ts";
+import { heapView, type WasmBackend } from "./wasm_kernel_utils.ts";
+import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter.ts";
+
+/** How {@link conv2dByGemm} lays a convolution out, or why it leaves it to XNNPACK. */
+export type GemmPlan = "shifted-taps" | "im2col" | "stock";
+
+/** Filters with more taps than this are not convolutions of a model layer (e.g. the filter-gradient's). */
+const MAX_TAPS = 49;
+/** Below this many input channels a per-tap product is too thin; im2col packs the taps together. */
+const MIN_SHIFTED_CHANNELS = 16;
+/** The largest im2col matrix built, in floats (256 MB). */
+const MAX_IM2COL_FLOATS = 1 << 26;
+
+/**
+ * Which layout suits a convolution.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { gemmPlan } from "./blas_conv2d.ts";
+ * const info = tf.backend_util.computeConv2DInfo([8, 56, 56, 64], [3, 3, 64, 64], 1, 1, "same");
+ * console.assert(gemmPlan(info) === "shifted-taps");
+ * ```
+ */
+export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
+  const { filterHeight: fh, filterWidth: fw, inChannels, strideHeight, strideWidth } = info;
+  if (fh * fw > MAX_TAPS || info.batchSize * info.outHeight * info.outWidth === 0) return "stock";
+  if (strideHeight === 1 && strideWidth === 1 && inChannels >= MIN_SHIFTED_CHANNELS) {
+    return "shifted-taps";
+  }
+  const floats = info.batchSize * info.outHeight * info.outWidth * fh * fw * inChannels;
+  return floats <= MAX_IM2COL_FLOATS ? "im2col" : "stock";
+}
+
+/**
+ * out = conv2d(x, filter) (+ bias, one value per output channel) for a plan other than
+ * `"stock"`: NHWC input, HWIO filter, NHWC output of `info`'s shape.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { conv2dByGemm } from "./blas_conv2d.ts";
+ * import { referenceSgemm } from "./sgemm_reference.ts";
+ * // A 1 x 3 x 3 x 1 image of ones, a 3 x 3 filter of ones, "same" padding: the corner sees 4.
+ * const info = tf.backend_util.computeConv2DInfo([1, 3, 3, 1], [3, 3, 1, 1], 1, 1, "same");
+ * const out = new Float32Array(9);
+ * conv2dByGemm(referenceSgemm, info, new Float32Array(9).fill(1), new Float32Array(9).fill(1), out);
+ * console.assert(out[0] === 4 && out[4] === 9);
+ * ```
+ */
+export function conv2dByGemm(
+  sgemm: Sgemm,
+  info: tf.backend_util.Conv2DInfo,
+  xNHWC: Float32Array,
+  filterHWIO: Float32Array,
+  outNHWC: Float32Array,
+  bias?: Float32Array,
+): void {
+  const plan = gemmPlan(info);
+  if (plan === "shifted-taps") shiftedTaps(sgemm, info, xNHWC, filterHWIO, outNHWC, bias);
+  else if (plan === "im2col") im2col(sgemm, info, xNHWC, filterHWIO, outNHWC, bias);
+  else throw new Error(`conv2dByGemm: no gemm layout for a ${info.filterShape} filter`);
+}
+
+/**
+ * The padded grid of the shifted-taps layout: just large enough for what the output reads
+ * (row ho − 1 + (fh − 1)·dh at most), with `rows` the grid rows that can hold a valid output
+ * pixel (later rows would read past the padded input).
+ */
+interface Grid {
+  hp: number;
+  wp: number;
+  rows: number;
+  /** The grid is the plain input and output (1 x 1, no padding): nothing to copy. */
+  plain: boolean;
+}
+
+function gridOf(info: tf.backend_util.Conv2DInfo): Grid {
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  const hp = ho + (fh - 1) * dh;
+  const wp = wo + (fw - 1) * dw;
+  const rows = n * hp * wp - ((fh - 1) * dh * wp + (fw - 1) * dw);
+  const plain = hp === ho && wp === wo && hp === h && wp === w && info.padInfo.top === 0 &&
+    info.padInfo.left === 0;
+  return { hp, wp, rows, plain };
+}
+
+/** The input zero-padded onto the grid (the input itself when the grid is plain). */
+function inputOnGrid(info: tf.backend_util.Conv2DInfo, grid: Grid, x: Float32Array): Float32Array {
+  if (grid.plain) return x;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, padInfo: { top, left } } = info;
+  const { hp, wp } = grid;
+  const padded = new Float32Array(n * hp * wp * c);
+  const copyWidth = Math.min(w, wp - left);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h && y + top < hp; y++) {
+      const from = (b * h + y) * w * c;
+      padded.set(x.subarray(from, from + copyWidth * c), ((b * hp + y + top) * wp + left) * c);
+    }
+  }
+  return padded;
+}
+
+/** Copies output-shaped rows (NHWC, `channels` wide) between the output and the grid. */
+function copyOutputRows(
+  info: tf.backend_util.Conv2DInfo,
+  grid: Grid,
+  channels: number,
+  from: Float32Array,
+  to: Float32Array,
+  direction: "grid-to-output" | "output-to-grid",
+): void {
+  const { batchSize: n, outHeight: ho, outWidth: wo } = info;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < ho; y++) {
+      const onGrid = (b * grid.hp + y) * grid.wp * channels;
+      const onOutput = (b * ho + y) * wo * channels;
+      if (direction === "grid-to-output") {
+        to.set(from.subarray(onGrid, onGrid + wo * channels), onOutput);
+      } else {
+        to.set(from.subarray(onOutput, onOutput + wo * channels), onGrid);
+      }
+    }
+  }
+}
+
+/** Each tap's input-row shift on the grid, in floats, and its filter slice's offset. */
+function* taps(info: tf.backend_util.Conv2DInfo, grid: Grid) {
+  const { inChannels: c, outChannels: f, filterHeight: fh, filterWidth: fw } = info;
+  for (let kh = 0; kh < fh; kh++) {
+    for (let kw = 0; kw < fw; kw++) {
+      yield {
+        first: kh === 0 && kw === 0,
+        shift: (kh * info.dilationHeight * grid.wp + kw * info.dilationWidth) * c,
+        filterOffset: (kh * fw + kw) * c * f,
+      };
+    }
+  }
+}
+
+function shiftedTaps(
+  sgemm: Sgemm,
+  info: tf.backend_util.Conv2DInfo,
+  x: Float32Array,
+  filter: Float32Array,
+  out: Float32Array,
+  bias: Float32Array | undefined,
+): void {
+  const { inChannels: c, outChannels: f } = info;
+  const grid = gridOf(info);
+  const padded = inputOnGrid(info, grid, x);
+  const result = grid.plain ? out : new Float32Array(info.batchSize * grid.hp * grid.wp * f);
+  if (bias) fillRows(result.subarray(0, grid.rows * f), bias);
+  for (const { first, shift, filterOffset } of taps(info, grid)) {
+    const a = padded.subarray(shift);
+    const beta = bias || !first ? 1 : 0;
+    sgemm(grid.rows, f, c, a, c, filter.subarray(filterOffset), f, beta, result, f);
+  }
+  if (!grid.plain) copyOutputRows(info, grid, f, result, out, "grid-to-output");
+}
+
+/** Each output pixel's receptive field as one row: [N·Ho·Wo, fh·fw·C]. */
+function im2colMatrix(info: tf.backend_util.Conv2DInfo, x: Float32Array): Float32Array {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
+  const { outHeight: ho, outWidth: wo, filterHeight: fh, filterWidth: fw } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  const k = fh * fw * c;
+  const cols = new Float32Array(n * ho * wo * k);
+  let row = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++, row++) {
+        for (let kh = 0; kh < fh; kh++) {
+          const iy = oy * sh - top + kh * dh;
+          if (iy < 0 || iy >= h) continue;
+          const inRow = (b * h + iy) * w;
+          const ix0 = ox * sw - left;
+          if (dw === 1) {
+            // The taps of one filter row are neighbouring pixels: one copy for all in range.
+            const first = Math.max(0, -ix0);
+            const end = Math.min(fw, w - ix0);
+            if (first < end) {
+              cols.set(
+                x.subarray((inRow + ix0 + first) * c, (inRow + ix0 + end) * c),
+                row * k + (kh * fw + first) * c,
+              );
+            }
+            continue;
+          }
+          for (let kw = 0; kw < fw; kw++) {
+            const ix = ix0 + kw * dw;
+            if (ix < 0 || ix >= w) continue;
+            cols.set(
+              x.subarray((inRow + ix) * c, (inRow + ix + 1) * c),
+              row * k + (kh * fw + kw) * c,
+            );
+          }
+        }
+      }
+    }
+  }
+  return cols;
+}
+
+function im2col(
+  sgemm: Sgemm,
+  info: tf.backend_util.Conv2DInfo,
+  x: Float32Array,
+  filter: Float32Array,
+  out: Float32Array,
+  bias: Float32Array | undefined,
+): void {
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const f = info.outChannels;
+  if (bias) fillRows(out, bias);
+  const m = info.batchSize * info.outHeight * info.outWidth;
+  sgemm(m, f, k, im2colMatrix(info, x), k, filter, f, bias ? 1 : 0, out, f);
+}
+
+/**
+ * dFilter = ∂L/∂filter of conv2d(x, filter) given dy = ∂L/∂out, in the same layouts as
+ * {@link conv2dByGemm}: per tap, (its input rows)ᵀ · dy; for im2col, im2colᵀ · dy.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { conv2dFilterGradientByGemm } from "./blas_conv2d.ts";
+ * import { referenceSgemm } from "./sgemm_reference.ts";
+ * // Ones in, ones back: each tap's gradient counts the output pixels that see an input pixel.
+ * const info = tf.backend_util.computeConv2DInfo([1, 3, 3, 1], [3, 3, 1, 1], 1, 1, "same");
+ * const dFilter = new Float32Array(9);
+ * conv2dFilterGradientByGemm(referenceSgemm, info, new Float32Array(9).fill(1), new Float32Array(9).fill(1), dFilter);
+ * console.assert(dFilter[0] === 4 && dFilter[4] === 9);
+ * ```
+ */
+export function conv2dFilterGradientByGemm(
+  sgemm: Sgemm,
+  info: tf.backend_util.Conv2DInfo,
+  xNHWC: Float32Array,
+  dyNHWC: Float32Array,
+  dFilterHWIO: Float32Array,
+): void {
+  const { inChannels: c, outChannels: f } = info;
+  const plan = gemmPlan(info);
+  if (plan === "im2col") {
+    const k = info.filterHeight * info.filterWidth * c;
+    const m = info.batchSize * info.outHeight * info.outWidth;
+    sgemm(k, f, m, im2colMatrix(info, xNHWC), k, dyNHWC, f, 0, dFilterHWIO, f, true);
+    return;
+  }
+  if (plan !== "shifted-taps") {
+    throw new Error(`conv2dFilterGradientByGemm: no gemm layout for a ${info.filterShape} filter`);
+  }
+  const grid = gridOf(info);
+  const padded = inputOnGrid(info, grid, xNHWC);
+  let dyGrid = dyNHWC;
+  if (!grid.plain) {
+    // Border rows of the grid hold no output pixel: zero there, so they add nothing.
+    dyGrid = new Float32Array(info.batchSize * grid.hp * grid.wp * f);
+    copyOutputRows(info, grid, f, dyNHWC, dyGrid, "output-to-grid");
+  }
+  for (const { shift, filterOffset } of taps(info, grid)) {
+    const dTap = dFilterHWIO.subarray(filterOffset, filterOffset + c * f);
+    sgemm(c, f, grid.rows, padded.subarray(shift), c, dyGrid, f, 0, dTap, f, true);
+  }
+}
+
+/** Writes `row` into every row of `matrix` by doubling copies (memcpy speed, no per-value loop). */
+function fillRows(matrix: Float32Array, row: Float32Array): void {
+  matrix.set(row);
+  for (let filled = row.length; filled < matrix.length; filled *= 2) {
+    matrix.copyWithin(filled, 0, Math.min(filled, matrix.length - filled));
+  }
+}
+
+/** The fused activations applied here; others go to the stock kernel. */
+type Activation = "linear" | "relu" | "relu6";
+const ACTIVATIONS: readonly string[] = ["linear", "relu", "relu6"];
+
+/** Applies a fused activation in place. */
+function activate(out: Float32Array, activation: Activation): void {
+  if (activation === "linear") return;
+  const top = activation === "relu6" ? 6 : Infinity;
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i];
+    if (v < 0) out[i] = 0;
+    else if (v > top) out[i] = top;
+  }
+}
+
+interface Conv2DAttrsLike {
+  strides: [number, number] | number;
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat: string;
+  dilations: [number, number] | number;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation?: string;
+}
+
+/** Our kernel's inputs when it can take the call, or undefined to leave it to the stock one. */
+function gemmCall(
+  inputs: tf.NamedTensorInfoMap,
+  attrs: Conv2DAttrsLike,
+): { info: tf.backend_util.Conv2DInfo; x: tf.TensorInfo; filter: tf.TensorInfo } | undefined {
+  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  if (attrs.dataFormat !== "NHWC" || x.dtype !== "float32" || filter.dtype !== "float32") {
+    return undefined;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  return gemmPlan(info) === "stock" ? undefined : { info, x, filter };
+}
+
+/** Runs a planned call: allocates the output, then takes heap views (allocation may move them). */
+function runGemmConv(
+  blas: OpenBlas,
+  backend: WasmBackend,
+  { info, x, filter }: NonNullable<ReturnType<typeof gemmCall>>,
+  epilogue?: { bias?: tf.TensorInfo; activation: Activation },
+): tf.TensorInfo {
+  const output = backend.makeOutput(info.outShape, "float32");
+  const out = heapView(backend, output);
+  const bias = epilogue?.bias ? heapView(backend, epilogue.bias) : undefined;
+  conv2dByGemm(blas.sgemm, info, heapView(backend, x), heapView(backend, filter), out, bias);
+  if (epilogue) activate(out, epilogue.activation);
+  return output;
+}
+
+/**
+ * `Conv2D`, `FusedConv2D` and `Conv2DBackpropFilter` kernel configs for the wasm backend that
+ * run on `blas`, handing what they do not cover to `stock` (the configs they replace, whose
+ * `setupFunc`s they keep).
+ *
+ * @example
+ * ```ts ignore
+ * const configs = blasConvolutionConfigs(loadOpenBlas()!, stockConfigs);
+ * ```
+ */
+export function blasConvolutionConfigs(
+  blas: OpenBlas,
+  stock: StockConfigs,
+): tf.KernelConfig[] {
+  const conv2d: tf.KernelConfig = {
+    ...stock.conv2d,
+    kernelFunc: (args) => {
+      const call = gemmCall(args.inputs, args.attrs as unknown as Conv2DAttrsLike);
+      if (!call) return stock.conv2d.kernelFunc(args);
+      return runGemmConv(blas, args.backend as WasmBackend, call);
+    },
+  };
+  const fused: tf.KernelConfig = {
+    ...stock.fused,
+    kernelFunc: (args) => {
+      const attrs = args.attrs as unknown as Conv2DAttrsLike;
+      const { bias, preluActivationWeights } = args.inputs as {
+        bias?: tf.TensorInfo;
+        preluActivationWeights?: tf.TensorInfo;
+      };
+      const activation = attrs.activation ?? "linear";
+      const call = gemmCall(args.inputs, attrs);
+      const biasFits = !bias ||
+        (bias.dtype === "float32" && tf.util.sizeFromShape(bias.shape) === call?.info.outChannels);
+      if (!call || preluActivationWeights || !ACTIVATIONS.includes(activation) || !biasFits) {
+        return stock.fused.kernelFunc(args);
+      }
+      return runGemmConv(blas, args.backend as WasmBackend, call, {
+        bias,
+        activation: activation as Activation,
+      });
+    },
+  };
+  const filterGradient: tf.KernelConfig = {
+    ...stock.filterGradient,
+    kernelFunc: (args) => {
+      const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      const call = gemmCall({ x, filter: { ...dy, shape: attrs.filterShape } }, {
+        ...attrs,
+        dilations: 1,
+      });
+      if (!call || dy.dtype !== "float32") return stock.filterGradient.kernelFunc(args);
+      const backend = args.backend as WasmBackend;
+      const dFilter = backend.makeOutput(attrs.filterShape, "float32");
+      conv2dFilterGradientByGemm(
+        blas.sgemm,
+        call.info,
+        heapView(backend, x),
+        heapView(backend, dy),
+        heapView(backend, dFilter),
+      );
+      return dFilter;
+    },
+  };
+  return [conv2d, fused, filterGradient];
+}
+
+/** The kernels {@link blasConvolutionConfigs} replaces and falls back to. */
+export interface StockConfigs {
+  conv2d: tf.KernelConfig;
+  fused: tf.KernelConfig;
+  filterGradient: tf.KernelConfig;
+}
+
+let stockConfigs: StockConfigs | undefined;
+
+/**
+ * Makes the wasm backend's convolutions run on `blas` (see the module notes); undo with
+ * {@link unregisterBlasConvolutions}. Safe to call again.
+ *
+ * @example
+ * ```ts
+ * import { loadOpenBlas } from "./openblas.ts";
+ * import { registerBlasConvolutions, unregisterBlasConvolutions } from "./blas_conv2d.ts";
+ * const blas = loadOpenBlas();
+ * if (blas) {
+ *   registerBlasConvolutions(blas);
+ *   unregisterBlasConvolutions();
+ * }
+ * ```
+ */
+export function registerBlasConvolutions(blas: OpenBlas): void {
+  stockConfigs ??= {
+    conv2d: requireKernel(tf.Conv2D),
+    fused: requireKernel(tf.FusedConv2D),
+    // Stock wasm has none; ours (register_wasm_kernels.ts) runs it on XNNPACK convolutions.
+    filterGradient: tf.getKernel(tf.Conv2DBackpropFilter, "wasm") as tf.KernelConfig ??
+      wasmConv2DBackpropFilterConfig,
+  };
+  for (const config of blasConvolutionConfigs(blas, stockConfigs)) replaceKernel(config);
+}
+
+/**
+ * Puts the stock XNNPACK convolutions back.
+ *
+ * @example
+ * ```ts
+ * import { unregisterBlasConvolutions } from "./blas_conv2d.ts";
+ * unregisterBlasConvolutions(); // a no-op when they were never replaced
+ * ```
+ */
+export function unregisterBlasConvolutions(): void {
+  if (!stockConfigs) return;
+  for (const config of Object.values(stockConfigs)) replaceKernel(config);
+  stockConfigs = undefined;
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, "wasm")) tf.unregisterKernel(config.kernelName, "wasm");
+  tf.registerKernel(config);
+}
+
+function requireKernel(kernelName: string): tf.KernelConfig {
+  const config = tf.getKernel(kernelName, "wasm");
+  if (!config) throw new Error(`the wasm backend has no ${kernelName} kernel to fall back to`);
+  return config as tf.KernelConfig;
+}
