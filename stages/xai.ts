@@ -233,6 +233,16 @@ async function explainModel(
     probability[i] = probabilities[row * k + predictedRows[row]];
   }
   const targets = run.targetChoice === "pred" ? predicted : Int32Array.from(actual);
+  // Every method's pending chunks form one job list, so that workers share out a model's work
+  // even when each method has a single chunk.
+  const methods: {
+    explainer: Explainer<ExplainerOptions>;
+    dir: string;
+    fp: string;
+    /** Chunks this run explains. */
+    chunks: number;
+  }[] = [];
+  const todo: { method: number; chunk: number }[] = [];
   for (const [m, explainer] of run.explainers.entries()) {
     const dir = xaiMethodDir(run.out, name, explainer.name);
     const fp = await fingerprint({
@@ -243,46 +253,51 @@ async function explainModel(
       chunkSize: run.chunkSize,
     });
     const { done } = await preparePartsDir(dir, fp, chunks.length);
-    const todo = chunks.map((_, c) => c).filter((c) => run.owned[m][c] && !done.includes(c));
-    const progress = new Progress(
-      `${name} ${explainer.name}`,
-      todo.reduce((sum, c) => sum + chunks[c].length, 0),
-    );
-    await run.runner.map(
-      todo.length,
-      (j): XaiChunkJob => {
-        const chunk = chunks[todo[j]];
-        const { xNHWC, shape } = assembleBatch(loaded, chunk);
-        return {
-          checkpoint: run.checkpoint,
-          backend: run.backend,
-          method: explainer.name,
-          dir,
-          xNHWC,
-          shapeNHWC: [...shape],
-          targets: Int32Array.from(chunk, (i) => targets[i]),
-          images: chunk.map((i) => ({
-            id: loaded.samples[i].id,
-            file: loaded.samples[i].file,
-            trueClass: meta.classes[actual[i]],
-            predictedClass: meta.classes[predicted[i]],
-            probability: probability[i],
-            targetClass: meta.classes[targets[i]],
-          })),
-        };
-      },
-      async (j, { partRows }) => {
-        // Parts are per chunk, so completion order does not matter.
-        await writePart(dir, fp, todo[j], chunks.length, stringifyCsv(partRows));
-        progress.tick(chunks[todo[j]].length);
-      },
-    );
-    progress.done();
+    const pending = chunks.map((_, c) => c).filter((c) => run.owned[m][c] && !done.includes(c));
+    methods.push({ explainer, dir, fp, chunks: pending.length });
+    todo.push(...pending.map((chunk) => ({ method: m, chunk })));
+  }
+  const progress = new Progress(
+    `${name} ${run.explainers.map((e) => e.name).join(",")}`,
+    todo.reduce((sum, { chunk }) => sum + chunks[chunk].length, 0),
+  );
+  await run.runner.map(
+    todo.length,
+    (j): XaiChunkJob => {
+      const chunk = chunks[todo[j].chunk];
+      const { xNHWC, shape } = assembleBatch(loaded, chunk);
+      return {
+        checkpoint: run.checkpoint,
+        backend: run.backend,
+        method: methods[todo[j].method].explainer.name,
+        dir: methods[todo[j].method].dir,
+        xNHWC,
+        shapeNHWC: [...shape],
+        targets: Int32Array.from(chunk, (i) => targets[i]),
+        images: chunk.map((i) => ({
+          id: loaded.samples[i].id,
+          file: loaded.samples[i].file,
+          trueClass: meta.classes[actual[i]],
+          predictedClass: meta.classes[predicted[i]],
+          probability: probability[i],
+          targetClass: meta.classes[targets[i]],
+        })),
+      };
+    },
+    async (j, { partRows }) => {
+      // Parts are per chunk, so completion order does not matter.
+      const { dir, fp } = methods[todo[j].method];
+      await writePart(dir, fp, todo[j].chunk, chunks.length, stringifyCsv(partRows));
+      progress.tick(chunks[todo[j].chunk].length);
+    },
+  );
+  progress.done();
+  for (const { explainer, dir, chunks: explained } of methods) {
     if (run.merge) {
       const n = await mergeXaiMethod(dir);
       console.log(`${name} ${explainer.name}: ${n} explanations -> ${dir}`);
     } else {
-      console.log(`${name} ${explainer.name}: ${todo.length} chunk(s) explained -> ${dir}/parts`);
+      console.log(`${name} ${explainer.name}: ${explained} chunk(s) explained -> ${dir}/parts`);
     }
   }
 }
