@@ -84,7 +84,9 @@ export const xaiSpec: StageSpec = {
     `Work is split into chunks of ${XAI_CHUNK_SIZE} images; each finished chunk leaves a part ` +
     "file under parts/, so a killed run resumes where it stopped. An unsharded run merges the " +
     "parts into index.csv at the end and removes files of images no longer in it; with " +
-    "--shard, run `deno task merge` after all shards. Only timings.csv differs between runs.\n" +
+    "--shard, run `deno task merge` after all shards. Chunks, over all methods, are spread " +
+    "over --workers, which write the files themselves. Only timings.csv differs between runs, " +
+    "whatever the shards or workers.\n" +
     "Example: deno task xai --models ecgnet --methods gradcam,saliency --limit 16",
 };
 
