@@ -26,6 +26,8 @@ import { DEMO_IMAGES_PER_CLASS, DEMO_WIDTH_PX } from "../stages/data_synth.ts";
 const ROOT = "outputs/bench/xai_workers";
 const DATA = `${ROOT}/ds`;
 const CLASSES = ["Abnormal", "HistoryMI", "MI", "Normal"];
+// The stage's wasm file, where node_modules is a link out of the checkout (a git worktree).
+const NODE_MODULES = await Deno.realPath("node_modules");
 
 /** One timed configuration of the stage. */
 interface Case {
@@ -70,7 +72,7 @@ async function prepare(c: Case): Promise<string> {
   const out = `${ROOT}/${c.model}_${c.imgSizePx}`;
   const best = modelPaths(out, c.model).best;
   if (!(await exists(best))) {
-    await startBackend("wasm");
+    await startBackend("cpu");
     const model = buildModel(c.model, { numClasses: 4, imgSizePx: c.imgSizePx, seed: 1 });
     await writeCheckpoint(best, model, {
       model: c.model,
@@ -90,7 +92,7 @@ async function runXai(c: Case, out: string, workers: number, methods = c.methods
   await Deno.remove(`${out}/explanations`, { recursive: true }).catch(() => {});
   const args = [
     "run",
-    "--allow-read=.",
+    `--allow-read=.,${NODE_MODULES}`,
     "--allow-write=outputs",
     "mod.ts",
     "xai",
