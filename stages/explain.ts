@@ -12,7 +12,8 @@ import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { type ModelBuilder, modelFromFlags } from "./model_source.ts";
 import { toNHWC } from "./predict.ts";
-import { explainBatch, XAI_CHUNK_SIZE } from "./xai.ts";
+import { XAI_CHUNK_SIZE } from "./xai.ts";
+import { explainBatch } from "./xai_chunk.ts";
 
 /** Command-line description of `explain`. */
 export const explainSpec: StageSpec = {

@@ -41,6 +41,7 @@ import {
 } from "./shard.ts";
 import { checkpointTestSplit, parseTargetChoice, testPredictions } from "./test_predictions.ts";
 import { parseChunkSize, parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
+import { parseWorkers, workersFlag } from "./workers_flag.ts";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -80,12 +81,7 @@ export const quantusSpec: StageSpec = {
       type: "boolean",
       help: "reproduce Quantus 0.6.0 where it has a defect (see the README's table)",
     },
-    workers: {
-      type: "string",
-      valueName: "N",
-      help: "Web Workers scoring batches in parallel, each with its own tfjs and model " +
-        "(default: min(2, CPU cores)); 1 runs in this thread",
-    },
+    workers: workersFlag("scoring batches"),
     "chunk-size": {
       type: "string",
       valueName: "N",
@@ -323,26 +319,6 @@ export async function quantus(
   } else {
     console.log(`summary: ${await writeQuantusSummary(config.out)}`);
   }
-}
-
-/**
- * The `--workers` count: a positive integer, or min(2, CPU cores) when absent.
- *
- * @throws {InputError} for anything but a positive integer.
- *
- * @example
- * ```ts
- * import { parseWorkers } from "./quantus.ts";
- * console.assert(parseWorkers("3") === 3 && parseWorkers(undefined) <= 2);
- * ```
- */
-export function parseWorkers(flag: unknown): number {
-  if (flag === undefined) return Math.max(1, Math.min(2, navigator.hardwareConcurrency ?? 1));
-  const workers = Number(flag);
-  if (typeof flag !== "string" || !/^\d+$/.test(flag.trim()) || workers < 1) {
-    throw new InputError(`--workers ${flag}: give a whole number of workers >= 1, e.g. 2`);
-  }
-  return workers;
 }
 
 function concatMasks(masks: readonly Uint8Array[]): Uint8Array {

@@ -4,21 +4,15 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { png, stringifyCsv, tf } from "../deps.ts";
-import { writeFileAtomic } from "../core/atomic_write.ts";
+import { stringifyCsv, tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
-import { readImageFile } from "../data/decode_image.ts";
-import type { RgbaImage } from "../data/image.ts";
+import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { assembleBatch, type LoadedImages } from "../data/loader.ts";
-import { writeNpyFile } from "../data/npy.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { type BackendName, describeBackend, startBackend } from "../models/backend.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import type { Explainer } from "../xai/explainer.ts";
-import { normaliseMinMax } from "../xai/normalise.ts";
-import { explanationPictures } from "../xai/overlay.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
@@ -32,13 +26,9 @@ import {
   shardFromCommandLine,
   writePart,
 } from "./shard.ts";
-import {
-  mergeXaiMethod,
-  XAI_INDEX_COLUMNS,
-  XAI_PART_COLUMNS,
-  xaiImageFiles,
-  xaiMethodDir,
-} from "./xai_merge.ts";
+import { explainXaiChunk, type XaiChunkJob, type XaiChunkResult } from "./xai_chunk.ts";
+import { mergeXaiMethod, XAI_INDEX_COLUMNS, xaiMethodDir } from "./xai_merge.ts";
+import { parseWorkers, workersFlag } from "./workers_flag.ts";
 
 /** The reference pipeline's methods that exist here (LIME does not yet), plus Saliency. */
 export const XAI_DEFAULT_METHODS: readonly string[] = [
@@ -79,6 +69,7 @@ export const xaiSpec: StageSpec = {
       valueName: "pred|true",
       help: "class to explain: the predicted one (default) or the true one",
     },
+    workers: workersFlag("explaining chunks"),
   },
   details: "Writes, per model and method, under <out>/explanations/<model>/<method>/:\n" +
     "  heatmap/<id>.npy      float32 [H, W] at the model's input size, min-max normalised to " +
@@ -93,7 +84,9 @@ export const xaiSpec: StageSpec = {
     `Work is split into chunks of ${XAI_CHUNK_SIZE} images; each finished chunk leaves a part ` +
     "file under parts/, so a killed run resumes where it stopped. An unsharded run merges the " +
     "parts into index.csv at the end and removes files of images no longer in it; with " +
-    "--shard, run `deno task merge` after all shards. Only timings.csv differs between runs.\n" +
+    "--shard, run `deno task merge` after all shards. Chunks, over all methods, are spread " +
+    "over --workers, which write the files themselves. Only timings.csv differs between runs, " +
+    "whatever the shards or workers.\n" +
     "Example: deno task xai --models ecgnet --methods gradcam,saliency --limit 16",
 };
 
@@ -137,81 +130,6 @@ export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {
 }
 
 /**
- * Where a sample id's files go, relative to `heatmap/` and `overlay/`: the id itself, so that
- * `test/MI/MI(12)` becomes the nested `test/MI/MI(12).npy` and the path minus its ending is the
- * id again.
- *
- * @throws {InputError} for an id with an empty, `.` or `..` part, which would not map back.
- *
- * @example
- * ```ts
- * import { explanationStem } from "./xai.ts";
- * console.assert(explanationStem("test/MI/MI(12)") === "test/MI/MI(12)");
- * ```
- */
-export function explanationStem(id: string): string {
-  const parts = id.split("/");
-  if (parts.some((p) => p === "" || p === "." || p === ".." || p.includes("\\"))) {
-    throw new InputError(`sample id "${id}" cannot name a file; rename the image`);
-  }
-  return id;
-}
-
-/** An explain call's maps: raw, normalised, and how long the call took. */
-export interface ExplainedBatch {
-  /** [N, H, W] the method's maps as it returned them. */
-  rawNHW: Float32Array;
-  /** [N, H, W] each map min-max normalised to [0, 1] (a constant map gives zeros). */
-  normalisedNHW: Float32Array;
-  /** Seconds the explain call took. */
-  seconds: number;
-}
-
-/**
- * Runs one explainer on one NHWC batch and normalises its maps.
- *
- * @example
- * ```ts
- * import { tf } from "../deps.ts";
- * import { buildModel } from "../models/registry.ts";
- * import { getExplainer } from "../xai/registry.ts";
- * import { explainBatch } from "./xai.ts";
- * await tf.setBackend("cpu");
- * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
- * const x = new Float32Array(32 * 32 * 3).map((_, i) => Math.sin(i));
- * const maps = await explainBatch(getExplainer("saliency"), model, x, [1, 32, 32, 3], Int32Array.of(2));
- * console.assert(maps.normalisedNHW.every((v) => v >= 0 && v <= 1));
- * model.dispose();
- * ```
- */
-export async function explainBatch(
-  explainer: Explainer<ExplainerOptions>,
-  model: tf.LayersModel,
-  xNHWC: Float32Array,
-  shape: readonly [number, number, number, number],
-  targets: Int32Array,
-): Promise<ExplainedBatch> {
-  const x = tf.tensor4d(xNHWC, [...shape]);
-  try {
-    const start = performance.now();
-    const { mapsNHW } = await explainer.explain(model, x, targets);
-    const seconds = (performance.now() - start) / 1000;
-    return { rawNHW: mapsNHW, normalisedNHW: normaliseMinMax(mapsNHW, shape[0]), seconds };
-  } finally {
-    x.dispose();
-  }
-}
-
-function encodePng(image: RgbaImage): Uint8Array {
-  return png.encode({
-    width: image.widthPx,
-    height: image.heightPx,
-    data: image.data,
-    channels: 4,
-  });
-}
-
-/**
  * Runs `xai` with parsed arguments.
  *
  * @example
@@ -227,35 +145,51 @@ export async function xai(
 ): Promise<void> {
   const explainers = parseMethods(flags.methods);
   const targetChoice = parseTargetChoice(flags.target);
+  const workers = parseWorkers(flags.workers);
   const shard = shardFromCommandLine(flags);
   const chunkSize = parseChunkSize(flags["chunk-size"]);
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
-  console.log(describeBackend(await startBackend(config.backend)));
-  // Work item k (model x method x chunk, in this order) is shard k mod n's.
-  let item = 0;
-  for (const { name, paths } of checkpoints) {
-    const { meta, loaded, chunks, checkpointDigest } = await checkpointTestSplit(
-      config,
-      paths.best,
-      chunkSize,
-      "xai",
-    );
-    const owned = explainers.map(() => chunks.map(() => ownsItem(shard, item++)));
-    if (!owned.flat().includes(true)) continue;
-    const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
-    try {
-      await explainModel(name, model, meta, loaded, chunks, {
-        explainers,
-        owned,
-        targetChoice,
-        checkpointDigest,
-        out: config.out,
+  const backend = await startBackend(config.backend);
+  console.log(describeBackend(backend));
+  // Workers build models from the registry; a caller's own builder runs in this thread. One
+  // pool serves every model (a worker reloads when a job names another checkpoint), started
+  // on first use.
+  let pool: WorkerPool<XaiChunkJob, XaiChunkResult> | undefined;
+  try {
+    // Work item k (model x method x chunk, in this order) is shard k mod n's.
+    let item = 0;
+    for (const { name, paths } of checkpoints) {
+      const { meta, loaded, chunks, checkpointDigest } = await checkpointTestSplit(
+        config,
+        paths.best,
         chunkSize,
-        merge: shard.count === 1,
-      });
-    } finally {
-      model.dispose();
+        "xai",
+      );
+      const owned = explainers.map(() => chunks.map(() => ownsItem(shard, item++)));
+      if (!owned.flat().includes(true)) continue;
+      const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
+      try {
+        const runner: JobRunner<XaiChunkJob, XaiChunkResult> = workers > 1 && !hooks.buildModel
+          ? (pool ??= new WorkerPool(new URL("./xai_worker.ts", import.meta.url), workers))
+          : inProcessRunner((job) => explainXaiChunk(model, job));
+        await explainModel(name, model, meta, loaded, chunks, {
+          explainers,
+          owned,
+          targetChoice,
+          checkpointDigest,
+          checkpoint: paths.best,
+          backend: backend.name,
+          runner,
+          out: config.out,
+          chunkSize,
+          merge: shard.count === 1,
+        });
+      } finally {
+        model.dispose();
+      }
     }
+  } finally {
+    pool?.close();
   }
   if (shard.count > 1) {
     console.log(
@@ -276,6 +210,10 @@ async function explainModel(
     owned: boolean[][];
     targetChoice: TargetChoice;
     checkpointDigest: string;
+    /** The best-checkpoint folder, for workers to load. */
+    checkpoint: string;
+    backend: BackendName;
+    runner: JobRunner<XaiChunkJob, XaiChunkResult>;
     out: string;
     chunkSize: number;
     merge: boolean;
@@ -297,6 +235,16 @@ async function explainModel(
     probability[i] = probabilities[row * k + predictedRows[row]];
   }
   const targets = run.targetChoice === "pred" ? predicted : Int32Array.from(actual);
+  // Every method's pending chunks form one job list, so that workers share out a model's work
+  // even when each method has a single chunk.
+  const methods: {
+    explainer: Explainer<ExplainerOptions>;
+    dir: string;
+    fp: string;
+    /** Chunks this run explains. */
+    chunks: number;
+  }[] = [];
+  const todo: { method: number; chunk: number }[] = [];
   for (const [m, explainer] of run.explainers.entries()) {
     const dir = xaiMethodDir(run.out, name, explainer.name);
     const fp = await fingerprint({
@@ -307,59 +255,51 @@ async function explainModel(
       chunkSize: run.chunkSize,
     });
     const { done } = await preparePartsDir(dir, fp, chunks.length);
-    const todo = chunks.map((_, c) => c).filter((c) => run.owned[m][c] && !done.includes(c));
-    const progress = new Progress(
-      `${name} ${explainer.name}`,
-      todo.reduce((sum, c) => sum + chunks[c].length, 0),
-    );
-    for (const c of todo) {
-      const chunk = chunks[c];
-      const batch = assembleBatch(loaded, chunk);
-      const [, heightPx, widthPx] = batch.shape;
-      const mapSize = heightPx * widthPx;
-      const explained = await explainBatch(
-        explainer,
-        model,
-        batch.xNHWC,
-        batch.shape,
-        Int32Array.from(chunk, (i) => targets[i]),
-      );
-      const rows: string[][] = [[...XAI_PART_COLUMNS]];
-      for (const [row, i] of chunk.entries()) {
-        const sample = loaded.samples[i];
-        const stem = explanationStem(sample.id);
-        const map = explained.normalisedNHW.subarray(row * mapSize, (row + 1) * mapSize);
-        const raw = explained.rawNHW.subarray(row * mapSize, (row + 1) * mapSize);
-        const [npy, rawNpy, heatmapPng, overlayPng] = xaiImageFiles(stem).map((f) => join(dir, f));
-        await writeNpyFile(npy, [heightPx, widthPx], map);
-        await writeNpyFile(rawNpy, [heightPx, widthPx], raw);
-        const pictures = explanationPictures(
-          map,
-          widthPx,
-          heightPx,
-          await readImageFile(sample.file),
-        );
-        await writeFileAtomic(heatmapPng, encodePng(pictures.heatmap));
-        await writeFileAtomic(overlayPng, encodePng(pictures.overlay));
-        rows.push([
-          sample.id,
-          sample.file,
-          meta.classes[actual[i]],
-          meta.classes[predicted[i]],
-          probability[i].toFixed(6),
-          meta.classes[targets[i]],
-          (explained.seconds / chunk.length).toFixed(4),
-        ]);
-      }
-      await writePart(dir, fp, c, chunks.length, stringifyCsv(rows));
-      progress.tick(chunk.length);
-    }
-    progress.done();
+    const pending = chunks.map((_, c) => c).filter((c) => run.owned[m][c] && !done.includes(c));
+    methods.push({ explainer, dir, fp, chunks: pending.length });
+    todo.push(...pending.map((chunk) => ({ method: m, chunk })));
+  }
+  const progress = new Progress(
+    `${name} ${run.explainers.map((e) => e.name).join(",")}`,
+    todo.reduce((sum, { chunk }) => sum + chunks[chunk].length, 0),
+  );
+  await run.runner.map(
+    todo.length,
+    (j): XaiChunkJob => {
+      const chunk = chunks[todo[j].chunk];
+      const { xNHWC, shape } = assembleBatch(loaded, chunk);
+      return {
+        checkpoint: run.checkpoint,
+        backend: run.backend,
+        method: methods[todo[j].method].explainer.name,
+        dir: methods[todo[j].method].dir,
+        xNHWC,
+        shapeNHWC: [...shape],
+        targets: Int32Array.from(chunk, (i) => targets[i]),
+        images: chunk.map((i) => ({
+          id: loaded.samples[i].id,
+          file: loaded.samples[i].file,
+          trueClass: meta.classes[actual[i]],
+          predictedClass: meta.classes[predicted[i]],
+          probability: probability[i],
+          targetClass: meta.classes[targets[i]],
+        })),
+      };
+    },
+    async (j, { partRows }) => {
+      // Parts are per chunk, so completion order does not matter.
+      const { dir, fp } = methods[todo[j].method];
+      await writePart(dir, fp, todo[j].chunk, chunks.length, stringifyCsv(partRows));
+      progress.tick(chunks[todo[j].chunk].length);
+    },
+  );
+  progress.done();
+  for (const { explainer, dir, chunks: explained } of methods) {
     if (run.merge) {
       const n = await mergeXaiMethod(dir);
       console.log(`${name} ${explainer.name}: ${n} explanations -> ${dir}`);
     } else {
-      console.log(`${name} ${explainer.name}: ${todo.length} chunk(s) explained -> ${dir}/parts`);
+      console.log(`${name} ${explainer.name}: ${explained} chunk(s) explained -> ${dir}/parts`);
     }
   }
 }

@@ -6,15 +6,12 @@ import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { WorkerPool } from "../core/worker_pool.ts";
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
-import { startBackend } from "../models/backend.ts";
-import { buildModel } from "../models/registry.ts";
-import { parseWorkers } from "../stages/quantus.ts";
-import { writeCheckpoint } from "../training/checkpoint_io.ts";
+import { parseWorkers } from "../stages/workers_flag.ts";
 import { modelPaths } from "../training/train_loop.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { testDir } from "./test_dirs.ts";
-import { SYNTH_CLASS_NAMES } from "./training_fixtures.ts";
+import { writeUntrainedCheckpoint } from "./training_fixtures.ts";
 
 Deno.test("quantus --workers: a positive integer, two by default on two cores", () => {
   assertEquals(parseWorkers("1"), 1);
@@ -56,19 +53,9 @@ Deno.test("quantus stage: 1 worker and 2 workers write the same bytes", async ()
   // 3 test images per class: 12 images, two batches of 8 and 4.
   await writeSyntheticDataset({ outDir: data, perClass: 20, seed: 3, widthPx: 320 });
   const common = ["--backend", "cpu", "--out", out, "--data", data];
-  // An untrained checkpoint is enough: training would only slow the test.
-  await startBackend("cpu");
-  // At 64 px ecgnet's Grad-CAM layer is 2x2, so its maps are not constant (at 32 px they are).
-  const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 64, seed: 5 });
-  await writeCheckpoint(modelPaths(out, "ecgnet").best, model, {
-    model: "ecgnet",
-    classes: SYNTH_CLASS_NAMES,
-    imgSizePx: 64,
-    epoch: 1,
-    valAccuracy: 0,
-    config: {},
-  });
-  model.dispose();
+  // An untrained checkpoint is enough: training would only slow the test. At 64 px Grad-CAM's
+  // maps are not constant.
+  await writeUntrainedCheckpoint(modelPaths(out, "ecgnet").best, 64);
   const metrics = "faithfulness_correlation,max_sensitivity,mprt,sparseness,pointing_game";
   const params = JSON.stringify({
     faithfulness_correlation: { nrRuns: 4, subsetSize: 16 },

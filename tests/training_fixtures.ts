@@ -56,20 +56,22 @@ export function tinyCnn(
 }
 
 /**
- * A seeded, untrained ecgnet at 32 px as a best checkpoint (training it would cost ~40 s).
+ * A seeded, untrained ecgnet (32 px unless `imgSizePx` says otherwise) as a best checkpoint
+ * (training it would cost ~40 s). At 64 px its Grad-CAM layer is 2x2, so Grad-CAM maps are not
+ * constant; at 32 px they are.
  *
  * @example
  * ```ts ignore
  * await writeUntrainedCheckpoint("outputs/tmp/x/checkpoints/ecgnet_best");
  * ```
  */
-export async function writeUntrainedCheckpoint(dir: string): Promise<void> {
+export async function writeUntrainedCheckpoint(dir: string, imgSizePx = 32): Promise<void> {
   await tf.setBackend("cpu");
-  const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 5 });
+  const model = buildModel("ecgnet", { numClasses: 4, imgSizePx, seed: 5 });
   await writeCheckpoint(dir, model, {
     model: "ecgnet",
     classes: SYNTH_CLASS_NAMES,
-    imgSizePx: 32,
+    imgSizePx,
     epoch: 1,
     valAccuracy: 0.25,
     config: {},

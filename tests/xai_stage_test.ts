@@ -5,7 +5,8 @@ import { readNpyFile, writeNpyFile } from "../data/npy.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { JET_RGB8, jetImage, jetIndex } from "../xai/colormap.ts";
 import { blendOverlay, explanationPictures, resizeMapBilinear } from "../xai/overlay.ts";
-import { explanationStem, parseMethods } from "../stages/xai.ts";
+import { parseMethods } from "../stages/xai.ts";
+import { explanationStem } from "../stages/xai_chunk.ts";
 import { testDir } from "./test_dirs.ts";
 import { writeTinySyntheticSet } from "./training_fixtures.ts";
 
