@@ -24,6 +24,9 @@ const plainName = z.string().refine(isPlainName, {
 });
 
 /** The schema of a config; JSON config files use these field names. */
+/** What `convolutions` may name. */
+export const CONVOLUTION_LIBRARIES = ["xnnpack", "openblas"] as const;
+
 export const configSchema = z.strictObject({
   /** Dataset root (ImageFolder with train/val/test, or a flat folder with labels.csv). */
   data: z.string().min(1),
@@ -54,6 +57,11 @@ export const configSchema = z.strictObject({
    */
   augmentFillGray: z.number().int().min(0).max(255),
   backend: z.enum(BACKEND_NAMES),
+  /**
+   * What the wasm backend's convolutions run on: tfjs's XNNPACK, or the system's OpenBLAS (about
+   * 2x faster, not position-invariant in the last bit; see README, Backends).
+   */
+  convolutions: z.enum(CONVOLUTION_LIBRARIES),
   onBadImage: z.enum(BAD_IMAGE_POLICIES),
 });
 
@@ -76,6 +84,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   augment: true,
   augmentFillGray: 0,
   backend: "auto",
+  convolutions: "xnnpack",
   onBadImage: "fail",
 });
 

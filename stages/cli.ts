@@ -30,6 +30,12 @@ export const SHARED_FLAGS = {
     valueName: "NAME",
     help: "auto|webgpu|wasm|cpu (default auto: webgpu on a real GPU, else wasm)",
   },
+  convolutions: {
+    type: "string",
+    valueName: "LIB",
+    help: "xnnpack|openblas: what wasm convolutions run on (openblas: ~2x faster where " +
+      "installed; see README, Backends)",
+  },
   "on-bad-image": {
     type: "string",
     valueName: "POLICY",
@@ -71,6 +77,7 @@ const FLAG_TO_FIELD: Record<SharedFlag, keyof Config | undefined> = {
   seed: "seed",
   config: undefined,
   backend: "backend",
+  convolutions: "convolutions",
   "on-bad-image": "onBadImage",
 };
 

@@ -37,7 +37,7 @@ export const DEMO_QUANTUS_METHODS: readonly string[] = ["gradcam", "saliency"];
 export const demoSpec: StageSpec = {
   name: "demo",
   summary: "Run every stage end to end on the synthetic ECG data set (made on first run).",
-  shared: ["out", "models", "limit", "img-size", "seed", "config", "backend"],
+  shared: ["out", "models", "limit", "img-size", "seed", "config", "backend", "convolutions"],
   flags: {
     epochs: {
       type: "string",

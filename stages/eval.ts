@@ -31,7 +31,19 @@ import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "
 export const evalSpec: StageSpec = {
   name: "eval",
   summary: "Score each model's best checkpoint on the test split; reports, confusion matrices.",
-  shared: ["data", "out", "models", "limit", "seed", "config", "backend", "on-bad-image"],
+  shared: [
+    "data",
+    "out",
+    "models",
+    "limit",
+    "seed",
+    "config",
+    "backend",
+    "convolutions",
+    "on-bad-image",
+  ],
+  // Classifying and training do not care about the last bits: OpenBLAS where installed.
+  defaults: { convolutions: "openblas" },
   details: "Writes <out>/metrics/<model>/{classification_report.txt, confusion_matrix.csv, " +
     "confusion_matrix.png, predictions.csv} and <out>/results/model_performance.csv.\n" +
     "Images are resized to the size each checkpoint was trained at.\n" +
@@ -53,7 +65,11 @@ export async function evaluate(
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<Map<string, ClassificationReport>> {
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
-  console.log(describeBackend(await startBackend(config.backend)));
+  console.log(
+    describeBackend(
+      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+    ),
+  );
   const reports = new Map<string, ClassificationReport>();
   const rows: string[][] = [];
   for (const { name, paths } of checkpoints) {

@@ -19,7 +19,7 @@ import { explainBatch } from "./xai_chunk.ts";
 export const explainSpec: StageSpec = {
   name: "explain",
   summary: "Attribution maps of one model and one method for a .npy image batch.",
-  shared: ["seed", "config", "backend"],
+  shared: ["seed", "config", "backend", "convolutions"],
   flags: {
     model: { type: "string", valueName: "NAME", help: "architecture (with --weights)" },
     weights: { type: "string", valueName: "FILE", help: "torchvision-named .safetensors weights" },
@@ -96,7 +96,11 @@ export async function explain(
   const given = typeof flags.target === "string"
     ? targetsFromNpy(await readNpyFile(flags.target), n, flags.target)
     : undefined;
-  console.log(describeBackend(await startBackend(config.backend)));
+  console.log(
+    describeBackend(
+      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+    ),
+  );
   const { model, classes, imgSizePx } = await modelFromFlags(
     "explain",
     flags,

@@ -21,7 +21,9 @@ import { type ModelBuilder, modelFromFlags, requireOneOf } from "./model_source.
 export const predictSpec: StageSpec = {
   name: "predict",
   summary: "Logits/probabilities of one model for a .npy batch or a data set's images.",
-  shared: ["img-size", "limit", "seed", "config", "backend", "on-bad-image"],
+  shared: ["img-size", "limit", "seed", "config", "backend", "convolutions", "on-bad-image"],
+  // Classifying and training do not care about the last bits: OpenBLAS where installed.
+  defaults: { convolutions: "openblas" },
   flags: {
     model: { type: "string", valueName: "NAME", help: "architecture (with --weights)" },
     weights: { type: "string", valueName: "FILE", help: "torchvision-named .safetensors weights" },
@@ -109,7 +111,11 @@ export async function predict(
     throw new InputError(`--split ${split}: choose one of ${SPLITS.join(", ")}`);
   }
   const batch = input ? toNHWC(await readNpyFile(input), input) : undefined;
-  console.log(describeBackend(await startBackend(config.backend)));
+  console.log(
+    describeBackend(
+      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+    ),
+  );
   const { model, classes, imgSizePx } = await modelFromFlags(
     "predict",
     flags,

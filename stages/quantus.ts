@@ -54,7 +54,17 @@ export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
 export const quantusSpec: StageSpec = {
   name: "quantus",
   summary: "Score each model x method's explanations with the explanation metrics (Quantus's).",
-  shared: ["data", "out", "models", "limit", "seed", "config", "backend", "on-bad-image"],
+  shared: [
+    "data",
+    "out",
+    "models",
+    "limit",
+    "seed",
+    "config",
+    "backend",
+    "convolutions",
+    "on-bad-image",
+  ],
   flags: {
     methods: {
       type: "string",
@@ -206,7 +216,9 @@ export async function quantus(
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
-  const backend = await startBackend(config.backend);
+  const backend = await startBackend(config.backend, {
+    openBlas: config.convolutions === "openblas",
+  });
   console.log(describeBackend(backend));
   // Work item k (model x method x batch, in this order) is shard k mod n's.
   let item = 0;
@@ -267,6 +279,7 @@ export async function quantus(
             return {
               checkpoint: paths.best,
               backend: backend.name,
+              openBlas: backend.openBlas !== undefined,
               method: explainer.name,
               metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
               drawsSeeds: [...metrics.keys()].map((metric) =>

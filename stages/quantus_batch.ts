@@ -23,6 +23,8 @@ export interface QuantusBatchJob {
   checkpoint: string;
   /** The backend the stage runs on (workers start the same one). */
   backend: BackendName;
+  /** Whether the stage's convolutions run on OpenBLAS (workers do the same). */
+  openBlas: boolean;
   /** The attribution method's registry name. */
   method: string;
   /** Each metric's registry name and parameters, in column order. */
@@ -79,7 +81,7 @@ export function batchDrawsSeed(
  * const metricModel = new MetricModel(model);
  * const sparseness = getMetric("sparseness");
  * const { scores } = await scoreQuantusBatch(model, metricModel, {
- *   checkpoint: "unused", backend: "cpu", method: "saliency",
+ *   checkpoint: "unused", backend: "cpu", openBlas: false, method: "saliency",
  *   metrics: [["sparseness", sparseness.defaults]], drawsSeeds: [1],
  *   xNHWC: new Float32Array(2 * 32 * 32 * 3).fill(0.5), shapeNHWC: [2, 32, 32, 3],
  *   targets: Int32Array.of(0, 1),

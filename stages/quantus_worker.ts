@@ -19,7 +19,7 @@ let started: Promise<unknown> | undefined;
 let loaded: { checkpoint: string; model: tf.LayersModel; metricModel: MetricModel } | undefined;
 
 serveJobs<QuantusBatchJob, QuantusBatchScores>(async (job) => {
-  started ??= startBackend(job.backend);
+  started ??= startBackend(job.backend, { openBlas: job.openBlas });
   await started;
   if (loaded?.checkpoint !== job.checkpoint) {
     loaded?.metricModel.dispose();

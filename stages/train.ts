@@ -27,8 +27,11 @@ export const trainSpec: StageSpec = {
     "seed",
     "config",
     "backend",
+    "convolutions",
     "on-bad-image",
   ],
+  // Classifying and training do not care about the last bits: OpenBLAS where installed.
+  defaults: { convolutions: "openblas" },
   flags: {
     ...SHARD_FLAGS,
     epochs: { type: "string", valueName: "N", help: "maximum epochs (default 15)" },
@@ -122,7 +125,11 @@ export async function train(
   if (pretrained !== undefined && !pretrained.endsWith(".safetensors")) {
     throw new InputError(`--pretrained ${pretrained}: expected a .safetensors file`);
   }
-  console.log(describeBackend(await startBackend(config.backend)));
+  console.log(
+    describeBackend(
+      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+    ),
+  );
   const { dataset, loaded } = await loadStageData(config, ["train", "val"], "train");
   const counts = ["train", "val"].map((split) =>
     `${loaded.samples.filter((s) => s.split === split).length} ${split}`

@@ -65,7 +65,17 @@ export const UMAP_CSV_COLUMNS = ["id", "true_class", "predicted_class", "x", "y"
 export const vizSpec: StageSpec = {
   name: "viz",
   summary: "Image figures: ECG examples, pixel grid, first-layer filters, explanation grids, UMAP.",
-  shared: ["data", "out", "models", "limit", "img-size", "seed", "config", "backend"],
+  shared: [
+    "data",
+    "out",
+    "models",
+    "limit",
+    "img-size",
+    "seed",
+    "config",
+    "backend",
+    "convolutions",
+  ],
   flags: {
     methods: {
       type: "string",
@@ -394,7 +404,11 @@ export async function viz(
   await drawPixelGrids(sink, samples, config, sizesPx.size > 0 ? [...sizesPx] : [config.imgSizePx]);
 
   if (checkpoints.some((c) => c.meta)) {
-    console.log(describeBackend(await startBackend(config.backend)));
+    console.log(
+      describeBackend(
+        await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+      ),
+    );
   }
   for (const { name, best, meta } of checkpoints) {
     const trainStage = `run deno task train --models ${name}`;

@@ -49,7 +49,17 @@ export const xaiSpec: StageSpec = {
   name: "xai",
   summary:
     "Explain each model's test-split predictions with each method: maps, heatmaps, overlays.",
-  shared: ["data", "out", "models", "limit", "seed", "config", "backend", "on-bad-image"],
+  shared: [
+    "data",
+    "out",
+    "models",
+    "limit",
+    "seed",
+    "config",
+    "backend",
+    "convolutions",
+    "on-bad-image",
+  ],
   flags: {
     ...SHARD_FLAGS,
     "chunk-size": {
@@ -149,7 +159,9 @@ export async function xai(
   const shard = shardFromCommandLine(flags);
   const chunkSize = parseChunkSize(flags["chunk-size"]);
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
-  const backend = await startBackend(config.backend);
+  const backend = await startBackend(config.backend, {
+    openBlas: config.convolutions === "openblas",
+  });
   console.log(describeBackend(backend));
   // Workers build models from the registry; a caller's own builder runs in this thread. One
   // pool serves every model (a worker reloads when a job names another checkpoint), started
@@ -179,6 +191,7 @@ export async function xai(
           checkpointDigest,
           checkpoint: paths.best,
           backend: backend.name,
+          openBlas: backend.openBlas !== undefined,
           runner,
           out: config.out,
           chunkSize,
@@ -213,6 +226,7 @@ async function explainModel(
     /** The best-checkpoint folder, for workers to load. */
     checkpoint: string;
     backend: BackendName;
+    openBlas: boolean;
     runner: JobRunner<XaiChunkJob, XaiChunkResult>;
     out: string;
     chunkSize: number;
@@ -271,6 +285,7 @@ async function explainModel(
       return {
         checkpoint: run.checkpoint,
         backend: run.backend,
+        openBlas: run.openBlas,
         method: methods[todo[j].method].explainer.name,
         dir: methods[todo[j].method].dir,
         xNHWC,

@@ -41,6 +41,8 @@ export interface XaiChunkJob {
   checkpoint: string;
   /** The backend the stage runs on (workers start the same one). */
   backend: BackendName;
+  /** Whether the stage's convolutions run on OpenBLAS (workers do the same). */
+  openBlas: boolean;
   /** The attribution method's registry name. */
   method: string;
   /** The method's output folder, `<out>/explanations/<model>/<method>`. */
@@ -155,7 +157,7 @@ function encodePng(image: RgbaImage): Uint8Array {
  * const pixels = new Uint8Array(40 * 30 * 4).fill(200);
  * await Deno.writeFile(file, png.encode({ width: 40, height: 30, data: pixels, channels: 4 }));
  * const { partRows } = await explainXaiChunk(model, {
- *   checkpoint: "unused", backend: "cpu", method: "saliency", dir,
+ *   checkpoint: "unused", backend: "cpu", openBlas: false, method: "saliency", dir,
  *   xNHWC: new Float32Array(32 * 32 * 3).fill(0.5), shapeNHWC: [1, 32, 32, 3],
  *   targets: Int32Array.of(2),
  *   images: [{

@@ -15,7 +15,7 @@ let started: Promise<unknown> | undefined;
 let loaded: { checkpoint: string; model: tf.LayersModel } | undefined;
 
 serveJobs<XaiChunkJob, XaiChunkResult>(async (job) => {
-  started ??= startBackend(job.backend);
+  started ??= startBackend(job.backend, { openBlas: job.openBlas });
   await started;
   if (loaded?.checkpoint !== job.checkpoint) {
     loaded?.model.dispose();
