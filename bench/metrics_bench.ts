@@ -8,7 +8,9 @@
  * so it runs on one image with IG `nSteps` 8 and MaxSensitivity `nrSamples` 2, and the time is
  * scaled linearly to the full settings (IG 50 steps, 7 samples); the table marks those rows.
  *
- * Run: `deno run --allow-read=. bench/metrics_bench.ts [--models ecgnet,resnet18] [--metrics a,b]`
+ * Run: `deno run --allow-read=. bench/metrics_bench.ts [--models ecgnet,resnet18] [--metrics a,b]
+ * [--methods gradcam,integrated_gradients] [--convolutions xnnpack|openblas]` (openblas also
+ * needs `--allow-ffi`)
  * (prints a Markdown table). Besides wall-clock time it reports the process's CPU time
  * (`process.cpuUsage()`): on a machine shared with other jobs, CPU time is the better estimate of
  * what a quiet machine would take (the work is single-threaded). Quantus 0.6.0 + Captum on PyTorch 1.13, one thread, s/image on
@@ -21,7 +23,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
-import { startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../models/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { SeededDraws } from "../metrics/draws.ts";
 import { explainerFunction } from "../metrics/explainer_function.ts";
@@ -82,6 +84,7 @@ async function benchModel(
   name: string,
   sizePx: number,
   metricFilter: (m: MetricDefinition<CommonParams>) => boolean,
+  methodNames: readonly string[] | undefined,
 ): Promise<Row[]> {
   const layers = buildModel(name, { numClasses: CLASSES, imgSizePx: sizePx, seed: 1 });
   const model = new MetricModel(layers);
@@ -104,6 +107,7 @@ async function benchModel(
   ];
   try {
     for (const [explainer, only] of methods) {
+      if (methodNames && !methodNames.includes(explainer.name)) continue;
       const metrics = METRICS.filter((m) => (!only || only.includes(m.name)) && metricFilter(m));
       if (metrics.length === 0) continue;
       const explain = explainerFunction(explainer);
@@ -199,16 +203,23 @@ function table(rows: Row[]): string {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { models: { type: "string" }, metrics: { type: "string" } },
+    options: {
+      models: { type: "string" },
+      metrics: { type: "string" },
+      methods: { type: "string" },
+      convolutions: { type: "string", default: "xnnpack" },
+    },
   });
   const models = (values.models ?? "ecgnet,resnet18").split(",");
   const wanted = values.metrics?.split(",");
   const filter = (m: MetricDefinition<CommonParams>) => !wanted || wanted.includes(m.name);
-  await startBackend("wasm");
-  console.error(`tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}`);
+  const choice = await startBackend("wasm", { openBlas: values.convolutions === "openblas" });
+  console.error(`tfjs ${tf.version.tfjs}, ${describeBackend(choice)}`);
   const rows: Row[] = [];
   for (const name of models) {
-    rows.push(...await benchModel(name, name === "ecgnet" ? 128 : 224, filter));
+    rows.push(
+      ...await benchModel(name, name === "ecgnet" ? 128 : 224, filter, values.methods?.split(",")),
+    );
   }
   console.log(table(rows));
 }
