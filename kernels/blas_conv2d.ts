@@ -35,8 +35,28 @@ export type GemmPlan = "shifted-taps" | "im2col" | "stock";
 const MAX_TAPS = 49;
 /** Below this many input channels a per-tap product is too thin; im2col packs the taps together. */
 const MIN_SHIFTED_CHANNELS = 16;
+/**
+ * Below this many input channels (an RGB stem) XNNPACK is faster than im2col + sgemm: the stem's
+ * im2col copies short runs (95 ms per batch of 8 at 224 px, against XNNPACK's ~90 ms for the whole
+ * convolution). It also keeps the stem position-invariant, so the max-pool after it sees exact ties.
+ */
+const MIN_GEMM_CHANNELS = 8;
 /** The largest im2col matrix built, in floats (256 MB). */
 const MAX_IM2COL_FLOATS = 1 << 26;
+
+/**
+ * Whether a convolution with this HWIO filter shape runs on OpenBLAS (as long as its im2col fits
+ * in memory): not a many-tap filter, not a thin (RGB) input.
+ *
+ * @example
+ * ```ts
+ * import { filterRunsOnGemm } from "./blas_conv2d.ts";
+ * console.assert(filterRunsOnGemm([3, 3, 64, 64]) && !filterRunsOnGemm([7, 7, 3, 64]));
+ * ```
+ */
+export function filterRunsOnGemm([fh, fw, inChannels]: readonly number[]): boolean {
+  return fh * fw <= MAX_TAPS && inChannels >= MIN_GEMM_CHANNELS;
+}
 
 /**
  * Which layout suits a convolution.
@@ -51,7 +71,8 @@ const MAX_IM2COL_FLOATS = 1 << 26;
  */
 export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
   const { filterHeight: fh, filterWidth: fw, inChannels, strideHeight, strideWidth } = info;
-  if (fh * fw > MAX_TAPS || info.batchSize * info.outHeight * info.outWidth === 0) return "stock";
+  if (!filterRunsOnGemm(info.filterShape)) return "stock";
+  if (info.batchSize * info.outHeight * info.outWidth === 0) return "stock";
   if (strideHeight === 1 && strideWidth === 1 && inChannels >= MIN_SHIFTED_CHANNELS) {
     return "shifted-taps";
   }
@@ -68,11 +89,13 @@ export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
  * import { tf } from "../deps.ts";
  * import { conv2dByGemm } from "./blas_conv2d.ts";
  * import { referenceSgemm } from "./sgemm_reference.ts";
- * // A 1 x 3 x 3 x 1 image of ones, a 3 x 3 filter of ones, "same" padding: the corner sees 4.
- * const info = tf.backend_util.computeConv2DInfo([1, 3, 3, 1], [3, 3, 1, 1], 1, 1, "same");
+ * // A 3 x 3 image of ones with 8 channels, a 3 x 3 filter of ones, "same" padding: the corner
+ * // sees 4 pixels x 8 channels.
+ * const info = tf.backend_util.computeConv2DInfo([1, 3, 3, 8], [3, 3, 8, 1], 1, 1, "same");
+ * const ones = (n: number) => new Float32Array(n).fill(1);
  * const out = new Float32Array(9);
- * conv2dByGemm(referenceSgemm, info, new Float32Array(9).fill(1), new Float32Array(9).fill(1), out);
- * console.assert(out[0] === 4 && out[4] === 9);
+ * conv2dByGemm(referenceSgemm, info, ones(72), ones(72), out);
+ * console.assert(out[0] === 32 && out[4] === 72);
  * ```
  */
 export function conv2dByGemm(
@@ -205,13 +228,16 @@ function im2colMatrix(info: tf.backend_util.Conv2DInfo, x: Float32Array): Float3
           const inRow = (b * h + iy) * w;
           const ix0 = ox * sw - left;
           if (dw === 1) {
-            // The taps of one filter row are neighbouring pixels: one copy for all in range.
+            // The taps of one filter row are neighbouring pixels: one run for all in range.
             const first = Math.max(0, -ix0);
             const end = Math.min(fw, w - ix0);
             if (first < end) {
-              cols.set(
-                x.subarray((inRow + ix0 + first) * c, (inRow + ix0 + end) * c),
+              copyRun(
+                x,
+                (inRow + ix0 + first) * c,
+                cols,
                 row * k + (kh * fw + first) * c,
+                (end - first) * c,
               );
             }
             continue;
@@ -219,16 +245,31 @@ function im2colMatrix(info: tf.backend_util.Conv2DInfo, x: Float32Array): Float3
           for (let kw = 0; kw < fw; kw++) {
             const ix = ix0 + kw * dw;
             if (ix < 0 || ix >= w) continue;
-            cols.set(
-              x.subarray((inRow + ix) * c, (inRow + ix + 1) * c),
-              row * k + (kh * fw + kw) * c,
-            );
+            copyRun(x, (inRow + ix) * c, cols, row * k + (kh * fw + kw) * c, c);
           }
         }
       }
     }
   }
   return cols;
+}
+
+/**
+ * Copies `length` floats. Short runs (a 7 x 7 stem's 21 floats) go element by element: a
+ * `subarray` + `set` allocates a view per run, which made the stem's im2col 5x slower.
+ */
+function copyRun(
+  from: Float32Array,
+  fromIndex: number,
+  to: Float32Array,
+  toIndex: number,
+  length: number,
+): void {
+  if (length >= 64) {
+    to.set(from.subarray(fromIndex, fromIndex + length), toIndex);
+    return;
+  }
+  for (let i = 0; i < length; i++) to[toIndex + i] = from[fromIndex + i];
 }
 
 function im2col(
@@ -256,10 +297,11 @@ function im2col(
  * import { conv2dFilterGradientByGemm } from "./blas_conv2d.ts";
  * import { referenceSgemm } from "./sgemm_reference.ts";
  * // Ones in, ones back: each tap's gradient counts the output pixels that see an input pixel.
- * const info = tf.backend_util.computeConv2DInfo([1, 3, 3, 1], [3, 3, 1, 1], 1, 1, "same");
- * const dFilter = new Float32Array(9);
- * conv2dFilterGradientByGemm(referenceSgemm, info, new Float32Array(9).fill(1), new Float32Array(9).fill(1), dFilter);
- * console.assert(dFilter[0] === 4 && dFilter[4] === 9);
+ * const info = tf.backend_util.computeConv2DInfo([1, 3, 3, 8], [3, 3, 8, 1], 1, 1, "same");
+ * const ones = (n: number) => new Float32Array(n).fill(1);
+ * const dFilter = new Float32Array(72);
+ * conv2dFilterGradientByGemm(referenceSgemm, info, ones(72), ones(9), dFilter);
+ * console.assert(dFilter[0] === 4 && dFilter[4 * 8] === 9);
  * ```
  */
 export function conv2dFilterGradientByGemm(

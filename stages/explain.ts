@@ -7,6 +7,7 @@ import { extname } from "node:path";
 import { InputError } from "../core/errors.ts";
 import { type NpyArray, readNpyFile, writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
+import { maxPoolTiesNotice } from "../models/max_pool_ties.ts";
 import { argmaxRows, logitsOfNHWC } from "../evaluation/inference.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
@@ -96,11 +97,10 @@ export async function explain(
   const given = typeof flags.target === "string"
     ? targetsFromNpy(await readNpyFile(flags.target), n, flags.target)
     : undefined;
-  console.log(
-    describeBackend(
-      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
-    ),
-  );
+  const backend = await startBackend(config.backend, {
+    openBlas: config.convolutions === "openblas",
+  });
+  console.log(describeBackend(backend));
   const { model, classes, imgSizePx } = await modelFromFlags(
     "explain",
     flags,
@@ -108,6 +108,8 @@ export async function explain(
     h,
     hooks.buildModel,
   );
+  const tiesNotice = backend.openBlas && maxPoolTiesNotice(String(flags.model), model);
+  if (tiesNotice) console.warn(tiesNotice);
   try {
     if (h !== imgSizePx || w !== imgSizePx) {
       throw new InputError(

@@ -82,10 +82,10 @@ const CASES: Case[] = [
     plan: "shifted-taps",
   },
   { x: [2, 9, 9, 16], filter: [3, 3, 16, 8], stride: 2, pad: "same", dilation: 1, plan: "im2col" },
-  { x: [2, 11, 10, 3], filter: [7, 7, 3, 8], stride: 2, pad: 3, dilation: 1, plan: "im2col" },
+  { x: [2, 11, 10, 8], filter: [7, 7, 8, 8], stride: 2, pad: 3, dilation: 1, plan: "im2col" },
   { x: [2, 9, 9, 32], filter: [1, 1, 32, 8], stride: 2, pad: "valid", dilation: 1, plan: "im2col" },
-  { x: [1, 8, 8, 3], filter: [3, 3, 3, 5], stride: 1, pad: "same", dilation: 1, plan: "im2col" },
-  { x: [1, 9, 9, 4], filter: [3, 3, 4, 2], stride: 1, pad: "same", dilation: 2, plan: "im2col" },
+  { x: [1, 8, 8, 8], filter: [3, 3, 8, 5], stride: 1, pad: "same", dilation: 1, plan: "im2col" },
+  { x: [1, 9, 9, 8], filter: [3, 3, 8, 2], stride: 1, pad: "same", dilation: 2, plan: "im2col" },
 ];
 
 function infoOf(c: Case): tf.backend_util.Conv2DInfo {
@@ -156,9 +156,17 @@ Deno.test("conv2dByGemm and its filter gradient agree with tfjs cpu on every lay
   await checkLayouts(referenceSgemm, "TS sgemm");
 });
 
-Deno.test("gemmPlan leaves filters with many taps (a filter gradient's) to XNNPACK", () => {
-  const info = tf.backend_util.computeConv2DInfo([16, 56, 56, 8], [56, 56, 8, 64], 1, 1, "valid");
-  assertEquals(gemmPlan(info), "stock");
+Deno.test("gemmPlan leaves many-tap filters (a filter gradient's) and RGB stems to XNNPACK", () => {
+  const filterGradient = tf.backend_util.computeConv2DInfo(
+    [16, 56, 56, 8],
+    [56, 56, 8, 64],
+    1,
+    1,
+    "valid",
+  );
+  assertEquals(gemmPlan(filterGradient), "stock");
+  const stem = tf.backend_util.computeConv2DInfo([8, 224, 224, 3], [7, 7, 3, 64], 2, 1, 3);
+  assertEquals(gemmPlan(stem), "stock");
 });
 
 const blas = loadOpenBlas();

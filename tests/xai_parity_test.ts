@@ -16,6 +16,9 @@ import { tf } from "../deps.ts";
 import { listDirSorted } from "../core/fs.ts";
 import { readNpyFile, requireDtype } from "../data/npy.ts";
 import { type BackendName, startBackend } from "../models/backend.ts";
+import { loadOpenBlas } from "../kernels/openblas.ts";
+import { registerBlasConvolutions, unregisterBlasConvolutions } from "../kernels/blas_conv2d.ts";
+import { maxPoolsAfterGemmConvolutions } from "../models/max_pool_ties.ts";
 import { buildModel } from "../models/registry.ts";
 import { readSafetensorsFile } from "../models/safetensors.ts";
 import { loadTorchStateDict } from "../models/torch_weights.ts";
@@ -283,6 +286,24 @@ for (const arch of archs ?? []) {
         "Integrated Gradients, trapezoid",
         () => integratedGradientsParity(arch, fixture, "riemann_trapezoid"),
       );
+      // With OpenBLAS convolutions (not position-invariant) maps stay tie-exact as long as no
+      // max-pool follows one of them (README, Backends); vgg16_bn's do, and are skipped.
+      const blas = loadOpenBlas();
+      const blockedBy = maxPoolsAfterGemmConvolutions(fixture.model);
+      await t.step({
+        name: "OpenBLAS convolutions: Grad-CAM, Saliency and IG (Gauss-Legendre) still match",
+        ignore: !blas || blockedBy.length > 0,
+        fn: async () => {
+          registerBlasConvolutions(blas!);
+          try {
+            await camParity(arch, fixture);
+            await saliencyParity(arch, fixture, "pearson-only");
+            await integratedGradientsParity(arch, fixture, "gausslegendre");
+          } finally {
+            unregisterBlasConvolutions();
+          }
+        },
+      });
     } finally {
       disposeFixture(fixture);
     }
