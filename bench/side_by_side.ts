@@ -4,7 +4,7 @@
  * median of `--repeats` runs, ms per image. Run both on the same machine, one after the other:
  *
  * ```sh
- * deno run --allow-read=. --allow-ffi bench/side_by_side.ts --openblas on
+ * deno run --allow-read=. --allow-ffi bench/side_by_side.ts --openblas on [--only REGEX]
  * deno run --allow-read=. bench/side_by_side.ts --openblas off   # XNNPACK convolutions
  * /usr/bin/python3 bench/pytorch_reference.py --threads 1
  * ```
@@ -33,6 +33,7 @@ const { values: flags } = parseArgs({
   options: {
     openblas: { type: "string", default: "on" },
     repeats: { type: "string", default: "3" },
+    only: { type: "string" },
   },
 });
 if (flags.openblas !== "on" && flags.openblas !== "off") {
@@ -42,20 +43,28 @@ const repeats = Number(flags.repeats);
 const choice = await startBackend("wasm", { openBlas: flags.openblas === "on" });
 console.log(`ecg-xai, ${describeBackend(choice)}, batch ${BATCH}`);
 
-/** Median seconds of `repeats` runs of `fn` after one warm-up. */
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  await fn();
+const only = flags.only === undefined ? undefined : new RegExp(flags.only);
+
+/**
+ * Prints case `name`'s ms per image: the median of `repeats` runs of `fn` after one warm-up
+ * (`once`: a single run, for cases of minutes). Cases `--only` does not match are skipped.
+ */
+async function measure(
+  name: string,
+  images: number,
+  fn: () => Promise<unknown>,
+  { once = false } = {},
+): Promise<void> {
+  if (only && !only.test(name)) return;
+  if (!once) await fn();
   const seconds: number[] = [];
-  for (let i = 0; i < repeats; i++) {
+  for (let i = 0; i < (once ? 1 : repeats); i++) {
     const start = performance.now();
     await fn();
     seconds.push((performance.now() - start) / 1000);
   }
-  return seconds.sort((a, b) => a - b)[Math.floor(seconds.length / 2)];
-}
-
-function report(name: string, seconds: number, images: number) {
-  console.log(`${name}\t${(seconds * 1000 / images).toFixed(1)} ms/image`);
+  const median = seconds.sort((a, b) => a - b)[Math.floor(seconds.length / 2)];
+  console.log(`${name}\t${(median * 1000 / images).toFixed(1)} ms/image`);
 }
 
 const x = tf.randomUniform([BATCH, SIZE_PX, SIZE_PX, 3], -1, 1, "float32", 1) as tf.Tensor4D;
@@ -65,38 +74,26 @@ const labels = tf.tensor1d(targets, "int32");
 for (const arch of ["resnet18", "mobilenet_v2"] as const) {
   const model = buildModel(arch, { numClasses: CLASSES, imgSizePx: SIZE_PX, seed: 1 });
   const folded = foldBatchNorm(model);
-  report(
-    `${arch} forward`,
-    await timed(async () => {
-      const logits = folded.predict(x) as tf.Tensor;
-      await logits.data();
-      logits.dispose();
-    }),
-    BATCH,
-  );
-  report(
-    `${arch} forward + input gradient`,
-    await timed(async () => {
-      const { logits, gradient } = inputGradients(model, x, targets);
-      await gradient.data();
-      tf.dispose([logits, gradient]);
-    }),
-    BATCH,
-  );
+  await measure(`${arch} forward`, BATCH, async () => {
+    const logits = folded.predict(x) as tf.Tensor;
+    await logits.data();
+    logits.dispose();
+  });
+  await measure(`${arch} forward + input gradient`, BATCH, async () => {
+    const { logits, gradient } = inputGradients(model, x, targets);
+    await gradient.data();
+    tf.dispose([logits, gradient]);
+  });
   const trainBatch = arch === "mobilenet_v2" ? BATCH / 2 : BATCH;
   const trainX = x.slice(0, trainBatch);
   const trainLabels = labels.slice(0, trainBatch);
-  report(
-    `${arch} training step`,
-    await timed(async () => {
-      const { value, grads } = tf.variableGrads(() =>
-        crossEntropyFromLogits(model.apply(trainX, { training: true }) as tf.Tensor2D, trainLabels)
-      );
-      await Promise.all(Object.values(grads).map((g) => g.data()));
-      tf.dispose([value, ...Object.values(grads)]);
-    }),
-    trainBatch,
-  );
+  await measure(`${arch} training step`, trainBatch, async () => {
+    const { value, grads } = tf.variableGrads(() =>
+      crossEntropyFromLogits(model.apply(trainX, { training: true }) as tf.Tensor2D, trainLabels)
+    );
+    await Promise.all(Object.values(grads).map((g) => g.data()));
+    tf.dispose([value, ...Object.values(grads)]);
+  });
   tf.dispose([trainX, trainLabels]);
   folded.dispose();
   if (arch !== "resnet18") {
@@ -105,18 +102,24 @@ for (const arch of ["resnet18", "mobilenet_v2"] as const) {
   }
   for (const method of ["gradcam", "gradcam_plus_plus"]) {
     const explainer = getExplainer(method);
-    report(
-      `resnet18 ${method}`,
-      await timed(() => explainer.explain(model, x, targets)),
-      BATCH,
-    );
+    await measure(`resnet18 ${method}`, BATCH, () => explainer.explain(model, x, targets));
   }
   const one = x.slice(0, 1);
   const ig = getExplainer("integrated_gradients");
-  report(
+  await measure(
     "resnet18 integrated_gradients (50 steps)",
-    await timed(() => ig.explain(model, one, targets.subarray(0, 1), { nSteps: 50 })),
     1,
+    () => ig.explain(model, one, targets.subarray(0, 1), { nSteps: 50 }),
+  );
+  // LIME's defaults: 800 samples, quickshift. Minutes per image: one run.
+  const lime = getExplainer("lime");
+  await measure(
+    "resnet18 lime (800 samples)",
+    1,
+    () => lime.explain(model, one, targets.subarray(0, 1)),
+    {
+      once: true,
+    },
   );
   one.dispose();
   model.dispose();
