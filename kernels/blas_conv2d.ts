@@ -368,24 +368,37 @@ interface Conv2DAttrsLike {
   activation?: string;
 }
 
-/** Our kernel's inputs when it can take the call, or undefined to leave it to the stock one. */
-function gemmCall(
-  inputs: tf.NamedTensorInfoMap,
+/**
+ * The geometry of a convolution of `x` with a filter of `filterShape` when our kernels can take
+ * it (NHWC, float32 tensors, a layout other than "stock"), or undefined to leave it to the
+ * stock kernel.
+ */
+function gemmInfo(
+  tensors: tf.TensorInfo[],
+  xShape: number[],
+  filterShape: number[],
   attrs: Conv2DAttrsLike,
-): { info: tf.backend_util.Conv2DInfo; x: tf.TensorInfo; filter: tf.TensorInfo } | undefined {
-  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  if (attrs.dataFormat !== "NHWC" || x.dtype !== "float32" || filter.dtype !== "float32") {
-    return undefined;
-  }
+): tf.backend_util.Conv2DInfo | undefined {
+  if (attrs.dataFormat !== "NHWC" || tensors.some((t) => t.dtype !== "float32")) return undefined;
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
     attrs.strides,
     attrs.dilations,
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  return gemmPlan(info) === "stock" ? undefined : { info, x, filter };
+  return gemmPlan(info) === "stock" ? undefined : info;
+}
+
+/** Our kernel's inputs when it can take the forward call, or undefined. */
+function gemmCall(
+  inputs: tf.NamedTensorInfoMap,
+  attrs: Conv2DAttrsLike,
+): { info: tf.backend_util.Conv2DInfo; x: tf.TensorInfo; filter: tf.TensorInfo } | undefined {
+  const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const info = gemmInfo([x, filter], x.shape, filter.shape, attrs);
+  return info && { info, x, filter };
 }
 
 /** Runs a planned call: allocates the output, then takes heap views (allocation may move them). */
@@ -451,16 +464,14 @@ export function blasConvolutionConfigs(
     kernelFunc: (args) => {
       const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
       const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-      const call = gemmCall({ x, filter: { ...dy, shape: attrs.filterShape } }, {
-        ...attrs,
-        dilations: 1,
-      });
-      if (!call || dy.dtype !== "float32") return stock.filterGradient.kernelFunc(args);
+      // tfjs's filter gradient has no dilation attribute: its convolutions are undilated.
+      const info = gemmInfo([x, dy], x.shape, attrs.filterShape, { ...attrs, dilations: 1 });
+      if (!info) return stock.filterGradient.kernelFunc(args);
       const backend = args.backend as WasmBackend;
       const dFilter = backend.makeOutput(attrs.filterShape, "float32");
       conv2dFilterGradientByGemm(
         blas.sgemm,
-        call.info,
+        info,
         heapView(backend, x),
         heapView(backend, dy),
         heapView(backend, dFilter),

@@ -11,6 +11,7 @@
  */
 import type { tf } from "../deps.ts";
 import { filterRunsOnGemm } from "../kernels/blas_conv2d.ts";
+import type { BackendChoice } from "./backend.ts";
 import { type GraphNode, topologicalNodes } from "./graph.ts";
 
 /**
@@ -54,23 +55,30 @@ function isConvolution(layer: tf.layers.Layer): boolean {
 }
 
 /**
- * The one-line notice the explanation stages print for a model with such max-pools while
- * convolutions run on OpenBLAS, or undefined when there are none.
+ * Warns, in one line, when convolutions run on OpenBLAS (`backend.openBlas`) and `model` has
+ * max-pools whose ties that changes; the explanation stages call it for each model they load.
  *
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
- * import { maxPoolTiesNotice } from "./max_pool_ties.ts";
+ * import { warnOfMaxPoolTies } from "./max_pool_ties.ts";
  * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [4] });
  * const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2 }).apply(x) as tf.SymbolicTensor });
- * console.assert(maxPoolTiesNotice("tiny", model) === undefined);
+ * console.assert(warnOfMaxPoolTies({ name: "wasm", reason: "", openBlas: "lib" }, "tiny", model) === false);
  * ```
  */
-export function maxPoolTiesNotice(modelName: string, model: tf.LayersModel): string | undefined {
-  const pools = maxPoolsAfterGemmConvolutions(model);
-  if (pools.length === 0) return undefined;
-  return `note: ${modelName}'s max-pools ${pools.join(", ")} follow OpenBLAS convolutions, so ` +
-    "their ties on flat image regions may break differently from PyTorch's and gradient maps " +
-    "can differ from Captum's there; --convolutions xnnpack gives tie-exact maps";
+export function warnOfMaxPoolTies(
+  backend: BackendChoice,
+  modelName: string,
+  model: tf.LayersModel,
+): boolean {
+  const pools = backend.openBlas ? maxPoolsAfterGemmConvolutions(model) : [];
+  if (pools.length === 0) return false;
+  console.warn(
+    `note: ${modelName}'s max-pools ${pools.join(", ")} follow OpenBLAS convolutions, so ` +
+      "their ties on flat image regions may break differently from PyTorch's and gradient maps " +
+      "can differ from Captum's there; --convolutions xnnpack gives tie-exact maps",
+  );
+  return true;
 }

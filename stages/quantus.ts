@@ -12,7 +12,7 @@ import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool
 import { assembleBatch } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
-import { maxPoolTiesNotice } from "../models/max_pool_ties.ts";
+import { warnOfMaxPoolTies } from "../models/max_pool_ties.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
@@ -234,8 +234,7 @@ export async function quantus(
     const owned = explainers.map(() => batches.map(() => ownsItem(shard, item++)));
     if (!owned.flat().includes(true)) continue;
     const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
-    const tiesNotice = backend.openBlas && maxPoolTiesNotice(name, model);
-    if (tiesNotice) console.warn(tiesNotice);
+    warnOfMaxPoolTies(backend, name, model);
     const metricModel = new MetricModel(model);
     // Workers build models from the registry; a caller's own builder runs in this thread.
     const runner: JobRunner<QuantusBatchJob, QuantusBatchScores> = workers > 1 && !hooks.buildModel

@@ -11,29 +11,7 @@ import {
 } from "../kernels/blas_conv2d.ts";
 import { loadOpenBlas, OPENBLAS_PATHS, type Sgemm } from "../kernels/openblas.ts";
 import { referenceSgemm } from "../kernels/sgemm_reference.ts";
-
-/** Deterministic values in [-0.5, 0.5) (a small LCG). */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-/** max |a − b| / max |b|: summation orders differ, so not element-wise. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  assertEquals(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
+import { lcgValues, maxRelativeError } from "./numbers.ts";
 
 interface Case {
   x: [number, number, number, number];
@@ -135,18 +113,18 @@ async function checkLayouts(sgemm: Sgemm, label: string) {
   for (const c of CASES) {
     const info = infoOf(c);
     assertEquals(gemmPlan(info), c.plan, `plan of ${JSON.stringify(c)}`);
-    const x = values(tf.util.sizeFromShape(c.x), 3);
-    const filter = values(tf.util.sizeFromShape(c.filter), 5);
-    const dy = values(tf.util.sizeFromShape(info.outShape), 9);
+    const x = lcgValues(tf.util.sizeFromShape(c.x), 3);
+    const filter = lcgValues(tf.util.sizeFromShape(c.filter), 5);
+    const dy = lcgValues(tf.util.sizeFromShape(info.outShape), 9);
     const expected = await cpuConv(c, x, filter, dy);
     const out = new Float32Array(expected.out.length);
     conv2dByGemm(sgemm, info, x, filter, out);
     const dFilter = new Float32Array(expected.dFilter.length);
     conv2dFilterGradientByGemm(sgemm, info, x, dy, dFilter);
     const what = `${label} ${c.plan} ${JSON.stringify(c.x)} * ${JSON.stringify(c.filter)}`;
-    assert(relativeError(out, expected.out) < 1e-5, `${what}: forward differs from tfjs cpu`);
+    assert(maxRelativeError(out, expected.out) < 1e-5, `${what}: forward differs from tfjs cpu`);
     assert(
-      relativeError(dFilter, expected.dFilter) < 1e-5,
+      maxRelativeError(dFilter, expected.dFilter) < 1e-5,
       `${what}: filter gradient differs from tfjs cpu`,
     );
   }
@@ -184,13 +162,13 @@ Deno.test({
   fn() {
     for (const transposeA of [false, true]) {
       const [m, n, k, lda] = [7, 5, 6, transposeA ? 9 : 8];
-      const a = values((transposeA ? k : m) * lda, 1);
-      const b = values(k * 5, 2);
-      const got = values(m * n, 3);
+      const a = lcgValues((transposeA ? k : m) * lda, 1);
+      const b = lcgValues(k * 5, 2);
+      const got = lcgValues(m * n, 3);
       const want = got.slice();
       blas!.sgemm(m, n, k, a, lda, b, n, 1, got, n, transposeA);
       referenceSgemm(m, n, k, a, lda, b, n, 1, want, n, transposeA);
-      assert(relativeError(got, want) < 1e-6, `transposeA ${transposeA}`);
+      assert(maxRelativeError(got, want) < 1e-6, `transposeA ${transposeA}`);
     }
   },
 });
@@ -213,9 +191,9 @@ Deno.test({
     assertEquals(choice.openBlas, blas!.path);
     const run = () =>
       tf.tidy(() => {
-        const x = tf.tensor4d(values(2 * 10 * 10 * 16, 1), [2, 10, 10, 16]);
-        const filter = tf.tensor4d(values(3 * 3 * 16 * 8, 2), [3, 3, 16, 8]);
-        const bias = tf.tensor1d(values(8, 3));
+        const x = tf.tensor4d(lcgValues(2 * 10 * 10 * 16, 1), [2, 10, 10, 16]);
+        const filter = tf.tensor4d(lcgValues(3 * 3 * 16 * 8, 2), [3, 3, 16, 8]);
+        const bias = tf.tensor1d(lcgValues(8, 3));
         const results: Float32Array[] = [];
         for (const activation of ["linear", "relu", "relu6"] as const) {
           for (const strides of [1, 2]) {
@@ -244,7 +222,7 @@ Deno.test({
     unregisterBlasConvolutions();
     const stock = run();
     for (const [i, got] of withBlas.entries()) {
-      assert(relativeError(got, stock[i]) < 1e-5, `result ${i} differs from XNNPACK's`);
+      assert(maxRelativeError(got, stock[i]) < 1e-5, `result ${i} differs from XNNPACK's`);
     }
   },
 });
@@ -255,7 +233,7 @@ Deno.test({
   async fn() {
     await startBackend("wasm", { openBlas: true });
     const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 64, seed: 1 });
-    const x = tf.tensor4d(values(2 * 64 * 64 * 3, 4), [2, 64, 64, 3]);
+    const x = tf.tensor4d(lcgValues(2 * 64 * 64 * 3, 4), [2, 64, 64, 3]);
     const targets = Int32Array.of(1, 3);
     const run = async () => {
       const { logits, gradient } = inputGradients(model, x, targets);
@@ -267,8 +245,8 @@ Deno.test({
       const withBlas = await run();
       unregisterBlasConvolutions();
       const stock = await run();
-      assert(relativeError(withBlas[0], stock[0]) < 1e-4, "logits differ");
-      assert(relativeError(withBlas[1], stock[1]) < 1e-4, "input gradients differ");
+      assert(maxRelativeError(withBlas[0], stock[0]) < 1e-4, "logits differ");
+      assert(maxRelativeError(withBlas[1], stock[1]) < 1e-4, "input gradients differ");
     } finally {
       unregisterBlasConvolutions();
       tf.dispose(x);

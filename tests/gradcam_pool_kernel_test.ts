@@ -12,22 +12,14 @@ import {
   type CamWeighting,
   type ShapeNHWC,
 } from "../kernels/gradcam_pool_reference.ts";
-import { probeWebGpu, startBackend } from "../models/backend.ts";
+import { startBackend } from "../models/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { GRADCAM } from "../xai/gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "../xai/gradcam_plus_plus.ts";
 import { assertClose } from "./assert.ts";
+import { needsWebGpu } from "./webgpu_gate.ts";
 
-const probe = await probeWebGpu();
-if (!probe.available) {
-  Deno.test({
-    name:
-      "Grad-CAM WGSL kernel: skipped, this machine has no WebGPU adapter (not even a software one)",
-    ignore: true,
-    fn: () => {},
-  });
-}
-const onWebGpu = { ignore: !probe.available };
+const onWebGpu = await needsWebGpu("Grad-CAM WGSL kernel");
 
 /** [N, h, w, C] layer, [H, W] output: non-square both ways, C off the workgroup size, N > 1. */
 const CASES: { shapeNHWC: ShapeNHWC; outputSizePx: [number, number] }[] = [

@@ -9,21 +9,14 @@ import { SeededRandom } from "../core/random.ts";
 import type { ShapeNHWC } from "../kernels/gradcam_pool_reference.ts";
 import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
 import { igAccumulateReference, igScaledInputsReference } from "../kernels/ig_path_reference.ts";
-import { probeWebGpu, startBackend } from "../models/backend.ts";
+import { startBackend } from "../models/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { INTEGRATED_GRADIENTS } from "../xai/integrated_gradients.ts";
 import { pathQuadrature } from "../xai/quadrature.ts";
 import { assertClose } from "./assert.ts";
+import { needsWebGpu } from "./webgpu_gate.ts";
 
-const probe = await probeWebGpu();
-if (!probe.available) {
-  Deno.test({
-    name: "IG WGSL kernels: skipped, this machine has no WebGPU adapter (not even a software one)",
-    ignore: true,
-    fn: () => {},
-  });
-}
-const onWebGpu = { ignore: !probe.available };
+const onWebGpu = await needsWebGpu("IG WGSL kernels");
 
 /** Batch shapes (non-square, C of 1 and 3, N > 1), step counts and model chunk sizes. */
 const CASES: { shapeNHWC: ShapeNHWC; steps: number; chunk: number }[] = [

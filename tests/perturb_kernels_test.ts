@@ -29,12 +29,11 @@ import { batchBaselines, replacePixels } from "../metrics/perturb.ts";
 import { PIXEL_FLIPPING } from "../metrics/pixel_flipping.ts";
 import { REGION_PERTURBATION } from "../metrics/region_perturbation.ts";
 import { SELECTIVITY } from "../metrics/selectivity.ts";
-import { probeWebGpu } from "../models/backend.ts";
 import { SALIENCY } from "../xai/saliency.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { needsWebGpu } from "./webgpu_gate.ts";
 
-const noGpu = !(await probeWebGpu()).available;
-if (noGpu) console.warn("perturb kernels: GPU cases skipped, this machine has no WebGPU adapter");
+const { ignore: noGpu } = await needsWebGpu("perturb kernels: GPU cases");
 
 await tf.setBackend("cpu");
 

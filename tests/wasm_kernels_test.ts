@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "./assert.ts";
+import { lcgValues, maxRelativeError } from "./numbers.ts";
 import { tf } from "../deps.ts";
 import { startBackend } from "../models/backend.ts";
 import { buildModel } from "../models/registry.ts";
@@ -22,17 +23,6 @@ interface ConvCase {
   pad: Pad;
 }
 
-/** Deterministic values in [-0.5, 0.5) (a small LCG), identical on both backends. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
 /** Runs kernel `name` on `backend` with inputs built from `shapes`; returns its values. */
 async function runOn(
   backend: "cpu" | "wasm",
@@ -44,7 +34,7 @@ async function runOn(
   const inputs = Object.fromEntries(
     Object.entries(shapes).map(([key, shape], i) => [
       key,
-      tf.tensor(values(shape.reduce((a, b) => a * b, 1), 7 + i), shape),
+      tf.tensor(lcgValues(shape.reduce((a, b) => a * b, 1), 7 + i), shape),
     ]),
   );
   const out = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
@@ -62,13 +52,8 @@ async function relativeError(
   const expected = await runOn("cpu", name, shapes, attrs);
   const actual = await runOn("wasm", name, shapes, attrs);
   assertEquals(actual.length, expected.length, `${name}: output size`);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
   await tf.setBackend("wasm");
-  return diff / scale;
+  return maxRelativeError(actual, expected);
 }
 
 function outSize(inPx: number, k: number, stride: number, pad: Pad, axis: 1 | 2): number {
@@ -180,7 +165,7 @@ Deno.test("wasm depthwise backprop input with dilation equals it with a zero-dil
     ]]]] as const
   ) {
     const x: [number, number, number, number] = [2, 13, 12, 3];
-    const filter = tf.tensor4d(values(3 * 3 * 3 * 2, 5), [3, 3, 3, 2]);
+    const filter = tf.tensor4d(lcgValues(3 * 3 * 3 * 2, 5), [3, 3, 3, 2]);
     const span = 2 * dilation + 1;
     const spread = tf.tidy(() => {
       const taps = tf.unstack(tf.reshape(filter, [9, 3, 2]));
@@ -196,7 +181,7 @@ Deno.test("wasm depthwise backprop input with dilation equals it with a zero-dil
     const probe = tf.tidy(() =>
       tf.depthwiseConv2d(tf.zeros(x) as tf.Tensor4D, spread, 1, pad as "same")
     );
-    const dy = tf.tensor(values(probe.size, 6), probe.shape);
+    const dy = tf.tensor(lcgValues(probe.size, 6), probe.shape);
     const gradient = (f: tf.Tensor, d: number) =>
       tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: f }, {
         strides: [1, 1],
@@ -218,7 +203,7 @@ Deno.test("wasm depthwise backprop input with dilation equals it with a zero-dil
 
 /** Values from {-1, 0, 0.5, 1}: most pooling windows hold a tied maximum. */
 function tiedValues(size: number, seed: number): Float32Array {
-  return values(size, seed).map((v) => [-1, 0, 0.5, 1][Math.floor((v + 0.5) * 4)]);
+  return lcgValues(size, seed).map((v) => [-1, 0, 0.5, 1][Math.floor((v + 0.5) * 4)]);
 }
 
 Deno.test("wasm MaxPoolGrad routes a tie to the first maximum, as the cpu kernel (torch)", async () => {
@@ -238,7 +223,7 @@ Deno.test("wasm MaxPoolGrad routes a tie to the first maximum, as the cpu kernel
       await tf.setBackend(backend);
       const input = tf.tensor4d(tiedValues(x.reduce((a, b) => a * b, 1), 11), x);
       const output = tf.maxPool(input, filterSize, strides, pad as "same");
-      const dy = tf.tensor(values(output.size, 12), output.shape);
+      const dy = tf.tensor(lcgValues(output.size, 12), output.shape);
       const dx = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, {
         filterSize,
         strides,
@@ -271,7 +256,8 @@ Deno.test("wasm Slice equals the cpu kernel bit for bit", async () => {
     for (const dtype of ["float32", "int32", "bool", "string"] as const) {
       const sliced = async (backend: "cpu" | "wasm") => {
         await tf.setBackend(backend);
-        const ints = tf.tensor(values(shape.reduce((a, b) => a * b, 1), 4), shape).mul(10).toInt();
+        const ints = tf.tensor(lcgValues(shape.reduce((a, b) => a * b, 1), 4), shape).mul(10)
+          .toInt();
         const x = dtype === "bool"
           ? tf.greater(ints, 0)
           : dtype === "string"
@@ -289,8 +275,8 @@ Deno.test("wasm Slice equals the cpu kernel bit for bit", async () => {
 
 Deno.test("wasm TorchRelu6Grad equals the composite mask on the cpu backend", async () => {
   const edges = [-1, -0, 0, 1e-38, 1e-7, 3, 5.9999995, 6, 6.0000005, 7, NaN, -Infinity, Infinity];
-  const xs = Float32Array.from([...edges, ...values(500, 9).map((v) => v * 16)]);
-  const dys = values(xs.length, 10);
+  const xs = Float32Array.from([...edges, ...lcgValues(500, 9).map((v) => v * 16)]);
+  const dys = lcgValues(xs.length, 10);
   await tf.setBackend("cpu");
   const expected = tf.tidy(() => {
     const x = tf.tensor1d(xs);
@@ -320,7 +306,8 @@ Deno.test("wasm Tile equals the cpu kernel bit for bit", async () => {
     for (const dtype of ["float32", "int32", "bool"] as const) {
       const tiled = async (backend: "cpu" | "wasm") => {
         await tf.setBackend(backend);
-        const ints = tf.tensor(values(shape.reduce((a, b) => a * b, 1), 3), shape).mul(10).toInt();
+        const ints = tf.tensor(lcgValues(shape.reduce((a, b) => a * b, 1), 3), shape).mul(10)
+          .toInt();
         // A comparison, not a cast: wasm's int32 → bool cast keeps the low byte (e.g. 253).
         const x = dtype === "bool" ? tf.greater(ints, 0) : ints.cast(dtype);
         const y = tf.tile(x, reps);
@@ -334,9 +321,9 @@ Deno.test("wasm Tile equals the cpu kernel bit for bit", async () => {
 });
 
 Deno.test("the wasm gradient kernels free every intermediate", () => {
-  const x = tf.tensor4d(values(2 * 10 * 10 * 8, 1), [2, 10, 10, 8]);
-  const w = tf.tensor4d(values(3 * 3 * 8 * 8, 2), [3, 3, 8, 8]);
-  const dw = tf.tensor4d(values(3 * 3 * 8, 3), [3, 3, 8, 1]);
+  const x = tf.tensor4d(lcgValues(2 * 10 * 10 * 8, 1), [2, 10, 10, 8]);
+  const w = tf.tensor4d(lcgValues(3 * 3 * 8 * 8, 2), [3, 3, 8, 8]);
+  const dw = tf.tensor4d(lcgValues(3 * 3 * 8, 3), [3, 3, 8, 1]);
   const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
     tf.sum(
       tf.depthwiseConv2d(
