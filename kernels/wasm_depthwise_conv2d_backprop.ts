@@ -31,6 +31,28 @@ function depthwiseInfo(
 }
 
 /**
+ * Window sizes XNNPACK's wasm depthwise convolution runs fast: it has single-pass kernels for 1,
+ * 3, 4, 9 and 25 taps, and other counts run several times slower (measured at [8, 57, 57, 96]:
+ * 2 taps 64 ms, 3 taps 13 ms, 6 taps 92 ms, 9 taps 20 ms). Stride-2 phases of a 3 x 3 filter
+ * have 2 x 1 and 1 x 2 taps.
+ */
+const FAST_DEPTHWISE_TAPS = [1, 3, 4, 9, 25];
+
+/** The smallest window at least `th` x `tw` with a fast tap count (the window itself if none). */
+function fastDepthwiseWindow(th: number, tw: number): [number, number] {
+  let best: [number, number] = [th, tw];
+  for (let h = th; h <= 5; h++) {
+    for (let w = tw; w <= 5; w++) {
+      if (!FAST_DEPTHWISE_TAPS.includes(h * w)) continue;
+      const area = h * w;
+      const bestArea = best[0] * best[1];
+      if (!FAST_DEPTHWISE_TAPS.includes(bestArea) || area < bestArea) best = [h, w];
+    }
+  }
+  return best;
+}
+
+/**
  * dx of `depthwiseConv2d(x, filter)`, phase by phase: each of the stride² phases of dx is a
  * stride-1 depthwise convolution of dy with that phase's taps of the flipped filter; with a
  * channel multiplier m > 1 the m outputs of each input channel are then summed.
@@ -51,11 +73,28 @@ export const wasmDepthwiseBackpropInputConfig: tf.KernelConfig = {
     const [, , channels, multiplier] = filter.shape;
     return inputGradientByPhases(wasm, dy, filter, false, info, (d, taps, pad) => {
       const [th, tw] = taps.shape;
+      const [fastH, fastW] = fastDepthwiseWindow(th, tw);
+      // [th, tw, C, m] and [th, tw, C·m, 1] share one memory layout.
+      const perChannel = { ...taps, shape: [th, tw, channels * multiplier, 1] };
+      // Zero taps below and right of the window, read from as much more padding: the same sums.
+      const window = fastH === th && fastW === tw ? perChannel : runWasmKernel(
+        tf.PadV2,
+        wasm,
+        { x: perChannel },
+        { paddings: [[0, fastH - th], [0, fastW - tw], [0, 0], [0, 0]], constantValue: 0 },
+      );
       const perOutput = runWasmKernel(tf.DepthwiseConv2dNative, wasm, {
         x: d,
-        // [th, tw, C, m] and [th, tw, C·m, 1] share one memory layout.
-        filter: { ...taps, shape: [th, tw, channels * multiplier, 1] },
-      }, { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad });
+        filter: window,
+      }, {
+        strides: 1,
+        dilations: [info.dilationHeight, info.dilationWidth],
+        pad: [pad[0], [pad[1][0], pad[1][1] + (fastH - th) * info.dilationHeight], [
+          pad[2][0],
+          pad[2][1] + (fastW - tw) * info.dilationWidth,
+        ], pad[3]],
+      });
+      if (window !== perChannel) free(wasm, window);
       if (multiplier === 1) return perOutput;
       const [batch, height, width] = perOutput.shape;
       const summed = runWasmKernel(tf.Sum, wasm, {

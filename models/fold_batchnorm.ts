@@ -1,5 +1,6 @@
 /**
- * Inference-only copies of a model with every BatchNorm folded into the convolution before it.
+ * BatchNorm folded into the convolution before it: inference-only copies of a model
+ * ({@link foldBatchNorm}, for predictions), and the pieces `inputGradients` folds with per call.
  *
  * In inference mode BatchNorm is a per-channel affine map, γ·(y − μ)/√(σ² + ε) + β, of the
  * convolution output y = W∗x + b, so the pair is one convolution with W' = W·s and
@@ -10,13 +11,14 @@
  * output is the BatchNorm's: in PyTorch (and in the unfolded model) `layer4.1.conv2` or
  * `features.18.0` answers the activation *before* the BatchNorm. The BatchNorm's own name
  * resolves to the folded convolution (see {@link foldedBatchNormTarget}). Explainers that need a
- * convolution's pre-BatchNorm output (Grad-CAM on `last-conv`) must run on the original model;
- * so must training, weight export and anything reading a BatchNorm's running statistics.
+ * convolution's pre-BatchNorm output (Grad-CAM on `last-conv`) must run on the original model
+ * (`inputGradients` folds per call and leaves the asked-for layer unfolded); so must training,
+ * weight export and anything reading a BatchNorm's running statistics.
  *
  * @module
  */
 import { tf } from "../deps.ts";
-import { topologicalNodes } from "./graph.ts";
+import { type GraphNode, topologicalNodes } from "./graph.ts";
 
 /** A layer class as tfjs' serialization registry sees it. */
 type LayerClass = tf.serialization.SerializableConstructor<tf.layers.Layer> & {
@@ -39,7 +41,6 @@ const FOLDED_INTO = new WeakMap<tf.LayersModel, ReadonlyMap<string, string>>();
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
-import { topologicalNodes } from "./graph.ts";
  * import { startBackend } from "./backend.ts";
  * import { foldBatchNorm, foldedBatchNormTarget } from "./fold_batchnorm.ts";
  * await startBackend("cpu");
@@ -59,49 +60,101 @@ export function foldedBatchNormTarget(
   return FOLDED_INTO.get(model)?.get(layerName);
 }
 
-/** The BatchNorm that alone consumes `conv`'s output, when the pair can be folded. */
-function foldableBatchNorm(
-  conv: tf.layers.Layer,
-  modelOutputs: ReadonlySet<tf.SymbolicTensor>,
-): tf.layers.Layer | undefined {
-  if (!FOLDABLE_CONVS.has(conv.getClassName())) return undefined;
-  const convConfig = conv.getConfig();
-  if (convConfig.activation !== "linear" || convConfig.dataFormat !== "channelsLast") {
-    return undefined;
+/**
+ * The BatchNorm nodes that can be folded into the convolution node before them, keyed by that
+ * convolution node: a linear, channels-last Conv2D or DepthwiseConv2D whose output only that
+ * BatchNorm (over the channel axis) reads, and which is neither a model output nor `keep` (a
+ * tensor the caller needs as it is, e.g. the layer a Grad-CAM reads).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { batchNormFolds } from "./fold_batchnorm.ts";
+ * import { topologicalNodes } from "./graph.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [8, 8, 3] });
+ * const conv = tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, useBias: false });
+ * const h = conv.apply(x) as tf.SymbolicTensor;
+ * const y = tf.layers.batchNormalization({ name: "bn1" }).apply(h) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: y });
+ * const nodes = topologicalNodes(model);
+ * const folds = batchNormFolds(nodes, model.outputs);
+ * console.assert(folds.get(nodes[0])?.outboundLayer.name === "bn1");
+ * console.assert(batchNormFolds(nodes, model.outputs, h).size === 0);
+ * ```
+ */
+export function batchNormFolds(
+  nodes: readonly GraphNode[],
+  modelOutputs: readonly tf.SymbolicTensor[],
+  keep?: tf.SymbolicTensor,
+): Map<GraphNode, GraphNode> {
+  const readers = new Map<number, GraphNode[]>();
+  for (const node of nodes) {
+    for (const t of node.inputTensors) readers.set(t.id, [...readers.get(t.id) ?? [], node]);
   }
-  if (conv.inboundNodes.length !== 1 || conv.outboundNodes.length !== 1) return undefined;
-  if (modelOutputs.has(conv.output as tf.SymbolicTensor)) return undefined;
-  const bn = conv.outboundNodes[0].outboundLayer;
-  if (bn.getClassName() !== "BatchNormalization" || bn.inboundNodes.length !== 1) return undefined;
-  const axis = bn.getConfig().axis;
-  return axis === -1 || axis === 3 ? bn : undefined;
+  const folds = new Map<GraphNode, GraphNode>();
+  for (const node of nodes) {
+    const conv = node.outboundLayer;
+    if (!FOLDABLE_CONVS.has(conv.getClassName()) || node.outputTensors.length !== 1) continue;
+    const convConfig = conv.getConfig();
+    if (convConfig.activation !== "linear" || convConfig.dataFormat !== "channelsLast") continue;
+    const [out] = node.outputTensors;
+    if (out === keep || modelOutputs.includes(out)) continue;
+    const [bnNode, ...others] = readers.get(out.id) ?? [];
+    if (!bnNode || others.length > 0 || bnNode.inputTensors.length !== 1) continue;
+    const bn = bnNode.outboundLayer;
+    if (bn.getClassName() !== "BatchNormalization") continue;
+    const axis = bn.getConfig().axis;
+    if (axis === -1 || axis === 3) folds.set(node, bnNode);
+  }
+  return folds;
 }
 
 /**
- * A conv layer's kernel and bias with `bn` folded in, computed in float64. Output channel c of
- * a Conv2D kernel [kh, kw, in, out] and of a DepthwiseConv2D kernel [kh, kw, in, multiplier]
- * (channel i·multiplier + m) is in both cases the flat index modulo the output channel count.
+ * A convolution layer's kernel and bias with BatchNorm layer `bn` folded in, as tensors the
+ * caller owns, computed on the backend (no download). Output channel c of a Conv2D kernel
+ * [kh, kw, in, out] and of a DepthwiseConv2D kernel [kh, kw, in, multiplier] (channel
+ * i·multiplier + m) is in both cases the flat index modulo the output channel count.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { foldedConvWeights } from "./fold_batchnorm.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [4, 4, 1] });
+ * const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1, useBias: false });
+ * const bn = tf.layers.batchNormalization({ epsilon: 0 });
+ * bn.apply(conv.apply(x));
+ * conv.setWeights([tf.ones([1, 1, 1, 2])]);
+ * bn.setWeights([tf.tensor1d([2, 2]), tf.tensor1d([1, 0]), tf.tensor1d([0, 1]), tf.tensor1d([4, 4])]);
+ * const [kernel, bias] = foldedConvWeights(conv, bn);
+ * // s = γ / √σ² = 1: the kernel is unchanged; bias = β − μ·s.
+ * console.assert(kernel.dataSync().join() === "1,1" && bias.dataSync().join() === "1,-1");
+ * tf.dispose([kernel, bias]);
+ * ```
  */
-function foldedWeights(conv: tf.layers.Layer, bn: tf.layers.Layer): [tf.Tensor, tf.Tensor] {
-  const [kernel, convBias] = conv.getWeights();
-  const { center, scale, epsilon } = bn.getConfig() as {
-    center: boolean;
-    scale: boolean;
-    epsilon: number;
-  };
-  const bnWeights = bn.getWeights().map((w) => w.dataSync());
-  const gamma = scale ? bnWeights.shift() : undefined;
-  const beta = center ? bnWeights.shift() : undefined;
-  const [mean, variance] = bnWeights;
-  const channels = mean.length;
-  const s = Float64Array.from(mean, (_, c) => (gamma?.[c] ?? 1) / Math.sqrt(variance[c] + epsilon));
-  const b = convBias?.dataSync();
-  const bias = Float32Array.from(
-    mean,
-    (m, c) => (beta?.[c] ?? 0) + ((b?.[c] ?? 0) - m) * s[c],
-  );
-  const w = Float32Array.from(kernel.dataSync(), (v, i) => v * s[i % channels]);
-  return [tf.tensor(w, kernel.shape), tf.tensor1d(bias)];
+export function foldedConvWeights(
+  conv: tf.layers.Layer,
+  bn: tf.layers.Layer,
+): [tf.Tensor, tf.Tensor1D] {
+  return tf.tidy(() => {
+    const [kernel, convBias] = conv.getWeights();
+    const { center, scale, epsilon } = bn.getConfig() as {
+      center: boolean;
+      scale: boolean;
+      epsilon: number;
+    };
+    const bnWeights = bn.getWeights();
+    const gamma = scale ? bnWeights.shift() : undefined;
+    const beta = center ? bnWeights.shift() : undefined;
+    const [mean, variance] = bnWeights;
+    const root = tf.sqrt(tf.add(variance, epsilon));
+    const s = gamma ? tf.div(gamma, root) : tf.reciprocal(root);
+    const channels = mean.shape[0];
+    const w = tf.reshape(tf.mul(tf.reshape(kernel, [-1, channels]), s), kernel.shape);
+    const shifted = tf.mul(convBias ? tf.sub(convBias, mean) : tf.neg(mean), s);
+    return [w, (beta ? tf.add(beta, shifted) : shifted) as tf.Tensor1D];
+  });
 }
 
 /**
@@ -136,7 +189,6 @@ function cloneLayer(
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
-import { topologicalNodes } from "./graph.ts";
  * import { startBackend } from "./backend.ts";
  * import { foldBatchNorm } from "./fold_batchnorm.ts";
  * import { buildModel } from "./registry.ts";
@@ -153,7 +205,6 @@ import { topologicalNodes } from "./graph.ts";
  * ```
  */
 export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
-  const modelOutputs = new Set(model.outputs);
   const symbols = new Map<number, tf.SymbolicTensor>();
   const inputs = model.inputs.map((input) => {
     const copy = tf.input({
@@ -166,16 +217,24 @@ export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
   });
   const clones = new Map<tf.layers.Layer, tf.layers.Layer>();
   const foldedInto = new Map<string, string>();
-  const foldedBns = new Set<tf.layers.Layer>();
+  const nodes = topologicalNodes(model);
+  // One clone per layer: only pairs of layers applied once are folded.
+  const folds = new Map(
+    [...batchNormFolds(nodes, model.outputs)].filter(([convNode, bnNode]) =>
+      convNode.outboundLayer.inboundNodes.length === 1 &&
+      bnNode.outboundLayer.inboundNodes.length === 1
+    ),
+  );
+  const foldedBnNodes = new Set<GraphNode>(folds.values());
   const toDispose: tf.Tensor[] = [];
   try {
-    for (const node of topologicalNodes(model)) {
+    for (const node of nodes) {
       const layer = node.outboundLayer;
-      if (foldedBns.has(layer)) {
+      if (foldedBnNodes.has(node)) {
         symbols.set(node.outputTensors[0].id, symbols.get(node.inputTensors[0].id)!);
         continue;
       }
-      const bn = foldableBatchNorm(layer, modelOutputs);
+      const bn = folds.get(node)?.outboundLayer;
       let clone = clones.get(layer);
       if (!clone) {
         clone = cloneLayer(layer, bn ? { useBias: true } : {});
@@ -186,10 +245,9 @@ export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
       const outs = Array.isArray(out) ? out : [out];
       node.outputTensors.forEach((t, i) => symbols.set(t.id, outs[i] as tf.SymbolicTensor));
       if (bn) {
-        const weights = foldedWeights(layer, bn);
+        const weights = foldedConvWeights(layer, bn);
         toDispose.push(...weights);
         clone.setWeights(weights);
-        foldedBns.add(bn);
         foldedInto.set(bn.name, layer.name);
       } else {
         clone.setWeights(layer.getWeights());
