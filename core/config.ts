@@ -58,8 +58,8 @@ export const configSchema = z.strictObject({
   augmentFillGray: z.number().int().min(0).max(255),
   backend: z.enum(BACKEND_NAMES),
   /**
-   * What the wasm backend's convolutions run on: tfjs's XNNPACK, or the system's OpenBLAS (about
-   * 2x faster, not position-invariant in the last bit; see README, Backends).
+   * What the wasm backend's convolutions run on: the system's OpenBLAS (the default, about 2x
+   * faster; XNNPACK where it is not installed), or tfjs's XNNPACK (see README, Backends).
    */
   convolutions: z.enum(CONVOLUTION_LIBRARIES),
   onBadImage: z.enum(BAD_IMAGE_POLICIES),
@@ -84,7 +84,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   augment: true,
   augmentFillGray: 0,
   backend: "auto",
-  convolutions: "xnnpack",
+  convolutions: "openblas",
   onBadImage: "fail",
 });
 

@@ -19,7 +19,9 @@
  * equal receptive fields can give outputs one ulp apart. XNNPACK and PyTorch give them equal
  * outputs. On images with flat regions (ECG paper) that changes which element of a max-pool tie
  * gets the gradient, and input-gradient maps then differ from Captum's (Saliency: Pearson 0.99 on
- * the resnet18 parity fixture). That is why it is opt-in and the explanation stages default off.
+ * the resnet18 parity fixture). So input gradients run the convolutions that feed a max-pool on
+ * the stock kernels ({@link withStockConvolutions}, `models/max_pool_ties.ts`); nothing else
+ * depends on the last bit.
  *
  * @module
  */
@@ -416,6 +418,30 @@ function runGemmConv(
   return output;
 }
 
+/** Open {@link withStockConvolutions} scopes. */
+let stockScopes = 0;
+
+/**
+ * Runs `f` with forward convolutions on the stock XNNPACK kernels, which are position-invariant
+ * (equal receptive fields, equal outputs): for a convolution whose output a max-pool compares
+ * when its gradient is taken, so that ties stay ties (see the module notes). Scopes nest; ops
+ * run eagerly, so what `f` computes is settled when it returns.
+ *
+ * @example
+ * ```ts
+ * import { withStockConvolutions } from "./blas_conv2d.ts";
+ * console.assert(withStockConvolutions(() => 2) === 2);
+ * ```
+ */
+export function withStockConvolutions<T>(f: () => T): T {
+  stockScopes++;
+  try {
+    return f();
+  } finally {
+    stockScopes--;
+  }
+}
+
 /**
  * `Conv2D`, `FusedConv2D` and `Conv2DBackpropFilter` kernel configs for the wasm backend that
  * run on `blas`, handing what they do not cover to `stock` (the configs they replace, whose
@@ -433,7 +459,8 @@ export function blasConvolutionConfigs(
   const conv2d: tf.KernelConfig = {
     ...stock.conv2d,
     kernelFunc: (args) => {
-      const call = gemmCall(args.inputs, args.attrs as unknown as Conv2DAttrsLike);
+      const call = stockScopes === 0 &&
+        gemmCall(args.inputs, args.attrs as unknown as Conv2DAttrsLike);
       if (!call) return stock.conv2d.kernelFunc(args);
       return runGemmConv(blas, args.backend as WasmBackend, call);
     },
@@ -447,7 +474,7 @@ export function blasConvolutionConfigs(
         preluActivationWeights?: tf.TensorInfo;
       };
       const activation = attrs.activation ?? "linear";
-      const call = gemmCall(args.inputs, attrs);
+      const call = stockScopes === 0 ? gemmCall(args.inputs, attrs) : undefined;
       const biasFits = !bias ||
         (bias.dtype === "float32" && tf.util.sizeFromShape(bias.shape) === call?.info.outChannels);
       if (!call || preluActivationWeights || !ACTIVATIONS.includes(activation) || !biasFits) {

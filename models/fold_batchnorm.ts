@@ -1,6 +1,7 @@
 /**
- * BatchNorm folded into the convolution before it: inference-only copies of a model
- * ({@link foldBatchNorm}, for predictions), and the pieces `inputGradients` folds with per call.
+ * BatchNorm folded into the convolution before it: inference-only copies of a model, for
+ * predictions ({@link foldBatchNorm}); and BatchNorm as the affine map both rest on
+ * ({@link batchNormAffine}, which `inputGradients` runs in place of tfjs' `batchNorm`).
  *
  * In inference mode BatchNorm is a per-channel affine map, γ·(y − μ)/√(σ² + ε) + β, of the
  * convolution output y = W∗x + b, so the pair is one convolution with W' = W·s and
@@ -11,9 +12,8 @@
  * output is the BatchNorm's: in PyTorch (and in the unfolded model) `layer4.1.conv2` or
  * `features.18.0` answers the activation *before* the BatchNorm. The BatchNorm's own name
  * resolves to the folded convolution (see {@link foldedBatchNormTarget}). Explainers that need a
- * convolution's pre-BatchNorm output (Grad-CAM on `last-conv`) must run on the original model
- * (`inputGradients` folds per call and leaves the asked-for layer unfolded); so must training,
- * weight export and anything reading a BatchNorm's running statistics.
+ * convolution's pre-BatchNorm output (Grad-CAM on `last-conv`) must run on the original model;
+ * so must training, weight export and anything reading a BatchNorm's running statistics.
  *
  * @module
  */
@@ -63,30 +63,11 @@ export function foldedBatchNormTarget(
 /**
  * The BatchNorm nodes that can be folded into the convolution node before them, keyed by that
  * convolution node: a linear, channels-last Conv2D or DepthwiseConv2D whose output only that
- * BatchNorm (over the channel axis) reads, and which is neither a model output nor `keep` (a
- * tensor the caller needs as it is, e.g. the layer a Grad-CAM reads).
- *
- * @example
- * ```ts
- * import { tf } from "../deps.ts";
- * import { batchNormFolds } from "./fold_batchnorm.ts";
- * import { topologicalNodes } from "./graph.ts";
- * await tf.setBackend("cpu");
- * const x = tf.input({ shape: [8, 8, 3] });
- * const conv = tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, useBias: false });
- * const h = conv.apply(x) as tf.SymbolicTensor;
- * const y = tf.layers.batchNormalization({ name: "bn1" }).apply(h) as tf.SymbolicTensor;
- * const model = tf.model({ inputs: x, outputs: y });
- * const nodes = topologicalNodes(model);
- * const folds = batchNormFolds(nodes, model.outputs);
- * console.assert(folds.get(nodes[0])?.outboundLayer.name === "bn1");
- * console.assert(batchNormFolds(nodes, model.outputs, h).size === 0);
- * ```
+ * BatchNorm (over the channel axis) reads, and which is not a model output.
  */
-export function batchNormFolds(
+function batchNormFolds(
   nodes: readonly GraphNode[],
   modelOutputs: readonly tf.SymbolicTensor[],
-  keep?: tf.SymbolicTensor,
 ): Map<GraphNode, GraphNode> {
   const readers = new Map<number, GraphNode[]>();
   for (const node of nodes) {
@@ -99,7 +80,7 @@ export function batchNormFolds(
     const convConfig = conv.getConfig();
     if (convConfig.activation !== "linear" || convConfig.dataFormat !== "channelsLast") continue;
     const [out] = node.outputTensors;
-    if (out === keep || modelOutputs.includes(out)) continue;
+    if (modelOutputs.includes(out)) continue;
     const [bnNode, ...others] = readers.get(out.id) ?? [];
     if (!bnNode || others.length > 0 || bnNode.inputTensors.length !== 1) continue;
     const bn = bnNode.outboundLayer;
@@ -111,50 +92,63 @@ export function batchNormFolds(
 }
 
 /**
- * A convolution layer's kernel and bias with BatchNorm layer `bn` folded in, as tensors the
- * caller owns, computed on the backend (no download). Output channel c of a Conv2D kernel
- * [kh, kw, in, out] and of a DepthwiseConv2D kernel [kh, kw, in, multiplier] (channel
- * i·multiplier + m) is in both cases the flat index modulo the output channel count.
+ * BatchNorm layer `bn` in inference mode as the per-channel affine map y·α + β', with
+ * α = γ/√(σ² + ε) and β' = β − μ·α (the terms PyTorch's CPU kernel computes), as [α, β'] tensors
+ * the caller owns, computed on the backend (no download).
  *
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
- * import { foldedConvWeights } from "./fold_batchnorm.ts";
+ * import { batchNormAffine } from "./fold_batchnorm.ts";
  * await tf.setBackend("cpu");
- * const x = tf.input({ shape: [4, 4, 1] });
- * const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1, useBias: false });
  * const bn = tf.layers.batchNormalization({ epsilon: 0 });
- * bn.apply(conv.apply(x));
- * conv.setWeights([tf.ones([1, 1, 1, 2])]);
+ * bn.apply(tf.input({ shape: [2] }));
+ * // γ, β, μ, σ²
  * bn.setWeights([tf.tensor1d([2, 2]), tf.tensor1d([1, 0]), tf.tensor1d([0, 1]), tf.tensor1d([4, 4])]);
- * const [kernel, bias] = foldedConvWeights(conv, bn);
- * // s = γ / √σ² = 1: the kernel is unchanged; bias = β − μ·s.
- * console.assert(kernel.dataSync().join() === "1,1" && bias.dataSync().join() === "1,-1");
- * tf.dispose([kernel, bias]);
+ * const [scale, shift] = batchNormAffine(bn);
+ * console.assert(scale.dataSync().join() === "1,1" && shift.dataSync().join() === "1,-1");
+ * tf.dispose([scale, shift]);
  * ```
  */
-export function foldedConvWeights(
-  conv: tf.layers.Layer,
-  bn: tf.layers.Layer,
-): [tf.Tensor, tf.Tensor1D] {
+export function batchNormAffine(bn: tf.layers.Layer): [tf.Tensor1D, tf.Tensor1D] {
   return tf.tidy(() => {
-    const [kernel, convBias] = conv.getWeights();
     const { center, scale, epsilon } = bn.getConfig() as {
       center: boolean;
       scale: boolean;
       epsilon: number;
     };
-    const bnWeights = bn.getWeights();
-    const gamma = scale ? bnWeights.shift() : undefined;
-    const beta = center ? bnWeights.shift() : undefined;
-    const [mean, variance] = bnWeights;
+    const weights = bn.getWeights();
+    const gamma = scale ? weights.shift() : undefined;
+    const beta = center ? weights.shift() : undefined;
+    const [mean, variance] = weights;
     const root = tf.sqrt(tf.add(variance, epsilon));
-    const s = gamma ? tf.div(gamma, root) : tf.reciprocal(root);
-    const channels = mean.shape[0];
-    const w = tf.reshape(tf.mul(tf.reshape(kernel, [-1, channels]), s), kernel.shape);
-    const shifted = tf.mul(convBias ? tf.sub(convBias, mean) : tf.neg(mean), s);
-    return [w, (beta ? tf.add(beta, shifted) : shifted) as tf.Tensor1D];
+    const alpha = gamma ? tf.div(gamma, root) : tf.reciprocal(root);
+    const shifted = tf.neg(tf.mul(mean, alpha));
+    return [alpha as tf.Tensor1D, (beta ? tf.add(beta, shifted) : shifted) as tf.Tensor1D];
   });
+}
+
+/**
+ * A convolution layer's kernel and bias with BatchNorm layer `bn` folded in: W·α and b·α + β'.
+ * Output channel c of a Conv2D kernel [kh, kw, in, out] and of a DepthwiseConv2D kernel
+ * [kh, kw, in, multiplier] (channel i·multiplier + m) is in both cases the flat index modulo the
+ * output channel count.
+ */
+function foldedConvWeights(conv: tf.layers.Layer, bn: tf.layers.Layer): [tf.Tensor, tf.Tensor1D] {
+  const [alpha, shift] = batchNormAffine(bn);
+  try {
+    return tf.tidy(() => {
+      const [kernel, convBias] = conv.getWeights();
+      const channels = alpha.shape[0];
+      const w = tf.reshape(tf.mul(tf.reshape(kernel, [-1, channels]), alpha), kernel.shape);
+      return [
+        w,
+        (convBias ? tf.add(tf.mul(convBias, alpha), shift) : tf.clone(shift)) as tf.Tensor1D,
+      ];
+    });
+  } finally {
+    tf.dispose([alpha, shift]);
+  }
 }
 
 /**

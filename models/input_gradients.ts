@@ -10,19 +10,21 @@
  * the weights; every other layer runs its own `apply`. Nothing is patched: training's path
  * (`model.apply` under `tf.variableGrads`) is untouched, and no variable is created or written.
  *
- * On the way, each BatchNorm that alone reads a convolution's output is folded into that
- * convolution for the call (`batchNormFolds`, from the weights as they are now, so a model whose
- * weights change, as MPRT's do, is always evaluated as it is): the same inference-mode arithmetic
- * up to float32 rounding, without the BatchNorm ops and their gradients (a third of
- * mobilenet_v2's time on wasm). The layer asked for with `layer` is never folded away: Grad-CAM
- * on a convolution reads its output before the BatchNorm, as PyTorch's hooks do.
+ * BatchNorm (inference mode) runs as the per-channel affine map y·α + β' PyTorch's CPU kernel
+ * computes (`batchNormAffine`), two elementwise ops whose gradient is one product, instead of
+ * tfjs's `batchNorm` and its gradient's half a dozen ops per layer (a third of mobilenet_v2's
+ * time on wasm). Convolutions upstream of a max-pool run on the position-invariant stock
+ * kernels even where OpenBLAS is registered (`max_pool_ties.ts`), so that the max-pool's ties,
+ * and the pixel its gradient goes to, are PyTorch's.
  *
  * @module
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { batchNormFolds, foldedConvWeights } from "./fold_batchnorm.ts";
+import { withStockConvolutions } from "../kernels/blas_conv2d.ts";
+import { batchNormAffine } from "./fold_batchnorm.ts";
 import { type GraphNode, topologicalNodes } from "./graph.ts";
+import { maxPoolFeeders } from "./max_pool_ties.ts";
 
 /** What to differentiate with respect to. */
 export interface InputGradientOptions {
@@ -86,6 +88,13 @@ function applyWithoutWeightGradients(layer: tf.layers.Layer, inputs: tf.Tensor[]
       return [(layer as unknown as WeightedLayer).activation.apply(bias ? tf.add(y, bias) : y)];
     }
   }
+  if (
+    className === "BatchNormalization" &&
+    [-1, x.rank - 1].includes(layer.getConfig().axis as number)
+  ) {
+    const [scale, shift] = batchNormAffine(layer);
+    return [tf.add(tf.mul(x, scale), shift)];
+  }
   if (className === "Dense" && x.rank === 2) {
     const [kernel, bias] = layer.getWeights();
     const y = tf.matMul(x, kernel);
@@ -93,43 +102,6 @@ function applyWithoutWeightGradients(layer: tf.layers.Layer, inputs: tf.Tensor[]
   }
   const out = layer.apply(inputs.length === 1 ? x : inputs, { training: false });
   return Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
-}
-
-/**
- * One unit of evaluation: a graph node, or a convolution node with the BatchNorm node that alone
- * reads it folded in, run as one convolution with the BatchNorm's scale and shift in its weights
- * (the same inference-mode arithmetic up to rounding; on wasm the BatchNorm ops and their
- * gradients are a third of mobilenet_v2's input-gradient time and an eighth of resnet18's).
- */
-interface Step {
-  /** The node whose inputs the step reads (the convolution's, when folded). */
-  node: GraphNode;
-  /** The BatchNorm node folded into `node`: the step then produces its outputs. */
-  folded?: GraphNode;
-}
-
-function stepOutputs(step: Step): tf.SymbolicTensor[] {
-  return (step.folded ?? step.node).outputTensors;
-}
-
-/** The model's steps in evaluation order; `keep` (a tensor the caller reads) is never folded away. */
-function stepsOf(model: tf.LayersModel, keep?: tf.SymbolicTensor): Step[] {
-  const nodes = topologicalNodes(model);
-  const folds = batchNormFolds(nodes, model.outputs, keep);
-  const foldedBatchNorms = new Set(folds.values());
-  return nodes.filter((node) => !foldedBatchNorms.has(node)).map((node) => ({
-    node,
-    folded: folds.get(node),
-  }));
-}
-
-/** A convolution layer followed by BatchNorm layer `bn`, as one convolution with bias. */
-function foldedConvolution(conv: tf.layers.Layer, bn: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
-  const [kernel, bias] = foldedConvWeights(conv, bn);
-  const { strides, padding, dilationRate } = conv.getConfig() as unknown as Conv2DConfig;
-  const op = conv.getClassName() === "Conv2D" ? tf.conv2d : tf.depthwiseConv2d;
-  const y = op(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, "NHWC", dilationRate);
-  return tf.add(y, bias);
 }
 
 /** A symbolic tensor's name in any model built from the same topology (clones included). */
@@ -186,33 +158,31 @@ export class ForwardCache {
   prepare(): void {
     if (this.#values) return;
     const values = new Map<string, tf.Tensor>();
-    const steps = stepsOf(this.model);
+    const nodes = topologicalNodes(this.model);
     tf.tidy(() => {
       const byId = new Map<number, tf.Tensor>([[this.model.inputs[0].id, this.xNHWC]]);
-      runSteps(steps, byId);
-      for (const step of steps) {
-        for (const t of stepOutputs(step)) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
+      runNodes(nodes, byId, maxPoolFeeders(nodes));
+      for (const node of nodes) {
+        for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
       }
     });
     this.#values = values;
   }
 
   /**
-   * The unchanged value of `t`, an output of `step`, when the model is evaluated on `xNHWC`
+   * The unchanged value of `t`, an output of `node`, when the model is evaluated on `xNHWC`
    * with the tensors in `clean` unchanged; undefined when a changed layer feeds it, the input is
    * another one, or the cache is not prepared.
    */
   valueOf(
     t: tf.SymbolicTensor,
-    step: Step,
+    node: GraphNode,
     clean: ReadonlySet<number>,
     xNHWC: tf.Tensor4D,
   ): tf.Tensor | undefined {
     if (!this.#values || xNHWC !== this.xNHWC) return undefined;
-    for (const node of [step.node, step.folded]) {
-      if (node && this.changedLayers.has(node.outboundLayer.name)) return undefined;
-    }
-    if (!step.node.inputTensors.every((input) => clean.has(input.id))) return undefined;
+    if (this.changedLayers.has(node.outboundLayer.name)) return undefined;
+    if (!node.inputTensors.every((input) => clean.has(input.id))) return undefined;
     const value = this.#values.get(tensorKey(t));
     if (value) this.reads++;
     return value;
@@ -225,14 +195,20 @@ export class ForwardCache {
   }
 }
 
-function runSteps(steps: Step[], values: Map<number, tf.Tensor>): void {
-  for (const step of steps) {
-    const { node, folded } = step;
+/**
+ * Evaluates `nodes` in order; those in `tieExact` (convolutions upstream of a max-pool) on the
+ * position-invariant stock convolution kernels.
+ */
+function runNodes(
+  nodes: GraphNode[],
+  values: Map<number, tf.Tensor>,
+  tieExact: ReadonlySet<GraphNode>,
+): void {
+  for (const node of nodes) {
     const inputs = node.inputTensors.map((t) => values.get(t.id) as tf.Tensor);
-    const outputs = folded
-      ? [foldedConvolution(node.outboundLayer, folded.outboundLayer, inputs[0])]
-      : applyWithoutWeightGradients(node.outboundLayer, inputs);
-    stepOutputs(step).forEach((t, i) => values.set(t.id, outputs[i]));
+    const run = () => applyWithoutWeightGradients(node.outboundLayer, inputs);
+    const outputs = tieExact.has(node) ? withStockConvolutions(run) : run();
+    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
   }
 }
 
@@ -305,35 +281,35 @@ export function inputGradients(
   }
   return tf.tidy(() => {
     const mask = targetMask(targets, xNHWC.shape[0], classes);
-    const steps = stepsOf(model, source);
+    const nodes = topologicalNodes(model);
     const downstream = new Set([source.id]);
-    const before: Step[] = [];
-    const after: Step[] = [];
-    for (const step of steps) {
-      if (step.node.inputTensors.some((t) => downstream.has(t.id))) {
-        after.push(step);
-        for (const t of stepOutputs(step)) downstream.add(t.id);
+    const before: GraphNode[] = [];
+    const after: GraphNode[] = [];
+    for (const node of nodes) {
+      if (node.inputTensors.some((t) => downstream.has(t.id))) {
+        after.push(node);
+        for (const t of node.outputTensors) downstream.add(t.id);
       } else {
-        before.push(step);
+        before.push(node);
       }
     }
     const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
     const reused = options.layer === undefined ? undefined : options.reuse;
-    // Steps an unchanged copy already evaluated on this input are read, not recomputed.
+    // Nodes an unchanged copy already evaluated on this input are read, not recomputed.
     const clean = new Set<number>([model.inputs[0].id]);
     const toRun = reused
-      ? before.filter((step) => {
-        const outputs = stepOutputs(step);
-        const cached = outputs.map((t) => reused.valueOf(t, step, clean, xNHWC));
+      ? before.filter((node) => {
+        const cached = node.outputTensors.map((t) => reused.valueOf(t, node, clean, xNHWC));
         if (cached.some((v) => v === undefined)) return true;
-        outputs.forEach((t, i) => {
+        node.outputTensors.forEach((t, i) => {
           values.set(t.id, cached[i]!);
           clean.add(t.id);
         });
         return false;
       })
       : before;
-    runSteps(toRun, values);
+    const tieExact = maxPoolFeeders(nodes);
+    runNodes(toRun, values, tieExact);
     // A cached activation stays the cache's: the caller gets (and disposes) its own handle.
     const activation = clean.has(source.id)
       ? tf.clone(values.get(source.id) as tf.Tensor)
@@ -341,7 +317,7 @@ export function inputGradients(
     let logits: tf.Tensor2D | undefined;
     const gradient = tf.grad((sourceValue: tf.Tensor) => {
       values.set(source.id, sourceValue);
-      runSteps(after, values);
+      runNodes(after, values, tieExact);
       logits = tf.keep(values.get(model.outputs[0].id) as tf.Tensor2D);
       return tf.sum(tf.mul(logits, mask));
     })(activation);

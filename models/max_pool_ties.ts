@@ -1,84 +1,55 @@
 /**
- * Which max-pools of a model would see OpenBLAS's rounding in their ties.
+ * Which convolutions must stay position-invariant for max-pool gradients to match PyTorch's.
  *
- * OpenBLAS is not position-invariant (`kernels/blas_conv2d.ts`): two equal receptive fields can
- * come out one ulp apart, so on flat image regions a max-pool fed by such a convolution no longer
- * sees exact ties, and its gradient goes to another element than in PyTorch. A max-pool fed by a
- * convolution that stays on XNNPACK (an RGB stem: resnet, densenet) keeps exact ties. Of our
- * architectures only vgg16_bn has max-pools after OpenBLAS convolutions.
+ * A max-pool's gradient goes to the first maximum of each window, so on flat image regions (ECG
+ * paper), where equal receptive fields give equal activations, it depends on those activations
+ * being exactly equal, and so on every convolution before the max-pool being position-invariant.
+ * XNNPACK and PyTorch give equal receptive fields equal outputs; OpenBLAS does not
+ * (`kernels/blas_conv2d.ts`: rows of a product are summed in different orders, one ulp apart).
+ * So when an input gradient is taken, the convolutions upstream of a max-pool run on the stock
+ * kernels (`withStockConvolutions`): on resnet and densenet only the RGB stem (on XNNPACK
+ * anyway), on vgg16_bn all of them. Everything else may run on OpenBLAS, whose last bits change
+ * no prediction and no tie.
  *
  * @module
  */
-import type { tf } from "../deps.ts";
-import { filterRunsOnGemm } from "../kernels/blas_conv2d.ts";
-import type { BackendChoice } from "./backend.ts";
-import { type GraphNode, topologicalNodes } from "./graph.ts";
+import type { GraphNode } from "./graph.ts";
 
 /**
- * Names of the `MaxPooling2D` layers fed, through single-input layers (BatchNorm, activations,
- * padding), by a convolution that runs on OpenBLAS; or fed by several layers, where no single
- * convolution can be named (counted as affected, to be safe).
+ * The `Conv2D` nodes among `nodes` upstream of a `MaxPooling2D`: those from whose output the
+ * max-pool's input is reachable.
  *
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
- * import { maxPoolsAfterGemmConvolutions } from "./max_pool_ties.ts";
+ * import { topologicalNodes } from "./graph.ts";
+ * import { maxPoolFeeders } from "./max_pool_ties.ts";
  * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [8, 8, 16] });
- * const c = tf.layers.conv2d({ filters: 8, kernelSize: 3, name: "conv" }).apply(x) as tf.SymbolicTensor;
- * const p = tf.layers.maxPooling2d({ poolSize: 2, name: "pool" }).apply(c) as tf.SymbolicTensor;
- * console.assert(maxPoolsAfterGemmConvolutions(tf.model({ inputs: x, outputs: p })).join() === "pool");
+ * const a = tf.layers.conv2d({ filters: 8, kernelSize: 3, name: "a" }).apply(x) as tf.SymbolicTensor;
+ * const r = tf.layers.reLU({}).apply(a) as tf.SymbolicTensor;
+ * const p = tf.layers.maxPooling2d({ poolSize: 2 }).apply(r) as tf.SymbolicTensor;
+ * const b = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: "b" }).apply(p) as tf.SymbolicTensor;
+ * const nodes = topologicalNodes(tf.model({ inputs: x, outputs: b }));
+ * // b comes after the max-pool: its rounding reaches no tie.
+ * console.assert([...maxPoolFeeders(nodes)].map((n) => n.outboundLayer.name).join() === "a");
  * ```
  */
-export function maxPoolsAfterGemmConvolutions(model: tf.LayersModel): string[] {
+export function maxPoolFeeders(nodes: readonly GraphNode[]): Set<GraphNode> {
   const producer = new Map<number, GraphNode>();
-  const nodes = topologicalNodes(model);
   for (const node of nodes) for (const t of node.outputTensors) producer.set(t.id, node);
-  const affected: string[] = [];
-  for (const node of nodes) {
-    if (node.outboundLayer.getClassName() !== "MaxPooling2D") continue;
-    let feeder = producer.get(node.inputTensors[0].id);
-    while (feeder && feeder.inputTensors.length === 1 && !isConvolution(feeder.outboundLayer)) {
-      feeder = producer.get(feeder.inputTensors[0].id);
+  const feeders = new Set<GraphNode>();
+  const seen = new Set<GraphNode>();
+  const pending = nodes.filter((node) => node.outboundLayer.getClassName() === "MaxPooling2D");
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    for (const input of node.inputTensors) {
+      const from = producer.get(input.id);
+      if (!from || seen.has(from)) continue; // the model's input, or walked already
+      seen.add(from);
+      if (from.outboundLayer.getClassName() === "Conv2D") feeders.add(from);
+      pending.push(from);
     }
-    const gemmFed = feeder === undefined
-      ? false // the model's input: no convolution rounding at all
-      : !isConvolution(feeder.outboundLayer) ||
-        filterRunsOnGemm((feeder.outboundLayer.getWeights()[0]?.shape ?? []) as number[]);
-    if (gemmFed) affected.push(node.outboundLayer.name);
   }
-  return affected;
-}
-
-function isConvolution(layer: tf.layers.Layer): boolean {
-  return layer.getClassName() === "Conv2D";
-}
-
-/**
- * Warns, in one line, when convolutions run on OpenBLAS (`backend.openBlas`) and `model` has
- * max-pools whose ties that changes; the explanation stages call it for each model they load.
- *
- * @example
- * ```ts
- * import { tf } from "../deps.ts";
- * import { warnOfMaxPoolTies } from "./max_pool_ties.ts";
- * await tf.setBackend("cpu");
- * const x = tf.input({ shape: [4] });
- * const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2 }).apply(x) as tf.SymbolicTensor });
- * console.assert(warnOfMaxPoolTies({ name: "wasm", reason: "", openBlas: "lib" }, "tiny", model) === false);
- * ```
- */
-export function warnOfMaxPoolTies(
-  backend: BackendChoice,
-  modelName: string,
-  model: tf.LayersModel,
-): boolean {
-  const pools = backend.openBlas ? maxPoolsAfterGemmConvolutions(model) : [];
-  if (pools.length === 0) return false;
-  console.warn(
-    `note: ${modelName}'s max-pools ${pools.join(", ")} follow OpenBLAS convolutions, so ` +
-      "their ties on flat image regions may break differently from PyTorch's and gradient maps " +
-      "can differ from Captum's there; --convolutions xnnpack gives tie-exact maps",
-  );
-  return true;
+  return feeders;
 }

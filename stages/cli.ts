@@ -33,8 +33,8 @@ export const SHARED_FLAGS = {
   convolutions: {
     type: "string",
     valueName: "LIB",
-    help: "xnnpack|openblas: what wasm convolutions run on (openblas: ~2x faster where " +
-      "installed; see README, Backends)",
+    help: "openblas|xnnpack: what wasm convolutions run on (default openblas where installed, " +
+      "~2x faster; see README, Backends)",
   },
   "on-bad-image": {
     type: "string",

@@ -7,7 +7,6 @@ import { extname } from "node:path";
 import { InputError } from "../core/errors.ts";
 import { type NpyArray, readNpyFile, writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
-import { warnOfMaxPoolTies } from "../models/max_pool_ties.ts";
 import { argmaxRows, logitsOfNHWC } from "../evaluation/inference.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
@@ -108,7 +107,6 @@ export async function explain(
     h,
     hooks.buildModel,
   );
-  warnOfMaxPoolTies(backend, String(flags.model), model);
   try {
     if (h !== imgSizePx || w !== imgSizePx) {
       throw new InputError(

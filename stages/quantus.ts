@@ -12,7 +12,6 @@ import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool
 import { assembleBatch } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
 import { describeBackend, startBackend } from "../models/backend.ts";
-import { warnOfMaxPoolTies } from "../models/max_pool_ties.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
@@ -234,7 +233,6 @@ export async function quantus(
     const owned = explainers.map(() => batches.map(() => ownsItem(shard, item++)));
     if (!owned.flat().includes(true)) continue;
     const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
-    warnOfMaxPoolTies(backend, name, model);
     const metricModel = new MetricModel(model);
     // Workers build models from the registry; a caller's own builder runs in this thread.
     const runner: JobRunner<QuantusBatchJob, QuantusBatchScores> = workers > 1 && !hooks.buildModel

@@ -31,7 +31,6 @@ export const trainSpec: StageSpec = {
     "on-bad-image",
   ],
   // Classifying and training do not care about the last bits: OpenBLAS where installed.
-  defaults: { convolutions: "openblas" },
   flags: {
     ...SHARD_FLAGS,
     epochs: { type: "string", valueName: "N", help: "maximum epochs (default 15)" },

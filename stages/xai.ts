@@ -10,7 +10,6 @@ import { Progress } from "../core/progress.ts";
 import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { assembleBatch, type LoadedImages } from "../data/loader.ts";
 import { type BackendName, describeBackend, startBackend } from "../models/backend.ts";
-import { warnOfMaxPoolTies } from "../models/max_pool_ties.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import type { Explainer } from "../xai/explainer.ts";
@@ -181,7 +180,6 @@ export async function xai(
       const owned = explainers.map(() => chunks.map(() => ownsItem(shard, item++)));
       if (!owned.flat().includes(true)) continue;
       const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
-      warnOfMaxPoolTies(backend, name, model);
       try {
         const runner: JobRunner<XaiChunkJob, XaiChunkResult> = workers > 1 && !hooks.buildModel
           ? (pool ??= new WorkerPool(new URL("./xai_worker.ts", import.meta.url), workers))

@@ -255,6 +255,74 @@ Deno.test({
   },
 });
 
+/** A vgg-like net: convolutions with 16 input channels (OpenBLAS's) feeding a max-pool. */
+function tieModel(): tf.LayersModel {
+  const input = tf.input({ shape: [20, 20, 16] });
+  let h: tf.SymbolicTensor = input;
+  for (const name of ["conv1", "conv2"]) {
+    const conv = tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: "same", name });
+    h = tf.layers.reLU({}).apply(conv.apply(h)) as tf.SymbolicTensor;
+  }
+  h = tf.layers.maxPooling2d({ poolSize: 2, name: "pool" }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: 2, name: "fc" }).apply(h) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: logits });
+}
+
+Deno.test({
+  name:
+    "wasm with OpenBLAS: a max-pool's ties on a flat image send the gradient where XNNPACK does",
+  ignore: noBlas,
+  async fn() {
+    await startBackend("wasm", { openBlas: true });
+    const model = tieModel();
+    ["conv1", "conv2", "fc"].forEach((name, i) => {
+      const layer = model.getLayer(name);
+      layer.setWeights(
+        layer.getWeights().map((w, j) => tf.tensor(lcgValues(w.size, 10 * i + j + 7), w.shape)),
+      );
+    });
+    // Flat: every interior receptive field is the same, so each max-pool window is a tie.
+    const x = tf.fill([1, 20, 20, 16], 0.7) as tf.Tensor4D;
+    const targets = Int32Array.of(1);
+    const gradientOf = async (f: () => tf.Tensor) => {
+      const g = f();
+      const values = await g.data() as Float32Array;
+      g.dispose();
+      return values;
+    };
+    const ours = () => {
+      const { logits, gradient } = inputGradients(model, x, targets);
+      logits.dispose();
+      return gradient;
+    };
+    // tf.grad through model.apply: every convolution on OpenBLAS, ties broken by its rounding.
+    const plain = () =>
+      tf.tidy(() =>
+        tf.grad((input: tf.Tensor) =>
+          (model.apply(input, { training: false }) as tf.Tensor).slice([0, 1], [1, 1]).sum()
+        )(x)
+      );
+    try {
+      const [withBlas, plainBlas] = [await gradientOf(ours), await gradientOf(plain)];
+      unregisterBlasConvolutions();
+      const stock = await gradientOf(ours);
+      assert(
+        maxRelativeError(plainBlas, stock) > 1e-2,
+        "control: OpenBLAS left this image's ties intact, so the test checks nothing",
+      );
+      assert(
+        maxRelativeError(withBlas, stock) < 1e-4,
+        `inputGradients broke ties: off by ${maxRelativeError(withBlas, stock)}`,
+      );
+    } finally {
+      unregisterBlasConvolutions();
+      tf.dispose(x);
+      model.dispose();
+    }
+  },
+});
+
 Deno.test("the deno.json tasks that run models grant --allow-ffi for exactly OPENBLAS_PATHS", async () => {
   const tasks = JSON.parse(await Deno.readTextFile("deno.json")).tasks as Record<
     string,

@@ -18,7 +18,6 @@ import { readNpyFile, requireDtype } from "../data/npy.ts";
 import { type BackendName, startBackend } from "../models/backend.ts";
 import { loadOpenBlas } from "../kernels/openblas.ts";
 import { registerBlasConvolutions, unregisterBlasConvolutions } from "../kernels/blas_conv2d.ts";
-import { maxPoolsAfterGemmConvolutions } from "../models/max_pool_ties.ts";
 import { buildModel } from "../models/registry.ts";
 import { readSafetensorsFile } from "../models/safetensors.ts";
 import { loadTorchStateDict } from "../models/torch_weights.ts";
@@ -286,13 +285,12 @@ for (const arch of archs ?? []) {
         "Integrated Gradients, trapezoid",
         () => integratedGradientsParity(arch, fixture, "riemann_trapezoid"),
       );
-      // With OpenBLAS convolutions (not position-invariant) maps stay tie-exact as long as no
-      // max-pool follows one of them (README, Backends); vgg16_bn's do, and are skipped.
+      // OpenBLAS convolutions are not position-invariant; input gradients keep max-pool ties
+      // exact by running the convolutions before max-pools on XNNPACK (README, Backends).
       const blas = loadOpenBlas();
-      const blockedBy = maxPoolsAfterGemmConvolutions(fixture.model);
       await t.step({
         name: "OpenBLAS convolutions: Grad-CAM, Saliency and IG (Gauss-Legendre) still match",
-        ignore: !blas || blockedBy.length > 0,
+        ignore: !blas,
         fn: async () => {
           registerBlasConvolutions(blas!);
           try {
