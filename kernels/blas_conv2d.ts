@@ -6,8 +6,9 @@
  * - **shifted taps** (stride 1): zero-pad the input once to Hp x Wp; then output pixel (h, w)
  *   reads padded pixel (h + kh·dh, w + kw·dw), so for each tap the input rows of *all* output
  *   pixels form one contiguous matrix starting `kh·dh·Wp + kw·dw` rows in. One sgemm per tap,
- *   accumulating, computes the output on the padded grid; the valid Ho x Wo part is copied out.
- *   No im2col copy: the extra work is the (Hp·Wp − Ho·Wo) border rows.
+ *   accumulating, computes the output on the padded grid (block by block of rows, for the cache);
+ *   the valid Ho x Wo part is copied out. No im2col copy: the extra work is the
+ *   (Hp·Wp − Ho·Wo) border rows.
  * - **im2col** (strided): gather each output pixel's receptive field into one row, one sgemm
  *   with the whole filter as a (fh·fw·C) x F matrix.
  *
@@ -43,6 +44,15 @@ const MIN_SHIFTED_CHANNELS = 16;
  * convolution). It also keeps the stem position-invariant, so the max-pool after it sees exact ties.
  */
 const MIN_GEMM_CHANNELS = 8;
+/**
+ * Shifted taps run block by block of output rows, all taps on one block before the next, so that
+ * the block (about 1 MB: this many floats) stays in cache while each tap adds to it; one pass per
+ * tap over the whole output went to memory 9 times (measured, batch 8: resnet18's 56 x 56 x 64
+ * convolutions 59 → 36 ms, 28 x 28 x 128 53 → 29 ms; smaller grids unchanged).
+ */
+const BLOCK_FLOATS = 1 << 18;
+/** Blocks of fewer rows make sgemm calls too small to run at speed. */
+const MIN_BLOCK_ROWS = 256;
 /** The largest im2col matrix built, in floats (256 MB). */
 const MAX_IM2COL_FLOATS = 1 << 26;
 
@@ -84,7 +94,8 @@ export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
 
 /**
  * out = conv2d(x, filter) (+ bias, one value per output channel) for a plan other than
- * `"stock"`: NHWC input, HWIO filter, NHWC output of `info`'s shape.
+ * `"stock"`: NHWC input, HWIO filter, NHWC output of `info`'s shape. `blockRows`: the rows of
+ * the shifted-taps grid computed per block (default: about 1 MB of output).
  *
  * @example
  * ```ts
@@ -107,10 +118,12 @@ export function conv2dByGemm(
   filterHWIO: Float32Array,
   outNHWC: Float32Array,
   bias?: Float32Array,
+  blockRows: number = Math.max(MIN_BLOCK_ROWS, Math.floor(BLOCK_FLOATS / info.outChannels)),
 ): void {
   const plan = gemmPlan(info);
-  if (plan === "shifted-taps") shiftedTaps(sgemm, info, xNHWC, filterHWIO, outNHWC, bias);
-  else if (plan === "im2col") im2col(sgemm, info, xNHWC, filterHWIO, outNHWC, bias);
+  if (plan === "shifted-taps") {
+    shiftedTaps(sgemm, info, xNHWC, filterHWIO, outNHWC, bias, blockRows);
+  } else if (plan === "im2col") im2col(sgemm, info, xNHWC, filterHWIO, outNHWC, bias);
   else throw new Error(`conv2dByGemm: no gemm layout for a ${info.filterShape} filter`);
 }
 
@@ -198,16 +211,22 @@ function shiftedTaps(
   filter: Float32Array,
   out: Float32Array,
   bias: Float32Array | undefined,
+  blockRows: number,
 ): void {
   const { inChannels: c, outChannels: f } = info;
   const grid = gridOf(info);
   const padded = inputOnGrid(info, grid, x);
   const result = grid.plain ? out : new Float32Array(info.batchSize * grid.hp * grid.wp * f);
   if (bias) fillRows(result.subarray(0, grid.rows * f), bias);
-  for (const { first, shift, filterOffset } of taps(info, grid)) {
-    const a = padded.subarray(shift);
-    const beta = bias || !first ? 1 : 0;
-    sgemm(grid.rows, f, c, a, c, filter.subarray(filterOffset), f, beta, result, f);
+  const tapList = [...taps(info, grid)];
+  for (let start = 0; start < grid.rows; start += blockRows) {
+    const rows = Math.min(blockRows, grid.rows - start);
+    const block = result.subarray(start * f);
+    for (const { first, shift, filterOffset } of tapList) {
+      const a = padded.subarray(start * c + shift);
+      const beta = bias || !first ? 1 : 0;
+      sgemm(rows, f, c, a, c, filter.subarray(filterOffset), f, beta, block, f);
+    }
   }
   if (!grid.plain) copyOutputRows(info, grid, f, result, out, "grid-to-output");
 }

@@ -119,10 +119,17 @@ async function checkLayouts(sgemm: Sgemm, label: string) {
     const expected = await cpuConv(c, x, filter, dy);
     const out = new Float32Array(expected.out.length);
     conv2dByGemm(sgemm, info, x, filter, out);
+    // Blocks of 7 grid rows: every block boundary falls somewhere else in the taps' reach.
+    const blocked = new Float32Array(expected.out.length);
+    conv2dByGemm(sgemm, info, x, filter, blocked, undefined, 7);
     const dFilter = new Float32Array(expected.dFilter.length);
     conv2dFilterGradientByGemm(sgemm, info, x, dy, dFilter);
     const what = `${label} ${c.plan} ${JSON.stringify(c.x)} * ${JSON.stringify(c.filter)}`;
     assert(maxRelativeError(out, expected.out) < 1e-5, `${what}: forward differs from tfjs cpu`);
+    assert(
+      maxRelativeError(blocked, expected.out) < 1e-5,
+      `${what}: forward in blocks of 7 rows differs from tfjs cpu`,
+    );
     assert(
       maxRelativeError(dFilter, expected.dFilter) < 1e-5,
       `${what}: filter gradient differs from tfjs cpu`,
