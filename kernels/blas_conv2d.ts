@@ -53,6 +53,12 @@ const MIN_GEMM_CHANNELS = 8;
 const BLOCK_FLOATS = 1 << 18;
 /** Blocks of fewer rows make sgemm calls too small to run at speed. */
 const MIN_BLOCK_ROWS = 256;
+/**
+ * Above this many grid rows per output pixel, shifted taps spend more on the border than im2col
+ * spends copying: a 7 x 7 output (resnet18's layer4) has 1.6 (81 − 20/8 rows for 49 pixels), and
+ * im2col ran its convolution in 30 ms against 47 (batch 8); 14 x 14 has 1.28 and stays.
+ */
+const MAX_GRID_ROWS_PER_PIXEL = 1.5;
 /** The largest im2col matrix built, in floats (256 MB). */
 const MAX_IM2COL_FLOATS = 1 << 26;
 
@@ -85,11 +91,13 @@ export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
   const { filterHeight: fh, filterWidth: fw, inChannels, strideHeight, strideWidth } = info;
   if (!filterRunsOnGemm(info.filterShape)) return "stock";
   if (info.batchSize * info.outHeight * info.outWidth === 0) return "stock";
+  const pixels = info.batchSize * info.outHeight * info.outWidth;
+  const im2colFits = pixels * fh * fw * inChannels <= MAX_IM2COL_FLOATS;
   if (strideHeight === 1 && strideWidth === 1 && inChannels >= MIN_SHIFTED_CHANNELS) {
-    return "shifted-taps";
+    const mostlyBorder = gridOf(info).rows > MAX_GRID_ROWS_PER_PIXEL * pixels;
+    if (!mostlyBorder || !im2colFits) return "shifted-taps";
   }
-  const floats = info.batchSize * info.outHeight * info.outWidth * fh * fw * inChannels;
-  return floats <= MAX_IM2COL_FLOATS ? "im2col" : "stock";
+  return im2colFits ? "im2col" : "stock";
 }
 
 /**
