@@ -39,12 +39,6 @@ const MAX_TAPS = 49;
 /** Below this many input channels a per-tap product is too thin; im2col packs the taps together. */
 const MIN_SHIFTED_CHANNELS = 16;
 /**
- * Below this many input channels (an RGB stem) XNNPACK is faster than im2col + sgemm: the stem's
- * im2col copies short runs (95 ms per batch of 8 at 224 px, against XNNPACK's ~90 ms for the whole
- * convolution). It also keeps the stem position-invariant, so the max-pool after it sees exact ties.
- */
-const MIN_GEMM_CHANNELS = 8;
-/**
  * Shifted taps run block by block of output rows, all taps on one block before the next, so that
  * the block (about 1 MB: this many floats) stays in cache while each tap adds to it; one pass per
  * tap over the whole output went to memory 9 times (measured, batch 8: resnet18's 56 x 56 x 64
@@ -63,20 +57,6 @@ const MAX_GRID_ROWS_PER_PIXEL = 1.5;
 const MAX_IM2COL_FLOATS = 1 << 26;
 
 /**
- * Whether a convolution with this HWIO filter shape runs on OpenBLAS (as long as its im2col fits
- * in memory): not a many-tap filter, not a thin (RGB) input.
- *
- * @example
- * ```ts
- * import { filterRunsOnGemm } from "./blas_conv2d.ts";
- * console.assert(filterRunsOnGemm([3, 3, 64, 64]) && !filterRunsOnGemm([7, 7, 3, 64]));
- * ```
- */
-export function filterRunsOnGemm([fh, fw, inChannels]: readonly number[]): boolean {
-  return fh * fw <= MAX_TAPS && inChannels >= MIN_GEMM_CHANNELS;
-}
-
-/**
  * Which layout suits a convolution.
  *
  * @example
@@ -89,7 +69,7 @@ export function filterRunsOnGemm([fh, fw, inChannels]: readonly number[]): boole
  */
 export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
   const { filterHeight: fh, filterWidth: fw, inChannels, strideHeight, strideWidth } = info;
-  if (!filterRunsOnGemm(info.filterShape)) return "stock";
+  if (fh * fw > MAX_TAPS) return "stock";
   if (info.batchSize * info.outHeight * info.outWidth === 0) return "stock";
   const pixels = info.batchSize * info.outHeight * info.outWidth;
   const im2colFits = pixels * fh * fw * inChannels <= MAX_IM2COL_FLOATS;
@@ -159,12 +139,43 @@ function gridOf(info: tf.backend_util.Conv2DInfo): Grid {
   return { hp, wp, rows, plain };
 }
 
+/**
+ * Work buffers kept between calls, in two slots (a call holds a padded input and a product at
+ * once): a fresh Float32Array of tens of MB pays its page faults and zeroing on every call (a
+ * 7 x 7 RGB stem's im2col took ~100 ms fresh, ~31 ms reused). A view is valid until the next
+ * call for its slot; none outlives a kernel call. Above {@link MAX_REUSED_FLOATS}, fresh arrays.
+ */
+const workBuffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+const MAX_REUSED_FLOATS = 1 << 25;
+
+function workBuffer(slot: 0 | 1, floats: number, zeroed: boolean): Float32Array {
+  if (floats > MAX_REUSED_FLOATS) return new Float32Array(floats);
+  if (workBuffers[slot].length < floats) {
+    workBuffers[slot] = new Float32Array(floats);
+    return workBuffers[slot];
+  }
+  const view = workBuffers[slot].subarray(0, floats);
+  if (zeroed) view.fill(0);
+  return view;
+}
+
 /** The input zero-padded onto the grid (the input itself when the grid is plain). */
 function inputOnGrid(info: tf.backend_util.Conv2DInfo, grid: Grid, x: Float32Array): Float32Array {
-  if (grid.plain) return x;
+  return grid.plain ? x : paddedInput(info, x, grid.hp, grid.wp);
+}
+
+/**
+ * The input placed at `info`'s top-left padding in a zero [N, hp, wp, C] array, cut at the
+ * bottom and right where hp x wp is smaller than what the padding would give.
+ */
+function paddedInput(
+  info: tf.backend_util.Conv2DInfo,
+  x: Float32Array,
+  hp: number,
+  wp: number,
+): Float32Array {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, padInfo: { top, left } } = info;
-  const { hp, wp } = grid;
-  const padded = new Float32Array(n * hp * wp * c);
+  const padded = workBuffer(0, n * hp * wp * c, true);
   const copyWidth = Math.min(w, wp - left);
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < h && y + top < hp; y++) {
@@ -224,7 +235,7 @@ function shiftedTaps(
   const { inChannels: c, outChannels: f } = info;
   const grid = gridOf(info);
   const padded = inputOnGrid(info, grid, x);
-  const result = grid.plain ? out : new Float32Array(info.batchSize * grid.hp * grid.wp * f);
+  const result = grid.plain ? out : workBuffer(1, info.batchSize * grid.hp * grid.wp * f, false);
   if (bias) fillRows(result.subarray(0, grid.rows * f), bias);
   const tapList = [...taps(info, grid)];
   for (let start = 0; start < grid.rows; start += blockRows) {
@@ -239,66 +250,40 @@ function shiftedTaps(
   if (!grid.plain) copyOutputRows(info, grid, f, result, out, "grid-to-output");
 }
 
-/** Each output pixel's receptive field as one row: [N·Ho·Wo, fh·fw·C]. */
+/**
+ * Each output pixel's receptive field as one row: [N·Ho·Wo, fh·fw·C]. The input is zero-padded
+ * first, so that every tap reads in bounds; with no dilation a filter row's taps are one run of
+ * fw·C floats. Element-wise copies: a `subarray` + `set` per run allocates a view, which made a
+ * 7 x 7 RGB stem's im2col (21-float runs) 3x slower.
+ */
 function im2colMatrix(info: tf.backend_util.Conv2DInfo, x: Float32Array): Float32Array {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
-  const { outHeight: ho, outWidth: wo, filterHeight: fh, filterWidth: fw } = info;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const { top, left } = info.padInfo;
-  const k = fh * fw * c;
-  const cols = new Float32Array(n * ho * wo * k);
-  let row = 0;
+  const { batchSize: n, inChannels: c, outHeight: ho, outWidth: wo } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const hp = (ho - 1) * sh + (fh - 1) * dh + 1;
+  const wp = (wo - 1) * sw + (fw - 1) * dw + 1;
+  const padded = paddedInput(info, x, hp, wp);
+  // Every element is written: the padded input puts every tap in bounds.
+  const cols = workBuffer(1, n * ho * wo * fh * fw * c, false);
+  // One run per filter row without dilation, one per tap with it.
+  const run = dw === 1 ? fw * c : c;
+  const runStep = dw === 1 ? 0 : dw * c;
+  const runs = dw === 1 ? 1 : fw;
+  let to = 0;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < ho; oy++) {
-      for (let ox = 0; ox < wo; ox++, row++) {
+      for (let ox = 0; ox < wo; ox++) {
         for (let kh = 0; kh < fh; kh++) {
-          const iy = oy * sh - top + kh * dh;
-          if (iy < 0 || iy >= h) continue;
-          const inRow = (b * h + iy) * w;
-          const ix0 = ox * sw - left;
-          if (dw === 1) {
-            // The taps of one filter row are neighbouring pixels: one run for all in range.
-            const first = Math.max(0, -ix0);
-            const end = Math.min(fw, w - ix0);
-            if (first < end) {
-              copyRun(
-                x,
-                (inRow + ix0 + first) * c,
-                cols,
-                row * k + (kh * fw + first) * c,
-                (end - first) * c,
-              );
-            }
-            continue;
-          }
-          for (let kw = 0; kw < fw; kw++) {
-            const ix = ix0 + kw * dw;
-            if (ix < 0 || ix >= w) continue;
-            copyRun(x, (inRow + ix) * c, cols, row * k + (kh * fw + kw) * c, c);
+          let from = ((b * hp + oy * sh + kh * dh) * wp + ox * sw) * c;
+          for (let r = 0; r < runs; r++, from += runStep - run) {
+            const end = from + run;
+            while (from < end) cols[to++] = padded[from++];
           }
         }
       }
     }
   }
   return cols;
-}
-
-/**
- * Copies `length` floats. Short runs (a 7 x 7 stem's 21 floats) go element by element: a
- * `subarray` + `set` allocates a view per run, which made the stem's im2col 5x slower.
- */
-function copyRun(
-  from: Float32Array,
-  fromIndex: number,
-  to: Float32Array,
-  toIndex: number,
-  length: number,
-): void {
-  if (length >= 64) {
-    to.set(from.subarray(fromIndex, fromIndex + length), toIndex);
-    return;
-  }
-  for (let i = 0; i < length; i++) to[toIndex + i] = from[fromIndex + i];
 }
 
 function im2col(
@@ -356,7 +341,7 @@ export function conv2dFilterGradientByGemm(
   let dyGrid = dyNHWC;
   if (!grid.plain) {
     // Border rows of the grid hold no output pixel: zero there, so they add nothing.
-    dyGrid = new Float32Array(info.batchSize * grid.hp * grid.wp * f);
+    dyGrid = workBuffer(1, info.batchSize * grid.hp * grid.wp * f, true);
     copyOutputRows(info, grid, f, dyNHWC, dyGrid, "output-to-grid");
   }
   for (const { shift, filterOffset } of taps(info, grid)) {

@@ -7,8 +7,8 @@
  * XNNPACK and PyTorch give equal receptive fields equal outputs; OpenBLAS does not
  * (`kernels/blas_conv2d.ts`: rows of a product are summed in different orders, one ulp apart).
  * So when an input gradient is taken, the convolutions upstream of a max-pool run on the stock
- * kernels (`withStockConvolutions`): on resnet and densenet only the RGB stem (on XNNPACK
- * anyway), on vgg16_bn all of them. Everything else may run on OpenBLAS, whose last bits change
+ * kernels (`withStockConvolutions`): on resnet and densenet only the RGB stem, on vgg16_bn
+ * all of them. Everything else may run on OpenBLAS, whose last bits change
  * no prediction and no tie.
  *
  * @module
