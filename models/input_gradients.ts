@@ -13,9 +13,9 @@
  * BatchNorm (inference mode) runs as the per-channel affine map y·α + β' PyTorch's CPU kernel
  * computes (`batchNormAffine`), two elementwise ops whose gradient is one product, instead of
  * tfjs's `batchNorm` and its gradient's half a dozen ops per layer (a third of mobilenet_v2's
- * time on wasm). Convolutions upstream of a max-pool run on the position-invariant stock
- * kernels even where OpenBLAS is registered (`max_pool_ties.ts`), so that the max-pool's ties,
- * and the pixel its gradient goes to, are PyTorch's.
+ * time on wasm). Convolutions upstream of a max-pool the gradient passes back through run on the
+ * position-invariant stock kernels even where OpenBLAS is registered (`max_pool_ties.ts`), so
+ * that the max-pool's ties, and the pixel its gradient goes to, are PyTorch's.
  *
  * @module
  */
@@ -128,7 +128,7 @@ function tensorKey(t: tf.SymbolicTensor): string {
  * const batch = tf.randomNormal([1, 4, 4, 1], 0, 1, "float32", 1) as tf.Tensor4D;
  * const cache = new ForwardCache(model, batch);
  * cache.changedLayers.add("fc");
- * cache.prepare();
+ * cache.prepare("conv");
  * const plain = inputGradients(model, batch, Int32Array.of(0), { layer: "conv" });
  * const reused = inputGradients(model, batch, Int32Array.of(0), { layer: "conv", reuse: cache });
  * console.assert(plain.gradient.dataSync().join() === reused.gradient.dataSync().join());
@@ -147,6 +147,7 @@ export class ForwardCache {
   /** Node outputs read from the cache instead of recomputed, so far. */
   reads = 0;
   #values: Map<string, tf.Tensor> | undefined;
+  #layer: string | undefined;
 
   /** @param xNHWC the input batch; the caller keeps ownership and keeps it alive. */
   constructor(model: tf.LayersModel, xNHWC: tf.Tensor4D) {
@@ -154,19 +155,30 @@ export class ForwardCache {
     this.xNHWC = xNHWC;
   }
 
-  /** Runs the forward pass once (outside any `tf.tidy`); later calls do nothing. */
-  prepare(): void {
+  /**
+   * Runs the forward pass once (outside any `tf.tidy`), as `inputGradients` does for gradients
+   * w.r.t. `layer` (whose max-pools keep exact ties); later calls do nothing. The cache serves
+   * that layer only.
+   */
+  prepare(layer: string): void {
     if (this.#values) return;
     const values = new Map<string, tf.Tensor>();
     const nodes = topologicalNodes(this.model);
+    const source = layerOutput(this.model, layer);
     tf.tidy(() => {
       const byId = new Map<number, tf.Tensor>([[this.model.inputs[0].id, this.xNHWC]]);
-      runNodes(nodes, byId, maxPoolFeeders(nodes));
+      runNodes(nodes, byId, tieExactNodes(nodes, source));
       for (const node of nodes) {
         for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
       }
     });
     this.#values = values;
+    this.#layer = layer;
+  }
+
+  /** Whether {@link prepare} ran for gradients w.r.t. `layer`. */
+  servesLayer(layer: string): boolean {
+    return this.#values !== undefined && this.#layer === layer;
   }
 
   /**
@@ -193,6 +205,34 @@ export class ForwardCache {
     for (const value of this.#values?.values() ?? []) value.dispose();
     this.#values = undefined;
   }
+}
+
+/**
+ * The convolutions that must stay position-invariant when differentiating w.r.t. `source`: those
+ * upstream of a max-pool that lies downstream of `source` (its ties route the gradient). A
+ * max-pool before the source (resnet's stem, for Grad-CAM) routes nothing.
+ */
+function tieExactNodes(nodes: GraphNode[], source: tf.SymbolicTensor): Set<GraphNode> {
+  const downstream = new Set([source.id]);
+  const pools: GraphNode[] = [];
+  for (const node of nodes) {
+    if (!node.inputTensors.some((t) => downstream.has(t.id))) continue;
+    for (const t of node.outputTensors) downstream.add(t.id);
+    if (node.outboundLayer.getClassName() === "MaxPooling2D") pools.push(node);
+  }
+  return maxPoolFeeders(nodes, pools);
+}
+
+/** The output of `model`'s layer `name`. */
+function layerOutput(model: tf.LayersModel, name: string): tf.SymbolicTensor {
+  const layer = model.layers.find((l) => l.name === name);
+  if (!layer) {
+    throw new InputError(
+      `inputGradients: ${model.name} has no layer "${name}"; its layers include ` +
+        model.layers.slice(-5).map((l) => l.name).join(", "),
+    );
+  }
+  return layer.output as tf.SymbolicTensor;
 }
 
 /**
@@ -268,17 +308,7 @@ export function inputGradients(
     throw new Error(`inputGradients: ${model.name} must have one input and one output`);
   }
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
-  let source = model.inputs[0];
-  if (options.layer !== undefined) {
-    const layer = model.layers.find((l) => l.name === options.layer);
-    if (!layer) {
-      throw new InputError(
-        `inputGradients: ${model.name} has no layer "${options.layer}"; its layers include ` +
-          model.layers.slice(-5).map((l) => l.name).join(", "),
-      );
-    }
-    source = layer.output as tf.SymbolicTensor;
-  }
+  const source = options.layer === undefined ? model.inputs[0] : layerOutput(model, options.layer);
   return tf.tidy(() => {
     const mask = targetMask(targets, xNHWC.shape[0], classes);
     const nodes = topologicalNodes(model);
@@ -294,7 +324,9 @@ export function inputGradients(
       }
     }
     const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
-    const reused = options.layer === undefined ? undefined : options.reuse;
+    const reused = options.layer !== undefined && options.reuse?.servesLayer(options.layer)
+      ? options.reuse
+      : undefined;
     // Nodes an unchanged copy already evaluated on this input are read, not recomputed.
     const clean = new Set<number>([model.inputs[0].id]);
     const toRun = reused
@@ -308,7 +340,7 @@ export function inputGradients(
         return false;
       })
       : before;
-    const tieExact = maxPoolFeeders(nodes);
+    const tieExact = tieExactNodes(nodes, source);
     runNodes(toRun, values, tieExact);
     // A cached activation stays the cache's: the caller gets (and disposes) its own handle.
     const activation = clean.has(source.id)

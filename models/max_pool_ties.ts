@@ -6,9 +6,9 @@
  * being exactly equal, and so on every convolution before the max-pool being position-invariant.
  * XNNPACK and PyTorch give equal receptive fields equal outputs; OpenBLAS does not
  * (`kernels/blas_conv2d.ts`: rows of a product are summed in different orders, one ulp apart).
- * So when an input gradient is taken, the convolutions upstream of a max-pool run on the stock
- * kernels (`withStockConvolutions`): on resnet and densenet only the RGB stem, on vgg16_bn
- * all of them. Everything else may run on OpenBLAS, whose last bits change
+ * So when a gradient passes back through a max-pool, the convolutions upstream of it run on the
+ * stock kernels (`withStockConvolutions`): for input gradients on resnet and densenet only the
+ * RGB stem, on vgg16_bn all of them; for Grad-CAM on resnet's `layer4`, none. Everything else may run on OpenBLAS, whose last bits change
  * no prediction and no tie.
  *
  * @module
@@ -16,8 +16,8 @@
 import type { GraphNode } from "./graph.ts";
 
 /**
- * The `Conv2D` nodes among `nodes` upstream of a `MaxPooling2D`: those from whose output the
- * max-pool's input is reachable.
+ * The `Conv2D` nodes among `nodes` upstream of one of `pools` (default: every `MaxPooling2D`
+ * node): those from whose output the max-pool's input is reachable.
  *
  * @example
  * ```ts
@@ -35,12 +35,17 @@ import type { GraphNode } from "./graph.ts";
  * console.assert([...maxPoolFeeders(nodes)].map((n) => n.outboundLayer.name).join() === "a");
  * ```
  */
-export function maxPoolFeeders(nodes: readonly GraphNode[]): Set<GraphNode> {
+export function maxPoolFeeders(
+  nodes: readonly GraphNode[],
+  pools: readonly GraphNode[] = nodes.filter((node) =>
+    node.outboundLayer.getClassName() === "MaxPooling2D"
+  ),
+): Set<GraphNode> {
   const producer = new Map<number, GraphNode>();
   for (const node of nodes) for (const t of node.outputTensors) producer.set(t.id, node);
   const feeders = new Set<GraphNode>();
   const seen = new Set<GraphNode>();
-  const pending = nodes.filter((node) => node.outboundLayer.getClassName() === "MaxPooling2D");
+  const pending = [...pools];
   while (pending.length > 0) {
     const node = pending.pop()!;
     for (const input of node.inputTensors) {

@@ -281,7 +281,7 @@ export async function explainCam(
   webGpuWeighting?: CamWeighting,
 ): Promise<Attribution> {
   const layer = checkCamInputs(method, model, xNHWC, targets, options);
-  options.reuse?.prepare();
+  options.reuse?.prepare(layer.name);
   const { logits, gradient, activation } = inputGradients(model, xNHWC, targets, {
     layer: layer.name,
     reuse: options.reuse,
