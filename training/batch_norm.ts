@@ -38,7 +38,6 @@ interface BatchNormInternals {
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
-import { layersOfClass } from "./layers_of_class.ts";
  * import { TorchBatchNormStats } from "./batch_norm.ts";
  * await tf.setBackend("cpu");
  * const input = tf.input({ shape: [2, 2, 1] });

@@ -89,8 +89,6 @@ async function convergenceDelta(
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
-import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
-import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
  * import { buildModel } from "../models/registry.ts";
  * import { startBackend } from "../models/backend.ts";
  * import { INTEGRATED_GRADIENTS } from "./integrated_gradients.ts";
