@@ -9,8 +9,8 @@
  * scaled linearly to the full settings (IG 50 steps, 7 samples); the table marks those rows.
  *
  * Run: `deno run --allow-read=. bench/metrics_bench.ts [--models ecgnet,resnet18] [--metrics a,b]
- * [--methods gradcam,integrated_gradients] [--convolutions xnnpack|openblas]` (openblas also
- * needs `--allow-ffi`)
+ * [--methods gradcam,integrated_gradients] [--convolutions openblas|xnnpack]` (openblas, the
+ * default, needs `--allow-ffi`)
  * (prints a Markdown table). Besides wall-clock time it reports the process's CPU time
  * (`process.cpuUsage()`): on a machine shared with other jobs, CPU time is the better estimate of
  * what a quiet machine would take (the work is single-threaded). Quantus 0.6.0 + Captum on PyTorch 1.13, one thread, s/image on
@@ -207,7 +207,7 @@ if (import.meta.main) {
       models: { type: "string" },
       metrics: { type: "string" },
       methods: { type: "string" },
-      convolutions: { type: "string", default: "xnnpack" },
+      convolutions: { type: "string", default: "openblas" },
     },
   });
   const models = (values.models ?? "ecgnet,resnet18").split(",");

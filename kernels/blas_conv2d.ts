@@ -9,8 +9,9 @@
  *   accumulating, computes the output on the padded grid (block by block of rows, for the cache);
  *   the valid Ho x Wo part is copied out. No im2col copy: the extra work is the
  *   (Hp·Wp − Ho·Wo) border rows.
- * - **im2col** (strided): gather each output pixel's receptive field into one row, one sgemm
- *   with the whole filter as a (fh·fw·C) x F matrix.
+ * - **im2col** (strided, thin inputs, and stride-1 grids that are mostly border): gather each
+ *   output pixel's receptive field into one row, one sgemm with the whole filter as a
+ *   (fh·fw·C) x F matrix.
  *
  * The convolutions inside our gradient kernels (`wasm_conv2d_backprop_input.ts`) call `Conv2D`
  * through the kernel registry, so input gradients and training use these too.
@@ -20,9 +21,9 @@
  * equal receptive fields can give outputs one ulp apart. XNNPACK and PyTorch give them equal
  * outputs. On images with flat regions (ECG paper) that changes which element of a max-pool tie
  * gets the gradient, and input-gradient maps then differ from Captum's (Saliency: Pearson 0.99 on
- * the resnet18 parity fixture). So input gradients run the convolutions that feed a max-pool on
- * the stock kernels ({@link withStockConvolutions}, `models/max_pool_ties.ts`); nothing else
- * depends on the last bit.
+ * the resnet18 parity fixture). So gradient passes run the convolutions upstream of a max-pool
+ * they go back through on the stock kernels ({@link withStockConvolutions},
+ * `models/max_pool_ties.ts`); nothing else depends on the last bit.
  *
  * @module
  */
@@ -69,9 +70,8 @@ const MAX_IM2COL_FLOATS = 1 << 26;
  */
 export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
   const { filterHeight: fh, filterWidth: fw, inChannels, strideHeight, strideWidth } = info;
-  if (fh * fw > MAX_TAPS) return "stock";
-  if (info.batchSize * info.outHeight * info.outWidth === 0) return "stock";
   const pixels = info.batchSize * info.outHeight * info.outWidth;
+  if (fh * fw > MAX_TAPS || pixels === 0) return "stock";
   const im2colFits = pixels * fh * fw * inChannels <= MAX_IM2COL_FLOATS;
   if (strideHeight === 1 && strideWidth === 1 && inChannels >= MIN_SHIFTED_CHANNELS) {
     const mostlyBorder = gridOf(info).rows > MAX_GRID_ROWS_PER_PIXEL * pixels;
@@ -405,11 +405,15 @@ function gemmInfo(
   return gemmPlan(info) === "stock" ? undefined : info;
 }
 
-/** Our kernel's inputs when it can take the forward call, or undefined. */
+/**
+ * Our kernel's inputs when it can take the forward call, or undefined: also inside
+ * {@link withStockConvolutions}.
+ */
 function gemmCall(
   inputs: tf.NamedTensorInfoMap,
   attrs: Conv2DAttrsLike,
 ): { info: tf.backend_util.Conv2DInfo; x: tf.TensorInfo; filter: tf.TensorInfo } | undefined {
+  if (stockScopes > 0) return undefined;
   const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const info = gemmInfo([x, filter], x.shape, filter.shape, attrs);
   return info && { info, x, filter };
@@ -471,8 +475,7 @@ export function blasConvolutionConfigs(
   const conv2d: tf.KernelConfig = {
     ...stock.conv2d,
     kernelFunc: (args) => {
-      const call = stockScopes === 0 &&
-        gemmCall(args.inputs, args.attrs as unknown as Conv2DAttrsLike);
+      const call = gemmCall(args.inputs, args.attrs as unknown as Conv2DAttrsLike);
       if (!call) return stock.conv2d.kernelFunc(args);
       return runGemmConv(blas, args.backend as WasmBackend, call);
     },
@@ -486,7 +489,7 @@ export function blasConvolutionConfigs(
         preluActivationWeights?: tf.TensorInfo;
       };
       const activation = attrs.activation ?? "linear";
-      const call = stockScopes === 0 ? gemmCall(args.inputs, attrs) : undefined;
+      const call = gemmCall(args.inputs, attrs);
       const biasFits = !bias ||
         (bias.dtype === "float32" && tf.util.sizeFromShape(bias.shape) === call?.info.outChannels);
       if (!call || preluActivationWeights || !ACTIVATIONS.includes(activation) || !biasFits) {

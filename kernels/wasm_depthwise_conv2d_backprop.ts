@@ -40,16 +40,15 @@ const FAST_DEPTHWISE_TAPS = [1, 3, 4, 9, 25];
 
 /** The smallest window at least `th` x `tw` with a fast tap count (the window itself if none). */
 function fastDepthwiseWindow(th: number, tw: number): [number, number] {
-  let best: [number, number] = [th, tw];
+  let best: [number, number] | undefined;
   for (let h = th; h <= 5; h++) {
     for (let w = tw; w <= 5; w++) {
-      if (!FAST_DEPTHWISE_TAPS.includes(h * w)) continue;
-      const area = h * w;
-      const bestArea = best[0] * best[1];
-      if (!FAST_DEPTHWISE_TAPS.includes(bestArea) || area < bestArea) best = [h, w];
+      if (FAST_DEPTHWISE_TAPS.includes(h * w) && (!best || h * w < best[0] * best[1])) {
+        best = [h, w];
+      }
     }
   }
-  return best;
+  return best ?? [th, tw];
 }
 
 /**

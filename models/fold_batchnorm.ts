@@ -18,7 +18,7 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { type GraphNode, topologicalNodes } from "./graph.ts";
+import { topologicalNodes } from "./graph.ts";
 
 /** A layer class as tfjs' serialization registry sees it. */
 type LayerClass = tf.serialization.SerializableConstructor<tf.layers.Layer> & {
@@ -60,35 +60,22 @@ export function foldedBatchNormTarget(
   return FOLDED_INTO.get(model)?.get(layerName);
 }
 
-/**
- * The BatchNorm nodes that can be folded into the convolution node before them, keyed by that
- * convolution node: a linear, channels-last Conv2D or DepthwiseConv2D whose output only that
- * BatchNorm (over the channel axis) reads, and which is not a model output.
- */
-function batchNormFolds(
-  nodes: readonly GraphNode[],
-  modelOutputs: readonly tf.SymbolicTensor[],
-): Map<GraphNode, GraphNode> {
-  const readers = new Map<number, GraphNode[]>();
-  for (const node of nodes) {
-    for (const t of node.inputTensors) readers.set(t.id, [...readers.get(t.id) ?? [], node]);
+/** The BatchNorm that alone consumes `conv`'s output, when the pair can be folded. */
+function foldableBatchNorm(
+  conv: tf.layers.Layer,
+  modelOutputs: ReadonlySet<tf.SymbolicTensor>,
+): tf.layers.Layer | undefined {
+  if (!FOLDABLE_CONVS.has(conv.getClassName())) return undefined;
+  const convConfig = conv.getConfig();
+  if (convConfig.activation !== "linear" || convConfig.dataFormat !== "channelsLast") {
+    return undefined;
   }
-  const folds = new Map<GraphNode, GraphNode>();
-  for (const node of nodes) {
-    const conv = node.outboundLayer;
-    if (!FOLDABLE_CONVS.has(conv.getClassName()) || node.outputTensors.length !== 1) continue;
-    const convConfig = conv.getConfig();
-    if (convConfig.activation !== "linear" || convConfig.dataFormat !== "channelsLast") continue;
-    const [out] = node.outputTensors;
-    if (modelOutputs.includes(out)) continue;
-    const [bnNode, ...others] = readers.get(out.id) ?? [];
-    if (!bnNode || others.length > 0 || bnNode.inputTensors.length !== 1) continue;
-    const bn = bnNode.outboundLayer;
-    if (bn.getClassName() !== "BatchNormalization") continue;
-    const axis = bn.getConfig().axis;
-    if (axis === -1 || axis === 3) folds.set(node, bnNode);
-  }
-  return folds;
+  if (conv.inboundNodes.length !== 1 || conv.outboundNodes.length !== 1) return undefined;
+  if (modelOutputs.has(conv.output as tf.SymbolicTensor)) return undefined;
+  const bn = conv.outboundNodes[0].outboundLayer;
+  if (bn.getClassName() !== "BatchNormalization" || bn.inboundNodes.length !== 1) return undefined;
+  const axis = bn.getConfig().axis;
+  return axis === -1 || axis === 3 ? bn : undefined;
 }
 
 /**
@@ -135,20 +122,12 @@ export function batchNormAffine(bn: tf.layers.Layer): [tf.Tensor1D, tf.Tensor1D]
  * output channel count.
  */
 function foldedConvWeights(conv: tf.layers.Layer, bn: tf.layers.Layer): [tf.Tensor, tf.Tensor1D] {
-  const [alpha, shift] = batchNormAffine(bn);
-  try {
-    return tf.tidy(() => {
-      const [kernel, convBias] = conv.getWeights();
-      const channels = alpha.shape[0];
-      const w = tf.reshape(tf.mul(tf.reshape(kernel, [-1, channels]), alpha), kernel.shape);
-      return [
-        w,
-        (convBias ? tf.add(tf.mul(convBias, alpha), shift) : tf.clone(shift)) as tf.Tensor1D,
-      ];
-    });
-  } finally {
-    tf.dispose([alpha, shift]);
-  }
+  return tf.tidy(() => {
+    const [alpha, shift] = batchNormAffine(bn);
+    const [kernel, convBias] = conv.getWeights();
+    const w = tf.reshape(tf.mul(tf.reshape(kernel, [-1, alpha.shape[0]]), alpha), kernel.shape);
+    return [w, convBias ? tf.add(tf.mul(convBias, alpha), shift) as tf.Tensor1D : shift];
+  });
 }
 
 /**
@@ -211,24 +190,17 @@ export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
   });
   const clones = new Map<tf.layers.Layer, tf.layers.Layer>();
   const foldedInto = new Map<string, string>();
-  const nodes = topologicalNodes(model);
-  // One clone per layer: only pairs of layers applied once are folded.
-  const folds = new Map(
-    [...batchNormFolds(nodes, model.outputs)].filter(([convNode, bnNode]) =>
-      convNode.outboundLayer.inboundNodes.length === 1 &&
-      bnNode.outboundLayer.inboundNodes.length === 1
-    ),
-  );
-  const foldedBnNodes = new Set<GraphNode>(folds.values());
+  const modelOutputs = new Set(model.outputs);
+  const foldedBns = new Set<tf.layers.Layer>();
   const toDispose: tf.Tensor[] = [];
   try {
-    for (const node of nodes) {
+    for (const node of topologicalNodes(model)) {
       const layer = node.outboundLayer;
-      if (foldedBnNodes.has(node)) {
+      if (foldedBns.has(layer)) {
         symbols.set(node.outputTensors[0].id, symbols.get(node.inputTensors[0].id)!);
         continue;
       }
-      const bn = folds.get(node)?.outboundLayer;
+      const bn = foldableBatchNorm(layer, modelOutputs);
       let clone = clones.get(layer);
       if (!clone) {
         clone = cloneLayer(layer, bn ? { useBias: true } : {});
@@ -242,6 +214,7 @@ export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
         const weights = foldedConvWeights(layer, bn);
         toDispose.push(...weights);
         clone.setWeights(weights);
+        foldedBns.add(bn);
         foldedInto.set(bn.name, layer.name);
       } else {
         clone.setWeights(layer.getWeights());

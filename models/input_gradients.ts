@@ -164,10 +164,10 @@ export class ForwardCache {
     if (this.#values) return;
     const values = new Map<string, tf.Tensor>();
     const nodes = topologicalNodes(this.model);
-    const source = layerOutput(this.model, layer);
+    const { after } = splitAt(nodes, layerOutput(this.model, layer));
     tf.tidy(() => {
       const byId = new Map<number, tf.Tensor>([[this.model.inputs[0].id, this.xNHWC]]);
-      runNodes(nodes, byId, tieExactNodes(nodes, source));
+      runNodes(nodes, byId, tieExactNodes(nodes, after));
       for (const node of nodes) {
         for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
       }
@@ -208,18 +208,34 @@ export class ForwardCache {
 }
 
 /**
- * The convolutions that must stay position-invariant when differentiating w.r.t. `source`: those
- * upstream of a max-pool that lies downstream of `source` (its ties route the gradient). A
- * max-pool before the source (resnet's stem, for Grad-CAM) routes nothing.
+ * `nodes` (in order) split into those that do not depend on `source` and those that do, which
+ * the gradient passes back through.
  */
-function tieExactNodes(nodes: GraphNode[], source: tf.SymbolicTensor): Set<GraphNode> {
+function splitAt(
+  nodes: GraphNode[],
+  source: tf.SymbolicTensor,
+): { before: GraphNode[]; after: GraphNode[] } {
   const downstream = new Set([source.id]);
-  const pools: GraphNode[] = [];
+  const before: GraphNode[] = [];
+  const after: GraphNode[] = [];
   for (const node of nodes) {
-    if (!node.inputTensors.some((t) => downstream.has(t.id))) continue;
-    for (const t of node.outputTensors) downstream.add(t.id);
-    if (node.outboundLayer.getClassName() === "MaxPooling2D") pools.push(node);
+    if (node.inputTensors.some((t) => downstream.has(t.id))) {
+      after.push(node);
+      for (const t of node.outputTensors) downstream.add(t.id);
+    } else {
+      before.push(node);
+    }
   }
+  return { before, after };
+}
+
+/**
+ * The convolutions that must stay position-invariant: those upstream of a max-pool among
+ * `after`, the nodes the gradient passes back through (its ties route the gradient). A max-pool
+ * before the source (resnet's stem, for Grad-CAM) routes nothing.
+ */
+function tieExactNodes(nodes: GraphNode[], after: GraphNode[]): Set<GraphNode> {
+  const pools = after.filter((node) => node.outboundLayer.getClassName() === "MaxPooling2D");
   return maxPoolFeeders(nodes, pools);
 }
 
@@ -312,17 +328,7 @@ export function inputGradients(
   return tf.tidy(() => {
     const mask = targetMask(targets, xNHWC.shape[0], classes);
     const nodes = topologicalNodes(model);
-    const downstream = new Set([source.id]);
-    const before: GraphNode[] = [];
-    const after: GraphNode[] = [];
-    for (const node of nodes) {
-      if (node.inputTensors.some((t) => downstream.has(t.id))) {
-        after.push(node);
-        for (const t of node.outputTensors) downstream.add(t.id);
-      } else {
-        before.push(node);
-      }
-    }
+    const { before, after } = splitAt(nodes, source);
     const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
     const reused = options.layer !== undefined && options.reuse?.servesLayer(options.layer)
       ? options.reuse
@@ -340,7 +346,7 @@ export function inputGradients(
         return false;
       })
       : before;
-    const tieExact = tieExactNodes(nodes, source);
+    const tieExact = tieExactNodes(nodes, after);
     runNodes(toRun, values, tieExact);
     // A cached activation stays the cache's: the caller gets (and disposes) its own handle.
     const activation = clean.has(source.id)

@@ -8,16 +8,16 @@
  * (`kernels/blas_conv2d.ts`: rows of a product are summed in different orders, one ulp apart).
  * So when a gradient passes back through a max-pool, the convolutions upstream of it run on the
  * stock kernels (`withStockConvolutions`): for input gradients on resnet and densenet only the
- * RGB stem, on vgg16_bn all of them; for Grad-CAM on resnet's `layer4`, none. Everything else may run on OpenBLAS, whose last bits change
- * no prediction and no tie.
+ * RGB stem, on vgg16_bn all of them; for Grad-CAM on resnet's `layer4`, none. Everything else
+ * may run on OpenBLAS, whose last bits change no prediction and no tie.
  *
  * @module
  */
 import type { GraphNode } from "./graph.ts";
 
 /**
- * The `Conv2D` nodes among `nodes` upstream of one of `pools` (default: every `MaxPooling2D`
- * node): those from whose output the max-pool's input is reachable.
+ * The `Conv2D` nodes among `nodes` upstream of one of the max-pool nodes `pools`: those from
+ * whose output a max-pool's input is reachable.
  *
  * @example
  * ```ts
@@ -31,15 +31,14 @@ import type { GraphNode } from "./graph.ts";
  * const p = tf.layers.maxPooling2d({ poolSize: 2 }).apply(r) as tf.SymbolicTensor;
  * const b = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: "b" }).apply(p) as tf.SymbolicTensor;
  * const nodes = topologicalNodes(tf.model({ inputs: x, outputs: b }));
+ * const pools = nodes.filter((n) => n.outboundLayer.getClassName() === "MaxPooling2D");
  * // b comes after the max-pool: its rounding reaches no tie.
- * console.assert([...maxPoolFeeders(nodes)].map((n) => n.outboundLayer.name).join() === "a");
+ * console.assert([...maxPoolFeeders(nodes, pools)].map((n) => n.outboundLayer.name).join() === "a");
  * ```
  */
 export function maxPoolFeeders(
   nodes: readonly GraphNode[],
-  pools: readonly GraphNode[] = nodes.filter((node) =>
-    node.outboundLayer.getClassName() === "MaxPooling2D"
-  ),
+  pools: readonly GraphNode[],
 ): Set<GraphNode> {
   const producer = new Map<number, GraphNode>();
   for (const node of nodes) for (const t of node.outputTensors) producer.set(t.id, node);

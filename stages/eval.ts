@@ -42,7 +42,6 @@ export const evalSpec: StageSpec = {
     "convolutions",
     "on-bad-image",
   ],
-  // Classifying and training do not care about the last bits: OpenBLAS where installed.
   details: "Writes <out>/metrics/<model>/{classification_report.txt, confusion_matrix.csv, " +
     "confusion_matrix.png, predictions.csv} and <out>/results/model_performance.csv.\n" +
     "Images are resized to the size each checkpoint was trained at.\n" +

@@ -22,7 +22,6 @@ export const predictSpec: StageSpec = {
   name: "predict",
   summary: "Logits/probabilities of one model for a .npy batch or a data set's images.",
   shared: ["img-size", "limit", "seed", "config", "backend", "convolutions", "on-bad-image"],
-  // Classifying and training do not care about the last bits: OpenBLAS where installed.
   flags: {
     model: { type: "string", valueName: "NAME", help: "architecture (with --weights)" },
     weights: { type: "string", valueName: "FILE", help: "torchvision-named .safetensors weights" },

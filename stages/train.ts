@@ -30,7 +30,6 @@ export const trainSpec: StageSpec = {
     "convolutions",
     "on-bad-image",
   ],
-  // Classifying and training do not care about the last bits: OpenBLAS where installed.
   flags: {
     ...SHARD_FLAGS,
     epochs: { type: "string", valueName: "N", help: "maximum epochs (default 15)" },

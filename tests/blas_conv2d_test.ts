@@ -60,10 +60,10 @@ const CASES: Case[] = [
     plan: "shifted-taps",
   },
   { x: [2, 9, 9, 16], filter: [3, 3, 16, 8], stride: 2, pad: "same", dilation: 1, plan: "im2col" },
-  { x: [2, 11, 10, 8], filter: [7, 7, 8, 8], stride: 2, pad: 3, dilation: 1, plan: "im2col" },
+  { x: [2, 11, 10, 3], filter: [7, 7, 3, 8], stride: 2, pad: 3, dilation: 1, plan: "im2col" },
   { x: [2, 9, 9, 32], filter: [1, 1, 32, 8], stride: 2, pad: "valid", dilation: 1, plan: "im2col" },
-  { x: [1, 8, 8, 8], filter: [3, 3, 8, 5], stride: 1, pad: "same", dilation: 1, plan: "im2col" },
-  { x: [1, 9, 9, 8], filter: [3, 3, 8, 2], stride: 1, pad: "same", dilation: 2, plan: "im2col" },
+  { x: [1, 8, 8, 3], filter: [3, 3, 3, 5], stride: 1, pad: "same", dilation: 1, plan: "im2col" },
+  { x: [1, 9, 9, 4], filter: [3, 3, 4, 2], stride: 1, pad: "same", dilation: 2, plan: "im2col" },
   // A 5 x 5 output on a 7 x 7 grid is mostly border (resnet18's layer4 is 7 x 7 on 9 x 9).
   { x: [2, 5, 5, 16], filter: [3, 3, 16, 8], stride: 1, pad: "same", dilation: 1, plan: "im2col" },
 ];
