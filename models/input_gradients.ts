@@ -39,6 +39,12 @@ export interface InputGradientOptions {
    * of being recomputed. Only the Grad-CAM path (`layer` set) reads it.
    */
   reuse?: ForwardCache;
+  /**
+   * A tensor of the model to start the evaluation at: `xNHWC` then holds values of this tensor
+   * (an {@link AffinePrefix}'s output rows), not model inputs, and the gradient is w.r.t. it.
+   * Every layer downstream of it must read only it and tensors computed from it.
+   */
+  from?: tf.SymbolicTensor;
 }
 
 /** Tensors the caller owns and disposes. */
@@ -229,6 +235,25 @@ function splitAt(
   return { before, after };
 }
 
+/** {@link splitAt} `from`, checking that the part after it needs nothing from before it. */
+function splitFrom(
+  nodes: GraphNode[],
+  from: tf.SymbolicTensor,
+): { before: GraphNode[]; after: GraphNode[] } {
+  const { after } = splitAt(nodes, from);
+  const known = new Set([from.id, ...after.flatMap((node) => node.outputTensors.map((t) => t.id))]);
+  for (const node of after) {
+    const missing = node.inputTensors.find((t) => !known.has(t.id));
+    if (missing) {
+      throw new Error(
+        `inputGradients: layer ${node.outboundLayer.name} reads ${missing.name}, which is not ` +
+          `computed from ${from.name}; pass model inputs without the \`from\` option`,
+      );
+    }
+  }
+  return { before: [], after };
+}
+
 /**
  * The convolutions that must stay position-invariant: those upstream of a max-pool among
  * `after`, the nodes the gradient passes back through (its ties route the gradient). A max-pool
@@ -237,6 +262,43 @@ function splitAt(
 function tieExactNodes(nodes: GraphNode[], after: GraphNode[]): Set<GraphNode> {
   const pools = after.filter((node) => node.outboundLayer.getClassName() === "MaxPooling2D");
   return maxPoolFeeders(nodes, pools);
+}
+
+/**
+ * The value of `output` for the input batch `xNHWC`, computed by the nodes upstream of it with
+ * the ops and convolution libraries of {@link inputGradients}' gradient w.r.t. the input, so it
+ * equals the value that pass computes; differentiable. Call it inside `tf.tidy` or `tf.grad`.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { evaluateTo } from "./input_gradients.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [4, 4, 1] });
+ * const conv = tf.layers.conv2d({ filters: 2, kernelSize: 3, kernelInitializer: "ones" });
+ * const h = conv.apply(x) as tf.SymbolicTensor;
+ * const y = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: y });
+ * const value = tf.tidy(() => evaluateTo(model, tf.ones([1, 4, 4, 1]), h));
+ * console.assert(value.dataSync().every((v) => v === 9));
+ * value.dispose();
+ * ```
+ */
+export function evaluateTo(
+  model: tf.LayersModel,
+  xNHWC: tf.Tensor4D,
+  output: tf.SymbolicTensor,
+): tf.Tensor {
+  const nodes = topologicalNodes(model);
+  const needed = new Set([output.id]);
+  const upstream = nodes.toReversed().filter((node) => {
+    if (!node.outputTensors.some((t) => needed.has(t.id))) return false;
+    for (const t of node.inputTensors) needed.add(t.id);
+    return true;
+  }).toReversed();
+  const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
+  runNodes(upstream, values, tieExactNodes(nodes, splitAt(nodes, model.inputs[0]).after));
+  return values.get(output.id) as tf.Tensor;
 }
 
 /** The output of `model`'s layer `name`. */
@@ -324,12 +386,15 @@ export function inputGradients(
     throw new Error(`inputGradients: ${model.name} must have one input and one output`);
   }
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
-  const source = options.layer === undefined ? model.inputs[0] : layerOutput(model, options.layer);
+  const source = options.from ??
+    (options.layer === undefined ? model.inputs[0] : layerOutput(model, options.layer));
   return tf.tidy(() => {
     const mask = targetMask(targets, xNHWC.shape[0], classes);
     const nodes = topologicalNodes(model);
-    const { before, after } = splitAt(nodes, source);
-    const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
+    const { before, after } = options.from
+      ? splitFrom(nodes, options.from)
+      : splitAt(nodes, source);
+    const values = new Map<number, tf.Tensor>([[(options.from ?? model.inputs[0]).id, xNHWC]]);
     const reused = options.layer !== undefined && options.reuse?.servesLayer(options.layer)
       ? options.reuse
       : undefined;

@@ -16,6 +16,11 @@ export interface GradientRows {
   internalBatchSize: number;
   /** The model inputs for rows start..end − 1, [end − start, H, W, C]. */
   makeRows(start: number, end: number): tf.Tensor4D;
+  /**
+   * The tensor the rows are values of, when not the model's input (an `AffinePrefix`'s output):
+   * the gradients are then w.r.t. it.
+   */
+  from?: tf.SymbolicTensor;
   /** The weight of copy k's gradients. */
   weight(copy: number): number;
   /** Applied to each row's gradient before weighting (SmoothGrad's abs); default identity. */
@@ -59,7 +64,7 @@ function scatterAddRows(
 
 /**
  * Σ_k weight(k) · transform(∂ logits[i, targets[i]] / ∂ row) over the copies k of each image i:
- * [N, H, W, C]; the caller disposes it. By default each chunk's rows are summed into their
+ * `shapeNHWC`, the shape of one copy of the rows; the caller disposes it. By default each chunk's rows are summed into their
  * images with one matrix product, so any chunk size works and no scatter kernel is needed.
  *
  * @example
@@ -98,7 +103,9 @@ export function sumGradientsOverRows(
         { length: end - start },
         (_, r) => targets[(start + r) % shapeNHWC[0]],
       );
-      const { gradient } = inputGradients(model, rows.makeRows(start, end), rowTargets);
+      const { gradient } = inputGradients(model, rows.makeRows(start, end), rowTargets, {
+        from: rows.from,
+      });
       const transformed = rows.transform ? rows.transform(gradient as tf.Tensor4D) : gradient;
       return accumulate(sum, transformed as tf.Tensor4D, start, end);
     });
