@@ -60,6 +60,7 @@ export * from "./evaluation/predictions.ts";
 export * from "./evaluation/model_performance.ts";
 export * from "./evaluation/inference.ts";
 export * from "./models/affine_prefix.ts";
+export * from "./models/sparse_stem.ts";
 export * from "./models/input_gradients.ts";
 export * from "./models/fold_batchnorm.ts";
 export * from "./xai/explainer.ts";

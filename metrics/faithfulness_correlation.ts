@@ -19,7 +19,7 @@ import {
   scorePerImage,
 } from "./metric.ts";
 import { prepareAttributions } from "./normalise.ts";
-import { copiesPerDispatch, perturbSubsets } from "../kernels/perturb_subsets.ts";
+import { copiesPerDispatch } from "../kernels/perturb_subsets.ts";
 import { type Baseline, batchBaselines, parseBaseline } from "./perturb.ts";
 import { pearson } from "./similarity.ts";
 
@@ -93,8 +93,8 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
     );
 
     // Draw every run's subsets first, in Quantus's order (per run: a subset per image, then the
-    // baseline lookup), then build the perturbed copies of many runs in one kernel dispatch and
-    // score them in one batched model call.
+    // baseline lookup), then score the perturbed copies of many runs in batched model calls
+    // (built by one kernel dispatch, or at the stem's output: `targetScoresOfSubsetCopies`).
     const m = params.subsetSize;
     const subsetsKNM = new Int32Array(params.nrRuns * n * m); // row run * n + i
     const baselinesKN = new Float32Array(params.nrRuns * n);
@@ -111,23 +111,21 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
     const runsPerCall = copiesPerDispatch(batch.shapeNHWC);
     for (let first = 0; first < params.nrRuns; first += runsPerCall) {
       const runs = Math.min(runsPerCall, params.nrRuns - first);
-      const copies = perturbSubsets({
-        xNHWC: batch.xNHWC,
-        shapeNHWC: batch.shapeNHWC,
-        copies: runs,
-        selection: {
-          mode: "subsets",
-          pixelsKNM: subsetsKNM.subarray(first * n * m, (first + runs) * n * m),
-          subsetSize: m,
+      const scores = await context.model.targetScoresOfSubsetCopies(
+        {
+          xNHWC: batch.xNHWC,
+          shapeNHWC: batch.shapeNHWC,
+          copies: runs,
+          selection: {
+            mode: "subsets",
+            pixelsKNM: subsetsKNM.subarray(first * n * m, (first + runs) * n * m),
+            subsetSize: m,
+          },
+          baselinesKN: baselinesKN.subarray(first * n, (first + runs) * n),
         },
-        baselinesKN: baselinesKN.subarray(first * n, (first + runs) * n),
-      });
-      let scores: Float32Array;
-      try {
-        scores = await context.model.targetScoresOfTensor(copies, batch.targets, options);
-      } finally {
-        copies.dispose();
-      }
+        batch.targets,
+        options,
+      );
       for (let slot = 0; slot < runs * n; slot++) {
         drops[first * n + slot] = Math.fround(original[slot % n] - scores[slot]);
       }

@@ -5,7 +5,15 @@
  * @module
  */
 import { tf } from "../deps.ts";
+import { perturbSubsets } from "../kernels/perturb_subsets.ts";
+import {
+  checkSubsetPerturbation,
+  type SubsetPerturbation,
+} from "../kernels/perturb_subsets_reference.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { foldBatchNorm } from "../models/fold_batchnorm.ts";
+import { evaluateFrom } from "../models/graph.ts";
+import { SparseStem } from "../models/sparse_stem.ts";
 
 /** Images per model call when a metric scores many perturbed copies at once. */
 export const METRIC_BATCH_SIZE = 64;
@@ -43,6 +51,7 @@ export class MetricModel {
   /** Forward calls made so far (each of at most `batchSize` images). */
   calls = 0;
   #inference: tf.LayersModel | undefined;
+  #stem: SparseStem | null | undefined;
 
   /**
    * @param layers a model whose output is `[N, classes]` logits.
@@ -112,23 +121,87 @@ export class MetricModel {
   }
 
   /**
+   * {@link MetricModel.targetScores} of copies of a batch with a few pixels replaced
+   * (FaithfulnessCorrelation's subsets): copy k·N + i is image i with the pixels of its subset k
+   * set to `baselinesKN[k·N + i]` in every channel; `targets` as there.
+   *
+   * On wasm and cpu, when the model's stem allows (`models/sparse_stem.ts`) and the subsets are
+   * small, the copies are made at the stem's output: the stem runs on the N images once and each
+   * copy adds its pixels' footprints, instead of one stem convolution per copy. Otherwise (and
+   * on webgpu, where `perturbSubsets` is the WGSL kernel) the copies are whole input images.
+   */
+  async targetScoresOfSubsetCopies(
+    pass: SubsetPerturbation,
+    targets: Int32Array,
+    options: { softmax: boolean },
+  ): Promise<Float32Array> {
+    checkSubsetPerturbation(pass);
+    const { selection } = pass;
+    this.#stem ??= onWebGpuBackend() ? null : SparseStem.of(this.#inferenceModel()) ?? null;
+    const stem = this.#stem;
+    if (!stem || selection.mode !== "subsets" || !stem.editPays(selection.subsetSize)) {
+      const copies = perturbSubsets(pass);
+      try {
+        return await this.targetScoresOfTensor(copies, targets, options);
+      } finally {
+        copies.dispose();
+      }
+    }
+    const [n, h, w, c] = pass.shapeNHWC;
+    const imageSize = h * w * c;
+    const x = tf.tensor4d(pass.xNHWC, [n, h, w, c]);
+    const base = await stem.base(x).finally(() => x.dispose());
+    const stemSize = stem.outputShape.reduce((a, b) => a * b, 1);
+    const m = selection.subsetSize;
+    const scores = await this.#scoreBatches(
+      pass.copies * n,
+      options,
+      (start, count) => {
+        const rows = new Float32Array(count * stemSize);
+        for (let r = 0; r < count; r++) {
+          const [copy, i] = [start + r, (start + r) % n];
+          const row = rows.subarray(r * stemSize, (r + 1) * stemSize);
+          row.set(base.subarray(i * stemSize, (i + 1) * stemSize));
+          stem.addEdit(
+            row,
+            pass.xNHWC.subarray(i * imageSize, (i + 1) * imageSize),
+            selection.pixelsKNM.subarray(copy * m, (copy + 1) * m),
+            pass.baselinesKN[copy],
+          );
+        }
+        return tf.tensor4d(rows, [count, ...stem.outputShape]);
+      },
+      undefined,
+      (rows) => evaluateFrom(this.#inferenceModel(), stem.prefix.output, rows),
+    );
+    return this.#pickTargets(scores, targets);
+  }
+
+  /** The copy with BatchNorm folded into the convolutions that forward passes run. */
+  #inferenceModel(): tf.LayersModel {
+    return this.#inference ??= foldBatchNorm(this.layers);
+  }
+
+  /**
    * Runs `n` images in calls of at most `batchSize`, each input made by `inputAt` (and
-   * disposed, unless it is `callersTensor`).
+   * disposed, unless it is `callersTensor`), through `forward` (default: the whole folded model).
    */
   async #scoreBatches(
     n: number,
     { softmax }: { softmax: boolean },
     inputAt: (start: number, count: number) => tf.Tensor4D,
     callersTensor?: tf.Tensor4D,
+    forward?: (x: tf.Tensor4D) => tf.Tensor,
   ): Promise<Float32Array> {
-    const inference = this.#inference ??= foldBatchNorm(this.layers);
+    const inference = this.#inferenceModel();
+    const run = forward ?? ((x: tf.Tensor4D) => inference.apply(x) as tf.Tensor);
     const out = new Float32Array(n * this.numClasses);
     for (let start = 0; start < n; start += this.batchSize) {
       const count = Math.min(this.batchSize, n - start);
       const x = inputAt(start, count);
       let output: tf.Tensor;
       try {
-        output = tf.tidy(() => inference.apply(x) as tf.Tensor);
+        output = tf.tidy(() => run(x));
       } finally {
         if (x !== callersTensor) x.dispose();
       }
@@ -155,6 +228,7 @@ export class MetricModel {
   dispose(): void {
     this.#inference?.dispose();
     this.#inference = undefined;
+    this.#stem = undefined;
   }
 }
 

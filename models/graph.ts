@@ -56,3 +56,80 @@ export function topologicalNodes(model: tf.LayersModel): GraphNode[] {
   }
   return ordered;
 }
+
+/**
+ * The nodes of `model` downstream of the tensor `from`, in order: what evaluating the model from
+ * a value of that tensor runs.
+ *
+ * @throws {Error} when one of them also reads a tensor that is not computed from `from` (a skip
+ * connection around it).
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { nodesFrom } from "./graph.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [4] });
+ * const h = tf.layers.dense({ units: 3, name: "a" }).apply(x) as tf.SymbolicTensor;
+ * const y = tf.layers.dense({ units: 2, name: "b" }).apply(h) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: y });
+ * console.assert(nodesFrom(model, h).map((n) => n.outboundLayer.name).join() === "b");
+ * ```
+ */
+export function nodesFrom(model: tf.LayersModel, from: tf.SymbolicTensor): GraphNode[] {
+  const known = new Set([from.id]);
+  const after: GraphNode[] = [];
+  const nodes = topologicalNodes(model);
+  for (const node of nodes) {
+    if (!node.inputTensors.some((t) => known.has(t.id))) continue;
+    after.push(node);
+    for (const t of node.outputTensors) known.add(t.id);
+  }
+  for (const node of after) {
+    const missing = node.inputTensors.find((t) => !known.has(t.id));
+    if (missing) {
+      throw new Error(
+        `${model.name}: layer ${node.outboundLayer.name} reads ${missing.name}, which is not ` +
+          `computed from ${from.name}; evaluate the model from its input instead`,
+      );
+    }
+  }
+  return after;
+}
+
+/**
+ * The model's output for a batch of values of its tensor `from` (forward only, inference mode,
+ * each layer's own `apply`, as `model.apply` runs it). Call it inside `tf.tidy`.
+ *
+ * @throws {Error} as {@link nodesFrom}.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { evaluateFrom } from "./graph.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [2] });
+ * const h = tf.layers.dense({ units: 2, kernelInitializer: "ones" }).apply(x) as tf.SymbolicTensor;
+ * const y = tf.layers.reLU().apply(h) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: y });
+ * const out = tf.tidy(() => evaluateFrom(model, h, tf.tensor2d([[-1, 2]])));
+ * console.assert(out.dataSync().join() === "0,2");
+ * out.dispose();
+ * ```
+ */
+export function evaluateFrom(
+  model: tf.LayersModel,
+  from: tf.SymbolicTensor,
+  value: tf.Tensor,
+): tf.Tensor {
+  const values = new Map<number, tf.Tensor>([[from.id, value]]);
+  for (const node of nodesFrom(model, from)) {
+    const inputs = node.inputTensors.map((t) => values.get(t.id) as tf.Tensor);
+    const out = node.outboundLayer.apply(inputs.length === 1 ? inputs[0] : inputs, {
+      training: false,
+    });
+    const outputs = Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
+    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
+  }
+  return values.get(model.outputs[0].id) as tf.Tensor;
+}

@@ -23,7 +23,7 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { withStockConvolutions } from "../kernels/blas_conv2d.ts";
 import { batchNormAffine } from "./fold_batchnorm.ts";
-import { type GraphNode, topologicalNodes } from "./graph.ts";
+import { type GraphNode, nodesFrom, topologicalNodes } from "./graph.ts";
 import { maxPoolFeeders } from "./max_pool_ties.ts";
 
 /** What to differentiate with respect to. */
@@ -235,25 +235,6 @@ function splitAt(
   return { before, after };
 }
 
-/** {@link splitAt} `from`, checking that the part after it needs nothing from before it. */
-function splitFrom(
-  nodes: GraphNode[],
-  from: tf.SymbolicTensor,
-): { before: GraphNode[]; after: GraphNode[] } {
-  const { after } = splitAt(nodes, from);
-  const known = new Set([from.id, ...after.flatMap((node) => node.outputTensors.map((t) => t.id))]);
-  for (const node of after) {
-    const missing = node.inputTensors.find((t) => !known.has(t.id));
-    if (missing) {
-      throw new Error(
-        `inputGradients: layer ${node.outboundLayer.name} reads ${missing.name}, which is not ` +
-          `computed from ${from.name}; pass model inputs without the \`from\` option`,
-      );
-    }
-  }
-  return { before: [], after };
-}
-
 /**
  * The convolutions that must stay position-invariant: those upstream of a max-pool among
  * `after`, the nodes the gradient passes back through (its ties route the gradient). A max-pool
@@ -392,7 +373,7 @@ export function inputGradients(
     const mask = targetMask(targets, xNHWC.shape[0], classes);
     const nodes = topologicalNodes(model);
     const { before, after } = options.from
-      ? splitFrom(nodes, options.from)
+      ? { before: [] as GraphNode[], after: nodesFrom(model, options.from) }
       : splitAt(nodes, source);
     const values = new Map<number, tf.Tensor>([[(options.from ?? model.inputs[0]).id, xNHWC]]);
     const reused = options.layer !== undefined && options.reuse?.servesLayer(options.layer)
