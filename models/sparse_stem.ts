@@ -12,6 +12,18 @@ import { tf } from "../deps.ts";
 import { AffinePrefix } from "./affine_prefix.ts";
 import { batchNormAffine } from "./fold_batchnorm.ts";
 
+/**
+ * A change of one image's stem output, nonzero only in a window of its grid: rows x cols
+ * positions from (top, left), F values each.
+ */
+export interface StemFootprint {
+  top: number;
+  left: number;
+  rows: number;
+  cols: number;
+  valuesRCF: Float32Array;
+}
+
 /** Rows and columns of zeros a layer adds before (top, left) the input. */
 interface Offsets {
   top: number;
@@ -160,9 +172,99 @@ export class SparseStem {
     pixels: ArrayLike<number>,
     value: number,
   ): void {
-    const [, width, channels] = this.inputShape;
-    const [outH, outW, filters] = this.outputShape;
+    const [outH, outW] = this.outputShape;
+    this.#scatter(
+      stemHWF,
+      { top: 0, left: 0, rows: outH, cols: outW },
+      imageHWC,
+      pixels,
+      () => value,
+    );
+  }
+
+  /**
+   * The change of the stem's output when `pixels` of `imageHWC` (indices into H·W, no repeats)
+   * take their values in `replacementHWC`, an image of the same shape: a window of the output
+   * grid, for {@link addFootprint} (LIME adds one per hidden segment).
+   */
+  footprint(
+    imageHWC: Float32Array,
+    replacementHWC: Float32Array,
+    pixels: ArrayLike<number>,
+  ): StemFootprint {
+    const channels = this.inputShape[2];
+    const window = { top: Infinity, left: Infinity, rows: 0, cols: 0 };
+    let [bottom, right] = [-1, -1];
+    for (let j = 0; j < pixels.length; j++) {
+      const { oyFirst, oyLast, oxFirst, oxLast } = this.#reach(pixels[j]);
+      window.top = Math.min(window.top, oyFirst);
+      window.left = Math.min(window.left, oxFirst);
+      bottom = Math.max(bottom, oyLast);
+      right = Math.max(right, oxLast);
+    }
+    if (bottom < 0 || right < 0) {
+      return { top: 0, left: 0, rows: 0, cols: 0, valuesRCF: new Float32Array(0) };
+    }
+    window.rows = bottom - window.top + 1;
+    window.cols = right - window.left + 1;
+    const valuesRCF = new Float32Array(window.rows * window.cols * this.outputShape[2]);
+    this.#scatter(
+      valuesRCF,
+      window,
+      imageHWC,
+      pixels,
+      (p, c) => replacementHWC[p * channels + c],
+    );
+    return { ...window, valuesRCF };
+  }
+
+  /** Adds a {@link footprint} into one image's stem output `stemHWF`. */
+  addFootprint(stemHWF: Float32Array, footprint: StemFootprint): void {
+    const [, outW, filters] = this.outputShape;
+    const span = footprint.cols * filters;
+    for (let r = 0; r < footprint.rows; r++) {
+      const to = ((footprint.top + r) * outW + footprint.left) * filters;
+      const from = r * span;
+      for (let j = 0; j < span; j++) stemHWF[to + j] += footprint.valuesRCF[from + j];
+    }
+  }
+
+  /** The output positions whose receptive field holds input pixel `p`. */
+  #reach(
+    p: number,
+  ): { gy: number; gx: number; oyFirst: number; oyLast: number; oxFirst: number; oxLast: number } {
+    const width = this.inputShape[1];
+    const [outH, outW] = this.outputShape;
     const [kh, kw] = this.#kernelPx;
+    const [sh, sw] = this.#strides;
+    // The pixel sits at (gy, gx) of the convolution's padded grid; output (oy, ox) sees it
+    // through tap (gy − oy·sh, gx − ox·sw) when that tap lies inside the kernel.
+    const gy = Math.floor(p / width) + this.#offsets.top;
+    const gx = (p % width) + this.#offsets.left;
+    return {
+      gy,
+      gx,
+      oyFirst: Math.max(0, Math.ceil((gy - kh + 1) / sh)),
+      oyLast: Math.min(outH - 1, Math.floor(gy / sh)),
+      oxFirst: Math.max(0, Math.ceil((gx - kw + 1) / sw)),
+      oxLast: Math.min(outW - 1, Math.floor(gx / sw)),
+    };
+  }
+
+  /**
+   * Adds L (x' − x) into `target`, a window of the output grid ([rows, cols, F] from (top,
+   * left)), where x' is `imageHWC` with `pixels` (repeats count once) set to `replacement`.
+   */
+  #scatter(
+    target: Float32Array,
+    window: { top: number; left: number; rows: number; cols: number },
+    imageHWC: Float32Array,
+    pixels: ArrayLike<number>,
+    replacement: (pixel: number, channel: number) => number,
+  ): void {
+    const channels = this.inputShape[2];
+    const filters = this.outputShape[2];
+    const kw = this.#kernelPx[1];
     const [sh, sw] = this.#strides;
     const delta = new Float32Array(channels);
     const seen = new Set<number>();
@@ -172,29 +274,22 @@ export class SparseStem {
       seen.add(p);
       let changed = false;
       for (let c = 0; c < channels; c++) {
-        delta[c] = Math.fround(value - imageHWC[p * channels + c]);
+        delta[c] = Math.fround(replacement(p, c) - imageHWC[p * channels + c]);
         changed ||= delta[c] !== 0;
       }
       if (!changed) continue;
-      // The pixel sits at (gy, gx) of the convolution's padded grid; output (oy, ox) sees it
-      // through tap (gy − oy·sh, gx − ox·sw) when that tap lies inside the kernel.
-      const gy = Math.floor(p / width) + this.#offsets.top;
-      const gx = (p % width) + this.#offsets.left;
-      const oyFirst = Math.max(0, Math.ceil((gy - kh + 1) / sh));
-      const oyLast = Math.min(outH - 1, Math.floor(gy / sh));
-      const oxFirst = Math.max(0, Math.ceil((gx - kw + 1) / sw));
-      const oxLast = Math.min(outW - 1, Math.floor(gx / sw));
+      const { gy, gx, oyFirst, oyLast, oxFirst, oxLast } = this.#reach(p);
       for (let oy = oyFirst; oy <= oyLast; oy++) {
         const ky = gy - oy * sh;
         for (let ox = oxFirst; ox <= oxLast; ox++) {
           const kx = gx - ox * sw;
-          const out = (oy * outW + ox) * filters;
+          const out = ((oy - window.top) * window.cols + ox - window.left) * filters;
           const tap = (ky * kw + kx) * channels * filters;
           for (let c = 0; c < channels; c++) {
             const d = delta[c];
             if (d === 0) continue;
             const row = tap + c * filters;
-            for (let f = 0; f < filters; f++) stemHWF[out + f] += d * this.#kernel[row + f];
+            for (let f = 0; f < filters; f++) target[out + f] += d * this.#kernel[row + f];
           }
         }
       }

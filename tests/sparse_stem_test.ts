@@ -6,6 +6,8 @@ import { MetricModel } from "../metrics/metric_model.ts";
 import { startBackend } from "../models/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { SparseStem } from "../models/sparse_stem.ts";
+import { LIME } from "../xai/lime.ts";
+import { OCCLUSION } from "../xai/occlusion.ts";
 import { lcgValues } from "./numbers.ts";
 
 await startBackend("wasm");
@@ -169,3 +171,64 @@ Deno.test("resnet18: subset copies scored at the stem equal scoring the whole pe
   model.layers.dispose();
   model.dispose();
 });
+
+/**
+ * A small CNN and its twin: the same layers behind a ReLU on the input, which changes nothing
+ * for inputs >= 0 but leaves the twin without a sparse stem (its first layer is nonlinear).
+ */
+function cnnAndTwin(sizePx: number): [tf.LayersModel, tf.LayersModel] {
+  const layers = [
+    tf.layers.zeroPadding2d({ padding: 2 }),
+    tf.layers.conv2d({
+      filters: 8,
+      kernelSize: 5,
+      strides: 2,
+      useBias: false,
+      kernelInitializer: tf.initializers.randomNormal({ seed: 1 }),
+    }),
+    tf.layers.batchNormalization({ axis: -1 }),
+    tf.layers.reLU(),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.conv2d({ filters: 6, kernelSize: 3, activation: "relu" }),
+    tf.layers.globalAveragePooling2d({}),
+    tf.layers.dense({ units: 3 }),
+  ];
+  const chain = (input: tf.SymbolicTensor) =>
+    layers.reduce((h, layer) => layer.apply(h) as tf.SymbolicTensor, input);
+  const input = tf.input({ shape: [sizePx, sizePx, 3] });
+  const model = tf.model({ inputs: input, outputs: chain(input) });
+  const twinInput = tf.input({ shape: [sizePx, sizePx, 3] });
+  const twin = tf.model({
+    inputs: twinInput,
+    outputs: chain(tf.layers.reLU().apply(twinInput) as tf.SymbolicTensor),
+  });
+  return [model, twin];
+}
+
+for (const method of ["lime", "occlusion"] as const) {
+  Deno.test(`${method}: copies made at the stem give the maps of whole perturbed images`, async () => {
+    const sizePx = 32;
+    const [model, twin] = cnnAndTwin(sizePx);
+    assert(SparseStem.of(model) && !SparseStem.of(twin), "the twin should have no sparse stem");
+    const x = tf.tensor4d(lcgValues(sizePx * sizePx * 3, 9).map((v) => v + 0.5), [
+      1,
+      sizePx,
+      sizePx,
+      3,
+    ]);
+    const targets = Int32Array.of(1);
+    const options = method === "lime"
+      ? {
+        segmentation: { algorithm: "grid" as const, cellSizePx: 4 },
+        numSamples: 60,
+        classifierOutput: "logits" as const,
+      }
+      : { slidingWindowShapes: [4, 4] as [number, number], strides: 3, baselines: 0.25 };
+    const explainer = method === "lime" ? LIME : OCCLUSION;
+    const atStem = await explainer.explain(model, x, targets, options);
+    const whole = await explainer.explain(twin, x, targets, options);
+    assert(whole.mapsNHW.some((v) => v !== 0), "the reference map should not be all zeros");
+    assertClose(atStem.mapsNHW, whole.mapsNHW, 1e-4, method);
+    x.dispose();
+  });
+}

@@ -25,7 +25,9 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { type Random, SeededRandom } from "../core/random.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/preprocess.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { foldBatchNorm } from "../models/fold_batchnorm.ts";
+import { SparseStem } from "../models/sparse_stem.ts";
 import { type SegmentationAlgorithm, segmentImage } from "./segmentation/algorithm.ts";
 import type { Segments } from "./segmentation/segments.ts";
 import {
@@ -35,7 +37,7 @@ import {
   type ExplainOptions,
   requireInteger,
 } from "./explainer.ts";
-import { perturbedLogits } from "./perturbed_logits.ts";
+import { type FillCopy, perturbedLogits } from "./perturbed_logits.ts";
 import { fitRidge, ridgeScore } from "./ridge.ts";
 
 /** How lime picks the superpixels the surrogate uses (`feature_selection`). */
@@ -203,6 +205,31 @@ function fudgedImage(
   );
 }
 
+/**
+ * Fills sample `index`'s stem output: the image's, plus the footprint of each segment its
+ * indicators `sample(index)` hide (those pixels then show `fudged`).
+ */
+async function hiddenSegmentsAtStem(
+  stem: SparseStem,
+  xHWC: Float32Array,
+  fudged: Float32Array,
+  labelsHW: Int32Array,
+  count: number,
+  sample: (index: number) => Uint8Array,
+): Promise<FillCopy> {
+  const [heightPx, widthPx, channels] = stem.inputShape;
+  const x = tf.tensor4d(xHWC, [1, heightPx, widthPx, channels]);
+  const base = await stem.base(x).finally(() => x.dispose());
+  const pixelsOf: number[][] = Array.from({ length: count }, () => []);
+  labelsHW.forEach((k, p) => pixelsOf[k].push(p));
+  const footprints = pixelsOf.map((pixels) => stem.footprint(xHWC, fudged, pixels));
+  return (index, out) => {
+    out.set(base);
+    const z = sample(index);
+    for (let k = 0; k < count; k++) if (z[k] === 0) stem.addFootprint(out, footprints[k]);
+  };
+}
+
 /** Per sample, the classifier output for `target`: its softmax probability or its logit. */
 function targetOutputs(
   logitsNC: Float32Array,
@@ -337,19 +364,32 @@ export async function limeImage(
   const data = drawSamples(random.fork("samples"), settings.numSamples, count);
   const fudged = fudgedImage(xHWC, channels, segments, settings.hideColor);
   const labels = segments.labelsHW;
-  const logits = await perturbedLogits(
-    model,
-    shapeHWC,
-    settings.numSamples,
-    settings.batchSize,
-    (index, out) => {
-      const z = data.subarray(index * count, (index + 1) * count);
-      for (let p = 0, i = 0; p < labels.length; p++, i += channels) {
-        const source = z[labels[p]] === 1 ? xHWC : fudged;
-        for (let c = 0; c < channels; c++) out[i + c] = source[i + c];
-      }
-    },
-  );
+  const sample = (index: number) => data.subarray(index * count, (index + 1) * count);
+  // Each sample's hidden segments change the stem's output by their footprints only, so on
+  // wasm and cpu the samples are made there (`models/sparse_stem.ts`), one stem pass in all.
+  const stem = onWebGpuBackend() ? undefined : SparseStem.of(model);
+  const logits = stem
+    ? await perturbedLogits(
+      model,
+      stem.outputShape,
+      settings.numSamples,
+      settings.batchSize,
+      await hiddenSegmentsAtStem(stem, xHWC, fudged, labels, count, sample),
+      stem.prefix.output,
+    )
+    : await perturbedLogits(
+      model,
+      shapeHWC,
+      settings.numSamples,
+      settings.batchSize,
+      (index, out) => {
+        const z = sample(index);
+        for (let p = 0, i = 0; p < labels.length; p++, i += channels) {
+          const source = z[labels[p]] === 1 ? xHWC : fudged;
+          for (let c = 0; c < channels; c++) out[i + c] = source[i + c];
+        }
+      },
+    );
   const classes = logits.length / settings.numSamples;
   const y = targetOutputs(logits, classes, target, settings.classifierOutput);
   const weights = kernelWeights(data, count, settings.kernelWidth);

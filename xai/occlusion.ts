@@ -18,7 +18,9 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { foldBatchNorm } from "../models/fold_batchnorm.ts";
+import { SparseStem } from "../models/sparse_stem.ts";
 import {
   type Attribution,
   checkExplainInputs,
@@ -57,6 +59,8 @@ export function windowStarts(sizePx: number, windowPx: number, stridePx: number)
   const count = Math.ceil((sizePx - windowPx) / stridePx) + 1;
   return Array.from({ length: count }, (_, i) => i * stridePx);
 }
+
+type OcclusionSettings = ReturnType<typeof occlusionSettings>;
 
 function occlusionSettings(options: OcclusionOptions, heightPx: number, widthPx: number) {
   const method = "occlusion";
@@ -111,6 +115,42 @@ function occlusionSettings(options: OcclusionOptions, heightPx: number, widthPx:
 }
 
 /**
+ * The logits of the image (copy 0) and of its `positions` occluded copies, made at the stem's
+ * output: the image's, plus each window's footprint when it shows the baseline.
+ */
+async function occludedAtStem(
+  folded: tf.LayersModel,
+  stem: SparseStem,
+  imageHWC: Float32Array,
+  positions: number,
+  settings: OcclusionSettings,
+  windowAt: (index: number) => { top: number; left: number },
+): Promise<Float32Array> {
+  const [heightPx, widthPx, channels] = stem.inputShape;
+  const x = tf.tensor4d(imageHWC, [1, heightPx, widthPx, channels]);
+  const base = await stem.base(x).finally(() => x.dispose());
+  return perturbedLogits(
+    folded,
+    stem.outputShape,
+    positions + 1,
+    settings.perturbationsPerEval,
+    (index, out) => {
+      out.set(base);
+      if (index === 0) return;
+      const { top, left } = windowAt(index);
+      const pixels: number[] = [];
+      for (let r = top; r < Math.min(heightPx, top + settings.windowRows); r++) {
+        for (let c = left; c < Math.min(widthPx, left + settings.windowColumns); c++) {
+          pixels.push(r * widthPx + c);
+        }
+      }
+      stem.addEdit(out, imageHWC, pixels, settings.baseline);
+    },
+    stem.prefix.output,
+  );
+}
+
+/**
  * Occlusion.
  *
  * @example
@@ -150,30 +190,41 @@ export const OCCLUSION: Explainer<OcclusionOptions> = {
     const positions = rowStarts.length * columnStarts.length;
     const attributions = new Float32Array(batch * imageSize);
     const folded = foldBatchNorm(model);
+    // A window changes the stem's output by its footprint only: on wasm and cpu the copies are
+    // made there (`models/sparse_stem.ts`) when windows are small beside the image.
+    const stem = onWebGpuBackend() ? undefined : SparseStem.of(folded);
+    const usesStem = stem?.editPays(settings.windowRows * settings.windowColumns)
+      ? stem
+      : undefined;
     try {
       for (let n = 0; n < batch; n++) {
         const image = x.subarray(n * imageSize, (n + 1) * imageSize);
         // Copy 0 is the image itself; copy 1 + i occludes window position i.
-        const logits = await perturbedLogits(
-          folded,
-          [heightPx, widthPx, channels],
-          positions + 1,
-          settings.perturbationsPerEval,
-          (index, out) => {
-            out.set(image);
-            if (index === 0) return;
-            const top = rowStarts[Math.floor((index - 1) / columnStarts.length)];
-            const left = columnStarts[(index - 1) % columnStarts.length];
-            for (let r = top; r < Math.min(heightPx, top + windowRows); r++) {
-              const rowOffset = r * widthPx;
-              out.fill(
-                baseline,
-                (rowOffset + left) * channels,
-                (rowOffset + Math.min(widthPx, left + windowColumns)) * channels,
-              );
-            }
-          },
-        );
+        const windowAt = (index: number) => ({
+          top: rowStarts[Math.floor((index - 1) / columnStarts.length)],
+          left: columnStarts[(index - 1) % columnStarts.length],
+        });
+        const logits = usesStem
+          ? await occludedAtStem(folded, usesStem, image, positions, settings, windowAt)
+          : await perturbedLogits(
+            folded,
+            [heightPx, widthPx, channels],
+            positions + 1,
+            settings.perturbationsPerEval,
+            (index, out) => {
+              out.set(image);
+              if (index === 0) return;
+              const { top, left } = windowAt(index);
+              for (let r = top; r < Math.min(heightPx, top + windowRows); r++) {
+                const rowOffset = r * widthPx;
+                out.fill(
+                  baseline,
+                  (rowOffset + left) * channels,
+                  (rowOffset + Math.min(widthPx, left + windowColumns)) * channels,
+                );
+              }
+            },
+          );
         const classes = logits.length / (positions + 1);
         const original = logits[targets[n]];
         const total = new Float64Array(pixels);

@@ -5,15 +5,18 @@
  *
  * @module
  */
-import type { tf } from "../deps.ts";
+import { tf } from "../deps.ts";
 import { logitsOfNHWC } from "../evaluation/inference.ts";
+import { evaluateFrom } from "../models/graph.ts";
 
-/** Writes copy `index` into `outHWC` (one image, H·W·C values, stale contents). */
+/** Writes copy `index` into `outHWC` (one copy, H·W·C values, stale contents). */
 export type FillCopy = (index: number, outHWC: Float32Array) => void;
 
 /**
  * The logits of `count` copies, [count, classes] row-major, in inference mode. Pass a model
- * from `foldBatchNorm` for speed: explainers fold once per call.
+ * from `foldBatchNorm` for speed: explainers fold once per call. The copies are model inputs, or
+ * with `from` values of that tensor of the model (a `SparseStem`'s output), `shapeHWC` then
+ * being its shape.
  *
  * @example
  * ```ts
@@ -32,6 +35,7 @@ export async function perturbedLogits(
   count: number,
   batchSize: number,
   fill: FillCopy,
+  from?: tf.SymbolicTensor,
 ): Promise<Float32Array> {
   const imageSize = shapeHWC[0] * shapeHWC[1] * shapeHWC[2];
   const batch = new Float32Array(Math.min(batchSize, count) * imageSize);
@@ -42,10 +46,12 @@ export async function perturbedLogits(
     for (let r = 0; r < rows; r++) {
       fill(start + r, batch.subarray(r * imageSize, (r + 1) * imageSize));
     }
-    const chunk = await logitsOfNHWC(model, batch.subarray(0, rows * imageSize), [
-      rows,
-      ...shapeHWC,
-    ]);
+    const chunk = await logitsOf(
+      model,
+      batch.subarray(0, rows * imageSize),
+      [rows, ...shapeHWC],
+      from,
+    );
     if (!logits) {
       classes = chunk.length / rows;
       logits = new Float32Array(count * classes);
@@ -53,4 +59,20 @@ export async function perturbedLogits(
     logits.set(chunk, start * classes);
   }
   return logits ?? new Float32Array(0);
+}
+
+/** {@link logitsOfNHWC}, or from the model's tensor `from`. */
+async function logitsOf(
+  model: tf.LayersModel,
+  rowsNHWC: Float32Array,
+  shape: [number, number, number, number],
+  from: tf.SymbolicTensor | undefined,
+): Promise<Float32Array> {
+  if (!from) return await logitsOfNHWC(model, rowsNHWC, shape);
+  const output = tf.tidy(() => evaluateFrom(model, from, tf.tensor4d(rowsNHWC, shape)));
+  try {
+    return new Float32Array(await output.data());
+  } finally {
+    output.dispose();
+  }
 }
