@@ -1,10 +1,11 @@
 /**
- * The stem of a model for inputs that differ from known ones in a few pixels. A metric that
- * replaces M random pixels of an image (FaithfulnessCorrelation: 50 of 50,176, fifty times per
- * image) changes the stem's output only where those pixels are in view: with the stem P affine
- * (`affine_prefix.ts`), P(x') = P(x) + L (x' − x), and L (x' − x) is a few kernel footprints.
- * Adding those to P(x) costs M · kh · kw · C · F multiply-adds (0.5 M for resnet18's 7 x 7 stem)
- * instead of a whole convolution (118 M), about a sixth of resnet18's forward pass.
+ * The stem of a model for inputs that differ from known ones in some pixels. A copy of an image
+ * with M pixels replaced (FaithfulnessCorrelation: 50 random pixels of 50,176, fifty times per
+ * image; Occlusion: a window; LIME: hidden superpixels) changes the stem's output only where those
+ * pixels are in view: with the stem P affine (`affine_prefix.ts`), P(x') = P(x) + L (x' − x), and
+ * L (x' − x) is a few kernel footprints. Adding those to P(x) costs M · kh · kw · C · F
+ * multiply-adds (0.5 M for 50 pixels through resnet18's 7 x 7 stem) instead of a whole
+ * convolution (118 M, about an eighth of resnet18's forward time on wasm with OpenBLAS).
  *
  * @module
  */
@@ -39,7 +40,8 @@ function samePaddingBefore(inPx: number, kernelPx: number, stride: number): numb
 /**
  * A model's stem when it is zero padding, one linear `Conv2D` (dilation 1) and BatchNorm layers:
  * {@link base} evaluates it on whole images, {@link addEdit} updates one image's stem output for
- * pixels replaced by a value.
+ * pixels replaced by a value, and {@link footprint} / {@link addFootprint} precompute and add the
+ * change of replacing a fixed set of pixels (a superpixel).
  *
  * @example
  * ```ts
@@ -183,8 +185,8 @@ export class SparseStem {
   }
 
   /**
-   * The change of the stem's output when `pixels` of `imageHWC` (indices into H·W, no repeats)
-   * take their values in `replacementHWC`, an image of the same shape: a window of the output
+   * The change of the stem's output when `pixels` of `imageHWC` (indices into H·W; repeats
+   * count once) take their values in `replacementHWC`, an image of the same shape: a window of the output
    * grid, for {@link addFootprint} (LIME adds one per hidden segment).
    */
   footprint(
