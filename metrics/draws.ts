@@ -43,25 +43,33 @@ export class SeededDraws implements Draws {
     this.#random = new SeededRandom(seed);
   }
 
+  // Plain loops: `TypedArray.from` with a mapping function is 4x slower in V8, and
+  // MaxSensitivity draws a million values per image.
   uniform(low: number, high: number, count: number): Float64Array {
-    return Float64Array.from({ length: count }, () => low + (high - low) * this.#random.uniform());
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = low + (high - low) * this.#random.uniform();
+    return out;
   }
 
   normal(mean: number, std: number, count: number): Float64Array {
-    return Float64Array.from({ length: count }, () => mean + std * this.#random.normal());
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = mean + std * this.#random.normal();
+    return out;
   }
 
   randint(low: number, high: number, count: number): Int32Array {
-    return Int32Array.from(
-      { length: count },
-      () => low + Math.floor(this.#random.uniform() * (high - low)),
-    );
+    const out = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      out[i] = low + Math.floor(this.#random.uniform() * (high - low));
+    }
+    return out;
   }
 
   choiceWithoutReplacement(n: number, count: number): Int32Array {
     if (count > n) throw new RangeError(`cannot choose ${count} of ${n} without replacement`);
     // Partial Fisher–Yates: the first `count` slots of a shuffle, O(n) memory, O(count) draws.
-    const pool = Int32Array.from({ length: n }, (_, i) => i);
+    const pool = new Int32Array(n);
+    for (let i = 0; i < n; i++) pool[i] = i;
     for (let i = 0; i < count; i++) {
       const j = i + Math.floor(this.#random.uniform() * (n - i));
       [pool[i], pool[j]] = [pool[j], pool[i]];

@@ -41,9 +41,6 @@ export interface PerturbedPair {
   xPerturbed?: Float32Array;
 }
 
-/** Images per explain call when re-explaining several noise samples at once. */
-const IMAGES_PER_EXPLAIN_CALL = 32;
-
 /**
  * Runs the perturb → re-explain → compare loop; returns `[sample][image]` values of `compare`,
  * NaN where the prediction changed and `returnNanWhenPredictionChanges` is set.
@@ -86,7 +83,8 @@ export async function noiseSensitivity(
     : undefined;
 
   const results: Float64Array[] = [];
-  const samplesPerCall = Math.max(1, Math.floor(IMAGES_PER_EXPLAIN_CALL / n));
+  // Re-explained in calls of about the model's batch size.
+  const samplesPerCall = Math.max(1, Math.floor(context.model.batchSize / n));
   for (let first = 0; first < params.nrSamples; first += samplesPerCall) {
     const count = Math.min(samplesPerCall, params.nrSamples - first);
     // Drawn call by call (nothing else draws in between, so the order stays Quantus's); all
