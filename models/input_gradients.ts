@@ -41,8 +41,8 @@ export interface InputGradientOptions {
   reuse?: ForwardCache;
   /**
    * A tensor of the model to start the evaluation at: `xNHWC` then holds values of this tensor
-   * (an {@link AffinePrefix}'s output rows), not model inputs, and the gradient is w.r.t. it.
-   * Every layer downstream of it must read only it and tensors computed from it.
+   * (an `AffinePrefix`'s output rows), not model inputs, and the gradient is w.r.t. it. Every
+   * layer downstream of it must read only it and tensors computed from it. Not with `layer`.
    */
   from?: tf.SymbolicTensor;
 }
@@ -365,6 +365,11 @@ export function inputGradients(
 ): InputGradientResult {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new Error(`inputGradients: ${model.name} must have one input and one output`);
+  }
+  if (options.from && options.layer !== undefined) {
+    throw new InputError(
+      `inputGradients: pass either \`from\` or \`layer\` (got both, layer "${options.layer}")`,
+    );
   }
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
   const source = options.from ??

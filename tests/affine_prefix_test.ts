@@ -1,5 +1,6 @@
 import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 import { tf } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
 import { AffinePrefix } from "../models/affine_prefix.ts";
 import { startBackend } from "../models/backend.ts";
 import { inputGradients } from "../models/input_gradients.ts";
@@ -87,6 +88,11 @@ Deno.test("no affine prefix without a leading linear convolution, or when a tens
     () => inputGradients(branched, rows, Int32Array.of(0), { from: linear }),
     Error,
     "not computed from",
+  );
+  assertThrows(
+    () => inputGradients(branched, rows, Int32Array.of(0), { from: linear, layer: "lin" }),
+    InputError,
+    "either",
   );
   rows.dispose();
 });

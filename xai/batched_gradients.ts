@@ -64,8 +64,9 @@ function scatterAddRows(
 
 /**
  * Σ_k weight(k) · transform(∂ logits[i, targets[i]] / ∂ row) over the copies k of each image i:
- * `shapeNHWC`, the shape of one copy of the rows; the caller disposes it. By default each chunk's rows are summed into their
- * images with one matrix product, so any chunk size works and no scatter kernel is needed.
+ * `shapeNHWC`, the shape of one copy of the rows; the caller disposes it. By default each chunk's
+ * rows are summed into their images with one matrix product, so any chunk size works and no
+ * scatter kernel is needed.
  *
  * @example
  * ```ts
