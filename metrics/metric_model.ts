@@ -124,7 +124,7 @@ export class MetricModel {
       n,
       options,
       (start, count) => count === n ? xNHWC : tf.slice(xNHWC, [start, 0, 0, 0], [count, h, w, c]),
-      xNHWC,
+      { callersTensor: xNHWC },
     );
   }
 
@@ -167,7 +167,7 @@ export class MetricModel {
   ): Promise<Float32Array> {
     checkSubsetPerturbation(pass);
     const { selection } = pass;
-    this.#stem ??= onWebGpuBackend() ? null : SparseStem.of(this.#inferenceModel()) ?? null;
+    this.#stem ??= SparseStem.forCopies(this.#inferenceModel()) ?? null;
     const stem = this.#stem;
     if (!stem || selection.mode !== "subsets" || !stem.editPays(selection.subsetSize)) {
       const copies = perturbSubsets(pass);
@@ -179,8 +179,7 @@ export class MetricModel {
     }
     const [n, h, w, c] = pass.shapeNHWC;
     const imageSize = h * w * c;
-    const x = tf.tensor4d(pass.xNHWC, [n, h, w, c]);
-    const base = await stem.base(x).finally(() => x.dispose());
+    const base = await stem.base(pass.xNHWC);
     const stemSize = stem.outputShape.reduce((a, b) => a * b, 1);
     const m = selection.subsetSize;
     const scores = await this.#scoreBatches(
@@ -201,8 +200,7 @@ export class MetricModel {
         }
         return tf.tensor4d(rows, [count, ...stem.outputShape]);
       },
-      undefined,
-      (rows) => evaluateFrom(this.#inferenceModel(), stem.prefix.output, rows),
+      { forward: (rows) => evaluateFrom(this.#inferenceModel(), stem.prefix.output, rows) },
     );
     return this.#pickTargets(scores, targets);
   }
@@ -220,8 +218,10 @@ export class MetricModel {
     n: number,
     { softmax }: { softmax: boolean },
     inputAt: (start: number, count: number) => tf.Tensor4D,
-    callersTensor?: tf.Tensor4D,
-    forward?: (x: tf.Tensor4D) => tf.Tensor,
+    { callersTensor, forward }: {
+      callersTensor?: tf.Tensor4D;
+      forward?: (x: tf.Tensor4D) => tf.Tensor;
+    } = {},
   ): Promise<Float32Array> {
     const inference = this.#inferenceModel();
     const run = forward ?? ((x: tf.Tensor4D) => inference.apply(x) as tf.Tensor);

@@ -59,7 +59,7 @@ export function topologicalNodes(model: tf.LayersModel): GraphNode[] {
 
 /**
  * The nodes of `model` downstream of the tensor `from`, in order: what evaluating the model from
- * a value of that tensor runs.
+ * a value of that tensor runs. `nodes`: the model's {@link topologicalNodes}, when at hand.
  *
  * @throws {Error} when one of them also reads a tensor that is not computed from `from` (a skip
  * connection around it).
@@ -76,10 +76,13 @@ export function topologicalNodes(model: tf.LayersModel): GraphNode[] {
  * console.assert(nodesFrom(model, h).map((n) => n.outboundLayer.name).join() === "b");
  * ```
  */
-export function nodesFrom(model: tf.LayersModel, from: tf.SymbolicTensor): GraphNode[] {
+export function nodesFrom(
+  model: tf.LayersModel,
+  from: tf.SymbolicTensor,
+  nodes: readonly GraphNode[] = topologicalNodes(model),
+): GraphNode[] {
   const known = new Set([from.id]);
   const after: GraphNode[] = [];
-  const nodes = topologicalNodes(model);
   for (const node of nodes) {
     if (!node.inputTensors.some((t) => known.has(t.id))) continue;
     after.push(node);

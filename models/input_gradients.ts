@@ -378,7 +378,7 @@ export function inputGradients(
     const mask = targetMask(targets, xNHWC.shape[0], classes);
     const nodes = topologicalNodes(model);
     const { before, after } = options.from
-      ? { before: [] as GraphNode[], after: nodesFrom(model, options.from) }
+      ? { before: [] as GraphNode[], after: nodesFrom(model, options.from, nodes) }
       : splitAt(nodes, source);
     const values = new Map<number, tf.Tensor>([[(options.from ?? model.inputs[0]).id, xNHWC]]);
     const reused = options.layer !== undefined && options.reuse?.servesLayer(options.layer)

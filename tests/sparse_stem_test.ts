@@ -104,7 +104,7 @@ for (const c of CASES) {
     assert(stem, "no sparse stem found");
     const pixels = c.heightPx * c.widthPx;
     const image = lcgValues(pixels * 3, 11);
-    const out = await stem.base(tf.tensor4d(image, [1, c.heightPx, c.widthPx, 3]));
+    const out = await stem.base(image);
     // Corners, borders, an interior pixel, and one repeat (counts once).
     const edit = [
       0,

@@ -25,7 +25,6 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { type Random, SeededRandom } from "../core/random.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/preprocess.ts";
-import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { foldBatchNorm } from "../models/fold_batchnorm.ts";
 import { SparseStem } from "../models/sparse_stem.ts";
 import { type SegmentationAlgorithm, segmentImage } from "./segmentation/algorithm.ts";
@@ -37,7 +36,7 @@ import {
   type ExplainOptions,
   requireInteger,
 } from "./explainer.ts";
-import { type FillCopy, perturbedLogits } from "./perturbed_logits.ts";
+import { type Copies, perturbedLogits } from "./perturbed_logits.ts";
 import { fitRidge, ridgeScore } from "./ridge.ts";
 
 /** How lime picks the superpixels the surrogate uses (`feature_selection`). */
@@ -206,8 +205,8 @@ function fudgedImage(
 }
 
 /**
- * Fills sample `index`'s stem output: the image's, plus the footprint of each segment its
- * indicators `sample(index)` hide (those pixels then show `fudged`).
+ * The samples at the stem's output: sample `index` is the image's, plus the footprint of each
+ * segment its indicators `sample(index)` hide (those pixels then show `fudged`).
  */
 async function hiddenSegmentsAtStem(
   stem: SparseStem,
@@ -216,17 +215,19 @@ async function hiddenSegmentsAtStem(
   labelsHW: Int32Array,
   count: number,
   sample: (index: number) => Uint8Array,
-): Promise<FillCopy> {
-  const [heightPx, widthPx, channels] = stem.inputShape;
-  const x = tf.tensor4d(xHWC, [1, heightPx, widthPx, channels]);
-  const base = await stem.base(x).finally(() => x.dispose());
+): Promise<Copies> {
+  const base = await stem.base(xHWC);
   const pixelsOf: number[][] = Array.from({ length: count }, () => []);
   labelsHW.forEach((k, p) => pixelsOf[k].push(p));
   const footprints = pixelsOf.map((pixels) => stem.footprint(xHWC, fudged, pixels));
-  return (index, out) => {
-    out.set(base);
-    const z = sample(index);
-    for (let k = 0; k < count; k++) if (z[k] === 0) stem.addFootprint(out, footprints[k]);
+  return {
+    shapeHWC: stem.outputShape,
+    from: stem.prefix.output,
+    fill: (index, out) => {
+      out.set(base);
+      const z = sample(index);
+      for (let k = 0; k < count; k++) if (z[k] === 0) stem.addFootprint(out, footprints[k]);
+    },
   };
 }
 
@@ -367,29 +368,20 @@ export async function limeImage(
   const sample = (index: number) => data.subarray(index * count, (index + 1) * count);
   // Each sample's hidden segments change the stem's output by their footprints only, so on
   // wasm and cpu the samples are made there (`models/sparse_stem.ts`), one stem pass in all.
-  const stem = onWebGpuBackend() ? undefined : SparseStem.of(model);
-  const logits = stem
-    ? await perturbedLogits(
-      model,
-      stem.outputShape,
-      settings.numSamples,
-      settings.batchSize,
-      await hiddenSegmentsAtStem(stem, xHWC, fudged, labels, count, sample),
-      stem.prefix.output,
-    )
-    : await perturbedLogits(
-      model,
+  const stem = SparseStem.forCopies(model);
+  const copies: Copies = stem
+    ? await hiddenSegmentsAtStem(stem, xHWC, fudged, labels, count, sample)
+    : {
       shapeHWC,
-      settings.numSamples,
-      settings.batchSize,
-      (index, out) => {
+      fill: (index, out) => {
         const z = sample(index);
         for (let p = 0, i = 0; p < labels.length; p++, i += channels) {
           const source = z[labels[p]] === 1 ? xHWC : fudged;
           for (let c = 0; c < channels; c++) out[i + c] = source[i + c];
         }
       },
-    );
+    };
+  const logits = await perturbedLogits(model, copies, settings.numSamples, settings.batchSize);
   const classes = logits.length / settings.numSamples;
   const y = targetOutputs(logits, classes, target, settings.classifierOutput);
   const weights = kernelWeights(data, count, settings.kernelWidth);

@@ -18,7 +18,6 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
 import { foldBatchNorm } from "../models/fold_batchnorm.ts";
 import { SparseStem } from "../models/sparse_stem.ts";
 import {
@@ -29,7 +28,7 @@ import {
   inputAttribution,
   requireInteger,
 } from "./explainer.ts";
-import { perturbedLogits } from "./perturbed_logits.ts";
+import { type Copies, perturbedLogits } from "./perturbed_logits.ts";
 
 /** Options of {@link OCCLUSION}, named as Captum's `Occlusion.attribute`. */
 export interface OcclusionOptions extends ExplainOptions {
@@ -114,27 +113,51 @@ function occlusionSettings(options: OcclusionOptions, heightPx: number, widthPx:
   };
 }
 
+/** Where window `index` (copy `index`, from 1) starts. */
+type WindowAt = (index: number) => { top: number; left: number };
+
+/** Copy 0 is the image; copy `index` shows the baseline in its window. */
+function occludedImages(
+  imageHWC: Float32Array,
+  shapeHWC: readonly [number, number, number],
+  settings: OcclusionSettings,
+  windowAt: WindowAt,
+): Copies {
+  const [heightPx, widthPx, channels] = shapeHWC;
+  return {
+    shapeHWC,
+    fill: (index, out) => {
+      out.set(imageHWC);
+      if (index === 0) return;
+      const { top, left } = windowAt(index);
+      const right = Math.min(widthPx, left + settings.windowColumns);
+      for (let r = top; r < Math.min(heightPx, top + settings.windowRows); r++) {
+        out.fill(
+          settings.baseline,
+          (r * widthPx + left) * channels,
+          (r * widthPx + right) * channels,
+        );
+      }
+    },
+  };
+}
+
 /**
- * The logits of the image (copy 0) and of its `positions` occluded copies, made at the stem's
- * output: the image's, plus each window's footprint when it shows the baseline.
+ * The copies of {@link occludedImages} made at the stem's output: the image's, plus the window's
+ * footprint.
  */
 async function occludedAtStem(
-  folded: tf.LayersModel,
   stem: SparseStem,
   imageHWC: Float32Array,
-  positions: number,
   settings: OcclusionSettings,
-  windowAt: (index: number) => { top: number; left: number },
-): Promise<Float32Array> {
-  const [heightPx, widthPx, channels] = stem.inputShape;
-  const x = tf.tensor4d(imageHWC, [1, heightPx, widthPx, channels]);
-  const base = await stem.base(x).finally(() => x.dispose());
-  return perturbedLogits(
-    folded,
-    stem.outputShape,
-    positions + 1,
-    settings.perturbationsPerEval,
-    (index, out) => {
+  windowAt: WindowAt,
+): Promise<Copies> {
+  const [heightPx, widthPx] = stem.inputShape;
+  const base = await stem.base(imageHWC);
+  return {
+    shapeHWC: stem.outputShape,
+    from: stem.prefix.output,
+    fill: (index, out) => {
       out.set(base);
       if (index === 0) return;
       const { top, left } = windowAt(index);
@@ -146,8 +169,7 @@ async function occludedAtStem(
       }
       stem.addEdit(out, imageHWC, pixels, settings.baseline);
     },
-    stem.prefix.output,
-  );
+  };
 }
 
 /**
@@ -183,7 +205,7 @@ export const OCCLUSION: Explainer<OcclusionOptions> = {
     checkExplainInputs(this.name, model, xNHWC, targets);
     const [batch, heightPx, widthPx, channels] = xNHWC.shape;
     const settings = occlusionSettings(options, heightPx, widthPx);
-    const { rowStarts, columnStarts, windowRows, windowColumns, baseline } = settings;
+    const { rowStarts, columnStarts, windowRows, windowColumns } = settings;
     const x = await xNHWC.data() as Float32Array;
     const pixels = heightPx * widthPx;
     const imageSize = pixels * channels;
@@ -192,39 +214,25 @@ export const OCCLUSION: Explainer<OcclusionOptions> = {
     const folded = foldBatchNorm(model);
     // A window changes the stem's output by its footprint only: on wasm and cpu the copies are
     // made there (`models/sparse_stem.ts`) when windows are small beside the image.
-    const stem = onWebGpuBackend() ? undefined : SparseStem.of(folded);
-    const usesStem = stem?.editPays(settings.windowRows * settings.windowColumns)
-      ? stem
-      : undefined;
+    const sparseStem = SparseStem.forCopies(folded);
+    const stem = sparseStem?.editPays(windowRows * windowColumns) ? sparseStem : undefined;
+    // Copy 0 is the image itself; copy 1 + i occludes window position i.
+    const windowAt: WindowAt = (index) => ({
+      top: rowStarts[Math.floor((index - 1) / columnStarts.length)],
+      left: columnStarts[(index - 1) % columnStarts.length],
+    });
     try {
       for (let n = 0; n < batch; n++) {
         const image = x.subarray(n * imageSize, (n + 1) * imageSize);
-        // Copy 0 is the image itself; copy 1 + i occludes window position i.
-        const windowAt = (index: number) => ({
-          top: rowStarts[Math.floor((index - 1) / columnStarts.length)],
-          left: columnStarts[(index - 1) % columnStarts.length],
-        });
-        const logits = usesStem
-          ? await occludedAtStem(folded, usesStem, image, positions, settings, windowAt)
-          : await perturbedLogits(
-            folded,
-            [heightPx, widthPx, channels],
-            positions + 1,
-            settings.perturbationsPerEval,
-            (index, out) => {
-              out.set(image);
-              if (index === 0) return;
-              const { top, left } = windowAt(index);
-              for (let r = top; r < Math.min(heightPx, top + windowRows); r++) {
-                const rowOffset = r * widthPx;
-                out.fill(
-                  baseline,
-                  (rowOffset + left) * channels,
-                  (rowOffset + Math.min(widthPx, left + windowColumns)) * channels,
-                );
-              }
-            },
-          );
+        const copies = stem
+          ? await occludedAtStem(stem, image, settings, windowAt)
+          : occludedImages(image, [heightPx, widthPx, channels], settings, windowAt);
+        const logits = await perturbedLogits(
+          folded,
+          copies,
+          positions + 1,
+          settings.perturbationsPerEval,
+        );
         const classes = logits.length / (positions + 1);
         const original = logits[targets[n]];
         const total = new Float64Array(pixels);

@@ -12,11 +12,18 @@ import { evaluateFrom } from "../models/graph.ts";
 /** Writes copy `index` into `outHWC` (one copy, H·W·C values, stale contents). */
 export type FillCopy = (index: number, outHWC: Float32Array) => void;
 
+/** The copies to score: what each holds and where it enters the model. */
+export interface Copies {
+  /** One copy's shape: the model input's [H, W, C], or `from`'s. */
+  shapeHWC: readonly [number, number, number];
+  /** The model tensor the copies are values of (a `SparseStem`'s output); default the input. */
+  from?: tf.SymbolicTensor;
+  fill: FillCopy;
+}
+
 /**
  * The logits of `count` copies, [count, classes] row-major, in inference mode. Pass a model
- * from `foldBatchNorm` for speed: explainers fold once per call. The copies are model inputs, or
- * with `from` values of that tensor of the model (a `SparseStem`'s output), `shapeHWC` then
- * being its shape.
+ * from `foldBatchNorm` for speed: explainers fold once per call.
  *
  * @example
  * ```ts
@@ -25,17 +32,16 @@ export type FillCopy = (index: number, outHWC: Float32Array) => void;
  * await tf.setBackend("cpu");
  * const input = tf.input({ shape: [1, 2, 1] });
  * const model = tf.model({ inputs: input, outputs: tf.layers.flatten().apply(input) as tf.SymbolicTensor });
- * const logits = await perturbedLogits(model, [1, 2, 1], 3, 2, (i, out) => out.fill(i));
+ * const copies = { shapeHWC: [1, 2, 1] as const, fill: (i: number, out: Float32Array) => out.fill(i) };
+ * const logits = await perturbedLogits(model, copies, 3, 2);
  * console.assert(logits.join() === "0,0,1,1,2,2");
  * ```
  */
 export async function perturbedLogits(
   model: tf.LayersModel,
-  shapeHWC: readonly [number, number, number],
+  { shapeHWC, from, fill }: Copies,
   count: number,
   batchSize: number,
-  fill: FillCopy,
-  from?: tf.SymbolicTensor,
 ): Promise<Float32Array> {
   const imageSize = shapeHWC[0] * shapeHWC[1] * shapeHWC[2];
   const batch = new Float32Array(Math.min(batchSize, count) * imageSize);
