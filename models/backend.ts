@@ -21,6 +21,11 @@ export type BackendName = "webgpu" | "wasm" | "cpu";
 /** What was asked for and what was started. */
 export interface BackendChoice {
   name: BackendName;
+  /**
+   * False when WebGPU was not asked about: an explicit `wasm` or `cpu` skips the probe, which
+   * starts a Vulkan instance (on CPU machines the llvmpipe one) that the run would never use.
+   */
+  webGpuProbed: boolean;
   /** The WebGPU adapter's description, when one was found. */
   adapter?: string;
   /** True when the adapter is a software (CPU) implementation. */
@@ -74,7 +79,8 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
 }
 
 /**
- * The backend `requested` resolves to on a machine with this WebGPU probe (pure; no side effects).
+ * The backend `requested` resolves to on a machine with this WebGPU probe (pure; no side effects);
+ * `probe` may be omitted for `wasm` and `cpu`, which need none.
  *
  * @example
  * ```ts
@@ -85,9 +91,19 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
  */
 export function resolveBackend(
   requested: BackendName | "auto",
-  probe: WebGpuProbe,
+  probe?: WebGpuProbe,
 ): BackendChoice {
-  const adapter = { adapter: probe.adapter, isFallbackAdapter: probe.isFallbackAdapter };
+  if (!probe) {
+    if (requested === "wasm" || requested === "cpu") {
+      return { name: requested, webGpuProbed: false, reason: "requested" };
+    }
+    throw new Error(`resolveBackend: "${requested}" needs a WebGPU probe (probeWebGpu())`);
+  }
+  const adapter = {
+    webGpuProbed: true,
+    adapter: probe.adapter,
+    isFallbackAdapter: probe.isFallbackAdapter,
+  };
   if (requested === "webgpu" && !probe.available) {
     // The start-up line carries the notice; the explainers' kernels follow the backend.
     return {
@@ -119,7 +135,8 @@ export async function startBackend(
   requested: BackendName | "auto",
   { openBlas = false }: StartOptions = {},
 ): Promise<BackendChoice> {
-  const choice = resolveBackend(requested, await probeWebGpu());
+  const needsProbe = requested === "auto" || requested === "webgpu";
+  const choice = resolveBackend(requested, needsProbe ? await probeWebGpu() : undefined);
   // Prod mode drops tfjs's debug checks and its "install tfjs-node" banner under Deno.
   tf.enableProdMode();
   // Stock wasm lacks the filter and depthwise gradient kernels (it cannot train) and runs the
@@ -154,11 +171,14 @@ export async function startBackend(
  * @example
  * ```ts
  * import { describeBackend } from "./backend.ts";
- * console.assert(describeBackend({ name: "wasm", reason: "requested" }).startsWith("backend: wasm"));
+ * const line = describeBackend({ name: "wasm", webGpuProbed: false, reason: "requested" });
+ * console.assert(line === "backend: wasm (requested); convolutions on XNNPACK");
  * ```
  */
 export function describeBackend(choice: BackendChoice): string {
-  const adapter = choice.adapter
+  const adapter = !choice.webGpuProbed
+    ? ""
+    : choice.adapter
     ? `; WebGPU adapter: ${choice.adapter}${choice.isFallbackAdapter ? " (software fallback)" : ""}`
     : "; no WebGPU adapter";
   const convolutions = choice.name !== "wasm"

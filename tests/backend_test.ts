@@ -15,6 +15,25 @@ Deno.test("auto: webgpu on a real GPU, wasm on the software adapter or none", ()
   assertEquals(resolveBackend("cpu", { available: false }).name, "cpu");
 });
 
+Deno.test("an explicit wasm or cpu does not ask for a WebGPU adapter, and the line says nothing of one", () => {
+  for (const name of ["wasm", "cpu"] as const) {
+    const choice = resolveBackend(name);
+    assertEquals(choice, { name, webGpuProbed: false, reason: "requested" });
+    assert(!describeBackend(choice).includes("WebGPU"), describeBackend(choice));
+  }
+  assertEquals(
+    describeBackend(resolveBackend("auto", { available: false })).includes("no WebGPU adapter"),
+    true,
+  );
+  let message = "";
+  try {
+    resolveBackend("auto");
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assert(message.includes("probeWebGpu"), message);
+});
+
 Deno.test("asking for webgpu without an adapter runs wasm and says the TypeScript kernels are used", () => {
   const choice = resolveBackend("webgpu", { available: false });
   assertEquals(choice.name, "wasm");
@@ -30,6 +49,7 @@ Deno.test("asking for webgpu without an adapter runs wasm and says the TypeScrip
 Deno.test("the start-up line names backend, reason and adapter", () => {
   const line = describeBackend({
     name: "wasm",
+    webGpuProbed: true,
     reason: "auto",
     adapter: "llvmpipe",
     isFallbackAdapter: true,
