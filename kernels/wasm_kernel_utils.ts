@@ -9,6 +9,7 @@
  * @module
  */
 import { tf, type tfWasm } from "../deps.ts";
+import type { WasmHeap } from "./winograd.ts";
 
 /** The wasm backend instance a kernel function receives. */
 export type WasmBackend = tfWasm.BackendWasm;
@@ -59,6 +60,31 @@ export function free(backend: WasmBackend, ...infos: tf.TensorInfo[]): void {
  */
 export function heapView(backend: WasmBackend, info: tf.TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+/**
+ * The wasm backend's heap as a {@link WasmHeap}: its memory and its allocator, so that our own
+ * wasm kernels (`winograd.ts`) work on tensors in place.
+ *
+ * @example
+ * ```ts ignore
+ * const heap = wasmHeap(backend);
+ * ```
+ */
+export function wasmHeap(backend: WasmBackend): WasmHeap {
+  const module = backend.wasm as unknown as {
+    asm?: { memory?: WebAssembly.Memory };
+    wasmExports?: { memory?: WebAssembly.Memory };
+    _malloc(bytes: number): number;
+    _free(address: number): void;
+  };
+  const memory = module.asm?.memory ?? module.wasmExports?.memory;
+  if (!memory) throw new Error("the wasm backend exports no memory for our kernels");
+  return {
+    memory,
+    malloc: (bytes) => module._malloc(bytes) >>> 0,
+    free: (address) => module._free(address),
+  };
 }
 
 /**
