@@ -1,0 +1,67 @@
+/**
+ * resnet18's four 3 x 3 stride-1 convolution shapes at batch 8, on OpenBLAS: the shifted-taps or
+ * im2col layout (`conv2dByGemm`) against Winograd F(2x2, 3x3) (`winogradConv2d`), on the same
+ * arrays in one wasm memory. Needs OpenBLAS and `--allow-ffi` for it; says so and skips without.
+ *
+ * Run: `deno bench --allow-read=. --allow-ffi bench/convolutions_bench.ts`
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import { conv2dByGemm, gemmPlan } from "../kernels/blas_conv2d.ts";
+import { loadOpenBlas } from "../kernels/openblas.ts";
+import { type WasmHeap, winogradConv2d } from "../kernels/winograd.ts";
+
+const blas = loadOpenBlas();
+if (!blas) console.log("convolutions_bench: no OpenBLAS (or no --allow-ffi for it): skipped");
+
+/** A 1 GiB memory with a bump allocator: the arrays and Winograd's work area. */
+function benchHeap(): WasmHeap & { floats(count: number, seed: number): Float32Array } {
+  const memory = new WebAssembly.Memory({ initial: 16384 });
+  let top = 64;
+  const malloc = (bytes: number) => {
+    const address = top;
+    top += Math.ceil(bytes / 16) * 16;
+    return address;
+  };
+  return {
+    memory,
+    malloc,
+    free: () => {},
+    floats(count, seed) {
+      const view = new Float32Array(memory.buffer, malloc(4 * count), count);
+      let s = seed;
+      for (let i = 0; i < count; i++) {
+        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+        view[i] = s / 2 ** 32 - 0.5;
+      }
+      return view;
+    },
+  };
+}
+
+const SHAPES: [number, number][] = [[56, 64], [28, 128], [14, 256], [7, 512]];
+const BATCH = 8;
+
+if (blas) {
+  const heap = benchHeap();
+  for (const [sizePx, channels] of SHAPES) {
+    const info = tf.backend_util.computeConv2DInfo(
+      [BATCH, sizePx, sizePx, channels],
+      [3, 3, channels, channels],
+      1,
+      1,
+      "same",
+    );
+    const x = heap.floats(BATCH * sizePx * sizePx * channels, 1);
+    const filter = heap.floats(9 * channels * channels, 2);
+    const out = heap.floats(BATCH * sizePx * sizePx * channels, 3);
+    const group = `batch 8, ${sizePx} x ${sizePx} x ${channels} -> ${channels}`;
+    Deno.bench({ group, name: gemmPlan(info), baseline: true, n: 5, warmup: 1 }, () => {
+      conv2dByGemm(blas.sgemm, info, x, filter, out);
+    });
+    Deno.bench({ group, name: "winograd F(2x2, 3x3)", n: 5, warmup: 1 }, () => {
+      winogradConv2d(heap, blas.sgemm, info, x, filter, out);
+    });
+  }
+}
