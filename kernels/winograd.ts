@@ -405,7 +405,11 @@ export type ClampRange = readonly [number, number];
  * let top = 0;
  * const heap: WasmHeap = {
  *   memory,
- *   malloc: (bytes) => (top += Math.ceil(bytes / 16) * 16) - Math.ceil(bytes / 16) * 16,
+ *   malloc: (bytes) => {
+ *     const address = top;
+ *     top += Math.ceil(bytes / 16) * 16;
+ *     return address;
+ *   },
  *   free: () => {},
  * };
  * const floats = (n: number) => new Float32Array(memory.buffer, heap.malloc(4 * n), n);

@@ -17,6 +17,10 @@
  * position-invariant stock kernels even where OpenBLAS is registered (`max_pool_ties.ts`), so
  * that the max-pool's ties, and the pixel its gradient goes to, are PyTorch's.
  *
+ * Before a `layer` (Grad-CAM's forward pass to it) nothing is differentiated, so there a
+ * convolution and the BatchNorm after it run as one convolution with the BatchNorm folded into
+ * its kernel and bias, where that costs less than the BatchNorm's passes over the output.
+ *
  * @module
  */
 import { tf } from "../deps.ts";
@@ -302,13 +306,84 @@ function runNodes(
   nodes: GraphNode[],
   values: Map<number, tf.Tensor>,
   tieExact: ReadonlySet<GraphNode>,
+  folds: ReadonlyMap<GraphNode, GraphNode> = new Map(),
 ): void {
+  const foldedAway = new Set(folds.values());
   for (const node of nodes) {
+    if (foldedAway.has(node)) continue; // its output was set with its convolution's
     const inputs = node.inputTensors.map((t) => values.get(t.id) as tf.Tensor);
-    const run = () => applyWithoutWeightGradients(node.outboundLayer, inputs);
+    const bn = folds.get(node);
+    const run = bn
+      ? () => [convolutionWithBatchNorm(node.outboundLayer, bn.outboundLayer, inputs[0])]
+      : () => applyWithoutWeightGradients(node.outboundLayer, inputs);
     const outputs = tieExact.has(node) ? withStockConvolutions(run) : run();
-    node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
+    (bn ?? node).outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
   }
+}
+
+/**
+ * conv → BatchNorm as one convolution: kernel·α and bias·α + β' (what `foldBatchNorm` does to a
+ * model's weights, done here per call on the backend), with the convolution's own activation
+ * (linear: a foldable pair has none).
+ */
+function convolutionWithBatchNorm(
+  conv: tf.layers.Layer,
+  bn: tf.layers.Layer,
+  x: tf.Tensor,
+): tf.Tensor {
+  const config = conv.getConfig() as unknown as Conv2DConfig;
+  const [kernel, bias] = conv.getWeights();
+  const [scale, shift] = batchNormAffine(bn);
+  return tf.fused.conv2d({
+    x: x as tf.Tensor4D,
+    filter: tf.mul(kernel, scale) as tf.Tensor4D,
+    strides: config.strides,
+    pad: config.padding,
+    dataFormat: "NHWC",
+    dilations: config.dilationRate,
+    bias: bias ? tf.add(tf.mul(bias, scale), shift) : shift,
+  });
+}
+
+/**
+ * The conv → BatchNorm pairs among gradient-free `nodes` (Grad-CAM's forward pass to its layer)
+ * worth running as one convolution ({@link convolutionWithBatchNorm}): the BatchNorm is the
+ * convolution output's only reader and runs too, the output itself is not asked for (`keep`: a
+ * `last-conv` layer is the convolution's output before its BatchNorm), and the output has at
+ * least as many values as the kernel, so that scaling the kernel costs less than the two passes
+ * over the output it saves. resnet18, batch 8: the stem, layer1 and layer2 fold; Grad-CAM to
+ * `layer4` took 65.5 against 70.7 ms per image (medians of 8 interleaved runs).
+ */
+function batchNormFolds(
+  nodes: GraphNode[],
+  allNodes: GraphNode[],
+  keep: tf.SymbolicTensor,
+  batch: number,
+): Map<GraphNode, GraphNode> {
+  const readers = new Map<number, GraphNode[]>();
+  for (const node of allNodes) {
+    for (const t of node.inputTensors) readers.set(t.id, [...readers.get(t.id) ?? [], node]);
+  }
+  const running = new Set(nodes);
+  const folds = new Map<GraphNode, GraphNode>();
+  for (const node of nodes) {
+    const conv = node.outboundLayer;
+    const output = node.outputTensors[0];
+    const bn = readers.get(output.id);
+    if (conv.getClassName() !== "Conv2D" || node.outputTensors.length !== 1) continue;
+    if (output.id === keep.id || bn?.length !== 1 || !running.has(bn[0])) continue;
+    const config = conv.getConfig();
+    const bnAxis = bn[0].outboundLayer.getConfig().axis;
+    if (
+      bn[0].outboundLayer.getClassName() !== "BatchNormalization" ||
+      ![-1, 3].includes(bnAxis as number) ||
+      config.activation !== "linear" || config.dataFormat !== "channelsLast"
+    ) continue;
+    const [, height, width, filters] = output.shape as number[];
+    const kernelValues = tf.util.sizeFromShape(conv.getWeights()[0].shape);
+    if (batch * height * width * filters >= kernelValues) folds.set(node, bn[0]);
+  }
+  return folds;
 }
 
 function targetMask(targets: Int32Array, batch: number, classes: number): tf.Tensor2D {
@@ -398,7 +473,8 @@ export function inputGradients(
       })
       : before;
     const tieExact = tieExactNodes(nodes, after);
-    runNodes(toRun, values, tieExact);
+    // Nothing is differentiated before the source: BatchNorms may fold into their convolutions.
+    runNodes(toRun, values, tieExact, batchNormFolds(toRun, nodes, source, xNHWC.shape[0]));
     // A cached activation stays the cache's: the caller gets (and disposes) its own handle.
     const activation = clean.has(source.id)
       ? tf.clone(values.get(source.id) as tf.Tensor)

@@ -3,6 +3,7 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { startBackend } from "../models/backend.ts";
 import { inputGradients } from "../models/input_gradients.ts";
+import { layerActivation } from "../models/layer_activation.ts";
 import { TorchLayers } from "../models/layers.ts";
 import { buildModel } from "../models/registry.ts";
 
@@ -115,6 +116,25 @@ Deno.test("a layer's activation and its gradient equal tf.grad through the model
   const again = inputGradients(model, x, TARGETS);
   await assertClose(again.gradient, stockGradient(model, x), "input gradient with shared layers");
   tf.dispose([ours.logits, ours.gradient, ours.activation!, again.logits, again.gradient, x]);
+  model.dispose();
+});
+
+Deno.test("Grad-CAM's forward pass folds BatchNorms into convolutions, and its activations stay the layer's", async () => {
+  const model = buildModel("resnet18", { numClasses: 3, imgSizePx: 40, seed: 3 });
+  const x = batch(40);
+  // layer4.1.relu-2 (layer4's output): a block output; layer4.1.conv2 (`last-conv`): a convolution's output before its
+  // BatchNorm, which must not fold into it.
+  for (const layer of ["layer4.1.relu-2", "layer4.1.conv2"]) {
+    const ours = inputGradients(model, x, TARGETS, { layer });
+    const expected = layerActivation(model, x, layer);
+    await assertClose(ours.activation!, expected, `${layer} activation`);
+    tf.dispose([ours.logits, ours.gradient, ours.activation!, expected]);
+  }
+  const used = await kernelsRun(() =>
+    Object.values(inputGradients(model, x, TARGETS, { layer: "layer4.1.relu-2" }))
+  );
+  assert(used.has("FusedConv2D"), "no convolution ran with its BatchNorm folded in");
+  x.dispose();
   model.dispose();
 });
 
