@@ -453,10 +453,11 @@ function runGemmConv(
   const output = backend.makeOutput(info.outShape, "float32");
   const out = heapView(backend, output);
   const bias = epilogue?.bias ? heapView(backend, epilogue.bias) : undefined;
-  if (winogradPays(info)) {
+  const heap = winogradPays(info) ? wasmHeap(backend) : undefined;
+  if (heap) {
     const clamp = CLAMPS[epilogue?.activation ?? "linear"];
     const [xView, filterView] = [heapView(backend, x), heapView(backend, filter)];
-    winogradConv2d(wasmHeap(backend), blas.sgemm, info, xView, filterView, out, bias, clamp);
+    winogradConv2d(heap, blas.sgemm, info, xView, filterView, out, bias, clamp);
     return output;
   }
   conv2dByGemm(blas.sgemm, info, heapView(backend, x), heapView(backend, filter), out, bias);

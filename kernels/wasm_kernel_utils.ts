@@ -64,14 +64,15 @@ export function heapView(backend: WasmBackend, info: tf.TensorInfo): Float32Arra
 
 /**
  * The wasm backend's heap as a {@link WasmHeap}: its memory and its allocator, so that our own
- * wasm kernels (`winograd.ts`) work on tensors in place.
+ * wasm kernels (`winograd.ts`) work on tensors in place; undefined when this build of the
+ * backend does not export its memory (callers then use other kernels).
  *
  * @example
  * ```ts ignore
  * const heap = wasmHeap(backend);
  * ```
  */
-export function wasmHeap(backend: WasmBackend): WasmHeap {
+export function wasmHeap(backend: WasmBackend): WasmHeap | undefined {
   const module = backend.wasm as unknown as {
     asm?: { memory?: WebAssembly.Memory };
     wasmExports?: { memory?: WebAssembly.Memory };
@@ -79,7 +80,7 @@ export function wasmHeap(backend: WasmBackend): WasmHeap {
     _free(address: number): void;
   };
   const memory = module.asm?.memory ?? module.wasmExports?.memory;
-  if (!memory) throw new Error("the wasm backend exports no memory for our kernels");
+  if (!memory) return undefined;
   return {
     memory,
     malloc: (bytes) => module._malloc(bytes) >>> 0,
