@@ -36,6 +36,7 @@ import type { OpenBlas, Sgemm } from "./openblas.ts";
 import { heapView, type WasmBackend, wasmHeap } from "./wasm_kernel_utils.ts";
 import { type ClampRange, winogradConv2d, winogradFits } from "./winograd.ts";
 import { wasmConv2DBackpropFilterConfig } from "./wasm_conv2d_backprop_filter.ts";
+import { blasMatMulConfig } from "./blas_matmul.ts";
 
 /** How {@link conv2dByGemm} lays a convolution out, or why it leaves it to XNNPACK. */
 export type GemmPlan = "shifted-taps" | "im2col" | "stock";
@@ -490,8 +491,8 @@ export function withStockConvolutions<T>(f: () => T): T {
 }
 
 /**
- * `Conv2D`, `FusedConv2D` and `Conv2DBackpropFilter` kernel configs for the wasm backend that
- * run on `blas`, handing what they do not cover to `stock` (the configs they replace, whose
+ * `Conv2D`, `FusedConv2D`, `Conv2DBackpropFilter` and `BatchMatMul` kernel configs for the wasm
+ * backend that run on `blas`, handing what they do not cover to `stock` (the configs they replace, whose
  * `setupFunc`s they keep).
  *
  * @example
@@ -552,7 +553,7 @@ export function blasConvolutionConfigs(
       return dFilter;
     },
   };
-  return [conv2d, fused, filterGradient];
+  return [conv2d, fused, filterGradient, blasMatMulConfig(blas, stock.matMul)];
 }
 
 /** The kernels {@link blasConvolutionConfigs} replaces and falls back to. */
@@ -560,6 +561,8 @@ export interface StockConfigs {
   conv2d: tf.KernelConfig;
   fused: tf.KernelConfig;
   filterGradient: tf.KernelConfig;
+  /** `BatchMatMul` (`blas_matmul.ts`): registered with the convolutions, for the same reason. */
+  matMul: tf.KernelConfig;
 }
 
 let stockConfigs: StockConfigs | undefined;
@@ -586,6 +589,7 @@ export function registerBlasConvolutions(blas: OpenBlas): void {
     // Stock wasm has none; ours (register_wasm_kernels.ts) runs it on XNNPACK convolutions.
     filterGradient: tf.getKernel(tf.Conv2DBackpropFilter, "wasm") as tf.KernelConfig ??
       wasmConv2DBackpropFilterConfig,
+    matMul: requireKernel(tf.BatchMatMul),
   };
   for (const config of blasConvolutionConfigs(blas, stockConfigs)) replaceKernel(config);
 }
