@@ -82,7 +82,14 @@ export const op = {
   br: (depth: number): Code => [0x0c, ...uleb(depth)],
   load: (offset = 0): Code => [...simd(0x00), ...memarg(offset)],
   store: (offset = 0): Code => [...simd(0x0b), ...memarg(offset)],
+  /** f32x4.splat. */
   splat: simd(0x13),
+  i32x4Splat: simd(0x11),
+  i32x4Eq: simd(0x37),
+  gt: simd(0x44),
+  and: simd(0x4e),
+  /** bitselect(a, b, mask): a where the mask's bits are set, b elsewhere. */
+  bitselect: simd(0x52),
   add: simd(0xe4),
   sub: simd(0xe5),
   mul: simd(0xe6),

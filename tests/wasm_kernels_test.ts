@@ -217,6 +217,11 @@ Deno.test("wasm MaxPoolGrad routes a tie to the first maximum, as the cpu kernel
     { x: [2, 11, 12, 5], filterSize: 3, strides: 1, pad: "same" },
     { x: [1, 8, 9, 17], filterSize: 2, strides: 2, pad: "same" },
     { x: [1, 9, 9, 3], filterSize: 3, strides: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+    // Channels in multiples of 4 take the SIMD kernel: resnet's stem pool, a 2 x 2 pool, and
+    // windows cut by the border.
+    { x: [2, 13, 13, 64], filterSize: 3, strides: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+    { x: [1, 8, 9, 16], filterSize: 2, strides: 2, pad: "same" },
+    { x: [2, 11, 12, 8], filterSize: 3, strides: 1, pad: "same" },
   ];
   for (const { x, filterSize, strides, pad } of cases) {
     const gradient = async (backend: "cpu" | "wasm") => {
