@@ -10,41 +10,25 @@
 import { tf } from "../deps.ts";
 import { conv2dByGemm, gemmPlan } from "../kernels/blas_conv2d.ts";
 import { loadOpenBlas } from "../kernels/openblas.ts";
-import { type WasmHeap, winogradConv2d } from "../kernels/winograd.ts";
+import { winogradConv2d } from "../kernels/winograd.ts";
+import { bumpHeap } from "../kernels/wasm_simd.ts";
 
 const blas = loadOpenBlas();
 if (!blas) console.log("convolutions_bench: no OpenBLAS (or no --allow-ffi for it): skipped");
 
-/** A 1 GiB memory with a bump allocator: the arrays and Winograd's work area. */
-function benchHeap(): WasmHeap & { floats(count: number, seed: number): Float32Array } {
-  const memory = new WebAssembly.Memory({ initial: 16384 });
-  let top = 64;
-  const malloc = (bytes: number) => {
-    const address = top;
-    top += Math.ceil(bytes / 16) * 16;
-    return address;
-  };
-  return {
-    memory,
-    malloc,
-    free: () => {},
-    floats(count, seed) {
-      const view = new Float32Array(memory.buffer, malloc(4 * count), count);
-      let s = seed;
-      for (let i = 0; i < count; i++) {
-        s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-        view[i] = s / 2 ** 32 - 0.5;
-      }
-      return view;
-    },
-  };
+/** `count` random floats on `heap`. */
+function randomFloats(heap: ReturnType<typeof bumpHeap>, count: number): Float32Array {
+  const view = heap.floats(count);
+  for (let i = 0; i < count; i++) view[i] = Math.random() - 0.5;
+  return view;
 }
 
 const SHAPES: [number, number][] = [[56, 64], [28, 128], [14, 256], [7, 512]];
 const BATCH = 8;
 
 if (blas) {
-  const heap = benchHeap();
+  // 1 GiB: the arrays and Winograd's work area.
+  const heap = bumpHeap(16384);
   for (const [sizePx, channels] of SHAPES) {
     const info = tf.backend_util.computeConv2DInfo(
       [BATCH, sizePx, sizePx, channels],
@@ -53,9 +37,9 @@ if (blas) {
       1,
       "same",
     );
-    const x = heap.floats(BATCH * sizePx * sizePx * channels, 1);
-    const filter = heap.floats(9 * channels * channels, 2);
-    const out = heap.floats(BATCH * sizePx * sizePx * channels, 3);
+    const x = randomFloats(heap, BATCH * sizePx * sizePx * channels);
+    const filter = randomFloats(heap, 9 * channels * channels);
+    const out = heap.floats(BATCH * sizePx * sizePx * channels);
     const group = `batch 8, ${sizePx} x ${sizePx} x ${channels} -> ${channels}`;
     Deno.bench({ group, name: gemmPlan(info), baseline: true, n: 5, warmup: 1 }, () => {
       conv2dByGemm(blas.sgemm, info, x, filter, out);

@@ -9,7 +9,7 @@
  * @module
  */
 import { tf, type tfWasm } from "../deps.ts";
-import type { WasmHeap } from "./winograd.ts";
+import type { WasmHeap } from "./wasm_simd.ts";
 
 /** The wasm backend instance a kernel function receives. */
 export type WasmBackend = tfWasm.BackendWasm;

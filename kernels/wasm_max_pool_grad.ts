@@ -13,7 +13,18 @@
  */
 import { tf } from "../deps.ts";
 import { heapView, type WasmBackend, wasmHeap } from "./wasm_kernel_utils.ts";
-import { assembleModule, type Code, countedLoop, Locals, op } from "./wasm_simd.ts";
+import {
+  type Code,
+  countedLoop,
+  type FunctionSource,
+  kernelsPerMemory,
+  loadAt,
+  Locals,
+  op,
+  setSum,
+  storeAt,
+  type ValueType,
+} from "./wasm_simd.ts";
 
 /** Windows of up to this many pixels run in the SIMD kernel (resnet's 3 x 3; 2 x 2 pools). */
 const MAX_SIMD_TAPS = 9;
@@ -24,8 +35,8 @@ const MAX_SIMD_TAPS = 9;
  * first `count` of them valid). Each channel's first strict maximum over the taps gets that
  * channel's dy; the other taps get +0, so dx is what the scalar loop gives.
  */
-function windowKernel() {
-  const params = Array<"i32">(5 + MAX_SIMD_TAPS).fill("i32");
+function windowKernel(): FunctionSource {
+  const params = Array<ValueType>(5 + MAX_SIMD_TAPS).fill("i32");
   const l = new Locals(params);
   const [x, dx, dy, channelBytes, count] = [0, 1, 2, 3, 4];
   const offset = (t: number) => 5 + t;
@@ -41,8 +52,7 @@ function windowKernel() {
   const index = (t: number) => l.v128(`index${t}`);
   const setup: Code = [];
   for (let t = 0; t < MAX_SIMD_TAPS; t++) {
-    setup.push(...op.get(x), ...op.get(offset(t)), ...op.i32Add, ...op.set(xAt(t)));
-    setup.push(...op.get(dx), ...op.get(offset(t)), ...op.i32Add, ...op.set(dxAt(t)));
+    setup.push(...setSum(xAt(t), x, offset(t)), ...setSum(dxAt(t), dx, offset(t)));
     setup.push(...op.i32(t), ...op.i32x4Splat, ...op.set(index(t)));
   }
   /** `body` only when tap t is one of the window's `count`. */
@@ -56,18 +66,10 @@ function windowKernel() {
     ...body,
     ...op.end,
   ];
-  const at = (base: number): Code => [...op.get(base), ...op.get(cb), ...op.i32Add];
-  const inner: Code = [
-    ...at(xAt(0)),
-    ...op.load(),
-    ...op.set(best),
-    ...op.get(index(0)),
-    ...op.set(arg),
-  ];
+  const inner: Code = [...loadAt(xAt(0), cb), ...op.set(best), ...op.get(index(0)), ...op.set(arg)];
   for (let t = 1; t < MAX_SIMD_TAPS; t++) {
     inner.push(...ifTap(t, [
-      ...at(xAt(t)),
-      ...op.load(),
+      ...loadAt(xAt(t), cb),
       ...op.tee(v),
       ...op.get(best),
       ...op.gt, // strictly greater: a later tie keeps the first maximum
@@ -84,20 +86,18 @@ function windowKernel() {
       ...op.set(arg),
     ]));
   }
-  inner.push(...at(dy), ...op.load(), ...op.set(d));
+  inner.push(...loadAt(dy, cb), ...op.set(d));
   for (let t = 0; t < MAX_SIMD_TAPS; t++) {
-    inner.push(...ifTap(t, [
-      ...at(dxAt(t)),
-      ...at(dxAt(t)),
-      ...op.load(),
+    const dyWhereArgmax = [
       ...op.get(d),
       ...op.get(arg),
       ...op.get(index(t)),
       ...op.i32x4Eq,
       ...op.and,
-      ...op.add,
-      ...op.store(),
-    ]));
+    ];
+    inner.push(
+      ...ifTap(t, storeAt(dxAt(t), cb, [...loadAt(dxAt(t), cb), ...dyWhereArgmax, ...op.add])),
+    );
   }
   return {
     name: "window",
@@ -116,19 +116,7 @@ type WindowKernel = (
   ...offsets: number[]
 ) => void;
 
-let compiled: WebAssembly.Module | undefined;
-const windowKernels = new WeakMap<WebAssembly.Memory, WindowKernel>();
-
-function windowKernelOn(memory: WebAssembly.Memory): WindowKernel {
-  let kernel = windowKernels.get(memory);
-  if (!kernel) {
-    compiled ??= new WebAssembly.Module(assembleModule([windowKernel()]));
-    const { exports } = new WebAssembly.Instance(compiled, { env: { memory } });
-    kernel = exports.window as WindowKernel;
-    windowKernels.set(memory, kernel);
-  }
-  return kernel;
-}
+const windowKernelOn = kernelsPerMemory<{ window: WindowKernel }>(() => [windowKernel()]);
 
 /**
  * dx of `maxPool(x)`: each window's dy goes to the first maximum of the window in row-major
@@ -164,7 +152,7 @@ export const wasmMaxPoolGradConfig: tf.KernelConfig = {
     const simd = heap && channels % 4 === 0 &&
       info.filterHeight * info.filterWidth <= MAX_SIMD_TAPS;
     if (simd) {
-      const kernel = windowKernelOn(heap.memory);
+      const kernel = windowKernelOn(heap.memory).window;
       const offsets = new Array<number>(MAX_SIMD_TAPS).fill(0);
       let dyAt = dys.byteOffset;
       for (let n = 0; n < batchSize; n++) {

@@ -97,6 +97,45 @@ export const op = {
   max: simd(0xe9),
 } as const;
 
+/**
+ * `target = a + b` over i32 locals (addresses and offsets).
+ *
+ * @example
+ * ```ts
+ * import { op, setSum } from "./wasm_simd.ts";
+ * console.assert(setSum(2, 0, 1).join() === [...op.get(0), ...op.get(1), ...op.i32Add, ...op.set(2)].join());
+ * ```
+ */
+export function setSum(target: number, a: number, b: number): Code {
+  return [...op.get(a), ...op.get(b), ...op.i32Add, ...op.set(target)];
+}
+
+/**
+ * `v128.load` from `base + offset` (both i32 locals).
+ *
+ * @example
+ * ```ts
+ * import { loadAt } from "./wasm_simd.ts";
+ * console.assert(loadAt(0, 1).length > 0);
+ * ```
+ */
+export function loadAt(base: number, offset: number): Code {
+  return [...op.get(base), ...op.get(offset), ...op.i32Add, ...op.load()];
+}
+
+/**
+ * `v128.store` of `value` (code leaving one v128) at `base + offset` (both i32 locals).
+ *
+ * @example
+ * ```ts
+ * import { loadAt, storeAt } from "./wasm_simd.ts";
+ * console.assert(storeAt(0, 1, loadAt(2, 1)).length > 0); // copies 16 bytes
+ * ```
+ */
+export function storeAt(base: number, offset: number, value: Code): Code {
+  return [...op.get(base), ...op.get(offset), ...op.i32Add, ...value, ...op.store()];
+}
+
 /** One exported function: its parameters, its other locals and its body. */
 export interface FunctionSource {
   name: string;
@@ -250,4 +289,71 @@ export function countedLoop(counter: number, limit: number, step: number, body: 
     ...op.end,
     ...op.end,
   ];
+}
+
+/** A wasm memory with an allocator on it: the wasm backend's heap, or one of our own. */
+export interface WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  /** A byte address of `bytes` free bytes, 16-byte aligned. */
+  malloc(bytes: number): number;
+  free(address: number): void;
+}
+
+/**
+ * A memory of `pages` (64 KiB each) with a bump allocator that never frees, and `floats(count)`,
+ * a zeroed Float32Array on it: for tests, benchmarks and examples of kernels that take views on
+ * a heap.
+ *
+ * @example
+ * ```ts
+ * import { bumpHeap } from "./wasm_simd.ts";
+ * const heap = bumpHeap(1);
+ * const a = heap.floats(4), b = heap.floats(4);
+ * console.assert(a.buffer === heap.memory.buffer && b.byteOffset - a.byteOffset === 16);
+ * ```
+ */
+export function bumpHeap(pages: number): WasmHeap & { floats(count: number): Float32Array } {
+  const memory = new WebAssembly.Memory({ initial: pages });
+  let top = 0;
+  const malloc = (bytes: number) => {
+    const address = top;
+    top += Math.ceil(bytes / 16) * 16;
+    if (top > memory.buffer.byteLength) throw new Error(`bumpHeap: ${pages} pages are full`);
+    return address;
+  };
+  return {
+    memory,
+    malloc,
+    free: () => {},
+    floats: (count) => new Float32Array(memory.buffer, malloc(4 * count), count),
+  };
+}
+
+/**
+ * The exports of a module of `functions`, instantiated once per memory it runs on (the module is
+ * assembled and compiled once, on first use).
+ *
+ * @example
+ * ```ts
+ * import { kernelsPerMemory } from "./wasm_simd.ts";
+ * const on = kernelsPerMemory<{ nop(): void }>(() => [{ name: "nop", params: [], locals: [], body: [] }]);
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * console.assert(on(memory) === on(memory));
+ * on(memory).nop();
+ * ```
+ */
+export function kernelsPerMemory<T>(
+  functions: () => FunctionSource[],
+): (memory: WebAssembly.Memory) => T {
+  let compiled: WebAssembly.Module | undefined;
+  const instances = new WeakMap<WebAssembly.Memory, T>();
+  return (memory) => {
+    let kernels = instances.get(memory);
+    if (!kernels) {
+      compiled ??= new WebAssembly.Module(assembleModule(functions()));
+      kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as T;
+      instances.set(memory, kernels);
+    }
+    return kernels;
+  };
 }

@@ -16,15 +16,19 @@
  */
 import type { tf } from "../deps.ts";
 import type { Sgemm } from "./openblas.ts";
-import { assembleModule, type Code, countedLoop, Locals, op } from "./wasm_simd.ts";
-
-/** A wasm memory with an allocator on it: the wasm backend's heap, or a test's own. */
-export interface WasmHeap {
-  readonly memory: WebAssembly.Memory;
-  /** A byte address of `bytes` free bytes, 16-byte aligned. */
-  malloc(bytes: number): number;
-  free(address: number): void;
-}
+import {
+  type Code,
+  countedLoop,
+  type FunctionSource,
+  kernelsPerMemory,
+  loadAt,
+  Locals,
+  op,
+  setSum,
+  storeAt,
+  type ValueType,
+  type WasmHeap,
+} from "./wasm_simd.ts";
 
 /**
  * Whether a convolution has the shape F(2x2, 3x3) computes: a 3 x 3 filter at stride 1 and
@@ -51,23 +55,6 @@ export function winogradFits(info: tf.backend_util.Conv2DInfo): boolean {
 // ---------------------------------------------------------------------------------------------
 // The kernels. Each works on 4 channels at a time (one v128); addresses are bytes.
 
-/** `base + offset` (both locals), then `v128.load`. */
-const loadAt = (base: number, offset: number): Code => [
-  ...op.get(base),
-  ...op.get(offset),
-  ...op.i32Add,
-  ...op.load(),
-];
-
-/** `v128.store` of `value` at `base + offset` (both locals). */
-const storeAt = (base: number, offset: number, value: Code): Code => [
-  ...op.get(base),
-  ...op.get(offset),
-  ...op.i32Add,
-  ...value,
-  ...op.store(),
-];
-
 const addV = (a: number, b: number): Code => [...op.get(a), ...op.get(b), ...op.add];
 const subV = (a: number, b: number): Code => [...op.get(a), ...op.get(b), ...op.sub];
 
@@ -85,11 +72,12 @@ function multiples(l: Locals, prefix: string, count: number, step: number): Code
  * output channel), from HWIO g (tap planes tapBytes apart, rows of fBytes) to 16 planes of
  * C x F, planeBytes apart.
  */
-function filterKernel() {
-  const params = ["i32", "i32", "i32", "i32", "i32", "i32"] as const;
-  const l = new Locals([...params]);
+function filterKernel(): FunctionSource {
+  const params: ValueType[] = ["i32", "i32", "i32", "i32", "i32", "i32"];
+  const l = new Locals(params);
   const [g, u, channels, fBytes, tapBytes, planeBytes] = [0, 1, 2, 3, 4, 5];
   const [c, fb, pg, pu, half] = [l.i32("c"), l.i32("fb"), l.i32("pg"), l.i32("pu"), l.v128("half")];
+  const [rowOffset, rowG, rowU] = [l.i32("rowOffset"), l.i32("rowG"), l.i32("rowU")];
   const w = (r: number, s: number) => l.v128(`w${r}${s}`);
   const gg = (i: number, s: number) => l.v128(`gg${i}${s}`);
   /** [a, (a + b + d)/2, (a − b + d)/2, d] of three locals, as the four values G takes them to. */
@@ -100,24 +88,7 @@ function filterKernel() {
     op.get(d),
   ];
   const offsets = [...multiples(l, "tap", 9, tapBytes), ...multiples(l, "o", 16, planeBytes)];
-  const inner: Code = [
-    ...op.get(g),
-    ...op.get(c),
-    ...op.get(fBytes),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...op.get(fb),
-    ...op.i32Add,
-    ...op.set(pg),
-    ...op.get(u),
-    ...op.get(c),
-    ...op.get(fBytes),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...op.get(fb),
-    ...op.i32Add,
-    ...op.set(pu),
-  ];
+  const inner: Code = [...setSum(pg, rowG, fb), ...setSum(pu, rowU, fb)];
   for (let r = 0; r < 3; r++) {
     for (let s = 0; s < 3; s++) {
       inner.push(...loadAt(pg, l.index(`tap${r * 3 + s}`)), ...op.set(w(r, s)));
@@ -133,14 +104,23 @@ function filterKernel() {
       inner.push(...storeAt(pu, l.index(`o${i * 4 + j}`), value))
     );
   }
+  const row: Code = [
+    ...op.get(c),
+    ...op.get(fBytes),
+    ...op.i32Mul,
+    ...op.set(rowOffset),
+    ...setSum(rowG, g, rowOffset),
+    ...setSum(rowU, u, rowOffset),
+    ...countedLoop(fb, fBytes, 16, inner),
+  ];
   const body: Code = [
     ...offsets,
     ...op.f32(0.5),
     ...op.splat,
     ...op.set(half),
-    ...countedLoop(c, channels, 1, countedLoop(fb, fBytes, 16, inner)),
+    ...countedLoop(c, channels, 1, row),
   ];
-  return { name: "filter", params: [...params], locals: l.locals(), body };
+  return { name: "filter", params, locals: l.locals(), body };
 }
 
 /**
@@ -148,9 +128,9 @@ function filterKernel() {
  * row of the padded input (the first patch's top-left pixel at src, the next 2 pixels right),
  * into 16 planes planeBytes apart, one row of cBytes per tile.
  */
-function inputKernel() {
-  const params = ["i32", "i32", "i32", "i32", "i32", "i32"] as const;
-  const l = new Locals([...params]);
+function inputKernel(): FunctionSource {
+  const params: ValueType[] = ["i32", "i32", "i32", "i32", "i32", "i32"];
+  const l = new Locals(params);
   const [src, dst, count, cBytes, rowBytes, planeBytes] = [0, 1, 2, 3, 4, 5];
   const [t, cb, ps, pd] = [l.i32("t"), l.i32("cb"), l.i32("ps"), l.i32("pd")];
   const d = (r: number, q: number) => l.v128(`d${r}${q}`);
@@ -162,35 +142,20 @@ function inputKernel() {
     subV(a[2], a[1]),
     subV(a[1], a[3]),
   ];
-  const setup: Code = [...multiples(l, "po", 16, planeBytes)];
-  for (let r = 0; r < 4; r++) {
-    for (let q = 0; q < 4; q++) {
-      setup.push(
-        ...op.get(rowBytes),
-        ...op.i32(r),
-        ...op.i32Mul,
-        ...op.get(cBytes),
-        ...op.i32(q),
-        ...op.i32Mul,
-        ...op.i32Add,
-        ...op.set(l.i32(`off${r}${q}`)),
-      );
-    }
-  }
-  const inner: Code = [
-    ...op.get(src),
-    ...op.get(cb),
-    ...op.i32Add,
-    ...op.set(ps),
-    ...op.get(dst),
-    ...op.get(cb),
-    ...op.i32Add,
-    ...op.set(pd),
+  const off = (r: number, q: number) => l.i32(`off${r}${q}`);
+  const setup: Code = [
+    ...multiples(l, "po", 16, planeBytes),
+    ...multiples(l, "row", 4, rowBytes),
+    ...multiples(l, "column", 4, cBytes),
   ];
   for (let r = 0; r < 4; r++) {
     for (let q = 0; q < 4; q++) {
-      inner.push(...loadAt(ps, l.index(`off${r}${q}`)), ...op.set(d(r, q)));
+      setup.push(...setSum(off(r, q), l.index(`row${r}`), l.index(`column${q}`)));
     }
+  }
+  const inner: Code = [...setSum(ps, src, cb), ...setSum(pd, dst, cb)];
+  for (let r = 0; r < 4; r++) {
+    for (let q = 0; q < 4; q++) inner.push(...loadAt(ps, off(r, q)), ...op.set(d(r, q)));
   }
   // Along each patch row (over q), then down each column (over r), storing as we go.
   for (let r = 0; r < 4; r++) {
@@ -201,23 +166,17 @@ function inputKernel() {
       inner.push(...storeAt(pd, l.index(`po${r * 4 + q}`), v))
     );
   }
-  const advance: Code = [
-    ...op.get(src),
-    ...op.get(cBytes),
-    ...op.i32(2),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...op.set(src),
-    ...op.get(dst),
-    ...op.get(cBytes),
-    ...op.i32Add,
-    ...op.set(dst),
+  // The next tile: 2 pixels right in the input, one row down in the planes.
+  const advance = [
+    ...setSum(src, src, cBytes),
+    ...setSum(src, src, cBytes),
+    ...setSum(dst, dst, cBytes),
   ];
   const body: Code = [
     ...setup,
     ...countedLoop(t, count, 1, [...countedLoop(cb, cBytes, 16, inner), ...advance]),
   ];
-  return { name: "input", params: [...params], locals: l.locals(), body };
+  return { name: "input", params, locals: l.locals(), body };
 }
 
 /**
@@ -226,11 +185,12 @@ function inputKernel() {
  * grid with rows of rowBytes, the next tile 2 pixels right; then + bias, clamped to [lo, hi]
  * (the fused ReLU or ReLU6, or ±Infinity).
  */
-function outputKernel() {
-  const params = ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "f32"] as const;
-  const l = new Locals([...params]);
+function outputKernel(): FunctionSource {
+  const params: ValueType[] = ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "f32"];
+  const l = new Locals(params);
   const [src, dst, count, fBytes, planeBytes, rowBytes, bias, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [t, fb, ps, pd, pb] = [l.i32("t"), l.i32("fb"), l.i32("ps"), l.i32("pd"), l.i32("pb")];
+  const [zero, diagonal] = [l.i32("zero"), l.i32("diagonal")];
   const [loV, hiV, b] = [l.v128("lo"), l.v128("hi"), l.v128("b")];
   const m = (k: number) => l.v128(`m${k}`);
   const s = (i: number, q: number) => l.v128(`s${i}${q}`);
@@ -257,30 +217,14 @@ function outputKernel() {
     ...op.splat,
     ...op.set(hiV),
     ...op.i32(0),
-    ...op.set(l.i32("zero")),
-    ...op.get(fBytes),
-    ...op.set(l.i32("right")),
-    ...op.get(rowBytes),
-    ...op.set(l.i32("below")),
-    ...op.get(rowBytes),
-    ...op.get(fBytes),
-    ...op.i32Add,
-    ...op.set(l.i32("diagonal")),
+    ...op.set(zero),
+    ...setSum(diagonal, rowBytes, fBytes),
   ];
   const inner: Code = [
-    ...op.get(src),
-    ...op.get(fb),
-    ...op.i32Add,
-    ...op.set(ps),
-    ...op.get(dst),
-    ...op.get(fb),
-    ...op.i32Add,
-    ...op.set(pd),
-    ...op.get(bias),
-    ...op.get(fb),
-    ...op.i32Add,
-    ...op.set(pb),
-    ...loadAt(pb, l.index("zero")),
+    ...setSum(ps, src, fb),
+    ...setSum(pd, dst, fb),
+    ...setSum(pb, bias, fb),
+    ...loadAt(pb, zero),
     ...op.set(b),
   ];
   for (let k = 0; k < 16; k++) inner.push(...loadAt(ps, l.index(`po${k}`)), ...op.set(m(k)));
@@ -289,29 +233,24 @@ function outputKernel() {
       inner.push(...v, ...op.set(s(i, q)))
     );
   }
-  const places = ["zero", "right", "below", "diagonal"];
+  // The tile's 2 x 2 pixels, at these byte offsets from its top-left one.
+  const places = [zero, fBytes, rowBytes, diagonal];
   for (let i = 0; i < 2; i++) {
     aRows([0, 1, 2, 3].map((q) => s(i, q))).forEach((v, j) =>
-      inner.push(...storeAt(pd, l.index(places[i * 2 + j]), finish(v)))
+      inner.push(...storeAt(pd, places[i * 2 + j], finish(v)))
     );
   }
-  const advance: Code = [
-    ...op.get(src),
-    ...op.get(fBytes),
-    ...op.i32Add,
-    ...op.set(src),
-    ...op.get(dst),
-    ...op.get(fBytes),
-    ...op.i32(2),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...op.set(dst),
+  // The next tile: one row down in the planes, 2 pixels right in the output.
+  const advance = [
+    ...setSum(src, src, fBytes),
+    ...setSum(dst, dst, fBytes),
+    ...setSum(dst, dst, fBytes),
   ];
   const body: Code = [
     ...setup,
     ...countedLoop(t, count, 1, [...countedLoop(fb, fBytes, 16, inner), ...advance]),
   ];
-  return { name: "output", params: [...params], locals: l.locals(), body };
+  return { name: "output", params, locals: l.locals(), body };
 }
 
 interface Kernels {
@@ -344,20 +283,7 @@ interface Kernels {
   ): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
-const instances = new WeakMap<WebAssembly.Memory, Kernels>();
-
-function kernelsOn(memory: WebAssembly.Memory): Kernels {
-  let kernels = instances.get(memory);
-  if (!kernels) {
-    compiled ??= new WebAssembly.Module(
-      assembleModule([filterKernel(), inputKernel(), outputKernel()]),
-    );
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Kernels;
-    instances.set(memory, kernels);
-  }
-  return kernels;
-}
+const kernelsOn = kernelsPerMemory<Kernels>(() => [filterKernel(), inputKernel(), outputKernel()]);
 
 // ---------------------------------------------------------------------------------------------
 // The convolution.
@@ -398,24 +324,14 @@ export type ClampRange = readonly [number, number];
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
- * import { winogradConv2d, type WasmHeap } from "./winograd.ts";
+ * import { winogradConv2d } from "./winograd.ts";
+ * import { bumpHeap } from "./wasm_simd.ts";
  * import { referenceSgemm } from "./sgemm_reference.ts";
- * // A heap of one memory with a bump allocator.
- * const memory = new WebAssembly.Memory({ initial: 64 });
- * let top = 0;
- * const heap: WasmHeap = {
- *   memory,
- *   malloc: (bytes) => {
- *     const address = top;
- *     top += Math.ceil(bytes / 16) * 16;
- *     return address;
- *   },
- *   free: () => {},
- * };
- * const floats = (n: number) => new Float32Array(memory.buffer, heap.malloc(4 * n), n);
+ * const heap = bumpHeap(64);
  * // 3 x 3 ones over a 4 x 4 image of ones, 16 channels in and out, "same" padding.
  * const info = tf.backend_util.computeConv2DInfo([1, 4, 4, 16], [3, 3, 16, 16], 1, 1, "same");
- * const x = floats(256).fill(1), filter = floats(9 * 256).fill(1), out = floats(256);
+ * const x = heap.floats(256).fill(1), filter = heap.floats(9 * 256).fill(1);
+ * const out = heap.floats(256);
  * winogradConv2d(heap, referenceSgemm, info, x, filter, out);
  * console.assert(out[0] === 4 * 16 && out[5 * 16] === 9 * 16); // a corner and an inner pixel
  * ```

@@ -60,8 +60,24 @@ export function foldedBatchNormTarget(
   return FOLDED_INTO.get(model)?.get(layerName);
 }
 
-/** The BatchNorm that alone consumes `conv`'s output, when the pair can be folded. */
-function foldableBatchNorm(
+/**
+ * The BatchNorm that alone consumes `conv`'s output, when the pair can be folded: `conv` is a
+ * linear, channels-last Conv2D or DepthwiseConv2D applied once, whose output is not one of
+ * `modelOutputs`, read only by a BatchNorm over the last axis, applied once.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { foldableBatchNorm } from "./fold_batchnorm.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [8, 8, 3] });
+ * const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false });
+ * const bn = tf.layers.batchNormalization();
+ * const model = tf.model({ inputs: x, outputs: bn.apply(conv.apply(x)) as tf.SymbolicTensor });
+ * console.assert(foldableBatchNorm(conv, new Set(model.outputs)) === bn);
+ * ```
+ */
+export function foldableBatchNorm(
   conv: tf.layers.Layer,
   modelOutputs: ReadonlySet<tf.SymbolicTensor>,
 ): tf.layers.Layer | undefined {
@@ -119,9 +135,28 @@ export function batchNormAffine(bn: tf.layers.Layer): [tf.Tensor1D, tf.Tensor1D]
  * A convolution layer's kernel and bias with BatchNorm layer `bn` folded in: W·α and b·α + β'.
  * Output channel c of a Conv2D kernel [kh, kw, in, out] and of a DepthwiseConv2D kernel
  * [kh, kw, in, multiplier] (channel i·multiplier + m) is in both cases the flat index modulo the
- * output channel count.
+ * output channel count. The caller owns the two tensors.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { foldedConvWeights } from "./fold_batchnorm.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [4, 4, 1] });
+ * const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1, useBias: false, kernelInitializer: "ones" });
+ * const bn = tf.layers.batchNormalization({ epsilon: 0 });
+ * bn.apply(conv.apply(x));
+ * // γ, β, μ, σ²: α = 2/2 = 1 and 3/1 = 3, β' = β − μ·α.
+ * bn.setWeights([tf.tensor1d([2, 3]), tf.tensor1d([1, 0]), tf.tensor1d([0, 1]), tf.tensor1d([4, 1])]);
+ * const [kernel, bias] = foldedConvWeights(conv, bn);
+ * console.assert(kernel.dataSync().join() === "1,3" && bias.dataSync().join() === "1,-3");
+ * tf.dispose([kernel, bias]);
+ * ```
  */
-function foldedConvWeights(conv: tf.layers.Layer, bn: tf.layers.Layer): [tf.Tensor, tf.Tensor1D] {
+export function foldedConvWeights(
+  conv: tf.layers.Layer,
+  bn: tf.layers.Layer,
+): [tf.Tensor, tf.Tensor1D] {
   return tf.tidy(() => {
     const [alpha, shift] = batchNormAffine(bn);
     const [kernel, convBias] = conv.getWeights();

@@ -26,7 +26,7 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { withStockConvolutions } from "../kernels/blas_conv2d.ts";
-import { batchNormAffine } from "./fold_batchnorm.ts";
+import { batchNormAffine, foldableBatchNorm, foldedConvWeights } from "./fold_batchnorm.ts";
 import { type GraphNode, nodesFrom, topologicalNodes } from "./graph.ts";
 import { maxPoolFeeders } from "./max_pool_ties.ts";
 
@@ -322,9 +322,8 @@ function runNodes(
 }
 
 /**
- * conv → BatchNorm as one convolution: kernel·α and bias·α + β' (what `foldBatchNorm` does to a
- * model's weights, done here per call on the backend), with the convolution's own activation
- * (linear: a foldable pair has none).
+ * conv → BatchNorm as one convolution with the folded kernel and bias (`foldedConvWeights`, what
+ * `foldBatchNorm` gives a model, made here per call on the backend).
  */
 function convolutionWithBatchNorm(
   conv: tf.layers.Layer,
@@ -332,56 +331,52 @@ function convolutionWithBatchNorm(
   x: tf.Tensor,
 ): tf.Tensor {
   const config = conv.getConfig() as unknown as Conv2DConfig;
-  const [kernel, bias] = conv.getWeights();
-  const [scale, shift] = batchNormAffine(bn);
-  return tf.fused.conv2d({
+  const [filter, bias] = foldedConvWeights(conv, bn);
+  const args = {
     x: x as tf.Tensor4D,
-    filter: tf.mul(kernel, scale) as tf.Tensor4D,
+    filter: filter as tf.Tensor4D,
     strides: config.strides,
     pad: config.padding,
-    dataFormat: "NHWC",
+    dataFormat: "NHWC" as const,
     dilations: config.dilationRate,
-    bias: bias ? tf.add(tf.mul(bias, scale), shift) : shift,
-  });
+    bias,
+  };
+  const folded = conv.getClassName() === "DepthwiseConv2D"
+    ? tf.fused.depthwiseConv2d(args)
+    : tf.fused.conv2d(args);
+  tf.dispose([filter, bias]);
+  return folded;
 }
 
 /**
  * The conv → BatchNorm pairs among gradient-free `nodes` (Grad-CAM's forward pass to its layer)
- * worth running as one convolution ({@link convolutionWithBatchNorm}): the BatchNorm is the
- * convolution output's only reader and runs too, the output itself is not asked for (`keep`: a
- * `last-conv` layer is the convolution's output before its BatchNorm), and the output has at
+ * worth running as one convolution ({@link convolutionWithBatchNorm}): pairs `foldBatchNorm`
+ * would fold, both of whose nodes run here, whose convolution output is not asked for itself
+ * (`keep`: a `last-conv` layer is the output before the BatchNorm), and whose output has at
  * least as many values as the kernel, so that scaling the kernel costs less than the two passes
  * over the output it saves. resnet18, batch 8: the stem, layer1 and layer2 fold; Grad-CAM to
  * `layer4` took 65.5 against 70.7 ms per image (medians of 8 interleaved runs).
  */
 function batchNormFolds(
+  model: tf.LayersModel,
   nodes: GraphNode[],
-  allNodes: GraphNode[],
   keep: tf.SymbolicTensor,
   batch: number,
 ): Map<GraphNode, GraphNode> {
-  const readers = new Map<number, GraphNode[]>();
-  for (const node of allNodes) {
-    for (const t of node.inputTensors) readers.set(t.id, [...readers.get(t.id) ?? [], node]);
-  }
   const running = new Set(nodes);
+  const modelOutputs = new Set(model.outputs);
   const folds = new Map<GraphNode, GraphNode>();
   for (const node of nodes) {
     const conv = node.outboundLayer;
+    // A foldable pair's layers are applied once: their only nodes are these.
+    const bnNode = foldableBatchNorm(conv, modelOutputs)?.inboundNodes[0] as unknown as
+      | GraphNode
+      | undefined;
     const output = node.outputTensors[0];
-    const bn = readers.get(output.id);
-    if (conv.getClassName() !== "Conv2D" || node.outputTensors.length !== 1) continue;
-    if (output.id === keep.id || bn?.length !== 1 || !running.has(bn[0])) continue;
-    const config = conv.getConfig();
-    const bnAxis = bn[0].outboundLayer.getConfig().axis;
-    if (
-      bn[0].outboundLayer.getClassName() !== "BatchNormalization" ||
-      ![-1, 3].includes(bnAxis as number) ||
-      config.activation !== "linear" || config.dataFormat !== "channelsLast"
-    ) continue;
-    const [, height, width, filters] = output.shape as number[];
+    if (!bnNode || !running.has(bnNode) || output.id === keep.id) continue;
+    const [, height, width, channels] = output.shape as number[];
     const kernelValues = tf.util.sizeFromShape(conv.getWeights()[0].shape);
-    if (batch * height * width * filters >= kernelValues) folds.set(node, bn[0]);
+    if (batch * height * width * channels >= kernelValues) folds.set(node, bnNode);
   }
   return folds;
 }
@@ -474,7 +469,7 @@ export function inputGradients(
       : before;
     const tieExact = tieExactNodes(nodes, after);
     // Nothing is differentiated before the source: BatchNorms may fold into their convolutions.
-    runNodes(toRun, values, tieExact, batchNormFolds(toRun, nodes, source, xNHWC.shape[0]));
+    runNodes(toRun, values, tieExact, batchNormFolds(model, toRun, source, xNHWC.shape[0]));
     // A cached activation stays the cache's: the caller gets (and disposes) its own handle.
     const activation = clean.has(source.id)
       ? tf.clone(values.get(source.id) as tf.Tensor)

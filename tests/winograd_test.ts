@@ -1,11 +1,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { tf } from "../deps.ts";
-import {
-  type ClampRange,
-  type WasmHeap,
-  winogradConv2d,
-  winogradFits,
-} from "../kernels/winograd.ts";
+import { type ClampRange, winogradConv2d, winogradFits } from "../kernels/winograd.ts";
+import { bumpHeap } from "../kernels/wasm_simd.ts";
 import { winogradReference } from "../kernels/winograd_reference.ts";
 import { referenceSgemm } from "../kernels/sgemm_reference.ts";
 import { loadOpenBlas } from "../kernels/openblas.ts";
@@ -14,20 +10,13 @@ import { type WasmBackend, wasmHeap } from "../kernels/wasm_kernel_utils.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
 
 /** A memory of its own with a bump allocator, as the wasm backend's heap would be. */
-function testHeap(pages = 256): WasmHeap & { floats(values: Float32Array): Float32Array } {
-  const memory = new WebAssembly.Memory({ initial: pages });
-  let top = 64;
-  const malloc = (bytes: number) => {
-    const address = top;
-    top += Math.ceil(bytes / 16) * 16 + 16;
-    return address;
-  };
+function testHeap() {
+  const heap = bumpHeap(256);
   return {
-    memory,
-    malloc,
-    free: () => {},
-    floats(values) {
-      const view = new Float32Array(memory.buffer, malloc(4 * values.length), values.length);
+    ...heap,
+    /** `values` copied onto the heap. */
+    floats(values: Float32Array): Float32Array {
+      const view = heap.floats(values.length);
       view.set(values);
       return view;
     },
