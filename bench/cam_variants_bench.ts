@@ -8,16 +8,16 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import type { CamOptions } from "../xai/cam.ts";
-import { EIGENCAM } from "../xai/eigencam.ts";
+import type { CamOptions } from "../xai/cam/cam.ts";
+import { EIGENCAM } from "../xai/cam/eigencam.ts";
 import type { Explainer } from "../xai/explainer.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
-import { HIRESCAM } from "../xai/hirescam.ts";
-import { LAYERCAM } from "../xai/layercam.ts";
-import { SCORECAM, type ScoreCamOptions } from "../xai/scorecam.ts";
-import { XGRADCAM } from "../xai/xgradcam.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import { HIRESCAM } from "../xai/cam/hirescam.ts";
+import { LAYERCAM } from "../xai/cam/layercam.ts";
+import { SCORECAM, type ScoreCamOptions } from "../xai/cam/scorecam.ts";
+import { XGRADCAM } from "../xai/cam/xgradcam.ts";
 
 const SIZE_PX = 128;
 const CLASSES = 4;

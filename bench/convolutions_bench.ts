@@ -8,10 +8,10 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { conv2dByGemm, gemmPlan } from "../kernels/blas_conv2d.ts";
-import { loadOpenBlas } from "../kernels/openblas.ts";
-import { winogradConv2d } from "../kernels/winograd.ts";
-import { bumpHeap } from "../kernels/wasm_simd.ts";
+import { conv2dByGemm, gemmPlan } from "../backends/openblas/blas_conv2d.ts";
+import { loadOpenBlas } from "../backends/openblas/openblas.ts";
+import { winogradConv2d } from "../backends/openblas/winograd.ts";
+import { bumpHeap } from "../backends/wasm/wasm_simd.ts";
 
 const blas = loadOpenBlas();
 if (!blas) console.log("convolutions_bench: no OpenBLAS (or no --allow-ffi for it): skipped");

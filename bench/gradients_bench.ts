@@ -9,8 +9,8 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
-import { inputGradients } from "../models/input_gradients.ts";
+import { startBackend } from "../backends/backend.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
 import { buildModel } from "../models/registry.ts";
 import { crossEntropyFromLogits } from "../training/cross_entropy.ts";
 

@@ -11,15 +11,18 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { camPoolWebGpu } from "../kernels/gradcam_pool.ts";
-import { camPoolReference, type ShapeNHWC } from "../kernels/gradcam_pool_reference.ts";
-import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
-import { igAccumulateReference, igScaledInputsReference } from "../kernels/ig_path_reference.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
-import { camPool } from "../xai/cam.ts";
-import { gradCamRule } from "../xai/gradcam.ts";
-import { gradCamPlusPlusRule } from "../xai/gradcam_plus_plus.ts";
-import { pathQuadrature } from "../xai/quadrature.ts";
+import { camPoolWebGpu } from "../xai/kernels/gradcam_pool.ts";
+import { camPoolReference, type ShapeNHWC } from "../xai/kernels/gradcam_pool_reference.ts";
+import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../xai/kernels/ig_path.ts";
+import {
+  igAccumulateReference,
+  igScaledInputsReference,
+} from "../xai/kernels/ig_path_reference.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
+import { camPool } from "../xai/cam/cam.ts";
+import { gradCamRule } from "../xai/cam/gradcam.ts";
+import { gradCamPlusPlusRule } from "../xai/cam/gradcam_plus_plus.ts";
+import { pathQuadrature } from "../xai/gradient/quadrature.ts";
 
 const choice = await startBackend("webgpu");
 console.log(describeBackend(choice));

@@ -21,11 +21,11 @@ import { rgbaToGray } from "../data/grayscale.ts";
 import { IMAGENET_MEAN, IMAGENET_STD, toNormalizedHWC } from "../data/preprocess.ts";
 import { resizeGray } from "../data/resize.ts";
 import { renderSyntheticReport } from "../data/synth/render_report.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { LIME } from "../xai/lime.ts";
-import { OCCLUSION } from "../xai/occlusion.ts";
-import { quickshiftSegments } from "../xai/segmentation/quickshift.ts";
+import { LIME } from "../xai/perturbation/lime.ts";
+import { OCCLUSION } from "../xai/perturbation/occlusion.ts";
+import { quickshiftSegments } from "../xai/perturbation/segmentation/quickshift.ts";
 
 await startBackend("wasm");
 

@@ -9,21 +9,21 @@
  *
  * @module
  */
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { FAITHFULNESS_ESTIMATE } from "../metrics/faithfulness_estimate.ts";
-import { IROF } from "../metrics/irof.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { FAITHFULNESS_ESTIMATE } from "../metrics/faithfulness/faithfulness_estimate.ts";
+import { IROF } from "../metrics/faithfulness/irof.ts";
 import type { MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { MONOTONICITY_ARYA } from "../metrics/monotonicity_arya.ts";
-import { MONOTONICITY_NGUYEN } from "../metrics/monotonicity_nguyen.ts";
-import { noisyLinearImputation } from "../metrics/noisy_linear_imputation.ts";
-import { PIXEL_FLIPPING } from "../metrics/pixel_flipping.ts";
-import { REGION_PERTURBATION } from "../metrics/region_perturbation.ts";
-import { ROAD } from "../metrics/road.ts";
-import { SELECTIVITY } from "../metrics/selectivity.ts";
-import { SUFFICIENCY } from "../metrics/sufficiency.ts";
+import { MONOTONICITY_ARYA } from "../metrics/faithfulness/monotonicity_arya.ts";
+import { MONOTONICITY_NGUYEN } from "../metrics/faithfulness/monotonicity_nguyen.ts";
+import { noisyLinearImputation } from "../metrics/faithfulness/noisy_linear_imputation.ts";
+import { PIXEL_FLIPPING } from "../metrics/faithfulness/pixel_flipping.ts";
+import { REGION_PERTURBATION } from "../metrics/faithfulness/region_perturbation.ts";
+import { ROAD } from "../metrics/faithfulness/road.ts";
+import { SELECTIVITY } from "../metrics/faithfulness/selectivity.ts";
+import { SUFFICIENCY } from "../metrics/faithfulness/sufficiency.ts";
 
 await startBackend("wasm");
 

@@ -10,8 +10,8 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
-import { foldBatchNorm } from "../models/fold_batchnorm.ts";
+import { startBackend } from "../backends/backend.ts";
+import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
 import { buildModel } from "../models/registry.ts";
 
 const BATCH = 8;

@@ -8,14 +8,14 @@
  * @module
  */
 import { SeededRandom } from "../core/random.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import type { ExplainFunction } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { MPRT } from "../metrics/mprt.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
+import { MPRT } from "../metrics/randomisation/mprt.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
 
 await startBackend("wasm");
 

@@ -18,20 +18,23 @@
  */
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
-import { addNoiseWebGpu } from "../kernels/add_noise.ts";
-import { addNoiseReference, type NoisePerturbation } from "../kernels/add_noise_reference.ts";
-import { perturbSubsetsWebGpu } from "../kernels/perturb_subsets.ts";
+import { addNoiseWebGpu } from "../metrics/kernels/add_noise.ts";
+import {
+  addNoiseReference,
+  type NoisePerturbation,
+} from "../metrics/kernels/add_noise_reference.ts";
+import { perturbSubsetsWebGpu } from "../metrics/kernels/perturb_subsets.ts";
 import {
   cumulativeSteps,
   perturbSubsetsReference,
   type SubsetPerturbation,
-} from "../kernels/perturb_subsets_reference.ts";
-import { SeededDraws } from "../metrics/draws.ts";
+} from "../metrics/kernels/perturb_subsets_reference.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
 import { stableRankOrder } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { batchBaselines } from "../metrics/perturb.ts";
-import { cumulativeCurves, orderedSteps } from "../metrics/perturbation_curve.ts";
-import { probeWebGpu } from "../models/backend.ts";
+import { batchBaselines } from "../metrics/functions/perturb.ts";
+import { cumulativeCurves, orderedSteps } from "../metrics/faithfulness/perturbation_curve.ts";
+import { probeWebGpu } from "../backends/backend.ts";
 
 const [N, H, W, C] = [8, 224, 224, 3];
 const RUNS = 50, SUBSET_PX = 50, CALLS = 2, SAMPLES = 7;

@@ -18,9 +18,9 @@
  */
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
-import { foldBatchNorm } from "../models/fold_batchnorm.ts";
-import { inputGradients } from "../models/input_gradients.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
+import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
 import { buildModel } from "../models/registry.ts";
 import { crossEntropyFromLogits } from "../training/cross_entropy.ts";
 import { getExplainer } from "../xai/registry.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { writeCheckpoint } from "../training/checkpoint_io.ts";
 import { modelPaths } from "../training/train_loop.ts";

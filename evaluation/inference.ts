@@ -5,7 +5,7 @@
  */
 import { tf } from "../deps.ts";
 import { assembleBatch, type LoadedImages } from "../data/loader.ts";
-import { foldBatchNorm } from "../models/fold_batchnorm.ts";
+import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
 
 /**
  * The model's logits for the images at `indices` of `loaded`, in inference mode (BatchNorm

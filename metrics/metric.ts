@@ -11,11 +11,11 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import type { ForwardCache } from "../models/input_gradients.ts";
-import type { Draws } from "./draws.ts";
-import type { LayerRandomiser } from "./layer_randomisation.ts";
+import type { ForwardCache } from "../graph/input_gradients.ts";
+import type { Draws } from "./functions/draws.ts";
+import type { LayerRandomiser } from "./randomisation/layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
-import { prepareAttributions } from "./normalise.ts";
+import { prepareAttributions } from "./functions/normalise.ts";
 
 /** The families of Quantus's taxonomy. */
 export type MetricCategory =

@@ -5,15 +5,15 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { perturbSubsets } from "../kernels/perturb_subsets.ts";
+import { perturbSubsets } from "./kernels/perturb_subsets.ts";
 import {
   checkSubsetPerturbation,
   type SubsetPerturbation,
-} from "../kernels/perturb_subsets_reference.ts";
-import { onWebGpuBackend } from "../kernels/webgpu_kernel.ts";
-import { foldBatchNorm } from "../models/fold_batchnorm.ts";
-import { evaluateFrom } from "../models/graph.ts";
-import { SparseStem } from "../models/sparse_stem.ts";
+} from "./kernels/perturb_subsets_reference.ts";
+import { onWebGpuBackend } from "../backends/webgpu/webgpu_kernel.ts";
+import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
+import { evaluateFrom } from "../graph/graph.ts";
+import { SparseStem } from "../graph/sparse_stem.ts";
 
 /**
  * Images per model call when a metric scores many perturbed copies at once, on webgpu; on the
@@ -155,7 +155,7 @@ export class MetricModel {
    * (FaithfulnessCorrelation's subsets): copy k·N + i is image i with the pixels of its subset k
    * set to `baselinesKN[k·N + i]` in every channel; `targets` as there.
    *
-   * On wasm and cpu, when the model's stem allows (`models/sparse_stem.ts`) and the subsets are
+   * On wasm and cpu, when the model's stem allows (`graph/sparse_stem.ts`) and the subsets are
    * small, the copies are made at the stem's output: the stem runs on the N images once and each
    * copy adds its pixels' footprints, instead of one stem convolution per copy. Otherwise (and
    * on webgpu, where `perturbSubsets` is the WGSL kernel) the copies are whole input images.

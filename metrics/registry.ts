@@ -7,32 +7,32 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
-import { AVG_SENSITIVITY } from "./avg_sensitivity.ts";
-import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
-import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
-import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
-import { MPRT } from "./mprt.ts";
+import { AVG_SENSITIVITY } from "./robustness/avg_sensitivity.ts";
+import { FAITHFULNESS_CORRELATION } from "./faithfulness/faithfulness_correlation.ts";
+import { LOCAL_LIPSCHITZ_ESTIMATE } from "./robustness/local_lipschitz_estimate.ts";
+import { MAX_SENSITIVITY } from "./robustness/max_sensitivity.ts";
+import { MPRT } from "./randomisation/mprt.ts";
 import type { CommonParams, MetricDefinition } from "./metric.ts";
-import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
-import { REGION_PERTURBATION } from "./region_perturbation.ts";
-import { SELECTIVITY } from "./selectivity.ts";
-import { MONOTONICITY_ARYA } from "./monotonicity_arya.ts";
-import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
-import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
-import { IROF } from "./irof.ts";
-import { ROAD } from "./road.ts";
-import { SUFFICIENCY } from "./sufficiency.ts";
-import { SPARSENESS } from "./sparseness.ts";
-import { COMPLEXITY } from "./complexity.ts";
-import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
-import { POINTING_GAME } from "./pointing_game.ts";
-import { ATTRIBUTION_LOCALISATION } from "./attribution_localisation.ts";
-import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
-import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
-import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
-import { AUC } from "./auc.ts";
-import { COMPLETENESS } from "./completeness.ts";
-import { RANDOM_LOGIT } from "./random_logit.ts";
+import { PIXEL_FLIPPING } from "./faithfulness/pixel_flipping.ts";
+import { REGION_PERTURBATION } from "./faithfulness/region_perturbation.ts";
+import { SELECTIVITY } from "./faithfulness/selectivity.ts";
+import { MONOTONICITY_ARYA } from "./faithfulness/monotonicity_arya.ts";
+import { MONOTONICITY_NGUYEN } from "./faithfulness/monotonicity_nguyen.ts";
+import { FAITHFULNESS_ESTIMATE } from "./faithfulness/faithfulness_estimate.ts";
+import { IROF } from "./faithfulness/irof.ts";
+import { ROAD } from "./faithfulness/road.ts";
+import { SUFFICIENCY } from "./faithfulness/sufficiency.ts";
+import { SPARSENESS } from "./complexity/sparseness.ts";
+import { COMPLEXITY } from "./complexity/complexity.ts";
+import { EFFECTIVE_COMPLEXITY } from "./complexity/effective_complexity.ts";
+import { POINTING_GAME } from "./localisation/pointing_game.ts";
+import { ATTRIBUTION_LOCALISATION } from "./localisation/attribution_localisation.ts";
+import { TOP_K_INTERSECTION } from "./localisation/top_k_intersection.ts";
+import { RELEVANCE_RANK_ACCURACY } from "./localisation/relevance_rank_accuracy.ts";
+import { RELEVANCE_MASS_ACCURACY } from "./localisation/relevance_mass_accuracy.ts";
+import { AUC } from "./localisation/auc.ts";
+import { COMPLETENESS } from "./axiomatic/completeness.ts";
+import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
 
 /**
  * The metrics, in the order `--help` and the tables list them.

@@ -22,8 +22,8 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { TORCH_RELU6_GRAD } from "../kernels/wasm_relu6_grad.ts";
-import { foldedBatchNormTarget } from "./fold_batchnorm.ts";
+import { TORCH_RELU6_GRAD } from "../backends/wasm/wasm_relu6_grad.ts";
+import { foldedBatchNormTarget } from "../graph/fold_batchnorm.ts";
 
 /** Separates a torch module path from the role of a helper layer in a tfjs layer name. */
 export const ROLE_SEPARATOR = "-";
@@ -64,7 +64,7 @@ export function torchModuleName(layerName: string): string {
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { torchModuleOutputLayer } from "./layers.ts";
  * await startBackend("cpu");
  * const x = tf.input({ shape: [4] });
@@ -247,7 +247,7 @@ export class StochasticDepth extends tf.layers.Layer {
    * @example
    * ```ts
    * import { tf } from "../deps.ts";
-   * import { startBackend } from "./backend.ts";
+   * import { startBackend } from "../backends/backend.ts";
    * import { StochasticDepth } from "./layers.ts";
    * await startBackend("cpu");
    * const layer = new StochasticDepth({ p: 0.5, name: "sd" });
@@ -290,7 +290,7 @@ tf.serialization.registerClass(StochasticDepth);
  * @example
  * ```ts
  * import { tf } from "../deps.ts";
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { TorchLayers } from "./layers.ts";
  * await startBackend("cpu");
  * const nn = new TorchLayers(1);

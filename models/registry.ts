@@ -68,7 +68,7 @@ export function getArchitecture(name: string): ArchitectureSpec {
  * @example
  * ```ts
  * import { buildModel } from "./registry.ts";
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 64 });
  * console.assert(model.outputs[0].shape.join() === ",4");

@@ -101,7 +101,7 @@ function slotsOf(model: tf.LayersModel): Slot[] {
  *
  * @example
  * ```ts
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { torchStateDictKeys } from "./torch_weights.ts";
  * await startBackend("cpu");
@@ -120,7 +120,7 @@ export function torchStateDictKeys(model: tf.LayersModel): string[] {
  *
  * @example
  * ```ts
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { countTorchParameters } from "./torch_weights.ts";
  * await startBackend("cpu");
@@ -161,7 +161,7 @@ function listSome(keys: readonly string[]): string {
  *
  * @example
  * ```ts
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { exportTorchStateDict, loadTorchStateDict } from "./torch_weights.ts";
  * await startBackend("cpu");
@@ -229,7 +229,7 @@ export function loadTorchStateDict(
  *
  * @example
  * ```ts
- * import { startBackend } from "./backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { exportTorchStateDict } from "./torch_weights.ts";
  * await startBackend("cpu");

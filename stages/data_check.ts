@@ -7,7 +7,7 @@
 import { countSamples } from "../data/dataset.ts";
 import { SPLITS } from "../data/stratified_split.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
+import { loadStageData } from "../data/load_data.ts";
 
 /** Command-line description of `data:check`. */
 export const dataCheckSpec: StageSpec = {

@@ -10,7 +10,7 @@ import { evaluate } from "./eval.ts";
 import { train } from "./train.ts";
 import { plots } from "./plots.ts";
 import { quantus } from "./quantus.ts";
-import { readQuantusSummary } from "./quantus_outputs.ts";
+import { readQuantusSummary } from "../runs/quantus_outputs.ts";
 import { viz } from "./viz.ts";
 import { xai } from "./xai.ts";
 import { GENERATOR_VERSION } from "../data/synth/synthetic_dataset.ts";

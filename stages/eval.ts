@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
 import {
   type ClassificationReport,
   classificationReport,
@@ -24,8 +24,12 @@ import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import { parseHistoryCsv } from "../training/history.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
-import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
+import { loadStageData } from "../data/load_data.ts";
+import {
+  loadCheckpointModel,
+  type ModelBuilder,
+  requireBestCheckpoints,
+} from "../runs/model_source.ts";
 
 /** Command-line description of `eval`. */
 export const evalSpec: StageSpec = {

@@ -6,14 +6,14 @@
 import { extname } from "node:path";
 import { InputError } from "../core/errors.ts";
 import { type NpyArray, readNpyFile, writeNpyFile } from "../data/npy.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
 import { argmaxRows, logitsOfNHWC } from "../evaluation/inference.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { type ModelBuilder, modelFromFlags } from "./model_source.ts";
+import { type ModelBuilder, modelFromFlags } from "../runs/model_source.ts";
 import { toNHWC } from "./predict.ts";
 import { XAI_CHUNK_SIZE } from "./xai.ts";
-import { explainBatch } from "./xai_chunk.ts";
+import { explainBatch } from "../runs/xai_chunk.ts";
 
 /** Command-line description of `explain`. */
 export const explainSpec: StageSpec = {

@@ -9,9 +9,9 @@
  */
 import { InputError } from "../core/errors.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { readPartsState } from "./shard.ts";
-import { mergeQuantusParts, quantusPartsFolders } from "./quantus_outputs.ts";
-import { mergeXaiMethod, xaiMethodDirs } from "./xai_merge.ts";
+import { readPartsState } from "../runs/shard.ts";
+import { mergeQuantusParts, quantusPartsFolders } from "../runs/quantus_outputs.ts";
+import { mergeXaiMethod, xaiMethodDirs } from "../runs/xai_merge.ts";
 
 /** One kind of sharded output: where its part-holding folders are and how to merge one. */
 export interface PartMerger {

@@ -9,13 +9,13 @@ import { InputError } from "../core/errors.ts";
 import { type NpyArray, readNpyFile, requireDtype, writeNpyFile } from "../data/npy.ts";
 import type { Split } from "../data/stratified_split.ts";
 import { SPLITS } from "../data/stratified_split.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
 import { argmaxRows, logitsOfNHWC, predictLogits } from "../evaluation/inference.ts";
 import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
-import { type ModelBuilder, modelFromFlags, requireOneOf } from "./model_source.ts";
+import { loadStageData } from "../data/load_data.ts";
+import { type ModelBuilder, modelFromFlags, requireOneOf } from "../runs/model_source.ts";
 
 /** Command-line description of `predict`. */
 export const predictSpec: StageSpec = {

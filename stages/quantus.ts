@@ -11,26 +11,30 @@ import { Progress } from "../core/progress.ts";
 import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { assembleBatch } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
+import {
+  loadCheckpointModel,
+  type ModelBuilder,
+  requireBestCheckpoints,
+} from "../runs/model_source.ts";
 import {
   batchDrawsSeed,
   type QuantusBatchJob,
   type QuantusBatchScores,
   scoreQuantusBatch,
-} from "./quantus_batch.ts";
+} from "../runs/quantus_batch.ts";
 import {
   formatScore,
   mergeQuantusParts,
   QUANTUS_ROW_COLUMNS,
   quantusPartsFolder,
   writeQuantusSummary,
-} from "./quantus_outputs.ts";
+} from "../runs/quantus_outputs.ts";
 import {
   fingerprint,
   ownsItem,
@@ -38,10 +42,14 @@ import {
   SHARD_FLAGS,
   shardFromCommandLine,
   writePart,
-} from "./shard.ts";
-import { checkpointTestSplit, parseTargetChoice, testPredictions } from "./test_predictions.ts";
+} from "../runs/shard.ts";
+import {
+  checkpointTestSplit,
+  parseTargetChoice,
+  testPredictions,
+} from "../runs/test_predictions.ts";
 import { parseChunkSize, parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
-import { parseWorkers, workersFlag } from "./workers_flag.ts";
+import { parseWorkers, workersFlag } from "../runs/workers_flag.ts";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -236,7 +244,7 @@ export async function quantus(
     const metricModel = new MetricModel(model);
     // Workers build models from the registry; a caller's own builder runs in this thread.
     const runner: JobRunner<QuantusBatchJob, QuantusBatchScores> = workers > 1 && !hooks.buildModel
-      ? new WorkerPool(new URL("./quantus_worker.ts", import.meta.url), workers)
+      ? new WorkerPool(new URL("../runs/quantus_worker.ts", import.meta.url), workers)
       : inProcessRunner((job) => scoreQuantusBatch(model, metricModel, job));
     try {
       const test = await testPredictions(loaded, meta, model, targetChoice, chunkSize);

@@ -9,9 +9,9 @@ import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { readResumeManifest } from "../training/resume_state.ts";
 import { modelPaths } from "../training/train_loop.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { readPartsState } from "./shard.ts";
-import { parseQuantusFileName, quantusPartsFolders } from "./quantus_outputs.ts";
-import { xaiMethodDirs } from "./xai_merge.ts";
+import { readPartsState } from "../runs/shard.ts";
+import { parseQuantusFileName, quantusPartsFolders } from "../runs/quantus_outputs.ts";
+import { xaiMethodDirs } from "../runs/xai_merge.ts";
 
 /** Command-line description of `status`. */
 export const statusSpec: StageSpec = {

@@ -6,13 +6,17 @@
  */
 import { type Config, validateConfig } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
 import { trainModel, type TrainModelResult } from "../training/train_loop.ts";
 import type { HistoryRow } from "../training/history.ts";
 import { numberOrText, runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadStageData } from "./load_data.ts";
-import { ownsItem, SHARD_FLAGS, shardFromCommandLine } from "./shard.ts";
-import { loadSafetensorsWeights, type ModelBuilder, REGISTRY_BUILDER } from "./model_source.ts";
+import { loadStageData } from "../data/load_data.ts";
+import { ownsItem, SHARD_FLAGS, shardFromCommandLine } from "../runs/shard.ts";
+import {
+  loadSafetensorsWeights,
+  type ModelBuilder,
+  REGISTRY_BUILDER,
+} from "../runs/model_source.ts";
 
 /** Command-line description of `train`. */
 export const trainSpec: StageSpec = {

@@ -20,7 +20,7 @@ import type { RgbaImage } from "../data/image.ts";
 import { loadResizedGray } from "../data/image_cache.ts";
 import { limitPerSplit } from "../data/limit.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
-import { describeBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, startBackend } from "../backends/backend.ts";
 import { readCheckpointMeta } from "../training/checkpoint_io.ts";
 import { modelPaths } from "../training/train_loop.ts";
 import { EXPLAINERS } from "../xai/registry.ts";
@@ -47,8 +47,8 @@ import { writePngFile } from "../plots/figures/png_file.ts";
 import { scatterPlot } from "../plots/figures/scatter.ts";
 import { UMAP_MIN_POINTS, umapEmbedding } from "../plots/figures/umap_embedding.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { imageCacheDir, loadStageData } from "./load_data.ts";
-import { loadCheckpointModel, type ModelBuilder } from "./model_source.ts";
+import { imageCacheDir, loadStageData } from "../data/load_data.ts";
+import { loadCheckpointModel, type ModelBuilder } from "../runs/model_source.ts";
 
 /** Test images shown per class in `ecg_examples_<Class>.png`. */
 export const EXAMPLES_PER_CLASS = 6;

@@ -9,14 +9,22 @@ import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
 import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { assembleBatch, type LoadedImages } from "../data/loader.ts";
-import { type BackendName, describeBackend, startBackend } from "../models/backend.ts";
+import { type BackendName, describeBackend, startBackend } from "../backends/backend.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import type { Explainer } from "../xai/explainer.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
-import { checkpointTestSplit, parseTargetChoice, type TargetChoice } from "./test_predictions.ts";
+import {
+  loadCheckpointModel,
+  type ModelBuilder,
+  requireBestCheckpoints,
+} from "../runs/model_source.ts";
+import {
+  checkpointTestSplit,
+  parseTargetChoice,
+  type TargetChoice,
+} from "../runs/test_predictions.ts";
 import { type CheckpointMeta } from "../training/checkpoint_io.ts";
 import {
   fingerprint,
@@ -25,10 +33,10 @@ import {
   SHARD_FLAGS,
   shardFromCommandLine,
   writePart,
-} from "./shard.ts";
-import { explainXaiChunk, type XaiChunkJob, type XaiChunkResult } from "./xai_chunk.ts";
-import { mergeXaiMethod, XAI_INDEX_COLUMNS, xaiMethodDir } from "./xai_merge.ts";
-import { parseWorkers, workersFlag } from "./workers_flag.ts";
+} from "../runs/shard.ts";
+import { explainXaiChunk, type XaiChunkJob, type XaiChunkResult } from "../runs/xai_chunk.ts";
+import { mergeXaiMethod, XAI_INDEX_COLUMNS, xaiMethodDir } from "../runs/xai_merge.ts";
+import { parseWorkers, workersFlag } from "../runs/workers_flag.ts";
 
 /** The reference pipeline's methods that exist here (LIME does not yet), plus Saliency. */
 export const XAI_DEFAULT_METHODS: readonly string[] = [
@@ -182,7 +190,7 @@ export async function xai(
       const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
       try {
         const runner: JobRunner<XaiChunkJob, XaiChunkResult> = workers > 1 && !hooks.buildModel
-          ? (pool ??= new WorkerPool(new URL("./xai_worker.ts", import.meta.url), workers))
+          ? (pool ??= new WorkerPool(new URL("../runs/xai_worker.ts", import.meta.url), workers))
           : inProcessRunner((job) => explainXaiChunk(model, job));
         await explainModel(name, model, meta, loaded, chunks, {
           explainers,

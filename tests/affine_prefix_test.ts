@@ -1,12 +1,12 @@
 import { assert, assertClose, assertEquals, assertThrows } from "./assert.ts";
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { AffinePrefix } from "../models/affine_prefix.ts";
-import { startBackend } from "../models/backend.ts";
-import { inputGradients } from "../models/input_gradients.ts";
+import { AffinePrefix } from "../graph/affine_prefix.ts";
+import { startBackend } from "../backends/backend.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
 import { buildModel } from "../models/registry.ts";
-import { INTEGRATED_GRADIENTS } from "../xai/integrated_gradients.ts";
-import { pathQuadrature } from "../xai/quadrature.ts";
+import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
+import { pathQuadrature } from "../xai/gradient/quadrature.ts";
 
 await startBackend("wasm");
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./assert.ts";
-import { describeBackend, probeWebGpu, resolveBackend, startBackend } from "../models/backend.ts";
+import { describeBackend, probeWebGpu, resolveBackend, startBackend } from "../backends/backend.ts";
 import { tf } from "../deps.ts";
 
 Deno.test("auto: webgpu on a real GPU, wasm on the software adapter or none", () => {

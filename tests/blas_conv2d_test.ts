@@ -1,16 +1,16 @@
 import { assert, assertEquals } from "./assert.ts";
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { inputGradients } from "../models/input_gradients.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
 import {
   conv2dByGemm,
   conv2dFilterGradientByGemm,
   gemmPlan,
   unregisterBlasConvolutions,
-} from "../kernels/blas_conv2d.ts";
-import { loadOpenBlas, OPENBLAS_PATHS, type Sgemm } from "../kernels/openblas.ts";
-import { referenceSgemm } from "../kernels/sgemm_reference.ts";
+} from "../backends/openblas/blas_conv2d.ts";
+import { loadOpenBlas, OPENBLAS_PATHS, type Sgemm } from "../backends/openblas/openblas.ts";
+import { referenceSgemm } from "../backends/openblas/sgemm_reference.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
 
 interface Case {

@@ -1,7 +1,7 @@
 import { assert } from "./assert.ts";
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
-import { loadOpenBlas } from "../kernels/openblas.ts";
+import { startBackend } from "../backends/backend.ts";
+import { loadOpenBlas } from "../backends/openblas/openblas.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
 
 interface Case {

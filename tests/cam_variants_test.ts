@@ -5,20 +5,20 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { resizeBilinearHalfPixelReference } from "../kernels/gradcam_pool_reference.ts";
-import { startBackend } from "../models/backend.ts";
-import { inputGradients } from "../models/input_gradients.ts";
+import { resizeBilinearHalfPixelReference } from "../xai/kernels/gradcam_pool_reference.ts";
+import { startBackend } from "../backends/backend.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
 import { buildModel } from "../models/registry.ts";
-import type { CamOptions } from "../xai/cam.ts";
+import type { CamOptions } from "../xai/cam/cam.ts";
 import type { Attribution, Explainer } from "../xai/explainer.ts";
-import { EIGENCAM } from "../xai/eigencam.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
-import { HIRESCAM } from "../xai/hirescam.ts";
-import { LAYERCAM } from "../xai/layercam.ts";
-import { firstPrincipalProjection } from "../xai/principal_component.ts";
+import { EIGENCAM } from "../xai/cam/eigencam.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import { HIRESCAM } from "../xai/cam/hirescam.ts";
+import { LAYERCAM } from "../xai/cam/layercam.ts";
+import { firstPrincipalProjection } from "../xai/cam/principal_component.ts";
 import { EXPLAINERS } from "../xai/registry.ts";
-import { SCORECAM, type ScoreCamSoftmax } from "../xai/scorecam.ts";
-import { XGRADCAM, XGRADCAM_EPS } from "../xai/xgradcam.ts";
+import { SCORECAM, type ScoreCamSoftmax } from "../xai/cam/scorecam.ts";
+import { XGRADCAM, XGRADCAM_EPS } from "../xai/cam/xgradcam.ts";
 import { assert, assertClose, assertEquals, assertRejects } from "./assert.ts";
 
 await startBackend("wasm");

@@ -5,8 +5,8 @@
  */
 import { tf } from "../deps.ts";
 import { readNpyFile, requireDtype } from "../data/npy.ts";
-import { startBackend } from "../models/backend.ts";
-import { foldBatchNorm, foldedBatchNormTarget } from "../models/fold_batchnorm.ts";
+import { startBackend } from "../backends/backend.ts";
+import { foldBatchNorm, foldedBatchNormTarget } from "../graph/fold_batchnorm.ts";
 import { torchModuleOutputLayer } from "../models/layers.ts";
 import { buildModel } from "../models/registry.ts";
 import { readSafetensorsFile } from "../models/safetensors.ts";

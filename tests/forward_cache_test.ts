@@ -3,17 +3,17 @@
  * recomputing everything, and the cache is really read.
  */
 import { tf } from "../deps.ts";
-import type { ForwardCache } from "../models/input_gradients.ts";
-import { startBackend } from "../models/backend.ts";
+import type { ForwardCache } from "../graph/input_gradients.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import type { ExplainFunction } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { MPRT } from "../metrics/mprt.ts";
+import { MPRT } from "../metrics/randomisation/mprt.ts";
 import { SeededRandom } from "../core/random.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
-import { GRADCAM_PLUS_PLUS } from "../xai/gradcam_plus_plus.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 /** A small residual network: stem, one basic block with a skip connection, a last conv. */

@@ -6,16 +6,16 @@
  */
 import { tf } from "../deps.ts";
 import { type Random, SeededRandom } from "../core/random.ts";
-import { camPoolWebGpu } from "../kernels/gradcam_pool.ts";
+import { camPoolWebGpu } from "../xai/kernels/gradcam_pool.ts";
 import {
   camPoolReference,
   type CamWeighting,
   type ShapeNHWC,
-} from "../kernels/gradcam_pool_reference.ts";
-import { startBackend } from "../models/backend.ts";
+} from "../xai/kernels/gradcam_pool_reference.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
-import { GRADCAM_PLUS_PLUS } from "../xai/gradcam_plus_plus.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
 import { assertClose } from "./assert.ts";
 import { needsWebGpu } from "./webgpu_gate.ts";
 

@@ -6,13 +6,16 @@
  */
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
-import type { ShapeNHWC } from "../kernels/gradcam_pool_reference.ts";
-import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
-import { igAccumulateReference, igScaledInputsReference } from "../kernels/ig_path_reference.ts";
-import { startBackend } from "../models/backend.ts";
+import type { ShapeNHWC } from "../xai/kernels/gradcam_pool_reference.ts";
+import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../xai/kernels/ig_path.ts";
+import {
+  igAccumulateReference,
+  igScaledInputsReference,
+} from "../xai/kernels/ig_path_reference.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { INTEGRATED_GRADIENTS } from "../xai/integrated_gradients.ts";
-import { pathQuadrature } from "../xai/quadrature.ts";
+import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
+import { pathQuadrature } from "../xai/gradient/quadrature.ts";
 import { assertClose } from "./assert.ts";
 import { needsWebGpu } from "./webgpu_gate.ts";
 

@@ -1,9 +1,9 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
-import { inputGradients } from "../models/input_gradients.ts";
-import { layerActivation } from "../models/layer_activation.ts";
+import { startBackend } from "../backends/backend.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
+import { layerActivation } from "../graph/layer_activation.ts";
 import { TorchLayers } from "../models/layers.ts";
 import { buildModel } from "../models/registry.ts";
 

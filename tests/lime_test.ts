@@ -5,12 +5,12 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
-import { foldBatchNorm } from "../models/fold_batchnorm.ts";
+import { startBackend } from "../backends/backend.ts";
+import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
 import { buildModel } from "../models/registry.ts";
-import { LIME, limeImage, type LimeOptions } from "../xai/lime.ts";
+import { LIME, limeImage, type LimeOptions } from "../xai/perturbation/lime.ts";
 import { getExplainer } from "../xai/registry.ts";
-import { fitRidge, ridgeScore } from "../xai/ridge.ts";
+import { fitRidge, ridgeScore } from "../xai/perturbation/ridge.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { linearModel } from "./linear_model.ts";
 

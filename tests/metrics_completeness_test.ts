@@ -5,11 +5,11 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { COMPLETENESS, type CompletenessParams } from "../metrics/completeness.ts";
-import { SeededDraws } from "../metrics/draws.ts";
+import { COMPLETENESS, type CompletenessParams } from "../metrics/axiomatic/completeness.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
 import type { MetricBatch } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import {
   caseBatch,

@@ -4,11 +4,11 @@
  */
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import { COMPLEXITY, contributionEntropy } from "../metrics/complexity.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { EFFECTIVE_COMPLEXITY } from "../metrics/effective_complexity.ts";
+import { COMPLEXITY, contributionEntropy } from "../metrics/complexity/complexity.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { EFFECTIVE_COMPLEXITY } from "../metrics/complexity/effective_complexity.ts";
 import type { MetricBatch, MetricContext, MetricDefinition } from "../metrics/metric.ts";
-import { giniIndex, SPARSENESS } from "../metrics/sparseness.ts";
+import { giniIndex, SPARSENESS } from "../metrics/complexity/sparseness.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 
 /** Complexity metrics read no model. */

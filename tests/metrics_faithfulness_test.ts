@@ -6,21 +6,21 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { FAITHFULNESS_ESTIMATE } from "../metrics/faithfulness_estimate.ts";
-import { IROF } from "../metrics/irof.ts";
+import { startBackend } from "../backends/backend.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { FAITHFULNESS_ESTIMATE } from "../metrics/faithfulness/faithfulness_estimate.ts";
+import { IROF } from "../metrics/faithfulness/irof.ts";
 import type { MetricBatch, MetricContext, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { MONOTONICITY_ARYA } from "../metrics/monotonicity_arya.ts";
-import { MONOTONICITY_NGUYEN } from "../metrics/monotonicity_nguyen.ts";
-import { noisyLinearImputation } from "../metrics/noisy_linear_imputation.ts";
-import { PIXEL_FLIPPING } from "../metrics/pixel_flipping.ts";
-import { REGION_PERTURBATION } from "../metrics/region_perturbation.ts";
-import { ROAD } from "../metrics/road.ts";
-import { SELECTIVITY } from "../metrics/selectivity.ts";
-import { SUFFICIENCY } from "../metrics/sufficiency.ts";
-import { slicSegments } from "../xai/segmentation/slic.ts";
+import { MONOTONICITY_ARYA } from "../metrics/faithfulness/monotonicity_arya.ts";
+import { MONOTONICITY_NGUYEN } from "../metrics/faithfulness/monotonicity_nguyen.ts";
+import { noisyLinearImputation } from "../metrics/faithfulness/noisy_linear_imputation.ts";
+import { PIXEL_FLIPPING } from "../metrics/faithfulness/pixel_flipping.ts";
+import { REGION_PERTURBATION } from "../metrics/faithfulness/region_perturbation.ts";
+import { ROAD } from "../metrics/faithfulness/road.ts";
+import { SELECTIVITY } from "../metrics/faithfulness/selectivity.ts";
+import { SUFFICIENCY } from "../metrics/faithfulness/sufficiency.ts";
+import { slicSegments } from "../xai/perturbation/segmentation/slic.ts";
 import { metricParams } from "../stages/quantus.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import {

@@ -4,15 +4,15 @@
  */
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import { ATTRIBUTION_LOCALISATION } from "../metrics/attribution_localisation.ts";
-import { AUC, rocAuc } from "../metrics/auc.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { EMPTY_MASK_REASON } from "../metrics/masks.ts";
+import { ATTRIBUTION_LOCALISATION } from "../metrics/localisation/attribution_localisation.ts";
+import { AUC, rocAuc } from "../metrics/localisation/auc.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { EMPTY_MASK_REASON } from "../metrics/functions/masks.ts";
 import type { MetricBatch, MetricContext, MetricDefinition } from "../metrics/metric.ts";
-import { POINTING_GAME } from "../metrics/pointing_game.ts";
-import { RELEVANCE_MASS_ACCURACY } from "../metrics/relevance_mass_accuracy.ts";
-import { RELEVANCE_RANK_ACCURACY } from "../metrics/relevance_rank_accuracy.ts";
-import { TOP_K_INTERSECTION } from "../metrics/top_k_intersection.ts";
+import { POINTING_GAME } from "../metrics/localisation/pointing_game.ts";
+import { RELEVANCE_MASS_ACCURACY } from "../metrics/localisation/relevance_mass_accuracy.ts";
+import { RELEVANCE_RANK_ACCURACY } from "../metrics/localisation/relevance_rank_accuracy.ts";
+import { TOP_K_INTERSECTION } from "../metrics/localisation/top_k_intersection.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 
 /** Localisation metrics read no model. */

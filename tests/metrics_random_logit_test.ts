@@ -6,12 +6,12 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import { SeededDraws } from "../metrics/draws.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
 import type { ExplainFunction, MetricBatch } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { RANDOM_LOGIT, type RandomLogitParams } from "../metrics/random_logit.ts";
-import { ssim1d } from "../metrics/similarity.ts";
-import { startBackend } from "../models/backend.ts";
+import { RANDOM_LOGIT, type RandomLogitParams } from "../metrics/randomisation/random_logit.ts";
+import { ssim1d } from "../metrics/functions/similarity.ts";
+import { startBackend } from "../backends/backend.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 
 await startBackend("cpu");

@@ -6,18 +6,18 @@
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
 import { InputError } from "../core/errors.ts";
-import { ReplayDraws, SeededDraws } from "../metrics/draws.ts";
-import { AVG_SENSITIVITY } from "../metrics/avg_sensitivity.ts";
-import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness_correlation.ts";
-import { LOCAL_LIPSCHITZ_ESTIMATE } from "../metrics/local_lipschitz_estimate.ts";
-import { MAX_SENSITIVITY } from "../metrics/max_sensitivity.ts";
+import { ReplayDraws, SeededDraws } from "../metrics/functions/draws.ts";
+import { AVG_SENSITIVITY } from "../metrics/robustness/avg_sensitivity.ts";
+import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness/faithfulness_correlation.ts";
+import { LOCAL_LIPSCHITZ_ESTIMATE } from "../metrics/robustness/local_lipschitz_estimate.ts";
+import { MAX_SENSITIVITY } from "../metrics/robustness/max_sensitivity.ts";
 import type { ExplainFunction, MetricBatch, MetricContext } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { MPRT, MPRT_ORIGINAL } from "../metrics/mprt.ts";
-import { normaliseByMax } from "../metrics/normalise.ts";
+import { MPRT, MPRT_ORIGINAL } from "../metrics/randomisation/mprt.ts";
+import { normaliseByMax } from "../metrics/functions/normalise.ts";
 import { summariseScores } from "../metrics/summary.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
-import { SALIENCY } from "../xai/saliency.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
+import { SALIENCY } from "../xai/gradient/saliency.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 
 await tf.setBackend("cpu");

@@ -4,7 +4,7 @@
  * (adaptive average pooling, SiLU, stochastic depth, channel-major flattening).
  */
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import {
   ROLE_SEPARATOR,
   StochasticDepth,

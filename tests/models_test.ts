@@ -1,6 +1,6 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import {
   ROLE_SEPARATOR,
   TORCH_BN_EPS,

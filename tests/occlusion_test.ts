@@ -4,9 +4,9 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { OCCLUSION, windowStarts } from "../xai/occlusion.ts";
+import { OCCLUSION, windowStarts } from "../xai/perturbation/occlusion.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import { linearModel } from "./linear_model.ts";

@@ -1,5 +1,5 @@
 /**
- * The perturbation kernels (`kernels/perturb_subsets*`, `kernels/add_noise*`): the WGSL path on
+ * The perturbation kernels (`metrics/kernels/perturb_subsets*`, `metrics/kernels/add_noise*`): the WGSL path on
  * a WebGPU adapter (llvmpipe on our CPU machines) against the TypeScript reference, bit for bit,
  * and the backend-picking functions on webgpu and cpu. The GPU cases are skipped, with a
  * message, only where no WebGPU adapter exists.
@@ -7,29 +7,29 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import { addNoise, addNoiseWebGpu } from "../kernels/add_noise.ts";
-import { addNoiseReference } from "../kernels/add_noise_reference.ts";
-import type { ShapeNHWC } from "../kernels/gradcam_pool_reference.ts";
-import { perturbSubsets, perturbSubsetsWebGpu } from "../kernels/perturb_subsets.ts";
+import { addNoise, addNoiseWebGpu } from "../metrics/kernels/add_noise.ts";
+import { addNoiseReference } from "../metrics/kernels/add_noise_reference.ts";
+import type { ShapeNHWC } from "../xai/kernels/gradcam_pool_reference.ts";
+import { perturbSubsets, perturbSubsetsWebGpu } from "../metrics/kernels/perturb_subsets.ts";
 import {
   cumulativeSteps,
   perturbSubsetsReference,
   type SubsetPerturbation,
-} from "../kernels/perturb_subsets_reference.ts";
-import { SeededDraws } from "../metrics/draws.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
-import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness_correlation.ts";
-import { IROF } from "../metrics/irof.ts";
-import { MAX_SENSITIVITY } from "../metrics/max_sensitivity.ts";
+} from "../metrics/kernels/perturb_subsets_reference.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
+import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness/faithfulness_correlation.ts";
+import { IROF } from "../metrics/faithfulness/irof.ts";
+import { MAX_SENSITIVITY } from "../metrics/robustness/max_sensitivity.ts";
 import { stableRankOrder } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { orderPatches, squarePatches } from "../metrics/patches.ts";
-import { cumulativeCurves, orderedSteps } from "../metrics/perturbation_curve.ts";
-import { batchBaselines, replacePixels } from "../metrics/perturb.ts";
-import { PIXEL_FLIPPING } from "../metrics/pixel_flipping.ts";
-import { REGION_PERTURBATION } from "../metrics/region_perturbation.ts";
-import { SELECTIVITY } from "../metrics/selectivity.ts";
-import { SALIENCY } from "../xai/saliency.ts";
+import { orderPatches, squarePatches } from "../metrics/functions/patches.ts";
+import { cumulativeCurves, orderedSteps } from "../metrics/faithfulness/perturbation_curve.ts";
+import { batchBaselines, replacePixels } from "../metrics/functions/perturb.ts";
+import { PIXEL_FLIPPING } from "../metrics/faithfulness/pixel_flipping.ts";
+import { REGION_PERTURBATION } from "../metrics/faithfulness/region_perturbation.ts";
+import { SELECTIVITY } from "../metrics/faithfulness/selectivity.ts";
+import { SALIENCY } from "../xai/gradient/saliency.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { needsWebGpu } from "./webgpu_gate.ts";
 

@@ -10,7 +10,7 @@ import { png, stringifyCsv } from "../deps.ts";
 import { historyCsv } from "../training/history.ts";
 import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
-import { XAI_INDEX_COLUMNS } from "../stages/xai_merge.ts";
+import { XAI_INDEX_COLUMNS } from "../runs/xai_merge.ts";
 import { writeImageFolder } from "./fixtures.ts";
 
 /** The fixture's models, methods and classes. */

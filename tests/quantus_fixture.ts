@@ -7,8 +7,8 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { type RecordedDraw, ReplayDraws } from "../metrics/draws.ts";
-import type { LayerRandomiser } from "../metrics/layer_randomisation.ts";
+import { type RecordedDraw, ReplayDraws } from "../metrics/functions/draws.ts";
+import type { LayerRandomiser } from "../metrics/randomisation/layer_randomisation.ts";
 import {
   type ExplainFunction,
   type MetricBatch,
@@ -17,9 +17,9 @@ import {
   type Segmenter,
   stableRankOrder,
 } from "../metrics/metric.ts";
-import { explainerFunction } from "../metrics/explainer_function.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { SALIENCY } from "../xai/saliency.ts";
+import { SALIENCY } from "../xai/gradient/saliency.ts";
 
 /** The fixture folder the parity tests read. */
 export const QUANTUS_PARITY_DIR = Deno.env.get("QUANTUS_PARITY_DIR") ?? "../shared/quantus-parity";

@@ -10,7 +10,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { METRICS } from "../metrics/registry.ts";
 import { assert } from "./assert.ts";
 import {

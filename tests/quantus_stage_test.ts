@@ -4,7 +4,7 @@ import { runMain as run } from "./stage_runner.ts";
 import { getMetric } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { metricParams, parseMetrics } from "../stages/quantus.ts";
-import { parseQuantusFileName } from "../stages/quantus_outputs.ts";
+import { parseQuantusFileName } from "../runs/quantus_outputs.ts";
 import { testDir } from "./test_dirs.ts";
 import { writeTinySyntheticSet } from "./training_fixtures.ts";
 

@@ -6,7 +6,7 @@ import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { WorkerPool } from "../core/worker_pool.ts";
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
-import { parseWorkers } from "../stages/workers_flag.ts";
+import { parseWorkers } from "../runs/workers_flag.ts";
 import { modelPaths } from "../training/train_loop.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";

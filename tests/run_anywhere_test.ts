@@ -5,7 +5,7 @@ import { readConfigFile } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { buildModel } from "../models/registry.ts";
-import { loadCheckpointModel } from "../stages/model_source.ts";
+import { loadCheckpointModel } from "../runs/model_source.ts";
 import { writeCheckpoint } from "../training/checkpoint_io.ts";
 import { serveFolder } from "./serve_checkout.ts";
 import { runDeno } from "./subprocess.ts";

@@ -3,7 +3,7 @@ import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { main } from "../mod.ts";
-import { ownsItem, parseShard } from "../stages/shard.ts";
+import { ownsItem, parseShard } from "../runs/shard.ts";
 import { outputsStatus } from "../stages/status.ts";
 import { testDir } from "./test_dirs.ts";
 import {

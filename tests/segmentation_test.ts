@@ -4,12 +4,12 @@
  */
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import { segmentImage } from "../xai/segmentation/algorithm.ts";
-import { gridSegments } from "../xai/segmentation/grid.ts";
-import { rgbToLabHWC } from "../xai/segmentation/lab.ts";
-import { quickshiftSegments } from "../xai/segmentation/quickshift.ts";
-import type { Segments } from "../xai/segmentation/segments.ts";
-import { slicSegments } from "../xai/segmentation/slic.ts";
+import { segmentImage } from "../xai/perturbation/segmentation/algorithm.ts";
+import { gridSegments } from "../xai/perturbation/segmentation/grid.ts";
+import { rgbToLabHWC } from "../xai/perturbation/segmentation/lab.ts";
+import { quickshiftSegments } from "../xai/perturbation/segmentation/quickshift.ts";
+import type { Segments } from "../xai/perturbation/segmentation/segments.ts";
+import { slicSegments } from "../xai/perturbation/segmentation/slic.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
 
 /** Columns left of the middle dark grey, the rest light grey (sRGB on [0, 1]). */

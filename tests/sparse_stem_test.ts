@@ -1,13 +1,13 @@
 import { assert, assertClose, assertEquals } from "./assert.ts";
 import { tf } from "../deps.ts";
-import { perturbSubsets } from "../kernels/perturb_subsets.ts";
-import type { SubsetPerturbation } from "../kernels/perturb_subsets_reference.ts";
+import { perturbSubsets } from "../metrics/kernels/perturb_subsets.ts";
+import type { SubsetPerturbation } from "../metrics/kernels/perturb_subsets_reference.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { SparseStem } from "../models/sparse_stem.ts";
-import { LIME } from "../xai/lime.ts";
-import { OCCLUSION } from "../xai/occlusion.ts";
+import { SparseStem } from "../graph/sparse_stem.ts";
+import { LIME } from "../xai/perturbation/lime.ts";
+import { OCCLUSION } from "../xai/perturbation/occlusion.ts";
 import { lcgValues } from "./numbers.ts";
 
 await startBackend("wasm");

@@ -8,7 +8,7 @@
 import { tf } from "../deps.ts";
 import { listDirSorted } from "../core/fs.ts";
 import { readNpyFile, requireDtype } from "../data/npy.ts";
-import { type BackendName, startBackend } from "../models/backend.ts";
+import { type BackendName, startBackend } from "../backends/backend.ts";
 import { torchModuleOutputLayer } from "../models/layers.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import { readSafetensorsFile } from "../models/safetensors.ts";

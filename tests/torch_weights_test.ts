@@ -1,6 +1,6 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../models/safetensors.ts";
 import {

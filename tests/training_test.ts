@@ -3,7 +3,7 @@ import { tf } from "../deps.ts";
 import { DEFAULT_CONFIG } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import { loadStageData } from "../stages/load_data.ts";
+import { loadStageData } from "../data/load_data.ts";
 import { AdamW } from "../training/adamw.ts";
 import { TorchBatchNormStats } from "../training/batch_norm.ts";
 import { crossEntropyFromLogits } from "../training/cross_entropy.ts";

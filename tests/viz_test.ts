@@ -3,7 +3,7 @@ import { parseCsv, png } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
 import { loadResizedGray } from "../data/image_cache.ts";
 import { buildModel } from "../models/registry.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { writeCheckpoint } from "../training/checkpoint_io.ts";
 import { filterGridFigure, filterTiles } from "../plots/figures/filter_grid.ts";
 import { inkiestWindow, pixelGridFigure } from "../plots/figures/pixel_grid.ts";

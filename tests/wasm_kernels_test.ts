@@ -1,15 +1,18 @@
 import { assert, assertEquals } from "./assert.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
 import { tf } from "../deps.ts";
-import { startBackend } from "../models/backend.ts";
+import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { FAST_WASM_KERNELS, registerFastWasmKernels } from "../kernels/register_wasm_kernels.ts";
-import { TORCH_RELU6_GRAD } from "../kernels/wasm_relu6_grad.ts";
+import {
+  FAST_WASM_KERNELS,
+  registerFastWasmKernels,
+} from "../backends/wasm/register_wasm_kernels.ts";
+import { TORCH_RELU6_GRAD } from "../backends/wasm/wasm_relu6_grad.ts";
 import {
   GRADIENT_PROBES,
   type GradientProbe,
   wasmMissingGradientKernels,
-} from "../kernels/probe_wasm_gradients.ts";
+} from "../backends/wasm/probe_wasm_gradients.ts";
 
 await startBackend("wasm");
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { probeWebGpu } from "../models/backend.ts";
+import { probeWebGpu } from "../backends/backend.ts";
 
 /**
  * Test options for the cases that need a WebGPU adapter: `{ ignore: false }` when there is one.

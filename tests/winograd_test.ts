@@ -1,12 +1,12 @@
 import { assert, assertEquals } from "./assert.ts";
 import { tf } from "../deps.ts";
-import { type ClampRange, winogradConv2d, winogradFits } from "../kernels/winograd.ts";
-import { bumpHeap } from "../kernels/wasm_simd.ts";
-import { winogradReference } from "../kernels/winograd_reference.ts";
-import { referenceSgemm } from "../kernels/sgemm_reference.ts";
-import { loadOpenBlas } from "../kernels/openblas.ts";
-import { startBackend } from "../models/backend.ts";
-import { type WasmBackend, wasmHeap } from "../kernels/wasm_kernel_utils.ts";
+import { type ClampRange, winogradConv2d, winogradFits } from "../backends/openblas/winograd.ts";
+import { bumpHeap } from "../backends/wasm/wasm_simd.ts";
+import { winogradReference } from "../backends/openblas/winograd_reference.ts";
+import { referenceSgemm } from "../backends/openblas/sgemm_reference.ts";
+import { loadOpenBlas } from "../backends/openblas/openblas.ts";
+import { startBackend } from "../backends/backend.ts";
+import { type WasmBackend, wasmHeap } from "../backends/wasm/wasm_kernel_utils.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
 
 /** A memory of its own with a bump allocator, as the wasm backend's heap would be. */

@@ -7,7 +7,7 @@
  * max |a - b| <= 1e-4 max |b| where the README's outlier fraction is 0.
  *
  * Everything runs on wasm: its `MaxPoolGrad` sends ties to the first maximum of a window, as
- * PyTorch does (`kernels/wasm_max_pool_grad.ts`); with the stock kernel's last-maximum rule
+ * PyTorch does (`backends/wasm/wasm_max_pool_grad.ts`); with the stock kernel's last-maximum rule
  * resnet18's Integrated Gradients fall to Pearson 0.9, since the path's first points are nearly
  * flat images full of ties. The pure-JS cpu backend, ~3 s per resnet18 image gradient
  * (measured on Saliency), would need some 20 minutes for Integrated Gradients' 400 gradients.
@@ -15,17 +15,20 @@
 import { tf } from "../deps.ts";
 import { listDirSorted } from "../core/fs.ts";
 import { readNpyFile, requireDtype } from "../data/npy.ts";
-import { type BackendName, startBackend } from "../models/backend.ts";
-import { loadOpenBlas } from "../kernels/openblas.ts";
-import { registerBlasConvolutions, unregisterBlasConvolutions } from "../kernels/blas_conv2d.ts";
+import { type BackendName, startBackend } from "../backends/backend.ts";
+import { loadOpenBlas } from "../backends/openblas/openblas.ts";
+import {
+  registerBlasConvolutions,
+  unregisterBlasConvolutions,
+} from "../backends/openblas/blas_conv2d.ts";
 import { buildModel } from "../models/registry.ts";
 import { readSafetensorsFile } from "../models/safetensors.ts";
 import { loadTorchStateDict } from "../models/torch_weights.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
-import { GRADCAM_PLUS_PLUS } from "../xai/gradcam_plus_plus.ts";
-import { INTEGRATED_GRADIENTS } from "../xai/integrated_gradients.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
+import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
-import { SALIENCY } from "../xai/saliency.ts";
+import { SALIENCY } from "../xai/gradient/saliency.ts";
 import { LAST_CONV_LAYER, resolveCamLayer } from "../xai/target_layers.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { pathExists } from "./test_dirs.ts";

@@ -6,7 +6,7 @@ import { runMain as run } from "./stage_runner.ts";
 import { JET_RGB8, jetImage, jetIndex } from "../xai/colormap.ts";
 import { blendOverlay, explanationPictures, resizeMapBilinear } from "../xai/overlay.ts";
 import { parseMethods } from "../stages/xai.ts";
-import { explanationStem } from "../stages/xai_chunk.ts";
+import { explanationStem } from "../runs/xai_chunk.ts";
 import { testDir } from "./test_dirs.ts";
 import { writeTinySyntheticSet } from "./training_fixtures.ts";
 

@@ -9,21 +9,24 @@ import {
   type CamWeighting,
   GRADCAMPP_ALPHA_EPS,
   resizeBilinearHalfPixelReference,
-} from "../kernels/gradcam_pool_reference.ts";
-import { igAccumulateReference, igScaledInputsReference } from "../kernels/ig_path_reference.ts";
-import { startBackend } from "../models/backend.ts";
-import { inputGradients } from "../models/input_gradients.ts";
+} from "../xai/kernels/gradcam_pool_reference.ts";
+import {
+  igAccumulateReference,
+  igScaledInputsReference,
+} from "../xai/kernels/ig_path_reference.ts";
+import { startBackend } from "../backends/backend.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
-import { makeBaselineNHWC } from "../xai/baselines.ts";
-import { GRADCAM } from "../xai/gradcam.ts";
-import { GRADCAM_PLUS_PLUS } from "../xai/gradcam_plus_plus.ts";
-import { INPUT_X_GRADIENT } from "../xai/input_x_gradient.ts";
-import { INTEGRATED_GRADIENTS } from "../xai/integrated_gradients.ts";
+import { makeBaselineNHWC } from "../xai/gradient/baselines.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
+import { INPUT_X_GRADIENT } from "../xai/gradient/input_x_gradient.ts";
+import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
-import { gaussLegendre, type IgMethod, pathQuadrature } from "../xai/quadrature.ts";
+import { gaussLegendre, type IgMethod, pathQuadrature } from "../xai/gradient/quadrature.ts";
 import { EXPLAINERS, getExplainer } from "../xai/registry.ts";
-import { SALIENCY } from "../xai/saliency.ts";
-import { SMOOTHGRAD } from "../xai/smoothgrad.ts";
+import { SALIENCY } from "../xai/gradient/saliency.ts";
+import { SMOOTHGRAD } from "../xai/gradient/smoothgrad.ts";
 import { DEFAULT_CAM_MODULES, resolveCamLayer } from "../xai/target_layers.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { pathExists } from "./test_dirs.ts";

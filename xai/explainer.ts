@@ -7,7 +7,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import type { ForwardCache } from "../models/input_gradients.ts";
+import type { ForwardCache } from "../graph/input_gradients.ts";
 
 /** Options every explainer reads. */
 export interface ExplainOptions {

@@ -7,21 +7,24 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
-import type { CamOptions } from "./cam.ts";
-import { EIGENCAM } from "./eigencam.ts";
+import type { CamOptions } from "./cam/cam.ts";
+import { EIGENCAM } from "./cam/eigencam.ts";
 import type { Explainer } from "./explainer.ts";
-import { GRADCAM } from "./gradcam.ts";
-import { GRADCAM_PLUS_PLUS } from "./gradcam_plus_plus.ts";
-import { HIRESCAM } from "./hirescam.ts";
-import { INPUT_X_GRADIENT } from "./input_x_gradient.ts";
-import { INTEGRATED_GRADIENTS, type IntegratedGradientsOptions } from "./integrated_gradients.ts";
-import { LAYERCAM } from "./layercam.ts";
-import { LIME, type LimeOptions } from "./lime.ts";
-import { OCCLUSION, type OcclusionOptions } from "./occlusion.ts";
-import { SALIENCY } from "./saliency.ts";
-import { SCORECAM, type ScoreCamOptions } from "./scorecam.ts";
-import { SMOOTHGRAD, type SmoothGradOptions } from "./smoothgrad.ts";
-import { XGRADCAM } from "./xgradcam.ts";
+import { GRADCAM } from "./cam/gradcam.ts";
+import { GRADCAM_PLUS_PLUS } from "./cam/gradcam_plus_plus.ts";
+import { HIRESCAM } from "./cam/hirescam.ts";
+import { INPUT_X_GRADIENT } from "./gradient/input_x_gradient.ts";
+import {
+  INTEGRATED_GRADIENTS,
+  type IntegratedGradientsOptions,
+} from "./gradient/integrated_gradients.ts";
+import { LAYERCAM } from "./cam/layercam.ts";
+import { LIME, type LimeOptions } from "./perturbation/lime.ts";
+import { OCCLUSION, type OcclusionOptions } from "./perturbation/occlusion.ts";
+import { SALIENCY } from "./gradient/saliency.ts";
+import { SCORECAM, type ScoreCamOptions } from "./cam/scorecam.ts";
+import { SMOOTHGRAD, type SmoothGradOptions } from "./gradient/smoothgrad.ts";
+import { XGRADCAM } from "./cam/xgradcam.ts";
 
 /** The union of every method's options; each method reads its own. */
 export type ExplainerOptions =

@@ -77,7 +77,7 @@ function validLayers(model: tf.LayersModel): string {
  * @example
  * ```ts
  * import { buildModel } from "../models/registry.ts";
- * import { startBackend } from "../models/backend.ts";
+ * import { startBackend } from "../backends/backend.ts";
  * import { resolveCamLayer } from "./target_layers.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 64 });

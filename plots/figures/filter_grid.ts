@@ -6,7 +6,7 @@
  */
 import type { tf } from "../../deps.ts";
 import type { RgbaImage } from "../../data/image.ts";
-import { topologicalNodes } from "../../models/graph.ts";
+import { topologicalNodes } from "../../graph/graph.ts";
 import { magnifyNearest } from "./canvas.ts";
 import { chunkRows, tileGrid } from "./tile_grid.ts";
 

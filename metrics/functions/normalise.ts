@@ -1,0 +1,67 @@
+/**
+ * Turning raw attributions into what a metric scores: Quantus's `normalise` (divide by the largest
+ * |a|) and `abs`, in Quantus's order (normalise first), without ever modifying the caller's array.
+ *
+ * @module
+ */
+import type { CommonParams } from "../metric.ts";
+
+/**
+ * Divides each image's map by its largest |value| (a zero map stays zero). With
+ * `wholeBatch`, divides every map by the largest |value| of the whole batch, as Quantus 0.6.0's
+ * `normalise_by_max` does (a defect: one image's scale then depends on the others).
+ *
+ * @example
+ * ```ts
+ * import { normaliseByMax } from "./normalise.ts";
+ * const a = Float32Array.of(1, -2, 0.5, 0.25);
+ * console.assert(normaliseByMax(a, 2).join() === "0.5,-1,1,0.5");
+ * console.assert(normaliseByMax(a, 2, { wholeBatch: true }).join() === "0.5,-1,0.25,0.125");
+ * ```
+ */
+export function normaliseByMax(
+  attributionsNHW: Float32Array,
+  pixelsPerImage: number,
+  { wholeBatch = false }: { wholeBatch?: boolean } = {},
+): Float32Array {
+  const out = new Float32Array(attributionsNHW.length);
+  const maxAbs = (from: number, to: number) => {
+    let m = 0;
+    for (let j = from; j < to; j++) m = Math.max(m, Math.abs(attributionsNHW[j]));
+    return m;
+  };
+  const batchMax = wholeBatch ? maxAbs(0, attributionsNHW.length) : 0;
+  for (let start = 0; start < attributionsNHW.length; start += pixelsPerImage) {
+    const end = start + pixelsPerImage;
+    const m = wholeBatch ? batchMax : maxAbs(start, end);
+    // Quantus divides by 0 and gets NaN; a zero map has nothing to scale, so it stays zero.
+    for (let j = start; j < end; j++) {
+      out[j] = m === 0 ? attributionsNHW[j] : attributionsNHW[j] / m;
+    }
+  }
+  return out;
+}
+
+/**
+ * The attributions a metric scores: a copy of `attributionsNHW`, normalised and/or made absolute
+ * as `params` ask (normalise first, as Quantus does).
+ *
+ * @example
+ * ```ts
+ * import { prepareAttributions } from "./normalise.ts";
+ * const p = { abs: true, normalise: true, softmax: false, quantusCompat: false };
+ * const a = Float32Array.of(-4, 2);
+ * console.assert(prepareAttributions(a, 2, p).join() === "1,0.5" && a[0] === -4);
+ * ```
+ */
+export function prepareAttributions(
+  attributionsNHW: Float32Array,
+  pixelsPerImage: number,
+  params: CommonParams,
+): Float32Array {
+  const out = params.normalise
+    ? normaliseByMax(attributionsNHW, pixelsPerImage, { wholeBatch: params.quantusCompat })
+    : attributionsNHW.slice();
+  if (params.abs) { for (let j = 0; j < out.length; j++) out[j] = Math.abs(out[j]); }
+  return out;
+}

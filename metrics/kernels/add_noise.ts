@@ -1,0 +1,88 @@
+/**
+ * Noise samples on the GPU: the S noisy copies MaxSensitivity, AvgSensitivity and
+ * LocalLipschitzEstimate re-explain, built in one submission on tfjs's webgpu device (S buffer
+ * copies of the batch, then one WGSL dispatch, `add_noise.wgsl`, adding the noise) as one
+ * `[S·N, H, W, C]` tensor. Semantics, and the rounding caveat for float64 noise:
+ * `add_noise_reference.ts`, which {@link addNoise} runs instead on the other backends.
+ *
+ * @module
+ */
+import { tf } from "../../deps.ts";
+import { addNoiseReference, type NoisePerturbation, noiseSamples } from "./add_noise_reference.ts";
+import { onWebGpuBackend, runWgsl, WORKGROUP_SIZE } from "../../backends/webgpu/webgpu_kernel.ts";
+import source from "./add_noise.wgsl" with { type: "text" };
+
+/** Values one workgroup of `add_noise.wgsl` adds (its VALUES_PER_GROUP). */
+const VALUES_PER_GROUP = 4096;
+
+/**
+ * The noisy copies of `pass` as a `[S·N, H, W, C]` tensor built by the WGSL kernel on the
+ * webgpu backend, in float32 (float64 noise is rounded to float32 first). The caller disposes
+ * it.
+ *
+ * @throws {InputError} for inconsistent inputs.
+ * @throws {Error} off the webgpu backend, or for an output larger than the device binds.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { probeWebGpu } from "../../backends/backend.ts";
+ * import { addNoiseWebGpu } from "./add_noise.ts";
+ * if ((await probeWebGpu()).available && await tf.setBackend("webgpu")) {
+ *   const noisy = addNoiseWebGpu({
+ *     xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float32Array.of(0.5, 0, -1, 1),
+ *   });
+ *   console.assert((await noisy.data()).join() === "1.5,2,0,3");
+ *   noisy.dispose();
+ * }
+ * ```
+ */
+export function addNoiseWebGpu(pass: NoisePerturbation): tf.Tensor4D {
+  const samples = noiseSamples(pass);
+  const [n, h, w, c] = pass.shapeNHWC;
+  const total = samples * pass.xNHWC.length;
+  const noise = pass.noiseSNHWC instanceof Float32Array
+    ? pass.noiseSNHWC
+    : new Float32Array(pass.noiseSNHWC);
+  const [out] = runWgsl({
+    label: "add_noise",
+    source,
+    bindings: [
+      { kind: "uniform", data: Uint32Array.of(total) },
+      { kind: "read", data: noise },
+      { kind: "write", outputShape: [samples * n, h, w, c], tile: pass.xNHWC },
+    ],
+    dispatches: [{
+      entryPoint: "add_noise",
+      invocations: Math.ceil(total / VALUES_PER_GROUP) * WORKGROUP_SIZE,
+    }],
+  });
+  return out as tf.Tensor4D;
+}
+
+/**
+ * The noisy copies of `pass` as a `[S·N, H, W, C]` tensor on the active backend: built by the
+ * WGSL kernel on tfjs's GPU device under webgpu (float32 addition, see the module comment), by
+ * the TypeScript reference (Quantus's float64 addition) otherwise. The caller disposes it.
+ *
+ * @throws {InputError} for inconsistent inputs.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { addNoise } from "./add_noise.ts";
+ * await tf.setBackend("cpu");
+ * const noisy = addNoise({
+ *   xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float64Array.of(0.5, 0, -1, 1),
+ * });
+ * console.assert(noisy.shape.join() === "2,1,2,1");
+ * console.assert((await noisy.data()).join() === "1.5,2,0,3");
+ * noisy.dispose();
+ * ```
+ */
+export function addNoise(pass: NoisePerturbation): tf.Tensor4D {
+  if (onWebGpuBackend()) return addNoiseWebGpu(pass);
+  const samples = noiseSamples(pass);
+  const [n, h, w, c] = pass.shapeNHWC;
+  return tf.tensor4d(addNoiseReference(pass), [samples * n, h, w, c]);
+}

@@ -1,0 +1,79 @@
+/**
+ * Plain-TypeScript reference of the noise kernel: S noisy copies of an NHWC batch,
+ * sample-major ([S·N, H, W, C], row s·N + i is sample s of image i), each value
+ * `fround(x + noise)`.
+ *
+ * Quantus adds float64 noise to the float32 input in float64 and stores the sum as float32;
+ * with float64 noise this function does exactly that. `metrics/kernels/add_noise.wgsl` adds in float32
+ * on the GPU (noise rounded to float32 first): equal bit for bit when the noise is float32 (the
+ * float64 sum of two float32 values rounded to float32 is their correctly rounded float32 sum,
+ * since 53 ≥ 2·24 + 2). With float64 noise the GPU sum is off by at most half an ulp of the
+ * noise plus one ulp of the sum (the noise's own rounding; about 1 value in 9 differs for U(−0.2, 0.2) noise on N(0, 1)
+ * inputs).
+ *
+ * @module
+ */
+import { InputError } from "../../core/errors.ts";
+import type { ShapeNHWC } from "../../xai/kernels/gradcam_pool_reference.ts";
+
+/** What one noise pass reads. */
+export interface NoisePerturbation {
+  xNHWC: Float32Array;
+  shapeNHWC: ShapeNHWC;
+  /** [S, N, H, W, C] one noise value per value of every sample. */
+  noiseSNHWC: Float32Array | Float64Array;
+}
+
+/**
+ * S, the number of noise samples, after checking the arrays fit.
+ *
+ * @throws {InputError} when the noise is not a whole number of batches.
+ *
+ * @example
+ * ```ts
+ * import { noiseSamples } from "./add_noise_reference.ts";
+ * const s = noiseSamples({ xNHWC: new Float32Array(2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: new Float64Array(6) });
+ * console.assert(s === 3);
+ * ```
+ */
+export function noiseSamples(pass: NoisePerturbation): number {
+  const { xNHWC, shapeNHWC, noiseSNHWC } = pass;
+  const values = shapeNHWC.reduce((a, b) => a * b, 1);
+  if (xNHWC.length !== values || values === 0) {
+    throw new InputError(
+      `noise: xNHWC has ${xNHWC.length} values, shape ${shapeNHWC.join("x")} needs ${values} (> 0)`,
+    );
+  }
+  if (noiseSNHWC.length % values !== 0) {
+    throw new InputError(
+      `noise: noiseSNHWC has ${noiseSNHWC.length} values, not a multiple of the batch's ${values}`,
+    );
+  }
+  return noiseSNHWC.length / values;
+}
+
+/**
+ * The noisy copies, [S·N·H·W·C], each `fround(x + noise)`.
+ *
+ * @throws {InputError} from {@link noiseSamples}.
+ *
+ * @example
+ * ```ts
+ * import { addNoiseReference } from "./add_noise_reference.ts";
+ * const out = addNoiseReference({
+ *   xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float64Array.of(0.5, 0, -1, 1),
+ * });
+ * console.assert(out.join() === "1.5,2,0,3");
+ * ```
+ */
+export function addNoiseReference(pass: NoisePerturbation): Float32Array<ArrayBuffer> {
+  noiseSamples(pass);
+  const { xNHWC, noiseSNHWC } = pass;
+  const values = xNHWC.length;
+  const out = new Float32Array(noiseSNHWC.length);
+  for (let start = 0; start < out.length; start += values) {
+    // Storing into a Float32Array rounds the float64 sum once, as numpy's cast does.
+    for (let j = 0; j < values; j++) out[start + j] = xNHWC[j] + noiseSNHWC[start + j];
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+/**
+ * Subset perturbation on the GPU: every perturbed copy a metric scores for a batch — the random
+ * subsets of FaithfulnessCorrelation, the cumulative steps of PixelFlipping and
+ * RegionPerturbation — built in one submission on tfjs's webgpu device (K buffer copies of the N
+ * images, then one WGSL dispatch, `perturb_subsets.wgsl`, writing the baselines), ready for one
+ * batched model call. Only the N images, the pixel indices and the baselines travel to the GPU,
+ * not the K·N copies. Semantics and layouts: `perturb_subsets_reference.ts`, which
+ * {@link perturbSubsets} runs instead on the other backends.
+ *
+ * @module
+ */
+import { tf } from "../../deps.ts";
+import {
+  checkSubsetPerturbation,
+  perturbSubsetsReference,
+  type SubsetPerturbation,
+} from "./perturb_subsets_reference.ts";
+import { onWebGpuBackend, runWgsl, WORKGROUP_SIZE } from "../../backends/webgpu/webgpu_kernel.ts";
+import source from "./perturb_subsets.wgsl" with { type: "text" };
+
+/**
+ * Bytes of perturbed copies built per dispatch: WebGPU's default largest storage binding.
+ */
+export const COPY_BYTES_PER_DISPATCH = 128 * 2 ** 20;
+
+/**
+ * How many copies of every image of a batch of `shapeNHWC` fit in one dispatch (at least 1):
+ * metrics group their runs or steps by this, all at once for small images.
+ *
+ * @example
+ * ```ts
+ * import { copiesPerDispatch } from "./perturb_subsets.ts";
+ * console.assert(copiesPerDispatch([8, 224, 224, 3]) === 27);
+ * console.assert(copiesPerDispatch([1, 28, 28, 1]) === 42799);
+ * ```
+ */
+export function copiesPerDispatch(shapeNHWC: readonly number[]): number {
+  const bytesPerCopy = shapeNHWC.reduce((a, b) => a * b, 4);
+  return Math.max(1, Math.floor(COPY_BYTES_PER_DISPATCH / bytesPerCopy));
+}
+
+/**
+ * The copies of `pass` as a `[K·N, H, W, C]` tensor built by the WGSL kernel on the webgpu
+ * backend, equal bit for bit to {@link perturbSubsetsReference}. The caller disposes it.
+ *
+ * @throws {InputError} for inconsistent inputs.
+ * @throws {Error} off the webgpu backend, or for an output larger than the device binds.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { probeWebGpu } from "../../backends/backend.ts";
+ * import { perturbSubsetsWebGpu } from "./perturb_subsets.ts";
+ * if ((await probeWebGpu()).available && await tf.setBackend("webgpu")) {
+ *   const copies = perturbSubsetsWebGpu({
+ *     xNHWC: Float32Array.of(1, 2, 3, 4), shapeNHWC: [1, 1, 4, 1], copies: 1,
+ *     selection: { mode: "subsets", pixelsKNM: Int32Array.of(2), subsetSize: 1 },
+ *     baselinesKN: Float32Array.of(0),
+ *   });
+ *   console.assert((await copies.data()).join() === "1,2,0,4");
+ *   copies.dispose();
+ * }
+ * ```
+ */
+export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
+  checkSubsetPerturbation(pass);
+  const { xNHWC, shapeNHWC, copies, selection, baselinesKN } = pass;
+  const [n, h, w, c] = shapeNHWC;
+  const rows = copies * n;
+  const cumulative = selection.mode === "cumulative";
+  const indices = cumulative ? selection.stepPixels : selection.pixelsKNM;
+  const params = Uint32Array.of(
+    n,
+    h * w * c,
+    c,
+    rows,
+    cumulative ? 1 : 0,
+    cumulative ? 0 : selection.subsetSize,
+    cumulative ? selection.stepEndsNS.length / n : 0,
+    cumulative ? selection.firstStep ?? 0 : 0,
+  );
+  // Checked to lie in 0 .. H·W − 1 (pixels) and to be non-decreasing from 0 (ends), so their
+  // bits read the same as u32.
+  const asU32 = (values: Int32Array) =>
+    new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const [out] = runWgsl({
+    label: "perturb_subsets",
+    source,
+    bindings: [
+      { kind: "uniform", data: params },
+      { kind: "read", data: asU32(indices) },
+      { kind: "read", data: asU32(cumulative ? selection.stepEndsNS : new Int32Array(0)) },
+      { kind: "read", data: baselinesKN },
+      { kind: "write", outputShape: [rows, h, w, c], tile: xNHWC },
+    ],
+    // One workgroup per copy.
+    dispatches: [{ entryPoint: "perturb", invocations: rows * WORKGROUP_SIZE }],
+  });
+  return out as tf.Tensor4D;
+}
+
+/**
+ * The copies of `pass` as a `[K·N, H, W, C]` tensor on the active backend: built by the WGSL
+ * kernel on tfjs's GPU device under webgpu (no CPU round trip), by the TypeScript reference
+ * otherwise. The caller disposes it.
+ *
+ * @throws {InputError} for inconsistent inputs.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { perturbSubsets } from "./perturb_subsets.ts";
+ * import { cumulativeSteps } from "./perturb_subsets_reference.ts";
+ * await tf.setBackend("cpu");
+ * const copies = perturbSubsets({
+ *   xNHWC: Float32Array.of(1, 2, 3, 4), shapeNHWC: [1, 2, 2, 1], copies: 2,
+ *   selection: cumulativeSteps([[[3, 2], [1, 0]]]),
+ *   baselinesKN: Float32Array.of(0, 0),
+ * });
+ * console.assert(copies.shape.join() === "2,2,2,1");
+ * console.assert((await copies.data()).join() === "1,2,0,0,0,0,0,0");
+ * copies.dispose();
+ * ```
+ */
+export function perturbSubsets(pass: SubsetPerturbation): tf.Tensor4D {
+  if (onWebGpuBackend()) return perturbSubsetsWebGpu(pass);
+  const [n, h, w, c] = pass.shapeNHWC;
+  return tf.tensor4d(perturbSubsetsReference(pass), [pass.copies * n, h, w, c]);
+}

@@ -1,0 +1,75 @@
+/**
+ * Randomising a model's layers for the randomisation metrics (MPRT): which layers have
+ * parameters, and how a layer's parameters are re-initialised.
+ *
+ * @module
+ */
+import { tf } from "../../deps.ts";
+import { SeededRandom } from "../../core/random.ts";
+
+/** Replaces `layer`'s parameters, in place, with fresh ones drawn from `seed`. */
+export type LayerRandomiser = (layer: tf.layers.Layer, seed: number) => void;
+
+/**
+ * The layers that have parameters, in the model's order (input to output): the modules Quantus
+ * would reset.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { parameterisedLayers } from "./layer_randomisation.ts";
+ * await tf.setBackend("cpu");
+ * const input = tf.input({ shape: [2] });
+ * const hidden = tf.layers.dense({ units: 3, name: "fc1" }).apply(input) as tf.SymbolicTensor;
+ * const out = tf.layers.dense({ units: 2, name: "fc2" }).apply(hidden) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: input, outputs: out });
+ * console.assert(parameterisedLayers(model).map((l) => l.name).join() === "fc1,fc2");
+ * ```
+ */
+export function parameterisedLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  return model.layers.filter((layer) => layer.weights.length > 0);
+}
+
+/**
+ * Re-initialises a layer as PyTorch's `reset_parameters` does: kernels and biases uniform in
+ * ±1/√fan_in (Kaiming-uniform with a = √5), BatchNorm scale 1, offset 0, running mean 0 and
+ * variance 1. The values are drawn from the project's seeded generator, so they are
+ * reproducible but not PyTorch's numbers.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "../../deps.ts";
+ * import { torchLikeReset } from "./layer_randomisation.ts";
+ * await tf.setBackend("cpu");
+ * const layer = tf.layers.dense({ units: 2, inputShape: [4] });
+ * tf.sequential({ layers: [layer] });
+ * torchLikeReset(layer, 1);
+ * const kernel = layer.getWeights()[0].dataSync();
+ * console.assert(kernel.every((v) => Math.abs(v) <= 0.5) && new Set(kernel).size === 8);
+ * ```
+ */
+export const torchLikeReset: LayerRandomiser = (layer, seed) => {
+  const random = new SeededRandom(seed).fork(layer.name);
+  const weights = layer.weights;
+  const kernel = weights.find((w) => /kernel$/.test(w.originalName));
+  // torch's fan_in: every kernel dimension but the output one; a depthwise kernel has one input
+  // channel per group, so its channel axis does not count.
+  const kernelShape = (kernel?.shape ?? [1]) as number[];
+  const depthwise = kernel !== undefined && /depthwise_kernel$/.test(kernel.originalName);
+  const fanIn = depthwise
+    ? kernelShape.slice(0, -2).reduce((a, b) => a * b, 1)
+    : kernelShape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const bound = 1 / Math.sqrt(fanIn);
+  const fresh = weights.map((w) => {
+    const shape = w.shape as number[];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const name = w.originalName;
+    let values: Float32Array;
+    if (/(gamma|moving_variance)$/.test(name)) values = new Float32Array(size).fill(1);
+    else if (/(beta|moving_mean)$/.test(name)) values = new Float32Array(size);
+    else values = Float32Array.from({ length: size }, () => (2 * random.uniform() - 1) * bound);
+    return tf.tensor(values, shape);
+  });
+  layer.setWeights(fresh);
+  tf.dispose(fresh);
+};

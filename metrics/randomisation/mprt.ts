@@ -1,0 +1,179 @@
+/**
+ * Model Parameter Randomisation Test (Adebayo et al., "Sanity Checks for Saliency Maps",
+ * NeurIPS 2018).
+ *
+ * Randomise the model's parameterised layers one after another, cascading from the output layer
+ * (top-down) or from the input (bottom-up), re-explain the images after each step and measure
+ * how similar each new explanation still is to the original one (Spearman rank correlation by
+ * default). An explanation that depends on what the model learnt must change as the model is
+ * destroyed: lower is better.
+ *
+ * Per image, the score is the mean correlation over the randomised layers (or, with
+ * `returnLastCorrelation`, the correlation after the last one); the per-layer correlations are
+ * kept as the result's `series`, with `original` (the unchanged model's re-explanation) first.
+ *
+ * @module
+ */
+import { tf } from "../../deps.ts";
+import { InputError } from "../../core/errors.ts";
+import { cloneModel } from "../../models/clone_model.ts";
+import { ForwardCache } from "../../graph/input_gradients.ts";
+import { parameterisedLayers, torchLikeReset } from "./layer_randomisation.ts";
+import {
+  checkMetricBatch,
+  commonFromQuantus,
+  type CommonParams,
+  type MetricDefinition,
+  type MetricResult,
+} from "../metric.ts";
+import { prepareAttributions } from "../functions/normalise.ts";
+import { averageRanks, pearson } from "../functions/similarity.ts";
+
+/** Parameters of {@link MPRT}. */
+export interface MprtParams extends CommonParams {
+  /** `top_down`: randomise from the output layer towards the input (the paper's cascade). */
+  layerOrder: "top_down" | "bottom_up";
+  /** Seed of the layers' fresh parameters (layer k uses seed + 1, as Quantus reseeds). */
+  seed: number;
+  /** Score = the correlation after the last randomised layer instead of the mean. */
+  returnLastCorrelation: boolean;
+  /**
+   * Return the per-image average as Quantus's result (`toQuantus`); without it or
+   * `returnLastCorrelation`, Quantus returns the per-layer dict. `scores` always hold the average
+   * (or the last correlation).
+   */
+  returnAverageCorrelation: boolean;
+}
+
+/** The series key of the unchanged model's re-explanation. */
+export const MPRT_ORIGINAL = "original";
+
+/**
+ * MPRT with the reference pipeline's settings: top-down cascade, average correlation, Quantus's
+ * defaults abs and normalise on.
+ *
+ * @example
+ * ```ts
+ * import { MPRT } from "./mprt.ts";
+ * console.assert(MPRT.direction === "lower" && MPRT.defaults.layerOrder === "top_down");
+ * ```
+ */
+export const MPRT: MetricDefinition<MprtParams> = {
+  name: "mprt",
+  quantusName: "MPRT",
+  category: "randomisation",
+  direction: "lower",
+  paper: "Adebayo et al. 2018, Sanity Checks for Saliency Maps",
+  description: "rank correlation of explanations before and after cascading layer randomisation",
+  needs: ["model", "explain"],
+  defaults: {
+    abs: true,
+    normalise: true,
+    softmax: false,
+    quantusCompat: false,
+    layerOrder: "top_down",
+    seed: 42,
+    returnLastCorrelation: false,
+    returnAverageCorrelation: true,
+  },
+  fromQuantus(init, call) {
+    const layerOrder = init.layer_order ?? "top_down";
+    if (layerOrder !== "top_down" && layerOrder !== "bottom_up") {
+      throw new InputError(`MPRT layer_order ${layerOrder}: choose top_down or bottom_up`);
+    }
+    const similarity = String(init.similarity_func ?? "correlation_spearman");
+    if (!similarity.endsWith("correlation_spearman") && similarity !== "null") {
+      throw new InputError(`MPRT similarity_func ${similarity}: only Spearman is supported`);
+    }
+    if (init.skip_layers) throw new InputError("MPRT skip_layers=True is not supported");
+    return {
+      ...commonFromQuantus(init, call),
+      layerOrder,
+      seed: Number(init.seed ?? 42),
+      returnLastCorrelation: Boolean(init.return_last_correlation),
+      returnAverageCorrelation: Boolean(init.return_average_correlation),
+    };
+  },
+  async evaluate(context, batch, params) {
+    checkMetricBatch(this.name, batch, this.needs);
+    const explain = context.explain;
+    if (!explain) {
+      throw new InputError(`${this.name}: re-explains randomised models; pass the explainer`);
+    }
+    const [n, h, w] = batch.shapeNHWC;
+    const pixels = h * w;
+    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+    // Spearman = Pearson on average ranks; the original maps' ranks are the same for every layer.
+    const aRanks = Array.from(
+      { length: n },
+      (_, i) => averageRanks(a.subarray(i * pixels, (i + 1) * pixels)),
+    );
+    const correlate = (mapsNHW: Float32Array) => {
+      const prepared = prepareAttributions(mapsNHW, pixels, params);
+      return Float64Array.from(
+        { length: n },
+        (_, i) => pearson(aRanks[i], averageRanks(prepared.subarray(i * pixels, (i + 1) * pixels))),
+      );
+    };
+    const series: Record<string, Float64Array> = {};
+    series[MPRT_ORIGINAL] = correlate(
+      await explain(context.model.layers, batch.xNHWC, batch.shapeNHWC, batch.targets),
+    );
+    // The caller's model is never touched: the cascade runs on a copy. Top-down, everything
+    // below the randomised layer is still the original's: explainers that can reuse those
+    // activations (Grad-CAM family) read them from the cache instead of recomputing them.
+    const copy = await cloneModel(context.model.layers);
+    const cache = new ForwardCache(
+      context.model.layers,
+      tf.tensor4d(batch.xNHWC, [...batch.shapeNHWC]),
+    );
+    try {
+      const layers = parameterisedLayers(copy);
+      if (params.layerOrder === "top_down") layers.reverse();
+      const randomise = context.randomiseLayer ?? torchLikeReset;
+      for (const layer of layers) {
+        randomise(layer, params.seed + 1);
+        cache.changedLayers.add(layer.name);
+        series[layer.name] = correlate(
+          await explain(copy, batch.xNHWC, batch.shapeNHWC, batch.targets, cache),
+        );
+      }
+    } finally {
+      cache.dispose();
+      cache.xNHWC.dispose();
+      copy.dispose();
+    }
+    return summarise(series, params);
+  },
+  toQuantus(result, params) {
+    if (params.returnAverageCorrelation || params.returnLastCorrelation) {
+      return Array.from(result.scores);
+    }
+    return Object.fromEntries(
+      Object.entries(result.series ?? {}).map(([k, v]) => [k, Array.from(v)]),
+    );
+  },
+};
+
+/** One score per image from the per-layer correlations. */
+function summarise(series: Record<string, Float64Array>, params: MprtParams): MetricResult {
+  // Quantus 0.6.0 averages the unchanged model's correlation in as well (it skips a key named
+  // "orig" that never exists); the corrected average is over randomised layers only.
+  const keys = Object.keys(series).filter((k) => params.quantusCompat || k !== MPRT_ORIGINAL);
+  const n = series[MPRT_ORIGINAL].length;
+  const scores = new Float64Array(n);
+  const reasons: (string | undefined)[] = Array(n).fill(undefined);
+  for (let i = 0; i < n; i++) {
+    if (params.returnLastCorrelation) {
+      scores[i] = series[keys[keys.length - 1]][i];
+    } else {
+      const values = keys.map((k) => series[k][i]);
+      const finite = params.quantusCompat ? values : values.filter((v) => !Number.isNaN(v));
+      scores[i] = finite.reduce((s, v) => s + v, 0) / finite.length;
+    }
+    if (Number.isNaN(scores[i])) {
+      reasons[i] = "the explanation was constant after randomisation (no rank correlation)";
+    }
+  }
+  return { scores, reasons, series };
+}

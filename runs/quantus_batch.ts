@@ -1,0 +1,125 @@
+/**
+ * One job of the `quantus` stage: explain one batch of images and score it with every metric.
+ * The stage runs these jobs in this thread or in Web Workers (`runs/quantus_worker.ts`); the
+ * job carries everything that decides its numbers (inputs, targets, method, parameters, and
+ * each metric's seed), so where it runs cannot change them.
+ *
+ * @module
+ */
+import { tf } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
+import { SeededRandom } from "../core/random.ts";
+import type { BackendName } from "../backends/backend.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
+import type { CommonParams, MetricBatch, MetricResult } from "../metrics/metric.ts";
+import type { MetricModel } from "../metrics/metric_model.ts";
+import { getMetric } from "../metrics/registry.ts";
+import { getExplainer } from "../xai/registry.ts";
+
+/** Everything one batch's scores depend on; plain data, so it can be posted to a worker. */
+export interface QuantusBatchJob {
+  /** The best-checkpoint folder of the model (workers load it from there). */
+  checkpoint: string;
+  /** The backend the stage runs on (workers start the same one). */
+  backend: BackendName;
+  /** Whether the stage's convolutions run on OpenBLAS (workers do the same). */
+  openBlas: boolean;
+  /** The attribution method's registry name. */
+  method: string;
+  /** Each metric's registry name and parameters, in column order. */
+  metrics: [string, CommonParams][];
+  /** Each metric's seed for its random draws, same order as `metrics`. */
+  drawsSeeds: number[];
+  xNHWC: Float32Array;
+  shapeNHWC: [number, number, number, number];
+  targets: Int32Array;
+  masksNHW?: Uint8Array;
+}
+
+/** A batch's scores: `scores[m][i]` of metric m for image i, with the reason where NaN. */
+export interface QuantusBatchScores {
+  scores: Float64Array[];
+  reasons: (string | undefined)[][];
+}
+
+/**
+ * The seed of metric `metric`'s draws on batch `batchNumber` of `model` x `method`: forked from
+ * the run's seed, so each batch's randomness is its own however batches are spread over workers.
+ *
+ * @example
+ * ```ts
+ * import { batchDrawsSeed } from "./quantus_batch.ts";
+ * const a = batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 0);
+ * console.assert(a === batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 0));
+ * console.assert(a !== batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 1));
+ * ```
+ */
+export function batchDrawsSeed(
+  seed: number,
+  model: string,
+  method: string,
+  metric: string,
+  batchNumber: number,
+): number {
+  return new SeededRandom(seed).fork(`${model}/${method}/${metric}/${batchNumber}`).seed;
+}
+
+/**
+ * Explains the job's images with its method on `model` and scores them with each metric; a
+ * metric that rejects the batch (an {@link InputError}) gives NaN with its message as reason.
+ *
+ * @example
+ * ```ts
+ * import { startBackend } from "../backends/backend.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import { MetricModel } from "../metrics/metric_model.ts";
+ * import { getMetric } from "../metrics/registry.ts";
+ * import { scoreQuantusBatch } from "./quantus_batch.ts";
+ * await startBackend("cpu");
+ * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
+ * const metricModel = new MetricModel(model);
+ * const sparseness = getMetric("sparseness");
+ * const { scores } = await scoreQuantusBatch(model, metricModel, {
+ *   checkpoint: "unused", backend: "cpu", openBlas: false, method: "saliency",
+ *   metrics: [["sparseness", sparseness.defaults]], drawsSeeds: [1],
+ *   xNHWC: new Float32Array(2 * 32 * 32 * 3).fill(0.5), shapeNHWC: [2, 32, 32, 3],
+ *   targets: Int32Array.of(0, 1),
+ * });
+ * console.assert(scores[0].length === 2);
+ * metricModel.dispose();
+ * model.dispose();
+ * ```
+ */
+export async function scoreQuantusBatch(
+  model: tf.LayersModel,
+  metricModel: MetricModel,
+  job: QuantusBatchJob,
+): Promise<QuantusBatchScores> {
+  const explain = explainerFunction(getExplainer(job.method));
+  const batch: MetricBatch = {
+    xNHWC: job.xNHWC,
+    shapeNHWC: job.shapeNHWC,
+    targets: job.targets,
+    attributionsNHW: await explain(model, job.xNHWC, job.shapeNHWC, job.targets),
+    masksNHW: job.masksNHW,
+  };
+  const n = job.targets.length;
+  const out: QuantusBatchScores = { scores: [], reasons: [] };
+  for (const [k, [name, params]] of job.metrics.entries()) {
+    let result: MetricResult;
+    try {
+      result = await getMetric(name).evaluate(
+        { model: metricModel, explain, draws: new SeededDraws(job.drawsSeeds[k]) },
+        batch,
+        params,
+      );
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      result = { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(e.message) };
+    }
+    out.scores.push(result.scores);
+    out.reasons.push(result.reasons);
+  }
+  return out;
+}

@@ -1,0 +1,348 @@
+/**
+ * Scale-out for any stage: which shard this process is (`--shard i/n`, or Kubernetes'
+ * `JOB_COMPLETION_INDEX` with `--shards n`), which work items are its own, and the part
+ * files a shard writes so that `deno task merge` can combine them into exactly what an
+ * unsharded run writes.
+ *
+ * A stage lists its work items in one fixed order (xai: model x method x image chunk) and
+ * item `k` belongs to shard `k mod n`: every shard computes the same list from the same flags,
+ * so no coordination is needed, and round-robin keeps shards within one item of each other.
+ *
+ * Parts live in `<folder>/parts/<fingerprint>/`: `plan.json` (how many chunks) and one
+ * `chunk-<k>-of-<n>.csv` per finished chunk, each written atomically after the chunk's other
+ * files. The fingerprint hashes everything that decides the outputs (checkpoint, method,
+ * images, options), so parts of an earlier, different run are never merged or resumed from.
+ * An unsharded run is shard 0/1 and merges its own parts at the end; a resumed run skips the
+ * chunks whose part exists.
+ *
+ * How a stage adds sharding (as `xai` does; see `stages/xai.ts` and `runs/xai_merge.ts`):
+ *
+ * 1. spread {@link SHARD_FLAGS} into its `StageSpec.flags`, call {@link shardFromCommandLine}
+ *    first, and grant its task `--allow-env=JOB_COMPLETION_INDEX`;
+ * 2. walk its work items in a fixed order with one counter, doing item `k` only when
+ *    {@link ownsItem}`(shard, k)`;
+ * 3. per output folder: {@link fingerprint} the inputs, {@link preparePartsDir} (which returns the
+ *    chunks already done), write each chunk's files atomically and then {@link writePart};
+ * 4. write a merge function reading {@link readAllParts} (and {@link removeFilesExcept} for stale
+ *    files), register it in `PART_MERGERS` (`stages/merge.ts`), and call it at the end of an
+ *    unsharded run;
+ * 5. keep timings out of the merged files (they differ between runs).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseCsv } from "../deps.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import { InputError } from "../core/errors.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import type { FlagSpec } from "../stages/cli.ts";
+
+/** This process's share of the work: shard `index` of `count` (0-based). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The whole work in one process. */
+export const UNSHARDED: Readonly<Shard> = Object.freeze({ index: 0, count: 1 });
+
+/** The environment variable Kubernetes Indexed Jobs set to the pod's completion index. */
+export const SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX";
+
+/** The flags of a shardable stage; add them to its `StageSpec.flags`. */
+export const SHARD_FLAGS: Record<string, FlagSpec> = {
+  shard: {
+    type: "string",
+    valueName: "I/N",
+    help: "run only shard I of N (0-based); `deno task merge` combines the shards' parts",
+  },
+  shards: {
+    type: "string",
+    valueName: "N",
+    help: `N shards, this one's index read from ${SHARD_INDEX_ENV} (Kubernetes Indexed Job)`,
+  },
+};
+
+function wholeNumber(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new InputError(`${what}: expected a whole number`);
+  return Number(text);
+}
+
+/**
+ * The shard the flags (and `env`, the value of `JOB_COMPLETION_INDEX` if set) name; unsharded
+ * when neither `--shard` nor `--shards` is given.
+ *
+ * @throws {InputError} for a malformed or out-of-range shard, or both flags at once.
+ *
+ * @example
+ * ```ts
+ * import { parseShard } from "./shard.ts";
+ * console.assert(parseShard({ shard: "1/3" }, undefined).index === 1);
+ * console.assert(parseShard({ shards: "4" }, "3").count === 4);
+ * console.assert(parseShard({}, "3").count === 1);
+ * ```
+ */
+export function parseShard(
+  flags: Record<string, string | boolean | undefined>,
+  envIndex: string | undefined,
+): Shard {
+  const { shard, shards } = flags;
+  if (typeof shard === "string" && typeof shards === "string") {
+    throw new InputError("--shard and --shards: pass one (--shards reads the index from env)");
+  }
+  let shardFlag: Shard;
+  if (typeof shard === "string") {
+    const match = /^(\d+)\/(\d+)$/.exec(shard.trim());
+    if (!match) throw new InputError(`--shard ${shard}: expected I/N, e.g. --shard 0/3`);
+    shardFlag = { index: Number(match[1]), count: Number(match[2]) };
+  } else if (typeof shards === "string") {
+    if (envIndex === undefined) {
+      throw new InputError(
+        `--shards ${shards}: ${SHARD_INDEX_ENV} is not set; set it or pass --shard I/N instead`,
+      );
+    }
+    shardFlag = {
+      index: wholeNumber(envIndex, `${SHARD_INDEX_ENV}=${envIndex}`),
+      count: wholeNumber(shards, `--shards ${shards}`),
+    };
+  } else {
+    return { ...UNSHARDED };
+  }
+  if (shardFlag.count < 1 || shardFlag.index >= shardFlag.count) {
+    throw new InputError(
+      `shard ${shardFlag.index}/${shardFlag.count}: need N >= 1 and 0 <= I < N`,
+    );
+  }
+  return shardFlag;
+}
+
+/**
+ * The shard of a stage's command line: `parseShard` with `JOB_COMPLETION_INDEX` read from the
+ * environment when `--shards` asks for it (the task must grant `--allow-env=JOB_COMPLETION_INDEX`).
+ *
+ * @example
+ * ```ts
+ * import { shardFromCommandLine } from "./shard.ts";
+ * console.assert(shardFromCommandLine({ shard: "2/5" }).index === 2);
+ * ```
+ */
+export function shardFromCommandLine(flags: Record<string, string | boolean | undefined>): Shard {
+  const wantsEnv = typeof flags.shards === "string" && typeof flags.shard !== "string";
+  return parseShard(flags, wantsEnv ? Deno.env.get(SHARD_INDEX_ENV) : undefined);
+}
+
+/**
+ * True when work item `item` (its position in the stage's fixed item order) is `shard`'s.
+ *
+ * @example
+ * ```ts
+ * import { ownsItem } from "./shard.ts";
+ * const mine = [0, 1, 2, 3, 4].filter((k) => ownsItem({ index: 1, count: 3 }, k));
+ * console.assert(mine.join() === "1,4");
+ * ```
+ */
+export function ownsItem(shard: Shard, item: number): boolean {
+  return item % shard.count === shard.index;
+}
+
+/**
+ * A short hex SHA-256 of `value` (as JSON) and any byte arrays: the identity of a run's inputs.
+ *
+ * @example
+ * ```ts
+ * import { fingerprint } from "./shard.ts";
+ * const a = await fingerprint({ method: "gradcam" }, new Uint8Array([1]));
+ * console.assert(a.length === 16 && a !== (await fingerprint({ method: "saliency" }, new Uint8Array([1]))));
+ * ```
+ */
+export async function fingerprint(value: unknown, ...bytes: Uint8Array[]): Promise<string> {
+  const json = new TextEncoder().encode(JSON.stringify(value));
+  const total = new Uint8Array(json.length + bytes.reduce((s, b) => s + b.length, 0));
+  let offset = 0;
+  for (const part of [json, ...bytes]) {
+    total.set(part, offset);
+    offset += part.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", total));
+  return [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The folder below an output folder that holds its parts. */
+export const PARTS_DIR = "parts";
+
+const PLAN_FILE = "plan.json";
+
+function partName(chunk: number, chunks: number): string {
+  return `chunk-${String(chunk).padStart(5, "0")}-of-${String(chunks).padStart(5, "0")}.csv`;
+}
+
+/** Where an output folder stands: its run's fingerprint, chunk count and finished chunks. */
+export interface PartsState {
+  fingerprint: string;
+  chunks: number;
+  /** Chunks whose part file exists, ascending. */
+  done: number[];
+}
+
+/**
+ * Prepares `<folder>/parts/<fp>/` for a run of `chunks` chunks: removes parts of other runs
+ * (other fingerprints), writes the plan, and returns the chunks already done (resume).
+ *
+ * @example
+ * ```ts
+ * import { preparePartsDir, writePart } from "./shard.ts";
+ * const dir = await Deno.makeTempDir();
+ * await preparePartsDir(dir, "old", 2);
+ * await writePart(dir, "old", 0, 2, "a\n1\n");
+ * console.assert((await preparePartsDir(dir, "old", 2)).done.join() === "0");
+ * console.assert((await preparePartsDir(dir, "new", 2)).done.length === 0);
+ * ```
+ */
+export async function preparePartsDir(
+  folder: string,
+  fp: string,
+  chunks: number,
+): Promise<PartsState> {
+  const root = join(folder, PARTS_DIR);
+  for (const entry of (await statOrUndefined(root)) ? await listDirSorted(root) : []) {
+    if (entry.name !== fp) {
+      await Deno.remove(join(root, entry.name), { recursive: true }).catch((e) => {
+        // A parallel shard of the same stale run may have removed it first.
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+  }
+  await writeFileAtomic(join(root, fp, PLAN_FILE), JSON.stringify({ chunks }));
+  return (await readPartsState(folder))!;
+}
+
+/**
+ * Writes chunk `chunk`'s part (CSV text with a header) atomically; call it after the chunk's
+ * other files are written, since its presence marks the chunk done.
+ *
+ * @example
+ * ```ts
+ * import { preparePartsDir, readPartsState, writePart } from "./shard.ts";
+ * const dir = await Deno.makeTempDir();
+ * await preparePartsDir(dir, "f", 3);
+ * await writePart(dir, "f", 2, 3, "a\n1\n");
+ * console.assert((await readPartsState(dir))!.done.join() === "2");
+ * ```
+ */
+export async function writePart(
+  folder: string,
+  fp: string,
+  chunk: number,
+  chunks: number,
+  csvText: string,
+): Promise<void> {
+  await writeFileAtomic(join(folder, PARTS_DIR, fp, partName(chunk, chunks)), csvText);
+}
+
+/**
+ * The parts state of `folder`, or `undefined` when it has no parts (never started, or merged).
+ *
+ * @throws {InputError} when parts of several runs lie side by side (shards run with different
+ * flags or checkpoints).
+ *
+ * @example
+ * ```ts
+ * import { readPartsState } from "./shard.ts";
+ * console.assert((await readPartsState(await Deno.makeTempDir())) === undefined);
+ * ```
+ */
+export async function readPartsState(folder: string): Promise<PartsState | undefined> {
+  const root = join(folder, PARTS_DIR);
+  if (!(await statOrUndefined(root))) return undefined;
+  const runs = (await listDirSorted(root)).filter((e) => e.isDirectory);
+  if (runs.length === 0) return undefined;
+  if (runs.length > 1) {
+    throw new InputError(
+      `${root}: parts of ${runs.length} different runs (${runs.map((r) => r.name).join(", ")}); ` +
+        "all shards must run with the same flags and checkpoints; delete the stale folder",
+    );
+  }
+  const fp = runs[0].name;
+  const planFile = join(root, fp, PLAN_FILE);
+  const plan = JSON.parse(await Deno.readTextFile(planFile)) as { chunks?: unknown };
+  if (typeof plan.chunks !== "number") throw new InputError(`${planFile}: no chunk count`);
+  const done: number[] = [];
+  for (const entry of await listDirSorted(join(root, fp))) {
+    const match = /^chunk-(\d+)-of-(\d+)\.csv$/.exec(entry.name);
+    if (match && Number(match[2]) === plan.chunks) done.push(Number(match[1]));
+  }
+  return { fingerprint: fp, chunks: plan.chunks, done };
+}
+
+/**
+ * The rows of every chunk's part in chunk order, header once, when all chunks are done.
+ *
+ * @throws {InputError} listing the missing chunks, or when parts' headers differ.
+ *
+ * @example
+ * ```ts
+ * import { preparePartsDir, readAllParts, writePart } from "./shard.ts";
+ * const dir = await Deno.makeTempDir();
+ * await preparePartsDir(dir, "f", 2);
+ * await writePart(dir, "f", 1, 2, "a\n2\n");
+ * await writePart(dir, "f", 0, 2, "a\n1\n");
+ * console.assert(JSON.stringify(await readAllParts(dir)) === '[["a"],["1"],["2"]]');
+ * ```
+ */
+export async function readAllParts(folder: string): Promise<string[][]> {
+  const state = await readPartsState(folder);
+  if (!state) throw new InputError(`${folder}: no parts to merge`);
+  const missing = [...Array(state.chunks).keys()].filter((c) => !state.done.includes(c));
+  if (missing.length > 0) {
+    throw new InputError(
+      `${folder}: chunks ${missing.join(", ")} of ${state.chunks} are not done yet; ` +
+        "run the missing shards (deno task status lists them), then merge again",
+    );
+  }
+  let header: string[] | undefined;
+  const rows: string[][] = [];
+  for (let chunk = 0; chunk < state.chunks; chunk++) {
+    const file = join(folder, PARTS_DIR, state.fingerprint, partName(chunk, state.chunks));
+    const [head, ...body]: string[][] = parseCsv(await Deno.readTextFile(file));
+    header ??= head;
+    if (head.join() !== header.join()) throw new InputError(`${file}: header differs`);
+    rows.push(...body);
+  }
+  return [header!, ...rows];
+}
+
+/**
+ * Removes every file below `root` whose path relative to `root` fails `keep` (stale files
+ * of an earlier, larger run; temp files a `kill -9` left), then the folders left empty.
+ *
+ * @example
+ * ```ts
+ * import { removeFilesExcept } from "./shard.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/a/b`, { recursive: true });
+ * await Deno.writeTextFile(`${dir}/a/keep.txt`, "");
+ * await Deno.writeTextFile(`${dir}/a/b/old.txt`, "");
+ * await removeFilesExcept(dir, (path) => path === "a/keep.txt");
+ * console.assert([...Deno.readDirSync(`${dir}/a`)].map((e) => e.name).join() === "keep.txt");
+ * ```
+ */
+export async function removeFilesExcept(
+  root: string,
+  keep: (relativePath: string) => boolean,
+): Promise<void> {
+  const walk = async (relative: string): Promise<boolean> => {
+    let empty = true;
+    for (const entry of await listDirSorted(join(root, relative))) {
+      const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory && (await walk(path))) {
+        await Deno.remove(join(root, path));
+      } else if (entry.isDirectory || keep(path)) {
+        empty = false;
+      } else {
+        await Deno.remove(join(root, path));
+      }
+    }
+    return empty;
+  };
+  if (await statOrUndefined(root)) await walk("");
+}
