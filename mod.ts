@@ -8,9 +8,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { openDataset, resolveConfig } from "./mod.ts";
  * const config = resolveConfig({}, { seed: 7 });
- * console.assert(config.seed === 7 && typeof openDataset === "function");
+ * assert(config.seed === 7 && typeof openDataset === "function");
  * ```
  *
  * @module
@@ -126,8 +127,9 @@ export { STAGES } from "./stages/registry.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { main } from "./mod.ts";
- * console.assert((await main(["no-such-stage"])) === 2);
+ * assert((await main(["no-such-stage"])) === 2);
  * ```
  */
 export async function main(argv: readonly string[]): Promise<number> {

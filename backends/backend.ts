@@ -60,9 +60,10 @@ export interface WebGpuProbe {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { probeWebGpu } from "./backend.ts";
  * const probe = await probeWebGpu();
- * console.assert(typeof probe.available === "boolean");
+ * assert(typeof probe.available === "boolean");
  * ```
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
@@ -84,9 +85,10 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resolveBackend } from "./backend.ts";
  * const choice = resolveBackend("auto", { available: true, adapter: "llvmpipe", isFallbackAdapter: true });
- * console.assert(choice.name === "wasm");
+ * assert(choice.name === "wasm");
  * ```
  */
 export function resolveBackend(
@@ -126,9 +128,10 @@ export function resolveBackend(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { startBackend } from "./backend.ts";
  * const choice = await startBackend("cpu");
- * console.assert(choice.name === "cpu");
+ * assert(choice.name === "cpu");
  * ```
  */
 export async function startBackend(
@@ -170,9 +173,10 @@ export async function startBackend(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { describeBackend } from "./backend.ts";
  * const line = describeBackend({ name: "wasm", webGpuProbed: false, reason: "requested" });
- * console.assert(line === "backend: wasm (requested); convolutions on XNNPACK");
+ * assert(line === "backend: wasm (requested); convolutions on XNNPACK");
  * ```
  */
 export function describeBackend(choice: BackendChoice): string {

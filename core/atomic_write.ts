@@ -13,10 +13,11 @@ import { dirname } from "node:path";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a/b.txt`, "hello");
- * console.assert(await Deno.readTextFile(`${dir}/a/b.txt`) === "hello");
+ * assert(await Deno.readTextFile(`${dir}/a/b.txt`) === "hello");
  * ```
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

@@ -108,13 +108,14 @@ function valueAt(object: unknown, path: readonly PropertyKey[]): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { DEFAULT_CONFIG, validateConfig } from "./config.ts";
  * const config = validateConfig({ ...DEFAULT_CONFIG, epochs: 3 }, "flags");
- * console.assert(config.epochs === 3);
+ * assert(config.epochs === 3);
  * try {
  *   validateConfig({ ...DEFAULT_CONFIG, epochs: -1 }, "my.json");
  * } catch (e) {
- *   console.assert(String(e).includes("epochs"));
+ *   assert(String(e).includes("epochs"));
  * }
  * ```
  */
@@ -149,10 +150,11 @@ export const CONFIG_PATH_FIELDS = ["data", "out"] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readConfigFile } from "./config.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/c.json`, '{"epochs": 2}');
- * console.assert((await readConfigFile(`${dir}/c.json`)).epochs === 2);
+ * assert((await readConfigFile(`${dir}/c.json`)).epochs === 2);
  * ```
  */
 export async function readConfigFile(path: string): Promise<Partial<Config>> {
@@ -193,9 +195,10 @@ export async function readConfigFile(path: string): Promise<Partial<Config>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resolveConfig } from "./config.ts";
  * const config = resolveConfig({ epochs: 5 }, { epochs: 7, seed: 3 });
- * console.assert(config.epochs === 7 && config.seed === 3 && config.imgSizePx === 224);
+ * assert(config.epochs === 7 && config.seed === 3 && config.imgSizePx === 224);
  * ```
  */
 export function resolveConfig(fromFile: Partial<Config>, fromFlags: Partial<Config>): Config {

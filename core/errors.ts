@@ -14,11 +14,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { InputError } from "./errors.ts";
  * try {
  *   throw new InputError("data/x.jpg: zero-byte file; remove it or pass --on-bad-image skip");
  * } catch (e) {
- *   console.assert(e instanceof InputError);
+ *   assert(e instanceof InputError);
  * }
  * ```
  */

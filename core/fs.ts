@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { statOrUndefined } from "./fs.ts";
- * console.assert((await statOrUndefined("./no/such/file")) === undefined);
+ * assert((await statOrUndefined("./no/such/file")) === undefined);
  * ```
  */
 export async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
@@ -28,11 +29,12 @@ export async function statOrUndefined(path: string): Promise<Deno.FileInfo | und
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { listDirSorted } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/b`, "");
  * await Deno.writeTextFile(`${dir}/B`, "");
- * console.assert((await listDirSorted(dir)).map((e) => e.name).join() === "B,b");
+ * assert((await listDirSorted(dir)).map((e) => e.name).join() === "B,b");
  * ```
  */
 export async function listDirSorted(path: string): Promise<Deno.DirEntry[]> {

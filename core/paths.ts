@@ -13,10 +13,11 @@ import { isAbsolute, normalize } from "node:path";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { escapesFolder } from "./paths.ts";
- * console.assert(!escapesFolder("train/MI/MI(1).jpg") && !escapesFolder("a/../b.jpg"));
- * console.assert(escapesFolder("../x") && escapesFolder("/etc/passwd") && escapesFolder("a\\..\\..\\x"));
- * console.assert(escapesFolder("C:\\x") && escapesFolder(""));
+ * assert(!escapesFolder("train/MI/MI(1).jpg") && !escapesFolder("a/../b.jpg"));
+ * assert(escapesFolder("../x") && escapesFolder("/etc/passwd") && escapesFolder("a\\..\\..\\x"));
+ * assert(escapesFolder("C:\\x") && escapesFolder(""));
  * ```
  */
 export function escapesFolder(path: string): boolean {
@@ -33,9 +34,10 @@ export function escapesFolder(path: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { isPlainName } from "./paths.ts";
- * console.assert(isPlainName("HistoryMI") && isPlainName("resnet18"));
- * console.assert(!isPlainName("../MI") && !isPlainName("..") && !isPlainName("a\\b"));
+ * assert(isPlainName("HistoryMI") && isPlainName("resnet18"));
+ * assert(!isPlainName("../MI") && !isPlainName("..") && !isPlainName("a\\b"));
  * ```
  */
 export function isPlainName(name: string): boolean {

@@ -27,8 +27,9 @@ const stderrSink: ProgressSink = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { formatSeconds } from "./progress.ts";
- * console.assert(formatSeconds(185) === "3m05s");
+ * assert(formatSeconds(185) === "3m05s");
  * ```
  */
 export function formatSeconds(seconds: number): string {
@@ -44,12 +45,13 @@ export function formatSeconds(seconds: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { Progress } from "./progress.ts";
  * const lines: string[] = [];
  * const bar = new Progress("decode", 4, { sink: { isTerminal: () => false, write: (t) => lines.push(t) } });
  * for (let i = 0; i < 4; i++) bar.tick(1, `img ${i}`);
  * bar.done();
- * console.assert(lines.at(-1)!.includes("4/4"));
+ * assert(lines.at(-1)!.includes("4/4"));
  * ```
  */
 export class Progress {

@@ -42,11 +42,12 @@ function mix32(x: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "./random.ts";
  * const a = new SeededRandom(42), b = new SeededRandom(42);
- * console.assert(a.uniform() === b.uniform());
+ * assert(a.uniform() === b.uniform());
  * const noise = a.fork("noise"); // independent of a's further draws
- * console.assert(noise.normal() === new SeededRandom(42).fork("noise").normal());
+ * assert(noise.normal() === new SeededRandom(42).fork("noise").normal());
  * ```
  */
 export class SeededRandom implements Random {
@@ -113,9 +114,10 @@ export class SeededRandom implements Random {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { randomInt, SeededRandom } from "./random.ts";
  * const k = randomInt(new SeededRandom(1), 6);
- * console.assert(k >= 0 && k < 6);
+ * assert(k >= 0 && k < 6);
  * ```
  */
 export function randomInt(random: Random, n: number): number {
@@ -127,9 +129,10 @@ export function randomInt(random: Random, n: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { randomBetween, SeededRandom } from "./random.ts";
  * const x = randomBetween(new SeededRandom(1), -3, 3);
- * console.assert(x >= -3 && x < 3);
+ * assert(x >= -3 && x < 3);
  * ```
  */
 export function randomBetween(random: Random, low: number, high: number): number {
@@ -141,9 +144,10 @@ export function randomBetween(random: Random, low: number, high: number): number
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { shuffle, SeededRandom } from "./random.ts";
  * const order = shuffle(new SeededRandom(7), [1, 2, 3, 4]);
- * console.assert(order.length === 4);
+ * assert(order.length === 4);
  * ```
  */
 export function shuffle<T>(random: Random, items: T[]): T[] {

@@ -38,11 +38,12 @@ type Reply<Result> =
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { inProcessRunner } from "./worker_pool.ts";
  * const runner = inProcessRunner((n: number) => Promise.resolve(n * n));
  * const out: number[] = [];
  * await runner.map(3, (i) => i + 1, (i, r) => { out[i] = r; });
- * console.assert(out.join() === "1,4,9" && runner.size === 1);
+ * assert(out.join() === "1,4,9" && runner.size === 1);
  * ```
  */
 export function inProcessRunner<Request, Result>(

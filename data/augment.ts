@@ -71,10 +71,11 @@ export interface AugmentParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sampleAugmentation } from "./augment.ts";
  * import { SeededRandom } from "../core/random.ts";
  * const p = sampleAugmentation(new SeededRandom(1), 224, 224);
- * console.assert(Math.abs(p.shiftXPx) <= 4 && Math.abs(p.rotationDeg) <= 3);
+ * assert(Math.abs(p.shiftXPx) <= 4 && Math.abs(p.rotationDeg) <= 3);
  * ```
  */
 export function sampleAugmentation(
@@ -109,13 +110,14 @@ export function sampleAugmentation(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { applyAugmentation } from "./augment.ts";
  * const image = { widthPx: 3, heightPx: 1, data: new Uint8Array([10, 20, 30]) };
  * const shifted = applyAugmentation(image, {
  *   fillGray: 0, shiftXPx: 1, shiftYPx: 0, rotationDeg: 0,
  *   brightnessFactor: 1, contrastFactor: 1, brightnessFirst: true,
  * });
- * console.assert(shifted.data.join() === "0,10,20");
+ * assert(shifted.data.join() === "0,10,20");
  * ```
  */
 export function applyAugmentation(image: GrayImage, params: AugmentParams): GrayImage {
@@ -136,12 +138,13 @@ export function applyAugmentation(image: GrayImage, params: AugmentParams): Gray
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { augmentGray } from "./augment.ts";
  * import { SeededRandom } from "../core/random.ts";
  * const image = { widthPx: 8, heightPx: 8, data: new Uint8Array(64).fill(200) };
  * const a = augmentGray(image, new SeededRandom(3));
  * const b = augmentGray(image, new SeededRandom(3));
- * console.assert(a.data.join() === b.data.join());
+ * assert(a.data.join() === b.data.join());
  * ```
  */
 export function augmentGray(

@@ -52,8 +52,9 @@ export interface OpenDatasetOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { isImageFile } from "./dataset.ts";
- * console.assert(isImageFile("MI(12).JPG") && !isImageFile("labels.csv"));
+ * assert(isImageFile("MI(12).JPG") && !isImageFile("labels.csv"));
  * ```
  */
 export function isImageFile(name: string): boolean {
@@ -214,6 +215,7 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { openDataset } from "./dataset.ts";
  * const root = await Deno.makeTempDir();
  * for (const split of ["train", "val", "test"]) {
@@ -223,7 +225,7 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
  *   }
  * }
  * const ds = await openDataset(root, { classes: ["A", "B"], seed: 1 });
- * console.assert(ds.samples.length === 6 && ds.samples[0].id === "train/A/A(1)");
+ * assert(ds.samples.length === 6 && ds.samples[0].id === "train/A/A(1)");
  * ```
  */
 export async function openDataset(root: string, options: OpenDatasetOptions): Promise<Dataset> {
@@ -242,9 +244,10 @@ export async function openDataset(root: string, options: OpenDatasetOptions): Pr
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { countSamples } from "./dataset.ts";
  * const counts = countSamples([{ split: "train", className: "A" }, { split: "train", className: "A" }]);
- * console.assert(counts.train.A === 2);
+ * assert(counts.train.A === 2);
  * ```
  */
 export function countSamples(

@@ -39,11 +39,12 @@ const MAX_JPEG_DECODE_MEMORY_MB = 3072;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeImage } from "./decode_image.ts";
  * import { png } from "../deps.ts";
  * const bytes = png.encode({ width: 1, height: 1, data: new Uint8Array([10, 20, 30]), channels: 3 });
  * const image = decodeImage(bytes, "dot.png");
- * console.assert(image.data.join() === "10,20,30,255");
+ * assert(image.data.join() === "10,20,30,255");
  * ```
  */
 export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
@@ -60,12 +61,13 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readImageFile } from "./decode_image.ts";
  * import { png } from "../deps.ts";
  * const dir = await Deno.makeTempDir();
  * const data = new Uint8Array([0, 0, 0, 255]);
  * await Deno.writeFile(`${dir}/a.png`, png.encode({ width: 1, height: 1, data, channels: 4 }));
- * console.assert((await readImageFile(`${dir}/a.png`)).widthPx === 1);
+ * assert((await readImageFile(`${dir}/a.png`)).widthPx === 1);
  * ```
  */
 export async function readImageFile(path: string): Promise<RgbaImage> {
@@ -77,10 +79,11 @@ export async function readImageFile(path: string): Promise<RgbaImage> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readFileBytes } from "./decode_image.ts";
  * import { InputError } from "../core/errors.ts";
  * const missing = await readFileBytes("/no/such/file.jpg").catch((e) => e);
- * console.assert(missing instanceof InputError);
+ * assert(missing instanceof InputError);
  * ```
  */
 export async function readFileBytes(path: string): Promise<Uint8Array> {

@@ -15,9 +15,10 @@ import type { GrayImage, RgbaImage } from "./image.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lumaPil } from "./grayscale.ts";
- * console.assert(lumaPil(255, 255, 255) === 255);
- * console.assert(lumaPil(255, 0, 0) === 76); // 255 * 0.299 = 76.2
+ * assert(lumaPil(255, 255, 255) === 255);
+ * assert(lumaPil(255, 0, 0) === 76); // 255 * 0.299 = 76.2
  * ```
  */
 export function lumaPil(r: number, g: number, b: number): number {
@@ -29,9 +30,10 @@ export function lumaPil(r: number, g: number, b: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { rgbaToGray } from "./grayscale.ts";
  * const gray = rgbaToGray({ widthPx: 2, heightPx: 1, data: new Uint8Array([0, 0, 255, 255, 0, 255, 0, 0]) });
- * console.assert(gray.data.join() === "29,150");
+ * assert(gray.data.join() === "29,150");
  * ```
  */
 export function rgbaToGray(image: RgbaImage): GrayImage {

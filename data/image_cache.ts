@@ -33,10 +33,11 @@ const HEADER_BYTES = 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decodeResizedGray } from "./image_cache.ts";
  * import { png } from "../deps.ts";
  * const bytes = png.encode({ width: 4, height: 4, data: new Uint8Array(16).fill(90), channels: 1 });
- * console.assert(decodeResizedGray(bytes, "a.png", 2).data.join() === "90,90,90,90");
+ * assert(decodeResizedGray(bytes, "a.png", 2).data.join() === "90,90,90,90");
  * ```
  */
 export function decodeResizedGray(bytes: Uint8Array, file: string, sizePx: number): GrayImage {
@@ -48,9 +49,10 @@ export function decodeResizedGray(bytes: Uint8Array, file: string, sizePx: numbe
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { imageCachePath } from "./image_cache.ts";
  * const path = await imageCachePath("outputs/cache/images", new Uint8Array([1, 2, 3]), 224);
- * console.assert(path.endsWith("-224px.gray"));
+ * assert(path.endsWith("-224px.gray"));
  * ```
  */
 export async function imageCachePath(
@@ -72,6 +74,7 @@ export async function imageCachePath(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { loadResizedGray } from "./image_cache.ts";
  * import { png } from "../deps.ts";
  * const dir = await Deno.makeTempDir();
@@ -79,7 +82,7 @@ export async function imageCachePath(
  * await Deno.writeFile(`${dir}/a.png`, png.encode({ width: 8, height: 8, data, channels: 1 }));
  * const first = await loadResizedGray(`${dir}/a.png`, 4, `${dir}/cache`); // miss: decodes
  * const again = await loadResizedGray(`${dir}/a.png`, 4, `${dir}/cache`); // hit
- * console.assert(first.data.join() === again.data.join());
+ * assert(first.data.join() === again.data.join());
  * ```
  */
 export async function loadResizedGray(

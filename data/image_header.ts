@@ -41,9 +41,10 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sniffImageFormat } from "./image_header.ts";
- * console.assert(sniffImageFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0])) === "jpeg");
- * console.assert(sniffImageFormat(new TextEncoder().encode("hello")) === undefined);
+ * assert(sniffImageFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0])) === "jpeg");
+ * assert(sniffImageFormat(new TextEncoder().encode("hello")) === undefined);
  * ```
  */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
@@ -64,11 +65,12 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readImageHeader } from "./image_header.ts";
  * import { png } from "../deps.ts";
  * const bytes = png.encode({ width: 3, height: 2, data: new Uint8Array(24), channels: 4 });
  * const header = readImageHeader(bytes, "tiny.png");
- * console.assert(header.format === "png" && header.widthPx === 3 && header.heightPx === 2);
+ * assert(header.format === "png" && header.widthPx === 3 && header.heightPx === 2);
  * ```
  */
 export function readImageHeader(bytes: Uint8Array, file: string): ImageHeader {

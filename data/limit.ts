@@ -11,10 +11,11 @@ import type { Sample } from "./dataset.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { limitPerSplit } from "./limit.ts";
  * const s = (id: string, className: string) => ({ id, file: id, label: 0, className, split: "test" as const });
  * const kept = limitPerSplit([s("a1", "A"), s("a2", "A"), s("b1", "B")], 2);
- * console.assert(kept.map((x) => x.id).join() === "a1,b1");
+ * assert(kept.map((x) => x.id).join() === "a1,b1");
  * ```
  */
 export function limitPerSplit(samples: readonly Sample[], limit: number | undefined): Sample[] {

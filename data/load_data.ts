@@ -19,9 +19,10 @@ import type { Split } from "./stratified_split.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { imageCacheDir } from "./load_data.ts";
  * import { DEFAULT_CONFIG } from "../core/config.ts";
- * console.assert(imageCacheDir(DEFAULT_CONFIG) === "outputs/cache/images");
+ * assert(imageCacheDir(DEFAULT_CONFIG) === "outputs/cache/images");
  * ```
  */
 export function imageCacheDir(config: Config): string {

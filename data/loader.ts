@@ -81,11 +81,12 @@ export interface Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { assembleBatch } from "./loader.ts";
  * const image = { widthPx: 2, heightPx: 2, data: new Uint8Array([0, 255, 0, 255]) };
  * const sample = { id: "train/A/a", file: "a.png", label: 1, className: "A", split: "train" as const };
  * const batch = assembleBatch({ samples: [sample], images: [image], skipped: [] }, [0]);
- * console.assert(batch.shape.join() === "1,2,2,3" && batch.labels[0] === 1);
+ * assert(batch.shape.join() === "1,2,2,3" && batch.labels[0] === 1);
  * ```
  */
 export function assembleBatch(
@@ -119,8 +120,9 @@ export function assembleBatch(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { batchIndices } from "./loader.ts";
- * console.assert(JSON.stringify(batchIndices(5, 2)) === "[[0,1],[2,3],[4]]");
+ * assert(JSON.stringify(batchIndices(5, 2)) === "[[0,1],[2,3],[4]]");
  * ```
  */
 export function batchIndices(n: number, batchSize: number, random?: Random): number[][] {

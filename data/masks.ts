@@ -33,11 +33,12 @@ export async function loadMask(file: string, sizePx: number): Promise<Uint8Array
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { shrinkMask } from "./masks.ts";
  * const line = new Uint8Array(16); // a 4 x 4 mask with one lit pixel at (1, 2)
  * line[2 * 4 + 1] = 255;
  * const mask = shrinkMask({ widthPx: 4, heightPx: 4, data: line }, 2);
- * console.assert(mask.join() === "0,0,1,0");
+ * assert(mask.join() === "0,0,1,0");
  * ```
  */
 export function shrinkMask(mask: GrayImage, sizePx: number): Uint8Array {

@@ -59,9 +59,10 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readNpy, writeNpy } from "./npy.ts";
  * const a = readNpy(writeNpy([2, 2], new Float32Array([1, 2, 3, 4])));
- * console.assert(a.dtype === "float32" && a.shape.join() === "2,2" && a.data[3] === 4);
+ * assert(a.dtype === "float32" && a.shape.join() === "2,2" && a.data[3] === 4);
  * ```
  */
 export function readNpy(bytes: Uint8Array, source = "<npy bytes>"): NpyArray {
@@ -131,10 +132,11 @@ export function readNpy(bytes: Uint8Array, source = "<npy bytes>"): NpyArray {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readNpy, requireDtype, writeNpy } from "./npy.ts";
  * const a = requireDtype(readNpy(writeNpy([2], new Float32Array([1, 2]))), "float32");
  * const total: number = a.data[0] + a.data[1]; // typed as Float32Array
- * console.assert(total === 3);
+ * assert(total === 3);
  * ```
  */
 export function requireDtype<D extends NpyDtype>(
@@ -158,9 +160,10 @@ export function requireDtype<D extends NpyDtype>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeNpy } from "./npy.ts";
  * const bytes = writeNpy([3], new Uint8Array([1, 2, 3]));
- * console.assert(bytes.length % 64 === 3); // the data starts on a 64-byte boundary
+ * assert(bytes.length % 64 === 3); // the data starts on a 64-byte boundary
  * ```
  */
 export function writeNpy(
@@ -196,10 +199,11 @@ export function writeNpy(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readNpyFile, writeNpyFile } from "./npy.ts";
  * const dir = await Deno.makeTempDir();
  * await writeNpyFile(`${dir}/a.npy`, [2], new Float32Array([0.5, 1.5]));
- * console.assert((await readNpyFile(`${dir}/a.npy`)).data[1] === 1.5);
+ * assert((await readNpyFile(`${dir}/a.npy`)).data[1] === 1.5);
  * ```
  */
 export async function readNpyFile(path: string): Promise<NpyArray> {

@@ -46,10 +46,11 @@ const NORMALIZED_U8 = (() => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeNormalizedHWC } from "./preprocess.ts";
  * const batch = new Float32Array(2 * 1 * 1 * 3);
  * writeNormalizedHWC({ widthPx: 1, heightPx: 1, data: new Uint8Array([255]) }, batch, 3);
- * console.assert(Math.abs(batch[3] - (1 - 0.485) / 0.229) < 1e-6 && batch[0] === 0);
+ * assert(Math.abs(batch[3] - (1 - 0.485) / 0.229) < 1e-6 && batch[0] === 0);
  * ```
  */
 export function writeNormalizedHWC(
@@ -90,9 +91,10 @@ export function writeNormalizedHWC(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { toNormalizedHWC } from "./preprocess.ts";
  * const x = toNormalizedHWC({ widthPx: 2, heightPx: 1, data: new Uint8Array([0, 255]) });
- * console.assert(x.length === 6 && x[0] < 0 && x[3] > 0);
+ * assert(x.length === 6 && x[0] < 0 && x[3] > 0);
  * ```
  */
 export function toNormalizedHWC(gray: GrayImage | GrayFloatImage): Float32Array {
@@ -109,9 +111,10 @@ export function toNormalizedHWC(gray: GrayImage | GrayFloatImage): Float32Array 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { denormalizeHWC, toNormalizedHWC } from "./preprocess.ts";
  * const x = toNormalizedHWC({ widthPx: 1, heightPx: 1, data: new Uint8Array([200]) });
- * console.assert(denormalizeHWC(x, 0, 1, 1).data.join() === "200,200,200,255");
+ * assert(denormalizeHWC(x, 0, 1, 1).data.join() === "200,200,200,255");
  * ```
  */
 export function denormalizeHWC(

@@ -156,10 +156,11 @@ function resizeInterleaved(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resizeGray } from "./resize.ts";
  * // A 2x shrink: triangle of support 2, truncated at the border and renormalised (3/7, 3/7, 1/7).
  * const image = { widthPx: 4, heightPx: 1, data: new Uint8Array([0, 80, 160, 240]) };
- * console.assert(resizeGray(image, 2, 1).data.join() === "57,183");
+ * assert(resizeGray(image, 2, 1).data.join() === "57,183");
  * ```
  */
 export function resizeGray(image: GrayImage, widthPx: number, heightPx: number): GrayImage {
@@ -175,9 +176,10 @@ export function resizeGray(image: GrayImage, widthPx: number, heightPx: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resizeRgba } from "./resize.ts";
  * const red = { widthPx: 2, heightPx: 2, data: new Uint8Array(16).fill(255).map((v, i) => i % 4 === 1 || i % 4 === 2 ? 0 : v) };
- * console.assert(resizeRgba(red, 1, 1).data.join() === "255,0,0,255");
+ * assert(resizeRgba(red, 1, 1).data.join() === "255,0,0,255");
  * ```
  */
 export function resizeRgba(image: RgbaImage, widthPx: number, heightPx: number): RgbaImage {

@@ -48,6 +48,7 @@ export interface SplitFolderResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { splitFolder } from "./split_folder.ts";
  * const src = await Deno.makeTempDir();
  * const png = Uint8Array.from(atob(
@@ -58,7 +59,7 @@ export interface SplitFolderResult {
  *   for (let i = 0; i < 10; i++) await Deno.writeFile(`${src}/${c}/${c}(${i}).png`, png);
  * }
  * const result = await splitFolder({ source: src, seed: 42 });
- * console.assert(result.counts.train.A === 7 && result.counts.test.B === 1);
+ * assert(result.counts.train.A === 7 && result.counts.test.B === 1);
  * ```
  */
 export async function splitFolder(options: SplitFolderOptions): Promise<SplitFolderResult> {

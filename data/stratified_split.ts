@@ -32,8 +32,9 @@ export const DEFAULT_SPLIT_FRACTIONS: Readonly<SplitFractions> = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseSplitFractions } from "./stratified_split.ts";
- * console.assert(parseSplitFractions("0.8,0.1,0.1").train === 0.8);
+ * assert(parseSplitFractions("0.8,0.1,0.1").train === 0.8);
  * ```
  */
 export function parseSplitFractions(text: string): SplitFractions {
@@ -55,9 +56,10 @@ export function parseSplitFractions(text: string): SplitFractions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { splitCounts } from "./stratified_split.ts";
  * const c = splitCounts(10, { train: 0.7, val: 0.15, test: 0.15 });
- * console.assert(c.train === 7 && c.val === 2 && c.test === 1);
+ * assert(c.train === 7 && c.val === 2 && c.test === 1);
  * ```
  */
 export function splitCounts(n: number, fractions: SplitFractions): Record<Split, number> {
@@ -86,10 +88,11 @@ export function splitCounts(n: number, fractions: SplitFractions): Record<Split,
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { stratifiedSplit } from "./stratified_split.ts";
  * const items = Array.from({ length: 20 }, (_, i) => ({ key: `a${i}.jpg`, className: "A" }));
  * const splits = stratifiedSplit(items, 42);
- * console.assert([...splits.values()].filter((s) => s === "train").length === 14);
+ * assert([...splits.values()].filter((s) => s === "train").length === 14);
  * ```
  */
 export function stratifiedSplit(

@@ -24,10 +24,11 @@ import { isImageFile } from "./dataset.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { classOfEntry } from "./unzip_classes.ts";
- * console.assert(classOfEntry("ECG Images of Patient that have History of MI (172x12=2064)/PMI(1).jpg") === "HistoryMI");
- * console.assert(classOfEntry("x/Normal/a.jpg") === "Normal" && classOfEntry("flat/HB(3).jpg") === "Abnormal");
- * console.assert(classOfEntry("readme/notes.jpg") === undefined);
+ * assert(classOfEntry("ECG Images of Patient that have History of MI (172x12=2064)/PMI(1).jpg") === "HistoryMI");
+ * assert(classOfEntry("x/Normal/a.jpg") === "Normal" && classOfEntry("flat/HB(3).jpg") === "Abnormal");
+ * assert(classOfEntry("readme/notes.jpg") === undefined);
  * ```
  */
 export function classOfEntry(path: string): string | undefined {
@@ -68,9 +69,10 @@ const EOCD_SIGNATURE = 0x06054b50;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { zipSync } from "../deps.ts";
  * import { zipEntryCount } from "./unzip_classes.ts";
- * console.assert(zipEntryCount(zipSync({ "a.txt": new Uint8Array([1]) }), "t.zip") === 1);
+ * assert(zipEntryCount(zipSync({ "a.txt": new Uint8Array([1]) }), "t.zip") === 1);
  * ```
  */
 export function zipEntryCount(tail: Uint8Array, source: string): number | undefined {
@@ -123,12 +125,13 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { zipSync } from "../deps.ts";
  * import { unzipImagesByClass } from "./unzip_classes.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeFile(`${dir}/a.zip`, zipSync({ "set/MI/MI(1).jpg": new Uint8Array([1]), "x.txt": new Uint8Array() }));
  * const result = await unzipImagesByClass(`${dir}/a.zip`, `${dir}/out`);
- * console.assert(result.counts.MI === 1 && result.skipped.join() === "x.txt");
+ * assert(result.counts.MI === 1 && result.skipped.join() === "x.txt");
  * ```
  */
 export async function unzipImagesByClass(zipPath: string, dest: string): Promise<UnzipResult> {

@@ -33,9 +33,10 @@ const ratio = (numerator: number, denominator: number) =>
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { classificationReport } from "./classification_metrics.ts";
  * const r = classificationReport([0, 0, 1, 1], [0, 1, 1, 1], ["a", "b"]);
- * console.assert(r.accuracy === 0.75 && r.perClass[1].precision === 2 / 3);
+ * assert(r.accuracy === 0.75 && r.perClass[1].precision === 2 / 3);
  * ```
  */
 export function classificationReport(
@@ -87,10 +88,11 @@ export function classificationReport(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { formatFixedLikePython } from "./classification_metrics.ts";
- * console.assert(formatFixedLikePython(0.125, 2) === "0.12");
- * console.assert(formatFixedLikePython(0.375, 2) === "0.38");
- * console.assert(formatFixedLikePython(2 / 3, 2) === "0.67");
+ * assert(formatFixedLikePython(0.125, 2) === "0.12");
+ * assert(formatFixedLikePython(0.375, 2) === "0.38");
+ * assert(formatFixedLikePython(2 / 3, 2) === "0.67");
  * ```
  */
 export function formatFixedLikePython(x: number, digits: number): string {
@@ -111,9 +113,10 @@ export function formatFixedLikePython(x: number, digits: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { classificationReport, formatClassificationReport } from "./classification_metrics.ts";
  * const text = formatClassificationReport(classificationReport([0, 1], [0, 0], ["a", "b"]));
- * console.assert(text.split("\n")[0] === "              precision    recall  f1-score   support");
+ * assert(text.split("\n")[0] === "              precision    recall  f1-score   support");
  * ```
  */
 export function formatClassificationReport(report: ClassificationReport, digits = 2): string {

@@ -12,8 +12,9 @@ import { ADVANCE_CELLS, CAP_HEIGHT_CELLS, textRuns } from "../data/synth/bitmap_
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { confusionMatrix } from "./confusion_matrix.ts";
- * console.assert(JSON.stringify(confusionMatrix([0, 1, 1], [0, 0, 1], 2)) === "[[1,0],[1,1]]");
+ * assert(JSON.stringify(confusionMatrix([0, 1, 1], [0, 0, 1], 2)) === "[[1,0],[1,1]]");
  * ```
  */
 export function confusionMatrix(
@@ -31,8 +32,9 @@ export function confusionMatrix(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { confusionMatrixCsv } from "./confusion_matrix.ts";
- * console.assert(confusionMatrixCsv([[1, 0], [1, 1]], ["a", "b"]) === "true\\pred,a,b\na,1,0\nb,1,1\n");
+ * assert(confusionMatrixCsv([[1, 0], [1, 1]], ["a", "b"]) === "true\\pred,a,b\na,1,0\nb,1,1\n");
  * ```
  */
 export function confusionMatrixCsv(
@@ -82,9 +84,10 @@ function drawText(image: Rgba, text: string, x: number, y: number, rgb: number[]
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { confusionMatrixPng } from "./confusion_matrix.ts";
  * const bytes = confusionMatrixPng([[3, 1], [0, 4]], ["A", "B"]);
- * console.assert(bytes[1] === 0x50); // "P" of the PNG signature
+ * assert(bytes[1] === 0x50); // "P" of the PNG signature
  * ```
  */
 export function confusionMatrixPng(

@@ -47,6 +47,7 @@ export async function predictLogits(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { logitsOfNHWC } from "./inference.ts";
  * await tf.setBackend("cpu");
@@ -54,7 +55,7 @@ export async function predictLogits(
  * const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: input, outputs: flat });
  * const logits = await logitsOfNHWC(model, new Float32Array([1, 2, 3]), [1, 1, 1, 3]);
- * console.assert(logits.join() === "1,2,3");
+ * assert(logits.join() === "1,2,3");
  * ```
  */
 export async function logitsOfNHWC(
@@ -75,8 +76,9 @@ export async function logitsOfNHWC(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { argmaxRows } from "./inference.ts";
- * console.assert(argmaxRows(new Float32Array([0, 2, 1, 5, 5, 0]), 3).join() === "1,0");
+ * assert(argmaxRows(new Float32Array([0, 2, 1, 5, 5, 0]), 3).join() === "1,0");
  * ```
  */
 export function argmaxRows(valuesNC: ArrayLike<number>, numClasses: number): Int32Array {

@@ -28,6 +28,7 @@ export const MODEL_PERFORMANCE_COLUMNS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { classificationReport } from "./classification_metrics.ts";
  * import { modelPerformanceRow } from "./model_performance.ts";
  * const report = classificationReport([0, 1], [0, 1], ["a", "b"]);
@@ -36,7 +37,7 @@ export const MODEL_PERFORMANCE_COLUMNS = [
  *   { epoch: 2, trainLoss: 0.5, valLoss: 0.9, trainAccuracy: 0.75, valAccuracy: 0.5, seconds: 1 },
  * ];
  * const row = modelPerformanceRow("m", report, history);
- * console.assert(row.join() === "m,1.000000,1.000000,1.000000,0.500000,0.900000,0.750000,0.500000,0.750000,1");
+ * assert(row.join() === "m,1.000000,1.000000,1.000000,0.500000,0.900000,0.750000,0.500000,0.750000,1");
  * ```
  */
 export function modelPerformanceRow(
@@ -67,10 +68,11 @@ export function modelPerformanceRow(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { modelPerformanceCsv } from "./model_performance.ts";
  * const first = modelPerformanceCsv([["a", ...Array(9).fill("1")]]);
  * const both = modelPerformanceCsv([["b", ...Array(9).fill("2")]], first);
- * console.assert(both.split("\n").length === 4 && both.includes("\na,"));
+ * assert(both.split("\n").length === 4 && both.includes("\na,"));
  * ```
  */
 export function modelPerformanceCsv(rows: readonly string[][], existingCsv?: string): string {

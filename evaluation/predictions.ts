@@ -24,12 +24,13 @@ export interface Predictions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { predictionsCsv } from "./predictions.ts";
  * const text = predictionsCsv(
  *   { files: ["a.png"], actual: [1], predicted: [0], probabilitiesNC: [0.75, 0.25] },
  *   ["A", "B"],
  * );
- * console.assert(text === "file,true,pred,prob_A,prob_B\na.png,B,A,0.750000,0.250000\n");
+ * assert(text === "file,true,pred,prob_A,prob_B\na.png,B,A,0.750000,0.250000\n");
  * ```
  */
 export function predictionsCsv(predictions: Predictions, classes: readonly string[]): string {

@@ -32,6 +32,7 @@ const CONVOLUTIONS = new Set(["Conv2D", "DepthwiseConv2D"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { AffinePrefix } from "./affine_prefix.ts";
  * await tf.setBackend("cpu");
@@ -41,10 +42,10 @@ const CONVOLUTIONS = new Set(["Conv2D", "DepthwiseConv2D"]);
  * const y = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: y });
  * const prefix = AffinePrefix.of(model)!;
- * console.assert(prefix.layers.join() === "stem");
+ * assert(prefix.layers.join() === "stem");
  * // Lᵀ of a 2 x 2 map of ones: how many outputs each input pixel reaches.
  * const reach = prefix.transpose(tf.ones([1, 2, 2, 1]), [1, 4, 4, 1]);
- * console.assert(reach.dataSync().join() === "1,2,2,1,2,4,4,2,2,4,4,2,1,2,2,1");
+ * assert(reach.dataSync().join() === "1,2,2,1,2,4,4,2,2,4,4,2,1,2,2,1");
  * reach.dispose();
  * ```
  */

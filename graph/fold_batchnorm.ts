@@ -40,6 +40,7 @@ const FOLDED_INTO = new WeakMap<tf.LayersModel, ReadonlyMap<string, string>>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { startBackend } from "../backends/backend.ts";
  * import { foldBatchNorm, foldedBatchNormTarget } from "./fold_batchnorm.ts";
@@ -49,8 +50,8 @@ const FOLDED_INTO = new WeakMap<tf.LayersModel, ReadonlyMap<string, string>>();
  * const bn = tf.layers.batchNormalization({ name: "bn1" });
  * const model = tf.model({ inputs: x, outputs: bn.apply(conv.apply(x)) as tf.SymbolicTensor });
  * const folded = foldBatchNorm(model);
- * console.assert(foldedBatchNormTarget(folded, "bn1") === "conv1");
- * console.assert(foldedBatchNormTarget(model, "bn1") === undefined);
+ * assert(foldedBatchNormTarget(folded, "bn1") === "conv1");
+ * assert(foldedBatchNormTarget(model, "bn1") === undefined);
  * ```
  */
 export function foldedBatchNormTarget(
@@ -67,6 +68,7 @@ export function foldedBatchNormTarget(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { foldableBatchNorm } from "./fold_batchnorm.ts";
  * await tf.setBackend("cpu");
@@ -74,7 +76,7 @@ export function foldedBatchNormTarget(
  * const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false });
  * const bn = tf.layers.batchNormalization();
  * const model = tf.model({ inputs: x, outputs: bn.apply(conv.apply(x)) as tf.SymbolicTensor });
- * console.assert(foldableBatchNorm(conv, new Set(model.outputs)) === bn);
+ * assert(foldableBatchNorm(conv, new Set(model.outputs)) === bn);
  * ```
  */
 export function foldableBatchNorm(
@@ -101,6 +103,7 @@ export function foldableBatchNorm(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { batchNormAffine } from "./fold_batchnorm.ts";
  * await tf.setBackend("cpu");
@@ -109,7 +112,7 @@ export function foldableBatchNorm(
  * // γ, β, μ, σ²
  * bn.setWeights([tf.tensor1d([2, 2]), tf.tensor1d([1, 0]), tf.tensor1d([0, 1]), tf.tensor1d([4, 4])]);
  * const [scale, shift] = batchNormAffine(bn);
- * console.assert(scale.dataSync().join() === "1,1" && shift.dataSync().join() === "1,-1");
+ * assert(scale.dataSync().join() === "1,1" && shift.dataSync().join() === "1,-1");
  * tf.dispose([scale, shift]);
  * ```
  */
@@ -139,6 +142,7 @@ export function batchNormAffine(bn: tf.layers.Layer): [tf.Tensor1D, tf.Tensor1D]
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { foldedConvWeights } from "./fold_batchnorm.ts";
  * await tf.setBackend("cpu");
@@ -149,7 +153,7 @@ export function batchNormAffine(bn: tf.layers.Layer): [tf.Tensor1D, tf.Tensor1D]
  * // γ, β, μ, σ²: α = 2/2 = 1 and 3/1 = 3, β' = β − μ·α.
  * bn.setWeights([tf.tensor1d([2, 3]), tf.tensor1d([1, 0]), tf.tensor1d([0, 1]), tf.tensor1d([4, 1])]);
  * const [kernel, bias] = foldedConvWeights(conv, bn);
- * console.assert(kernel.dataSync().join() === "1,3" && bias.dataSync().join() === "1,-3");
+ * assert(kernel.dataSync().join() === "1,3" && bias.dataSync().join() === "1,-3");
  * tf.dispose([kernel, bias]);
  * ```
  */
@@ -196,6 +200,7 @@ function cloneLayer(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { startBackend } from "../backends/backend.ts";
  * import { foldBatchNorm } from "./fold_batchnorm.ts";
@@ -203,10 +208,10 @@ function cloneLayer(
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 64, seed: 1 });
  * const folded = foldBatchNorm(model);
- * console.assert(!folded.layers.some((l) => l.getClassName() === "BatchNormalization"));
+ * assert(!folded.layers.some((l) => l.getClassName() === "BatchNormalization"));
  * const x = tf.randomNormal([2, 64, 64, 3], 0, 1, "float32", 1);
  * const [a, b] = [model, folded].map((m) => m.predict(x) as tf.Tensor);
- * console.assert(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] < 1e-4);
+ * assert(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] < 1e-4);
  * tf.dispose([x, a, b]);
  * folded.dispose();
  * model.dispose();

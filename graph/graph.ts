@@ -23,6 +23,7 @@ export interface GraphNode {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { topologicalNodes } from "./graph.ts";
  * await tf.setBackend("cpu");
@@ -30,7 +31,7 @@ export interface GraphNode {
  * const h = tf.layers.dense({ units: 3, name: "a" }).apply(x) as tf.SymbolicTensor;
  * const y = tf.layers.dense({ units: 2, name: "b" }).apply(h) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: y });
- * console.assert(topologicalNodes(model).map((n) => n.outboundLayer.name).join() === "a,b");
+ * assert(topologicalNodes(model).map((n) => n.outboundLayer.name).join() === "a,b");
  * ```
  */
 export function topologicalNodes(model: tf.LayersModel): GraphNode[] {
@@ -66,6 +67,7 @@ export function topologicalNodes(model: tf.LayersModel): GraphNode[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { nodesFrom } from "./graph.ts";
  * await tf.setBackend("cpu");
@@ -73,7 +75,7 @@ export function topologicalNodes(model: tf.LayersModel): GraphNode[] {
  * const h = tf.layers.dense({ units: 3, name: "a" }).apply(x) as tf.SymbolicTensor;
  * const y = tf.layers.dense({ units: 2, name: "b" }).apply(h) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: y });
- * console.assert(nodesFrom(model, h).map((n) => n.outboundLayer.name).join() === "b");
+ * assert(nodesFrom(model, h).map((n) => n.outboundLayer.name).join() === "b");
  * ```
  */
 export function nodesFrom(
@@ -108,6 +110,7 @@ export function nodesFrom(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { evaluateFrom } from "./graph.ts";
  * await tf.setBackend("cpu");
@@ -116,7 +119,7 @@ export function nodesFrom(
  * const y = tf.layers.reLU().apply(h) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: y });
  * const out = tf.tidy(() => evaluateFrom(model, h, tf.tensor2d([[-1, 2]])));
- * console.assert(out.dataSync().join() === "0,2");
+ * assert(out.dataSync().join() === "0,2");
  * out.dispose();
  * ```
  */

@@ -128,6 +128,7 @@ function tensorKey(t: tf.SymbolicTensor): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { ForwardCache, inputGradients } from "./input_gradients.ts";
  * await tf.setBackend("cpu");
@@ -141,8 +142,8 @@ function tensorKey(t: tf.SymbolicTensor): string {
  * cache.prepare("conv");
  * const plain = inputGradients(model, batch, Int32Array.of(0), { layer: "conv" });
  * const reused = inputGradients(model, batch, Int32Array.of(0), { layer: "conv", reuse: cache });
- * console.assert(plain.gradient.dataSync().join() === reused.gradient.dataSync().join());
- * console.assert(cache.reads === 1);
+ * assert(plain.gradient.dataSync().join() === reused.gradient.dataSync().join());
+ * assert(cache.reads === 1);
  * tf.dispose([plain.logits, plain.gradient, plain.activation!, reused.logits, reused.gradient, reused.activation!]);
  * cache.dispose();
  * ```
@@ -256,6 +257,7 @@ function tieExactNodes(nodes: GraphNode[], after: GraphNode[]): Set<GraphNode> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { evaluateTo } from "./input_gradients.ts";
  * await tf.setBackend("cpu");
@@ -265,7 +267,7 @@ function tieExactNodes(nodes: GraphNode[], after: GraphNode[]): Set<GraphNode> {
  * const y = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: y });
  * const value = tf.tidy(() => evaluateTo(model, tf.ones([1, 4, 4, 1]), h));
- * console.assert(value.dataSync().every((v) => v === 9));
+ * assert(value.dataSync().every((v) => v === 9));
  * value.dispose();
  * ```
  */
@@ -412,6 +414,7 @@ function targetMask(targets: Int32Array, batch: number, classes: number): tf.Ten
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { inputGradients } from "./input_gradients.ts";
  * await tf.setBackend("cpu");
@@ -421,9 +424,9 @@ function targetMask(targets: Int32Array, batch: number, classes: number): tf.Ten
  * const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2 }).apply(p) as tf.SymbolicTensor });
  * const batch = tf.randomNormal([2, 8, 8, 3], 0, 1, "float32", 1) as tf.Tensor4D;
  * const saliency = inputGradients(model, batch, Int32Array.from([0, 1]));
- * console.assert(saliency.gradient.shape.join() === "2,8,8,3");
+ * assert(saliency.gradient.shape.join() === "2,8,8,3");
  * const cam = inputGradients(model, batch, Int32Array.from([0, 1]), { layer: "conv" });
- * console.assert(cam.activation?.shape.join() === "2,6,6,4");
+ * assert(cam.activation?.shape.join() === "2,6,6,4");
  * tf.dispose([saliency.logits, saliency.gradient, cam.logits, cam.gradient, cam.activation!]);
  * ```
  */

@@ -16,6 +16,7 @@ import { topologicalNodes } from "./graph.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { layerActivation } from "./layer_activation.ts";
  * await tf.setBackend("cpu");
@@ -24,7 +25,7 @@ import { topologicalNodes } from "./graph.ts";
  * const p = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: tf.layers.dense({ units: 2 }).apply(p) as tf.SymbolicTensor });
  * const a = layerActivation(model, tf.ones([2, 6, 6, 3]), "conv");
- * console.assert(a.shape.join() === "2,4,4,4");
+ * assert(a.shape.join() === "2,4,4,4");
  * a.dispose();
  * ```
  */

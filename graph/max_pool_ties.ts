@@ -21,6 +21,7 @@ import type { GraphNode } from "./graph.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { topologicalNodes } from "./graph.ts";
  * import { maxPoolFeeders } from "./max_pool_ties.ts";
@@ -33,7 +34,7 @@ import type { GraphNode } from "./graph.ts";
  * const nodes = topologicalNodes(tf.model({ inputs: x, outputs: b }));
  * const pools = nodes.filter((n) => n.outboundLayer.getClassName() === "MaxPooling2D");
  * // b comes after the max-pool: its rounding reaches no tie.
- * console.assert([...maxPoolFeeders(nodes, pools)].map((n) => n.outboundLayer.name).join() === "a");
+ * assert([...maxPoolFeeders(nodes, pools)].map((n) => n.outboundLayer.name).join() === "a");
  * ```
  */
 export function maxPoolFeeders(

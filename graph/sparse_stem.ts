@@ -46,6 +46,7 @@ function samePaddingBefore(inPx: number, kernelPx: number, stride: number): numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { SparseStem } from "./sparse_stem.ts";
  * await tf.setBackend("cpu");
@@ -57,7 +58,7 @@ function samePaddingBefore(inPx: number, kernelPx: number, stride: number): numb
  * const image = new Float32Array(16).fill(1);
  * const out = await stem.base(image);
  * stem.addEdit(out, image, [0], 0); // pixel (0, 0) set to 0: its 2 x 2 neighbourhood loses 1
- * console.assert(out.slice(0, 4).join() === "3,5,6,4" && out[5] === 8);
+ * assert(out.slice(0, 4).join() === "3,5,6,4" && out[5] === 8);
  * ```
  */
 export class SparseStem {

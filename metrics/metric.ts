@@ -168,9 +168,10 @@ export interface MetricDefinition<P extends CommonParams = CommonParams> extends
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { commonFromQuantus } from "./metric.ts";
  * const p = commonFromQuantus({ abs: true, normalise: false }, { softmax: true });
- * console.assert(p.abs && !p.normalise && p.softmax && p.quantusCompat);
+ * assert(p.abs && !p.normalise && p.softmax && p.quantusCompat);
  * ```
  */
 export function commonFromQuantus(
@@ -201,6 +202,7 @@ export function commonFromQuantus(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { checkMetricBatch } from "./metric.ts";
  * const batch = {
  *   xNHWC: new Float32Array(8), shapeNHWC: [2, 2, 2, 1] as const,
@@ -209,7 +211,7 @@ export function commonFromQuantus(
  * checkMetricBatch("sparseness", batch, []);
  * let threw = false;
  * try { checkMetricBatch("pointing_game", batch, ["masks"]); } catch { threw = true; }
- * console.assert(threw);
+ * assert(threw);
  * ```
  */
 export function checkMetricBatch(
@@ -245,9 +247,10 @@ export function checkMetricBatch(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { allNaN } from "./metric.ts";
  * const r = allNaN(2, "no model");
- * console.assert(Number.isNaN(r.scores[1]) && r.reasons[1] === "no model");
+ * assert(Number.isNaN(r.scores[1]) && r.reasons[1] === "no model");
  * ```
  */
 export function allNaN(n: number, reason: string): MetricResult {
@@ -260,12 +263,13 @@ export function allNaN(n: number, reason: string): MetricResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { scorePerImage } from "./metric.ts";
  * const r = await scorePerImage(3, (i) => {
  *   if (i === 1) throw new Error("boom");
  *   return i;
  * });
- * console.assert(r.scores[2] === 2 && Number.isNaN(r.scores[1]) && r.reasons[1] === "boom");
+ * assert(r.scores[2] === 2 && Number.isNaN(r.scores[1]) && r.reasons[1] === "boom");
  * ```
  */
 export async function scorePerImage(
@@ -300,6 +304,7 @@ export async function scorePerImage(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { scoreEachMap } from "./metric.ts";
  * const batch = {
  *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
@@ -307,7 +312,7 @@ export async function scorePerImage(
  * };
  * const params = { abs: true, normalise: false, softmax: false, quantusCompat: false };
  * const r = await scoreEachMap("max", batch, params, [], (map) => Math.max(...map));
- * console.assert(r.scores.join() === "3,2");
+ * assert(r.scores.join() === "3,2");
  * ```
  */
 export function scoreEachMap(
@@ -329,9 +334,10 @@ export function scoreEachMap(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { stableRankOrder } from "./metric.ts";
  * const order = stableRankOrder(0, Float32Array.of(1, 3, 1, 2), "descending");
- * console.assert(order.join() === "1,3,0,2");
+ * assert(order.join() === "1,3,0,2");
  * ```
  */
 export function stableRankOrder(
@@ -350,8 +356,9 @@ export function stableRankOrder(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { imageSlice } from "./metric.ts";
- * console.assert(imageSlice(Float32Array.of(1, 2, 3, 4), 1, 2).join() === "3,4");
+ * assert(imageSlice(Float32Array.of(1, 2, 3, 4), 1, 2).join() === "3,4");
  * ```
  */
 export function imageSlice<T extends Float32Array | Uint8Array>(

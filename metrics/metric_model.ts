@@ -34,12 +34,13 @@ const CPU_BATCH_VALUES = 8 * 224 * 224 * 3;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { metricBatchSize } from "./metric_model.ts";
  * await tf.setBackend("cpu");
  * const input = tf.input({ shape: [224, 224, 3] });
  * const model = tf.model({ inputs: input, outputs: tf.layers.flatten().apply(input) as tf.SymbolicTensor });
- * console.assert(metricBatchSize(model) === 8);
+ * assert(metricBatchSize(model) === 8);
  * ```
  */
 export function metricBatchSize(layers: tf.LayersModel): number {
@@ -56,6 +57,7 @@ export function metricBatchSize(layers: tf.LayersModel): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { MetricModel } from "./metric_model.ts";
  * await tf.setBackend("cpu");
@@ -63,10 +65,12 @@ export function metricBatchSize(layers: tf.LayersModel): number {
  * const out = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
  * const model = new MetricModel(tf.model({ inputs: input, outputs: out }));
  * const p = await model.scores(Float32Array.of(0, 0), [1, 1, 1, 2], { softmax: true });
- * console.assert(Math.abs(p[0] - 0.5) < 1e-6 && model.numClasses === 2 && model.calls === 1);
+ * assert(Math.abs(p[0] - 0.5) < 1e-6 && model.numClasses === 2);
+ * assert.equal(model.calls, 1);
  * const x = tf.tensor4d([3, 1], [1, 1, 1, 2]); // e.g. copies a GPU kernel built
  * const logits = await model.targetScoresOfTensor(x, Int32Array.of(0), { softmax: false });
- * console.assert(logits[0] === 3 && model.calls === 2);
+ * assert(logits[0] === 3);
+ * assert.equal(model.calls, 2);
  * x.dispose();
  * model.dispose();
  * ```
@@ -268,9 +272,10 @@ export class MetricModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { softmaxRows } from "./metric_model.ts";
  * const p = softmaxRows(Float32Array.of(1, 1, 0, Math.log(3)), 2);
- * console.assert(p[0] === 0.5 && Math.abs(p[3] - 0.75) < 1e-6);
+ * assert(p[0] === 0.5 && Math.abs(p[3] - 0.75) < 1e-6);
  * ```
  */
 export function softmaxRows(valuesNK: Float32Array, k: number): Float32Array {

@@ -39,8 +39,9 @@ import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { METRICS } from "./registry.ts";
- * console.assert(METRICS.some((m) => m.quantusName === "FaithfulnessCorrelation"));
+ * assert(METRICS.some((m) => m.quantusName === "FaithfulnessCorrelation"));
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -81,8 +82,9 @@ const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceA
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { getMetric } from "./registry.ts";
- * console.assert(getMetric("FaithfulnessCorrelation").name === "faithfulness_correlation");
+ * assert(getMetric("FaithfulnessCorrelation").name === "faithfulness_correlation");
  * ```
  */
 export function getMetric(name: string): MetricDefinition<CommonParams> {

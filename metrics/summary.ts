@@ -45,11 +45,12 @@ export interface ScoreSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "../core/random.ts";
  * import { summariseScores } from "./summary.ts";
  * const s = summariseScores([1, 2, 3, NaN], new SeededRandom(1));
- * console.assert(s.n === 3 && s.mean === 2 && s.std === 1 && s.nanCount === 1);
- * console.assert(s.ci95Low >= 1 && s.ci95High <= 3 && s.ci95Low <= 2 && s.ci95High >= 2);
+ * assert(s.n === 3 && s.mean === 2 && s.std === 1 && s.nanCount === 1);
+ * assert(s.ci95Low >= 1 && s.ci95High <= 3 && s.ci95Low <= 2 && s.ci95High >= 2);
  * ```
  */
 export function summariseScores(scores: ArrayLike<number>, random: Random): ScoreSummary {

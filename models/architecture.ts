@@ -39,8 +39,9 @@ export interface ArchitectureSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { modelInputNHWC } from "./architecture.ts";
- * console.assert(modelInputNHWC(64).shape.join() === ",64,64,3");
+ * assert(modelInputNHWC(64).shape.join() === ",64,64,3");
  * ```
  */
 export function modelInputNHWC(imgSizePx: number): tf.SymbolicTensor {

@@ -11,6 +11,7 @@ import { tf } from "../deps.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { cloneModel } from "./clone_model.ts";
  * await tf.setBackend("cpu");
@@ -18,7 +19,7 @@ import { tf } from "../deps.ts";
  * const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1 }).apply(input) as tf.SymbolicTensor });
  * const copy = await cloneModel(model);
  * copy.layers[1].setWeights([tf.zeros([2, 1]), tf.zeros([1])]);
- * console.assert(model.layers[1].getWeights()[0].dataSync().some((v) => v !== 0));
+ * assert(model.layers[1].getWeights()[0].dataSync().some((v) => v !== 0));
  * copy.dispose();
  * model.dispose();
  * ```

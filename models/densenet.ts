@@ -114,8 +114,9 @@ function buildDenseNet(config: DenseNetConfig, options: BuildOptions): tf.Layers
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { DENSENETS } from "./densenet.ts";
- * console.assert(DENSENETS.map((a) => a.name).join() === "densenet121,densenet169");
+ * assert(DENSENETS.map((a) => a.name).join() === "densenet121,densenet169");
  * ```
  */
 export const DENSENETS: readonly ArchitectureSpec[] = CONFIGS.map((config) => ({

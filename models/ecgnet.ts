@@ -47,8 +47,9 @@ function buildEcgNet(options: BuildOptions): tf.LayersModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ECGNET } from "./ecgnet.ts";
- * console.assert(ECGNET.defaultImgSizePx === 128);
+ * assert(ECGNET.defaultImgSizePx === 128);
  * ```
  */
 export const ECGNET: ArchitectureSpec = {

@@ -131,8 +131,9 @@ function buildEfficientNet(config: EfficientNetConfig, options: BuildOptions): t
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { EFFICIENTNETS } from "./efficientnet.ts";
- * console.assert(EFFICIENTNETS.map((a) => a.name).join() === "efficientnet_b0,efficientnet_b1");
+ * assert(EFFICIENTNETS.map((a) => a.name).join() === "efficientnet_b0,efficientnet_b1");
  * ```
  */
 export const EFFICIENTNETS: readonly ArchitectureSpec[] = CONFIGS.map((config) => ({

@@ -42,9 +42,10 @@ const KERAS_BN_MOMENTUM = 1 - 0.1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { torchModuleName } from "./layers.ts";
- * console.assert(torchModuleName("layer1.0.relu-2") === "layer1.0.relu");
- * console.assert(torchModuleName("layer1.0.conv1") === "layer1.0.conv1");
+ * assert(torchModuleName("layer1.0.relu-2") === "layer1.0.relu");
+ * assert(torchModuleName("layer1.0.conv1") === "layer1.0.conv1");
  * ```
  */
 export function torchModuleName(layerName: string): string {
@@ -63,6 +64,7 @@ export function torchModuleName(layerName: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { startBackend } from "../backends/backend.ts";
  * import { torchModuleOutputLayer } from "./layers.ts";
@@ -71,7 +73,7 @@ export function torchModuleName(layerName: string): string {
  * const a = tf.layers.dense({ units: 2, name: "head.0" }).apply(x) as tf.SymbolicTensor;
  * const b = tf.layers.dense({ units: 2, name: "head.1" }).apply(a) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: b });
- * console.assert(torchModuleOutputLayer(model, "head").name === "head.1");
+ * assert(torchModuleOutputLayer(model, "head").name === "head.1");
  * ```
  */
 export function torchModuleOutputLayer(model: tf.LayersModel, torchPath: string): tf.layers.Layer {
@@ -246,6 +248,7 @@ export class StochasticDepth extends tf.layers.Layer {
   /**
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { tf } from "../deps.ts";
    * import { startBackend } from "../backends/backend.ts";
    * import { StochasticDepth } from "./layers.ts";
@@ -253,7 +256,7 @@ export class StochasticDepth extends tf.layers.Layer {
    * const layer = new StochasticDepth({ p: 0.5, name: "sd" });
    * const x = tf.ones([8, 1, 1, 1]);
    * const y = layer.apply(x, { training: true }) as tf.Tensor;
-   * console.assert((y.dataSync() as Float32Array).every((v) => v === 0 || v === 2));
+   * assert((y.dataSync() as Float32Array).every((v) => v === 0 || v === 2));
    * ```
    */
   constructor(args: { p: number; name?: string; seed?: number }) {
@@ -289,6 +292,7 @@ tf.serialization.registerClass(StochasticDepth);
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { startBackend } from "../backends/backend.ts";
  * import { TorchLayers } from "./layers.ts";
@@ -296,7 +300,7 @@ tf.serialization.registerClass(StochasticDepth);
  * const nn = new TorchLayers(1);
  * const x = tf.input({ shape: [32, 32, 3] });
  * const y = nn.convBnAct(x, "features.0", { outChannels: 8, kernelPx: 3, stride: 2 }, "relu");
- * console.assert(y.shape.join() === ",16,16,8");
+ * assert(y.shape.join() === ",16,16,8");
  * ```
  */
 export class TorchLayers {

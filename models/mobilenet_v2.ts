@@ -82,8 +82,9 @@ function buildMobileNetV2(options: BuildOptions): tf.LayersModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MOBILENET_V2 } from "./mobilenet_v2.ts";
- * console.assert(MOBILENET_V2.headModule === "classifier.1");
+ * assert(MOBILENET_V2.headModule === "classifier.1");
  * ```
  */
 export const MOBILENET_V2: ArchitectureSpec = {

@@ -22,8 +22,9 @@ import { VGG16_BN } from "./vgg.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ARCHITECTURES } from "./registry.ts";
- * console.assert(ARCHITECTURES.some((a) => a.name === "resnet18"));
+ * assert(ARCHITECTURES.some((a) => a.name === "resnet18"));
  * ```
  */
 export const ARCHITECTURES: readonly ArchitectureSpec[] = [
@@ -42,8 +43,9 @@ export const ARCHITECTURES: readonly ArchitectureSpec[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { getArchitecture } from "./registry.ts";
- * console.assert(getArchitecture("mobilenet_v2").defaultImgSizePx === 224);
+ * assert(getArchitecture("mobilenet_v2").defaultImgSizePx === 224);
  * ```
  */
 export function getArchitecture(name: string): ArchitectureSpec {
@@ -67,11 +69,12 @@ export function getArchitecture(name: string): ArchitectureSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { buildModel } from "./registry.ts";
  * import { startBackend } from "../backends/backend.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 64 });
- * console.assert(model.outputs[0].shape.join() === ",4");
+ * assert(model.outputs[0].shape.join() === ",4");
  * model.dispose();
  * ```
  */

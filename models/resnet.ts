@@ -97,8 +97,9 @@ function buildResNet(config: ResNetConfig, options: BuildOptions): tf.LayersMode
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { RESNETS } from "./resnet.ts";
- * console.assert(RESNETS.map((a) => a.name).join() === "resnet18,resnet34,resnet50,resnet101");
+ * assert(RESNETS.map((a) => a.name).join() === "resnet18,resnet34,resnet50,resnet101");
  * ```
  */
 export const RESNETS: readonly ArchitectureSpec[] = CONFIGS.map((config) => ({

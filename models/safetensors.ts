@@ -71,9 +71,10 @@ interface HeaderEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { encodeSafetensors, parseSafetensors } from "./safetensors.ts";
  * const bytes = encodeSafetensors(new Map([["w", { shape: [2], data: new Float32Array([1, 2]) }]]));
- * console.assert(parseSafetensors(bytes).tensors.get("w")!.data[1] === 2);
+ * assert(parseSafetensors(bytes).tensors.get("w")!.data[1] === 2);
  * ```
  */
 export function parseSafetensors(
@@ -231,11 +232,12 @@ function halfToFloat(h: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { encodeSafetensors } from "./safetensors.ts";
  * const bytes = encodeSafetensors(new Map([["b", { shape: [1], data: new Float32Array([3]) }]]), {
  *   format: "pt",
  * });
- * console.assert(bytes.length % 8 === 4);
+ * assert(bytes.length % 8 === 4);
  * ```
  */
 export function encodeSafetensors(
@@ -288,11 +290,12 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsCont
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors.ts";
  * const dir = await Deno.makeTempDir();
  * const tensors = new Map([["fc.bias", { shape: [2], data: new Float32Array([0.5, -1]) }]]);
  * await writeSafetensorsFile(`${dir}/w.safetensors`, tensors, { format: "pt" });
- * console.assert((await readSafetensorsFile(`${dir}/w.safetensors`)).metadata.format === "pt");
+ * assert((await readSafetensorsFile(`${dir}/w.safetensors`)).metadata.format === "pt");
  * ```
  */
 export async function writeSafetensorsFile(

@@ -101,12 +101,13 @@ function slotsOf(model: tf.LayersModel): Slot[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { torchStateDictKeys } from "./torch_weights.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32 });
- * console.assert(torchStateDictKeys(model)[0] === "features.0.0.weight");
+ * assert(torchStateDictKeys(model)[0] === "features.0.0.weight");
  * model.dispose();
  * ```
  */
@@ -120,12 +121,13 @@ export function torchStateDictKeys(model: tf.LayersModel): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { countTorchParameters } from "./torch_weights.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32 });
- * console.assert(countTorchParameters(model) === 394_132);
+ * assert(countTorchParameters(model) === 394_132);
  * model.dispose();
  * ```
  */
@@ -161,6 +163,7 @@ function listSome(keys: readonly string[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { exportTorchStateDict, loadTorchStateDict } from "./torch_weights.ts";
@@ -169,7 +172,7 @@ function listSome(keys: readonly string[]): string {
  * const b = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 2 });
  * loadTorchStateDict(b, await exportTorchStateDict(a));
  * const [wa, wb] = [a, b].map((m) => m.getLayer("classifier.1").getWeights()[0].dataSync()[0]);
- * console.assert(wa === wb);
+ * assert(wa === wb);
  * a.dispose();
  * b.dispose();
  * ```
@@ -229,13 +232,14 @@ export function loadTorchStateDict(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "./registry.ts";
  * import { exportTorchStateDict } from "./torch_weights.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32 });
  * const state = await exportTorchStateDict(model);
- * console.assert(state.get("features.0.0.weight")!.shape.join() === "16,3,3,3");
+ * assert(state.get("features.0.0.weight")!.shape.join() === "16,3,3,3");
  * model.dispose();
  * ```
  */

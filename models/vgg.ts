@@ -90,8 +90,9 @@ function buildVgg16Bn(options: BuildOptions): tf.LayersModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { VGG16_BN } from "./vgg.ts";
- * console.assert(VGG16_BN.headModule === "classifier.6");
+ * assert(VGG16_BN.headModule === "classifier.6");
  * ```
  */
 export const VGG16_BN: ArchitectureSpec = {

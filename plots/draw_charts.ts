@@ -122,10 +122,11 @@ function missing(chart: string, path: string, stage: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { planCharts } from "./draw_charts.ts";
  * const out = await Deno.makeTempDir();
  * const plan = await planCharts({ out, data: `${out}/none`, classes: ["A"], seed: 1 });
- * console.assert(plan.charts.length === 0 && plan.skipped.some((l) => l.includes("quantus_summary.csv")));
+ * assert(plan.charts.length === 0 && plan.skipped.some((l) => l.includes("quantus_summary.csv")));
  * ```
  */
 export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {

@@ -18,8 +18,9 @@ export type CsvRecord = Record<string, string>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readCsvRecords } from "./inputs.ts";
- * console.assert((await readCsvRecords("no/such.csv")) === undefined);
+ * assert((await readCsvRecords("no/such.csv")) === undefined);
  * ```
  */
 export async function readCsvRecords(
@@ -43,8 +44,9 @@ export async function readCsvRecords(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseCsvRecords } from "./inputs.ts";
- * console.assert(parseCsvRecords("a,b\n1,2\n", "x.csv", ["a"])[0].b === "2");
+ * assert(parseCsvRecords("a,b\n1,2\n", "x.csv", ["a"])[0].b === "2");
  * ```
  */
 export function parseCsvRecords(
@@ -78,9 +80,10 @@ export function parseCsvRecords(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { cellNumber } from "./inputs.ts";
- * console.assert(cellNumber({ x: "0.5" }, "x", "f.csv", 0) === 0.5);
- * console.assert(Number.isNaN(cellNumber({ x: "nan" }, "x", "f.csv", 0)));
+ * assert(cellNumber({ x: "0.5" }, "x", "f.csv", 0) === 0.5);
+ * assert(Number.isNaN(cellNumber({ x: "nan" }, "x", "f.csv", 0)));
  * ```
  */
 export function cellNumber(record: CsvRecord, column: string, source: string, row: number): number {
@@ -118,13 +121,14 @@ export interface QuantusSummaryRow extends ScoreSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseQuantusSummary } from "./inputs.ts";
  * const rows = parseQuantusSummary(
  *   "model,method,metric,label,category,direction,n,mean,std,ci95_low,ci95_high,nan_count\n" +
  *     "m,gradcam,sparseness,Sparseness,complexity,higher,8,0.4,0.1,0.33,0.47,0\n",
  *   "s.csv",
  * );
- * console.assert(rows[0].ci95High === 0.47 && rows[0].direction === "higher");
+ * assert(rows[0].ci95High === 0.47 && rows[0].direction === "higher");
  * ```
  */
 export function parseQuantusSummary(text: string, source: string): QuantusSummaryRow[] {
@@ -163,9 +167,10 @@ export interface ModelPerformanceRow {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseModelPerformance } from "./inputs.ts";
  * const rows = parseModelPerformance("Model,Test Accuracy\nm,0.9\n", "p.csv");
- * console.assert(rows[0].values["Test Accuracy"] === 0.9);
+ * assert(rows[0].values["Test Accuracy"] === 0.9);
  * ```
  */
 export function parseModelPerformance(text: string, source: string): ModelPerformanceRow[] {

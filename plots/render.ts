@@ -46,8 +46,9 @@ function readyResvg(): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { chartFont } from "./render.ts";
- * console.assert((await chartFont()).length > 100_000);
+ * assert((await chartFont()).length > 100_000);
  * ```
  */
 export function chartFont(): Promise<Uint8Array> {
@@ -60,9 +61,10 @@ export function chartFont(): Promise<Uint8Array> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { toVega } from "./render.ts";
  * const spec = toVega({ kind: "vega-lite", spec: { mark: "point", data: { values: [] } } });
- * console.assert(Array.isArray(spec.marks));
+ * assert(Array.isArray(spec.marks));
  * ```
  */
 export function toVega(chart: ChartSpec): vega.Spec {
@@ -74,12 +76,13 @@ export function toVega(chart: ChartSpec): vega.Spec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { renderSvg } from "./render.ts";
  * const svg = await renderSvg({
  *   kind: "vega-lite",
  *   spec: { data: { values: [{ a: 1 }] }, mark: "bar", encoding: { y: { field: "a", type: "quantitative" } } },
  * });
- * console.assert(svg.startsWith("<svg") && svg.includes("mark-rect"));
+ * assert(svg.startsWith("<svg") && svg.includes("mark-rect"));
  * ```
  */
 export async function renderSvg(chart: ChartSpec): Promise<string> {
@@ -96,9 +99,10 @@ export async function renderSvg(chart: ChartSpec): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { svgToPng } from "./render.ts";
  * const png = await svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>', { scale: 1 });
- * console.assert(png[1] === 0x50); // "P" of the PNG signature
+ * assert(png[1] === 0x50); // "P" of the PNG signature
  * ```
  */
 export async function svgToPng(svg: string, options: RenderOptions = {}): Promise<Uint8Array> {
@@ -131,12 +135,13 @@ export async function svgToPng(svg: string, options: RenderOptions = {}): Promis
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { renderChart } from "./render.ts";
  * const { svg, png } = await renderChart({
  *   kind: "vega-lite",
  *   spec: { title: "t", data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } },
  * });
- * console.assert(svg.includes("mark-symbol") && png.length > 100);
+ * assert(svg.includes("mark-symbol") && png.length > 100);
  * ```
  */
 export async function renderChart(
@@ -152,8 +157,9 @@ export async function renderChart(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { specFileName } from "./render.ts";
- * console.assert(specFileName("radar", { kind: "vega", spec: {} }) === "radar.vg.json");
+ * assert(specFileName("radar", { kind: "vega", spec: {} }) === "radar.vg.json");
  * ```
  */
 export function specFileName(name: string, chart: ChartSpec): string {
@@ -166,11 +172,12 @@ export function specFileName(name: string, chart: ChartSpec): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeChart } from "./render.ts";
  * const dir = await Deno.makeTempDir();
  * const chart = { kind: "vega-lite" as const, spec: { data: { values: [{ a: 1 }] }, mark: "tick" as const } };
  * const files = await writeChart(dir, "one", chart);
- * console.assert(files.length === 3 && files[0].endsWith("one.vl.json"));
+ * assert(files.length === 3 && files[0].endsWith("one.vl.json"));
  * ```
  */
 export async function writeChart(

@@ -49,10 +49,11 @@ export interface QuantusBatchScores {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { batchDrawsSeed } from "./quantus_batch.ts";
  * const a = batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 0);
- * console.assert(a === batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 0));
- * console.assert(a !== batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 1));
+ * assert(a === batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 0));
+ * assert(a !== batchDrawsSeed(42, "ecgnet", "gradcam", "mprt", 1));
  * ```
  */
 export function batchDrawsSeed(
@@ -71,6 +72,7 @@ export function batchDrawsSeed(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "../models/registry.ts";
  * import { MetricModel } from "../metrics/metric_model.ts";
@@ -86,7 +88,7 @@ export function batchDrawsSeed(
  *   xNHWC: new Float32Array(2 * 32 * 32 * 3).fill(0.5), shapeNHWC: [2, 32, 32, 3],
  *   targets: Int32Array.of(0, 1),
  * });
- * console.assert(scores[0].length === 2);
+ * assert(scores[0].length === 2);
  * metricModel.dispose();
  * model.dispose();
  * ```

@@ -30,8 +30,9 @@ const SUMMARY_SEED = 0x5eed;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { formatScore } from "./quantus_outputs.ts";
- * console.assert(formatScore(0.5) === "0.5" && formatScore(NaN) === "NaN");
+ * assert(formatScore(0.5) === "0.5" && formatScore(NaN) === "NaN");
  * ```
  */
 export function formatScore(value: number | undefined): string {
@@ -43,8 +44,9 @@ export function formatScore(value: number | undefined): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { quantusFile } from "./quantus_outputs.ts";
- * console.assert(quantusFile("outputs", "ecgnet", "gradcam") === "outputs/metrics/quantus_ecgnet_gradcam.csv");
+ * assert(quantusFile("outputs", "ecgnet", "gradcam") === "outputs/metrics/quantus_ecgnet_gradcam.csv");
  * ```
  */
 export function quantusFile(out: string, model: string, method: string): string {
@@ -56,8 +58,9 @@ export function quantusFile(out: string, model: string, method: string): string 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { quantusPartsFolder } from "./quantus_outputs.ts";
- * console.assert(quantusPartsFolder("o", "ecgnet", "lime") === "o/metrics/quantus_ecgnet_lime");
+ * assert(quantusPartsFolder("o", "ecgnet", "lime") === "o/metrics/quantus_ecgnet_lime");
  * ```
  */
 export function quantusPartsFolder(out: string, model: string, method: string): string {
@@ -71,9 +74,10 @@ export function quantusPartsFolder(out: string, model: string, method: string): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseQuantusFileName } from "./quantus_outputs.ts";
  * const parsed = parseQuantusFileName("quantus_efficientnet_b0_integrated_gradients.csv");
- * console.assert(parsed?.model === "efficientnet_b0" && parsed.method === "integrated_gradients");
+ * assert(parsed?.model === "efficientnet_b0" && parsed.method === "integrated_gradients");
  * ```
  */
 export function parseQuantusFileName(name: string): { model: string; method: string } | undefined {
@@ -90,10 +94,11 @@ export function parseQuantusFileName(name: string): { model: string; method: str
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { quantusPartsFolders } from "./quantus_outputs.ts";
  * const out = await Deno.makeTempDir();
  * await Deno.mkdir(`${out}/metrics/quantus_ecgnet_gradcam`, { recursive: true });
- * console.assert((await quantusPartsFolders(out))[0].method === "gradcam");
+ * assert((await quantusPartsFolders(out))[0].method === "gradcam");
  * ```
  */
 export async function quantusPartsFolders(

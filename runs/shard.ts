@@ -76,10 +76,11 @@ function wholeNumber(text: string, what: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseShard } from "./shard.ts";
- * console.assert(parseShard({ shard: "1/3" }, undefined).index === 1);
- * console.assert(parseShard({ shards: "4" }, "3").count === 4);
- * console.assert(parseShard({}, "3").count === 1);
+ * assert(parseShard({ shard: "1/3" }, undefined).index === 1);
+ * assert(parseShard({ shards: "4" }, "3").count === 4);
+ * assert(parseShard({}, "3").count === 1);
  * ```
  */
 export function parseShard(
@@ -122,8 +123,9 @@ export function parseShard(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { shardFromCommandLine } from "./shard.ts";
- * console.assert(shardFromCommandLine({ shard: "2/5" }).index === 2);
+ * assert(shardFromCommandLine({ shard: "2/5" }).index === 2);
  * ```
  */
 export function shardFromCommandLine(flags: Record<string, string | boolean | undefined>): Shard {
@@ -136,9 +138,10 @@ export function shardFromCommandLine(flags: Record<string, string | boolean | un
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ownsItem } from "./shard.ts";
  * const mine = [0, 1, 2, 3, 4].filter((k) => ownsItem({ index: 1, count: 3 }, k));
- * console.assert(mine.join() === "1,4");
+ * assert(mine.join() === "1,4");
  * ```
  */
 export function ownsItem(shard: Shard, item: number): boolean {
@@ -150,9 +153,10 @@ export function ownsItem(shard: Shard, item: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fingerprint } from "./shard.ts";
  * const a = await fingerprint({ method: "gradcam" }, new Uint8Array([1]));
- * console.assert(a.length === 16 && a !== (await fingerprint({ method: "saliency" }, new Uint8Array([1]))));
+ * assert(a.length === 16 && a !== (await fingerprint({ method: "saliency" }, new Uint8Array([1]))));
  * ```
  */
 export async function fingerprint(value: unknown, ...bytes: Uint8Array[]): Promise<string> {
@@ -190,12 +194,13 @@ export interface PartsState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { preparePartsDir, writePart } from "./shard.ts";
  * const dir = await Deno.makeTempDir();
  * await preparePartsDir(dir, "old", 2);
  * await writePart(dir, "old", 0, 2, "a\n1\n");
- * console.assert((await preparePartsDir(dir, "old", 2)).done.join() === "0");
- * console.assert((await preparePartsDir(dir, "new", 2)).done.length === 0);
+ * assert((await preparePartsDir(dir, "old", 2)).done.join() === "0");
+ * assert((await preparePartsDir(dir, "new", 2)).done.length === 0);
  * ```
  */
 export async function preparePartsDir(
@@ -222,11 +227,12 @@ export async function preparePartsDir(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { preparePartsDir, readPartsState, writePart } from "./shard.ts";
  * const dir = await Deno.makeTempDir();
  * await preparePartsDir(dir, "f", 3);
  * await writePart(dir, "f", 2, 3, "a\n1\n");
- * console.assert((await readPartsState(dir))!.done.join() === "2");
+ * assert((await readPartsState(dir))!.done.join() === "2");
  * ```
  */
 export async function writePart(
@@ -247,8 +253,9 @@ export async function writePart(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readPartsState } from "./shard.ts";
- * console.assert((await readPartsState(await Deno.makeTempDir())) === undefined);
+ * assert((await readPartsState(await Deno.makeTempDir())) === undefined);
  * ```
  */
 export async function readPartsState(folder: string): Promise<PartsState | undefined> {
@@ -281,12 +288,13 @@ export async function readPartsState(folder: string): Promise<PartsState | undef
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { preparePartsDir, readAllParts, writePart } from "./shard.ts";
  * const dir = await Deno.makeTempDir();
  * await preparePartsDir(dir, "f", 2);
  * await writePart(dir, "f", 1, 2, "a\n2\n");
  * await writePart(dir, "f", 0, 2, "a\n1\n");
- * console.assert(JSON.stringify(await readAllParts(dir)) === '[["a"],["1"],["2"]]');
+ * assert(JSON.stringify(await readAllParts(dir)) === '[["a"],["1"],["2"]]');
  * ```
  */
 export async function readAllParts(folder: string): Promise<string[][]> {
@@ -317,13 +325,14 @@ export async function readAllParts(folder: string): Promise<string[][]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { removeFilesExcept } from "./shard.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(`${dir}/a/b`, { recursive: true });
  * await Deno.writeTextFile(`${dir}/a/keep.txt`, "");
  * await Deno.writeTextFile(`${dir}/a/b/old.txt`, "");
  * await removeFilesExcept(dir, (path) => path === "a/keep.txt");
- * console.assert([...Deno.readDirSync(`${dir}/a`)].map((e) => e.name).join() === "keep.txt");
+ * assert([...Deno.readDirSync(`${dir}/a`)].map((e) => e.name).join() === "keep.txt");
  * ```
  */
 export async function removeFilesExcept(

@@ -30,8 +30,9 @@ export type TargetChoice = "pred" | "true";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseTargetChoice } from "./test_predictions.ts";
- * console.assert(parseTargetChoice(undefined) === "pred" && parseTargetChoice("true") === "true");
+ * assert(parseTargetChoice(undefined) === "pred" && parseTargetChoice("true") === "true");
  * ```
  */
 export function parseTargetChoice(flag: unknown): TargetChoice {

@@ -12,8 +12,9 @@ import type { FlagSpec } from "../stages/cli.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { workersFlag } from "./workers_flag.ts";
- * console.assert(workersFlag("explaining chunks").help.startsWith("Web Workers explaining"));
+ * assert(workersFlag("explaining chunks").help.startsWith("Web Workers explaining"));
  * ```
  */
 export function workersFlag(jobs: string): FlagSpec {
@@ -32,8 +33,9 @@ export function workersFlag(jobs: string): FlagSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseWorkers } from "./workers_flag.ts";
- * console.assert(parseWorkers("3") === 3 && parseWorkers(undefined) <= 2);
+ * assert(parseWorkers("3") === 3 && parseWorkers(undefined) <= 2);
  * ```
  */
 export function parseWorkers(flag: unknown): number {

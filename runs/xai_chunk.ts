@@ -80,8 +80,9 @@ export interface ExplainedBatch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { explanationStem } from "./xai_chunk.ts";
- * console.assert(explanationStem("test/MI/MI(12)") === "test/MI/MI(12)");
+ * assert(explanationStem("test/MI/MI(12)") === "test/MI/MI(12)");
  * ```
  */
 export function explanationStem(id: string): string {
@@ -97,6 +98,7 @@ export function explanationStem(id: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { buildModel } from "../models/registry.ts";
  * import { getExplainer } from "../xai/registry.ts";
@@ -105,7 +107,7 @@ export function explanationStem(id: string): string {
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = new Float32Array(32 * 32 * 3).map((_, i) => Math.sin(i));
  * const maps = await explainBatch(getExplainer("saliency"), model, x, [1, 32, 32, 3], Int32Array.of(2));
- * console.assert(maps.normalisedNHW.every((v) => v >= 0 && v <= 1));
+ * assert(maps.normalisedNHW.every((v) => v >= 0 && v <= 1));
  * model.dispose();
  * ```
  */
@@ -145,6 +147,7 @@ function encodePng(image: RgbaImage): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { png } from "../deps.ts";
  * import { startBackend } from "../backends/backend.ts";
  * import { buildModel } from "../models/registry.ts";
@@ -165,8 +168,8 @@ function encodePng(image: RgbaImage): Uint8Array {
  *     targetClass: "MI",
  *   }],
  * });
- * console.assert(partRows.length === 2 && partRows[1][0] === "test/MI/a");
- * console.assert((await Deno.stat(`${dir}/overlay/test/MI/a.png`)).isFile);
+ * assert(partRows.length === 2 && partRows[1][0] === "test/MI/a");
+ * assert((await Deno.stat(`${dir}/overlay/test/MI/a.png`)).isFile);
  * model.dispose();
  * await Deno.remove(dir, { recursive: true });
  * ```

@@ -37,10 +37,11 @@ export function xaiMethodDir(out: string, model: string, method: string): string
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { xaiMethodDirs } from "./xai_merge.ts";
  * const out = await Deno.makeTempDir();
  * await Deno.mkdir(`${out}/explanations/ecgnet/gradcam`, { recursive: true });
- * console.assert((await xaiMethodDirs(out))[0].method === "gradcam");
+ * assert((await xaiMethodDirs(out))[0].method === "gradcam");
  * ```
  */
 export async function xaiMethodDirs(
@@ -68,8 +69,9 @@ export async function xaiMethodDirs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { xaiImageFiles } from "./xai_merge.ts";
- * console.assert(xaiImageFiles("test/MI/MI(1)").includes("overlay/test/MI/MI(1).png"));
+ * assert(xaiImageFiles("test/MI/MI(1)").includes("overlay/test/MI/MI(1).png"));
  * ```
  */
 export function xaiImageFiles(stem: string): string[] {
@@ -90,13 +92,14 @@ export function xaiImageFiles(stem: string): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { preparePartsDir, writePart } from "./shard.ts";
  * import { mergeXaiMethod } from "./xai_merge.ts";
  * const dir = await Deno.makeTempDir();
  * await preparePartsDir(dir, "f", 1);
  * await writePart(dir, "f", 0, 1, "id,file,true_class,predicted_class,probability,target_class,seconds\na,a.png,X,X,1,X,0.5\n");
- * console.assert((await mergeXaiMethod(dir)) === 1);
- * console.assert((await Deno.readTextFile(`${dir}/timings.csv`)) === "id,seconds\na,0.5\n");
+ * assert((await mergeXaiMethod(dir)) === 1);
+ * assert((await Deno.readTextFile(`${dir}/timings.csv`)) === "id,seconds\na,0.5\n");
  * ```
  */
 export async function mergeXaiMethod(dir: string): Promise<number> {

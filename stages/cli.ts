@@ -87,8 +87,9 @@ const FLAG_TO_FIELD: Record<SharedFlag, keyof Config | undefined> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { numberOrText } from "./cli.ts";
- * console.assert(numberOrText("3e-4") === 3e-4 && numberOrText("big") === "big");
+ * assert(numberOrText("3e-4") === 3e-4 && numberOrText("big") === "big");
  * ```
  */
 export function numberOrText(raw: string): number | string {
@@ -105,9 +106,10 @@ function flagValue(field: keyof Config, raw: string): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { helpText } from "./cli.ts";
  * const text = helpText({ name: "demo", summary: "everything", shared: ["seed"] });
- * console.assert(text.includes("--seed N"));
+ * assert(text.includes("--seed N"));
  * ```
  */
 export function helpText(spec: StageSpec): string {
@@ -143,10 +145,11 @@ export function helpText(spec: StageSpec): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseStageArgs } from "./cli.ts";
  * const spec = { name: "x", summary: "y", shared: ["seed", "img-size"] as const };
  * const args = await parseStageArgs(spec, ["--seed", "7", "--img-size", "128"]);
- * console.assert(args!.config.seed === 7 && args!.config.imgSizePx === 128);
+ * assert(args!.config.seed === 7 && args!.config.imgSizePx === 128);
  * ```
  */
 export async function parseStageArgs(
@@ -184,9 +187,10 @@ export async function parseStageArgs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { runStage } from "./cli.ts";
  * const code = await runStage({ name: "x", summary: "y", shared: [] }, [], async () => {});
- * console.assert(code === 0);
+ * assert(code === 0);
  * ```
  */
 export async function runStage(

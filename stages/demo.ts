@@ -68,10 +68,11 @@ export const demoSpec: StageSpec = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { localisationReport } from "./demo.ts";
  * const row = { model: "ecgnet", method: "gradcam", metric: "pointing_game", category: "localisation",
  *   direction: "higher", mean: "0.75", ci95_low: "0.5", ci95_high: "1", n: "8" };
- * console.assert(localisationReport([row]).includes("pointing_game"));
+ * assert(localisationReport([row]).includes("pointing_game"));
  * ```
  */
 export function localisationReport(summary: readonly Record<string, string>[]): string {

@@ -51,9 +51,10 @@ export const explainSpec: StageSpec = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { targetsFromNpy } from "./explain.ts";
  * const t = targetsFromNpy({ shape: [2], dtype: "int64", data: BigInt64Array.of(3n, 0n) }, 2, "t.npy");
- * console.assert(t.join() === "3,0");
+ * assert(t.join() === "3,0");
  * ```
  */
 export function targetsFromNpy(array: NpyArray, n: number, source: string): Int32Array {

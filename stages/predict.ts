@@ -49,10 +49,11 @@ export const predictSpec: StageSpec = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { toNHWC } from "./predict.ts";
  * // One 1x2 image, channels first: R = [1, 2], G = [3, 4], B = [5, 6].
  * const x = toNHWC({ shape: [1, 3, 1, 2], dtype: "float32", data: new Float32Array([1, 2, 3, 4, 5, 6]) }, "x.npy");
- * console.assert(x.shape.join() === "1,1,2,3" && x.data.join() === "1,3,5,2,4,6");
+ * assert(x.shape.join() === "1,1,2,3" && x.data.join() === "1,3,5,2,4,6");
  * ```
  */
 export function toNHWC(

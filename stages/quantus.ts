@@ -127,9 +127,10 @@ export const quantusSpec: StageSpec = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseMetrics } from "./quantus.ts";
- * console.assert(parseMetrics(undefined, false).length === 3);
- * console.assert(parseMetrics("MaxSensitivity", false)[0].name === "max_sensitivity");
+ * assert(parseMetrics(undefined, false).length === 3);
+ * assert(parseMetrics("MaxSensitivity", false)[0].name === "max_sensitivity");
  * ```
  */
 export function parseMetrics(flag: unknown, haveMasks: boolean): MetricDefinition<CommonParams>[] {
@@ -150,11 +151,12 @@ export function parseMetrics(flag: unknown, haveMasks: boolean): MetricDefinitio
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { getMetric } from "../metrics/registry.ts";
  * import { metricParams } from "./quantus.ts";
  * const metric = getMetric("max_sensitivity");
  * const params = metricParams([metric], '{"max_sensitivity": {"nrSamples": 3}}', false);
- * console.assert((params.get(metric) as unknown as { nrSamples: number }).nrSamples === 3);
+ * assert((params.get(metric) as unknown as { nrSamples: number }).nrSamples === 3);
  * ```
  */
 export function metricParams(

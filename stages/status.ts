@@ -69,8 +69,9 @@ async function partsLine(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { outputsStatus } from "./status.ts";
- * console.assert((await outputsStatus(await Deno.makeTempDir())).length === 0);
+ * assert((await outputsStatus(await Deno.makeTempDir())).length === 0);
  * ```
  */
 export async function outputsStatus(out: string): Promise<StatusLine[]> {

@@ -84,9 +84,10 @@ const NUMERIC_FLAGS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { DEFAULT_CONFIG } from "../core/config.ts";
  * import { trainingConfig } from "./train.ts";
- * console.assert(trainingConfig(DEFAULT_CONFIG, { epochs: "3", lr: "1e-3" }).learningRate === 1e-3);
+ * assert(trainingConfig(DEFAULT_CONFIG, { epochs: "3", lr: "1e-3" }).learningRate === 1e-3);
  * ```
  */
 export function trainingConfig(

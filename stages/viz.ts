@@ -111,8 +111,9 @@ export interface VizReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { vizFiguresDir } from "./viz.ts";
- * console.assert(vizFiguresDir("outputs") === "outputs/plots/figures");
+ * assert(vizFiguresDir("outputs") === "outputs/plots/figures");
  * ```
  */
 export function vizFiguresDir(out: string): string {

@@ -115,8 +115,9 @@ export const xaiSpec: StageSpec = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseChunkSize } from "./xai.ts";
- * console.assert(parseChunkSize("2") === 2 && parseChunkSize(undefined) === 8);
+ * assert(parseChunkSize("2") === 2 && parseChunkSize(undefined) === 8);
  * ```
  */
 export function parseChunkSize(flag: unknown): number {
@@ -135,8 +136,9 @@ export function parseChunkSize(flag: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseMethods } from "./xai.ts";
- * console.assert(parseMethods("saliency, gradcam").map((e) => e.name).join() === "saliency,gradcam");
+ * assert(parseMethods("saliency, gradcam").map((e) => e.name).join() === "saliency,gradcam");
  * ```
  */
 export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {

@@ -12,12 +12,13 @@ import { tf } from "../deps.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { linearModel } from "./linear_model.ts";
  * await tf.setBackend("cpu");
  * const model = linearModel([1, 2, 1], [2, 3]);
  * const logits = model.predict(tf.ones([1, 1, 2, 1])) as tf.Tensor;
- * console.assert(logits.dataSync().join() === "5,0");
+ * assert(logits.dataSync().join() === "5,0");
  * model.dispose();
  * ```
  */

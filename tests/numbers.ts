@@ -10,8 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lcgValues } from "./numbers.ts";
- * console.assert(lcgValues(3, 7).join() === lcgValues(3, 7).join());
+ * assert(lcgValues(3, 7).join() === lcgValues(3, 7).join());
  * ```
  */
 export function lcgValues(size: number, seed: number): Float32Array {
@@ -32,8 +33,9 @@ export function lcgValues(size: number, seed: number): Float32Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { maxRelativeError } from "./numbers.ts";
- * console.assert(maxRelativeError(Float32Array.of(1, 2.5), Float32Array.of(1, 2)) === 0.25);
+ * assert(maxRelativeError(Float32Array.of(1, 2.5), Float32Array.of(1, 2)) === 0.25);
  * ```
  */
 export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

@@ -93,9 +93,10 @@ export async function readTree(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { treeDifferences } from "./subprocess.ts";
  * const a = new Map([["x", new Uint8Array([1])]]);
- * console.assert(treeDifferences(a, new Map([["x", new Uint8Array([2])]])).join() === "x");
+ * assert(treeDifferences(a, new Map([["x", new Uint8Array([2])]])).join() === "x");
  * ```
  */
 export function treeDifferences(

@@ -30,11 +30,12 @@ export async function writeTinySyntheticSet(root: string): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { tinyCnn } from "./training_fixtures.ts";
  * await tf.setBackend("cpu");
  * const model = tinyCnn("tiny", { numClasses: 4, imgSizePx: 32 });
- * console.assert(model.outputs[0].shape[1] === 4);
+ * assert(model.outputs[0].shape[1] === 4);
  * ```
  */
 export function tinyCnn(

@@ -43,6 +43,7 @@ export interface AdamWState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { AdamW } from "./adamw.ts";
  * await tf.setBackend("cpu");
@@ -51,7 +52,7 @@ export interface AdamWState {
  * optimizer.applyGradients([tf.tensor1d([0.5, -0.5])]);
  * // The first Adam step moves every weight by lr against its gradient's sign.
  * const [a, b] = w.dataSync();
- * console.assert(Math.abs(a - 0.9) < 1e-6 && Math.abs(b + 1.9) < 1e-6);
+ * assert(Math.abs(a - 0.9) < 1e-6 && Math.abs(b + 1.9) < 1e-6);
  * optimizer.dispose();
  * ```
  */

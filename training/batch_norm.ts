@@ -37,6 +37,7 @@ interface BatchNormInternals {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { TorchBatchNormStats } from "./batch_norm.ts";
  * await tf.setBackend("cpu");
@@ -48,7 +49,7 @@ interface BatchNormInternals {
  * model.apply(x, { training: true });
  * stats.afterStep(1);
  * const movingVariance = model.weights.find((w) => w.name.includes("moving_variance"))!;
- * console.assert(Math.abs(movingVariance.read().dataSync()[0] - (0.9 + 0.1 * 5 / 3)) < 1e-6);
+ * assert(Math.abs(movingVariance.read().dataSync()[0] - (0.9 + 0.1 * 5 / 3)) < 1e-6);
  * ```
  */
 export class TorchBatchNormStats {

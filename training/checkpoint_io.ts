@@ -42,13 +42,14 @@ export interface CheckpointMeta {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { serializeModel } from "./checkpoint_io.ts";
  * await tf.setBackend("cpu");
  * const input = tf.input({ shape: [2] });
  * const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1 }).apply(input) as tf.SymbolicTensor });
  * const { modelJson, weightsBin } = await serializeModel(model);
- * console.assert(weightsBin.length === 3 * 4 && JSON.parse(modelJson).weightsManifest.length === 1);
+ * assert(weightsBin.length === 3 * 4 && JSON.parse(modelJson).weightsManifest.length === 1);
  * ```
  */
 export async function serializeModel(
@@ -80,11 +81,12 @@ export async function serializeModel(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeFolderAtomic } from "./checkpoint_io.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFolderAtomic(`${dir}/ckpt`, { "a.txt": "1" });
  * await writeFolderAtomic(`${dir}/ckpt`, { "b.txt": "2" });
- * console.assert([...Deno.readDirSync(`${dir}/ckpt`)].map((e) => e.name).join() === "b.txt");
+ * assert([...Deno.readDirSync(`${dir}/ckpt`)].map((e) => e.name).join() === "b.txt");
  * ```
  */
 export async function writeFolderAtomic(

@@ -11,11 +11,12 @@ import { tf } from "../deps.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { crossEntropyFromLogits } from "./cross_entropy.ts";
  * await tf.setBackend("cpu");
  * const loss = crossEntropyFromLogits(tf.tensor2d([[0, 0]]), tf.tensor1d([1], "int32"));
- * console.assert(Math.abs(loss.dataSync()[0] - Math.LN2) < 1e-6);
+ * assert(Math.abs(loss.dataSync()[0] - Math.LN2) < 1e-6);
  * ```
  */
 export function crossEntropyFromLogits(logitsNC: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
@@ -32,9 +33,10 @@ export function crossEntropyFromLogits(logitsNC: tf.Tensor2D, labels: tf.Tensor1
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { softmaxCrossEntropyRows } from "./cross_entropy.ts";
  * const { probabilities, losses } = softmaxCrossEntropyRows(new Float32Array([0, 0]), [1], 2);
- * console.assert(probabilities[0] === 0.5 && Math.abs(losses[0] - Math.LN2) < 1e-12);
+ * assert(probabilities[0] === 0.5 && Math.abs(losses[0] - Math.LN2) < 1e-12);
  * ```
  */
 export function softmaxCrossEntropyRows(

@@ -28,12 +28,13 @@ export const INITIAL_EARLY_STOPPING: Readonly<EarlyStoppingState> = Object.freez
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { INITIAL_EARLY_STOPPING, updateEarlyStopping } from "./early_stopping.ts";
  * let s = updateEarlyStopping(INITIAL_EARLY_STOPPING, 1, 0.5, 2);
- * console.assert(s.improved && !s.stop);
+ * assert(s.improved && !s.stop);
  * s = updateEarlyStopping(s.state, 2, 0.5, 2); // equal is not better
  * s = updateEarlyStopping(s.state, 3, 0.4, 2);
- * console.assert(!s.improved && s.stop && s.state.bestEpoch === 1);
+ * assert(!s.improved && s.stop && s.state.bestEpoch === 1);
  * ```
  */
 export function updateEarlyStopping(

@@ -34,9 +34,10 @@ export const HISTORY_COLUMNS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { historyCsv } from "./history.ts";
  * const text = historyCsv([{ epoch: 1, trainLoss: 1.5, valLoss: 1.25, trainAccuracy: 0.5, valAccuracy: 0.75, seconds: 2.5 }]);
- * console.assert(text === "epoch,train_loss,val_loss,train_acc,val_acc,seconds\n1,1.5,1.25,0.5,0.75,2.500\n");
+ * assert(text === "epoch,train_loss,val_loss,train_acc,val_acc,seconds\n1,1.5,1.25,0.5,0.75,2.500\n");
  * ```
  */
 export function historyCsv(rows: readonly HistoryRow[]): string {
@@ -60,9 +61,10 @@ export function historyCsv(rows: readonly HistoryRow[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { historyCsv, parseHistoryCsv } from "./history.ts";
  * const rows = [{ epoch: 1, trainLoss: 1, valLoss: 2, trainAccuracy: 0.5, valAccuracy: 0.25, seconds: 3 }];
- * console.assert(parseHistoryCsv(historyCsv(rows), "h.csv")[0].valLoss === 2);
+ * assert(parseHistoryCsv(historyCsv(rows), "h.csv")[0].valLoss === 2);
  * ```
  */
 export function parseHistoryCsv(text: string, source: string): HistoryRow[] {

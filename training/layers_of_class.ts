@@ -10,11 +10,12 @@ import type { tf } from "../deps.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { layersOfClass } from "./layers_of_class.ts";
  * const input = tf.input({ shape: [2] });
  * const output = tf.layers.dropout({ rate: 0.5 }).apply(input) as tf.SymbolicTensor;
- * console.assert(layersOfClass(tf.model({ inputs: input, outputs: output }), "Dropout").length === 1);
+ * assert(layersOfClass(tf.model({ inputs: input, outputs: output }), "Dropout").length === 1);
  * ```
  */
 export function layersOfClass(model: tf.LayersModel, className: string): tf.layers.Layer[] {

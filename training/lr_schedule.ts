@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { cosineAnnealingLr } from "./lr_schedule.ts";
- * console.assert(cosineAnnealingLr(1e-3, 0, 10) === 1e-3);
- * console.assert(Math.abs(cosineAnnealingLr(1e-3, 5, 10) - 5e-4) < 1e-12);
+ * assert(cosineAnnealingLr(1e-3, 0, 10) === 1e-3);
+ * assert(Math.abs(cosineAnnealingLr(1e-3, 5, 10) - 5e-4) < 1e-12);
  * ```
  */
 export function cosineAnnealingLr(baseLr: number, epochIndex: number, totalEpochs: number): number {

@@ -70,12 +70,13 @@ export interface ResumeManifest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { settingsMismatch } from "./resume_state.ts";
  * const s = { model: "m", data: "d", limit: null, classes: ["a", "b"], imgSizePx: 64, batchSize: 8,
  *   learningRate: 1e-3, weightDecay: 0, patience: 5, seed: 1, cosine: false, epochs: 1, pretrained: null,
  *   augment: false, augmentFillGray: 0 };
- * console.assert(settingsMismatch(s, { ...s, epochs: 3 }).length === 0);
- * console.assert(settingsMismatch(s, { ...s, cosine: true, epochs: 3 })[0].startsWith("cosine"));
+ * assert(settingsMismatch(s, { ...s, epochs: 3 }).length === 0);
+ * assert(settingsMismatch(s, { ...s, cosine: true, epochs: 3 })[0].startsWith("cosine"));
  * ```
  */
 export function settingsMismatch(saved: TrainingSettings, now: TrainingSettings): string[] {
@@ -121,8 +122,9 @@ export async function writeResumeState(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readResumeManifest } from "./resume_state.ts";
- * console.assert((await readResumeManifest("outputs/no/such/dir")) === undefined);
+ * assert((await readResumeManifest("outputs/no/such/dir")) === undefined);
  * ```
  */
 export async function readResumeManifest(dir: string): Promise<ResumeManifest | undefined> {

@@ -16,6 +16,7 @@ import type { Random } from "../core/random.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { SeededRandom } from "../core/random.ts";
  * import { withSeededMathRandom } from "./seeded_math_random.ts";
@@ -23,7 +24,7 @@ import type { Random } from "../core/random.ts";
  * const draw = () => tf.randomUniform([3]).dataSync().join();
  * const a = await withSeededMathRandom(new SeededRandom(5), draw);
  * const b = await withSeededMathRandom(new SeededRandom(5), draw);
- * console.assert(a === b);
+ * assert(a === b);
  * ```
  */
 export async function withSeededMathRandom<T>(

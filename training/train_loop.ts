@@ -44,8 +44,9 @@ import { StochasticDepth } from "../models/layers.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { modelPaths } from "./train_loop.ts";
- * console.assert(modelPaths("outputs", "ecgnet").best === "outputs/checkpoints/ecgnet_best");
+ * assert(modelPaths("outputs", "ecgnet").best === "outputs/checkpoints/ecgnet_best");
  * ```
  */
 export function modelPaths(

@@ -45,9 +45,10 @@ function lookupTable(n: number, segments: Segments): Float64Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { JET_RGB8 } from "./colormap.ts";
- * console.assert(JET_RGB8.slice(0, 3).join() === "0,0,127"); // dark blue
- * console.assert(JET_RGB8.slice(-3).join() === "127,0,0"); // dark red
+ * assert(JET_RGB8.slice(0, 3).join() === "0,0,127"); // dark blue
+ * assert(JET_RGB8.slice(-3).join() === "127,0,0"); // dark red
  * ```
  */
 export const JET_RGB8: Uint8Array = (() => {
@@ -68,9 +69,10 @@ export const JET_RGB8: Uint8Array = (() => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { jetIndex } from "./colormap.ts";
- * console.assert(jetIndex(0) === 0 && jetIndex(0.5) === 128 && jetIndex(1) === 255);
- * console.assert(jetIndex(Number.NaN) === 0 && jetIndex(-2) === 0 && jetIndex(7) === 255);
+ * assert(jetIndex(0) === 0 && jetIndex(0.5) === 128 && jetIndex(1) === 255);
+ * assert(jetIndex(Number.NaN) === 0 && jetIndex(-2) === 0 && jetIndex(7) === 255);
  * ```
  */
 export function jetIndex(value: number): number {
@@ -85,9 +87,10 @@ export function jetIndex(value: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { jetImage } from "./colormap.ts";
  * const image = jetImage(new Float32Array([0, 1]), 2, 1);
- * console.assert(image.data.join() === "0,0,127,255,127,0,0,255");
+ * assert(image.data.join() === "0,0,127,255,127,0,0,255");
  * ```
  */
 export function jetImage(mapHW: ArrayLike<number>, widthPx: number, heightPx: number): RgbaImage {

@@ -83,6 +83,7 @@ export interface Explainer<Options extends ExplainOptions = ExplainOptions> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { checkExplainInputs } from "./explainer.ts";
  * await tf.setBackend("cpu");
@@ -90,7 +91,7 @@ export interface Explainer<Options extends ExplainOptions = ExplainOptions> {
  * const y = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(x)) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: x, outputs: y });
  * const batch = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
- * console.assert(checkExplainInputs("saliency", model, batch, Int32Array.from([1])) === 2);
+ * assert(checkExplainInputs("saliency", model, batch, Int32Array.from([1])) === 2);
  * ```
  */
 export function checkExplainInputs(
@@ -133,11 +134,12 @@ export function checkExplainInputs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../deps.ts";
  * import { inputAttribution } from "./explainer.ts";
  * await tf.setBackend("cpu");
  * const attr = await inputAttribution("saliency", tf.ones([1, 2, 2, 3]), { keepChannels: true });
- * console.assert(attr.mapsNHW[0] === 3 && attr.attributionsNHWC?.length === 12);
+ * assert(attr.mapsNHW[0] === 3 && attr.attributionsNHWC?.length === 12);
  * ```
  */
 export async function inputAttribution(
@@ -169,8 +171,9 @@ export async function inputAttribution(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { requireInteger } from "./explainer.ts";
- * console.assert(requireInteger("integrated_gradients", "nSteps", 50, 1) === 50);
+ * assert(requireInteger("integrated_gradients", "nSteps", 50, 1) === 50);
  * ```
  */
 export function requireInteger(method: string, option: string, value: number, min: number): number {

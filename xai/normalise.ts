@@ -15,9 +15,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { normaliseMinMax } from "./normalise.ts";
  * const out = normaliseMinMax(new Float32Array([1, 3, 5, 0, 0, 0]), 2);
- * console.assert(out.join() === "0,0.5,1,0,0,0");
+ * assert(out.join() === "0,0.5,1,0,0,0");
  * ```
  */
 export function normaliseMinMax(mapsNHW: Float32Array, count: number): Float32Array {

@@ -17,9 +17,10 @@ export const OVERLAY_HEATMAP_WEIGHT = 0.45;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resizeMapBilinear } from "./overlay.ts";
  * const out = resizeMapBilinear(new Float32Array([0, 1]), 2, 1, 4, 1);
- * console.assert(out.join() === "0,0.25,0.75,1");
+ * assert(out.join() === "0,0.25,0.75,1");
  * ```
  */
 export function resizeMapBilinear(
@@ -60,10 +61,11 @@ export function resizeMapBilinear(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { blendOverlay } from "./overlay.ts";
  * const grey = { widthPx: 1, heightPx: 1, data: new Uint8Array([100, 100, 100, 255]) };
  * const red = { widthPx: 1, heightPx: 1, data: new Uint8Array([255, 0, 0, 255]) };
- * console.assert(blendOverlay(grey, red).data.join() === "170,55,55,255");
+ * assert(blendOverlay(grey, red).data.join() === "170,55,55,255");
  * ```
  */
 export function blendOverlay(
@@ -94,10 +96,11 @@ export function blendOverlay(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { explanationPictures } from "./overlay.ts";
  * const source = { widthPx: 6, heightPx: 4, data: new Uint8Array(96).fill(255) };
  * const { heatmap, overlay } = explanationPictures(new Float32Array(4), 2, 2, source);
- * console.assert(heatmap.widthPx === 6 && overlay.heightPx === 4);
+ * assert(heatmap.widthPx === 6 && overlay.heightPx === 4);
  * ```
  */
 export function explanationPictures(

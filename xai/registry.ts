@@ -40,8 +40,9 @@ export type ExplainerOptions =
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { EXPLAINERS } from "./registry.ts";
- * console.assert(EXPLAINERS.some((e) => e.name === "integrated_gradients"));
+ * assert(EXPLAINERS.some((e) => e.name === "integrated_gradients"));
  * ```
  */
 export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
@@ -67,8 +68,9 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { getExplainer } from "./registry.ts";
- * console.assert(getExplainer("gradcam").name === "gradcam");
+ * assert(getExplainer("gradcam").name === "gradcam");
  * ```
  */
 export function getExplainer(name: string): Explainer<ExplainerOptions> {

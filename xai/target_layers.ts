@@ -23,8 +23,9 @@ export const LAST_CONV_LAYER = "last-conv";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { DEFAULT_CAM_MODULES } from "./target_layers.ts";
- * console.assert(DEFAULT_CAM_MODULES.resnet50 === "layer4");
+ * assert(DEFAULT_CAM_MODULES.resnet50 === "layer4");
  * ```
  */
 export const DEFAULT_CAM_MODULES: Readonly<Record<string, string>> = {
@@ -76,13 +77,14 @@ function validLayers(model: tf.LayersModel): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { buildModel } from "../models/registry.ts";
  * import { startBackend } from "../backends/backend.ts";
  * import { resolveCamLayer } from "./target_layers.ts";
  * await startBackend("cpu");
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 64 });
- * console.assert(resolveCamLayer(model, "default").name === "features.4.2");
- * console.assert(resolveCamLayer(model, "last-conv").name === "features.4.0");
+ * assert(resolveCamLayer(model, "default").name === "features.4.2");
+ * assert(resolveCamLayer(model, "last-conv").name === "features.4.0");
  * model.dispose();
  * ```
  */

@@ -68,10 +68,11 @@ const MAX_IM2COL_FLOATS = 1 << 26;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { gemmPlan } from "./blas_conv2d.ts";
  * const info = tf.backend_util.computeConv2DInfo([8, 56, 56, 64], [3, 3, 64, 64], 1, 1, "same");
- * console.assert(gemmPlan(info) === "shifted-taps");
+ * assert(gemmPlan(info) === "shifted-taps");
  * ```
  */
 export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
@@ -93,6 +94,7 @@ export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { conv2dByGemm } from "./blas_conv2d.ts";
  * import { referenceSgemm } from "./sgemm_reference.ts";
@@ -102,7 +104,7 @@ export function gemmPlan(info: tf.backend_util.Conv2DInfo): GemmPlan {
  * const ones = (n: number) => new Float32Array(n).fill(1);
  * const out = new Float32Array(9);
  * conv2dByGemm(referenceSgemm, info, ones(72), ones(72), out);
- * console.assert(out[0] === 32 && out[4] === 72);
+ * assert(out[0] === 32 && out[4] === 72);
  * ```
  */
 export function conv2dByGemm(
@@ -313,6 +315,7 @@ function im2col(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { conv2dFilterGradientByGemm } from "./blas_conv2d.ts";
  * import { referenceSgemm } from "./sgemm_reference.ts";
@@ -321,7 +324,7 @@ function im2col(
  * const ones = (n: number) => new Float32Array(n).fill(1);
  * const dFilter = new Float32Array(72);
  * conv2dFilterGradientByGemm(referenceSgemm, info, ones(72), ones(9), dFilter);
- * console.assert(dFilter[0] === 4 && dFilter[4 * 8] === 9);
+ * assert(dFilter[0] === 4 && dFilter[4 * 8] === 9);
  * ```
  */
 export function conv2dFilterGradientByGemm(
@@ -477,8 +480,9 @@ let stockScopes = 0;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { withStockConvolutions } from "./blas_conv2d.ts";
- * console.assert(withStockConvolutions(() => 2) === 2);
+ * assert(withStockConvolutions(() => 2) === 2);
  * ```
  */
 export function withStockConvolutions<T>(f: () => T): T {

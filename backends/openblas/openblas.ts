@@ -87,12 +87,13 @@ let loaded: OpenBlas | null | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { loadOpenBlas } from "./openblas.ts";
  * const blas = loadOpenBlas(); // undefined without the library or --allow-ffi
  * if (blas) {
  *   const c = new Float32Array(1);
  *   blas.sgemm(1, 1, 2, Float32Array.of(1, 2), 2, Float32Array.of(3, 4), 1, 0, c, 1);
- *   console.assert(c[0] === 11);
+ *   assert(c[0] === 11);
  * }
  * ```
  */

@@ -11,10 +11,11 @@ import type { Sgemm } from "./openblas.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { referenceSgemm } from "./sgemm_reference.ts";
  * const c = Float32Array.of(1);
  * referenceSgemm(1, 1, 2, Float32Array.of(1, 2), 2, Float32Array.of(3, 4), 1, 1, c, 1);
- * console.assert(c[0] === 12);
+ * assert(c[0] === 12);
  * ```
  */
 export const referenceSgemm: Sgemm = (m, n, k, a, lda, b, ldb, beta, c, ldc, transposeA) => {

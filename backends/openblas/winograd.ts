@@ -37,10 +37,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { winogradFits } from "./winograd.ts";
  * const info = tf.backend_util.computeConv2DInfo([8, 56, 56, 64], [3, 3, 64, 64], 1, 1, "same");
- * console.assert(winogradFits(info));
+ * assert(winogradFits(info));
  * ```
  */
 export function winogradFits(info: tf.backend_util.Conv2DInfo): boolean {
@@ -323,6 +324,7 @@ export type ClampRange = readonly [number, number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { winogradConv2d } from "./winograd.ts";
  * import { bumpHeap } from "../wasm/wasm_simd.ts";
@@ -333,7 +335,7 @@ export type ClampRange = readonly [number, number];
  * const x = heap.floats(256).fill(1), filter = heap.floats(9 * 256).fill(1);
  * const out = heap.floats(256);
  * winogradConv2d(heap, referenceSgemm, info, x, filter, out);
- * console.assert(out[0] === 4 * 16 && out[5 * 16] === 9 * 16); // a corner and an inner pixel
+ * assert(out[0] === 4 * 16 && out[5 * 16] === 9 * 16); // a corner and an inner pixel
  * ```
  */
 export function winogradConv2d(

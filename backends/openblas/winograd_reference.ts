@@ -33,6 +33,7 @@ function aRows(a: number[]): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { winogradReference } from "./winograd_reference.ts";
  * import { referenceSgemm } from "./sgemm_reference.ts";
@@ -43,7 +44,7 @@ function aRows(a: number[]): number[] {
  *   new Float32Array(256).fill(1),
  *   new Float32Array(9 * 256).fill(1),
  * );
- * console.assert(out[0] === 64 && out[5 * 16] === 144);
+ * assert(out[0] === 64 && out[5 * 16] === 144);
  * ```
  */
 export function winogradReference(

@@ -39,11 +39,12 @@ export const FAST_WASM_KERNELS: readonly tf.KernelConfig[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { registerFastWasmKernels } from "./register_wasm_kernels.ts";
  * registerFastWasmKernels();
  * registerFastWasmKernels();
- * console.assert(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
+ * assert(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
  * ```
  */
 export function registerFastWasmKernels(): void {

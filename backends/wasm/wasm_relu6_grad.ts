@@ -19,6 +19,7 @@ export const TORCH_RELU6_GRAD = "TorchRelu6Grad";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { startBackend } from "../backend.ts";
  * import { TORCH_RELU6_GRAD } from "./wasm_relu6_grad.ts";
@@ -26,7 +27,7 @@ export const TORCH_RELU6_GRAD = "TorchRelu6Grad";
  * const dy = tf.ones([4]);
  * const x = tf.tensor1d([0, 1e-30, 5.9999995, 6]);
  * const dx = tf.engine().runKernel(TORCH_RELU6_GRAD, { dy, x }) as tf.Tensor;
- * console.assert((await dx.data()).join() === "0,1,1,0");
+ * assert((await dx.data()).join() === "0,1,1,0");
  * ```
  */
 export const wasmTorchRelu6GradConfig: tf.KernelConfig = {

@@ -58,8 +58,9 @@ function memarg(offset: number): Code {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { op } from "./wasm_simd.ts";
- * console.assert(op.get(3).join() === "32,3");
+ * assert(op.get(3).join() === "32,3");
  * ```
  */
 export const op = {
@@ -102,8 +103,9 @@ export const op = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { op, setSum } from "./wasm_simd.ts";
- * console.assert(setSum(2, 0, 1).join() === [...op.get(0), ...op.get(1), ...op.i32Add, ...op.set(2)].join());
+ * assert(setSum(2, 0, 1).join() === [...op.get(0), ...op.get(1), ...op.i32Add, ...op.set(2)].join());
  * ```
  */
 export function setSum(target: number, a: number, b: number): Code {
@@ -115,8 +117,9 @@ export function setSum(target: number, a: number, b: number): Code {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { loadAt } from "./wasm_simd.ts";
- * console.assert(loadAt(0, 1).length > 0);
+ * assert(loadAt(0, 1).length > 0);
  * ```
  */
 export function loadAt(base: number, offset: number): Code {
@@ -128,8 +131,9 @@ export function loadAt(base: number, offset: number): Code {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { loadAt, storeAt } from "./wasm_simd.ts";
- * console.assert(storeAt(0, 1, loadAt(2, 1)).length > 0); // copies 16 bytes
+ * assert(storeAt(0, 1, loadAt(2, 1)).length > 0); // copies 16 bytes
  * ```
  */
 export function storeAt(base: number, offset: number, value: Code): Code {
@@ -149,6 +153,7 @@ export interface FunctionSource {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { assembleModule, op } from "./wasm_simd.ts";
  * // store(p, load(p) + load(p)): doubles four floats in place.
  * const bytes = assembleModule([{
@@ -162,7 +167,7 @@ export interface FunctionSource {
  * const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
  * new Float32Array(memory.buffer).set([1, 2, 3, 4]);
  * (exports.double as (p: number) => void)(0);
- * console.assert(new Float32Array(memory.buffer, 0, 4).join() === "2,4,6,8");
+ * assert(new Float32Array(memory.buffer, 0, 4).join() === "2,4,6,8");
  * ```
  */
 export function assembleModule(functions: FunctionSource[]): Uint8Array<ArrayBuffer> {
@@ -208,9 +213,10 @@ export function assembleModule(functions: FunctionSource[]): Uint8Array<ArrayBuf
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { Locals } from "./wasm_simd.ts";
  * const l = new Locals(["i32"]);
- * console.assert(l.index("p0") === 0 && l.v128("acc") === 1 && l.locals().join() === "v128");
+ * assert(l.index("p0") === 0 && l.v128("acc") === 1 && l.locals().join() === "v128");
  * ```
  */
 export class Locals {
@@ -263,8 +269,9 @@ export class Locals {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { countedLoop, op } from "./wasm_simd.ts";
- * console.assert(countedLoop(0, 1, 16, [...op.get(0)]).length > 0);
+ * assert(countedLoop(0, 1, 16, [...op.get(0)]).length > 0);
  * ```
  */
 export function countedLoop(counter: number, limit: number, step: number, body: Code): Code {
@@ -306,10 +313,11 @@ export interface WasmHeap {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { bumpHeap } from "./wasm_simd.ts";
  * const heap = bumpHeap(1);
  * const a = heap.floats(4), b = heap.floats(4);
- * console.assert(a.buffer === heap.memory.buffer && b.byteOffset - a.byteOffset === 16);
+ * assert(a.buffer === heap.memory.buffer && b.byteOffset - a.byteOffset === 16);
  * ```
  */
 export function bumpHeap(pages: number): WasmHeap & { floats(count: number): Float32Array } {
@@ -335,10 +343,11 @@ export function bumpHeap(pages: number): WasmHeap & { floats(count: number): Flo
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { kernelsPerMemory } from "./wasm_simd.ts";
  * const on = kernelsPerMemory<{ nop(): void }>(() => [{ name: "nop", params: [], locals: [], body: [] }]);
  * const memory = new WebAssembly.Memory({ initial: 1 });
- * console.assert(on(memory) === on(memory));
+ * assert(on(memory) === on(memory));
  * on(memory).nop();
  * ```
  */

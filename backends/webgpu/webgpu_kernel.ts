@@ -34,10 +34,11 @@ const MAX_WORKGROUPS_PER_DIMENSION = 65535;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { onWebGpuBackend } from "./webgpu_kernel.ts";
  * await tf.setBackend("cpu");
- * console.assert(!onWebGpuBackend());
+ * assert(!onWebGpuBackend());
  * ```
  */
 export function onWebGpuBackend(): boolean {
@@ -97,10 +98,11 @@ export interface WgslRun {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { dispatchSize, WORKGROUP_SIZE } from "./webgpu_kernel.ts";
- * console.assert(dispatchSize(100).join() === "2,1");
+ * assert(dispatchSize(100).join() === "2,1");
  * const [x, y] = dispatchSize(70000 * WORKGROUP_SIZE);
- * console.assert(x <= 65535 && x * y * WORKGROUP_SIZE >= 70000 * WORKGROUP_SIZE);
+ * assert(x <= 65535 && x * y * WORKGROUP_SIZE >= 70000 * WORKGROUP_SIZE);
  * ```
  */
 export function dispatchSize(invocations: number): [number, number] {
@@ -206,6 +208,7 @@ function checkLimits(run: WgslRun, device: GPUDevice): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { probeWebGpu } from "../backend.ts";
  * import { runWgsl } from "./webgpu_kernel.ts";
@@ -225,7 +228,7 @@ function checkLimits(run: WgslRun, device: GPUDevice): void {
  *     bindings: [{ kind: "read", tensor: x }, { kind: "write", outputShape: [3] }],
  *     dispatches: [{ entryPoint: "double", invocations: 3 }],
  *   });
- *   console.assert((await y.data()).join() === "2,4,6");
+ *   assert((await y.data()).join() === "2,4,6");
  *   tf.dispose([x, y]);
  * }
  * ```

@@ -371,11 +371,12 @@ const RECIPROCAL_LEADS: Record<LeadGroupName, readonly LeadName[]> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "../../core/random.ts";
  * import { synthesizeRecording } from "./beat_model.ts";
  * const ecg = synthesizeRecording("MI", new SeededRandom(3), { sampleRateHz: 250 });
- * console.assert(ecg.signalsMv.V2.length === 2500 && ecg.leadGroup !== null);
- * console.assert(ecg.evidence.length > 0);
+ * assert(ecg.signalsMv.V2.length === 2500 && ecg.leadGroup !== null);
+ * assert(ecg.evidence.length > 0);
  * ```
  */
 export function synthesizeRecording(

@@ -133,8 +133,9 @@ function parseGlyph(rows: string): GlyphRun[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { hasGlyph } from "./bitmap_font.ts";
- * console.assert(hasGlyph("A") && hasGlyph("%") && !hasGlyph("@"));
+ * assert(hasGlyph("A") && hasGlyph("%") && !hasGlyph("@"));
  * ```
  */
 export function hasGlyph(char: string): boolean {
@@ -146,8 +147,9 @@ export function hasGlyph(char: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { textWidthCells } from "./bitmap_font.ts";
- * console.assert(textWidthCells("II") === 11);
+ * assert(textWidthCells("II") === 11);
  * ```
  */
 export function textWidthCells(text: string): number {
@@ -160,9 +162,10 @@ export function textWidthCells(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { textRuns } from "./bitmap_font.ts";
  * const runs = textRuns("-");
- * console.assert(runs.length === 1 && runs[0].lengthCells === 3 && runs[0].yCell === 3);
+ * assert(runs.length === 1 && runs[0].lengthCells === 3 && runs[0].yCell === 3);
  * ```
  */
 export function textRuns(text: string): GlyphRun[] {

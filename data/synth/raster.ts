@@ -23,9 +23,10 @@ export type Rgb = readonly [red: number, green: number, blue: number];
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { bandCoverage } from "./raster.ts";
- * console.assert(bandCoverage(0, 2) === 1 && bandCoverage(0, 0.25) === 0.25);
- * console.assert(bandCoverage(3, 2) === 0);
+ * assert(bandCoverage(0, 2) === 1 && bandCoverage(0, 0.25) === 0.25);
+ * assert(bandCoverage(3, 2) === 0);
  * ```
  */
 export function bandCoverage(distancePx: number, widthPx: number): number {
@@ -41,10 +42,11 @@ export function bandCoverage(distancePx: number, widthPx: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { CoverageCanvas } from "./raster.ts";
  * const canvas = new CoverageCanvas(20, 10);
  * canvas.strokePolyline([2, 10, 18], [5, 2, 5], 1.5);
- * console.assert(canvas.coverage[5 * 20 + 2] > 0.5);
+ * assert(canvas.coverage[5 * 20 + 2] > 0.5);
  * ```
  */
 export class CoverageCanvas {
@@ -133,9 +135,10 @@ export class CoverageCanvas {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "./raster.ts";
  * const page = filledImage(4, 3, [255, 255, 255]);
- * console.assert(page.data.length === 48 && page.data[3] === 255);
+ * assert(page.data.length === 48 && page.data[3] === 255);
  * ```
  */
 export function filledImage(widthPx: number, heightPx: number, rgb: Rgb): RgbaImage {
@@ -154,12 +157,13 @@ export function filledImage(widthPx: number, heightPx: number, rgb: Rgb): RgbaIm
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { compositeInk, CoverageCanvas, filledImage } from "./raster.ts";
  * const page = filledImage(4, 1, [255, 255, 255]);
  * const canvas = new CoverageCanvas(4, 1);
  * canvas.coverage[1] = 1;
  * compositeInk(page, canvas, [0, 0, 0]);
- * console.assert(page.data[4] === 0 && page.data[0] === 255);
+ * assert(page.data[4] === 0 && page.data[0] === 255);
  * ```
  */
 export function compositeInk(image: RgbaImage, canvas: CoverageCanvas, ink: Rgb): void {
@@ -180,10 +184,11 @@ export function compositeInk(image: RgbaImage, canvas: CoverageCanvas, ink: Rgb)
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { CoverageCanvas, thresholdMask } from "./raster.ts";
  * const canvas = new CoverageCanvas(2, 1);
  * canvas.coverage[0] = 0.7;
- * console.assert(thresholdMask(canvas, 0.5).data[0] === 255);
+ * assert(thresholdMask(canvas, 0.5).data[0] === 255);
  * ```
  */
 export function thresholdMask(canvas: CoverageCanvas, threshold: number): GrayImage {

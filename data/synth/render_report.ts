@@ -362,11 +362,12 @@ function drawLeadFurniture(canvas: CoverageCanvas, page: PageTransform, traceWid
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "../../core/random.ts";
  * import { renderSyntheticReport } from "./render_report.ts";
  * const report = renderSyntheticReport("MI", new SeededRandom(1).fork("train/MI/1"));
- * console.assert(report.image.widthPx === 640 && report.image.heightPx === 455);
- * console.assert(report.mask.data.length === 640 * 455 && report.meta.maskPixels > 0);
+ * assert(report.image.widthPx === 640 && report.image.heightPx === 455);
+ * assert(report.mask.data.length === 640 * 455 && report.meta.maskPixels > 0);
  * ```
  */
 export function renderSyntheticReport(

@@ -71,9 +71,10 @@ export interface Panel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { reportPanels } from "./report_layout.ts";
  * const panels = reportPanels();
- * console.assert(panels.length === 13 && panels[1].lead === "aVR" && panels[12].lead === "II");
+ * assert(panels.length === 13 && panels[1].lead === "aVR" && panels[12].lead === "II");
  * ```
  */
 export function reportPanels(): Panel[] {
@@ -103,8 +104,9 @@ export function reportPanels(): Panel[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { reportHeightPx } from "./report_layout.ts";
- * console.assert(reportHeightPx(640) === 455);
+ * assert(reportHeightPx(640) === 455);
  * ```
  */
 export function reportHeightPx(widthPx: number): number {
@@ -117,11 +119,12 @@ export function reportHeightPx(widthPx: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PageTransform } from "./report_layout.ts";
  * const page = new PageTransform(640, 0.5, 1, -0.5);
  * const [xPx, yPx] = page.toPx(100, 80);
  * const [xMm, yMm] = page.toMm(xPx, yPx);
- * console.assert(Math.abs(xMm - 100) < 1e-9 && Math.abs(yMm - 80) < 1e-9);
+ * assert(Math.abs(xMm - 100) < 1e-9 && Math.abs(yMm - 80) < 1e-9);
  * ```
  */
 export class PageTransform {

@@ -82,9 +82,10 @@ export interface SyntheticImageRecord extends ReportMeta {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { encodeReportJpeg } from "./synthetic_dataset.ts";
  * const bytes = encodeReportJpeg({ widthPx: 1, heightPx: 1, data: new Uint8Array(4) }, 90);
- * console.assert(bytes[0] === 0xff && bytes[1] === 0xd8);
+ * assert(bytes[0] === 0xff && bytes[1] === 0xd8);
  * ```
  */
 export function encodeReportJpeg(image: RgbaImage, quality: number): Uint8Array {
@@ -100,9 +101,10 @@ export function encodeReportJpeg(image: RgbaImage, quality: number): Uint8Array 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { encodeMaskPng } from "./synthetic_dataset.ts";
  * const bytes = encodeMaskPng({ widthPx: 2, heightPx: 1, data: new Uint8Array([0, 255]) });
- * console.assert(bytes[1] === 0x50); // "P" of the PNG signature
+ * assert(bytes[1] === 0x50); // "P" of the PNG signature
  * ```
  */
 export function encodeMaskPng(mask: GrayImage): Uint8Array {
@@ -120,10 +122,11 @@ export function encodeMaskPng(mask: GrayImage): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeSyntheticDataset } from "./synthetic_dataset.ts";
  * const outDir = await Deno.makeTempDir();
  * const summary = await writeSyntheticDataset({ outDir, perClass: 3, seed: 1, widthPx: 320 });
- * console.assert(summary.counts.val.MI === 1);
+ * assert(summary.counts.val.MI === 1);
  * await Deno.remove(outDir, { recursive: true });
  * ```
  */

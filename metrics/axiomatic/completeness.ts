@@ -47,6 +47,7 @@ export interface CompletenessParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { MetricModel } from "../metric_model.ts";
@@ -65,7 +66,7 @@ export interface CompletenessParams extends CommonParams {
  * };
  * const context = { model, draws: new SeededDraws(0) };
  * const r = await COMPLETENESS.evaluate(context, batch, COMPLETENESS.defaults);
- * console.assert(r.scores[0] === 1);
+ * assert(r.scores[0] === 1);
  * model.dispose();
  * ```
  */

@@ -27,9 +27,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { contributionEntropy } from "./complexity.ts";
- * console.assert(Math.abs(contributionEntropy(Float32Array.of(1, -1, 1, 1)) - Math.log(4)) < 1e-12);
- * console.assert(contributionEntropy(Float32Array.of(0, 3, 0)) === 0);
+ * assert(Math.abs(contributionEntropy(Float32Array.of(1, -1, 1, 1)) - Math.log(4)) < 1e-12);
+ * assert(contributionEntropy(Float32Array.of(0, 3, 0)) === 0);
  * ```
  */
 export function contributionEntropy(values: Float32Array): number {
@@ -62,6 +63,7 @@ function quantusEntropy(values: Float32Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { COMPLEXITY } from "./complexity.ts";
  * const batch = {
@@ -71,7 +73,7 @@ function quantusEntropy(values: Float32Array): number {
  * // deno-lint-ignore no-explicit-any
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const r = await COMPLEXITY.evaluate(context, batch, COMPLEXITY.defaults);
- * console.assert(Math.abs(r.scores[0] - Math.log(4)) < 1e-12 && r.scores[1] === 0);
+ * assert(Math.abs(r.scores[0] - Math.log(4)) < 1e-12 && r.scores[1] === 0);
  * ```
  */
 export const COMPLEXITY: MetricDefinition = {

@@ -32,6 +32,7 @@ export interface EffectiveComplexityParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { EFFECTIVE_COMPLEXITY } from "./effective_complexity.ts";
  * const batch = {
@@ -41,7 +42,7 @@ export interface EffectiveComplexityParams extends CommonParams {
  * // deno-lint-ignore no-explicit-any
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const r = await EFFECTIVE_COMPLEXITY.evaluate(context, batch, EFFECTIVE_COMPLEXITY.defaults);
- * console.assert(r.scores[0] === 2);
+ * assert(r.scores[0] === 2);
  * ```
  */
 export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> = {

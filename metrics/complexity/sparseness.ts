@@ -43,9 +43,10 @@ function giniParts(values: Float32Array): { weighted: number; sum: number } {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { giniIndex } from "./sparseness.ts";
- * console.assert(giniIndex(Float32Array.of(1, 1, 1, 1)) === 0);
- * console.assert(giniIndex(Float32Array.of(0, 0, 0, 1)) === 0.75);
+ * assert(giniIndex(Float32Array.of(1, 1, 1, 1)) === 0);
+ * assert(giniIndex(Float32Array.of(0, 0, 0, 1)) === 0.75);
  * ```
  */
 export function giniIndex(values: Float32Array): number {
@@ -64,6 +65,7 @@ function quantusGini(values: Float32Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { SPARSENESS } from "./sparseness.ts";
  * const batch = {
@@ -73,7 +75,7 @@ function quantusGini(values: Float32Array): number {
  * // deno-lint-ignore no-explicit-any
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const r = await SPARSENESS.evaluate(context, batch, SPARSENESS.defaults);
- * console.assert(r.scores[0] === 0 && r.scores[1] === 0.75);
+ * assert(r.scores[0] === 0 && r.scores[1] === 0.75);
  * ```
  */
 export const SPARSENESS: MetricDefinition = {

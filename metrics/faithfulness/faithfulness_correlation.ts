@@ -39,9 +39,10 @@ export interface FaithfulnessCorrelationParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { FAITHFULNESS_CORRELATION } from "./faithfulness_correlation.ts";
- * console.assert(FAITHFULNESS_CORRELATION.direction === "higher");
- * console.assert(FAITHFULNESS_CORRELATION.defaults.nrRuns === 50);
+ * assert(FAITHFULNESS_CORRELATION.direction === "higher");
+ * assert(FAITHFULNESS_CORRELATION.defaults.nrRuns === 50);
  * ```
  */
 export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationParams> = {

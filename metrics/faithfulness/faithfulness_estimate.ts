@@ -55,9 +55,10 @@ export interface FaithfulnessEstimateParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { FAITHFULNESS_ESTIMATE } from "./faithfulness_estimate.ts";
- * console.assert(FAITHFULNESS_ESTIMATE.direction === "higher");
- * console.assert(FAITHFULNESS_ESTIMATE.defaults.similarity === "pearson");
+ * assert(FAITHFULNESS_ESTIMATE.direction === "higher");
+ * assert(FAITHFULNESS_ESTIMATE.defaults.similarity === "pearson");
  * ```
  */
 export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams> = {

@@ -108,8 +108,9 @@ function wholeBatchBaseline(baseline: Baseline, statesNHWC: Float32Array, n: num
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { IROF } from "./irof.ts";
- * console.assert(IROF.direction === "higher" && IROF.defaults.perturbBaseline === "mean");
+ * assert(IROF.direction === "higher" && IROF.defaults.perturbBaseline === "mean");
  * ```
  */
 export const IROF: MetricDefinition<IrofParams> = {

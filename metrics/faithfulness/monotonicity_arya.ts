@@ -49,8 +49,9 @@ export interface MonotonicityAryaParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MONOTONICITY_ARYA } from "./monotonicity_arya.ts";
- * console.assert(MONOTONICITY_ARYA.direction === "higher");
+ * assert(MONOTONICITY_ARYA.direction === "higher");
  * ```
  */
 export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {

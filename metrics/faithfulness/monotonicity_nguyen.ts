@@ -62,9 +62,10 @@ export interface MonotonicityNguyenParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MONOTONICITY_NGUYEN } from "./monotonicity_nguyen.ts";
- * console.assert(MONOTONICITY_NGUYEN.direction === "higher");
- * console.assert(MONOTONICITY_NGUYEN.defaults.perturbBaseline === "uniform");
+ * assert(MONOTONICITY_NGUYEN.direction === "higher");
+ * assert(MONOTONICITY_NGUYEN.defaults.perturbBaseline === "uniform");
  * ```
  */
 export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {

@@ -44,12 +44,13 @@ const TOLERANCE = 1e-10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { noisyLinearImputation } from "./noisy_linear_imputation.ts";
  * // A horizontal ramp 0..4; the middle pixel removed comes back as the mean of its neighbours.
  * const image = Float32Array.of(0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4);
  * const out = noisyLinearImputation(image, 3, 5, 1, Int32Array.of(7), 0, new SeededDraws(1));
- * console.assert(Math.abs(out[7] - 2) < 1e-6 && image[7] === 2);
+ * assert(Math.abs(out[7] - 2) < 1e-6 && image[7] === 2);
  * ```
  */
 export function noisyLinearImputation(

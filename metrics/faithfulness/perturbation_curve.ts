@@ -65,6 +65,7 @@ export interface CumulativeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { MetricModel } from "../metric_model.ts";
  * import { cumulativeCurves } from "./perturbation_curve.ts";
@@ -78,7 +79,7 @@ export interface CumulativeOptions {
  * const [curve] = await cumulativeCurves(model, batch, {
  *   steps: [[[2], [1], [0]]], baselines: () => [0], softmax: false,
  * });
- * console.assert(curve.join() === "3,1,0" && model.calls === 1);
+ * assert(curve.join() === "3,1,0" && model.calls === 1);
  * model.dispose();
  * ```
  */
@@ -195,6 +196,7 @@ async function removalCurvesOnGpu(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { MetricModel } from "../metric_model.ts";
  * import { independentCopies } from "./perturbation_curve.ts";
@@ -207,7 +209,7 @@ async function removalCurvesOnGpu(
  * const out = await independentCopies(model, batch, 2, () => 0, (e, image) => {
  *   image[e] = 0;
  * }, { softmax: false });
- * console.assert(out.join() === "2,1");
+ * assert(out.join() === "2,1");
  * model.dispose();
  * ```
  */
@@ -293,8 +295,9 @@ class CopyBuffer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { orderedSteps } from "./perturbation_curve.ts";
- * console.assert(orderedSteps(Int32Array.of(4, 2, 0, 1, 3), 2).map((s) => s.join()).join("|") === "4,2|0,1|3");
+ * assert(orderedSteps(Int32Array.of(4, 2, 0, 1, 3), 2).map((s) => s.join()).join("|") === "4,2|0,1|3");
  * ```
  */
 export function orderedSteps(order: Int32Array, featuresInStep: number): Int32Array[] {
@@ -311,8 +314,9 @@ export function orderedSteps(order: Int32Array, featuresInStep: number): Int32Ar
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { trapezoid } from "./perturbation_curve.ts";
- * console.assert(trapezoid([1, 3, 1]) === 4 && trapezoid([5]) === 0);
+ * assert(trapezoid([1, 3, 1]) === 4 && trapezoid([5]) === 0);
  * ```
  */
 export function trapezoid(values: ArrayLike<number>): number {
@@ -330,9 +334,10 @@ export function trapezoid(values: ArrayLike<number>): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resolveFeaturesInStep } from "./perturbation_curve.ts";
- * console.assert(resolveFeaturesInStep("pixel_flipping", 0, 28, 28) === 28);
- * console.assert(resolveFeaturesInStep("pixel_flipping", 4, 28, 28) === 4);
+ * assert(resolveFeaturesInStep("pixel_flipping", 0, 28, 28) === 28);
+ * assert(resolveFeaturesInStep("pixel_flipping", 4, 28, 28) === 4);
  * ```
  */
 export function resolveFeaturesInStep(
@@ -360,10 +365,11 @@ export function resolveFeaturesInStep(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { markConstantMaps } from "./perturbation_curve.ts";
  * const result = { scores: Float64Array.of(1, 2), reasons: [undefined, undefined] };
  * markConstantMaps(result, Float32Array.of(3, 3, 1, 2), 2, false);
- * console.assert(Number.isNaN(result.scores[0]) && result.scores[1] === 2);
+ * assert(Number.isNaN(result.scores[0]) && result.scores[1] === 2);
  * ```
  */
 export function markConstantMaps(

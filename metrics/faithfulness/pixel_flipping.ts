@@ -49,8 +49,9 @@ export interface PixelFlippingParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { PIXEL_FLIPPING } from "./pixel_flipping.ts";
- * console.assert(PIXEL_FLIPPING.direction === "lower" && PIXEL_FLIPPING.defaults.softmax);
+ * assert(PIXEL_FLIPPING.direction === "lower" && PIXEL_FLIPPING.defaults.softmax);
  * ```
  */
 export const PIXEL_FLIPPING: MetricDefinition<PixelFlippingParams> = {

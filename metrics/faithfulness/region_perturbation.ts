@@ -40,9 +40,10 @@ export interface RegionPerturbationParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { REGION_PERTURBATION } from "./region_perturbation.ts";
- * console.assert(REGION_PERTURBATION.direction === "higher");
- * console.assert(REGION_PERTURBATION.defaults.order === "morf");
+ * assert(REGION_PERTURBATION.direction === "higher");
+ * assert(REGION_PERTURBATION.defaults.order === "morf");
  * ```
  */
 export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {

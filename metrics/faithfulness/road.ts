@@ -39,8 +39,9 @@ export interface RoadParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ROAD } from "./road.ts";
- * console.assert(ROAD.direction === "lower" && ROAD.defaults.noise === 0.01);
+ * assert(ROAD.direction === "lower" && ROAD.defaults.noise === 0.01);
  * ```
  */
 export const ROAD: MetricDefinition<RoadParams> = {

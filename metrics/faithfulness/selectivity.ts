@@ -33,8 +33,9 @@ export interface SelectivityParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SELECTIVITY } from "./selectivity.ts";
- * console.assert(SELECTIVITY.direction === "lower" && SELECTIVITY.defaults.patchSize === 8);
+ * assert(SELECTIVITY.direction === "lower" && SELECTIVITY.defaults.patchSize === 8);
  * ```
  */
 export const SELECTIVITY: MetricDefinition<SelectivityParams> = {

@@ -85,8 +85,9 @@ function normalisedDistances(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SUFFICIENCY } from "./sufficiency.ts";
- * console.assert(SUFFICIENCY.direction === "higher" && SUFFICIENCY.defaults.distance === "seuclidean");
+ * assert(SUFFICIENCY.direction === "higher" && SUFFICIENCY.defaults.distance === "seuclidean");
  * ```
  */
 export const SUFFICIENCY: MetricDefinition<SufficiencyParams> = {

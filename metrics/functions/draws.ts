@@ -29,10 +29,11 @@ export interface Draws {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "./draws.ts";
  * const a = new SeededDraws(1).choiceWithoutReplacement(10, 4);
- * console.assert(a.join() === new SeededDraws(1).choiceWithoutReplacement(10, 4).join());
- * console.assert(new Set(a).size === 4 && a.every((v) => v >= 0 && v < 10));
+ * assert(a.join() === new SeededDraws(1).choiceWithoutReplacement(10, 4).join());
+ * assert(new Set(a).size === 4 && a.every((v) => v >= 0 && v < 10));
  * ```
  */
 export class SeededDraws implements Draws {
@@ -96,10 +97,11 @@ export interface RecordedDraw {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ReplayDraws } from "./draws.ts";
  * const draws = new ReplayDraws([{ fn: "seed", values: [] }, { fn: "randint", values: [2, 0] }]);
  * draws.reseed(42);
- * console.assert(draws.randint(0, 3, 2).join() === "2,0" && draws.remaining === 0);
+ * assert(draws.randint(0, 3, 2).join() === "2,0" && draws.remaining === 0);
  * ```
  */
 export class ReplayDraws implements Draws {

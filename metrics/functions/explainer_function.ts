@@ -13,6 +13,7 @@ import type { ExplainFunction } from "../metric.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { SALIENCY } from "../../xai/gradient/saliency.ts";
  * import { explainerFunction } from "./explainer_function.ts";
@@ -22,7 +23,7 @@ import type { ExplainFunction } from "../metric.ts";
  * const model = tf.model({ inputs: input, outputs: out });
  * const explain = explainerFunction(SALIENCY, { abs: false });
  * const maps = await explain(model, new Float32Array(4), [1, 2, 2, 1], Int32Array.of(0));
- * console.assert(maps.length === 4);
+ * assert(maps.length === 4);
  * ```
  */
 export function explainerFunction<O extends ExplainOptions>(

@@ -24,8 +24,9 @@ export const EMPTY_MASK_REASON =
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { maskArea } from "./masks.ts";
- * console.assert(maskArea(Uint8Array.of(0, 1, 1, 0)) === 2);
+ * assert(maskArea(Uint8Array.of(0, 1, 1, 0)) === 2);
  * ```
  */
 export function maskArea(maskHW: Uint8Array): number {
@@ -39,9 +40,10 @@ export function maskArea(maskHW: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { massInside } from "./masks.ts";
  * const m = massInside(Float32Array.of(1, 2, 3), Uint8Array.of(0, 1, 1));
- * console.assert(m.inside === 5 && m.total === 6);
+ * assert(m.inside === 5 && m.total === 6);
  * ```
  */
 export function massInside(
@@ -61,8 +63,9 @@ export function massInside(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { hitsInTop } from "./masks.ts";
- * console.assert(hitsInTop(Int32Array.of(2, 0, 1), Uint8Array.of(0, 1, 1), 2) === 1);
+ * assert(hitsInTop(Int32Array.of(2, 0, 1), Uint8Array.of(0, 1, 1), 2) === 1);
  * ```
  */
 export function hitsInTop(order: Int32Array, maskHW: Uint8Array, count: number): number {
@@ -86,6 +89,7 @@ export type MaskedScore = (
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { scoreEachMask } from "./masks.ts";
  * const batch = {
  *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
@@ -93,7 +97,7 @@ export type MaskedScore = (
  * };
  * const params = { abs: false, normalise: false, softmax: false, quantusCompat: false };
  * const r = await scoreEachMask("demo", batch, params, (v, mask) => v[mask.indexOf(1)]);
- * console.assert(r.scores[0] === 2 && Number.isNaN(r.scores[1]) && r.reasons[1] !== undefined);
+ * assert(r.scores[0] === 2 && Number.isNaN(r.scores[1]) && r.reasons[1] !== undefined);
  * ```
  */
 export function scoreEachMask(

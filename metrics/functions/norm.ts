@@ -13,8 +13,9 @@ export type NormFunction = (values: ArrayLike<number>) => number;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { frobeniusNorm } from "./norm.ts";
- * console.assert(frobeniusNorm([3, 4]) === 5);
+ * assert(frobeniusNorm([3, 4]) === 5);
  * ```
  */
 export const frobeniusNorm: NormFunction = (values) => {
@@ -28,8 +29,9 @@ export const frobeniusNorm: NormFunction = (values) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { maxAbsNorm } from "./norm.ts";
- * console.assert(maxAbsNorm([3, -4]) === 4);
+ * assert(maxAbsNorm([3, -4]) === 4);
  * ```
  */
 export const maxAbsNorm: NormFunction = (values) => {

@@ -13,10 +13,11 @@ import type { CommonParams } from "../metric.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { normaliseByMax } from "./normalise.ts";
  * const a = Float32Array.of(1, -2, 0.5, 0.25);
- * console.assert(normaliseByMax(a, 2).join() === "0.5,-1,1,0.5");
- * console.assert(normaliseByMax(a, 2, { wholeBatch: true }).join() === "0.5,-1,0.25,0.125");
+ * assert(normaliseByMax(a, 2).join() === "0.5,-1,1,0.5");
+ * assert(normaliseByMax(a, 2, { wholeBatch: true }).join() === "0.5,-1,0.25,0.125");
  * ```
  */
 export function normaliseByMax(
@@ -48,10 +49,11 @@ export function normaliseByMax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { prepareAttributions } from "./normalise.ts";
  * const p = { abs: true, normalise: true, softmax: false, quantusCompat: false };
  * const a = Float32Array.of(-4, 2);
- * console.assert(prepareAttributions(a, 2, p).join() === "1,0.5" && a[0] === -4);
+ * assert(prepareAttributions(a, 2, p).join() === "1,0.5" && a[0] === -4);
  * ```
  */
 export function prepareAttributions(

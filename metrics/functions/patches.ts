@@ -37,10 +37,11 @@ export interface SidePadding {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { paddingFor } from "./patches.ts";
- * console.assert(paddingFor(28, 6).before === 1 && paddingFor(28, 6).after === 1);
- * console.assert(paddingFor(28, 11).before === 2 && paddingFor(28, 11).after === 3);
- * console.assert(paddingFor(28, 4).after === 0);
+ * assert(paddingFor(28, 6).before === 1 && paddingFor(28, 6).after === 1);
+ * assert(paddingFor(28, 11).before === 2 && paddingFor(28, 11).after === 3);
+ * assert(paddingFor(28, 4).after === 0);
  * ```
  */
 export function paddingFor(sidePx: number, patchSize: number): SidePadding {
@@ -66,10 +67,11 @@ export interface Patches {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { squarePatches } from "./patches.ts";
  * const p = squarePatches(3, 3, 2); // padded to 4 x 4: one row/column of padding after
- * console.assert(p.pixels.length === 4 && p.pixels[0].join() === "0,1,3,4");
- * console.assert(p.pixels[3].join() === "8");
+ * assert(p.pixels.length === 4 && p.pixels[0].join() === "0,1,3,4");
+ * assert(p.pixels[3].join() === "8");
  * ```
  */
 export function squarePatches(heightPx: number, widthPx: number, patchSize: number): Patches {
@@ -107,9 +109,10 @@ export function squarePatches(heightPx: number, widthPx: number, patchSize: numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { patchSums, squarePatches } from "./patches.ts";
  * const sums = patchSums(Float32Array.of(1, 2, 3, 4), squarePatches(2, 2, 1).pixels);
- * console.assert(sums.join() === "1,2,3,4");
+ * assert(sums.join() === "1,2,3,4");
  * ```
  */
 export function patchSums(attributionsHW: Float32Array, patches: Int32Array[]): Float32Array {
@@ -126,8 +129,9 @@ export function patchSums(attributionsHW: Float32Array, patches: Int32Array[]): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { gridLabels } from "./patches.ts";
- * console.assert(gridLabels(2, 3, 2).join() === "0,0,1,0,0,1");
+ * assert(gridLabels(2, 3, 2).join() === "0,0,1,0,0,1");
  * ```
  */
 export function gridLabels(heightPx: number, widthPx: number, cellPx: number): Int32Array {
@@ -144,9 +148,10 @@ export function gridLabels(heightPx: number, widthPx: number, cellPx: number): I
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { edgePaddedMean } from "./patches.ts";
  * // 1 x 2 image [0, 3] padded by one column after: [0, 3, 3].
- * console.assert(edgePaddedMean(Float32Array.of(0, 3), 1, 2, 1, { before: 0, after: 0 }, { before: 0, after: 1 }) === 2);
+ * assert(edgePaddedMean(Float32Array.of(0, 3), 1, 2, 1, { before: 0, after: 0 }, { before: 0, after: 1 }) === 2);
  * ```
  */
 export function edgePaddedMean(
@@ -180,12 +185,13 @@ export function edgePaddedMean(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "./draws.ts";
  * import { patchBaselines, squarePatches } from "./patches.ts";
  * const x = Float32Array.of(0, 3); // one 1 x 2 image
  * const patches = squarePatches(1, 2, 1);
  * const v = patchBaselines("mean", x, [1, 1, 2, 1], patches, new SeededDraws(1), false);
- * console.assert(v[0] === 1.5);
+ * assert(v[0] === 1.5);
  * ```
  */
 export function patchBaselines(
@@ -226,13 +232,14 @@ export type PatchOrder = "morf" | "lerf" | "random";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "./draws.ts";
  * import { stableRankOrder } from "../metric.ts";
  * import { orderPatches, squarePatches } from "./patches.ts";
  * const patches = squarePatches(1, 3, 1).pixels;
  * const a = Float32Array.of(1, 3, 2);
  * const ordered = orderPatches(0, a, patches, "morf", stableRankOrder, new SeededDraws(1));
- * console.assert(ordered.map((p) => p[0]).join() === "1,2,0");
+ * assert(ordered.map((p) => p[0]).join() === "1,2,0");
  * ```
  */
 export function orderPatches(
@@ -260,8 +267,9 @@ export function orderPatches(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parsePatchOrder } from "./patches.ts";
- * console.assert(parsePatchOrder("lerf") === "lerf");
+ * assert(parsePatchOrder("lerf") === "lerf");
  * ```
  */
 export function parsePatchOrder(value: unknown): PatchOrder {

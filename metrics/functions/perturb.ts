@@ -27,8 +27,9 @@ export const BASELINE_NAMES: readonly string[] = ["black", "white", "mean", "uni
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseBaseline } from "./perturb.ts";
- * console.assert(parseBaseline("black") === "black" && parseBaseline(0) === 0);
+ * assert(parseBaseline("black") === "black" && parseBaseline(0) === 0);
  * ```
  */
 export function parseBaseline(value: unknown, field = "perturb_baseline"): Baseline {
@@ -45,11 +46,12 @@ export function parseBaseline(value: unknown, field = "perturb_baseline"): Basel
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "./draws.ts";
  * import { batchBaselines } from "./perturb.ts";
  * const x = Float32Array.of(1, 5, -2, 0);
  * const v = batchBaselines("black", x, [2, 1, 2, 1], new SeededDraws(1));
- * console.assert(v.join() === "1,-2");
+ * assert(v.join() === "1,-2");
  * ```
  */
 export function batchBaselines(
@@ -80,10 +82,11 @@ export function batchBaselines(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { replacePixels } from "./perturb.ts";
  * const image = Float32Array.of(1, 1, 2, 2, 3, 3); // 3 pixels x 2 channels
  * replacePixels(image, 2, Int32Array.of(0, 2), 0);
- * console.assert(image.join() === "0,0,2,2,0,0");
+ * assert(image.join() === "0,0,2,2,0,0");
  * ```
  */
 export function replacePixels(
@@ -106,11 +109,12 @@ export function replacePixels(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { requireDefaultPerturbFunc } from "./perturb.ts";
  * requireDefaultPerturbFunc("pixel_flipping", { perturb_func: null });
  * let threw = false;
  * try { requireDefaultPerturbFunc("pixel_flipping", { perturb_func: "gaussian_noise" }); } catch { threw = true; }
- * console.assert(threw);
+ * assert(threw);
  * ```
  */
 export function requireDefaultPerturbFunc(metric: string, init: Record<string, unknown>): void {

@@ -21,9 +21,10 @@ function mean(values: ArrayLike<number>): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pearson } from "./similarity.ts";
- * console.assert(Math.abs(pearson([1, 2, 3], [2, 4, 7]) - 0.9933992677987828) < 1e-12);
- * console.assert(Number.isNaN(pearson([1, 1, 1], [1, 2, 3])));
+ * assert(Math.abs(pearson([1, 2, 3], [2, 4, 7]) - 0.9933992677987828) < 1e-12);
+ * assert(Number.isNaN(pearson([1, 1, 1], [1, 2, 3])));
  * ```
  */
 export const pearson: SimilarityFunction = (a, b) => {
@@ -44,8 +45,9 @@ export const pearson: SimilarityFunction = (a, b) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { averageRanks } from "./similarity.ts";
- * console.assert(averageRanks([10, 30, 20, 20]).join() === "1,4,2.5,2.5");
+ * assert(averageRanks([10, 30, 20, 20]).join() === "1,4,2.5,2.5");
  * ```
  */
 export function averageRanks(values: ArrayLike<number>): Float64Array {
@@ -99,8 +101,9 @@ function ranksInOrder(values: ArrayLike<number>, order: ArrayLike<number>): Floa
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { spearman } from "./similarity.ts";
- * console.assert(spearman([1, 2, 3, 4], [1, 4, 9, 16]) === 1);
+ * assert(spearman([1, 2, 3, 4], [1, 4, 9, 16]) === 1);
  * ```
  */
 export const spearman: SimilarityFunction = (a, b) => pearson(averageRanks(a), averageRanks(b));
@@ -110,8 +113,9 @@ export const spearman: SimilarityFunction = (a, b) => pearson(averageRanks(a), a
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { cosine } from "./similarity.ts";
- * console.assert(cosine([1, 0], [0, 2]) === 0 && cosine([1, 1], [2, 2]) > 0.9999999);
+ * assert(cosine([1, 0], [0, 2]) === 0 && cosine([1, 1], [2, 2]) > 0.9999999);
  * ```
  */
 export const cosine: SimilarityFunction = (a, b) => {
@@ -129,8 +133,9 @@ export const cosine: SimilarityFunction = (a, b) => {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { difference } from "./similarity.ts";
- * console.assert(difference([3, 1], [1, 1]).join() === "2,0");
+ * assert(difference([3, 1], [1, 1]).join() === "2,0");
  * ```
  */
 export function difference(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
@@ -151,9 +156,10 @@ export const CORRELATIONS: Record<CorrelationName, SimilarityFunction> = { pears
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { correlationFromQuantus } from "./similarity.ts";
- * console.assert(correlationFromQuantus("quantus.functions.similarity_func.correlation_spearman", "pearson") === "spearman");
- * console.assert(correlationFromQuantus(null, "pearson") === "pearson");
+ * assert(correlationFromQuantus("quantus.functions.similarity_func.correlation_spearman", "pearson") === "spearman");
+ * assert(correlationFromQuantus(null, "pearson") === "pearson");
  * ```
  */
 export function correlationFromQuantus(
@@ -181,10 +187,11 @@ export function correlationFromQuantus(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ssim1d } from "./similarity.ts";
  * const a = Array.from({ length: 20 }, (_, i) => Math.sin(i));
- * console.assert(Math.abs(ssim1d(a, a) - 1) < 1e-12);
- * console.assert(ssim1d(a, a.map((_, i) => Math.cos(3 * i))) < 0.1);
+ * assert(Math.abs(ssim1d(a, a) - 1) < 1e-12);
+ * assert(ssim1d(a, a.map((_, i) => Math.cos(3 * i))) < 0.1);
  * ```
  */
 export function ssim1d(a: ArrayLike<number>, b: ArrayLike<number>, winSize = 7): number {

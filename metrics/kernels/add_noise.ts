@@ -25,6 +25,7 @@ const VALUES_PER_GROUP = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { probeWebGpu } from "../../backends/backend.ts";
  * import { addNoiseWebGpu } from "./add_noise.ts";
@@ -32,7 +33,7 @@ const VALUES_PER_GROUP = 4096;
  *   const noisy = addNoiseWebGpu({
  *     xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float32Array.of(0.5, 0, -1, 1),
  *   });
- *   console.assert((await noisy.data()).join() === "1.5,2,0,3");
+ *   assert((await noisy.data()).join() === "1.5,2,0,3");
  *   noisy.dispose();
  * }
  * ```
@@ -69,14 +70,15 @@ export function addNoiseWebGpu(pass: NoisePerturbation): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { addNoise } from "./add_noise.ts";
  * await tf.setBackend("cpu");
  * const noisy = addNoise({
  *   xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float64Array.of(0.5, 0, -1, 1),
  * });
- * console.assert(noisy.shape.join() === "2,1,2,1");
- * console.assert((await noisy.data()).join() === "1.5,2,0,3");
+ * assert(noisy.shape.join() === "2,1,2,1");
+ * assert((await noisy.data()).join() === "1.5,2,0,3");
  * noisy.dispose();
  * ```
  */

@@ -31,9 +31,10 @@ export interface NoisePerturbation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { noiseSamples } from "./add_noise_reference.ts";
  * const s = noiseSamples({ xNHWC: new Float32Array(2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: new Float64Array(6) });
- * console.assert(s === 3);
+ * assert(s === 3);
  * ```
  */
 export function noiseSamples(pass: NoisePerturbation): number {
@@ -59,11 +60,12 @@ export function noiseSamples(pass: NoisePerturbation): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { addNoiseReference } from "./add_noise_reference.ts";
  * const out = addNoiseReference({
  *   xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float64Array.of(0.5, 0, -1, 1),
  * });
- * console.assert(out.join() === "1.5,2,0,3");
+ * assert(out.join() === "1.5,2,0,3");
  * ```
  */
 export function addNoiseReference(pass: NoisePerturbation): Float32Array<ArrayBuffer> {

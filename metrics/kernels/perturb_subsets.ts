@@ -29,9 +29,10 @@ export const COPY_BYTES_PER_DISPATCH = 128 * 2 ** 20;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { copiesPerDispatch } from "./perturb_subsets.ts";
- * console.assert(copiesPerDispatch([8, 224, 224, 3]) === 27);
- * console.assert(copiesPerDispatch([1, 28, 28, 1]) === 42799);
+ * assert(copiesPerDispatch([8, 224, 224, 3]) === 27);
+ * assert(copiesPerDispatch([1, 28, 28, 1]) === 42799);
  * ```
  */
 export function copiesPerDispatch(shapeNHWC: readonly number[]): number {
@@ -48,6 +49,7 @@ export function copiesPerDispatch(shapeNHWC: readonly number[]): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { probeWebGpu } from "../../backends/backend.ts";
  * import { perturbSubsetsWebGpu } from "./perturb_subsets.ts";
@@ -57,7 +59,7 @@ export function copiesPerDispatch(shapeNHWC: readonly number[]): number {
  *     selection: { mode: "subsets", pixelsKNM: Int32Array.of(2), subsetSize: 1 },
  *     baselinesKN: Float32Array.of(0),
  *   });
- *   console.assert((await copies.data()).join() === "1,2,0,4");
+ *   assert((await copies.data()).join() === "1,2,0,4");
  *   copies.dispose();
  * }
  * ```
@@ -108,6 +110,7 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { perturbSubsets } from "./perturb_subsets.ts";
  * import { cumulativeSteps } from "./perturb_subsets_reference.ts";
@@ -117,8 +120,8 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
  *   selection: cumulativeSteps([[[3, 2], [1, 0]]]),
  *   baselinesKN: Float32Array.of(0, 0),
  * });
- * console.assert(copies.shape.join() === "2,2,2,1");
- * console.assert((await copies.data()).join() === "1,2,0,0,0,0,0,0");
+ * assert(copies.shape.join() === "2,2,2,1");
+ * assert((await copies.data()).join() === "1,2,0,0,0,0,0,0");
  * copies.dispose();
  * ```
  */

@@ -63,10 +63,11 @@ export interface SubsetPerturbation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { cumulativeSteps } from "./perturb_subsets_reference.ts";
  * const selection = cumulativeSteps([[[3, 2], [1]], [[0]]]);
- * console.assert(selection.stepPixels.join() === "3,2,1,0");
- * console.assert(selection.stepEndsNS.join() === "2,3,4,4");
+ * assert(selection.stepPixels.join() === "3,2,1,0");
+ * assert(selection.stepEndsNS.join() === "2,3,4,4");
  * ```
  */
 export function cumulativeSteps(
@@ -101,6 +102,7 @@ function imageStart(stepEndsNS: Int32Array, steps: number, image: number): numbe
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { checkSubsetPerturbation } from "./perturb_subsets_reference.ts";
  * let message = "";
  * try {
@@ -112,7 +114,7 @@ function imageStart(stepEndsNS: Int32Array, steps: number, image: number): numbe
  * } catch (e) {
  *   message = String(e);
  * }
- * console.assert(message.includes("pixel index 4"));
+ * assert(message.includes("pixel index 4"));
  * ```
  */
 export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
@@ -190,6 +192,7 @@ export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { cumulativeSteps, perturbSubsetsReference } from "./perturb_subsets_reference.ts";
  * const x = Float32Array.of(1, 2, 3, 4); // one 1x4 image, one channel
  * const subsets = perturbSubsetsReference({
@@ -197,13 +200,13 @@ export function checkSubsetPerturbation(pass: SubsetPerturbation): void {
  *   selection: { mode: "subsets", pixelsKNM: Int32Array.of(0, 3, 1, 2), subsetSize: 2 },
  *   baselinesKN: Float32Array.of(0, 9),
  * });
- * console.assert(subsets.join() === "0,2,3,0,1,9,9,4");
+ * assert(subsets.join() === "0,2,3,0,1,9,9,4");
  * const steps = perturbSubsetsReference({
  *   xNHWC: x, shapeNHWC: [1, 1, 4, 1], copies: 2,
  *   selection: cumulativeSteps([[[3, 2, 1], [0]]]),
  *   baselinesKN: Float32Array.of(0, 9),
  * });
- * console.assert(steps.join() === "1,0,0,0,9,0,0,0");
+ * assert(steps.join() === "1,0,0,0,9,0,0,0");
  * ```
  */
 export function perturbSubsetsReference(pass: SubsetPerturbation): Float32Array<ArrayBuffer> {

@@ -37,6 +37,7 @@ export interface AttributionLocalisationParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { ATTRIBUTION_LOCALISATION } from "./attribution_localisation.ts";
  * const batch = {
@@ -47,7 +48,7 @@ export interface AttributionLocalisationParams extends CommonParams {
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const p = ATTRIBUTION_LOCALISATION.defaults;
  * const r = await ATTRIBUTION_LOCALISATION.evaluate(context, batch, p);
- * console.assert(Math.abs(r.scores[0] - 0.75) < 1e-7);
+ * assert(Math.abs(r.scores[0] - 0.75) < 1e-7);
  * ```
  */
 export const ATTRIBUTION_LOCALISATION: MetricDefinition<AttributionLocalisationParams> = {

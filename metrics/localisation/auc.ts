@@ -20,9 +20,10 @@ import { scoreEachMask } from "../functions/masks.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { rocAuc } from "./auc.ts";
- * console.assert(rocAuc(Float32Array.of(0.9, 0.1, 0.8, 0.2), Uint8Array.of(1, 0, 1, 0)) === 1);
- * console.assert(rocAuc(Float32Array.of(1, 1, 1, 1), Uint8Array.of(1, 0, 1, 0)) === 0.5);
+ * assert(rocAuc(Float32Array.of(0.9, 0.1, 0.8, 0.2), Uint8Array.of(1, 0, 1, 0)) === 1);
+ * assert(rocAuc(Float32Array.of(1, 1, 1, 1), Uint8Array.of(1, 0, 1, 0)) === 0.5);
  * ```
  */
 export function rocAuc(scores: Float32Array, labels: Uint8Array): number {
@@ -49,6 +50,7 @@ export function rocAuc(scores: Float32Array, labels: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { AUC } from "./auc.ts";
  * const batch = {
@@ -58,7 +60,7 @@ export function rocAuc(scores: Float32Array, labels: Uint8Array): number {
  * // deno-lint-ignore no-explicit-any
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const r = await AUC.evaluate(context, batch, AUC.defaults);
- * console.assert(r.scores[0] === 0.75);
+ * assert(r.scores[0] === 0.75);
  * ```
  */
 export const AUC: MetricDefinition = {

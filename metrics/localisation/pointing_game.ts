@@ -30,6 +30,7 @@ export interface PointingGameParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { POINTING_GAME } from "./pointing_game.ts";
  * const batch = {
@@ -40,9 +41,9 @@ export interface PointingGameParams extends CommonParams {
  * // deno-lint-ignore no-explicit-any
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const r = await POINTING_GAME.evaluate(context, batch, POINTING_GAME.defaults);
- * console.assert(r.scores.join() === "1,0");
+ * assert(r.scores.join() === "1,0");
  * const quantus = POINTING_GAME.toQuantus(r, POINTING_GAME.defaults) as boolean[];
- * console.assert(quantus.join() === "true,false");
+ * assert(quantus.join() === "true,false");
  * ```
  */
 export const POINTING_GAME: MetricDefinition<PointingGameParams> = {

@@ -21,6 +21,7 @@ import { massInside, scoreEachMask } from "../functions/masks.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { RELEVANCE_MASS_ACCURACY } from "./relevance_mass_accuracy.ts";
  * const batch = {
@@ -31,7 +32,7 @@ import { massInside, scoreEachMask } from "../functions/masks.ts";
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const p = RELEVANCE_MASS_ACCURACY.defaults;
  * const r = await RELEVANCE_MASS_ACCURACY.evaluate(context, batch, p);
- * console.assert(r.scores[0] === 0.6);
+ * assert(r.scores[0] === 0.6);
  * ```
  */
 export const RELEVANCE_MASS_ACCURACY: MetricDefinition = {

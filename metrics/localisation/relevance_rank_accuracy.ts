@@ -21,6 +21,7 @@ import { hitsInTop, scoreEachMask } from "../functions/masks.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { RELEVANCE_RANK_ACCURACY } from "./relevance_rank_accuracy.ts";
  * const batch = {
@@ -31,7 +32,7 @@ import { hitsInTop, scoreEachMask } from "../functions/masks.ts";
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const p = RELEVANCE_RANK_ACCURACY.defaults;
  * const r = await RELEVANCE_RANK_ACCURACY.evaluate(context, batch, p);
- * console.assert(r.scores[0] === 0.5);
+ * assert(r.scores[0] === 0.5);
  * ```
  */
 export const RELEVANCE_RANK_ACCURACY: MetricDefinition = {

@@ -34,6 +34,7 @@ export interface TopKIntersectionParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { TOP_K_INTERSECTION } from "./top_k_intersection.ts";
  * const batch = {
@@ -44,7 +45,7 @@ export interface TopKIntersectionParams extends CommonParams {
  * const context = { model: undefined as any, draws: new SeededDraws(0) };
  * const p = { ...TOP_K_INTERSECTION.defaults, k: 2 };
  * const r = await TOP_K_INTERSECTION.evaluate(context, batch, p);
- * console.assert(r.scores[0] === 0.5);
+ * assert(r.scores[0] === 0.5);
  * ```
  */
 export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {

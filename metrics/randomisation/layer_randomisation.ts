@@ -16,6 +16,7 @@ export type LayerRandomiser = (layer: tf.layers.Layer, seed: number) => void;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { parameterisedLayers } from "./layer_randomisation.ts";
  * await tf.setBackend("cpu");
@@ -23,7 +24,7 @@ export type LayerRandomiser = (layer: tf.layers.Layer, seed: number) => void;
  * const hidden = tf.layers.dense({ units: 3, name: "fc1" }).apply(input) as tf.SymbolicTensor;
  * const out = tf.layers.dense({ units: 2, name: "fc2" }).apply(hidden) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: input, outputs: out });
- * console.assert(parameterisedLayers(model).map((l) => l.name).join() === "fc1,fc2");
+ * assert(parameterisedLayers(model).map((l) => l.name).join() === "fc1,fc2");
  * ```
  */
 export function parameterisedLayers(model: tf.LayersModel): tf.layers.Layer[] {
@@ -38,6 +39,7 @@ export function parameterisedLayers(model: tf.LayersModel): tf.layers.Layer[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { torchLikeReset } from "./layer_randomisation.ts";
  * await tf.setBackend("cpu");
@@ -45,7 +47,7 @@ export function parameterisedLayers(model: tf.LayersModel): tf.layers.Layer[] {
  * tf.sequential({ layers: [layer] });
  * torchLikeReset(layer, 1);
  * const kernel = layer.getWeights()[0].dataSync();
- * console.assert(kernel.every((v) => Math.abs(v) <= 0.5) && new Set(kernel).size === 8);
+ * assert(kernel.every((v) => Math.abs(v) <= 0.5) && new Set(kernel).size === 8);
  * ```
  */
 export const torchLikeReset: LayerRandomiser = (layer, seed) => {

@@ -54,8 +54,9 @@ export const MPRT_ORIGINAL = "original";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MPRT } from "./mprt.ts";
- * console.assert(MPRT.direction === "lower" && MPRT.defaults.layerOrder === "top_down");
+ * assert(MPRT.direction === "lower" && MPRT.defaults.layerOrder === "top_down");
  * ```
  */
 export const MPRT: MetricDefinition<MprtParams> = {

@@ -44,6 +44,7 @@ export interface RandomLogitParams extends CommonParams {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { SeededDraws } from "../functions/draws.ts";
  * import { MetricModel } from "../metric_model.ts";
@@ -61,7 +62,7 @@ export interface RandomLogitParams extends CommonParams {
  * };
  * const r = await RANDOM_LOGIT.evaluate({ model, explain, draws: new SeededDraws(0) }, batch,
  *   RANDOM_LOGIT.defaults);
- * console.assert(Math.abs(r.scores[0] - 1) < 1e-9);
+ * assert(Math.abs(r.scores[0] - 1) < 1e-9);
  * model.dispose();
  * ```
  */

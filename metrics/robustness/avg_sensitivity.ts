@@ -20,8 +20,9 @@ import { mean, reduceSamples } from "./noise_sensitivity.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { AVG_SENSITIVITY } from "./avg_sensitivity.ts";
- * console.assert(AVG_SENSITIVITY.quantusName === "AvgSensitivity");
+ * assert(AVG_SENSITIVITY.quantusName === "AvgSensitivity");
  * ```
  */
 export const AVG_SENSITIVITY: MetricDefinition<SensitivityParams> = {

@@ -34,8 +34,9 @@ const DENOMINATOR_EPSILON = 1e-10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { LOCAL_LIPSCHITZ_ESTIMATE } from "./local_lipschitz_estimate.ts";
- * console.assert(LOCAL_LIPSCHITZ_ESTIMATE.direction === "lower");
+ * assert(LOCAL_LIPSCHITZ_ESTIMATE.direction === "lower");
  * ```
  */
 export const LOCAL_LIPSCHITZ_ESTIMATE: MetricDefinition<LocalLipschitzEstimateParams> = {

@@ -47,9 +47,10 @@ export const SENSITIVITY_DEFAULTS: SensitivityParams = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sensitivityFromQuantus } from "./max_sensitivity.ts";
  * const p = sensitivityFromQuantus({ nr_samples: 5, lower_bound: 0.1 }, { softmax: false });
- * console.assert(p.nrSamples === 5 && p.lowerBound === 0.1 && p.quantusCompat);
+ * assert(p.nrSamples === 5 && p.lowerBound === 0.1 && p.quantusCompat);
  * ```
  */
 export function sensitivityFromQuantus(
@@ -105,8 +106,9 @@ export const NO_SAMPLE_REASON =
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { MAX_SENSITIVITY } from "./max_sensitivity.ts";
- * console.assert(MAX_SENSITIVITY.direction === "lower" && MAX_SENSITIVITY.defaults.nrSamples === 7);
+ * assert(MAX_SENSITIVITY.direction === "lower" && MAX_SENSITIVITY.defaults.nrSamples === 7);
  * ```
  */
 export const MAX_SENSITIVITY: MetricDefinition<SensitivityParams> = {

@@ -136,9 +136,10 @@ export async function noiseSensitivity(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { reduceSamples } from "./noise_sensitivity.ts";
  * const r = reduceSamples([Float64Array.of(1, NaN), Float64Array.of(3, NaN)], Math.max, "changed");
- * console.assert(r.scores[0] === 3 && Number.isNaN(r.scores[1]) && r.reasons[1] === "changed");
+ * assert(r.scores[0] === 3 && Number.isNaN(r.scores[1]) && r.reasons[1] === "changed");
  * ```
  */
 export function reduceSamples(
@@ -162,8 +163,9 @@ export function reduceSamples(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { mean } from "./noise_sensitivity.ts";
- * console.assert(mean(1, 2, 3) === 2);
+ * assert(mean(1, 2, 3) === 2);
  * ```
  */
 export function mean(...values: number[]): number {

@@ -22,9 +22,10 @@ export interface Confidence {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { predictionConfidences } from "./confidence_histogram.ts";
  * const c = predictionConfidences([{ file: "x", true: "A", pred: "B", prob_A: "0.3", prob_B: "0.7" }], "p.csv");
- * console.assert(c[0].confidence === 0.7);
+ * assert(c[0].confidence === 0.7);
  * ```
  */
 export function predictionConfidences(records: readonly CsvRecord[], source: string): Confidence[] {
@@ -41,9 +42,10 @@ export function predictionConfidences(records: readonly CsvRecord[], source: str
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { confidenceHistogramChart } from "./confidence_histogram.ts";
  * const chart = confidenceHistogramChart("m", [{ file: "x", trueClass: "A", predictedClass: "A", confidence: 0.9 }]);
- * console.assert(JSON.stringify(chart.spec).includes('"correct"'));
+ * assert(JSON.stringify(chart.spec).includes('"correct"'));
  * ```
  */
 export function confidenceHistogramChart(

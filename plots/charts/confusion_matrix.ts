@@ -21,9 +21,10 @@ export interface ConfusionTable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseConfusionCsv } from "./confusion_matrix.ts";
  * const t = parseConfusionCsv("true\\pred,a,b\na,1,0\nb,2,3\n", "cm.csv");
- * console.assert(t.counts[1][0] === 2 && t.classes.join() === "a,b");
+ * assert(t.counts[1][0] === 2 && t.classes.join() === "a,b");
  * ```
  */
 export function parseConfusionCsv(text: string, source: string): ConfusionTable {
@@ -54,9 +55,10 @@ export function parseConfusionCsv(text: string, source: string): ConfusionTable 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { confusionMatrixChart } from "./confusion_matrix.ts";
  * const chart = confusionMatrixChart("m", { classes: ["a", "b"], counts: [[3, 1], [0, 4]] });
- * console.assert(chart.kind === "vega-lite" && JSON.stringify(chart.spec).includes('"rect"'));
+ * assert(chart.kind === "vega-lite" && JSON.stringify(chart.spec).includes('"rect"'));
  * ```
  */
 export function confusionMatrixChart(model: string, table: ConfusionTable): ChartSpec {

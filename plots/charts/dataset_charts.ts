@@ -21,9 +21,10 @@ function countValues(counts: SplitCounts) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { classDistributionChart } from "./dataset_charts.ts";
  * const chart = classDistributionChart({ train: { A: 3, B: 2 }, val: { A: 1, B: 1 }, test: { A: 1, B: 1 } });
- * console.assert(JSON.stringify(chart.spec).includes('"sum"'));
+ * assert(JSON.stringify(chart.spec).includes('"sum"'));
  * ```
  */
 export function classDistributionChart(counts: SplitCounts): ChartSpec {
@@ -62,9 +63,10 @@ export function classDistributionChart(counts: SplitCounts): ChartSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { dataSplitChart } from "./dataset_charts.ts";
  * const chart = dataSplitChart({ train: { A: 3 }, val: { A: 1 }, test: { A: 1 } });
- * console.assert(JSON.stringify(chart.spec).includes('"train"'));
+ * assert(JSON.stringify(chart.spec).includes('"train"'));
  * ```
  */
 export function dataSplitChart(counts: SplitCounts): ChartSpec {

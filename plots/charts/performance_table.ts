@@ -11,9 +11,10 @@ import type { CsvRecord } from "../inputs.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { markdownTable } from "./performance_table.ts";
  * const md = markdownTable(["Model", "Test Accuracy"], [{ Model: "m", "Test Accuracy": "0.916667" }]);
- * console.assert(md.split("\n")[2] === "| m | 0.9167 |");
+ * assert(md.split("\n")[2] === "| m | 0.9167 |");
  * ```
  */
 export function markdownTable(columns: readonly string[], records: readonly CsvRecord[]): string {

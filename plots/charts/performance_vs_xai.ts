@@ -14,12 +14,13 @@ import { CHART_CONFIG, chartTitle, legendSelection, numberTip } from "./theme.ts
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { performanceVsXaiChart } from "./performance_vs_xai.ts";
  * const chart = performanceVsXaiChart(
  *   [{ model: "m", values: { "Test Accuracy": 0.9, "Macro F1 (Test)": 0.8 } }],
  *   [{ model: "m", method: "a", metric: "x", label: "X", direction: "higher", mean: 1, score: 1 }],
  * );
- * console.assert(chart !== undefined && JSON.stringify(chart.spec).includes("XAI quality"));
+ * assert(chart !== undefined && JSON.stringify(chart.spec).includes("XAI quality"));
  * ```
  */
 export function performanceVsXaiChart(

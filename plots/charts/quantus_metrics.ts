@@ -13,10 +13,11 @@ import { CHART_CONFIG, chartTitle, legendSelection, numberTip } from "./theme.ts
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { summaryValues } from "./quantus_metrics.ts";
  * const v = summaryValues([{ model: "m", method: "a", metric: "x", label: "X", category: "complexity",
  *   direction: "lower", n: 2, mean: 1, std: 0, ci95Low: 1, ci95High: 1, nanCount: 0 }]);
- * console.assert(v[0].panel === "X (lower is better)");
+ * assert(v[0].panel === "X (lower is better)");
  * ```
  */
 export function summaryValues(rows: readonly QuantusSummaryRow[]) {
@@ -56,10 +57,11 @@ export const SUMMARY_TOOLTIP = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { quantusMetricsChart } from "./quantus_metrics.ts";
  * const chart = quantusMetricsChart([{ model: "m", method: "a", metric: "x", label: "X",
  *   category: "complexity", direction: "higher", n: 2, mean: 1, std: 0, ci95Low: 0.9, ci95High: 1.1, nanCount: 0 }]);
- * console.assert(JSON.stringify(chart.spec).includes("ci95_high"));
+ * assert(JSON.stringify(chart.spec).includes("ci95_high"));
  * ```
  */
 export function quantusMetricsChart(rows: readonly QuantusSummaryRow[]): ChartSpec {

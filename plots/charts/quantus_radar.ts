@@ -16,11 +16,12 @@ const RADIUS_PX = 150;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { quantusRadarChart } from "./quantus_radar.ts";
  * const s = (metric: string, score: number) =>
  *   ({ model: "m", method: "gradcam", metric, label: metric, direction: "higher" as const, mean: score, score });
  * const chart = quantusRadarChart("m", [s("a", 1), s("b", 0.5), s("c", 0)]);
- * console.assert(chart.kind === "vega" && JSON.stringify(chart.spec).includes("linear-closed"));
+ * assert(chart.kind === "vega" && JSON.stringify(chart.spec).includes("linear-closed"));
  * ```
  */
 export function quantusRadarChart(model: string, scores: readonly OrientedScore[]): ChartSpec {

@@ -30,8 +30,9 @@ function pickMetric(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { faithfulnessMetric } from "./quantus_scatter.ts";
- * console.assert(faithfulnessMetric([]) === undefined);
+ * assert(faithfulnessMetric([]) === undefined);
  * ```
  */
 export function faithfulnessMetric(
@@ -46,10 +47,11 @@ export function faithfulnessMetric(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sensitivityMetrics } from "./quantus_scatter.ts";
  * const r = { model: "m", method: "a", label: "L", category: "robustness", direction: "lower" as const,
  *   n: 1, mean: 1, std: 0, ci95Low: 1, ci95High: 1, nanCount: 0 };
- * console.assert(sensitivityMetrics([{ ...r, metric: "avg_sensitivity" }, { ...r, metric: "max_sensitivity" }])[0] === "max_sensitivity");
+ * assert(sensitivityMetrics([{ ...r, metric: "avg_sensitivity" }, { ...r, metric: "max_sensitivity" }])[0] === "max_sensitivity");
  * ```
  */
 export function sensitivityMetrics(rows: readonly QuantusSummaryRow[]): string[] {
@@ -67,13 +69,14 @@ export function sensitivityMetrics(rows: readonly QuantusSummaryRow[]): string[]
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { quantusScatterChart } from "./quantus_scatter.ts";
  * const r = { model: "m", method: "a", category: "robustness", n: 1, std: 0, ci95Low: 1, ci95High: 1, nanCount: 0 };
  * const chart = quantusScatterChart([
  *   { ...r, metric: "max_sensitivity", label: "MaxSensitivity", direction: "lower", mean: 0.2 },
  *   { ...r, metric: "faithfulness_correlation", label: "FaithfulnessCorrelation", category: "faithfulness", direction: "higher", mean: 0.3 },
  * ]);
- * console.assert(chart !== undefined && JSON.stringify(chart.spec).includes("MaxSensitivity"));
+ * assert(chart !== undefined && JSON.stringify(chart.spec).includes("MaxSensitivity"));
  * ```
  */
 export function quantusScatterChart(rows: readonly QuantusSummaryRow[]): ChartSpec | undefined {
@@ -138,12 +141,13 @@ export function quantusScatterChart(rows: readonly QuantusSummaryRow[]): ChartSp
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sensitivityTrendChart } from "./quantus_scatter.ts";
  * const r = { method: "a", metric: "max_sensitivity", label: "MaxSensitivity", category: "robustness",
  *   direction: "lower" as const, n: 1, std: 0, nanCount: 0 };
  * const chart = sensitivityTrendChart([{ ...r, model: "m1", mean: 1, ci95Low: 0.9, ci95High: 1.1 },
  *   { ...r, model: "m2", mean: 2, ci95Low: 1.9, ci95High: 2.1 }], ["m1", "m2"]);
- * console.assert(chart !== undefined && JSON.stringify(chart.spec).includes('"line"'));
+ * assert(chart !== undefined && JSON.stringify(chart.spec).includes('"line"'));
  * ```
  */
 export function sensitivityTrendChart(

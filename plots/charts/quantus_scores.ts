@@ -24,13 +24,14 @@ export interface OrientedScore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { orientedScores } from "./quantus_scores.ts";
  * const row = (method: string, mean: number) => ({
  *   model: "m", method, metric: "max_sensitivity", label: "MaxSensitivity", category: "robustness",
  *   direction: "lower" as const, n: 1, mean, std: 0, ci95Low: mean, ci95High: mean, nanCount: 0,
  * });
  * const s = orientedScores([row("a", 0.1), row("b", 0.5)]);
- * console.assert(s[0].score === 1 && s[1].score === 0); // lower sensitivity is better
+ * assert(s[0].score === 1 && s[1].score === 0); // lower sensitivity is better
  * ```
  */
 export function orientedScores(rows: readonly QuantusSummaryRow[]): OrientedScore[] {
@@ -61,12 +62,13 @@ export function orientedScores(rows: readonly QuantusSummaryRow[]): OrientedScor
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { xaiQuality } from "./quantus_scores.ts";
  * const q = xaiQuality([
  *   { model: "m", method: "a", metric: "x", label: "X", direction: "higher", mean: 1, score: 1 },
  *   { model: "m", method: "a", metric: "y", label: "Y", direction: "lower", mean: 1, score: 0 },
  * ]);
- * console.assert(q.get("m\ta")!.quality === 0.5 && q.get("m\ta")!.metrics === 2);
+ * assert(q.get("m\ta")!.quality === 0.5 && q.get("m\ta")!.metrics === 2);
  * ```
  */
 export function xaiQuality(

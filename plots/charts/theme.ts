@@ -23,8 +23,9 @@ export const CHART_CONFIG = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { chartTitle } from "./theme.ts";
- * console.assert(chartTitle("A", "b").subtitle === "b");
+ * assert(chartTitle("A", "b").subtitle === "b");
  * ```
  */
 export function chartTitle(
@@ -40,9 +41,10 @@ export function chartTitle(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { legendSelection } from "./theme.ts";
  * const s = legendSelection("model");
- * console.assert(s.params[0].bind === "legend" && s.opacity.condition.param === "pick_model");
+ * assert(s.params[0].bind === "legend" && s.opacity.condition.param === "pick_model");
  * ```
  */
 export function legendSelection(field: string) {
@@ -62,8 +64,9 @@ export function legendSelection(field: string) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { numberTip } from "./theme.ts";
- * console.assert(numberTip("mean", "Mean", 3).format === ".3f");
+ * assert(numberTip("mean", "Mean", 3).format === ".3f");
  * ```
  */
 export function numberTip(field: string, title: string, digits = 4) {

@@ -22,10 +22,11 @@ function curveValues(history: readonly HistoryRow[]) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { trainingCurvesChart } from "./training_curves.ts";
  * const h = [{ epoch: 1, trainLoss: 1, valLoss: 1.2, trainAccuracy: 0.5, valAccuracy: 0.4, seconds: 1 }];
  * const chart = trainingCurvesChart("m", h);
- * console.assert(JSON.stringify(chart.spec).includes('"validation"'));
+ * assert(JSON.stringify(chart.spec).includes('"validation"'));
  * ```
  */
 export function trainingCurvesChart(model: string, history: readonly HistoryRow[]): ChartSpec {
@@ -65,10 +66,11 @@ export function trainingCurvesChart(model: string, history: readonly HistoryRow[
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { validationLossChart } from "./training_curves.ts";
  * const h = [{ epoch: 1, trainLoss: 1, valLoss: 1.2, trainAccuracy: 0.5, valAccuracy: 0.4, seconds: 1 }];
  * const chart = validationLossChart(new Map([["a", h], ["b", h]]));
- * console.assert(JSON.stringify(chart.spec).includes('"b"'));
+ * assert(JSON.stringify(chart.spec).includes('"b"'));
  * ```
  */
 export function validationLossChart(

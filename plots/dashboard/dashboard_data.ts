@@ -63,8 +63,9 @@ export interface DashboardData {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { relativeUrl } from "./dashboard_data.ts";
- * console.assert(relativeUrl("out/dashboard", "out/explanations/m/a b.png") === "../explanations/m/a%20b.png");
+ * assert(relativeUrl("out/dashboard", "out/explanations/m/a b.png") === "../explanations/m/a%20b.png");
  * ```
  */
 export function relativeUrl(fromDir: string, file: string): string {
@@ -82,10 +83,11 @@ async function subfolders(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { dashboardData } from "./dashboard_data.ts";
  * const out = await Deno.makeTempDir();
  * const data = await dashboardData(out, { charts: [], skipped: ["x: missing"], models: [] });
- * console.assert(data.images.length === 0 && data.skipped.length === 1);
+ * assert(data.images.length === 0 && data.skipped.length === 1);
  * ```
  */
 export async function dashboardData(out: string, plan: ChartPlan): Promise<DashboardData> {

@@ -19,8 +19,9 @@ export interface DashboardLibraries {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { scriptSafe } from "./dashboard_html.ts";
- * console.assert(scriptSafe('"</script>"') === '"<\\/script>"');
+ * assert(scriptSafe('"</script>"') === '"<\\/script>"');
  * ```
  */
 export function scriptSafe(text: string): string {
@@ -62,12 +63,13 @@ figcaption { font-weight: bold; font-size: 13px; }
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { dashboardHtml } from "./dashboard_html.ts";
  * const html = dashboardHtml(
  *   { generated: "now", metrics: {}, charts: [], images: [], skipped: [] },
  *   { vega: "", vegaLite: "", vegaEmbed: "" },
  * );
- * console.assert(html.startsWith("<!doctype html>") && html.includes('id="dashboard-data"'));
+ * assert(html.startsWith("<!doctype html>") && html.includes('id="dashboard-data"'));
  * ```
  */
 export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries): string {

@@ -15,9 +15,10 @@ import { dashboardHtml, type DashboardLibraries } from "./dashboard_html.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readDashboardLibraries } from "./write_dashboard.ts";
  * const libs = await readDashboardLibraries();
- * console.assert(libs.vegaEmbed.includes("vegaEmbed"));
+ * assert(libs.vegaEmbed.includes("vegaEmbed"));
  * ```
  */
 export async function readDashboardLibraries(): Promise<DashboardLibraries> {
@@ -34,10 +35,11 @@ export async function readDashboardLibraries(): Promise<DashboardLibraries> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeDashboard } from "./write_dashboard.ts";
  * const out = await Deno.makeTempDir();
  * const path = await writeDashboard(out, { charts: [], skipped: [], models: [] });
- * console.assert((await Deno.readTextFile(path)).includes("ecg-xai dashboard"));
+ * assert((await Deno.readTextFile(path)).includes("ecg-xai dashboard"));
  * ```
  */
 export async function writeDashboard(out: string, plan: ChartPlan): Promise<string> {

@@ -15,11 +15,12 @@ import type { Rgb } from "../../data/synth/raster.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { fillRect } from "./canvas.ts";
  * const image = filledImage(4, 4, [255, 255, 255]);
  * fillRect(image, 1, 1, 10, 1, [0, 0, 0]);
- * console.assert(image.data[(1 * 4 + 3) * 4] === 0 && image.data[0] === 255);
+ * assert(image.data[(1 * 4 + 3) * 4] === 0 && image.data[0] === 255);
  * ```
  */
 export function fillRect(
@@ -49,11 +50,12 @@ export function fillRect(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { strokeRect } from "./canvas.ts";
  * const image = filledImage(5, 5, [255, 255, 255]);
  * strokeRect(image, 0, 0, 5, 5, 1, [255, 0, 0]);
- * console.assert(image.data[1] === 0 && image.data[(2 * 5 + 2) * 4 + 1] === 255);
+ * assert(image.data[1] === 0 && image.data[(2 * 5 + 2) * 4 + 1] === 255);
  * ```
  */
 export function strokeRect(
@@ -76,11 +78,12 @@ export function strokeRect(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { pasteImage } from "./canvas.ts";
  * const target = filledImage(3, 1, [255, 255, 255]);
  * pasteImage(target, filledImage(1, 1, [9, 9, 9]), 2, 0);
- * console.assert(target.data[8] === 9 && target.data[4] === 255);
+ * assert(target.data[8] === 9 && target.data[4] === 255);
  * ```
  */
 export function pasteImage(target: RgbaImage, source: RgbaImage, xPx: number, yPx: number): void {
@@ -102,9 +105,10 @@ export function pasteImage(target: RgbaImage, source: RgbaImage, xPx: number, yP
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { magnifyNearest } from "./canvas.ts";
  * const big = magnifyNearest({ widthPx: 1, heightPx: 1, data: new Uint8Array([1, 2, 3, 255]) }, 3);
- * console.assert(big.widthPx === 3 && big.data[8 * 4] === 1);
+ * assert(big.widthPx === 3 && big.data[8 * 4] === 1);
  * ```
  */
 export function magnifyNearest(image: RgbaImage, factor: number): RgbaImage {
@@ -127,10 +131,11 @@ export function magnifyNearest(image: RgbaImage, factor: number): RgbaImage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { fitWithin } from "./canvas.ts";
  * const small = fitWithin(filledImage(400, 100, [0, 0, 0]), 200, 200);
- * console.assert(small.widthPx === 200 && small.heightPx === 50);
+ * assert(small.widthPx === 200 && small.heightPx === 50);
  * ```
  */
 export function fitWithin(image: RgbaImage, maxWidthPx: number, maxHeightPx: number): RgbaImage {
@@ -146,9 +151,10 @@ export function fitWithin(image: RgbaImage, maxWidthPx: number, maxHeightPx: num
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { grayToRgba } from "./canvas.ts";
  * const rgba = grayToRgba({ widthPx: 1, heightPx: 1, data: new Uint8Array([7]) });
- * console.assert(rgba.data.join() === "7,7,7,255");
+ * assert(rgba.data.join() === "7,7,7,255");
  * ```
  */
 export function grayToRgba(image: GrayImage): RgbaImage {

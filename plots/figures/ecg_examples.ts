@@ -22,10 +22,11 @@ export const OVERVIEW_COLUMNS = 2;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { classExamplesFigure } from "./ecg_examples.ts";
  * const picture = { label: "MI(1)", image: filledImage(40, 30, [200, 200, 200]) };
- * console.assert(classExamplesFigure("MI", [picture, picture]).widthPx > 80);
+ * assert(classExamplesFigure("MI", [picture, picture]).widthPx > 80);
  * ```
  */
 export function classExamplesFigure(
@@ -46,11 +47,12 @@ export function classExamplesFigure(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { classOverviewFigure } from "./ecg_examples.ts";
  * const picture = filledImage(40, 30, [200, 200, 200]);
  * const figure = classOverviewFigure([{ label: "MI", image: picture }, { label: "Normal", image: picture }]);
- * console.assert(figure.heightPx > 30);
+ * assert(figure.heightPx > 30);
  * ```
  */
 export function classOverviewFigure(pictures: readonly LabelledPicture[]): RgbaImage {

@@ -28,8 +28,9 @@ function stem(id: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { predictionText } from "./explanation_grids.ts";
- * console.assert(predictionText({ predictedClass: "MI", probability: 0.9251 }) === "pred MI (p 0.93)");
+ * assert(predictionText({ predictedClass: "MI", probability: 0.9251 }) === "pred MI (p 0.93)");
  * ```
  */
 export function predictionText(
@@ -44,12 +45,13 @@ export function predictionText(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { heatmapGridFigure } from "./explanation_grids.ts";
  * const picture = filledImage(40, 30, [90, 90, 90]);
  * const image = { id: "test/MI/a", file: "a.jpg", trueClass: "MI", predictedClass: "MI", probability: 0.9, input: picture, overlays: [picture, picture] };
  * const figure = heatmapGridFigure("ecgnet", ["gradcam", "saliency"], [image, image]);
- * console.assert(figure.widthPx > 3 * 40 && figure.heightPx > 2 * 30);
+ * assert(figure.widthPx > 3 * 40 && figure.heightPx > 2 * 30);
  * ```
  */
 export function heatmapGridFigure(
@@ -76,11 +78,12 @@ export function heatmapGridFigure(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { superGridFigure } from "./explanation_grids.ts";
  * const picture = filledImage(40, 30, [90, 90, 90]);
  * const image = { id: "test/MI/a", file: "a.jpg", trueClass: "MI", predictedClass: "MI", probability: 0.9, input: picture, overlays: [picture] };
- * console.assert(superGridFigure("ecgnet", ["gradcam"], image).widthPx > 2 * 40);
+ * assert(superGridFigure("ecgnet", ["gradcam"], image).widthPx > 2 * 40);
  * ```
  */
 export function superGridFigure(

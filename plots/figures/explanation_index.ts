@@ -26,11 +26,12 @@ export interface ExplainedImage {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseExplanationIndex } from "./explanation_index.ts";
  * const text = "id,file,true_class,predicted_class,probability,target_class\n" +
  *   "test/MI/a,d/a.jpg,MI,Normal,0.75,Normal\n";
  * const [row] = parseExplanationIndex(text, "index.csv");
- * console.assert(row.predictedClass === "Normal" && row.probability === 0.75);
+ * assert(row.predictedClass === "Normal" && row.probability === 0.75);
  * ```
  */
 export function parseExplanationIndex(text: string, path: string): ExplainedImage[] {
@@ -71,8 +72,9 @@ export function parseExplanationIndex(text: string, path: string): ExplainedImag
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { overlayFile } from "./explanation_index.ts";
- * console.assert(overlayFile("e/ecgnet/saliency", "test/MI/a") === "e/ecgnet/saliency/overlay/test/MI/a.png");
+ * assert(overlayFile("e/ecgnet/saliency", "test/MI/a") === "e/ecgnet/saliency/overlay/test/MI/a.png");
  * ```
  */
 export function overlayFile(methodDir: string, id: string): string {

@@ -20,12 +20,13 @@ const CONV_CLASSES = new Set(["Conv2D", "DepthwiseConv2D"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { firstConvLayer } from "./filter_grid.ts";
  * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [8, 8, 3] });
  * const y = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "c" }).apply(x) as tf.SymbolicTensor;
- * console.assert(firstConvLayer(tf.model({ inputs: x, outputs: y }))?.name === "c");
+ * assert(firstConvLayer(tf.model({ inputs: x, outputs: y }))?.name === "c");
  * ```
  */
 export function firstConvLayer(model: tf.LayersModel): tf.layers.Layer | undefined {
@@ -40,10 +41,11 @@ export function firstConvLayer(model: tf.LayersModel): tf.layers.Layer | undefin
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filterTiles } from "./filter_grid.ts";
  * const kernel = new Float32Array(2 * 2 * 1 * 3).map((_, i) => i);
  * const tiles = filterTiles(kernel, [2, 2, 1, 3], 4);
- * console.assert(tiles.length === 3 && tiles[0].widthPx === 8 && tiles[0].data[0] === 0);
+ * assert(tiles.length === 3 && tiles[0].widthPx === 8 && tiles[0].data[0] === 0);
  * ```
  */
 export function filterTiles(
@@ -91,13 +93,14 @@ export function filterTiles(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { filterGridFigure } from "./filter_grid.ts";
  * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [8, 8, 3] });
  * const y = tf.layers.conv2d({ filters: 5, kernelSize: 3 }).apply(x) as tf.SymbolicTensor;
  * const figure = await filterGridFigure(tf.model({ inputs: x, outputs: y }), "tiny");
- * console.assert(figure?.tiles.length === 5);
+ * assert(figure?.tiles.length === 5);
  * ```
  */
 export async function filterGridFigure(

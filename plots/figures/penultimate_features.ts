@@ -15,13 +15,14 @@ import { predictLogits } from "../../evaluation/inference.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { penultimateModel } from "./penultimate_features.ts";
  * await tf.setBackend("cpu");
  * const x = tf.input({ shape: [4] });
  * const h = tf.layers.dense({ units: 3 }).apply(x) as tf.SymbolicTensor;
  * const y = tf.layers.dense({ units: 2 }).apply(h) as tf.SymbolicTensor;
- * console.assert(penultimateModel(tf.model({ inputs: x, outputs: y })).outputs[0].shape[1] === 3);
+ * assert(penultimateModel(tf.model({ inputs: x, outputs: y })).outputs[0].shape[1] === 3);
  * ```
  */
 export function penultimateModel(model: tf.LayersModel): tf.LayersModel {
@@ -38,6 +39,7 @@ export function penultimateModel(model: tf.LayersModel): tf.LayersModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { penultimateFeatures } from "./penultimate_features.ts";
  * await tf.setBackend("cpu");
@@ -49,7 +51,7 @@ export function penultimateModel(model: tf.LayersModel): tf.LayersModel {
  * const sample = { id: "test/A/a", file: "a.png", label: 0, className: "A", split: "test" as const };
  * const loaded = { samples: [sample, sample], images: [image, image], skipped: [] };
  * const { featuresNF, width } = await penultimateFeatures(model, loaded, 8);
- * console.assert(width === 3 && featuresNF.length === 6);
+ * assert(width === 3 && featuresNF.length === 6);
  * ```
  */
 export async function penultimateFeatures(

@@ -24,11 +24,12 @@ const CROP_FRAME_RGB: Rgb = [220, 30, 30];
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { inkiestWindow } from "./pixel_grid.ts";
  * const data = new Uint8Array(16).fill(255);
  * data[2 * 4 + 3] = 0; // one black pixel at (3, 2)
  * const at = inkiestWindow({ widthPx: 4, heightPx: 4, data }, 2);
- * console.assert(at.xPx === 2 && at.yPx === 1);
+ * assert(at.xPx === 2 && at.yPx === 1);
  * ```
  */
 export function inkiestWindow(image: GrayImage, windowPx: number): { xPx: number; yPx: number } {
@@ -62,9 +63,10 @@ export function inkiestWindow(image: GrayImage, windowPx: number): { xPx: number
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { gridCrop } from "./pixel_grid.ts";
  * const crop = gridCrop({ widthPx: 2, heightPx: 2, data: new Uint8Array([0, 50, 100, 150]) }, 1, 0, 1, 4);
- * console.assert(crop.widthPx === 5 && crop.data[(2 * 5 + 2) * 4] === 50);
+ * assert(crop.widthPx === 5 && crop.data[(2 * 5 + 2) * 4] === 50);
  * ```
  */
 export function gridCrop(
@@ -91,10 +93,11 @@ export function gridCrop(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pixelGridFigure } from "./pixel_grid.ts";
  * const image = { widthPx: 16, heightPx: 16, data: new Uint8Array(256).map((_, i) => i) };
  * const figure = pixelGridFigure(image, "test/A/a");
- * console.assert(figure.widthPx > 16 * 16);
+ * assert(figure.widthPx > 16 * 16);
  * ```
  */
 export function pixelGridFigure(image: GrayImage, sampleId: string): RgbaImage {

@@ -12,9 +12,10 @@ import type { RgbaImage } from "../../data/image.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { encodeRgbaPng } from "./png_file.ts";
  * const bytes = encodeRgbaPng({ widthPx: 1, heightPx: 1, data: new Uint8Array([1, 2, 3, 255]) });
- * console.assert(bytes[1] === 0x50); // "P" of the PNG signature
+ * assert(bytes[1] === 0x50); // "P" of the PNG signature
  * ```
  */
 export function encodeRgbaPng(image: RgbaImage): Uint8Array {

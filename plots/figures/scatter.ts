@@ -47,6 +47,7 @@ export interface ScatterSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SCATTER_SIZE_PX, scatterPlot } from "./scatter.ts";
  * const plot = scatterPlot({
  *   pointsN2: new Float32Array([0, 0, 1, 1, 2, 0]),
@@ -54,7 +55,7 @@ export interface ScatterSpec {
  *   classNames: ["A", "B"],
  *   title: ["three points"],
  * });
- * console.assert(plot.widthPx === SCATTER_SIZE_PX.widthPx);
+ * assert(plot.widthPx === SCATTER_SIZE_PX.widthPx);
  * ```
  */
 export function scatterPlot(spec: ScatterSpec): RgbaImage {

@@ -25,8 +25,9 @@ export const LINE_HEIGHT_CELLS = CAP_HEIGHT_CELLS + 4;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { printable } from "./text.ts";
- * console.assert(printable("MI@1") === "MI?1");
+ * assert(printable("MI@1") === "MI?1");
  * ```
  */
 export function printable(text: string): string {
@@ -38,8 +39,9 @@ export function printable(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { textWidthPx } from "./text.ts";
- * console.assert(textWidthPx("AB", 2) === 22);
+ * assert(textWidthPx("AB", 2) === 22);
  * ```
  */
 export function textWidthPx(text: string, cellPx: number): number {
@@ -51,8 +53,9 @@ export function textWidthPx(text: string, cellPx: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lineHeightPx } from "./text.ts";
- * console.assert(lineHeightPx(2) === 22);
+ * assert(lineHeightPx(2) === 22);
  * ```
  */
 export function lineHeightPx(cellPx: number): number {
@@ -64,8 +67,9 @@ export function lineHeightPx(cellPx: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { truncateToWidth } from "./text.ts";
- * console.assert(truncateToWidth("abcdefgh", 2, 6 * 2 * 5) === "abc..");
+ * assert(truncateToWidth("abcdefgh", 2, 6 * 2 * 5) === "abc..");
  * ```
  */
 export function truncateToWidth(text: string, cellPx: number, maxWidthPx: number): string {
@@ -82,11 +86,12 @@ export function truncateToWidth(text: string, cellPx: number, maxWidthPx: number
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { drawText } from "./text.ts";
  * const image = filledImage(12, 8, [255, 255, 255]);
  * drawText(image, "-", 0, 0, 1, [0, 0, 0]);
- * console.assert(image.data[(3 * 12 + 1) * 4] === 0); // the dash's middle row
+ * assert(image.data[(3 * 12 + 1) * 4] === 0); // the dash's middle row
  * ```
  */
 export function drawText(

@@ -54,11 +54,12 @@ export interface TileRect {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { tileGrid } from "./tile_grid.ts";
  * const tile = { image: filledImage(10, 5, [0, 0, 0]), caption: ["a"] };
  * const { image, tiles } = tileGrid({ title: ["T"], rows: [[tile, tile], [tile]] });
- * console.assert(tiles.length === 3 && image.widthPx > 20 && image.heightPx > 10);
+ * assert(tiles.length === 3 && image.widthPx > 20 && image.heightPx > 10);
  * ```
  */
 export function tileGrid(spec: TileGridSpec): { image: RgbaImage; tiles: TileRect[] } {
@@ -110,8 +111,9 @@ export function tileGrid(spec: TileGridSpec): { image: RgbaImage; tiles: TileRec
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { chunkRows } from "./tile_grid.ts";
- * console.assert(JSON.stringify(chunkRows([1, 2, 3], 2)) === "[[1,2],[3]]");
+ * assert(JSON.stringify(chunkRows([1, 2, 3], 2)) === "[[1,2],[3]]");
  * ```
  */
 export function chunkRows<T>(items: readonly T[], columns: number): T[][] {

@@ -22,12 +22,13 @@ export const UMAP_MIN_POINTS = 3;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "../../core/random.ts";
  * import { umapEmbedding } from "./umap_embedding.ts";
  * const features = new Float32Array(6 * 4).map((_, i) => Math.sin(i) + (i >= 12 ? 3 : 0));
  * const a = umapEmbedding(features, 6, new SeededRandom(1));
  * const b = umapEmbedding(features, 6, new SeededRandom(1));
- * console.assert(a.length === 12 && a.every((v, i) => v === b[i]));
+ * assert(a.length === 12 && a.every((v, i) => v === b[i]));
  * ```
  */
 export function umapEmbedding(

@@ -53,11 +53,12 @@ export interface CamPoolTensors {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { weightedChannelSum } from "./cam.ts";
  * await tf.setBackend("cpu");
  * const sum = weightedChannelSum(tf.ones([1, 2, 2, 3]), tf.tensor2d([[1, 2, -4]]));
- * console.assert(sum.shape.join() === "1,2,2" && sum.dataSync()[0] === -1);
+ * assert(sum.shape.join() === "1,2,2" && sum.dataSync()[0] === -1);
  * sum.dispose();
  * ```
  */
@@ -81,11 +82,12 @@ export function weightedChannelSum(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { upsampleMaps } from "./cam.ts";
  * await tf.setBackend("cpu");
  * const up = upsampleMaps(tf.tensor3d([[[0, 4]]]), [1, 4]);
- * console.assert(up.dataSync().join() === "0,1,3,4");
+ * assert(up.dataSync().join() === "0,1,3,4");
  * up.dispose();
  * ```
  */
@@ -110,11 +112,12 @@ export function upsampleMaps(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { finishCam } from "./cam.ts";
  * await tf.setBackend("cpu");
  * const pooled = finishCam({ scoresNhw: tf.tensor3d([[[-1, 2]]]) }, [2, 4]);
- * console.assert(pooled.layerMapsNhw.dataSync().join() === "0,2" && pooled.mapsNHW.shape[2] === 4);
+ * assert(pooled.layerMapsNhw.dataSync().join() === "0,2" && pooled.mapsNHW.shape[2] === 4);
  * tf.dispose([pooled.layerMapsNhw, pooled.mapsNHW]);
  * ```
  */
@@ -134,6 +137,7 @@ export function finishCam(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { camPool, weightedChannelSum } from "./cam.ts";
  * await tf.setBackend("cpu");
@@ -144,7 +148,7 @@ export function finishCam(
  *   return { weightsNC, scoresNhw: weightedChannelSum(a, weightsNC) };
  * };
  * const pooled = camPool(a, g, meanRule, [8, 8]);
- * console.assert(pooled.mapsNHW.shape.join() === "1,8,8" && pooled.layerMapsNhw.dataSync()[0] === 1.5);
+ * assert(pooled.mapsNHW.shape.join() === "1,8,8" && pooled.layerMapsNhw.dataSync()[0] === 1.5);
  * tf.dispose([a, g, pooled.weightsNC!, pooled.layerMapsNhw, pooled.mapsNHW]);
  * ```
  */
@@ -181,6 +185,7 @@ function checkCamInputs(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -189,7 +194,7 @@ function checkCamInputs(
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
  * const { layerName, activationNHWC } = camActivation("eigencam", model, x, Int32Array.from([0]), {});
- * console.assert(layerName === "features.4.2" && activationNHWC.shape[3] === 256);
+ * assert(layerName === "features.4.2" && activationNHWC.shape[3] === 256);
  * activationNHWC.dispose();
  * model.dispose();
  * ```
@@ -211,12 +216,13 @@ export function camActivation(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { camAttribution, finishCam } from "./cam.ts";
  * await tf.setBackend("cpu");
  * const pooled = finishCam({ scoresNhw: tf.ones([1, 2, 2]) }, [4, 4]);
  * const attr = await camAttribution("hirescam", "conv", [1, 2, 2, 5], pooled);
- * console.assert(attr.shapeNHW.join() === "1,4,4" && attr.layer?.weightsNC === undefined);
+ * assert(attr.shapeNHW.join() === "1,4,4" && attr.layer?.weightsNC === undefined);
  * ```
  */
 export async function camAttribution(
@@ -258,6 +264,7 @@ export async function camAttribution(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -267,7 +274,7 @@ export async function camAttribution(
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const elementwise = (a: tf.Tensor4D, g: tf.Tensor4D) => ({ scoresNhw: tf.sum(tf.mul(a, g), 3) as tf.Tensor3D });
  * const attr = await explainCam("hirescam", elementwise, model, x, Int32Array.from([0]), {});
- * console.assert(attr.mapsNHW.length === 32 * 32 && attr.layer?.name === "features.4.2");
+ * assert(attr.mapsNHW.length === 32 * 32 && attr.layer?.name === "features.4.2");
  * model.dispose();
  * ```
  */

@@ -23,6 +23,7 @@ import { firstPrincipalProjection } from "./principal_component.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -31,7 +32,7 @@ import { firstPrincipalProjection } from "./principal_component.ts";
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await EIGENCAM.explain(model, x, Int32Array.from([1]), { layer: "features.3" });
- * console.assert(attr.mapsNHW.length === 32 * 32 && attr.mapsNHW.some((v) => v > 0));
+ * assert(attr.mapsNHW.length === 32 * 32 && attr.mapsNHW.some((v) => v > 0));
  * model.dispose();
  * ```
  */

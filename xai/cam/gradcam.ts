@@ -17,11 +17,12 @@ import type { Attribution, Explainer } from "../explainer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { gradCamRule } from "./gradcam.ts";
  * await tf.setBackend("cpu");
  * const { weightsNC, scoresNhw } = gradCamRule(tf.ones([1, 2, 2, 1]), tf.tensor4d([1, 2, 3, 6], [1, 2, 2, 1]));
- * console.assert(weightsNC!.dataSync()[0] === 3 && scoresNhw.dataSync()[0] === 3);
+ * assert(weightsNC!.dataSync()[0] === 3 && scoresNhw.dataSync()[0] === 3);
  * ```
  */
 export function gradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor4D): CamScores {
@@ -34,6 +35,7 @@ export function gradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -42,7 +44,7 @@ export function gradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await GRADCAM.explain(model, x, Int32Array.from([0, 3]), { layer: "last-conv" });
- * console.assert(attr.shapeNHW.join() === "2,32,32" && attr.mapsNHW.every((v) => v >= 0));
+ * assert(attr.shapeNHW.join() === "2,32,32" && attr.mapsNHW.every((v) => v >= 0));
  * model.dispose();
  * ```
  */

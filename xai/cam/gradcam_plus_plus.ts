@@ -19,11 +19,12 @@ import type { Attribution, Explainer } from "../explainer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { gradCamPlusPlusRule } from "./gradcam_plus_plus.ts";
  * await tf.setBackend("cpu");
  * const { weightsNC } = gradCamPlusPlusRule(tf.zeros([1, 2, 2, 1]), tf.fill([1, 2, 2, 1], 1));
- * console.assert(Math.abs(weightsNC!.dataSync()[0] - 2) < 1e-5);
+ * assert(Math.abs(weightsNC!.dataSync()[0] - 2) < 1e-5);
  * ```
  */
 export function gradCamPlusPlusRule(
@@ -44,6 +45,7 @@ export function gradCamPlusPlusRule(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -52,7 +54,7 @@ export function gradCamPlusPlusRule(
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await GRADCAM_PLUS_PLUS.explain(model, x, Int32Array.from([2]));
- * console.assert(attr.layer?.weightsNC?.length === 256);
+ * assert(attr.layer?.weightsNC?.length === 256);
  * model.dispose();
  * ```
  */

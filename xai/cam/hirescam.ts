@@ -16,11 +16,12 @@ import type { Attribution, Explainer } from "../explainer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { hiResCamRule } from "./hirescam.ts";
  * await tf.setBackend("cpu");
  * const { scoresNhw } = hiResCamRule(tf.tensor4d([2, 3], [1, 1, 1, 2]), tf.tensor4d([-1, 2], [1, 1, 1, 2]));
- * console.assert(scoresNhw.dataSync()[0] === 4);
+ * assert(scoresNhw.dataSync()[0] === 4);
  * ```
  */
 export function hiResCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor4D): CamScores {
@@ -32,6 +33,7 @@ export function hiResCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -40,7 +42,7 @@ export function hiResCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await HIRESCAM.explain(model, x, Int32Array.from([0, 2]), { layer: "last-conv" });
- * console.assert(attr.shapeNHW.join() === "2,32,32" && attr.mapsNHW.every((v) => v >= 0));
+ * assert(attr.shapeNHW.join() === "2,32,32" && attr.mapsNHW.every((v) => v >= 0));
  * model.dispose();
  * ```
  */

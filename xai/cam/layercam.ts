@@ -15,11 +15,12 @@ import type { Attribution, Explainer } from "../explainer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { layerCamRule } from "./layercam.ts";
  * await tf.setBackend("cpu");
  * const { scoresNhw } = layerCamRule(tf.tensor4d([2, 3], [1, 1, 1, 2]), tf.tensor4d([-1, 2], [1, 1, 1, 2]));
- * console.assert(scoresNhw.dataSync()[0] === 6);
+ * assert(scoresNhw.dataSync()[0] === 6);
  * ```
  */
 export function layerCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor4D): CamScores {
@@ -31,6 +32,7 @@ export function layerCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -39,7 +41,7 @@ export function layerCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await LAYERCAM.explain(model, x, Int32Array.from([1]), { layer: "features.3" });
- * console.assert(attr.layer?.weightsNC === undefined && attr.mapsNHW.length === 32 * 32);
+ * assert(attr.layer?.weightsNC === undefined && attr.mapsNHW.length === 32 * 32);
  * model.dispose();
  * ```
  */

@@ -20,9 +20,10 @@ const MAX_JACOBI_SWEEPS = 50;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { leadingEigenpair } from "./principal_component.ts";
  * const { value, vector } = leadingEigenpair(Float64Array.from([2, 1, 1, 2]), 2);
- * console.assert(Math.abs(value - 3) < 1e-12 && Math.abs(Math.abs(vector[0]) - Math.SQRT1_2) < 1e-12);
+ * assert(Math.abs(value - 3) < 1e-12 && Math.abs(Math.abs(vector[0]) - Math.SQRT1_2) < 1e-12);
  * ```
  */
 export function leadingEigenpair(
@@ -83,10 +84,11 @@ export function leadingEigenpair(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { firstPrincipalProjection } from "./principal_component.ts";
  * // Points on the line y = 2x around (2, 4): the axis is (1, 2)/√5, pointing up.
  * const p = firstPrincipalProjection(Float32Array.from([1, 2, 2, 4, 3, 6]), 3, 2);
- * console.assert(Math.abs(p[0] + Math.sqrt(5)) < 1e-9 && Math.abs(p[2] - Math.sqrt(5)) < 1e-9);
+ * assert(Math.abs(p[0] + Math.sqrt(5)) < 1e-9 && Math.abs(p[2] - Math.sqrt(5)) < 1e-9);
  * ```
  */
 export function firstPrincipalProjection(

@@ -76,6 +76,7 @@ function channelSoftmax(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -85,7 +86,7 @@ function channelSoftmax(
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await SCORECAM.explain(model, x, Int32Array.from([1]), { layer: "features.1", batchSize: 8 });
  * const weights = attr.layer!.weightsNC!;
- * console.assert(weights.every((w) => w >= 0 && w <= 1) && attr.mapsNHW.length === 32 * 32);
+ * assert(weights.every((w) => w >= 0 && w <= 1) && attr.mapsNHW.length === 32 * 32);
  * model.dispose();
  * ```
  */

@@ -19,12 +19,13 @@ export const XGRADCAM_EPS = 1e-7;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { xGradCamRule } from "./xgradcam.ts";
  * await tf.setBackend("cpu");
  * const a = tf.tensor4d([1, 3], [1, 1, 2, 1]), g = tf.tensor4d([2, 6], [1, 1, 2, 1]);
  * const { weightsNC } = xGradCamRule(a, g);
- * console.assert(Math.abs(weightsNC!.dataSync()[0] - 5) < 1e-5);
+ * assert(Math.abs(weightsNC!.dataSync()[0] - 5) < 1e-5);
  * ```
  */
 export function xGradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor4D): CamScores {
@@ -40,6 +41,7 @@ export function xGradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -48,7 +50,7 @@ export function xGradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await XGRADCAM.explain(model, x, Int32Array.from([1]));
- * console.assert(attr.layer?.weightsNC?.length === 256 && attr.mapsNHW.every((v) => v >= 0));
+ * assert(attr.layer?.weightsNC?.length === 256 && attr.mapsNHW.every((v) => v >= 0));
  * model.dispose();
  * ```
  */

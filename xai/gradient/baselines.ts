@@ -93,11 +93,12 @@ function uniformNoise(xNHWC: Float32Array, shape: Shape, random: Random): Float3
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { makeBaselineNHWC } from "./baselines.ts";
  * const x = new Float32Array(2 * 4 * 4 * 3).fill(7);
- * console.assert(makeBaselineNHWC("zero", x, [2, 4, 4, 3]).every((v) => v === 0));
+ * assert(makeBaselineNHWC("zero", x, [2, 4, 4, 3]).every((v) => v === 0));
  * const blurred = makeBaselineNHWC("blurred", x, [2, 4, 4, 3], { blurSigmaPx: 1 });
- * console.assert(blurred.every((v) => Math.abs(v - 7) < 1e-5));
+ * assert(blurred.every((v) => Math.abs(v - 7) < 1e-5));
  * ```
  */
 export function makeBaselineNHWC(

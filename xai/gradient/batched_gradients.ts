@@ -70,6 +70,7 @@ function scatterAddRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { sumGradientsOverRows } from "./batched_gradients.ts";
  * await tf.setBackend("cpu");
@@ -83,7 +84,7 @@ function scatterAddRows(
  *   makeRows: (start, end) => tf.zeros([end - start, 2, 2, 1]),
  *   weight: () => 0.5,
  * });
- * console.assert(sum.dataSync().every((v) => v === 1.5));
+ * assert(sum.dataSync().every((v) => v === 1.5));
  * sum.dispose();
  * ```
  */

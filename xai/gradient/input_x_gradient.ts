@@ -20,6 +20,7 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -28,7 +29,7 @@ import {
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
  * const attr = await INPUT_X_GRADIENT.explain(model, x, Int32Array.from([1]));
- * console.assert(attr.mapsNHW.every((v) => v === 0));
+ * assert(attr.mapsNHW.every((v) => v === 0));
  * model.dispose();
  * ```
  */

@@ -90,6 +90,7 @@ async function convergenceDelta(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -98,7 +99,7 @@ async function convergenceDelta(
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await INTEGRATED_GRADIENTS.explain(model, x, Int32Array.from([1]), { nSteps: 8 });
- * console.assert(attr.mapsNHW.length === 32 * 32 && attr.convergenceDelta?.length === 1);
+ * assert(attr.mapsNHW.length === 32 * 32 && attr.convergenceDelta?.length === 1);
  * model.dispose();
  * ```
  */

@@ -33,9 +33,10 @@ export interface PathQuadrature {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { gaussLegendre } from "./quadrature.ts";
  * const { nodes, weights } = gaussLegendre(2);
- * console.assert(Math.abs(nodes[1] - 1 / Math.sqrt(3)) < 1e-15 && weights[0] === 1);
+ * assert(Math.abs(nodes[1] - 1 / Math.sqrt(3)) < 1e-15 && weights[0] === 1);
  * ```
  */
 export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float64Array } {
@@ -74,9 +75,10 @@ export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float6
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { pathQuadrature } from "./quadrature.ts";
  * const { alphas, stepSizes } = pathQuadrature("riemann_trapezoid", 3);
- * console.assert(alphas.join() === "0,0.5,1" && stepSizes.join() === `${Math.fround(1 / 6)},${Math.fround(1 / 3)},${Math.fround(1 / 6)}`);
+ * assert(alphas.join() === "0,0.5,1" && stepSizes.join() === `${Math.fround(1 / 6)},${Math.fround(1 / 3)},${Math.fround(1 / 6)}`);
  * ```
  */
 export function pathQuadrature(method: IgMethod, nSteps: number): PathQuadrature {

@@ -27,6 +27,7 @@ export interface SaliencyOptions extends ExplainOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -35,7 +36,7 @@ export interface SaliencyOptions extends ExplainOptions {
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await SALIENCY.explain(model, x, Int32Array.from([1]), { keepChannels: true });
- * console.assert(attr.attributionsNHWC?.every((v) => v >= 0));
+ * assert(attr.attributionsNHWC?.every((v) => v >= 0));
  * model.dispose();
  * ```
  */

@@ -49,6 +49,7 @@ function noiseSigmas(xNHWC: Float32Array, batch: number, noiseLevel: number): Fl
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -58,7 +59,7 @@ function noiseSigmas(xNHWC: Float32Array, batch: number, noiseLevel: number): Fl
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const a = await SMOOTHGRAD.explain(model, x, Int32Array.from([1]), { nSamples: 4, seed: 3 });
  * const b = await SMOOTHGRAD.explain(model, x, Int32Array.from([1]), { nSamples: 4, seed: 3 });
- * console.assert(a.mapsNHW.every((v, i) => v === b.mapsNHW[i]));
+ * assert(a.mapsNHW.every((v, i) => v === b.mapsNHW[i]));
  * model.dispose();
  * ```
  */

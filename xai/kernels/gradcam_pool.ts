@@ -30,6 +30,7 @@ export interface CamPoolTensors {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { probeWebGpu } from "../../backends/backend.ts";
  * import { camPoolWebGpu } from "./gradcam_pool.ts";
@@ -37,8 +38,8 @@ export interface CamPoolTensors {
  *   const a = tf.ones([1, 2, 2, 3]) as tf.Tensor4D;
  *   const g = tf.fill([1, 2, 2, 3], 0.5) as tf.Tensor4D;
  *   const pooled = camPoolWebGpu(a, g, "gradcam", [8, 8]);
- *   console.assert((await pooled.layerMapsNhw.data())[0] === 1.5);
- *   console.assert(pooled.mapsNHW.shape.join() === "1,8,8");
+ *   assert((await pooled.layerMapsNhw.data())[0] === 1.5);
+ *   assert(pooled.mapsNHW.shape.join() === "1,8,8");
  *   tf.dispose([a, g, pooled.weightsNC, pooled.layerMapsNhw, pooled.mapsNHW]);
  * }
  * ```

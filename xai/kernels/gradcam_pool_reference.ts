@@ -49,10 +49,11 @@ export interface CamPoolResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { camChannelWeightsReference } from "./gradcam_pool_reference.ts";
  * const a = new Float32Array([1, 2, 3, 4]), g = new Float32Array([1, 1, -1, 3]);
  * const w = camChannelWeightsReference(a, g, [1, 2, 2, 1], "gradcam");
- * console.assert(w[0] === 1);
+ * assert(w[0] === 1);
  * ```
  */
 export function camChannelWeightsReference(
@@ -92,9 +93,10 @@ export function camChannelWeightsReference(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { camMapsReference } from "./gradcam_pool_reference.ts";
  * const maps = camMapsReference(new Float32Array([1, -1, 2, 3]), new Float32Array([1, 1]), [1, 1, 2, 2]);
- * console.assert(maps.join() === "0,5");
+ * assert(maps.join() === "0,5");
  * ```
  */
 export function camMapsReference(
@@ -138,9 +140,10 @@ function halfPixelTaps(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { resizeBilinearHalfPixelReference } from "./gradcam_pool_reference.ts";
  * const up = resizeBilinearHalfPixelReference(new Float32Array([0, 4]), [1, 1, 2], [1, 4]);
- * console.assert(up.join() === "0,1,3,4");
+ * assert(up.join() === "0,1,3,4");
  * ```
  */
 export function resizeBilinearHalfPixelReference(
@@ -171,6 +174,7 @@ export function resizeBilinearHalfPixelReference(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { camPoolReference } from "./gradcam_pool_reference.ts";
  * const a = new Float32Array([1, 2, 3, 4]);
  * const result = camPoolReference({
@@ -180,7 +184,7 @@ export function resizeBilinearHalfPixelReference(
  *   weighting: "gradcam",
  *   outputSizePx: [4, 4],
  * });
- * console.assert(result.layerMapsNhw.join() === "0.5,1,1.5,2" && result.mapsNHW.length === 16);
+ * assert(result.layerMapsNhw.join() === "0.5,1,1.5,2" && result.mapsNHW.length === 16);
  * ```
  */
 export function camPoolReference(input: CamPoolInput): CamPoolResult {

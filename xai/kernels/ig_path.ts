@@ -53,13 +53,14 @@ function checkRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { probeWebGpu } from "../../backends/backend.ts";
  * import { igScaledInputsWebGpu } from "./ig_path.ts";
  * if ((await probeWebGpu()).available && await tf.setBackend("webgpu")) {
  *   const x = tf.fill([1, 1, 1, 1], 2) as tf.Tensor4D, b = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
  *   const rows = igScaledInputsWebGpu(x, b, [0.25, 1], 0, 2);
- *   console.assert((await rows.data()).join() === "0.5,2");
+ *   assert((await rows.data()).join() === "0.5,2");
  *   tf.dispose([x, b, rows]);
  * }
  * ```
@@ -100,6 +101,7 @@ export function igScaledInputsWebGpu(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { probeWebGpu } from "../../backends/backend.ts";
  * import { igAccumulateWebGpu } from "./ig_path.ts";
@@ -107,7 +109,7 @@ export function igScaledInputsWebGpu(
  *   const x = tf.fill([1, 1, 1, 1], 2) as tf.Tensor4D, b = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
  *   const gradients = tf.tensor4d([1, 3], [2, 1, 1, 1]);
  *   const attr = igAccumulateWebGpu(tf.zerosLike(x), gradients, x, b, [0.5, 0.5], 0);
- *   console.assert((await attr.data())[0] === 4);
+ *   assert((await attr.data())[0] === 4);
  *   tf.dispose([x, b, gradients, attr]);
  * }
  * ```

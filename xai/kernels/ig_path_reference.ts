@@ -19,9 +19,10 @@ import type { ShapeNHWC } from "./gradcam_pool_reference.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { igScaledInputsReference } from "./ig_path_reference.ts";
  * const rows = igScaledInputsReference(new Float32Array([2]), new Float32Array([0]), [1, 1, 1, 1], [0.25, 1]);
- * console.assert(rows.join() === "0.5,2");
+ * assert(rows.join() === "0.5,2");
  * ```
  */
 export function igScaledInputsReference(
@@ -51,11 +52,12 @@ export function igScaledInputsReference(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { igAccumulateReference } from "./ig_path_reference.ts";
  * const attr = igAccumulateReference(
  *   new Float32Array([1, 3]), new Float32Array([2]), new Float32Array([0]), [1, 1, 1, 1], [0.5, 0.5],
  * );
- * console.assert(attr[0] === 4);
+ * assert(attr[0] === 4);
  * ```
  */
 export function igAccumulateReference(

@@ -315,6 +315,7 @@ function kernelWeights(data: Uint8Array, count: number, kernelWidth: number): Fl
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { limeImage } from "./lime.ts";
  * await tf.setBackend("cpu");
@@ -332,7 +333,7 @@ function kernelWeights(data: Uint8Array, count: number, kernelWidth: number): Fl
  * const lime = await limeImage(model, x, [4, 4, 3], 0, {
  *   segmentation: { algorithm: "grid", cellSizePx: 2 }, classifierOutput: "logits", numSamples: 64,
  * });
- * console.assert(lime.coefficients[0] > 0 && lime.coefficients[1] < 0);
+ * assert(lime.coefficients[0] > 0 && lime.coefficients[1] < 0);
  * ```
  */
 export async function limeImage(
@@ -413,6 +414,7 @@ export async function limeImage(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -421,7 +423,7 @@ export async function limeImage(
  * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
  * const attr = await LIME.explain(model, x, Int32Array.from([1]), { numSamples: 20, seed: 3 });
- * console.assert(attr.mapsNHW.length === 32 * 32 && attr.mapsNHW.every(Number.isFinite));
+ * assert(attr.mapsNHW.length === 32 * 32 && attr.mapsNHW.every(Number.isFinite));
  * model.dispose();
  * ```
  */

@@ -50,8 +50,9 @@ export interface OcclusionOptions extends ExplainOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { windowStarts } from "./occlusion.ts";
- * console.assert(windowStarts(10, 3, 4).join() === "0,4,8"); // the last window is cut to 2 px
+ * assert(windowStarts(10, 3, 4).join() === "0,4,8"); // the last window is cut to 2 px
  * ```
  */
 export function windowStarts(sizePx: number, windowPx: number, stridePx: number): number[] {
@@ -177,6 +178,7 @@ async function occludedAtStem(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { buildModel } from "../../models/registry.ts";
  * import { startBackend } from "../../backends/backend.ts";
@@ -188,7 +190,7 @@ async function occludedAtStem(
  *   slidingWindowShapes: [8, 8],
  *   strides: 8,
  * });
- * console.assert(attr.mapsNHW.length === 32 * 32 && attr.mapsNHW.every(Number.isFinite));
+ * assert(attr.mapsNHW.length === 32 * 32 && attr.mapsNHW.every(Number.isFinite));
  * model.dispose();
  * ```
  */

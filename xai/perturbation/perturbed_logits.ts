@@ -27,6 +27,7 @@ export interface Copies {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { perturbedLogits } from "./perturbed_logits.ts";
  * await tf.setBackend("cpu");
@@ -34,7 +35,7 @@ export interface Copies {
  * const model = tf.model({ inputs: input, outputs: tf.layers.flatten().apply(input) as tf.SymbolicTensor });
  * const copies = { shapeHWC: [1, 2, 1] as const, fill: (i: number, out: Float32Array) => out.fill(i) };
  * const logits = await perturbedLogits(model, copies, 3, 2);
- * console.assert(logits.join() === "0,0,1,1,2,2");
+ * assert(logits.join() === "0,0,1,1,2,2");
  * ```
  */
 export async function perturbedLogits(

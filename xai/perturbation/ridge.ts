@@ -72,10 +72,11 @@ function columnsOf(design: Design): readonly number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fitRidge } from "./ridge.ts";
  * // y = 2 + 3 x exactly; with alpha 0 the fit recovers it.
  * const fit = fitRidge({ xNK: [0, 1, 2], numColumns: 1 }, [2, 5, 8], [1, 1, 1], 0);
- * console.assert(Math.abs(fit.coef[0] - 3) < 1e-12 && Math.abs(fit.intercept - 2) < 1e-12);
+ * assert(Math.abs(fit.coef[0] - 3) < 1e-12 && Math.abs(fit.intercept - 2) < 1e-12);
  * ```
  */
 export function fitRidge(
@@ -140,10 +141,11 @@ export function fitRidge(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fitRidge, ridgeScore } from "./ridge.ts";
  * const design = { xNK: [0, 1, 2], numColumns: 1 };
  * const fit = fitRidge(design, [2, 5, 8], [1, 1, 1], 0);
- * console.assert(Math.abs(ridgeScore(fit, design, [2, 5, 8], [1, 1, 1]) - 1) < 1e-12);
+ * assert(Math.abs(ridgeScore(fit, design, [2, 5, 8], [1, 1, 1]) - 1) < 1e-12);
  * ```
  */
 export function ridgeScore(

@@ -33,11 +33,12 @@ export const SEGMENTATION_ALGORITHMS: readonly SegmentationAlgorithm["algorithm"
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "../../../core/random.ts";
  * import { segmentImage } from "./algorithm.ts";
  * const rgb = new Float32Array(4 * 4 * 3);
  * const s = segmentImage(rgb, 4, 4, { algorithm: "grid", cellSizePx: 2 }, new SeededRandom(1));
- * console.assert(s.count === 4);
+ * assert(s.count === 4);
  * ```
  */
 export function segmentImage(

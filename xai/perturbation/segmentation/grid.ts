@@ -21,9 +21,10 @@ export interface GridOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { gridSegments } from "./grid.ts";
  * const s = gridSegments(3, 3, { cellSizePx: 2 });
- * console.assert(s.labelsHW.join() === "0,0,1,0,0,1,2,2,3" && s.count === 4);
+ * assert(s.labelsHW.join() === "0,0,1,0,0,1,2,2,3" && s.count === 4);
  * ```
  */
 export function gridSegments(

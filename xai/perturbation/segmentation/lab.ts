@@ -33,9 +33,10 @@ function labF(t: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { rgbToLabHWC } from "./lab.ts";
  * const lab = rgbToLabHWC(Float32Array.of(1, 1, 1, 0, 0, 0));
- * console.assert(Math.abs(lab[0] - 100) < 1e-3 && Math.abs(lab[1]) < 1e-2 && lab[3] === 0);
+ * assert(Math.abs(lab[0] - 100) < 1e-3 && Math.abs(lab[1]) < 1e-2 && lab[3] === 0);
  * ```
  */
 export function rgbToLabHWC(rgbHWC: Float32Array): Float64Array {

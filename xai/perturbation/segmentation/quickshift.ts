@@ -48,13 +48,14 @@ function requirePositive(option: string, value: number, allowZero = false): numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SeededRandom } from "../../../core/random.ts";
  * import { quickshiftSegments } from "./quickshift.ts";
  * // Left half black, right half white: black and white points lie 0.2 · 100 = 20 apart, so a
  * // maxDist of 10 cuts every link across the edge.
  * const rgb = new Float32Array(8 * 8 * 3).map((_, i) => (Math.floor(i / 3) % 8 < 4 ? 0 : 1));
  * const s = quickshiftSegments(rgb, 8, 8, new SeededRandom(1), { maxDist: 10 });
- * console.assert(s.count >= 2 && s.labelsHW[0] !== s.labelsHW[7]);
+ * assert(s.count >= 2 && s.labelsHW[0] !== s.labelsHW[7]);
  * ```
  */
 export function quickshiftSegments(

@@ -20,9 +20,10 @@ export interface Segments {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { relabelContiguous } from "./segments.ts";
  * const s = relabelContiguous(Int32Array.of(7, 7, 3, 9), 2, 2);
- * console.assert(s.labelsHW.join() === "1,1,0,2" && s.count === 3);
+ * assert(s.labelsHW.join() === "1,1,0,2" && s.count === 3);
  * ```
  */
 export function relabelContiguous(

@@ -111,11 +111,12 @@ function enforceConnectivity(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { slicSegments } from "./slic.ts";
  * // Top half black, bottom half white.
  * const rgb = new Float32Array(16 * 16 * 3).map((_, i) => (i < 8 * 16 * 3 ? 0 : 1));
  * const s = slicSegments(rgb, 16, 16, { nSegments: 4 });
- * console.assert(s.count >= 2 && s.labelsHW[0] !== s.labelsHW[255]);
+ * assert(s.count >= 2 && s.labelsHW[0] !== s.labelsHW[255]);
  * ```
  */
 export function slicSegments(
