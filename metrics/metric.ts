@@ -15,7 +15,7 @@ import type { ForwardCache } from "../graph/input_gradients.ts";
 import type { Draws } from "./functions/draws.ts";
 import type { LayerRandomiser } from "./randomisation/layer_randomisation.ts";
 import type { MetricModel } from "./metric_model.ts";
-import { prepareAttributions } from "./functions/normalise.ts";
+import { type NormaliseParams, prepareAttributions } from "./functions/normalise.ts";
 
 /** The families of Quantus's taxonomy. */
 export type MetricCategory =
@@ -110,12 +110,8 @@ export interface MetricResult {
   series?: Record<string, Float64Array>;
 }
 
-/** Parameters every metric has, as in Quantus's base class. */
-export interface CommonParams {
-  /** Take |a| before scoring. */
-  abs: boolean;
-  /** Divide each map by its largest |value| before scoring. */
-  normalise: boolean;
+/** Parameters every metric has, as in Quantus's base class (`abs`, `normalise` and more). */
+export interface CommonParams extends NormaliseParams {
   /** Score model outputs as softmax probabilities instead of logits. */
   softmax: boolean;
   /**

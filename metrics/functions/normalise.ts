@@ -4,7 +4,23 @@
  *
  * @module
  */
-import type { CommonParams } from "../metric.ts";
+
+/**
+ * The settings that decide how attributions are prepared. Every metric's parameters extend these
+ * (`CommonParams` in `../metric.ts`); they live here so this file imports nothing of the metric
+ * shape that uses it.
+ */
+export interface NormaliseParams {
+  /** Take |a| before scoring. */
+  abs: boolean;
+  /** Divide each map by its largest |value| before scoring. */
+  normalise: boolean;
+  /**
+   * Reproduce Quantus 0.6.0's defects; here: normalise by the largest |a| of the whole batch
+   * instead of each image's.
+   */
+  quantusCompat: boolean;
+}
 
 /**
  * Divides each image's map by its largest |value| (a zero map stays zero). With
@@ -51,7 +67,7 @@ export function normaliseByMax(
  * ```ts
  * import assert from "node:assert";
  * import { prepareAttributions } from "./normalise.ts";
- * const p = { abs: true, normalise: true, softmax: false, quantusCompat: false };
+ * const p = { abs: true, normalise: true, quantusCompat: false };
  * const a = Float32Array.of(-4, 2);
  * assert(prepareAttributions(a, 2, p).join() === "1,0.5" && a[0] === -4);
  * ```
@@ -59,7 +75,7 @@ export function normaliseByMax(
 export function prepareAttributions(
   attributionsNHW: Float32Array,
   pixelsPerImage: number,
-  params: CommonParams,
+  params: NormaliseParams,
 ): Float32Array {
   const out = params.normalise
     ? normaliseByMax(attributionsNHW, pixelsPerImage, { wholeBatch: params.quantusCompat })
