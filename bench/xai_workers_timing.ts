@@ -18,8 +18,7 @@
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
 import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
-import { writeCheckpoint } from "../training/checkpoint_io.ts";
-import { modelPaths } from "../training/train_loop.ts";
+import { modelPaths, writeCheckpoint } from "../training/checkpoint_io.ts";
 import { DEMO_IMG_SIZE_PX, DEMO_XAI_LIMIT, DEMO_XAI_METHODS } from "../stages/demo.ts";
 import { DEMO_IMAGES_PER_CLASS, DEMO_WIDTH_PX } from "../stages/data_synth.ts";
 

@@ -15,9 +15,10 @@ import { loadTorchStateDict } from "../models/torch_weights.ts";
 import {
   type CheckpointMeta,
   loadWeightsInto,
+  type ModelPaths,
+  modelPaths,
   readCheckpointMeta,
 } from "../training/checkpoint_io.ts";
-import { modelPaths } from "../training/train_loop.ts";
 
 /** Builds an architecture by name; `buildModel` from the registry unless a test passes its own. */
 export type ModelBuilder = (name: string, options: BuildOptions) => tf.LayersModel;
@@ -150,7 +151,7 @@ export async function modelFromFlags(
 export async function requireBestCheckpoints(
   out: string,
   models: readonly string[],
-): Promise<{ name: string; paths: ReturnType<typeof modelPaths> }[]> {
+): Promise<{ name: string; paths: ModelPaths }[]> {
   const checkpoints = models.map((name) => ({ name, paths: modelPaths(out, name) }));
   for (const { name, paths } of checkpoints) {
     if (!(await statOrUndefined(join(paths.best, "meta.json")))) {

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { readResumeManifest } from "../training/resume_state.ts";
-import { modelPaths } from "../training/train_loop.ts";
+import { checkpointedModels, modelPaths } from "../training/checkpoint_io.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { readPartsState } from "../runs/shard.ts";
 import { parseQuantusFileName, quantusPartsFolders } from "../runs/quantus_outputs.ts";
@@ -29,15 +29,6 @@ export interface StatusLine {
   what: string;
   done: boolean;
   detail: string;
-}
-
-async function trainedModels(out: string): Promise<string[]> {
-  const root = join(out, "checkpoints");
-  if (!(await statOrUndefined(root))) return [];
-  const names = (await listDirSorted(root))
-    .map((e) => /^(.+)_(best|last)$/.exec(e.name)?.[1])
-    .filter((n): n is string => n !== undefined);
-  return [...new Set(names)];
 }
 
 /** Data rows of a CSV file (lines after the header). */
@@ -76,7 +67,7 @@ async function partsLine(
  */
 export async function outputsStatus(out: string): Promise<StatusLine[]> {
   const lines: StatusLine[] = [];
-  for (const model of await trainedModels(out)) {
+  for (const model of await checkpointedModels(out)) {
     const paths = modelPaths(out, model);
     const state = await readResumeManifest(paths.last);
     const hasBest = (await statOrUndefined(join(paths.best, "meta.json"))) !== undefined;

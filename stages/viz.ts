@@ -21,8 +21,7 @@ import { loadResizedGray } from "../data/image_cache.ts";
 import { limitPerSplit } from "../data/limit.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
-import { readCheckpointMeta } from "../training/checkpoint_io.ts";
-import { modelPaths } from "../training/train_loop.ts";
+import { modelPaths, readCheckpointMeta } from "../training/checkpoint_io.ts";
 import { EXPLAINERS } from "../xai/registry.ts";
 import { fitWithin } from "../plots/figures/canvas.ts";
 import {

@@ -7,7 +7,7 @@ import { InputError } from "../core/errors.ts";
 import { WorkerPool } from "../core/worker_pool.ts";
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
 import { parseWorkers } from "../runs/workers_flag.ts";
-import { modelPaths } from "../training/train_loop.ts";
+import { modelPaths } from "../training/checkpoint_io.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { testDir } from "./test_dirs.ts";

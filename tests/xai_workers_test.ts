@@ -3,7 +3,7 @@
  * out by --on-bad-image skip), and clear input errors from flags, loading and the workers.
  */
 import { parseCsv } from "../deps.ts";
-import { modelPaths } from "../training/train_loop.ts";
+import { modelPaths } from "../training/checkpoint_io.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { readTree, treeDifferences } from "./subprocess.ts";

@@ -14,11 +14,65 @@ import { join } from "node:path";
 import { tf } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
-import { statOrUndefined } from "../core/fs.ts";
+import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { escapesFolder, isPlainName } from "../core/paths.ts";
 
 /** The weights file name inside a checkpoint folder. */
 export const WEIGHTS_FILE = "weights.bin";
+
+/** Where one model's training outputs lie under an outputs folder. */
+export interface ModelPaths {
+  /** The best checkpoint: `model.json`, `weights.bin`, `meta.json`. */
+  best: string;
+  /** The resume state after the last finished epoch. */
+  last: string;
+  /** The model's training metrics (`history.csv`). */
+  metrics: string;
+}
+
+/** The folder below an outputs folder that holds every model's checkpoints. */
+const CHECKPOINTS_DIR = "checkpoints";
+
+/**
+ * Where a model's outputs go under the outputs folder `outDir`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { modelPaths } from "./checkpoint_io.ts";
+ * assert(modelPaths("outputs", "ecgnet").best === "outputs/checkpoints/ecgnet_best");
+ * ```
+ */
+export function modelPaths(outDir: string, model: string): ModelPaths {
+  return {
+    best: join(outDir, CHECKPOINTS_DIR, `${model}_best`),
+    last: join(outDir, CHECKPOINTS_DIR, `${model}_last`),
+    metrics: join(outDir, "metrics", model),
+  };
+}
+
+/**
+ * The models with a best or a last checkpoint folder under the outputs folder `outDir`, in
+ * name order (each once); none when nothing was trained there.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { checkpointedModels } from "./checkpoint_io.ts";
+ * const out = await Deno.makeTempDir();
+ * await Deno.mkdir(`${out}/checkpoints/ecgnet_best`, { recursive: true });
+ * await Deno.mkdir(`${out}/checkpoints/ecgnet_last`);
+ * assert((await checkpointedModels(out)).join() === "ecgnet");
+ * ```
+ */
+export async function checkpointedModels(outDir: string): Promise<string[]> {
+  const root = join(outDir, CHECKPOINTS_DIR);
+  if (!(await statOrUndefined(root))) return [];
+  const names = (await listDirSorted(root))
+    .map((e) => /^(.+)_(best|last)$/.exec(e.name)?.[1])
+    .filter((n): n is string => n !== undefined);
+  return [...new Set(names)];
+}
 
 /** `meta.json` of a best checkpoint. */
 export interface CheckpointMeta {

@@ -23,7 +23,7 @@ import { REFERENCE_AUGMENTATION } from "../data/augment.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { AdamW } from "./adamw.ts";
 import { TorchBatchNormStats } from "./batch_norm.ts";
-import { writeCheckpoint } from "./checkpoint_io.ts";
+import { modelPaths, writeCheckpoint } from "./checkpoint_io.ts";
 import { crossEntropyFromLogits, softmaxCrossEntropyRows } from "./cross_entropy.ts";
 import { INITIAL_EARLY_STOPPING, updateEarlyStopping } from "./early_stopping.ts";
 import { historyCsv, type HistoryRow } from "./history.ts";
@@ -38,27 +38,6 @@ import {
 import { withSeededMathRandom } from "./seeded_math_random.ts";
 import { layersOfClass } from "./layers_of_class.ts";
 import { StochasticDepth } from "../models/layers.ts";
-
-/**
- * Where a model's outputs go under the outputs folder.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { modelPaths } from "./train_loop.ts";
- * assert(modelPaths("outputs", "ecgnet").best === "outputs/checkpoints/ecgnet_best");
- * ```
- */
-export function modelPaths(
-  outDir: string,
-  model: string,
-): { best: string; last: string; metrics: string } {
-  return {
-    best: join(outDir, "checkpoints", `${model}_best`),
-    last: join(outDir, "checkpoints", `${model}_last`),
-    metrics: join(outDir, "metrics", model),
-  };
-}
 
 /** What {@link trainModel} needs. */
 export interface TrainModelOptions {
