@@ -158,6 +158,105 @@ export interface MetricDefinition<P extends CommonParams = CommonParams> extends
 }
 
 /**
+ * A batch as a metric scores it: the attributions prepared once (normalised and made absolute
+ * as the parameters ask), beside the batch as it was given.
+ */
+export interface PreparedBatch {
+  /** The batch as the caller gave it; its `attributionsNHW` are the unprepared maps. */
+  readonly batch: MetricBatch;
+  /** [N, H, W] the prepared attributions: a copy, normalised and/or absolute per the params. */
+  readonly attributionsNHW: Float32Array;
+  /** H·W, the values of one image's map. */
+  readonly pixels: number;
+  /** Image i's prepared map (a view into `attributionsNHW`). */
+  map(i: number): Float32Array;
+}
+
+/**
+ * A metric as its file writes it: the definition's fields and `score`, which reads a batch
+ * already checked against `needs` and prepared. {@link defineMetric} turns it into a
+ * {@link MetricDefinition}.
+ */
+export interface MetricSpec<P extends CommonParams = CommonParams>
+  extends Omit<MetricDefinition<P>, "evaluate"> {
+  /**
+   * Scores one batch whose arrays match its shape (and masks, when `needs` names them). One
+   * image's failure gives that image NaN and a reason; invalid parameters throw an InputError.
+   */
+  score(
+    context: MetricContext,
+    prepared: PreparedBatch,
+    params: P,
+  ): MetricResult | Promise<MetricResult>;
+}
+
+/**
+ * The attributions of `batch` prepared as `params` ask ({@link prepareAttributions}), with the
+ * batch beside them. Metrics built with {@link defineMetric} receive it ready; call it only for
+ * maps a metric prepares itself.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { prepareBatch } from "./metric.ts";
+ * const batch = {
+ *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
+ *   attributionsNHW: Float32Array.of(-4, 2, 1, 0.5),
+ * };
+ * const prepared = prepareBatch(batch, { abs: true, normalise: true, quantusCompat: false });
+ * assert(prepared.pixels === 2 && prepared.map(1).join() === "1,0.5");
+ * assert(prepared.map(0).join() === "1,0.5" && batch.attributionsNHW[0] === -4);
+ * ```
+ */
+export function prepareBatch(batch: MetricBatch, params: NormaliseParams): PreparedBatch {
+  const pixels = batch.shapeNHWC[1] * batch.shapeNHWC[2];
+  const attributionsNHW = prepareAttributions(batch.attributionsNHW, pixels, params);
+  return { batch, attributionsNHW, pixels, map: (i) => imageSlice(attributionsNHW, i, pixels) };
+}
+
+/**
+ * A {@link MetricDefinition} from a {@link MetricSpec}: its `evaluate` checks the batch against
+ * the metric's `needs` ({@link checkMetricBatch}), prepares the attributions
+ * ({@link prepareBatch}) and returns what `score` gives for them. `evaluate` reads `name`,
+ * `needs` and `score` from the object it is called on, so a variant is
+ * `defineMetric({ ...BASE, name, quantusName, score })`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { SeededDraws } from "./functions/draws.ts";
+ * import { commonFromQuantus, defineMetric, scoreEachMap } from "./metric.ts";
+ * const PEAK = defineMetric({
+ *   name: "peak", quantusName: "Peak", category: "complexity", direction: "higher",
+ *   paper: "none", description: "The largest prepared attribution", needs: [],
+ *   defaults: { abs: true, normalise: false, softmax: false, quantusCompat: false },
+ *   fromQuantus: commonFromQuantus,
+ *   score: (_context, prepared) => scoreEachMap(prepared, (map) => Math.max(...map)),
+ *   toQuantus: (result) => Array.from(result.scores),
+ * });
+ * const batch = {
+ *   xNHWC: new Float32Array(2), shapeNHWC: [1, 1, 2, 1] as const, targets: Int32Array.of(0),
+ *   attributionsNHW: Float32Array.of(1, -3),
+ * };
+ * // deno-lint-ignore no-explicit-any
+ * const context = { model: undefined as any, draws: new SeededDraws(0) };
+ * assert((await PEAK.evaluate(context, batch, PEAK.defaults)).scores[0] === 3);
+ * await assert.rejects(PEAK.evaluate(context, { ...batch, targets: Int32Array.of() }, PEAK.defaults));
+ * ```
+ */
+export function defineMetric<P extends CommonParams>(
+  spec: MetricSpec<P>,
+): MetricDefinition<P> & MetricSpec<P> {
+  return {
+    ...spec,
+    async evaluate(context, batch, params) {
+      checkMetricBatch(this.name, batch, this.needs);
+      return await this.score(context, prepareBatch(batch, params), params);
+    },
+  };
+}
+
+/**
  * The common parameters from Quantus's arguments: `abs`, `normalise`, `softmax`.
  *
  * @throws {InputError} for a normalise function other than `normalise_by_max`.
@@ -294,35 +393,27 @@ export async function scorePerImage(
 }
 
 /**
- * The loop of every metric computed from the maps alone: check the batch, prepare the
- * attributions (normalise, abs), then `score` each image's map, a failure becoming NaN with its
- * reason.
+ * The loop of every metric computed from the prepared maps alone: `score` each image's map, a
+ * failure becoming NaN with its reason.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { scoreEachMap } from "./metric.ts";
+ * import { prepareBatch, scoreEachMap } from "./metric.ts";
  * const batch = {
  *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
  *   attributionsNHW: Float32Array.of(1, -3, 2, 2),
  * };
- * const params = { abs: true, normalise: false, softmax: false, quantusCompat: false };
- * const r = await scoreEachMap("max", batch, params, [], (map) => Math.max(...map));
+ * const params = { abs: true, normalise: false, quantusCompat: false };
+ * const r = await scoreEachMap(prepareBatch(batch, params), (map) => Math.max(...map));
  * assert(r.scores.join() === "3,2");
  * ```
  */
 export function scoreEachMap(
-  metric: string,
-  batch: MetricBatch,
-  params: CommonParams,
-  needs: MetricInfo["needs"],
+  prepared: PreparedBatch,
   score: (mapHW: Float32Array, i: number) => number | { score: number; reason?: string },
 ): Promise<MetricResult> {
-  checkMetricBatch(metric, batch, needs);
-  const [n, h, w] = batch.shapeNHWC;
-  const pixels = h * w;
-  const a = prepareAttributions(batch.attributionsNHW, pixels, params);
-  return scorePerImage(n, (i) => score(imageSlice(a, i, pixels), i));
+  return scorePerImage(prepared.batch.shapeNHWC[0], (i) => score(prepared.map(i), i));
 }
 
 /**

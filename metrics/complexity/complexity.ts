@@ -15,12 +15,7 @@
  *
  * @module
  */
-import {
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-  scoreEachMap,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, scoreEachMap } from "../metric.ts";
 
 /**
  * The entropy (natural log) of |values| / Σ|values|, in float64; NaN for an all-zero vector.
@@ -76,7 +71,7 @@ function quantusEntropy(values: Float32Array): number {
  * assert(Math.abs(r.scores[0] - Math.log(4)) < 1e-12 && r.scores[1] === 0);
  * ```
  */
-export const COMPLEXITY: MetricDefinition = {
+export const COMPLEXITY = defineMetric<CommonParams>({
   name: "complexity",
   quantusName: "Complexity",
   category: "complexity",
@@ -88,8 +83,8 @@ export const COMPLEXITY: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  evaluate(_context, batch, params: CommonParams) {
-    return scoreEachMap(this.name, batch, params, this.needs, (v) => {
+  score(_context, prepared, params) {
+    return scoreEachMap(prepared, (v) => {
       if (v.every((value) => value === 0)) {
         return { score: NaN, reason: "the attribution map is all zero, so it has no entropy" };
       }
@@ -107,4 +102,4 @@ export const COMPLEXITY: MetricDefinition = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

@@ -14,12 +14,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-  scoreEachMap,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, scoreEachMap } from "../metric.ts";
 
 /** Parameters of {@link EFFECTIVE_COMPLEXITY}. */
 export interface EffectiveComplexityParams extends CommonParams {
@@ -45,7 +40,7 @@ export interface EffectiveComplexityParams extends CommonParams {
  * assert(r.scores[0] === 2);
  * ```
  */
-export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> = {
+export const EFFECTIVE_COMPLEXITY = defineMetric<EffectiveComplexityParams>({
   name: "effective_complexity",
   quantusName: "EffectiveComplexity",
   category: "complexity",
@@ -57,11 +52,11 @@ export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> =
   fromQuantus(init, call) {
     return { ...commonFromQuantus(init, call), eps: Number(init.eps ?? 1e-5) };
   },
-  async evaluate(_context, batch, params) {
+  score(_context, prepared, params) {
     if (!Number.isFinite(params.eps)) {
       throw new InputError(`${this.name}: eps ${params.eps} must be a finite number, e.g. 1e-5`);
     }
-    return await scoreEachMap(this.name, batch, params, this.needs, (map) => {
+    return scoreEachMap(prepared, (map) => {
       let count = 0;
       for (const v of map) if (v > params.eps) count++;
       return count;
@@ -70,4 +65,4 @@ export const EFFECTIVE_COMPLEXITY: MetricDefinition<EffectiveComplexityParams> =
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

@@ -16,12 +16,7 @@
  *
  * @module
  */
-import {
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-  scoreEachMap,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, scoreEachMap } from "../metric.ts";
 
 /** Quantus adds this (as a float32) to every value before sorting. */
 const QUANTUS_SHIFT = Math.fround(1e-7);
@@ -78,7 +73,7 @@ function quantusGini(values: Float32Array): number {
  * assert(r.scores[0] === 0 && r.scores[1] === 0.75);
  * ```
  */
-export const SPARSENESS: MetricDefinition = {
+export const SPARSENESS = defineMetric<CommonParams>({
   name: "sparseness",
   quantusName: "Sparseness",
   category: "complexity",
@@ -91,8 +86,8 @@ export const SPARSENESS: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  evaluate(_context, batch, params: CommonParams) {
-    return scoreEachMap(this.name, batch, params, this.needs, (v) => {
+  score(_context, prepared, params) {
+    return scoreEachMap(prepared, (v) => {
       if (params.quantusCompat) return quantusGini(v);
       if (v.some((value) => value < 0)) {
         return {
@@ -110,4 +105,4 @@ export const SPARSENESS: MetricDefinition = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

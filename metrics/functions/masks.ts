@@ -4,13 +4,7 @@
  *
  * @module
  */
-import {
-  type CommonParams,
-  imageSlice,
-  type MetricBatch,
-  type MetricResult,
-  scoreEachMap,
-} from "../metric.ts";
+import { imageSlice, type MetricResult, type PreparedBatch, scoreEachMap } from "../metric.ts";
 
 /**
  * Why a localisation score is NaN for an image whose mask has no pixel: there is no evidence the
@@ -83,32 +77,31 @@ export type MaskedScore = (
 ) => number | { score: number; reason?: string };
 
 /**
- * The loop every localisation metric shares: checks the batch (masks included), prepares the
- * attributions as `params` ask, and scores each image with its mask; an image whose mask is
- * empty gets NaN with {@link EMPTY_MASK_REASON} unless `emptyMask` says what to return instead.
+ * The loop every localisation metric shares: scores each image's prepared map with its mask; an
+ * image whose mask is empty gets NaN with {@link EMPTY_MASK_REASON} unless `emptyMask` says what
+ * to return instead. The batch must hold masks (a metric that `needs` them is checked for them).
  *
  * @example
  * ```ts
  * import assert from "node:assert";
+ * import { prepareBatch } from "../metric.ts";
  * import { scoreEachMask } from "./masks.ts";
  * const batch = {
  *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
  *   attributionsNHW: Float32Array.of(1, 2, 3, 4), masksNHW: Uint8Array.of(0, 1, 0, 0),
  * };
- * const params = { abs: false, normalise: false, softmax: false, quantusCompat: false };
- * const r = await scoreEachMask("demo", batch, params, (v, mask) => v[mask.indexOf(1)]);
+ * const params = { abs: false, normalise: false, quantusCompat: false };
+ * const r = await scoreEachMask(prepareBatch(batch, params), (v, mask) => v[mask.indexOf(1)]);
  * assert(r.scores[0] === 2 && Number.isNaN(r.scores[1]) && r.reasons[1] !== undefined);
  * ```
  */
 export function scoreEachMask(
-  metric: string,
-  batch: MetricBatch,
-  params: CommonParams,
+  prepared: PreparedBatch,
   score: MaskedScore,
   emptyMask?: () => number,
 ): Promise<MetricResult> {
-  const pixels = batch.shapeNHWC[1] * batch.shapeNHWC[2];
-  return scoreEachMap(metric, batch, params, ["masks"], (map, i) => {
+  const { batch, pixels } = prepared;
+  return scoreEachMap(prepared, (map, i) => {
     const mask = imageSlice(batch.masksNHW!, i, pixels);
     const area = maskArea(mask);
     if (area === 0) return emptyMask ? emptyMask() : { score: NaN, reason: EMPTY_MASK_REASON };

@@ -19,7 +19,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import { commonFromQuantus, type CommonParams, type MetricDefinition } from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 import { massInside, scoreEachMask } from "../functions/masks.ts";
 
 /** Parameters of {@link ATTRIBUTION_LOCALISATION}. */
@@ -51,7 +51,7 @@ export interface AttributionLocalisationParams extends CommonParams {
  * assert(Math.abs(r.scores[0] - 0.75) < 1e-7);
  * ```
  */
-export const ATTRIBUTION_LOCALISATION: MetricDefinition<AttributionLocalisationParams> = {
+export const ATTRIBUTION_LOCALISATION = defineMetric<AttributionLocalisationParams>({
   name: "attribution_localisation",
   quantusName: "AttributionLocalisation",
   category: "localisation",
@@ -77,14 +77,14 @@ export const ATTRIBUTION_LOCALISATION: MetricDefinition<AttributionLocalisationP
       positiveAttributions: Boolean(init.positive_attributions),
     };
   },
-  async evaluate(_context, batch, params) {
+  score(_context, prepared, params) {
     if (!(params.maxSize > 0 && params.maxSize <= 1)) {
       throw new InputError(`${this.name}: maxSize ${params.maxSize} must be in (0, 1]`);
     }
-    const [n, h, w, c] = batch.shapeNHWC;
+    const [n, h, w, c] = prepared.batch.shapeNHWC;
     // Quantus 0.6.0 takes the size of x_batch[2:] (a defect); the mask's image is H·W pixels.
     const imageSize = params.quantusCompat ? Math.max(0, n - 2) * c * h * w : h * w;
-    return await scoreEachMask(this.name, batch, params, (values, mask, area) => {
+    return scoreEachMask(prepared, (values, mask, area) => {
       const v = params.positiveAttributions
         ? Float32Array.from(values, (x) => Math.max(0, x))
         : values;
@@ -115,4 +115,4 @@ export const ATTRIBUTION_LOCALISATION: MetricDefinition<AttributionLocalisationP
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

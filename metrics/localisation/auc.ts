@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { commonFromQuantus, type MetricDefinition } from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 import { scoreEachMask } from "../functions/masks.ts";
 
 /**
@@ -63,7 +63,7 @@ export function rocAuc(scores: Float32Array, labels: Uint8Array): number {
  * assert(r.scores[0] === 0.75);
  * ```
  */
-export const AUC: MetricDefinition = {
+export const AUC = defineMetric<CommonParams>({
   name: "auc",
   quantusName: "AUC",
   category: "localisation",
@@ -75,8 +75,8 @@ export const AUC: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  async evaluate(_context, batch, params) {
-    return await scoreEachMask(this.name, batch, params, (v, mask, area) => {
+  score(_context, prepared) {
+    return scoreEachMask(prepared, (v, mask, area) => {
       if (area === v.length) {
         return {
           score: NaN,
@@ -90,4 +90,4 @@ export const AUC: MetricDefinition = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

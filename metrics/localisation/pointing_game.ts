@@ -16,7 +16,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import { commonFromQuantus, type CommonParams, type MetricDefinition } from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 import { scoreEachMask } from "../functions/masks.ts";
 
 /** Parameters of {@link POINTING_GAME}. */
@@ -46,7 +46,7 @@ export interface PointingGameParams extends CommonParams {
  * assert(quantus.join() === "true,false");
  * ```
  */
-export const POINTING_GAME: MetricDefinition<PointingGameParams> = {
+export const POINTING_GAME = defineMetric<PointingGameParams>({
   name: "pointing_game",
   quantusName: "PointingGame",
   category: "localisation",
@@ -58,7 +58,7 @@ export const POINTING_GAME: MetricDefinition<PointingGameParams> = {
   fromQuantus(init, call) {
     return { ...commonFromQuantus(init, call), weighted: Boolean(init.weighted) };
   },
-  async evaluate(_context, batch, params) {
+  score(_context, prepared, params) {
     if (params.weighted && params.quantusCompat) {
       throw new InputError(
         `${this.name}: weighted=true fails inside Quantus 0.6.0 (a boolean-mask assignment ` +
@@ -66,7 +66,7 @@ export const POINTING_GAME: MetricDefinition<PointingGameParams> = {
           "turn quantusCompat off for the weighted score",
       );
     }
-    return await scoreEachMask(this.name, batch, params, (v, mask, area) => {
+    return scoreEachMask(prepared, (v, mask, area) => {
       let max = -Infinity;
       for (const value of v) max = Math.max(max, value);
       let hit = false;
@@ -79,4 +79,4 @@ export const POINTING_GAME: MetricDefinition<PointingGameParams> = {
     const scores = Array.from(result.scores);
     return params.weighted ? scores : scores.map((s) => (Number.isNaN(s) ? s : s === 1));
   },
-};
+});

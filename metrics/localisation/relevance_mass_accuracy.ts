@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { commonFromQuantus, type MetricDefinition } from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 import { massInside, scoreEachMask } from "../functions/masks.ts";
 
 /**
@@ -35,7 +35,7 @@ import { massInside, scoreEachMask } from "../functions/masks.ts";
  * assert(r.scores[0] === 0.6);
  * ```
  */
-export const RELEVANCE_MASS_ACCURACY: MetricDefinition = {
+export const RELEVANCE_MASS_ACCURACY = defineMetric<CommonParams>({
   name: "relevance_mass_accuracy",
   quantusName: "RelevanceMassAccuracy",
   category: "localisation",
@@ -48,8 +48,8 @@ export const RELEVANCE_MASS_ACCURACY: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  async evaluate(_context, batch, params) {
-    return await scoreEachMask(this.name, batch, params, (v, mask) => {
+  score(_context, prepared, params) {
+    return scoreEachMask(prepared, (v, mask) => {
       const { inside, total } = massInside(v, mask);
       if (params.quantusCompat) return Math.fround(inside) / Math.fround(total);
       if (total === 0) {
@@ -61,4 +61,4 @@ export const RELEVANCE_MASS_ACCURACY: MetricDefinition = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

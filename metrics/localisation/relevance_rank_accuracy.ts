@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { commonFromQuantus, type MetricDefinition, stableRankOrder } from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, stableRankOrder } from "../metric.ts";
 import { hitsInTop, scoreEachMask } from "../functions/masks.ts";
 
 /**
@@ -35,7 +35,7 @@ import { hitsInTop, scoreEachMask } from "../functions/masks.ts";
  * assert(r.scores[0] === 0.5);
  * ```
  */
-export const RELEVANCE_RANK_ACCURACY: MetricDefinition = {
+export const RELEVANCE_RANK_ACCURACY = defineMetric<CommonParams>({
   name: "relevance_rank_accuracy",
   quantusName: "RelevanceRankAccuracy",
   category: "localisation",
@@ -48,16 +48,14 @@ export const RELEVANCE_RANK_ACCURACY: MetricDefinition = {
   fromQuantus(init, call) {
     return commonFromQuantus(init, call);
   },
-  async evaluate(context, batch, params) {
+  score(context, prepared) {
     const rankOrder = context.rankOrder ?? stableRankOrder;
-    return await scoreEachMask(
-      this.name,
-      batch,
-      params,
+    return scoreEachMask(
+      prepared,
       (v, mask, area, i) => hitsInTop(rankOrder(i, v, "descending"), mask, area) / area,
     );
   },
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

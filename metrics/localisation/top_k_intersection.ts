@@ -13,12 +13,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-  stableRankOrder,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, stableRankOrder } from "../metric.ts";
 import { hitsInTop, scoreEachMask } from "../functions/masks.ts";
 
 /** Parameters of {@link TOP_K_INTERSECTION}. */
@@ -48,7 +43,7 @@ export interface TopKIntersectionParams extends CommonParams {
  * assert(r.scores[0] === 0.5);
  * ```
  */
-export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {
+export const TOP_K_INTERSECTION = defineMetric<TopKIntersectionParams>({
   name: "top_k_intersection",
   quantusName: "TopKIntersection",
   category: "localisation",
@@ -71,8 +66,8 @@ export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {
       conceptInfluence: Boolean(init.concept_influence),
     };
   },
-  async evaluate(context, batch, params) {
-    const pixels = batch.shapeNHWC[1] * batch.shapeNHWC[2];
+  score(context, prepared, params) {
+    const { pixels } = prepared;
     if (!Number.isInteger(params.k) || params.k < 1 || params.k > pixels) {
       throw new InputError(
         `${this.name}: k ${params.k} must be an integer from 1 to ${pixels} (H x W); ` +
@@ -80,7 +75,7 @@ export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {
       );
     }
     const rankOrder = context.rankOrder ?? stableRankOrder;
-    return await scoreEachMask(this.name, batch, params, (v, mask, area, i) => {
+    return scoreEachMask(prepared, (v, mask, area, i) => {
       const share = hitsInTop(rankOrder(i, v, "descending"), mask, params.k) / params.k;
       return params.conceptInfluence ? share * (pixels / area) : share;
     });
@@ -88,4 +83,4 @@ export const TOP_K_INTERSECTION: MetricDefinition<TopKIntersectionParams> = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});
