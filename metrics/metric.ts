@@ -217,9 +217,9 @@ export function prepareBatch(batch: MetricBatch, params: NormaliseParams): Prepa
 /**
  * A {@link MetricDefinition} from a {@link MetricSpec}: its `evaluate` checks the batch against
  * the metric's `needs` ({@link checkMetricBatch}), prepares the attributions
- * ({@link prepareBatch}) and returns what `score` gives for them. `evaluate` reads `name`,
- * `needs` and `score` from the object it is called on, so a variant is
- * `defineMetric({ ...BASE, name, quantusName, score })`.
+ * ({@link prepareBatch}) and returns what `score` gives for them. Like the metrics' own methods,
+ * `evaluate` reads `name`, `needs` and `score` from the object it is called on. A variant of a
+ * metric is `defineMetric({ ...BASE, name, quantusName, score })`.
  *
  * @example
  * ```ts
@@ -244,16 +244,15 @@ export function prepareBatch(batch: MetricBatch, params: NormaliseParams): Prepa
  * await assert.rejects(PEAK.evaluate(context, { ...batch, targets: Int32Array.of() }, PEAK.defaults));
  * ```
  */
-export function defineMetric<P extends CommonParams>(
-  spec: MetricSpec<P>,
-): MetricDefinition<P> & MetricSpec<P> {
-  return {
+export function defineMetric<P extends CommonParams>(spec: MetricSpec<P>): MetricDefinition<P> {
+  const definition: MetricDefinition<P> & MetricSpec<P> = {
     ...spec,
     async evaluate(context, batch, params) {
       checkMetricBatch(this.name, batch, this.needs);
       return await this.score(context, prepareBatch(batch, params), params);
     },
   };
+  return definition;
 }
 
 /**

@@ -11,15 +11,12 @@
  * @module
  */
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
-  type MetricDefinition,
+  defineMetric,
   scorePerImage,
   stableRankOrder,
 } from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
 import { patchSums } from "../functions/patches.ts";
 import {
   type Baseline,
@@ -61,7 +58,7 @@ export interface FaithfulnessEstimateParams extends CommonParams {
  * assert(FAITHFULNESS_ESTIMATE.defaults.similarity === "pearson");
  * ```
  */
-export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams> = {
+export const FAITHFULNESS_ESTIMATE = defineMetric<FaithfulnessEstimateParams>({
   name: "faithfulness_estimate",
   quantusName: "FaithfulnessEstimate",
   category: "faithfulness",
@@ -87,16 +84,14 @@ export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams>
       similarity: correlationFromQuantus(init.similarity_func, "pearson"),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
-    const pixels = h * w;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const steps = Array.from(
       { length: n },
-      (_, i) => orderedSteps(rank(i, imageSlice(a, i, pixels), "descending"), featuresInStep),
+      (_, i) => orderedSteps(rank(i, prepared.map(i), "descending"), featuresInStep),
     );
     const groups = steps[0].length;
     const options = { softmax: params.softmax };
@@ -124,7 +119,7 @@ export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams>
     );
     const similarity = CORRELATIONS[params.similarity];
     const result = await scorePerImage(n, (i) => {
-      const mass = Float64Array.from(patchSums(imageSlice(a, i, pixels), steps[i]));
+      const mass = Float64Array.from(patchSums(prepared.map(i), steps[i]));
       const drop = Float64Array.from(
         { length: groups },
         (_, k) => Math.fround(original[i] - perturbed[k * n + i]),
@@ -140,4 +135,4 @@ export const FAITHFULNESS_ESTIMATE: MetricDefinition<FaithfulnessEstimateParams>
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

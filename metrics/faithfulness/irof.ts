@@ -18,15 +18,12 @@
  */
 import { InputError } from "../../core/errors.ts";
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
-  type MetricDefinition,
+  defineMetric,
   scorePerImage,
   stableRankOrder,
 } from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
 import { gridLabels } from "../functions/patches.ts";
 import { slicSegments } from "../../xai/perturbation/segmentation/slic.ts";
 import {
@@ -113,7 +110,7 @@ function wholeBatchBaseline(baseline: Baseline, statesNHWC: Float32Array, n: num
  * assert(IROF.direction === "higher" && IROF.defaults.perturbBaseline === "mean");
  * ```
  */
-export const IROF: MetricDefinition<IrofParams> = {
+export const IROF = defineMetric<IrofParams>({
   name: "irof",
   quantusName: "IROF",
   category: "faithfulness",
@@ -152,10 +149,9 @@ export const IROF: MetricDefinition<IrofParams> = {
       returnAggregate: Boolean(init.return_aggregate ?? true),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
-    const pixels = h * w;
     if (!Number.isInteger(params.nSegments) || params.nSegments < 1) {
       throw new InputError(`${this.name}: nSegments ${params.nSegments} must be an integer >= 1`);
     }
@@ -169,7 +165,6 @@ export const IROF: MetricDefinition<IrofParams> = {
       params.segmentation === "grid"
         ? gridLabels(h, w, cellPx)
         : slicLabels(image, h, w, c, params.nSegments);
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const steps = Array.from({ length: n }, (_, i) => {
       const image = batch.xNHWC.subarray(i * pixels * c, (i + 1) * pixels * c);
@@ -180,7 +175,7 @@ export const IROF: MetricDefinition<IrofParams> = {
         );
       }
       const segments = segmentPixels(labels);
-      const ai = imageSlice(a, i, pixels);
+      const ai = prepared.map(i);
       const means = Float32Array.from(segments, (s) => {
         let sum = 0;
         for (const p of s) sum += ai[p];
@@ -225,4 +220,4 @@ export const IROF: MetricDefinition<IrofParams> = {
     const scores = Array.from(result.scores);
     return params.returnAggregate ? [scores.reduce((s, v) => s + v, 0) / scores.length] : scores;
   },
-};
+});

@@ -13,15 +13,7 @@
  *
  * @module
  */
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  imageSlice,
-  type MetricDefinition,
-  stableRankOrder,
-} from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, stableRankOrder } from "../metric.ts";
 import {
   type Baseline,
   batchBaselines,
@@ -54,7 +46,7 @@ export interface MonotonicityAryaParams extends CommonParams {
  * assert(MONOTONICITY_ARYA.direction === "higher");
  * ```
  */
-export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {
+export const MONOTONICITY_ARYA = defineMetric<MonotonicityAryaParams>({
   name: "monotonicity_arya",
   quantusName: "MonotonicityArya",
   category: "faithfulness",
@@ -80,17 +72,15 @@ export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {
       perturbBaseline: parseBaseline(init.perturb_baseline ?? "black"),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
-    const pixels = h * w;
     const perImage = pixels * c;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const steps = Array.from(
       { length: n },
-      (_, i) => orderedSteps(rank(i, imageSlice(a, i, pixels), "ascending"), featuresInStep),
+      (_, i) => orderedSteps(rank(i, prepared.map(i), "ascending"), featuresInStep),
     );
     const start = batchBaselines(
       params.perturbBaseline,
@@ -127,4 +117,4 @@ export const MONOTONICITY_ARYA: MetricDefinition<MonotonicityAryaParams> = {
   toQuantus(result) {
     return Array.from(result.scores, (s) => s === 1);
   },
-};
+});

@@ -14,15 +14,12 @@
 import { InputError } from "../../core/errors.ts";
 import {
   allNaN,
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  imageSlice,
-  type MetricDefinition,
+  defineMetric,
   scorePerImage,
   stableRankOrder,
 } from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
 import { patchSums } from "../functions/patches.ts";
 import {
   type Baseline,
@@ -68,7 +65,7 @@ export interface MonotonicityNguyenParams extends CommonParams {
  * assert(MONOTONICITY_NGUYEN.defaults.perturbBaseline === "uniform");
  * ```
  */
-export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
+export const MONOTONICITY_NGUYEN = defineMetric<MonotonicityNguyenParams>({
   name: "monotonicity_nguyen",
   quantusName: "MonotonicityNguyen",
   category: "faithfulness",
@@ -98,10 +95,9 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
       similarity: correlationFromQuantus(init.similarity_func, "spearman"),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
-    const pixels = h * w;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
     if (!Number.isInteger(params.nrSamples) || params.nrSamples < 1) {
       throw new InputError(`${this.name}: nrSamples ${params.nrSamples} must be an integer >= 1`);
@@ -120,11 +116,10 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
           "(mismatched masked assignment); without quantusCompat such images use a scale of 1",
       );
     }
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const steps = Array.from(
       { length: n },
-      (_, i) => orderedSteps(rank(i, imageSlice(a, i, pixels), "ascending"), featuresInStep),
+      (_, i) => orderedSteps(rank(i, prepared.map(i), "ascending"), featuresInStep),
     );
     const groups = steps[0].length;
     const samples = params.nrSamples;
@@ -157,7 +152,7 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
         }
         return Math.fround(sum / samples) * scale;
       });
-      const mass = Float64Array.from(patchSums(imageSlice(a, i, pixels), steps[i]));
+      const mass = Float64Array.from(patchSums(prepared.map(i), steps[i]));
       const score = similarity(mass, variance);
       if (!Number.isNaN(score)) return score;
       const constant = mass.every((v) => v === mass[0]) ? "attribution mass" : "output variance";
@@ -169,4 +164,4 @@ export const MONOTONICITY_NGUYEN: MetricDefinition<MonotonicityNguyenParams> = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

@@ -11,15 +11,7 @@
  *
  * @module
  */
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  imageSlice,
-  type MetricDefinition,
-  stableRankOrder,
-} from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, stableRankOrder } from "../metric.ts";
 import {
   type Baseline,
   batchBaselines,
@@ -54,7 +46,7 @@ export interface PixelFlippingParams extends CommonParams {
  * assert(PIXEL_FLIPPING.direction === "lower" && PIXEL_FLIPPING.defaults.softmax);
  * ```
  */
-export const PIXEL_FLIPPING: MetricDefinition<PixelFlippingParams> = {
+export const PIXEL_FLIPPING = defineMetric<PixelFlippingParams>({
   name: "pixel_flipping",
   quantusName: "PixelFlipping",
   category: "faithfulness",
@@ -80,16 +72,14 @@ export const PIXEL_FLIPPING: MetricDefinition<PixelFlippingParams> = {
       returnAucPerSample: Boolean(init.return_auc_per_sample),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
     const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const steps = Array.from(
       { length: n },
-      (_, i) => orderedSteps(rank(i, imageSlice(a, i, pixels), "descending"), featuresInStep),
+      (_, i) => orderedSteps(rank(i, prepared.map(i), "descending"), featuresInStep),
     );
     const curves = await cumulativeCurves(context.model, batch, {
       steps,
@@ -110,4 +100,4 @@ export const PIXEL_FLIPPING: MetricDefinition<PixelFlippingParams> = {
       ? Array.from(result.scores)
       : result.curves!.map((curve) => Array.from(curve));
   },
-};
+});

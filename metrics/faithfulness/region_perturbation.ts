@@ -13,12 +13,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 import { parsePatchOrder, type PatchOrder, patchRemovalCurves } from "../functions/patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "../functions/perturb.ts";
 import { markConstantMaps } from "./perturbation_curve.ts";
@@ -46,7 +41,7 @@ export interface RegionPerturbationParams extends CommonParams {
  * assert(REGION_PERTURBATION.defaults.order === "morf");
  * ```
  */
-export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
+export const REGION_PERTURBATION = defineMetric<RegionPerturbationParams>({
   name: "region_perturbation",
   quantusName: "RegionPerturbation",
   category: "faithfulness",
@@ -76,10 +71,9 @@ export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
       perturbBaseline: parseBaseline(init.perturb_baseline ?? "black"),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
+    const n = batch.shapeNHWC[0];
     if (!Number.isInteger(params.regionsEvaluation) || params.regionsEvaluation < 1) {
       throw new InputError(
         `${this.name}: regionsEvaluation ${params.regionsEvaluation} must be an integer >= 1`,
@@ -92,9 +86,9 @@ export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
       batch.targets,
       options,
     );
-    const { curves: perturbed, attributionsNHW: a } = await patchRemovalCurves(
+    const perturbed = await patchRemovalCurves(
       context,
-      batch,
+      prepared,
       params,
       params.order,
       params.regionsEvaluation,
@@ -113,4 +107,4 @@ export const REGION_PERTURBATION: MetricDefinition<RegionPerturbationParams> = {
   toQuantus(result) {
     return result.curves!.map((curve) => Array.from(curve));
   },
-};
+});

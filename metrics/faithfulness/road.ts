@@ -13,16 +13,8 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  imageSlice,
-  type MetricDefinition,
-  stableRankOrder,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, stableRankOrder } from "../metric.ts";
 import { noisyLinearImputation } from "./noisy_linear_imputation.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
 import { requireDefaultPerturbFunc } from "../functions/perturb.ts";
 import { independentCopies, markConstantMaps } from "./perturbation_curve.ts";
 
@@ -44,7 +36,7 @@ export interface RoadParams extends CommonParams {
  * assert(ROAD.direction === "lower" && ROAD.defaults.noise === 0.01);
  * ```
  */
-export const ROAD: MetricDefinition<RoadParams> = {
+export const ROAD = defineMetric<RoadParams>({
   name: "road",
   quantusName: "ROAD",
   category: "faithfulness",
@@ -72,10 +64,9 @@ export const ROAD: MetricDefinition<RoadParams> = {
       noise: Number(init.noise ?? 0.01),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
-    const pixels = h * w;
     const bad = params.percentages.find((p) => !(p >= 0 && p < 100));
     if (bad !== undefined || params.percentages.length === 0) {
       throw new InputError(
@@ -86,11 +77,10 @@ export const ROAD: MetricDefinition<RoadParams> = {
     if (!(params.noise >= 0)) {
       throw new InputError(`${this.name}: noise ${params.noise} must be >= 0`);
     }
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const rank = context.rankOrder ?? stableRankOrder;
     const orders = Array.from(
       { length: n },
-      (_, i) => rank(i, imageSlice(a, i, pixels), "descending"),
+      (_, i) => rank(i, prepared.map(i), "descending"),
     );
     const levels = params.percentages.length;
     const k = context.model.numClasses;
@@ -143,4 +133,4 @@ export const ROAD: MetricDefinition<RoadParams> = {
       ]),
     );
   },
-};
+});

@@ -10,12 +10,7 @@
  *
  * @module
  */
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-} from "../metric.ts";
+import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 import { patchRemovalCurves } from "../functions/patches.ts";
 import { type Baseline, parseBaseline, requireDefaultPerturbFunc } from "../functions/perturb.ts";
 import { markConstantMaps, trapezoid } from "./perturbation_curve.ts";
@@ -38,7 +33,7 @@ export interface SelectivityParams extends CommonParams {
  * assert(SELECTIVITY.direction === "lower" && SELECTIVITY.defaults.patchSize === 8);
  * ```
  */
-export const SELECTIVITY: MetricDefinition<SelectivityParams> = {
+export const SELECTIVITY = defineMetric<SelectivityParams>({
   name: "selectivity",
   quantusName: "Selectivity",
   category: "faithfulness",
@@ -62,26 +57,19 @@ export const SELECTIVITY: MetricDefinition<SelectivityParams> = {
       perturbBaseline: parseBaseline(init.perturb_baseline ?? "black"),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
-    const { curves: perturbed, attributionsNHW: a } = await patchRemovalCurves(
-      context,
-      batch,
-      params,
-      "morf",
-    );
+  async score(context, prepared, params) {
+    const n = prepared.batch.shapeNHWC[0];
+    const perturbed = await patchRemovalCurves(context, prepared, params, "morf");
     const curves = perturbed.map((curve) => Float64Array.from(curve));
     const result = {
       scores: Float64Array.from(curves, (curve) => trapezoid(curve)),
       reasons: Array(n).fill(undefined),
       curves,
     };
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared.attributionsNHW, prepared.pixels, params.quantusCompat);
     return result;
   },
   toQuantus(result) {
     return result.curves!.map((curve) => Array.from(curve));
   },
-};
+});

@@ -16,14 +16,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  type MetricDefinition,
-  scorePerImage,
-} from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, scorePerImage } from "../metric.ts";
 
 /** Distances between two explanations. */
 export type SufficiencyDistance = "seuclidean" | "euclidean";
@@ -90,7 +83,7 @@ function normalisedDistances(
  * assert(SUFFICIENCY.direction === "higher" && SUFFICIENCY.defaults.distance === "seuclidean");
  * ```
  */
-export const SUFFICIENCY: MetricDefinition<SufficiencyParams> = {
+export const SUFFICIENCY = defineMetric<SufficiencyParams>({
   name: "sufficiency",
   quantusName: "Sufficiency",
   category: "faithfulness",
@@ -122,10 +115,9 @@ export const SUFFICIENCY: MetricDefinition<SufficiencyParams> = {
       distance,
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
+  async score(context, prepared, params) {
+    const { batch, attributionsNHW: a, pixels } = prepared;
+    const n = batch.shapeNHWC[0];
     if (params.distance !== "seuclidean" && params.distance !== "euclidean") {
       throw new InputError(
         `${this.name}: distance ${params.distance}: choose seuclidean or euclidean`,
@@ -134,7 +126,6 @@ export const SUFFICIENCY: MetricDefinition<SufficiencyParams> = {
     if (!(params.threshold >= 0)) {
       throw new InputError(`${this.name}: threshold ${params.threshold} must be >= 0`);
     }
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const d = normalisedDistances(a, n, pixels, params.distance, params.quantusCompat);
     const k = context.model.numClasses;
     const outputs = await context.model.scores(batch.xNHWC, batch.shapeNHWC, {
@@ -167,4 +158,4 @@ export const SUFFICIENCY: MetricDefinition<SufficiencyParams> = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

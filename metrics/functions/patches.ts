@@ -16,13 +16,11 @@ import { InputError } from "../../core/errors.ts";
 import type { Draws } from "./draws.ts";
 import {
   type CommonParams,
-  imageSlice,
-  type MetricBatch,
   type MetricContext,
+  type PreparedBatch,
   type RankOrder,
   stableRankOrder,
 } from "../metric.ts";
-import { prepareAttributions } from "./normalise.ts";
 import { cumulativeCurves } from "../faithfulness/perturbation_curve.ts";
 import { type Baseline, batchBaselines } from "./perturb.ts";
 
@@ -284,28 +282,27 @@ export function parsePatchOrder(value: unknown): PatchOrder {
  *
  * @example
  * ```ts ignore
- * const { curves, attributionsNHW } = await patchRemovalCurves(context, batch, params, "morf");
+ * const curves = await patchRemovalCurves(context, prepared, params, "morf");
  * ```
  */
 export async function patchRemovalCurves(
   context: MetricContext,
-  batch: MetricBatch,
+  prepared: PreparedBatch,
   params: CommonParams & { patchSize: number; perturbBaseline: Baseline },
   order: PatchOrder,
   maxSteps = Infinity,
-): Promise<{ curves: Float32Array[]; attributionsNHW: Float32Array }> {
+): Promise<Float32Array[]> {
+  const { batch } = prepared;
   const [n, h, w] = batch.shapeNHWC;
-  const pixels = h * w;
   const patches = squarePatches(h, w, params.patchSize);
-  const a = prepareAttributions(batch.attributionsNHW, pixels, params);
   const rank = context.rankOrder ?? stableRankOrder;
   const steps = Array.from(
     { length: n },
     (_, i) =>
-      orderPatches(i, imageSlice(a, i, pixels), patches.pixels, order, rank, context.draws)
+      orderPatches(i, prepared.map(i), patches.pixels, order, rank, context.draws)
         .slice(0, maxSteps),
   );
-  const curves = await cumulativeCurves(context.model, batch, {
+  return await cumulativeCurves(context.model, batch, {
     steps,
     baselines: (states) =>
       patchBaselines(
@@ -318,5 +315,4 @@ export async function patchRemovalCurves(
       ),
     softmax: params.softmax,
   });
-  return { curves, attributionsNHW: a };
 }
