@@ -12,7 +12,8 @@
  */
 import { tf } from "../deps.ts";
 import { camPoolWebGpu } from "../xai/kernels/gradcam_pool.ts";
-import { camPoolReference, type ShapeNHWC } from "../xai/kernels/gradcam_pool_reference.ts";
+import { camPoolReference } from "../xai/kernels/gradcam_pool_reference.ts";
+import type { ShapeNHWC } from "../core/shapes.ts";
 import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../xai/kernels/ig_path.ts";
 import {
   igAccumulateReference,

@@ -7,11 +7,9 @@
 import { tf } from "../deps.ts";
 import { type Random, SeededRandom } from "../core/random.ts";
 import { camPoolWebGpu } from "../xai/kernels/gradcam_pool.ts";
-import {
-  camPoolReference,
-  type CamWeighting,
-  type ShapeNHWC,
-} from "../xai/kernels/gradcam_pool_reference.ts";
+import { camPoolReference } from "../xai/kernels/gradcam_pool_reference.ts";
+import type { CamWeighting } from "../xai/kernels/cam_weighting.ts";
+import type { ShapeNHWC } from "../core/shapes.ts";
 import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { GRADCAM } from "../xai/cam/gradcam.ts";

@@ -6,7 +6,7 @@
  */
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
-import type { ShapeNHWC } from "../xai/kernels/gradcam_pool_reference.ts";
+import type { ShapeNHWC } from "../core/shapes.ts";
 import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../xai/kernels/ig_path.ts";
 import {
   igAccumulateReference,

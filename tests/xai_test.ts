@@ -6,10 +6,9 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import {
   camPoolReference,
-  type CamWeighting,
-  GRADCAMPP_ALPHA_EPS,
   resizeBilinearHalfPixelReference,
 } from "../xai/kernels/gradcam_pool_reference.ts";
+import { type CamWeighting, GRADCAMPP_ALPHA_EPS } from "../xai/kernels/cam_weighting.ts";
 import {
   igAccumulateReference,
   igScaledInputsReference,

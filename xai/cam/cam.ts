@@ -3,15 +3,16 @@
  * in one backward pass), the weighted channel sum, ReLU and bilinear half-pixel upsampling to
  * the input size, and the {@link Attribution} built from them. Each method supplies only its
  * rule from activation (and gradient) to a layer map. For Grad-CAM and GradCAM++ these tfjs ops
- * equal `xai/kernels/gradcam_pool_reference.ts`; on the webgpu backend those two run the WGSL kernel
- * `xai/kernels/gradcam_pool.ts` on tfjs's GPU buffers instead.
+ * equal `xai/kernels/gradcam_pool_reference.ts`; where the backend accelerates that pooling
+ * ({@link CAM_POOL}: the WGSL kernel `xai/kernels/gradcam_pool.ts` on webgpu, on tfjs's GPU
+ * buffers) those two run it instead.
  *
  * @module
  */
 import { tf } from "../../deps.ts";
-import type { CamWeighting } from "../kernels/gradcam_pool_reference.ts";
-import { camPoolWebGpu } from "../kernels/gradcam_pool.ts";
-import { onWebGpuBackend } from "../../backends/webgpu/webgpu_kernel.ts";
+import type { ShapeNHWC, SizeHW } from "../../core/shapes.ts";
+import type { CamWeighting } from "../kernels/cam_weighting.ts";
+import { CAM_POOL, type CamPoolTensors } from "../kernels/gradcam_pool.ts";
 import { inputGradients } from "../../graph/input_gradients.ts";
 import { layerActivation } from "../../graph/layer_activation.ts";
 import { type Attribution, checkExplainInputs, type ExplainOptions } from "../explainer.ts";
@@ -37,16 +38,6 @@ export interface CamScores {
 
 /** A gradient method's rule: activation A and gradient G, both NHWC, to its layer map. */
 export type GradientCamRule = (activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor4D) => CamScores;
-
-/** The pooling pass's tensors; the caller disposes them. */
-export interface CamPoolTensors {
-  /** [N, C] channel weights, for methods that weight whole channels. */
-  weightsNC?: tf.Tensor2D;
-  /** [N, h, w] the ReLU'd layer map. */
-  layerMapsNhw: tf.Tensor3D;
-  /** [N, H, W] upsampled to `outputSizePx`. */
-  mapsNHW: tf.Tensor3D;
-}
 
 /**
  * Σ_c weightsNC[n, c] · A[n, :, :, c]: [N, h, w], as one batched matrix product.
@@ -93,7 +84,7 @@ export function weightedChannelSum(
  */
 export function upsampleMaps(
   mapsNhw: tf.Tensor3D,
-  outputSizePx: readonly [number, number],
+  outputSizePx: SizeHW,
 ): tf.Tensor3D {
   return tf.tidy(() => {
     const upsampled = tf.image.resizeBilinear(
@@ -123,7 +114,7 @@ export function upsampleMaps(
  */
 export function finishCam(
   scores: CamScores,
-  outputSizePx: readonly [number, number],
+  outputSizePx: SizeHW,
 ): CamPoolTensors {
   const layerMapsNhw = tf.relu(scores.scoresNhw) as tf.Tensor3D;
   scores.scoresNhw.dispose();
@@ -156,7 +147,7 @@ export function camPool(
   activationNHWC: tf.Tensor4D,
   gradientNHWC: tf.Tensor4D,
   rule: GradientCamRule,
-  outputSizePx: readonly [number, number],
+  outputSizePx: SizeHW,
 ): CamPoolTensors {
   const scores = tf.tidy(() => {
     const { weightsNC, scoresNhw } = rule(activationNHWC, gradientNHWC);
@@ -228,7 +219,7 @@ export function camActivation(
 export async function camAttribution(
   method: string,
   layerName: string,
-  layerShapeNHWC: readonly [number, number, number, number],
+  layerShapeNHWC: ShapeNHWC,
   pooled: CamPoolTensors,
 ): Promise<Attribution> {
   try {
@@ -257,8 +248,9 @@ export async function camAttribution(
 /**
  * A gradient CAM method (Grad-CAM, GradCAM++, XGrad-CAM, LayerCAM, HiResCAM) of `targets` on
  * `xNHWC` at `options.layer`: A and G = ∂ logits[i, targets[i]] / ∂ A from one backward pass
- * (no weight gradients), then `rule`, ReLU and upsampling. A method whose rule the WGSL pooling
- * kernel implements names its `webGpuWeighting`, used on the webgpu backend.
+ * (no weight gradients), then `rule`, ReLU and upsampling. A method whose rule the accelerated
+ * pooling pass ({@link CAM_POOL}) implements names its `weighting`, which runs that pass instead
+ * where the backend has one.
  *
  * @throws {InputError} for a bad input shape or target, or an unknown or non-spatial layer.
  *
@@ -285,7 +277,7 @@ export async function explainCam(
   xNHWC: tf.Tensor4D,
   targets: Int32Array,
   options: CamOptions,
-  webGpuWeighting?: CamWeighting,
+  weighting?: CamWeighting,
 ): Promise<Attribution> {
   const layer = checkCamInputs(method, model, xNHWC, targets, options);
   options.reuse?.prepare(layer.name);
@@ -296,8 +288,9 @@ export async function explainCam(
   const activationNHWC = activation as tf.Tensor4D;
   try {
     const outputSizePx = [xNHWC.shape[1], xNHWC.shape[2]] as const;
-    const pooled = webGpuWeighting && onWebGpuBackend()
-      ? camPoolWebGpu(activationNHWC, gradient as tf.Tensor4D, webGpuWeighting, outputSizePx)
+    const acceleratedPool = CAM_POOL.implementation();
+    const pooled = weighting && acceleratedPool
+      ? acceleratedPool(activationNHWC, gradient as tf.Tensor4D, weighting, outputSizePx)
       : camPool(activationNHWC, gradient as tf.Tensor4D, rule, outputSizePx);
     return await camAttribution(method, layer.name, activationNHWC.shape, pooled);
   } finally {

@@ -9,7 +9,7 @@
  * @module
  */
 import { tf } from "../../deps.ts";
-import { GRADCAMPP_ALPHA_EPS } from "../kernels/gradcam_pool_reference.ts";
+import { GRADCAMPP_ALPHA_EPS } from "../kernels/cam_weighting.ts";
 import { type CamOptions, type CamScores, explainCam, weightedChannelSum } from "./cam.ts";
 import type { Attribution, Explainer } from "../explainer.ts";
 

@@ -3,18 +3,18 @@
  * Networks", ICML 2017): for input x, baseline x' and the target logit F,
  * IG_i(x) = (x_i − x'_i) · ∫₀¹ ∂F(x' + α (x − x')) / ∂x_i dα, approximated with m = `nSteps`
  * points α_k and weights as Captum's `IntegratedGradients` does (`xai/gradient/quadrature.ts`). All
- * steps of all images go through the model `internalBatchSize` rows at a time. On the webgpu
- * backend the path points and the accumulation are the WGSL kernels of `xai/kernels/ig_path.ts`, on
- * tfjs's GPU buffers (equal to `xai/kernels/ig_path_reference.ts`). Elsewhere they are tfjs ops, and
- * the path starts after the model's affine prefix (`graph/affine_prefix.ts`): the stem's
- * convolution runs forward twice per image instead of once per step, and back once.
+ * steps of all images go through the model `internalBatchSize` rows at a time. Where the backend
+ * accelerates the path (`IG_PATH`: on webgpu the WGSL kernels of `xai/kernels/ig_path.ts`, on
+ * tfjs's GPU buffers, equal to `xai/kernels/ig_path_reference.ts`), the path points and the
+ * accumulation are its. Elsewhere they are tfjs ops, and the path starts after the model's affine
+ * prefix (`graph/affine_prefix.ts`): the stem's convolution runs forward twice per image instead
+ * of once per step, and back once.
  *
  * @module
  */
 import { tf } from "../../deps.ts";
 import { AffinePrefix } from "../../graph/affine_prefix.ts";
-import { igAccumulateWebGpu, igScaledInputsWebGpu } from "../kernels/ig_path.ts";
-import { onWebGpuBackend } from "../../backends/webgpu/webgpu_kernel.ts";
+import { IG_PATH } from "../kernels/ig_path.ts";
 import { type Baseline, type BaselineOptions, makeBaselineNHWC } from "./baselines.ts";
 import { sumGradientsOverRows } from "./batched_gradients.ts";
 import {
@@ -134,13 +134,14 @@ export const INTEGRATED_GRADIENTS: Explainer<IntegratedGradientsOptions> = {
       xNHWC.shape,
     );
     const rows = { copies: alphas.length, internalBatchSize, weight: (k: number) => stepSizes[k] };
-    const attributionsNHWC = onWebGpuBackend()
+    const path = IG_PATH.implementation();
+    const attributionsNHWC = path
       ? sumGradientsOverRows(model, targets, xNHWC.shape, {
         ...rows,
-        makeRows: (start, end) => igScaledInputsWebGpu(xNHWC, baselineNHWC, alphas, start, end),
+        makeRows: (start, end) => path.scaledInputs(xNHWC, baselineNHWC, alphas, start, end),
         // Adds (x − b) · stepSize_k · g: the sum is the attribution.
         accumulate: (sum, gradients, start) =>
-          igAccumulateWebGpu(sum, gradients, xNHWC, baselineNHWC, stepSizes, start),
+          path.accumulate(sum, gradients, xNHWC, baselineNHWC, stepSizes, start),
       })
       : tf.tidy(() => {
         // With an affine prefix P the path runs from P(b) to P(x) and the summed gradient goes

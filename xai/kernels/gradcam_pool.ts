@@ -3,24 +3,52 @@
  * channel weights from the gradient (Grad-CAM's mean or GradCAM++'s alphas), ReLU of the
  * weighted channel sum, and bilinear upsampling with half-pixel centres, as three dispatches of
  * one compute pass over tfjs's own buffers. Equal to `gradcam_pool_reference.ts` within float32
- * rounding (the reference sums in float64).
+ * rounding (the reference sums in float64). Registered for webgpu as {@link CAM_POOL}, which the
+ * CAM explainers ask for (`xai/cam/cam.ts`).
  *
  * @module
  */
 import type { tf } from "../../deps.ts";
-import { type CamWeighting, GRADCAMPP_ALPHA_EPS } from "./gradcam_pool_reference.ts";
+import type { SizeHW } from "../../core/shapes.ts";
+import { AcceleratedOp } from "../../backends/accelerated.ts";
 import { runWgsl } from "../../backends/webgpu/webgpu_kernel.ts";
+import { type CamWeighting, GRADCAMPP_ALPHA_EPS } from "./cam_weighting.ts";
 import source from "./gradcam_pool.wgsl" with { type: "text" };
 
-/** The pooling pass's outputs as tensors; the caller disposes them. */
+/** A CAM pooling pass's outputs as tensors; the caller disposes them. */
 export interface CamPoolTensors {
-  /** [N, C] channel weights. */
-  weightsNC: tf.Tensor2D;
-  /** [N, h, w] relu(Σ_c w_c A_c). */
+  /** [N, C] channel weights, for methods that weight whole channels. */
+  weightsNC?: tf.Tensor2D;
+  /** [N, h, w] the ReLU'd layer map, relu(Σ_c w_c A_c) for channel weights. */
   layerMapsNhw: tf.Tensor3D;
   /** [N, H, W] upsampled to the output size. */
   mapsNHW: tf.Tensor3D;
 }
+
+/**
+ * Grad-CAM pooling on a backend that accelerates it: channel weights from the gradient by
+ * `weighting`, ReLU of the weighted channel sum, upsampling to `outputSizePx` (see
+ * `gradcam_pool_reference.ts`). The caller disposes the tensors.
+ */
+export type CamPoolKernel = (
+  activationNHWC: tf.Tensor4D,
+  gradientNHWC: tf.Tensor4D,
+  weighting: CamWeighting,
+  outputSizePx: SizeHW,
+) => CamPoolTensors;
+
+/**
+ * The Grad-CAM pooling pass as an accelerated operation; webgpu runs {@link camPoolWebGpu}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { CAM_POOL, camPoolWebGpu } from "./gradcam_pool.ts";
+ * assert(CAM_POOL.implementation("webgpu") === camPoolWebGpu);
+ * assert(CAM_POOL.implementation("wasm") === undefined);
+ * ```
+ */
+export const CAM_POOL = new AcceleratedOp<CamPoolKernel>("camPool");
 
 /**
  * Grad-CAM pooling of `activationNHWC` with weights from `gradientNHWC`, upsampled to
@@ -48,8 +76,8 @@ export function camPoolWebGpu(
   activationNHWC: tf.Tensor4D,
   gradientNHWC: tf.Tensor4D,
   weighting: CamWeighting,
-  outputSizePx: readonly [number, number],
-): CamPoolTensors {
+  outputSizePx: SizeHW,
+): Required<CamPoolTensors> {
   const [batch, heightPx, widthPx, channels] = activationNHWC.shape;
   if (gradientNHWC.shape.join() !== activationNHWC.shape.join()) {
     throw new Error(
@@ -92,3 +120,5 @@ export function camPoolWebGpu(
     mapsNHW: mapsNHW as tf.Tensor3D,
   };
 }
+
+CAM_POOL.register("webgpu", camPoolWebGpu);

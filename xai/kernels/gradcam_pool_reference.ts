@@ -7,18 +7,8 @@
  *
  * @module
  */
-
-/** How channel weights come from the gradient: Grad-CAM's mean or GradCAM++'s alphas. */
-export type CamWeighting = "gradcam" | "gradcam++";
-
-/**
- * The constant in GradCAM++'s alpha denominator (pytorch-grad-cam's `GradCAMPlusPlus`), which
- * keeps alpha finite where 2 G² + S G³ vanishes.
- */
-export const GRADCAMPP_ALPHA_EPS = 1e-6;
-
-/** [N, h, w, C]: batch, layer height, layer width, channels. */
-export type ShapeNHWC = readonly [number, number, number, number];
+import type { ShapeNHW, ShapeNHWC, SizeHW } from "../../core/shapes.ts";
+import { type CamWeighting, GRADCAMPP_ALPHA_EPS } from "./cam_weighting.ts";
 
 /** What one Grad-CAM pooling pass reads. */
 export interface CamPoolInput {
@@ -29,7 +19,7 @@ export interface CamPoolInput {
   shapeNHWC: ShapeNHWC;
   weighting: CamWeighting;
   /** [H, W] of the input the maps are upsampled to. */
-  outputSizePx: readonly [number, number];
+  outputSizePx: SizeHW;
 }
 
 /** What it writes. */
@@ -148,8 +138,8 @@ function halfPixelTaps(
  */
 export function resizeBilinearHalfPixelReference(
   mapsNhw: Float32Array,
-  shapeNhw: readonly [number, number, number],
-  outputSizePx: readonly [number, number],
+  shapeNhw: ShapeNHW,
+  outputSizePx: SizeHW,
 ): Float32Array {
   const [batch, heightPx, widthPx] = shapeNhw;
   const [outHeightPx, outWidthPx] = outputSizePx;

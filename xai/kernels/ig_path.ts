@@ -4,14 +4,53 @@
  * whole batch at once, or one model chunk), and the accumulation
  * attributions += (x − b) · Σ_k stepSize_k · g_k over the gradients of such a range. Rows are
  * step-major (row k · N + i is step k of image i), as in `ig_path_reference.ts`, which these
- * equal within float32 rounding.
+ * equal within float32 rounding. Registered for webgpu as {@link IG_PATH}, which Integrated
+ * Gradients asks for (`xai/gradient/integrated_gradients.ts`).
  *
  * @module
  */
 import type { tf } from "../../deps.ts";
-import type { ShapeNHWC } from "./gradcam_pool_reference.ts";
+import type { ShapeNHWC } from "../../core/shapes.ts";
+import { AcceleratedOp } from "../../backends/accelerated.ts";
 import { runWgsl } from "../../backends/webgpu/webgpu_kernel.ts";
 import source from "./ig_path.wgsl" with { type: "text" };
+
+/**
+ * Integrated Gradients' path on a backend that accelerates it, in its two parts (signatures and
+ * semantics of {@link igScaledInputsWebGpu} and {@link igAccumulateWebGpu}): the model inputs of
+ * a range of path rows, and the accumulation of their gradients into the attribution.
+ */
+export interface IgPathKernels {
+  scaledInputs(
+    xNHWC: tf.Tensor4D,
+    baselineNHWC: tf.Tensor4D,
+    alphas: ArrayLike<number>,
+    rowStart: number,
+    rowEnd: number,
+  ): tf.Tensor4D;
+  accumulate(
+    attributionsNHWC: tf.Tensor4D,
+    gradientRowsNHWC: tf.Tensor4D,
+    xNHWC: tf.Tensor4D,
+    baselineNHWC: tf.Tensor4D,
+    stepSizes: ArrayLike<number>,
+    rowStart: number,
+  ): tf.Tensor4D;
+}
+
+/**
+ * Integrated Gradients' path as an accelerated operation (both parts or neither); webgpu runs
+ * the WGSL kernels of this module.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { IG_PATH, igScaledInputsWebGpu } from "./ig_path.ts";
+ * assert(IG_PATH.implementation("webgpu")?.scaledInputs === igScaledInputsWebGpu);
+ * assert(IG_PATH.implementation("cpu") === undefined);
+ * ```
+ */
+export const IG_PATH = new AcceleratedOp<IgPathKernels>("igPath");
 
 /** [N, H·W·C] of an NHWC tensor, after checking `other` has its shape. */
 function imageGeometry(
@@ -148,3 +187,8 @@ export function igAccumulateWebGpu(
   });
   return attributions as tf.Tensor4D;
 }
+
+IG_PATH.register("webgpu", {
+  scaledInputs: igScaledInputsWebGpu,
+  accumulate: igAccumulateWebGpu,
+});

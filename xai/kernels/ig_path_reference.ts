@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ShapeNHWC } from "./gradcam_pool_reference.ts";
+import type { ShapeNHWC } from "../../core/shapes.ts";
 
 /**
  * The model inputs along the path, step-major as Captum orders them: row k · N + i is
