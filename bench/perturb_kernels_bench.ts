@@ -19,16 +19,14 @@
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
 import { addNoiseWebGpu } from "../metrics/kernels/add_noise.ts";
-import {
-  addNoiseReference,
-  type NoisePerturbation,
-} from "../metrics/kernels/add_noise_reference.ts";
+import { addNoiseReference } from "../metrics/kernels/add_noise_cpu.ts";
+import type { NoisePerturbation } from "../metrics/kernels/add_noise_types.ts";
 import { perturbSubsetsWebGpu } from "../metrics/kernels/perturb_subsets.ts";
+import { perturbSubsetsReference } from "../metrics/kernels/perturb_subsets_cpu.ts";
 import {
   cumulativeSteps,
-  perturbSubsetsReference,
   type SubsetPerturbation,
-} from "../metrics/kernels/perturb_subsets_reference.ts";
+} from "../metrics/kernels/perturb_subsets_types.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { stableRankOrder } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";

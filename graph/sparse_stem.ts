@@ -10,7 +10,7 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { onWebGpuBackend } from "../backends/webgpu/webgpu_kernel.ts";
+import { tensorMemory } from "../backends/accelerated.ts";
 import { AffinePrefix } from "./affine_prefix.ts";
 import { batchNormAffine } from "./fold_batchnorm.ts";
 
@@ -94,12 +94,13 @@ export class SparseStem {
   }
 
   /**
-   * The model's sparse stem where making copies at it pays: on wasm and cpu, where the stem's
-   * convolution is about an eighth of resnet18's forward pass. Undefined on webgpu (the copies are built on the
-   * GPU there) and as {@link SparseStem.of}.
+   * The model's sparse stem where making copies at it pays: on backends whose tensors live in
+   * host memory (wasm, cpu; `tensorMemory` in `backends/accelerated.ts`), where the stem's
+   * convolution is about an eighth of resnet18's forward pass. Undefined where they live in
+   * device memory (webgpu: the copies are built on the GPU there) and as {@link SparseStem.of}.
    */
   static forCopies(model: tf.LayersModel): SparseStem | undefined {
-    return onWebGpuBackend() ? undefined : SparseStem.of(model);
+    return tensorMemory() === "device" ? undefined : SparseStem.of(model);
   }
 
   /** The model's sparse stem, or undefined when its affine prefix has another form. */

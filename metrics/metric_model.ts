@@ -5,29 +5,31 @@
  * @module
  */
 import { tf } from "../deps.ts";
+import type { ShapeNHWC } from "../core/shapes.ts";
+import { tensorMemory } from "../backends/accelerated.ts";
 import { perturbSubsets } from "./kernels/perturb_subsets.ts";
 import {
   checkSubsetPerturbation,
   type SubsetPerturbation,
-} from "./kernels/perturb_subsets_reference.ts";
-import { onWebGpuBackend } from "../backends/webgpu/webgpu_kernel.ts";
+} from "./kernels/perturb_subsets_types.ts";
 import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
 import { evaluateFrom } from "../graph/graph.ts";
 import { SparseStem } from "../graph/sparse_stem.ts";
 
 /**
- * Images per model call when a metric scores many perturbed copies at once, on webgpu; on the
- * CPU backends see {@link metricBatchSize}.
+ * Images per model call when a metric scores many perturbed copies at once, on a backend whose
+ * tensors live in device memory (webgpu); on the host backends see {@link metricBatchSize}.
  */
 export const METRIC_BATCH_SIZE = 64;
 
-/** Input values per model call on the CPU backends: 8 images at 224 px. */
+/** Input values per model call on the host backends (wasm, cpu): 8 images at 224 px. */
 const CPU_BATCH_VALUES = 8 * 224 * 224 * 3;
 
 /**
- * The default {@link MetricModel.batchSize} for a model on the active backend: 64 images on
- * webgpu; on wasm and cpu as many as fill {@link CPU_BATCH_VALUES} input values, 8 to 64 (8
- * at 224 px). On the CPU smaller calls are faster per image while their activations stay in
+ * The default {@link MetricModel.batchSize} for a model on the active backend, by where it keeps
+ * tensors (`tensorMemory`, `backends/accelerated.ts`): 64 images in device memory (webgpu); in
+ * host memory (wasm, cpu) as many as fill {@link CPU_BATCH_VALUES} input values, 8 to 64 (8 at
+ * 224 px). On the CPU smaller calls are faster per image while their activations stay in
  * cache: resnet18's FaithfulnessCorrelation took 3.3–3.6 s per image in calls of 8 against 3.9 s
  * in calls of 64, and Grad-CAM re-explanations 84–97 ms per image in calls of 8 against
  * 101–107 ms in calls of 32.
@@ -44,9 +46,35 @@ const CPU_BATCH_VALUES = 8 * 224 * 224 * 3;
  * ```
  */
 export function metricBatchSize(layers: tf.LayersModel): number {
-  if (onWebGpuBackend()) return METRIC_BATCH_SIZE;
+  if (tensorMemory() === "device") return METRIC_BATCH_SIZE;
   const imageValues = layers.inputs[0].shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
   return Math.max(8, Math.min(METRIC_BATCH_SIZE, Math.floor(CPU_BATCH_VALUES / imageValues)));
+}
+
+/**
+ * Bytes of perturbed copies one subset-perturbation pass builds at most: WebGPU's default
+ * largest storage binding, so that a pass is one kernel dispatch on webgpu.
+ */
+const COPY_BYTES_PER_PASS = 128 * 2 ** 20;
+
+/**
+ * K, how many copies of every image of a batch of `shapeNHWC` one subset-perturbation pass
+ * (`perturbSubsets`, {@link MetricModel.targetScoresOfSubsetCopies}) should build: as many as
+ * fill {@link COPY_BYTES_PER_PASS}, at least 1. Metrics group their runs or steps by this (all
+ * at once for small images) on every backend, so the grouping and the memory the copies take are
+ * the same everywhere.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { copiesPerPass } from "./metric_model.ts";
+ * assert(copiesPerPass([8, 224, 224, 3]) === 27);
+ * assert(copiesPerPass([1, 28, 28, 1]) === 42799);
+ * ```
+ */
+export function copiesPerPass(shapeNHWC: ShapeNHWC): number {
+  const bytesPerCopy = shapeNHWC.reduce((a, b) => a * b, 4);
+  return Math.max(1, Math.floor(COPY_BYTES_PER_PASS / bytesPerCopy));
 }
 
 /**
@@ -104,7 +132,7 @@ export class MetricModel {
    */
   scores(
     xNHWC: Float32Array,
-    shapeNHWC: readonly [number, number, number, number],
+    shapeNHWC: ShapeNHWC,
     options: { softmax: boolean },
   ): Promise<Float32Array> {
     const [n, h, w, c] = shapeNHWC;
@@ -138,7 +166,7 @@ export class MetricModel {
    */
   async targetScores(
     xNHWC: Float32Array,
-    shapeNHWC: readonly [number, number, number, number],
+    shapeNHWC: ShapeNHWC,
     targets: Int32Array,
     options: { softmax: boolean },
   ): Promise<Float32Array> {
@@ -159,10 +187,11 @@ export class MetricModel {
    * (FaithfulnessCorrelation's subsets): copy k·N + i is image i with the pixels of its subset k
    * set to `baselinesKN[k·N + i]` in every channel; `targets` as there.
    *
-   * On wasm and cpu, when the model's stem allows (`graph/sparse_stem.ts`) and the subsets are
-   * small, the copies are made at the stem's output: the stem runs on the N images once and each
-   * copy adds its pixels' footprints, instead of one stem convolution per copy. Otherwise (and
-   * on webgpu, where `perturbSubsets` is the WGSL kernel) the copies are whole input images.
+   * On the host backends (wasm, cpu), when the model's stem allows (`graph/sparse_stem.ts`) and
+   * the subsets are small, the copies are made at the stem's output: the stem runs on the N
+   * images once and each copy adds its pixels' footprints, instead of one stem convolution per
+   * copy. Otherwise (and on webgpu, where `perturbSubsets` is the WGSL kernel) the copies are
+   * whole input images, as many per pass as the caller asks: see {@link copiesPerPass}.
    */
   async targetScoresOfSubsetCopies(
     pass: SubsetPerturbation,

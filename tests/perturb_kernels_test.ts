@@ -8,14 +8,14 @@ import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
 import { addNoise, addNoiseWebGpu } from "../metrics/kernels/add_noise.ts";
-import { addNoiseReference } from "../metrics/kernels/add_noise_reference.ts";
-import type { ShapeNHWC } from "../xai/kernels/gradcam_pool_reference.ts";
+import { addNoiseReference } from "../metrics/kernels/add_noise_cpu.ts";
+import type { ShapeNHWC } from "../core/shapes.ts";
 import { perturbSubsets, perturbSubsetsWebGpu } from "../metrics/kernels/perturb_subsets.ts";
+import { perturbSubsetsReference } from "../metrics/kernels/perturb_subsets_cpu.ts";
 import {
   cumulativeSteps,
-  perturbSubsetsReference,
   type SubsetPerturbation,
-} from "../metrics/kernels/perturb_subsets_reference.ts";
+} from "../metrics/kernels/perturb_subsets_types.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness/faithfulness_correlation.ts";

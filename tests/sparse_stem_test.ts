@@ -1,7 +1,7 @@
 import { assert, assertClose, assertEquals } from "./assert.ts";
 import { tf } from "../deps.ts";
 import { perturbSubsets } from "../metrics/kernels/perturb_subsets.ts";
-import type { SubsetPerturbation } from "../metrics/kernels/perturb_subsets_reference.ts";
+import type { SubsetPerturbation } from "../metrics/kernels/perturb_subsets_types.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";

@@ -8,6 +8,9 @@
  * are buffers taken from tfjs's buffer pool and handed to tfjs as tensors, so disposing them
  * returns the buffers to the pool as for any other tensor.
  *
+ * The kernels built on it offer themselves to feature code by registering for `webgpu` with
+ * their operation's `AcceleratedOp` (`backends/accelerated.ts`).
+ *
  * @module
  */
 import { tf } from "../../deps.ts";
@@ -30,24 +33,11 @@ export const WORKGROUP_SIZE = 64;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
 /**
- * True when tfjs runs on webgpu, where the WGSL kernels apply.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { tf } from "../../deps.ts";
- * import { onWebGpuBackend } from "./webgpu_kernel.ts";
- * await tf.setBackend("cpu");
- * assert(!onWebGpuBackend());
- * ```
+ * The active backend as webgpu; an error naming the backend otherwise (a WGSL kernel called
+ * directly rather than through its `AcceleratedOp`, which only offers it on webgpu).
  */
-export function onWebGpuBackend(): boolean {
-  return tf.getBackend() === "webgpu";
-}
-
-/** The active backend as webgpu; an error naming the backend otherwise. */
 function webGpuBackend(kernel: string): WebGpuBackendInternals {
-  if (!onWebGpuBackend()) {
+  if (tf.getBackend() !== "webgpu") {
     throw new Error(`${kernel}: the WGSL kernels need the webgpu backend, not ${tf.getBackend()}`);
   }
   return tf.backend() as unknown as WebGpuBackendInternals;

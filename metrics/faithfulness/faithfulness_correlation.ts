@@ -19,7 +19,7 @@ import {
   scorePerImage,
 } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
-import { copiesPerDispatch } from "../kernels/perturb_subsets.ts";
+import { copiesPerPass } from "../metric_model.ts";
 import { type Baseline, batchBaselines, parseBaseline } from "../functions/perturb.ts";
 import { pearson } from "../functions/similarity.ts";
 
@@ -95,7 +95,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
 
     // Draw every run's subsets first, in Quantus's order (per run: a subset per image, then the
     // baseline lookup), then score the perturbed copies of many runs in batched model calls
-    // (built by one kernel dispatch, or at the stem's output: `targetScoresOfSubsetCopies`).
+    // (built `copiesPerPass` runs per pass, or at the stem's output: `targetScoresOfSubsetCopies`).
     const m = params.subsetSize;
     const subsetsKNM = new Int32Array(params.nrRuns * n * m); // row run * n + i
     const baselinesKN = new Float32Array(params.nrRuns * n);
@@ -109,7 +109,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
       );
     }
     const drops = new Float64Array(params.nrRuns * n); // [run * n + i]
-    const runsPerCall = copiesPerDispatch(batch.shapeNHWC);
+    const runsPerCall = copiesPerPass(batch.shapeNHWC);
     for (let first = 0; first < params.nrRuns; first += runsPerCall) {
       const runs = Math.min(runsPerCall, params.nrRuns - first);
       const scores = await context.model.targetScoresOfSubsetCopies(

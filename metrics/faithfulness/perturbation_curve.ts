@@ -1,9 +1,10 @@
 /**
  * The perturbation loops of the faithfulness metrics, built once: perturbed copies of a batch
  * are assembled on the CPU and scored in large batched model calls (as many copies per call as
- * {@link MetricModel.batchSize}), instead of Quantus's one model call per step. On the webgpu
- * backend the removal steps of {@link cumulativeCurves} are built on the GPU instead
- * (`metrics/kernels/perturb_subsets.ts`, cumulative mode), with the same values.
+ * {@link MetricModel.batchSize}), instead of Quantus's one model call per step. Where the backend
+ * accelerates the subset perturbation (`PERTURB_SUBSETS`: on webgpu the WGSL kernel of
+ * `metrics/kernels/perturb_subsets.ts`, cumulative mode) the removal steps of
+ * {@link cumulativeCurves} are built by it instead, with the same values.
  *
  * - {@link cumulativeCurves}: step after step, more pixels of each image are replaced (removal
  *   with a baseline, or insertion of the original pixels into a baseline image) and the model's
@@ -17,17 +18,18 @@
  *
  * @module
  */
+import type { tf } from "../../deps.ts";
 import { InputError } from "../../core/errors.ts";
-import { copiesPerDispatch, perturbSubsets } from "../kernels/perturb_subsets.ts";
-import { cumulativeSteps } from "../kernels/perturb_subsets_reference.ts";
-import { onWebGpuBackend } from "../../backends/webgpu/webgpu_kernel.ts";
-import type { MetricModel } from "../metric_model.ts";
+import type { ShapeNHWC } from "../../core/shapes.ts";
+import { PERTURB_SUBSETS } from "../kernels/perturb_subsets.ts";
+import { cumulativeSteps, type SubsetPerturbation } from "../kernels/perturb_subsets_types.ts";
+import { copiesPerPass, type MetricModel } from "../metric_model.ts";
 
 /** The part of a batch the loops read. */
 export interface CurveBatch {
   /** [N, H, W, C] the images; never modified. */
   xNHWC: Float32Array;
-  shapeNHWC: readonly [number, number, number, number];
+  shapeNHWC: ShapeNHWC;
   /** [N] the class whose output is recorded. */
   targets: Int32Array;
 }
@@ -51,17 +53,18 @@ export interface CumulativeOptions {
   /** Record softmax probabilities instead of logits. */
   softmax: boolean;
   /**
-   * On webgpu, build the removal copies with the WGSL kernel (default true); false keeps the
-   * CPU loop there too, to compare the two.
+   * Where the backend accelerates the subset perturbation (webgpu: the WGSL kernel), build the
+   * removal copies with it (default true); false keeps the CPU loop there too, to compare the
+   * two.
    */
   copiesOnGpu?: boolean;
 }
 
 /**
- * Per image, the model's output for its target after each cumulative step. On webgpu, removal
- * steps are built on the GPU, one kernel dispatch for many steps of the whole batch, then
- * scored from the GPU in calls of {@link MetricModel.batchSize}; the copies have the same
- * float32 values as the CPU loop's.
+ * Per image, the model's output for its target after each cumulative step. Where the backend
+ * accelerates the subset perturbation (webgpu), removal steps are built by it, one pass for many
+ * steps of the whole batch, then scored from the backend in calls of
+ * {@link MetricModel.batchSize}; the copies have the same float32 values as the CPU loop's.
  *
  * @example
  * ```ts
@@ -88,9 +91,9 @@ export async function cumulativeCurves(
   batch: CurveBatch,
   options: CumulativeOptions,
 ): Promise<Float32Array[]> {
-  const onGpu = (options.copiesOnGpu ?? true) && onWebGpuBackend();
-  if (onGpu && options.baselines && !options.insertFromNHWC) {
-    return await removalCurvesOnGpu(model, batch, options);
+  const buildCopies = (options.copiesOnGpu ?? true) ? PERTURB_SUBSETS.implementation() : undefined;
+  if (buildCopies && options.baselines && !options.insertFromNHWC) {
+    return await acceleratedRemovalCurves(model, batch, options, buildCopies);
   }
   const [, h, w, c] = batch.shapeNHWC;
   const perImage = h * w * c;
@@ -142,16 +145,18 @@ async function walkSteps(
 }
 
 /**
- * The removal curves on webgpu: the baselines still come from stepping the images on the CPU
- * (each step's baseline is taken from the image as the earlier steps left it, as Quantus does),
- * but the copies are built on the GPU by `perturb_subsets`'s cumulative mode, as many steps per
- * dispatch as {@link copiesPerDispatch} allows, and scored straight from the GPU. Images with
- * fewer steps than the longest repeat their last copy; those scores are dropped.
+ * The removal curves where the backend accelerates the subset perturbation: the baselines still
+ * come from stepping the images on the CPU (each step's baseline is taken from the image as the
+ * earlier steps left it, as Quantus does), but the copies are built by `buildCopies` (on webgpu
+ * `perturb_subsets`'s WGSL kernel, cumulative mode), as many steps per pass as
+ * {@link copiesPerPass} allows, and scored straight from the backend. Images with fewer steps
+ * than the longest repeat their last copy; those scores are dropped.
  */
-async function removalCurvesOnGpu(
+async function acceleratedRemovalCurves(
   model: MetricModel,
   batch: CurveBatch,
   options: CumulativeOptions,
+  buildCopies: (pass: SubsetPerturbation) => tf.Tensor4D,
 ): Promise<Float32Array[]> {
   const n = batch.shapeNHWC[0];
   const curves = options.steps.map((s) => new Float32Array(s.length));
@@ -162,10 +167,10 @@ async function removalCurvesOnGpu(
     baselinesSN[step * n + i] = baseline!;
   });
   const selection = cumulativeSteps(options.steps);
-  const stepsPerCall = copiesPerDispatch(batch.shapeNHWC);
+  const stepsPerCall = copiesPerPass(batch.shapeNHWC);
   for (let first = 0; first < maxSteps; first += stepsPerCall) {
     const count = Math.min(stepsPerCall, maxSteps - first);
-    const copies = perturbSubsets({
+    const copies = buildCopies({
       xNHWC: options.startNHWC ?? batch.xNHWC,
       shapeNHWC: batch.shapeNHWC,
       copies: count,
@@ -243,7 +248,7 @@ export async function independentCopies(
 /** Collects copies until a model call is full, then scores them in one call. */
 class CopyBuffer {
   readonly #model: MetricModel;
-  readonly #shape: readonly [number, number, number, number];
+  readonly #shape: ShapeNHWC;
   readonly #targets: Int32Array;
   readonly #softmax: boolean;
   readonly #allClasses: boolean;

@@ -2,15 +2,32 @@
  * Noise samples on the GPU: the S noisy copies MaxSensitivity, AvgSensitivity and
  * LocalLipschitzEstimate re-explain, built in one submission on tfjs's webgpu device (S buffer
  * copies of the batch, then one WGSL dispatch, `add_noise.wgsl`, adding the noise) as one
- * `[S·N, H, W, C]` tensor. Semantics, and the rounding caveat for float64 noise:
- * `add_noise_reference.ts`, which {@link addNoise} runs instead on the other backends.
+ * `[S·N, H, W, C]` tensor, registered for webgpu as {@link ADD_NOISE}. Semantics, and the
+ * rounding caveat for float64 noise: `add_noise_cpu.ts`, which {@link addNoise} runs instead on
+ * backends without an accelerated noise pass.
  *
  * @module
  */
 import { tf } from "../../deps.ts";
-import { addNoiseReference, type NoisePerturbation, noiseSamples } from "./add_noise_reference.ts";
-import { onWebGpuBackend, runWgsl, WORKGROUP_SIZE } from "../../backends/webgpu/webgpu_kernel.ts";
+import { AcceleratedOp } from "../../backends/accelerated.ts";
+import { runWgsl, WORKGROUP_SIZE } from "../../backends/webgpu/webgpu_kernel.ts";
+import { type NoisePerturbation, noiseSamples } from "./add_noise_types.ts";
+import { addNoiseReference } from "./add_noise_cpu.ts";
 import source from "./add_noise.wgsl" with { type: "text" };
+
+/**
+ * The noise pass as an accelerated operation: the noisy copies of a pass as a `[S·N, H, W, C]`
+ * tensor the caller disposes; webgpu runs {@link addNoiseWebGpu}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { ADD_NOISE, addNoiseWebGpu } from "./add_noise.ts";
+ * assert(ADD_NOISE.implementation("webgpu") === addNoiseWebGpu);
+ * assert(ADD_NOISE.implementation("cpu") === undefined);
+ * ```
+ */
+export const ADD_NOISE = new AcceleratedOp<(pass: NoisePerturbation) => tf.Tensor4D>("addNoise");
 
 /** Values one workgroup of `add_noise.wgsl` adds (its VALUES_PER_GROUP). */
 const VALUES_PER_GROUP = 4096;
@@ -62,9 +79,10 @@ export function addNoiseWebGpu(pass: NoisePerturbation): tf.Tensor4D {
 }
 
 /**
- * The noisy copies of `pass` as a `[S·N, H, W, C]` tensor on the active backend: built by the
- * WGSL kernel on tfjs's GPU device under webgpu (float32 addition, see the module comment), by
- * the TypeScript reference (Quantus's float64 addition) otherwise. The caller disposes it.
+ * The noisy copies of `pass` as a `[S·N, H, W, C]` tensor on the active backend: built by its
+ * {@link ADD_NOISE} where it has one (webgpu: the WGSL kernel on tfjs's GPU device, float32
+ * addition, see the module comment), by the TypeScript loop (Quantus's float64 addition)
+ * otherwise. The caller disposes it.
  *
  * @throws {InputError} for inconsistent inputs.
  *
@@ -83,8 +101,11 @@ export function addNoiseWebGpu(pass: NoisePerturbation): tf.Tensor4D {
  * ```
  */
 export function addNoise(pass: NoisePerturbation): tf.Tensor4D {
-  if (onWebGpuBackend()) return addNoiseWebGpu(pass);
+  const accelerated = ADD_NOISE.implementation();
+  if (accelerated) return accelerated(pass);
   const samples = noiseSamples(pass);
   const [n, h, w, c] = pass.shapeNHWC;
   return tf.tensor4d(addNoiseReference(pass), [samples * n, h, w, c]);
 }
+
+ADD_NOISE.register("webgpu", addNoiseWebGpu);

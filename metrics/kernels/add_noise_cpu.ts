@@ -1,7 +1,8 @@
 /**
- * Plain-TypeScript reference of the noise kernel: S noisy copies of an NHWC batch,
- * sample-major ([S·N, H, W, C], row s·N + i is sample s of image i), each value
- * `fround(x + noise)`.
+ * The noise pass in plain TypeScript, written for reading: S noisy copies of an NHWC batch
+ * (`add_noise_types.ts`), each value `fround(x + noise)`. What `addNoise` (`add_noise.ts`) runs on
+ * backends that do not accelerate it, and the definition the WGSL kernel is tested against.
+ * Production code runs it, so it is no `_reference.ts` file (only tests may import those).
  *
  * Quantus adds float64 noise to the float32 input in float64 and stores the sum as float32;
  * with float64 noise this function does exactly that. `metrics/kernels/add_noise.wgsl` adds in float32
@@ -13,45 +14,7 @@
  *
  * @module
  */
-import { InputError } from "../../core/errors.ts";
-import type { ShapeNHWC } from "../../xai/kernels/gradcam_pool_reference.ts";
-
-/** What one noise pass reads. */
-export interface NoisePerturbation {
-  xNHWC: Float32Array;
-  shapeNHWC: ShapeNHWC;
-  /** [S, N, H, W, C] one noise value per value of every sample. */
-  noiseSNHWC: Float32Array | Float64Array;
-}
-
-/**
- * S, the number of noise samples, after checking the arrays fit.
- *
- * @throws {InputError} when the noise is not a whole number of batches.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { noiseSamples } from "./add_noise_reference.ts";
- * const s = noiseSamples({ xNHWC: new Float32Array(2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: new Float64Array(6) });
- * assert(s === 3);
- * ```
- */
-export function noiseSamples(pass: NoisePerturbation): number {
-  const { xNHWC, shapeNHWC, noiseSNHWC } = pass;
-  const values = shapeNHWC.reduce((a, b) => a * b, 1);
-  if (xNHWC.length !== values || values === 0) {
-    throw new InputError(
-      `noise: xNHWC has ${xNHWC.length} values, shape ${shapeNHWC.join("x")} needs ${values} (> 0)`,
-    );
-  }
-  if (noiseSNHWC.length % values !== 0) {
-    throw new InputError(
-      `noise: noiseSNHWC has ${noiseSNHWC.length} values, not a multiple of the batch's ${values}`,
-    );
-  }
-  return noiseSNHWC.length / values;
-}
+import { type NoisePerturbation, noiseSamples } from "./add_noise_types.ts";
 
 /**
  * The noisy copies, [S·N·H·W·C], each `fround(x + noise)`.
@@ -61,7 +24,7 @@ export function noiseSamples(pass: NoisePerturbation): number {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { addNoiseReference } from "./add_noise_reference.ts";
+ * import { addNoiseReference } from "./add_noise_cpu.ts";
  * const out = addNoiseReference({
  *   xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1], noiseSNHWC: Float64Array.of(0.5, 0, -1, 1),
  * });

@@ -4,41 +4,36 @@
  * RegionPerturbation — built in one submission on tfjs's webgpu device (K buffer copies of the N
  * images, then one WGSL dispatch, `perturb_subsets.wgsl`, writing the baselines), ready for one
  * batched model call. Only the N images, the pixel indices and the baselines travel to the GPU,
- * not the K·N copies. Semantics and layouts: `perturb_subsets_reference.ts`, which
- * {@link perturbSubsets} runs instead on the other backends.
+ * not the K·N copies. Registered for webgpu as {@link PERTURB_SUBSETS}. Semantics and layouts:
+ * `perturb_subsets_types.ts`; the TypeScript loops `perturb_subsets_cpu.ts`, which
+ * {@link perturbSubsets} runs instead on backends without an accelerated one. How many copies
+ * one pass should build: `copiesPerPass` (`metrics/metric_model.ts`).
  *
  * @module
  */
 import { tf } from "../../deps.ts";
-import {
-  checkSubsetPerturbation,
-  perturbSubsetsReference,
-  type SubsetPerturbation,
-} from "./perturb_subsets_reference.ts";
-import { onWebGpuBackend, runWgsl, WORKGROUP_SIZE } from "../../backends/webgpu/webgpu_kernel.ts";
+import { AcceleratedOp } from "../../backends/accelerated.ts";
+import { runWgsl, WORKGROUP_SIZE } from "../../backends/webgpu/webgpu_kernel.ts";
+import { checkSubsetPerturbation, type SubsetPerturbation } from "./perturb_subsets_types.ts";
+import { perturbSubsetsReference } from "./perturb_subsets_cpu.ts";
 import source from "./perturb_subsets.wgsl" with { type: "text" };
 
 /**
- * Bytes of perturbed copies built per dispatch: WebGPU's default largest storage binding.
- */
-export const COPY_BYTES_PER_DISPATCH = 128 * 2 ** 20;
-
-/**
- * How many copies of every image of a batch of `shapeNHWC` fit in one dispatch (at least 1):
- * metrics group their runs or steps by this, all at once for small images.
+ * The subset perturbation as an accelerated operation: the copies of a pass as a
+ * `[K·N, H, W, C]` tensor the caller disposes, equal bit for bit to
+ * {@link perturbSubsetsReference}; webgpu runs {@link perturbSubsetsWebGpu}.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { copiesPerDispatch } from "./perturb_subsets.ts";
- * assert(copiesPerDispatch([8, 224, 224, 3]) === 27);
- * assert(copiesPerDispatch([1, 28, 28, 1]) === 42799);
+ * import { PERTURB_SUBSETS, perturbSubsetsWebGpu } from "./perturb_subsets.ts";
+ * assert(PERTURB_SUBSETS.implementation("webgpu") === perturbSubsetsWebGpu);
+ * assert(PERTURB_SUBSETS.implementation("wasm") === undefined);
  * ```
  */
-export function copiesPerDispatch(shapeNHWC: readonly number[]): number {
-  const bytesPerCopy = shapeNHWC.reduce((a, b) => a * b, 4);
-  return Math.max(1, Math.floor(COPY_BYTES_PER_DISPATCH / bytesPerCopy));
-}
+export const PERTURB_SUBSETS = new AcceleratedOp<(pass: SubsetPerturbation) => tf.Tensor4D>(
+  "perturbSubsets",
+);
 
 /**
  * The copies of `pass` as a `[K·N, H, W, C]` tensor built by the WGSL kernel on the webgpu
@@ -102,9 +97,9 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
 }
 
 /**
- * The copies of `pass` as a `[K·N, H, W, C]` tensor on the active backend: built by the WGSL
- * kernel on tfjs's GPU device under webgpu (no CPU round trip), by the TypeScript reference
- * otherwise. The caller disposes it.
+ * The copies of `pass` as a `[K·N, H, W, C]` tensor on the active backend: built by its
+ * {@link PERTURB_SUBSETS} where it has one (webgpu: the WGSL kernel on tfjs's GPU device, no CPU
+ * round trip), by the TypeScript loops otherwise. The caller disposes it.
  *
  * @throws {InputError} for inconsistent inputs.
  *
@@ -113,7 +108,7 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
  * import assert from "node:assert";
  * import { tf } from "../../deps.ts";
  * import { perturbSubsets } from "./perturb_subsets.ts";
- * import { cumulativeSteps } from "./perturb_subsets_reference.ts";
+ * import { cumulativeSteps } from "./perturb_subsets_types.ts";
  * await tf.setBackend("cpu");
  * const copies = perturbSubsets({
  *   xNHWC: Float32Array.of(1, 2, 3, 4), shapeNHWC: [1, 2, 2, 1], copies: 2,
@@ -126,7 +121,10 @@ export function perturbSubsetsWebGpu(pass: SubsetPerturbation): tf.Tensor4D {
  * ```
  */
 export function perturbSubsets(pass: SubsetPerturbation): tf.Tensor4D {
-  if (onWebGpuBackend()) return perturbSubsetsWebGpu(pass);
+  const accelerated = PERTURB_SUBSETS.implementation();
+  if (accelerated) return accelerated(pass);
   const [n, h, w, c] = pass.shapeNHWC;
   return tf.tensor4d(perturbSubsetsReference(pass), [pass.copies * n, h, w, c]);
 }
+
+PERTURB_SUBSETS.register("webgpu", perturbSubsetsWebGpu);
