@@ -21,15 +21,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  imageSlice,
-  type MetricDefinition,
-  scorePerImage,
-} from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, scorePerImage } from "../metric.ts";
 import { type Baseline, batchBaselines, parseBaseline } from "../functions/perturb.ts";
 
 /** Parameters of {@link COMPLETENESS}. */
@@ -70,7 +62,7 @@ export interface CompletenessParams extends CommonParams {
  * model.dispose();
  * ```
  */
-export const COMPLETENESS: MetricDefinition<CompletenessParams> = {
+export const COMPLETENESS = defineMetric<CompletenessParams>({
   name: "completeness",
   quantusName: "Completeness",
   category: "axiomatic",
@@ -106,17 +98,15 @@ export const COMPLETENESS: MetricDefinition<CompletenessParams> = {
       atol: this.defaults.atol,
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, pixels } = prepared;
     if (!(params.rtol >= 0 && params.atol >= 0)) {
       throw new InputError(
         `${this.name}: rtol ${params.rtol} and atol ${params.atol} must be numbers >= 0`,
       );
     }
     const [n, h, w, c] = batch.shapeNHWC;
-    const pixels = h * w;
     const perImage = pixels * c;
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const baselines = batchBaselines(
       params.perturbBaseline,
       batch.xNHWC,
@@ -136,7 +126,7 @@ export const COMPLETENESS: MetricDefinition<CompletenessParams> = {
     const attributionSum = new Float64Array(n);
     const outputChange = new Float64Array(n);
     const result = await scorePerImage(n, (i) => {
-      for (const v of imageSlice(a, i, pixels)) attributionSum[i] += v;
+      for (const v of prepared.map(i)) attributionSum[i] += v;
       outputChange[i] = Math.fround(outputs[i] - outputs[n + i]);
       const [sum, change] = [attributionSum[i], outputChange[i]];
       if (params.quantusCompat) return Math.fround(sum) === change ? 1 : 0;
@@ -147,4 +137,4 @@ export const COMPLETENESS: MetricDefinition<CompletenessParams> = {
   toQuantus(result) {
     return Array.from(result.scores, (s) => (Number.isNaN(s) ? s : s === 1));
   },
-};
+});

@@ -20,10 +20,10 @@ import { cloneModel } from "../../models/clone_model.ts";
 import { ForwardCache } from "../../graph/input_gradients.ts";
 import { parameterisedLayers, torchLikeReset } from "./layer_randomisation.ts";
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
-  type MetricDefinition,
+  defineMetric,
+  imageSlice,
   type MetricResult,
 } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
@@ -59,7 +59,7 @@ export const MPRT_ORIGINAL = "original";
  * assert(MPRT.direction === "lower" && MPRT.defaults.layerOrder === "top_down");
  * ```
  */
-export const MPRT: MetricDefinition<MprtParams> = {
+export const MPRT = defineMetric<MprtParams>({
   name: "mprt",
   quantusName: "MPRT",
   category: "randomisation",
@@ -95,25 +95,21 @@ export const MPRT: MetricDefinition<MprtParams> = {
       returnAverageCorrelation: Boolean(init.return_average_correlation),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, pixels } = prepared;
     const explain = context.explain;
     if (!explain) {
       throw new InputError(`${this.name}: re-explains randomised models; pass the explainer`);
     }
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+    const n = batch.shapeNHWC[0];
     // Spearman = Pearson on average ranks; the original maps' ranks are the same for every layer.
-    const aRanks = Array.from(
-      { length: n },
-      (_, i) => averageRanks(a.subarray(i * pixels, (i + 1) * pixels)),
-    );
+    const aRanks = Array.from({ length: n }, (_, i) => averageRanks(prepared.map(i)));
     const correlate = (mapsNHW: Float32Array) => {
-      const prepared = prepareAttributions(mapsNHW, pixels, params);
+      // Each re-explanation is prepared as the given maps were, on its own (Quantus's order).
+      const maps = prepareAttributions(mapsNHW, pixels, params);
       return Float64Array.from(
         { length: n },
-        (_, i) => pearson(aRanks[i], averageRanks(prepared.subarray(i * pixels, (i + 1) * pixels))),
+        (_, i) => pearson(aRanks[i], averageRanks(imageSlice(maps, i, pixels))),
       );
     };
     const series: Record<string, Float64Array> = {};
@@ -154,7 +150,7 @@ export const MPRT: MetricDefinition<MprtParams> = {
       Object.entries(result.series ?? {}).map(([k, v]) => [k, Array.from(v)]),
     );
   },
-};
+});
 
 /** One score per image from the per-layer correlations. */
 function summarise(series: Record<string, Float64Array>, params: MprtParams): MetricResult {

@@ -18,11 +18,10 @@
  */
 import { InputError } from "../../core/errors.ts";
 import {
-  checkMetricBatch,
   commonFromQuantus,
   type CommonParams,
+  defineMetric,
   imageSlice,
-  type MetricDefinition,
   scorePerImage,
 } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
@@ -66,7 +65,7 @@ export interface RandomLogitParams extends CommonParams {
  * model.dispose();
  * ```
  */
-export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
+export const RANDOM_LOGIT = defineMetric<RandomLogitParams>({
   name: "random_logit",
   quantusName: "RandomLogit",
   category: "randomisation",
@@ -91,8 +90,8 @@ export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
       batchSize: Number(call.batch_size ?? 64),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
+  async score(context, prepared, params) {
+    const { batch, pixels } = prepared;
     if (!context.explain) {
       throw new InputError(`${this.name}: needs the explanation method to re-explain inputs`);
     }
@@ -107,8 +106,7 @@ export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
     if (!Number.isInteger(params.batchSize) || params.batchSize < 1) {
       throw new InputError(`${this.name}: batchSize ${params.batchSize} must be an integer >= 1`);
     }
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
+    const n = batch.shapeNHWC[0];
     const otherTargets = new Int32Array(n);
     for (let start = 0; start < n; start += params.batchSize) {
       const count = Math.min(params.batchSize, n - start);
@@ -129,7 +127,6 @@ export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
     if (otherMaps.length !== n * pixels) {
       throw new Error(`${this.name}: the explainer returned ${otherMaps.length} values`);
     }
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     // Quantus normalises its re-explanations per batch of batchSize (and the given maps over the
     // whole call); that matters only for its whole-batch normalisation (quantusCompat).
     const other = new Float32Array(otherMaps.length);
@@ -139,7 +136,7 @@ export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
       other.set(prepareAttributions(maps, pixels, params), start);
     }
     return scorePerImage(n, (i) => {
-      const score = ssim1d(imageSlice(a, i, pixels), imageSlice(other, i, pixels));
+      const score = ssim1d(prepared.map(i), imageSlice(other, i, pixels));
       if (!Number.isNaN(score)) return score;
       return {
         score,
@@ -152,4 +149,4 @@ export const RANDOM_LOGIT: MetricDefinition<RandomLogitParams> = {
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});
