@@ -1,11 +1,76 @@
 /**
  * The one shape every explanation metric has: a definition (name, category, which direction is
  * better, paper, defaults) and an `evaluate` that turns a batch of inputs, targets and
- * attributions into one score per image — NaN with a reason where the score is undefined.
+ * attributions into one score per image — NaN with a reason where the score is undefined — and
+ * {@link defineMetric}, which builds that `evaluate` around a metric's own scoring.
  *
  * Layouts: inputs are NHWC; attributions and masks are one value per pixel, NHW (Quantus's
  * `[N, 1, H, W]` holds the same numbers). Perturbing pixel p perturbs every channel of p, as
  * Quantus does when the attribution has fewer channels than the input.
+ *
+ * Adding a metric: write `metrics/<category>/<name>.ts` exporting `defineMetric({ ... })` with
+ * the definition's fields (names, paper, `needs`, `defaults`, `fromQuantus`, `toQuantus`) and
+ * `score(context, prepared, params)`, the paper's formula. {@link defineMetric} builds the
+ * `evaluate` every metric shares: it checks the batch against `needs` and prepares the
+ * attributions (normalise, then abs, as the params ask), so `score` reads each image's map as
+ * `prepared.map(i)`. `prepared.batch` still holds the unprepared maps; maps the metric makes
+ * itself (re-explanations) it prepares explicitly with `prepareAttributions`. An invalid
+ * parameter throws an InputError that names it; an image whose score is undefined gets NaN and
+ * a reason ({@link scorePerImage}, {@link scoreEachMap}). Then append the metric to `METRICS` in
+ * `registry.ts` and test it, against a Quantus fixture where Quantus has the metric.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { InputError } from "../core/errors.ts";
+ * import { SeededDraws } from "./functions/draws.ts";
+ * import { commonFromQuantus, type CommonParams, defineMetric, scoreEachMap } from "./metric.ts";
+ *
+ * interface TopShareParams extends CommonParams {
+ *   k: number; // how many of the largest attributions count
+ * }
+ * // The share of the attribution mass held by the k largest attributions.
+ * const TOP_SHARE = defineMetric<TopShareParams>({
+ *   name: "top_share",
+ *   quantusName: "TopShare",
+ *   category: "complexity",
+ *   direction: "higher",
+ *   paper: "an example without a paper",
+ *   description: "Share of the attribution mass held by the k largest attributions",
+ *   needs: [],
+ *   defaults: { abs: true, normalise: true, softmax: false, quantusCompat: false, k: 1 },
+ *   fromQuantus: (init, call) => ({ ...commonFromQuantus(init, call), k: Number(init.k ?? 1) }),
+ *   score(_context, prepared, params) {
+ *     if (!Number.isInteger(params.k) || params.k < 1) {
+ *       throw new InputError(`${this.name}: k ${params.k} must be an integer >= 1`);
+ *     }
+ *     return scoreEachMap(prepared, (map) => {
+ *       const total = map.reduce((sum, v) => sum + v, 0);
+ *       if (total === 0) return { score: NaN, reason: "the map is all zero: no mass to share" };
+ *       const top = map.slice().sort().reverse().subarray(0, params.k);
+ *       return top.reduce((sum, v) => sum + v, 0) / total;
+ *     });
+ *   },
+ *   toQuantus: (result) => Array.from(result.scores),
+ * });
+ *
+ * const batch = {
+ *   xNHWC: new Float32Array(8), shapeNHWC: [2, 2, 2, 1] as const, targets: Int32Array.of(0, 0),
+ *   attributionsNHW: Float32Array.of(-2, 1, 1, 0, 0, 0, 0, 0),
+ * };
+ * // deno-lint-ignore no-explicit-any
+ * const context = { model: undefined as any, draws: new SeededDraws(0) };
+ * const r = await TOP_SHARE.evaluate(context, batch, TOP_SHARE.defaults);
+ * // Image 0 prepared: |[-2, 1, 1, 0] / 2| = [1, 0.5, 0.5, 0], so the top pixel holds 1 of 2.
+ * assert(r.scores[0] === 0.5 && Number.isNaN(r.scores[1]) && r.reasons[1] !== undefined);
+ * assert(batch.attributionsNHW[0] === -2); // the caller's maps are never modified
+ * const k0 = { ...TOP_SHARE.defaults, k: 0 };
+ * await assert.rejects(TOP_SHARE.evaluate(context, batch, k0), InputError);
+ * await assert.rejects(
+ *   TOP_SHARE.evaluate(context, { ...batch, targets: Int32Array.of(0) }, TOP_SHARE.defaults),
+ *   InputError,
+ * );
+ * ```
  *
  * @module
  */
@@ -192,8 +257,8 @@ export interface MetricSpec<P extends CommonParams = CommonParams>
 
 /**
  * The attributions of `batch` prepared as `params` ask ({@link prepareAttributions}), with the
- * batch beside them. Metrics built with {@link defineMetric} receive it ready; call it only for
- * maps a metric prepares itself.
+ * batch beside them. Metrics built with {@link defineMetric} receive it ready; outside a metric
+ * (tests, examples) it hands a helper such as {@link scoreEachMap} a prepared batch.
  *
  * @example
  * ```ts

@@ -1,8 +1,9 @@
 /**
  * Every metric, by name.
  *
- * Adding a metric: write `metrics/<name>.ts` exporting a {@link MetricDefinition} and append it
- * to {@link METRICS}.
+ * Adding a metric: write `metrics/<category>/<name>.ts` exporting the metric built with
+ * `defineMetric` (its definition's fields and its `score`; `metric.ts`'s module doc walks through
+ * a runnable example) and append it to {@link METRICS}.
  *
  * @module
  */
