@@ -10,15 +10,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import {
-  checkMetricBatch,
-  commonFromQuantus,
-  type CommonParams,
-  imageSlice,
-  type MetricDefinition,
-  scorePerImage,
-} from "../metric.ts";
-import { prepareAttributions } from "../functions/normalise.ts";
+import { commonFromQuantus, type CommonParams, defineMetric, scorePerImage } from "../metric.ts";
 import { copiesPerPass } from "../metric_model.ts";
 import { type Baseline, batchBaselines, parseBaseline } from "../functions/perturb.ts";
 import { pearson } from "../functions/similarity.ts";
@@ -45,7 +37,7 @@ export interface FaithfulnessCorrelationParams extends CommonParams {
  * assert(FAITHFULNESS_CORRELATION.defaults.nrRuns === 50);
  * ```
  */
-export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationParams> = {
+export const FAITHFULNESS_CORRELATION = defineMetric<FaithfulnessCorrelationParams>({
   name: "faithfulness_correlation",
   quantusName: "FaithfulnessCorrelation",
   category: "faithfulness",
@@ -70,10 +62,9 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
       perturbBaseline: parseBaseline(init.perturb_baseline ?? "black"),
     };
   },
-  async evaluate(context, batch, params) {
-    checkMetricBatch(this.name, batch, this.needs);
-    const [n, h, w] = batch.shapeNHWC;
-    const pixels = h * w;
+  async score(context, prepared, params) {
+    const { batch, pixels } = prepared;
+    const n = batch.shapeNHWC[0];
     if (!Number.isInteger(params.nrRuns) || params.nrRuns < 2) {
       throw new InputError(`${this.name}: nrRuns ${params.nrRuns} must be an integer >= 2`);
     }
@@ -84,7 +75,6 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
         `${this.name}: subsetSize ${params.subsetSize} must be an integer from 1 to ${pixels} (H x W)`,
       );
     }
-    const a = prepareAttributions(batch.attributionsNHW, pixels, params);
     const options = { softmax: params.softmax };
     const original = await context.model.targetScores(
       batch.xNHWC,
@@ -133,7 +123,7 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
     }
 
     return scorePerImage(n, (i) => {
-      const ai = imageSlice(a, i, pixels);
+      const ai = prepared.map(i);
       const mass = new Float64Array(params.nrRuns);
       const drop = new Float64Array(params.nrRuns);
       for (let run = 0; run < params.nrRuns; run++) {
@@ -154,4 +144,4 @@ export const FAITHFULNESS_CORRELATION: MetricDefinition<FaithfulnessCorrelationP
   toQuantus(result) {
     return Array.from(result.scores);
   },
-};
+});

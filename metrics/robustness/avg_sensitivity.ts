@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { MetricDefinition } from "../metric.ts";
+import { defineMetric } from "../metric.ts";
 import {
   MAX_SENSITIVITY,
   NO_SAMPLE_REASON,
@@ -25,13 +25,13 @@ import { mean, reduceSamples } from "./noise_sensitivity.ts";
  * assert(AVG_SENSITIVITY.quantusName === "AvgSensitivity");
  * ```
  */
-export const AVG_SENSITIVITY: MetricDefinition<SensitivityParams> = {
+export const AVG_SENSITIVITY = defineMetric<SensitivityParams>({
   ...MAX_SENSITIVITY,
   name: "avg_sensitivity",
   quantusName: "AvgSensitivity",
   description: "mean relative change of the explanation under small uniform input noise",
-  async evaluate(context, batch, params) {
-    const samples = await relativeChanges(context, batch, params, this.name);
+  async score(context, prepared, params) {
+    const samples = await relativeChanges(context, prepared, params, this.name);
     return reduceSamples(samples, mean, NO_SAMPLE_REASON);
   },
-};
+});

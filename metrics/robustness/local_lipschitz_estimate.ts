@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { commonFromQuantus, type MetricDefinition } from "../metric.ts";
+import { commonFromQuantus, defineMetric } from "../metric.ts";
 import { frobeniusNorm } from "../functions/norm.ts";
 import {
   noiseSensitivity,
@@ -39,7 +39,7 @@ const DENOMINATOR_EPSILON = 1e-10;
  * assert(LOCAL_LIPSCHITZ_ESTIMATE.direction === "lower");
  * ```
  */
-export const LOCAL_LIPSCHITZ_ESTIMATE: MetricDefinition<LocalLipschitzEstimateParams> = {
+export const LOCAL_LIPSCHITZ_ESTIMATE = defineMetric<LocalLipschitzEstimateParams>({
   name: "local_lipschitz_estimate",
   quantusName: "LocalLipschitzEstimate",
   category: "robustness",
@@ -66,10 +66,10 @@ export const LOCAL_LIPSCHITZ_ESTIMATE: MetricDefinition<LocalLipschitzEstimatePa
       returnNanWhenPredictionChanges: Boolean(init.return_nan_when_prediction_changes),
     };
   },
-  async evaluate(context, batch, params) {
+  async score(context, prepared, params) {
     const samples = await noiseSensitivity(
       context,
-      batch,
+      prepared,
       params,
       this.name,
       (count) => context.draws.normal(params.perturbMean, params.perturbStd, count),
@@ -85,4 +85,4 @@ export const LOCAL_LIPSCHITZ_ESTIMATE: MetricDefinition<LocalLipschitzEstimatePa
     );
   },
   toQuantus: (result) => Array.from(result.scores),
-};
+});

@@ -11,9 +11,9 @@
  */
 import {
   commonFromQuantus,
-  type MetricBatch,
+  defineMetric,
   type MetricContext,
-  type MetricDefinition,
+  type PreparedBatch,
 } from "../metric.ts";
 import { frobeniusNorm } from "../functions/norm.ts";
 import {
@@ -72,19 +72,19 @@ export function sensitivityFromQuantus(
  *
  * @example
  * ```ts ignore
- * const samples = await relativeChanges(context, batch, MAX_SENSITIVITY.defaults, "max_sensitivity");
+ * const samples = await relativeChanges(context, prepared, MAX_SENSITIVITY.defaults, "max_sensitivity");
  * ```
  */
 export function relativeChanges(
   context: MetricContext,
-  batch: MetricBatch,
+  prepared: PreparedBatch,
   params: SensitivityParams,
   metric: string,
 ): Promise<Float64Array[]> {
   const low = -params.lowerBound, high = params.upperBound ?? params.lowerBound;
   return noiseSensitivity(
     context,
-    batch,
+    prepared,
     params,
     metric,
     (count) => context.draws.uniform(low, high, count),
@@ -111,7 +111,7 @@ export const NO_SAMPLE_REASON =
  * assert(MAX_SENSITIVITY.direction === "lower" && MAX_SENSITIVITY.defaults.nrSamples === 7);
  * ```
  */
-export const MAX_SENSITIVITY: MetricDefinition<SensitivityParams> = {
+export const MAX_SENSITIVITY = defineMetric<SensitivityParams>({
   name: "max_sensitivity",
   quantusName: "MaxSensitivity",
   category: "robustness",
@@ -121,9 +121,9 @@ export const MAX_SENSITIVITY: MetricDefinition<SensitivityParams> = {
   needs: ["model", "explain"],
   defaults: SENSITIVITY_DEFAULTS,
   fromQuantus: sensitivityFromQuantus,
-  async evaluate(context, batch, params) {
-    const samples = await relativeChanges(context, batch, params, this.name);
+  async score(context, prepared, params) {
+    const samples = await relativeChanges(context, prepared, params, this.name);
     return reduceSamples(samples, Math.max, NO_SAMPLE_REASON);
   },
   toQuantus: (result) => Array.from(result.scores),
-};
+});

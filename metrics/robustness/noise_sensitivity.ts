@@ -11,12 +11,7 @@
  */
 import { InputError } from "../../core/errors.ts";
 import { argmaxRows } from "../../evaluation/inference.ts";
-import {
-  checkMetricBatch,
-  type CommonParams,
-  type MetricBatch,
-  type MetricContext,
-} from "../metric.ts";
+import type { CommonParams, MetricContext, PreparedBatch } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
 import { addNoise } from "../kernels/add_noise.ts";
 
@@ -42,8 +37,9 @@ export interface PerturbedPair {
 }
 
 /**
- * Runs the perturb → re-explain → compare loop; returns `[sample][image]` values of `compare`,
- * NaN where the prediction changed and `returnNanWhenPredictionChanges` is set.
+ * Runs the perturb → re-explain → compare loop on a batch already checked and prepared (the
+ * metric's `score` under `defineMetric`); returns `[sample][image]` values of `compare`, NaN
+ * where the prediction changed and `returnNanWhenPredictionChanges` is set.
  *
  * @param drawNoise one noise sample for the whole batch: `[N·H·W·C]` values added to x.
  * @param readsInputs pass the images and their perturbed copies to `compare`.
@@ -51,30 +47,29 @@ export interface PerturbedPair {
  *
  * @example
  * ```ts ignore
- * const ratios = await noiseSensitivity(context, batch, params, "max_sensitivity",
+ * const ratios = await noiseSensitivity(context, prepared, params, "max_sensitivity",
  *   (count) => context.draws.uniform(-0.2, 0.2, count),
  *   ({ a, aPerturbed }) => frobeniusNorm(difference(a, aPerturbed)) / frobeniusNorm(a));
  * ```
  */
 export async function noiseSensitivity(
   context: MetricContext,
-  batch: MetricBatch,
+  prepared: PreparedBatch,
   params: NoiseSensitivityParams,
   metric: string,
   drawNoise: (count: number) => Float64Array,
   compare: (pair: PerturbedPair) => number,
   readsInputs = false,
 ): Promise<Float64Array[]> {
-  checkMetricBatch(metric, batch, ["model", "explain"]);
   if (!context.explain) {
     throw new InputError(`${metric}: re-explains perturbed inputs, so it needs the explainer`);
   }
   if (!Number.isInteger(params.nrSamples) || params.nrSamples < 1) {
     throw new InputError(`${metric}: nrSamples ${params.nrSamples} must be an integer >= 1`);
   }
-  const [n, h, w, c] = batch.shapeNHWC;
-  const pixels = h * w, values = pixels * c;
-  const a = prepareAttributions(batch.attributionsNHW, pixels, params);
+  const { batch, pixels } = prepared;
+  const [n, , , c] = batch.shapeNHWC;
+  const values = pixels * c;
   const predicted = params.returnNanWhenPredictionChanges
     ? argmaxRows(
       await context.model.scores(batch.xNHWC, batch.shapeNHWC, { softmax: false }),
@@ -119,7 +114,7 @@ export async function noiseSensitivity(
         if (changed?.[k * n + i]) return NaN;
         const row = k * n + i;
         return compare({
-          a: a.subarray(i * pixels, (i + 1) * pixels),
+          a: prepared.map(i),
           aPerturbed: aPerturbedBatch.subarray(i * pixels, (i + 1) * pixels),
           x: readsInputs ? batch.xNHWC.subarray(i * values, (i + 1) * values) : undefined,
           xPerturbed: xsValues?.subarray(row * values, (row + 1) * values),
