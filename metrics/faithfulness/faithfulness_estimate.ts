@@ -85,7 +85,7 @@ export const FAITHFULNESS_ESTIMATE = defineMetric<FaithfulnessEstimateParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
     const rank = context.rankOrder ?? stableRankOrder;
@@ -129,7 +129,7 @@ export const FAITHFULNESS_ESTIMATE = defineMetric<FaithfulnessEstimateParams>({
       const constant = mass.every((v) => v === mass[0]) ? "attribution mass" : "output drop";
       return { score, reason: `the ${constant} is the same for every pixel group: no correlation` };
     });
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result) {

@@ -150,7 +150,7 @@ export const IROF = defineMetric<IrofParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
     if (!Number.isInteger(params.nSegments) || params.nSegments < 1) {
       throw new InputError(`${this.name}: nSegments ${params.nSegments} must be an integer >= 1`);
@@ -213,7 +213,7 @@ export const IROF = defineMetric<IrofParams>({
         : curves[i];
       return curves[i].length - trapezoid(curve);
     });
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return { ...result, curves };
   },
   toQuantus(result, params) {

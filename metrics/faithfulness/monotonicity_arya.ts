@@ -73,7 +73,7 @@ export const MONOTONICITY_ARYA = defineMetric<MonotonicityAryaParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
     const perImage = pixels * c;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
@@ -111,7 +111,7 @@ export const MONOTONICITY_ARYA = defineMetric<MonotonicityAryaParams>({
       reasons: Array(n).fill(undefined),
       curves: curves.map((curve) => Float64Array.from(curve)),
     };
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result) {

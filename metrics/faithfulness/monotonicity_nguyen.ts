@@ -96,7 +96,7 @@ export const MONOTONICITY_NGUYEN = defineMetric<MonotonicityNguyenParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
     if (!Number.isInteger(params.nrSamples) || params.nrSamples < 1) {
@@ -158,7 +158,7 @@ export const MONOTONICITY_NGUYEN = defineMetric<MonotonicityNguyenParams>({
       const constant = mass.every((v) => v === mass[0]) ? "attribution mass" : "output variance";
       return { score, reason: `the ${constant} is the same for every pixel group: no correlation` };
     });
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result) {

@@ -24,6 +24,7 @@ import type { ShapeNHWC } from "../../core/shapes.ts";
 import { PERTURB_SUBSETS } from "../kernels/perturb_subsets.ts";
 import { cumulativeSteps, type SubsetPerturbation } from "../kernels/perturb_subsets_types.ts";
 import { copiesPerPass, type MetricModel } from "../metric_model.ts";
+import type { PreparedBatch } from "../metric.ts";
 
 /** The part of a batch the loops read. */
 export interface CurveBatch {
@@ -363,29 +364,34 @@ export function resolveFeaturesInStep(
 }
 
 /**
- * Marks images whose map is constant as undefined (NaN with a reason), in place: a constant map
- * ranks no pixel above another, so any order-based score would only measure the sort's
- * tie-breaking. With `quantusCompat` the result is left as Quantus gives it (a score from numpy's
- * order of the ties).
+ * Marks images whose prepared map is constant as undefined (NaN with a reason), in place: a
+ * constant map ranks no pixel above another, so any order-based score would only measure the
+ * sort's tie-breaking. With `quantusCompat` the result is left as Quantus gives it (a score from
+ * numpy's order of the ties).
  *
  * @example
  * ```ts
  * import assert from "node:assert";
+ * import { prepareBatch } from "../metric.ts";
  * import { markConstantMaps } from "./perturbation_curve.ts";
+ * const batch = {
+ *   xNHWC: new Float32Array(4), shapeNHWC: [2, 1, 2, 1] as const, targets: Int32Array.of(0, 0),
+ *   attributionsNHW: Float32Array.of(3, 3, 1, 2),
+ * };
+ * const prepared = prepareBatch(batch, { abs: false, normalise: false, quantusCompat: false });
  * const result = { scores: Float64Array.of(1, 2), reasons: [undefined, undefined] };
- * markConstantMaps(result, Float32Array.of(3, 3, 1, 2), 2, false);
+ * markConstantMaps(result, prepared, false);
  * assert(Number.isNaN(result.scores[0]) && result.scores[1] === 2);
  * ```
  */
 export function markConstantMaps(
   result: { scores: Float64Array; reasons: (string | undefined)[] },
-  attributionsNHW: Float32Array,
-  pixelsPerImage: number,
+  prepared: PreparedBatch,
   quantusCompat: boolean,
 ): void {
   if (quantusCompat) return;
   for (let i = 0; i < result.scores.length; i++) {
-    const map = attributionsNHW.subarray(i * pixelsPerImage, (i + 1) * pixelsPerImage);
+    const map = prepared.map(i);
     if (map.every((v) => v === map[0])) {
       result.scores[i] = NaN;
       result.reasons[i] = `the attribution map is constant (${map[0]} everywhere): it ranks no ` +

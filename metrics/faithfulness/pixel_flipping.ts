@@ -73,7 +73,7 @@ export const PIXEL_FLIPPING = defineMetric<PixelFlippingParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch } = prepared;
     const [n, h, w] = batch.shapeNHWC;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
     const rank = context.rankOrder ?? stableRankOrder;
@@ -92,7 +92,7 @@ export const PIXEL_FLIPPING = defineMetric<PixelFlippingParams>({
       reasons: Array(n).fill(undefined),
       curves: curves.map((curve) => Float64Array.from(curve)),
     };
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result, params) {

@@ -72,7 +72,7 @@ export const REGION_PERTURBATION = defineMetric<RegionPerturbationParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch } = prepared;
     const n = batch.shapeNHWC[0];
     if (!Number.isInteger(params.regionsEvaluation) || params.regionsEvaluation < 1) {
       throw new InputError(
@@ -101,7 +101,7 @@ export const REGION_PERTURBATION = defineMetric<RegionPerturbationParams>({
       reasons: Array(n).fill(undefined),
       curves,
     };
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result) {

@@ -65,7 +65,7 @@ export const ROAD = defineMetric<RoadParams>({
     };
   },
   async score(context, prepared, params) {
-    const { batch, attributionsNHW: a, pixels } = prepared;
+    const { batch, pixels } = prepared;
     const [n, h, w, c] = batch.shapeNHWC;
     const bad = params.percentages.find((p) => !(p >= 0 && p < 100));
     if (bad !== undefined || params.percentages.length === 0) {
@@ -121,7 +121,7 @@ export const ROAD = defineMetric<RoadParams>({
       reasons: Array(n).fill(undefined),
       curves,
     };
-    markConstantMaps(result, a, pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result, params) {

@@ -66,7 +66,7 @@ export const SELECTIVITY = defineMetric<SelectivityParams>({
       reasons: Array(n).fill(undefined),
       curves,
     };
-    markConstantMaps(result, prepared.attributionsNHW, prepared.pixels, params.quantusCompat);
+    markConstantMaps(result, prepared, params.quantusCompat);
     return result;
   },
   toQuantus(result) {
