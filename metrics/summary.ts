@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type Random, randomInt } from "../core/random.ts";
+import type { Random } from "../core/random.ts";
+import { bootstrapMeanInterval } from "../statistics/bootstrap.ts";
 
 /** The columns of `quantus_summary.csv`: one row per model, method and metric. */
 export const QUANTUS_SUMMARY_COLUMNS = [
@@ -60,14 +61,6 @@ export function summariseScores(scores: ArrayLike<number>, random: Random): Scor
   const mean = n ? finite.reduce((a, b) => a + b, 0) / n : NaN;
   if (n < 2) return { n, mean, std: NaN, ci95Low: NaN, ci95High: NaN, nanCount };
   const std = Math.sqrt(finite.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
-  const means = new Float64Array(BOOTSTRAP_RESAMPLES);
-  for (let b = 0; b < BOOTSTRAP_RESAMPLES; b++) {
-    let sum = 0;
-    for (let k = 0; k < n; k++) sum += finite[randomInt(random, n)];
-    means[b] = sum / n;
-  }
-  means.sort();
-  const at = (q: number) =>
-    means[Math.min(BOOTSTRAP_RESAMPLES - 1, Math.floor(q * BOOTSTRAP_RESAMPLES))];
-  return { n, mean, std, ci95Low: at(0.025), ci95High: at(0.975), nanCount };
+  const { low, high } = bootstrapMeanInterval(finite, random, BOOTSTRAP_RESAMPLES);
+  return { n, mean, std, ci95Low: low, ci95High: high, nanCount };
 }
