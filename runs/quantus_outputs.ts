@@ -134,6 +134,35 @@ export async function mergeQuantusParts(dir: string): Promise<number> {
 }
 
 /**
+ * Every merged per-image file `<out>/metrics/quantus_<model>_<method>.csv`, sorted by name.
+ *
+ * @throws {Deno.errors.NotFound} when `<out>/metrics` does not exist.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { quantusScoreFiles } from "./quantus_outputs.ts";
+ * const out = await Deno.makeTempDir();
+ * await Deno.mkdir(`${out}/metrics/quantus_ecgnet_lime`, { recursive: true }); // parts, not merged
+ * await Deno.writeTextFile(`${out}/metrics/quantus_ecgnet_gradcam.csv`, "id\n");
+ * assert((await quantusScoreFiles(out)).map((f) => f.method).join() === "gradcam");
+ * ```
+ */
+export async function quantusScoreFiles(
+  out: string,
+): Promise<{ model: string; method: string; path: string }[]> {
+  const dir = join(out, "metrics");
+  const found = [];
+  for (const entry of await listDirSorted(dir)) {
+    const parsed = parseQuantusFileName(entry.name);
+    if (entry.isFile && entry.name.endsWith(".csv") && parsed) {
+      found.push({ ...parsed, path: join(dir, entry.name) });
+    }
+  }
+  return found;
+}
+
+/**
  * Rebuilds `<out>/results/quantus_summary.csv` from every per-image file in `<out>/metrics/`, so
  * runs of different models, methods or shards add up.
  *
@@ -144,11 +173,8 @@ export async function mergeQuantusParts(dir: string): Promise<number> {
  */
 export async function writeQuantusSummary(out: string): Promise<string> {
   const rows: string[][] = [];
-  const dir = join(out, "metrics");
-  for (const entry of await listDirSorted(dir)) {
-    const parsed = parseQuantusFileName(entry.name);
-    if (!entry.isFile || !entry.name.endsWith(".csv") || !parsed) continue;
-    const [header, ...body]: string[][] = parseCsv(await Deno.readTextFile(join(dir, entry.name)));
+  for (const { path, ...parsed } of await quantusScoreFiles(out)) {
+    const [header, ...body]: string[][] = parseCsv(await Deno.readTextFile(path));
     for (const [column, name] of header.entries()) {
       if (column < QUANTUS_ROW_COLUMNS.length || name === "nan_reasons") continue;
       const metric = getMetric(name);

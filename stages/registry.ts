@@ -4,6 +4,7 @@
  * @module
  */
 import type { StageArgs, StageSpec } from "./cli.ts";
+import { compare, compareSpec } from "./compare.ts";
 import { dataCheck, dataCheckSpec } from "./data_check.ts";
 import { dataFetch, dataFetchSpec } from "./data_fetch.ts";
 import { dataSplit, dataSplitSpec } from "./data_split.ts";
@@ -38,6 +39,7 @@ export const STAGES: readonly Stage[] = [
   { spec: xaiSpec, run: xai },
   { spec: explainSpec, run: explain },
   { spec: quantusSpec, run: quantus },
+  { spec: compareSpec, run: compare },
   { spec: plotsSpec, run: async (args) => void (await plots(args)) },
   { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: mergeSpec, run: merge },
