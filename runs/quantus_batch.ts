@@ -1,7 +1,7 @@
 /**
  * One job of the `quantus` stage: explain one batch of images and score it with every metric.
- * The stage runs these jobs in this thread or in Web Workers (`runs/quantus_worker.ts`); the
- * job carries everything that decides its numbers (inputs, targets, method, parameters, and
+ * The grid runner (`runs/grid.ts`) runs these jobs in this thread or in Web Workers
+ * (`runs/quantus_worker.ts`) through {@link quantusBatchHandler}; the job carries everything that decides its numbers (inputs, targets, method, parameters, and
  * each metric's seed), so where it runs cannot change them.
  *
  * @module
@@ -9,31 +9,21 @@
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { SeededRandom } from "../core/random.ts";
-import type { BackendName } from "../backends/backend.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import type { CommonParams, MetricBatch, MetricResult } from "../metrics/metric.ts";
-import type { MetricModel } from "../metrics/metric_model.ts";
+import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric } from "../metrics/registry.ts";
 import { getExplainer } from "../xai/registry.ts";
+import type { GridJob, JobHandler } from "./grid_job.ts";
 
 /** Everything one batch's scores depend on; plain data, so it can be posted to a worker. */
-export interface QuantusBatchJob {
-  /** The best-checkpoint folder of the model (workers load it from there). */
-  checkpoint: string;
-  /** The backend the stage runs on (workers start the same one). */
-  backend: BackendName;
-  /** Whether the stage's convolutions run on OpenBLAS (workers do the same). */
-  openBlas: boolean;
-  /** The attribution method's registry name. */
-  method: string;
+export interface QuantusBatchJob extends GridJob {
   /** Each metric's registry name and parameters, in column order. */
   metrics: [string, CommonParams][];
   /** Each metric's seed for its random draws, same order as `metrics`. */
   drawsSeeds: number[];
-  xNHWC: Float32Array;
-  shapeNHWC: [number, number, number, number];
-  targets: Int32Array;
+  /** [N, H, W] the images' localisation masks, when the data set has them. */
   masksNHW?: Uint8Array;
 }
 
@@ -124,4 +114,32 @@ export async function scoreQuantusBatch(
     out.reasons.push(result.reasons);
   }
   return out;
+}
+
+/**
+ * The `quantus` stage's job handler for `model`: {@link scoreQuantusBatch} with a
+ * {@link MetricModel} of `model`, made once per model and freed by `dispose`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../deps.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import { quantusBatchHandler } from "./quantus_batch.ts";
+ * await tf.setBackend("cpu");
+ * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
+ * const handler = quantusBatchHandler(model);
+ * assert(typeof handler.run === "function");
+ * handler.dispose();
+ * model.dispose();
+ * ```
+ */
+export function quantusBatchHandler(
+  model: tf.LayersModel,
+): JobHandler<QuantusBatchJob, QuantusBatchScores> {
+  const metricModel = new MetricModel(model);
+  return {
+    run: (job) => scoreQuantusBatch(model, metricModel, job),
+    dispose: () => metricModel.dispose(),
+  };
 }

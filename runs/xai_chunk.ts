@@ -1,7 +1,8 @@
 /**
  * One job of the `xai` stage: explain one chunk of images with one method, write each image's
  * maps (`.npy`, `.raw.npy`), jet heatmap and overlay (`.png`), and return the chunk's part rows.
- * The stage runs these jobs in this thread or in Web Workers (`runs/xai_worker.ts`); the job
+ * The grid runner (`runs/grid.ts`) runs these jobs in this thread or in Web Workers
+ * (`runs/xai_worker.ts`) through {@link xaiChunkHandler}; the job
  * carries everything its files depend on (inputs, targets, method, the rows' labels), so where
  * it runs cannot change a byte of them.
  *
@@ -14,11 +15,11 @@ import { InputError } from "../core/errors.ts";
 import { readImageFile } from "../data/decode_image.ts";
 import type { RgbaImage } from "../data/image.ts";
 import { writeNpyFile } from "../data/npy.ts";
-import type { BackendName } from "../backends/backend.ts";
 import type { Explainer } from "../xai/explainer.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
 import { explanationPictures } from "../xai/overlay.ts";
 import { type ExplainerOptions, getExplainer } from "../xai/registry.ts";
+import type { GridJob, JobHandler } from "./grid_job.ts";
 import { XAI_PART_COLUMNS, xaiImageFiles } from "./xai_merge.ts";
 
 /** One image of a chunk: where it came from and its part row's labels. */
@@ -36,21 +37,9 @@ export interface XaiChunkImage {
 }
 
 /** Everything one chunk's files depend on; plain data, so it can be posted to a worker. */
-export interface XaiChunkJob {
-  /** The best-checkpoint folder of the model (workers load it from there). */
-  checkpoint: string;
-  /** The backend the stage runs on (workers start the same one). */
-  backend: BackendName;
-  /** Whether the stage's convolutions run on OpenBLAS (workers do the same). */
-  openBlas: boolean;
-  /** The attribution method's registry name. */
-  method: string;
+export interface XaiChunkJob extends GridJob {
   /** The method's output folder, `<out>/explanations/<model>/<method>`. */
   dir: string;
-  xNHWC: Float32Array;
-  shapeNHWC: [number, number, number, number];
-  /** [N] the class index each map explains. */
-  targets: Int32Array;
   /** [N] the images, in batch order. */
   images: XaiChunkImage[];
 }
@@ -209,4 +198,28 @@ export async function explainXaiChunk(
     ]);
   }
   return { partRows, seconds: explained.seconds };
+}
+
+/**
+ * The `xai` stage's job handler for `model`: {@link explainXaiChunk}, in this thread or in a
+ * worker.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../deps.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import { xaiChunkHandler } from "./xai_chunk.ts";
+ * await tf.setBackend("cpu");
+ * const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
+ * const handler = xaiChunkHandler(model);
+ * assert(typeof handler.run === "function");
+ * handler.dispose();
+ * model.dispose();
+ * ```
+ */
+export function xaiChunkHandler(
+  model: tf.LayersModel,
+): JobHandler<XaiChunkJob, XaiChunkResult> {
+  return { run: (job) => explainXaiChunk(model, job), dispose() {} };
 }
