@@ -22,6 +22,8 @@ import {
   type QuantusSummaryRow,
   readCsvRecords,
 } from "./inputs.ts";
+import { planComparisonCharts } from "./comparison_charts.ts";
+import type { QuantusComparisons } from "../runs/quantus_comparisons.ts";
 import { type ChartSpec, writeChart } from "./render.ts";
 import { confidenceHistogramChart, predictionConfidences } from "./charts/confidence_histogram.ts";
 import { confusionMatrixChart, parseConfusionCsv } from "./charts/confusion_matrix.ts";
@@ -71,6 +73,8 @@ export interface ChartPlan {
     csvText: string;
   };
   quantus?: QuantusSummaryRow[];
+  /** The method comparisons and metric agreement (`results/quantus_{comparisons,agreement}.csv`). */
+  comparisons?: QuantusComparisons;
 }
 
 /** The folders and files the charts read, under an outputs folder. */
@@ -201,6 +205,10 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     }
   }
 
+  const compared = await planComparisonCharts(inputs.out, models, quantus);
+  charts.push(...compared.charts);
+  skipped.push(...compared.skipped);
+
   if (histories.size === 0) {
     skipped.push(
       missing("validation_loss", join(paths.metrics, "<model>", "history.csv"), "train"),
@@ -263,6 +271,7 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
       ? { performance: performanceTable(performanceText, paths.performance, performance) }
       : {}),
     ...(quantus ? { quantus } : {}),
+    ...(compared.comparisons ? { comparisons: compared.comparisons } : {}),
   };
 }
 

@@ -20,6 +20,10 @@ const ALL_CHARTS = [
   "per_model/resnet18/training_curves",
   "per_model/resnet18/confidence_histogram",
   "per_model/resnet18/quantus_radar",
+  "per_model/ecgnet/method_ranks",
+  "per_model/ecgnet/metric_agreement",
+  "per_model/resnet18/method_ranks",
+  "per_model/resnet18/metric_agreement",
   "comparison/validation_loss",
   "comparison/quantus_metrics",
   "comparison/quantus_scatter",
@@ -130,6 +134,7 @@ Deno.test("each chart that cannot be drawn gets one line naming its input and st
     ["ecgnet confidence_histogram", "predictions.csv", "deno task eval"],
     ["ecgnet quantus_radar", "quantus_summary.csv", "deno task quantus"],
     ["resnet18 confusion_matrix", "confusion_matrix.csv", "deno task eval"],
+    ["method_ranks, metric_agreement", "quantus_summary.csv", "deno task quantus"],
     ["model_performance table", "model_performance.csv", "deno task eval"],
     ["quantus_metrics", "quantus_summary.csv", "deno task quantus"],
     ["quantus_scatter", "quantus_summary.csv", "deno task quantus"],
@@ -142,7 +147,7 @@ Deno.test("each chart that cannot be drawn gets one line naming its input and st
     assertEquals(lines.length, 1, `${chart}: ${JSON.stringify(plan.skipped)}`);
     assert(lines[0].includes(input) && lines[0].includes(stage), lines[0]);
   }
-  assertEquals(plan.skipped.length, 12, plan.skipped.join("\n"));
+  assertEquals(plan.skipped.length, 13, plan.skipped.join("\n"));
 
   const empty = await planCharts({ ...inputs, out: join(dir.path, "empty") });
   assert(empty.skipped[0].startsWith("per-model charts: missing"), empty.skipped[0]);
