@@ -15,7 +15,8 @@
  * An unsharded run is shard 0/1 and merges its own parts at the end; a resumed run skips the
  * chunks whose part exists.
  *
- * How a stage adds sharding (as `xai` does; see `stages/xai.ts` and `runs/xai_merge.ts`):
+ * How a stage adds sharding (a model x method x chunk stage gets steps 2 and 3 and the merge
+ * call from the grid runner, `runs/grid.ts`, as `xai` and `quantus` do):
  *
  * 1. spread {@link SHARD_FLAGS} into its `StageSpec.flags`, call {@link shardFromCommandLine}
  *    first, and grant its task `--allow-env=JOB_COMPLETION_INDEX`;

@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { tf } from "../deps.ts";
-import { InputError } from "../core/errors.ts";
-import type { LoadedImages } from "../data/loader.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { join } from "node:path";
+import type { tf } from "../deps.ts";
 import type { Config } from "../core/config.ts";
-import { batchIndices } from "../data/loader.ts";
+import { InputError } from "../core/errors.ts";
+import { batchIndices, type LoadedImages } from "../data/loader.ts";
+import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import {
   type CheckpointMeta,
   readCheckpointMeta,
@@ -40,44 +39,78 @@ export function parseTargetChoice(flag: unknown): TargetChoice {
   throw new InputError(`--target ${flag}: choose pred (the predicted class) or true`);
 }
 
-/** A model's test split with its predictions. */
+/**
+ * A model's predictions of some chunks of its test split, indexed by sample (`[N]` each, N the
+ * split's size); images outside those chunks have 0 in `predicted` and `probability`.
+ */
 export interface TestPredictions {
-  loaded: LoadedImages;
-  /** [N] true class indices. */
+  /** True class indices. */
   actual: Int32Array;
-  /** [N] predicted class indices. */
+  /** Predicted class indices. */
   predicted: Int32Array;
-  /** [N, classes] softmax probabilities. */
-  probabilities: Float64Array;
-  /** [N] the class each explanation is for. */
+  /** The predicted class's softmax probability. */
+  probability: Float64Array;
+  /** The class each explanation is for (`predicted` or `actual`, as the target choice says). */
   targets: Int32Array;
 }
 
 /**
- * Predicts a model's loaded test split in batches of `batchSize` (pass the stage's chunk size,
- * so that each chunk's numbers come from the same batch in every shard), with the class each
- * explanation is for.
+ * Predicts the images of `chunks` (chunks of the loaded test split as `batchIndices` cuts
+ * them: all of one size but the split's last) with each chunk as one batch, and names the class
+ * each explanation is for. A chunk's numbers thus never depend on which other chunks are
+ * predicted, so a shard or a resumed run that predicts only its own chunks agrees with one
+ * process bit for bit.
+ *
+ * @throws {Error} when a chunk other than the last differs in size from the first (they would
+ * not be batched one by one).
  *
  * @example
- * ```ts ignore
- * const test = await testPredictions(loaded, meta, model, "pred", 8);
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../deps.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import type { LoadedImages } from "../data/loader.ts";
+ * import { testPredictions } from "./test_predictions.ts";
+ * await tf.setBackend("cpu");
+ * const model = buildModel("ecgnet", { numClasses: 2, imgSizePx: 32, seed: 1 });
+ * const image = { widthPx: 32, heightPx: 32, data: new Uint8Array(32 * 32).fill(128) };
+ * const sample = { id: "test/B/b", file: "b.png", label: 1, className: "B", split: "test" } as const;
+ * const loaded: LoadedImages = { samples: [sample, sample, sample], images: [image, image, image], skipped: [] };
+ * // Three images in chunks [0, 1] and [2]; only the second chunk is predicted.
+ * const test = await testPredictions(model, loaded, 2, [[2]], "true");
+ * assert(test.probability[2] >= 0.5 && test.probability[0] === 0);
+ * assert(test.targets.join() === "1,1,1");
+ * model.dispose();
  * ```
  */
 export async function testPredictions(
-  loaded: LoadedImages,
-  meta: CheckpointMeta,
   model: tf.LayersModel,
+  loaded: LoadedImages,
+  numClasses: number,
+  chunks: readonly (readonly number[])[],
   targetChoice: TargetChoice,
-  batchSize: number,
 ): Promise<TestPredictions> {
-  const n = loaded.samples.length;
-  const k = meta.classes.length;
-  const logits = await predictLogits(model, loaded, [...Array(n).keys()], batchSize);
+  const batchSize = chunks[0]?.length ?? 1;
+  if (chunks.slice(0, -1).some((chunk) => chunk.length !== batchSize)) {
+    throw new Error("testPredictions: every chunk but the last must be as long as the first");
+  }
+  const indices = chunks.flat();
+  const logits = await predictLogits(model, loaded, indices, batchSize);
   const actual = Int32Array.from(loaded.samples, (s) => s.label);
-  const predicted = argmaxRows(logits, k);
-  const { probabilities } = softmaxCrossEntropyRows(logits, actual, k);
+  const predictedRows = argmaxRows(logits, numClasses);
+  const { probabilities } = softmaxCrossEntropyRows(
+    logits,
+    indices.map((i) => actual[i]),
+    numClasses,
+  );
+  const predicted = new Int32Array(actual.length);
+  const probability = new Float64Array(actual.length);
+  for (const [row, i] of indices.entries()) {
+    predicted[i] = predictedRows[row];
+    probability[i] = probabilities[row * numClasses + predictedRows[row]];
+  }
   const targets = targetChoice === "pred" ? predicted : actual;
-  return { loaded, actual, predicted, probabilities, targets };
+  return { actual, predicted, probability, targets };
 }
 
 /**

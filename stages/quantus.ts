@@ -5,28 +5,19 @@
  *
  * @module
  */
-import { stringifyCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { Progress } from "../core/progress.ts";
-import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
-import { assembleBatch } from "../data/loader.ts";
 import { loadMask } from "../data/masks.ts";
-import { describeBackend, startBackend } from "../backends/backend.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
-import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import {
-  loadCheckpointModel,
-  type ModelBuilder,
-  requireBestCheckpoints,
-} from "../runs/model_source.ts";
+import { type GridJobType, type GridRun, runGrid } from "../runs/grid.ts";
+import type { ModelBuilder } from "../runs/model_source.ts";
 import {
   batchDrawsSeed,
+  quantusBatchHandler,
   type QuantusBatchJob,
   type QuantusBatchScores,
-  scoreQuantusBatch,
 } from "../runs/quantus_batch.ts";
 import {
   formatScore,
@@ -35,21 +26,9 @@ import {
   quantusPartsFolder,
   writeQuantusSummary,
 } from "../runs/quantus_outputs.ts";
-import {
-  fingerprint,
-  ownsItem,
-  preparePartsDir,
-  SHARD_FLAGS,
-  shardFromCommandLine,
-  writePart,
-} from "../runs/shard.ts";
-import {
-  checkpointTestSplit,
-  parseTargetChoice,
-  testPredictions,
-} from "../runs/test_predictions.ts";
-import { parseChunkSize, parseMethods, XAI_CHUNK_SIZE } from "./xai.ts";
-import { parseWorkers, workersFlag } from "../runs/workers_flag.ts";
+import { SHARD_FLAGS } from "../runs/shard.ts";
+import { parseGridRun, XAI_CHUNK_SIZE } from "./xai.ts";
+import { workersFlag } from "../runs/workers_flag.ts";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -205,6 +184,84 @@ export function metricParams(
 }
 
 /**
+ * The `quantus` stage's job type for `run` (its target choice, batch size and seed) with the
+ * metrics of `--metrics` and `--params` in `flags` (the localisation metrics join the defaults
+ * for a data set with masks): a job explains one batch with one method and scores it with every
+ * metric; its part rows are the batch's rows of `quantus_<model>_<method>.csv`.
+ *
+ * @throws {InputError} (from `open`) for `--metrics` or `--params` that do not fit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_CONFIG } from "../core/config.ts";
+ * import { quantusJobType } from "./quantus.ts";
+ * import { parseGridRun } from "./xai.ts";
+ * const type = quantusJobType(parseGridRun({ config: { ...DEFAULT_CONFIG, out: "o" }, flags: {} }), {});
+ * assert(type.folder("o", "ecgnet", "gradcam") === "o/metrics/quantus_ecgnet_gradcam");
+ * ```
+ */
+export function quantusJobType(
+  { target, chunkSize, config: { seed } }: GridRun,
+  flags: StageArgs["flags"],
+): GridJobType<QuantusBatchJob, QuantusBatchScores> {
+  return {
+    stage: "quantus",
+    worker: new URL("../runs/quantus_worker.ts", import.meta.url),
+    handler: quantusBatchHandler,
+    folder: quantusPartsFolder,
+    open: async ({ name, meta, loaded: { samples }, test }) => {
+      const haveMasks = samples.length > 0 && samples.every((s) => s.maskFile);
+      const metrics = [
+        ...metricParams(
+          parseMetrics(flags.metrics, haveMasks),
+          flags.params,
+          flags["quantus-compat"] === true,
+        ),
+      ].map(([metric, params]): [string, CommonParams] => [metric.name, params]);
+      const masks = haveMasks
+        ? await Promise.all(samples.map((s) => loadMask(s.maskFile!, meta.imgSizePx)))
+        : undefined;
+      const header = [...QUANTUS_ROW_COLUMNS, ...metrics.map(([metric]) => metric), "nan_reasons"];
+      return {
+        fingerprint: () => ({
+          metrics,
+          target,
+          images: samples.map((s) => [s.id, s.file]),
+          batchSize: chunkSize,
+          seed,
+        }),
+        job: (base, { chunk, indices }) => ({
+          ...base,
+          metrics,
+          drawsSeeds: metrics.map(([metric]) =>
+            batchDrawsSeed(seed, name, base.method, metric, chunk)
+          ),
+          masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
+        }),
+        partRows: ({ indices }, { scores, reasons }) => [
+          header,
+          ...indices.map((i, row) => [
+            samples[i].id,
+            samples[i].file,
+            meta.classes[test.actual[i]],
+            meta.classes[test.targets[i]],
+            ...scores.map((byImage) => formatScore(byImage[row])),
+            metrics
+              .flatMap(([metric], m) =>
+                Number.isNaN(scores[m][row]) ? [`${metric}: ${reasons[m][row] ?? "undefined"}`] : []
+              )
+              .join("; "),
+          ]),
+        ],
+        merge: async (folder) =>
+          `${await mergeQuantusParts(folder)} images x ${metrics.length} metrics -> ${folder}.csv`,
+      };
+    },
+  };
+}
+
+/**
  * Runs `quantus` with parsed arguments.
  *
  * @example
@@ -215,133 +272,15 @@ export function metricParams(
  * ```
  */
 export async function quantus(
-  { config, flags }: StageArgs,
+  args: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<void> {
-  const explainers = parseMethods(flags.methods);
-  const targetChoice = parseTargetChoice(flags.target);
-  const workers = parseWorkers(flags.workers);
-  const shard = shardFromCommandLine(flags);
-  const chunkSize = parseChunkSize(flags["chunk-size"]);
-  const checkpoints = await requireBestCheckpoints(config.out, config.models);
+  const { config, flags } = args;
+  const run = parseGridRun(args, hooks.buildModel);
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
-  const backend = await startBackend(config.backend, {
-    openBlas: config.convolutions === "openblas",
-  });
-  console.log(describeBackend(backend));
-  // Work item k (model x method x batch, in this order) is shard k mod n's.
-  let item = 0;
-  for (const { name, paths } of checkpoints) {
-    const { meta, loaded, chunks: batches, checkpointDigest } = await checkpointTestSplit(
-      config,
-      paths.best,
-      chunkSize,
-      "quantus",
-    );
-    const { samples } = loaded;
-    const owned = explainers.map(() => batches.map(() => ownsItem(shard, item++)));
-    if (!owned.flat().includes(true)) continue;
-    const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
-    const metricModel = new MetricModel(model);
-    // Workers build models from the registry; a caller's own builder runs in this thread.
-    const runner: JobRunner<QuantusBatchJob, QuantusBatchScores> = workers > 1 && !hooks.buildModel
-      ? new WorkerPool(new URL("../runs/quantus_worker.ts", import.meta.url), workers)
-      : inProcessRunner((job) => scoreQuantusBatch(model, metricModel, job));
-    try {
-      const test = await testPredictions(loaded, meta, model, targetChoice, chunkSize);
-      const haveMasks = samples.length > 0 && samples.every((s) => s.maskFile);
-      const metrics = metricParams(
-        parseMetrics(flags.metrics, haveMasks),
-        flags.params,
-        flags["quantus-compat"] === true,
-      );
-      const masks = haveMasks
-        ? await Promise.all(samples.map((s) => loadMask(s.maskFile!, meta.imgSizePx)))
-        : undefined;
-      const header = [
-        ...QUANTUS_ROW_COLUMNS,
-        ...[...metrics.keys()].map((m) => m.name),
-        "nan_reasons",
-      ];
-      for (const [m, explainer] of explainers.entries()) {
-        const folder = quantusPartsFolder(config.out, name, explainer.name);
-        const fp = await fingerprint({
-          checkpoint: checkpointDigest,
-          method: explainer.name,
-          metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
-          target: targetChoice,
-          images: samples.map((s) => [s.id, s.file]),
-          batchSize: chunkSize,
-          seed: config.seed,
-        });
-        const { done } = await preparePartsDir(folder, fp, batches.length);
-        const todo = batches.map((_, b) => b).filter((b) => owned[m][b] && !done.includes(b));
-        const progress = new Progress(
-          `${name} ${explainer.name}`,
-          todo.reduce((n, b) => n + batches[b].length, 0),
-        );
-        await runner.map(
-          todo.length,
-          (k): QuantusBatchJob => {
-            const indices = batches[todo[k]];
-            const { xNHWC, shape } = assembleBatch(test.loaded, indices);
-            return {
-              checkpoint: paths.best,
-              backend: backend.name,
-              openBlas: backend.openBlas !== undefined,
-              method: explainer.name,
-              metrics: [...metrics].map(([metric, params]) => [metric.name, params]),
-              drawsSeeds: [...metrics.keys()].map((metric) =>
-                batchDrawsSeed(config.seed, name, explainer.name, metric.name, todo[k])
-              ),
-              xNHWC,
-              shapeNHWC: [...shape],
-              targets: Int32Array.from(indices, (i) => test.targets[i]),
-              masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
-            };
-          },
-          async (k, scored) => {
-            const indices = batches[todo[k]];
-            const rows = indices.map((i, row) => [
-              samples[i].id,
-              samples[i].file,
-              meta.classes[test.actual[i]],
-              meta.classes[test.targets[i]],
-              ...scored.scores.map((scores) => formatScore(scores[row])),
-              [...metrics.keys()]
-                .flatMap((metric, j) =>
-                  Number.isNaN(scored.scores[j][row])
-                    ? [`${metric.name}: ${scored.reasons[j][row] ?? "undefined"}`]
-                    : []
-                )
-                .join("; "),
-            ]);
-            await writePart(folder, fp, todo[k], batches.length, stringifyCsv([header, ...rows]));
-            progress.tick(indices.length);
-          },
-        );
-        progress.done();
-        if (shard.count === 1) {
-          const rows = await mergeQuantusParts(folder);
-          console.log(
-            `${name} ${explainer.name}: ${rows} images x ${metrics.size} metrics -> ${folder}.csv`,
-          );
-        }
-      }
-    } finally {
-      runner.close();
-      metricModel.dispose();
-      model.dispose();
-    }
-  }
-  if (shard.count > 1) {
-    console.log(
-      `shard ${shard.index}/${shard.count} done; after every shard, run: deno task merge --out ${config.out}`,
-    );
-  } else {
-    console.log(`summary: ${await writeQuantusSummary(config.out)}`);
-  }
+  await runGrid(quantusJobType(run, flags), run);
+  if (run.shard.count === 1) console.log(`summary: ${await writeQuantusSummary(config.out)}`);
 }
 
 function concatMasks(masks: readonly Uint8Array[]): Uint8Array {

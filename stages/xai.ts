@@ -4,37 +4,15 @@
  *
  * @module
  */
-import { stringifyCsv, tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { Progress } from "../core/progress.ts";
-import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
-import { assembleBatch, type LoadedImages } from "../data/loader.ts";
-import { type BackendName, describeBackend, startBackend } from "../backends/backend.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
-import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import type { Explainer } from "../xai/explainer.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import {
-  loadCheckpointModel,
-  type ModelBuilder,
-  requireBestCheckpoints,
-} from "../runs/model_source.ts";
-import {
-  checkpointTestSplit,
-  parseTargetChoice,
-  type TargetChoice,
-} from "../runs/test_predictions.ts";
-import { type CheckpointMeta } from "../training/checkpoint_io.ts";
-import {
-  fingerprint,
-  ownsItem,
-  preparePartsDir,
-  SHARD_FLAGS,
-  shardFromCommandLine,
-  writePart,
-} from "../runs/shard.ts";
-import { explainXaiChunk, type XaiChunkJob, type XaiChunkResult } from "../runs/xai_chunk.ts";
+import { type GridJobType, type GridRun, runGrid } from "../runs/grid.ts";
+import type { ModelBuilder } from "../runs/model_source.ts";
+import { SHARD_FLAGS, shardFromCommandLine } from "../runs/shard.ts";
+import { parseTargetChoice } from "../runs/test_predictions.ts";
+import { xaiChunkHandler, type XaiChunkJob, type XaiChunkResult } from "../runs/xai_chunk.ts";
 import { mergeXaiMethod, XAI_INDEX_COLUMNS, xaiMethodDir } from "../runs/xai_merge.ts";
 import { parseWorkers, workersFlag } from "../runs/workers_flag.ts";
 
@@ -150,6 +128,76 @@ export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {
 }
 
 /**
+ * The `xai` stage's job type for `run` (its target choice and chunk size): a job explains one
+ * chunk with one method and writes its images' files itself; its part rows are the chunk's
+ * `index.csv` rows with each image's seconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_CONFIG } from "../core/config.ts";
+ * import { parseGridRun, xaiJobType } from "./xai.ts";
+ * const type = xaiJobType(parseGridRun({ config: DEFAULT_CONFIG, flags: {} }));
+ * assert(type.folder("outputs", "ecgnet", "gradcam") === "outputs/explanations/ecgnet/gradcam");
+ * ```
+ */
+export function xaiJobType(
+  { target, chunkSize }: GridRun,
+): GridJobType<XaiChunkJob, XaiChunkResult> {
+  return {
+    stage: "xai",
+    worker: new URL("../runs/xai_worker.ts", import.meta.url),
+    handler: xaiChunkHandler,
+    folder: xaiMethodDir,
+    open: ({ meta, loaded: { samples }, test }) =>
+      Promise.resolve({
+        fingerprint: () => ({ target, images: samples.map((s) => [s.id, s.file]), chunkSize }),
+        job: (base, { folder, indices }) => ({
+          ...base,
+          dir: folder,
+          images: indices.map((i) => ({
+            id: samples[i].id,
+            file: samples[i].file,
+            trueClass: meta.classes[test.actual[i]],
+            predictedClass: meta.classes[test.predicted[i]],
+            probability: test.probability[i],
+            targetClass: meta.classes[test.targets[i]],
+          })),
+        }),
+        partRows: (_, { partRows }) => partRows,
+        merge: async (folder) => `${await mergeXaiMethod(folder)} explanations -> ${folder}`,
+      }),
+  };
+}
+
+/**
+ * The grid run that a grid stage's (`xai`'s, `quantus`'s) shared flags ask for: `--methods`,
+ * `--target`, `--workers`, `--shard`/`--shards` and `--chunk-size`, checked in this order.
+ *
+ * @throws {InputError} for the first flag that does not parse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_CONFIG } from "../core/config.ts";
+ * import { parseGridRun } from "./xai.ts";
+ * const run = parseGridRun({ config: DEFAULT_CONFIG, flags: { methods: "saliency", shard: "1/2" } });
+ * assert(run.methods.join() === "saliency" && run.shard.index === 1 && run.chunkSize === 8);
+ * ```
+ */
+export function parseGridRun({ config, flags }: StageArgs, buildModel?: ModelBuilder): GridRun {
+  return {
+    config,
+    methods: parseMethods(flags.methods).map((e) => e.name),
+    target: parseTargetChoice(flags.target),
+    workers: parseWorkers(flags.workers),
+    shard: shardFromCommandLine(flags),
+    chunkSize: parseChunkSize(flags["chunk-size"]),
+    buildModel,
+  };
+}
+
+/**
  * Runs `xai` with parsed arguments.
  *
  * @example
@@ -160,173 +208,11 @@ export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {
  * ```
  */
 export async function xai(
-  { config, flags }: StageArgs,
+  args: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<void> {
-  const explainers = parseMethods(flags.methods);
-  const targetChoice = parseTargetChoice(flags.target);
-  const workers = parseWorkers(flags.workers);
-  const shard = shardFromCommandLine(flags);
-  const chunkSize = parseChunkSize(flags["chunk-size"]);
-  const checkpoints = await requireBestCheckpoints(config.out, config.models);
-  const backend = await startBackend(config.backend, {
-    openBlas: config.convolutions === "openblas",
-  });
-  console.log(describeBackend(backend));
-  // Workers build models from the registry; a caller's own builder runs in this thread. One
-  // pool serves every model (a worker reloads when a job names another checkpoint), started
-  // on first use.
-  let pool: WorkerPool<XaiChunkJob, XaiChunkResult> | undefined;
-  try {
-    // Work item k (model x method x chunk, in this order) is shard k mod n's.
-    let item = 0;
-    for (const { name, paths } of checkpoints) {
-      const { meta, loaded, chunks, checkpointDigest } = await checkpointTestSplit(
-        config,
-        paths.best,
-        chunkSize,
-        "xai",
-      );
-      const owned = explainers.map(() => chunks.map(() => ownsItem(shard, item++)));
-      if (!owned.flat().includes(true)) continue;
-      const { model } = await loadCheckpointModel(paths.best, hooks.buildModel);
-      try {
-        const runner: JobRunner<XaiChunkJob, XaiChunkResult> = workers > 1 && !hooks.buildModel
-          ? (pool ??= new WorkerPool(new URL("../runs/xai_worker.ts", import.meta.url), workers))
-          : inProcessRunner((job) => explainXaiChunk(model, job));
-        await explainModel(name, model, meta, loaded, chunks, {
-          explainers,
-          owned,
-          targetChoice,
-          checkpointDigest,
-          checkpoint: paths.best,
-          backend: backend.name,
-          openBlas: backend.openBlas !== undefined,
-          runner,
-          out: config.out,
-          chunkSize,
-          merge: shard.count === 1,
-        });
-      } finally {
-        model.dispose();
-      }
-    }
-  } finally {
-    pool?.close();
-  }
-  if (shard.count > 1) {
-    console.log(
-      `shard ${shard.index}/${shard.count} done; after every shard, run: deno task merge --out ${config.out}`,
-    );
-  }
-}
-
-async function explainModel(
-  name: string,
-  model: tf.LayersModel,
-  meta: CheckpointMeta,
-  loaded: LoadedImages,
-  chunks: number[][],
-  run: {
-    explainers: Explainer<ExplainerOptions>[];
-    /** [method][chunk]: whether this shard explains it. */
-    owned: boolean[][];
-    targetChoice: TargetChoice;
-    checkpointDigest: string;
-    /** The best-checkpoint folder, for workers to load. */
-    checkpoint: string;
-    backend: BackendName;
-    openBlas: boolean;
-    runner: JobRunner<XaiChunkJob, XaiChunkResult>;
-    out: string;
-    chunkSize: number;
-    merge: boolean;
-  },
-): Promise<void> {
-  const k = meta.classes.length;
-  const actual = loaded.samples.map((s) => s.label);
-  // Logits of the owned chunks, one chunk per batch: a chunk's numbers never depend on which
-  // other chunks a shard has, so shards and resumed runs agree with one process bit for bit.
-  const ownedChunks = chunks.filter((_, c) => run.owned.some((byChunk) => byChunk[c]));
-  const indices = ownedChunks.flat();
-  const logits = await predictLogits(model, loaded, indices, run.chunkSize);
-  const predicted = new Int32Array(loaded.samples.length);
-  const probability = new Float64Array(loaded.samples.length);
-  const predictedRows = argmaxRows(logits, k);
-  const { probabilities } = softmaxCrossEntropyRows(logits, indices.map((i) => actual[i]), k);
-  for (const [row, i] of indices.entries()) {
-    predicted[i] = predictedRows[row];
-    probability[i] = probabilities[row * k + predictedRows[row]];
-  }
-  const targets = run.targetChoice === "pred" ? predicted : Int32Array.from(actual);
-  // Every method's pending chunks form one job list, so that workers share out a model's work
-  // even when each method has a single chunk.
-  const methods: {
-    explainer: Explainer<ExplainerOptions>;
-    dir: string;
-    fp: string;
-    /** Chunks this run explains. */
-    chunks: number;
-  }[] = [];
-  const todo: { method: number; chunk: number }[] = [];
-  for (const [m, explainer] of run.explainers.entries()) {
-    const dir = xaiMethodDir(run.out, name, explainer.name);
-    const fp = await fingerprint({
-      checkpoint: run.checkpointDigest,
-      method: explainer.name,
-      target: run.targetChoice,
-      images: loaded.samples.map((s) => [s.id, s.file]),
-      chunkSize: run.chunkSize,
-    });
-    const { done } = await preparePartsDir(dir, fp, chunks.length);
-    const pending = chunks.map((_, c) => c).filter((c) => run.owned[m][c] && !done.includes(c));
-    methods.push({ explainer, dir, fp, chunks: pending.length });
-    todo.push(...pending.map((chunk) => ({ method: m, chunk })));
-  }
-  const progress = new Progress(
-    `${name} ${run.explainers.map((e) => e.name).join(",")}`,
-    todo.reduce((sum, { chunk }) => sum + chunks[chunk].length, 0),
-  );
-  await run.runner.map(
-    todo.length,
-    (j): XaiChunkJob => {
-      const chunk = chunks[todo[j].chunk];
-      const { xNHWC, shape } = assembleBatch(loaded, chunk);
-      return {
-        checkpoint: run.checkpoint,
-        backend: run.backend,
-        openBlas: run.openBlas,
-        method: methods[todo[j].method].explainer.name,
-        dir: methods[todo[j].method].dir,
-        xNHWC,
-        shapeNHWC: [...shape],
-        targets: Int32Array.from(chunk, (i) => targets[i]),
-        images: chunk.map((i) => ({
-          id: loaded.samples[i].id,
-          file: loaded.samples[i].file,
-          trueClass: meta.classes[actual[i]],
-          predictedClass: meta.classes[predicted[i]],
-          probability: probability[i],
-          targetClass: meta.classes[targets[i]],
-        })),
-      };
-    },
-    async (j, { partRows }) => {
-      // Parts are per chunk, so completion order does not matter.
-      const { dir, fp } = methods[todo[j].method];
-      await writePart(dir, fp, todo[j].chunk, chunks.length, stringifyCsv(partRows));
-      progress.tick(chunks[todo[j].chunk].length);
-    },
-  );
-  progress.done();
-  for (const { explainer, dir, chunks: explained } of methods) {
-    if (run.merge) {
-      const n = await mergeXaiMethod(dir);
-      console.log(`${name} ${explainer.name}: ${n} explanations -> ${dir}`);
-    } else {
-      console.log(`${name} ${explainer.name}: ${explained} chunk(s) explained -> ${dir}/parts`);
-    }
-  }
+  const run = parseGridRun(args, hooks.buildModel);
+  await runGrid(xaiJobType(run), run);
 }
 
 if (import.meta.main) Deno.exit(await runStage(xaiSpec, Deno.args, xai));
