@@ -1,7 +1,7 @@
 /**
  * Speed of the viz stage's parts: a thumbnail of a full-size scan, the pixel grid at 224 px,
  * a 6 x 5 heatmap grid, a UMAP of 150 x 256 features (ecgnet's width, a test split's size) and
- * its scatter plot, and PNG encoding of a large figure.
+ * its scatter plot, and resvg drawing a large figure's SVG to PNG.
  *
  * Run: `deno bench --allow-read=.,../shared --allow-write=outputs bench/viz_bench.ts`. The
  * thumbnail case needs `../shared/data` and is skipped without it.
@@ -14,7 +14,7 @@ import { filledImage } from "../data/synth/raster.ts";
 import { fitWithin } from "../plots/figures/canvas.ts";
 import { heatmapGridFigure } from "../plots/figures/explanation_grids.ts";
 import { pixelGridFigure } from "../plots/figures/pixel_grid.ts";
-import { encodeRgbaPng } from "../plots/figures/png_file.ts";
+import { svgToPng } from "../plots/render.ts";
 import { scatterPlot } from "../plots/figures/scatter.ts";
 import { umapEmbedding } from "../plots/figures/umap_embedding.ts";
 import { THUMBNAIL_BOX_PX } from "../stages/viz.ts";
@@ -51,14 +51,15 @@ const images = Array.from({ length: 6 }, (_, i) => ({
   probability: 0.9,
   input: thumb,
   overlays: [thumb, thumb, thumb, thumb],
+  scales: [0, 1, 2, 3].map(() => ({ colormap: "RdBu_r" as const, low: -1, high: 1 })),
 }));
 const methods = ["gradcam", "gradcam_plus_plus", "integrated_gradients", "saliency"];
-const grid = heatmapGridFigure("ecgnet", methods, images);
+const grid = heatmapGridFigure("ecgnet", methods, images, "six images");
 Deno.bench("heatmap grid figure, 6 images x (input + 4 methods)", () => {
-  heatmapGridFigure("ecgnet", methods, images);
+  heatmapGridFigure("ecgnet", methods, images, "six images");
 });
-Deno.bench(`PNG encode of that grid (${grid.widthPx} x ${grid.heightPx})`, () => {
-  encodeRgbaPng(grid);
+Deno.bench(`PNG of that grid's SVG (${grid.widthPx} x ${grid.heightPx}, resvg)`, async () => {
+  await svgToPng(grid.svg, { scale: 1 });
 });
 
 const n = 150, width = 256;

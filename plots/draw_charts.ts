@@ -24,7 +24,7 @@ import {
 } from "./inputs.ts";
 import { planComparisonCharts } from "./comparison_charts.ts";
 import type { QuantusComparisons } from "../runs/quantus_comparisons.ts";
-import { type ChartSpec, writeChart } from "./render.ts";
+import { type ChartSpec, type RenderOptions, writeChart } from "./render.ts";
 import { confidenceHistogramChart, predictionConfidences } from "./charts/confidence_histogram.ts";
 import { confusionMatrixChart, parseConfusionCsv } from "./charts/confusion_matrix.ts";
 import { classDistributionChart, dataSplitChart } from "./charts/dataset_charts.ts";
@@ -284,8 +284,9 @@ export interface DrawnCharts {
 }
 
 /**
- * Draws the planned charts under `<out>/plots/` (`.svg`, `.png`, spec) and writes the model
- * performance table as `plots/comparison/model_performance.{csv,md}`, with a progress bar.
+ * Draws the planned charts under `<out>/plots/` (`.svg`, `.png`, spec; with `options.dpi` the
+ * paper export) and writes the model performance table as
+ * `plots/comparison/model_performance.{csv,md}`, with a progress bar.
  *
  * @example
  * ```ts ignore
@@ -293,7 +294,11 @@ export interface DrawnCharts {
  * const { files } = await drawCharts("outputs", plan);
  * ```
  */
-export async function drawCharts(out: string, plan: ChartPlan): Promise<DrawnCharts> {
+export async function drawCharts(
+  out: string,
+  plan: ChartPlan,
+  options: Pick<RenderOptions, "dpi"> = {},
+): Promise<DrawnCharts> {
   const root = join(out, "plots");
   const files: string[] = [];
   const secondsByChart = new Map<string, number>();
@@ -308,7 +313,9 @@ export async function drawCharts(out: string, plan: ChartPlan): Promise<DrawnCha
   const progress = new Progress("plots", plan.charts.length);
   for (const planned of plan.charts) {
     const start = performance.now();
-    files.push(...await writeChart(join(root, planned.folder), planned.name, planned.chart));
+    files.push(
+      ...await writeChart(join(root, planned.folder), planned.name, planned.chart, options),
+    );
     secondsByChart.set(`${planned.folder}/${planned.name}`, (performance.now() - start) / 1000);
     progress.tick(1, `${planned.folder}/${planned.name}`);
   }

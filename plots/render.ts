@@ -29,8 +29,31 @@ export interface RenderedChart {
 export interface RenderOptions {
   /** Font files (TTF or woff2) resvg may use; default: DejaVu Sans. `[]` draws no text. */
   fontBuffers?: Uint8Array[];
-  /** PNG pixels per SVG pixel (default 2, for sharp text). */
+  /** PNG pixels per SVG pixel (default 2, for sharp text); `dpi` overrides it. */
   scale?: number;
+  /**
+   * Paper export: the PNG at this many dots per inch (an SVG pixel is 1/96 inch, so 300 dpi
+   * is a scale of 3.125), and the written SVG with its text outlined ({@link outlineSvgText}).
+   */
+  dpi?: number;
+}
+
+/** SVG (CSS) pixels per inch. */
+export const SVG_PX_PER_INCH = 96;
+
+/**
+ * The PNG scale `options` ask for: `dpi / 96` when a dpi is given, else `scale`, else
+ * `fallback`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { pngScale } from "./render.ts";
+ * assert(pngScale({ dpi: 300 }, 2) === 3.125 && pngScale({}, 1) === 1);
+ * ```
+ */
+export function pngScale(options: RenderOptions, fallback: number): number {
+  return options.dpi ? options.dpi / SVG_PX_PER_INCH : options.scale ?? fallback;
 }
 
 let wasmReady: Promise<void> | undefined;
@@ -106,18 +129,7 @@ export async function renderSvg(chart: ChartSpec): Promise<string> {
  * ```
  */
 export async function svgToPng(svg: string, options: RenderOptions = {}): Promise<Uint8Array> {
-  await readyResvg();
-  const fontBuffers = options.fontBuffers ?? [await chartFont()];
-  const resvg = new Resvg(svg, {
-    font: {
-      fontBuffers,
-      defaultFontFamily: CHART_FONT_FAMILY,
-      sansSerifFamily: CHART_FONT_FAMILY,
-      loadSystemFonts: false,
-    },
-    fitTo: { mode: "zoom", value: options.scale ?? 2 },
-    background: "white",
-  });
+  const resvg = await parseSvg(svg, options, pngScale(options, 2));
   try {
     const image = resvg.render();
     try {
@@ -128,6 +140,70 @@ export async function svgToPng(svg: string, options: RenderOptions = {}): Promis
   } finally {
     resvg.free();
   }
+}
+
+async function parseSvg(
+  svg: string,
+  options: RenderOptions,
+  scale: number,
+): Promise<InstanceType<typeof Resvg>> {
+  await readyResvg();
+  const fontBuffers = options.fontBuffers ?? [await chartFont()];
+  return new Resvg(svg, {
+    font: {
+      fontBuffers,
+      defaultFontFamily: CHART_FONT_FAMILY,
+      sansSerifFamily: CHART_FONT_FAMILY,
+      loadSystemFonts: false,
+    },
+    fitTo: { mode: "zoom", value: scale },
+    background: "white",
+  });
+}
+
+/**
+ * The SVG with every text drawn as paths in DejaVu Sans (resvg's normalised SVG), so that it
+ * looks the same in any viewer and any journal's toolchain, with no font to install. Element
+ * ids survive; classes and the text as text do not, so keep the plain SVG for editing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { outlineSvgText } from "./render.ts";
+ * const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><text x="1" y="15">Ab</text></svg>';
+ * const outlined = await outlineSvgText(svg);
+ * assert(!outlined.includes("<text") && outlined.includes("<path"));
+ * ```
+ */
+export async function outlineSvgText(svg: string): Promise<string> {
+  const resvg = await parseSvg(svg, {}, 1);
+  try {
+    return resvg.toString();
+  } finally {
+    resvg.free();
+  }
+}
+
+/**
+ * The SVG text and PNG bytes to write for `svg`: as drawn, or with `dpi` the paper export
+ * (outlined text, PNG at that dpi).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { exportSvgAndPng } from "./render.ts";
+ * const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>';
+ * const files = await exportSvgAndPng(svg, { dpi: 192 }, 1);
+ * assert(files.png[1] === 0x50 && files.svg.startsWith("<svg"));
+ * ```
+ */
+export async function exportSvgAndPng(
+  svg: string,
+  options: RenderOptions,
+  fallbackScale: number,
+): Promise<{ svg: string; png: Uint8Array }> {
+  const png = await svgToPng(svg, { ...options, scale: pngScale(options, fallbackScale) });
+  return { svg: options.dpi ? await outlineSvgText(svg) : svg, png };
 }
 
 /**
@@ -169,6 +245,7 @@ export function specFileName(name: string, chart: ChartSpec): string {
 /**
  * Writes `<dir>/<name>.svg`, `.png` and the spec (`.vl.json`, or `.vg.json` for Vega), the
  * spec with its data inlined so it renders on its own (vega-lite CLI, the online editor).
+ * With `options.dpi`, the paper export ({@link exportSvgAndPng}).
  *
  * @example
  * ```ts
@@ -186,7 +263,7 @@ export async function writeChart(
   chart: ChartSpec,
   options: RenderOptions = {},
 ): Promise<string[]> {
-  const { svg, png } = await renderChart(chart, options);
+  const { svg, png } = await exportSvgAndPng(await renderSvg(chart), options, 2);
   const files = [join(dir, specFileName(name, chart)), join(dir, `${name}.svg`)];
   await writeFileAtomic(files[0], JSON.stringify(chart.spec, null, 2) + "\n");
   await writeFileAtomic(files[1], svg);

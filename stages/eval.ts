@@ -13,11 +13,8 @@ import {
   classificationReport,
   formatClassificationReport,
 } from "../evaluation/classification_metrics.ts";
-import {
-  confusionMatrix,
-  confusionMatrixCsv,
-  confusionMatrixPng,
-} from "../evaluation/confusion_matrix.ts";
+import { confusionMatrix, confusionMatrixCsv } from "../evaluation/confusion_matrix.ts";
+import { confusionMatrixPng } from "../plots/charts/confusion_matrix.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { modelPerformanceCsv, modelPerformanceRow } from "../evaluation/model_performance.ts";
 import { predictionsCsv } from "../evaluation/predictions.ts";
@@ -106,7 +103,7 @@ export async function evaluate(
       );
       await writeFileAtomic(
         join(paths.metrics, "confusion_matrix.png"),
-        confusionMatrixPng(matrix, meta.classes),
+        await confusionMatrixPng(matrix, meta.classes, name),
       );
       await writeFileAtomic(
         join(paths.metrics, "predictions.csv"),

@@ -4,15 +4,46 @@
  *
  * @module
  */
+import { InputError } from "../core/errors.ts";
 import { drawCharts, planCharts } from "../plots/draw_charts.ts";
 import { writeDashboard } from "../plots/dashboard/write_dashboard.ts";
-import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { type FlagSpec, runStage, type StageArgs, type StageSpec } from "./cli.ts";
+
+/** `--dpi N`, the paper export of `plots` and `viz`. */
+export const DPI_FLAG: FlagSpec = {
+  type: "string",
+  valueName: "N",
+  help: "paper export: PNGs at N dots per inch (e.g. 300) and SVGs with their text outlined",
+};
+
+/**
+ * The value of `--dpi`: undefined when absent, else a number from 72 to 2400.
+ *
+ * @throws {InputError} for anything else, naming the flag.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseDpiFlag } from "./plots.ts";
+ * assert(parseDpiFlag("300") === 300 && parseDpiFlag(undefined) === undefined);
+ * assert.throws(() => parseDpiFlag("lots"), /--dpi/);
+ * ```
+ */
+export function parseDpiFlag(flag: string | boolean | undefined): number | undefined {
+  if (flag === undefined) return undefined;
+  const dpi = Number(flag);
+  if (typeof flag !== "string" || !(dpi >= 72 && dpi <= 2400)) {
+    throw new InputError(`--dpi: "${flag}" is not a resolution from 72 to 2400; try --dpi 300`);
+  }
+  return dpi;
+}
 
 /** Command-line description of `plots`. */
 export const plotsSpec: StageSpec = {
   name: "plots",
   summary: "Charts of training, evaluation, Quantus results and the data set; offline dashboard.",
   shared: ["data", "out", "seed", "config"],
+  flags: { dpi: DPI_FLAG },
   details: "Reads what train, eval, xai and quantus wrote under <out> and the images under " +
     "--data; each chart needs only its own inputs, and for each one it cannot draw it prints " +
     "one line naming the missing file and the stage that makes it.\n" +
@@ -43,7 +74,8 @@ export interface PlotsResult {
  * const { dashboard } = await plots((await parseStageArgs(plotsSpec, []))!);
  * ```
  */
-export async function plots({ config }: StageArgs): Promise<PlotsResult> {
+export async function plots({ config, flags }: StageArgs): Promise<PlotsResult> {
+  const dpi = parseDpiFlag(flags.dpi);
   const plan = await planCharts({
     out: config.out,
     data: config.data,
@@ -51,7 +83,7 @@ export async function plots({ config }: StageArgs): Promise<PlotsResult> {
     seed: config.seed,
   });
   for (const line of plan.skipped) console.log(`not drawn: ${line}`);
-  const { files } = await drawCharts(config.out, plan);
+  const { files } = await drawCharts(config.out, plan, { dpi });
   console.log(`${plan.charts.length} chart(s) -> ${config.out}/plots`);
   const dashboard = await writeDashboard(config.out, plan);
   console.log(`dashboard: ${dashboard}`);

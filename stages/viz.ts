@@ -1,8 +1,8 @@
 /**
  * `deno task viz`: the image figures under `<out>/plots/figures/`: ECG examples, the pixel
- * grid, first-layer filters, explanation grids and a UMAP of penultimate features. Each figure
- * is drawn when its inputs exist; for each one that cannot be, one line names the missing input
- * and the stage that makes it.
+ * grid, first-layer filters, explanation grids and a UMAP of penultimate features, each as SVG
+ * and PNG. Each figure is drawn when its inputs exist; for each one that cannot be, one line
+ * names the missing input and the stage that makes it.
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { Progress } from "../core/progress.ts";
 import { SeededRandom } from "../core/random.ts";
 import { openDataset, type Sample } from "../data/dataset.ts";
-import { readImageFile } from "../data/decode_image.ts";
+import { decodeImage, readFileBytes, readImageFile } from "../data/decode_image.ts";
 import type { RgbaImage } from "../data/image.ts";
 import { loadResizedGray } from "../data/image_cache.ts";
 import { limitPerSplit } from "../data/limit.ts";
@@ -23,6 +23,12 @@ import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
 import { modelPaths, readCheckpointMeta } from "../training/checkpoint_io.ts";
 import { EXPLAINERS } from "../xai/registry.ts";
+import {
+  COLOUR_SCALE_PNG_KEYWORD,
+  type ColourScale,
+  parseColourScaleText,
+} from "../xai/colour_scale.ts";
+import { SVG_PX_PER_INCH } from "../plots/render.ts";
 import { fitWithin } from "../plots/figures/canvas.ts";
 import {
   classExamplesFigure,
@@ -42,17 +48,19 @@ import {
 import { filterGridFigure } from "../plots/figures/filter_grid.ts";
 import { penultimateFeatures } from "../plots/figures/penultimate_features.ts";
 import { pixelGridFigure } from "../plots/figures/pixel_grid.ts";
-import { writePngFile } from "../plots/figures/png_file.ts";
+import { readPngText, writeFigureFiles } from "../plots/figures/png_file.ts";
 import { scatterPlot } from "../plots/figures/scatter.ts";
+import type { SvgFigure } from "../plots/figures/svg_figure.ts";
 import { UMAP_MIN_POINTS, umapEmbedding } from "../plots/figures/umap_embedding.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { imageCacheDir, loadStageData } from "../data/load_data.ts";
 import { loadCheckpointModel, type ModelBuilder } from "../runs/model_source.ts";
+import { DPI_FLAG, parseDpiFlag } from "./plots.ts";
 
 /** Test images shown per class in `ecg_examples_<Class>.png`. */
 export const EXAMPLES_PER_CLASS = 6;
-/** Most images (rows) of a heatmap grid; `--limit` lowers it. */
-export const HEATMAP_GRID_MAX_IMAGES = 6;
+/** Most images (rows) of a heatmap grid; `--limit` lowers it, `--ids` overrides it. */
+export const HEATMAP_GRID_MAX_IMAGES = 8;
 /** Box a thumbnail of the example figures and the heatmap grid is shrunk into, in pixels. */
 export const THUMBNAIL_BOX_PX = { widthPx: 420, heightPx: 300 } as const;
 /** Box of the super grid's larger pictures, in pixels. */
@@ -81,22 +89,33 @@ export const vizSpec: StageSpec = {
       valueName: "a,b",
       help: "methods of the explanation grids (default: every method the xai stage wrote)",
     },
+    ids: {
+      type: "string",
+      valueName: "a,b",
+      help: "test images of the explanation grids by id, e.g. test/MI/MI(12) (default: chosen " +
+        "round-robin over the classes)",
+    },
+    dpi: DPI_FLAG,
   },
-  details: "Writes under <out>/plots/figures/ (PNG unless noted):\n" +
-    "  ecg_examples_<Class>.png  up to 6 test images of the class\n" +
-    "  ecg_overview.png          one test image per class\n" +
-    "  pixel_grid_<N>px.png      a test image at the model's N px input, and a 32 px crop of its\n" +
+  details: "Writes under <out>/plots/figures/ (each figure as .svg and .png):\n" +
+    "  ecg_examples_<Class>      up to 6 test images of the class\n" +
+    "  ecg_overview              one test image per class\n" +
+    "  pixel_grid_<N>px          a test image at the model's N px input, and a 32 px crop of its\n" +
     "                            inkiest part magnified 16x with grid lines (N of each model's\n" +
     "                            checkpoint, or --img-size when there is none)\n" +
-    "  filters_<model>.png       the first convolution's filters, one tile each\n" +
-    "  heatmap_grid_<model>.png  test images x methods: input and each method's overlay\n" +
-    "  super_grid_<model>.png    one image, every method's overlay, prediction and probability\n" +
-    "  umap_<model>.png          UMAP of the penultimate-layer features of the test set\n" +
+    "  filters_<model>           the first convolution's filters, one tile each\n" +
+    "  heatmap_grid_<model>      test images x methods: input (framed green if predicted\n" +
+    "                            correctly, red if not) and each method's overlay with its\n" +
+    "                            colour bar\n" +
+    "  super_grid_<model>        the grid's first image large, every method's overlay\n" +
+    "  umap_<model>              UMAP of the penultimate-layer features of the test set\n" +
     `  umap_<model>.csv          ${UMAP_CSV_COLUMNS.join(", ")}\n` +
-    "Inputs: the data set (--data), checkpoints (train), explanations (xai).\n" +
-    `--limit N uses at most N test images (and at most ${HEATMAP_GRID_MAX_IMAGES} grid rows); ` +
-    "--seed seeds UMAP.\n" +
-    "Example: deno task viz --models ecgnet --methods gradcam,saliency",
+    "Inputs: the data set (--data), checkpoints (train), explanations (xai; the overlays are\n" +
+    "drawn there, with --colormap auto or jet).\n" +
+    `Grid images: up to ${HEATMAP_GRID_MAX_IMAGES} (and --limit), round-robin over the true ` +
+    "classes, alternating correct and wrong predictions within a class; --ids picks them.\n" +
+    "--dpi N writes the paper export: PNGs at N dpi, SVG text outlined. --seed seeds UMAP.\n" +
+    "Example: deno task viz --models ecgnet --methods gradcam,saliency --dpi 300",
 };
 
 /** What a `viz` run did: the files it wrote and one line per figure it could not draw. */
@@ -122,12 +141,27 @@ export function vizFiguresDir(out: string): string {
 /** Where figures go, and the record of what was written and what was missing. */
 class FigureSink {
   readonly report: VizReport = { written: [], missing: [] };
-  constructor(readonly dir: string) {}
+  /** Raster pixels per shown pixel of the pictures in figures: dpi / 96, at least 1. */
+  readonly rasterScale: number;
+  constructor(readonly dir: string, readonly dpi: number | undefined) {
+    this.rasterScale = Math.max(1, (dpi ?? SVG_PX_PER_INCH) / SVG_PX_PER_INCH);
+  }
 
-  async png(name: string, image: RgbaImage): Promise<void> {
-    const path = join(this.dir, name);
-    await writePngFile(path, image);
-    this.report.written.push(path);
+  /** Writes `<stem>.svg` and `<stem>.png`. */
+  async figure(stem: string, figure: SvgFigure): Promise<void> {
+    const files = await writeFigureFiles(join(this.dir, stem), figure, { dpi: this.dpi });
+    this.report.written.push(...files);
+  }
+
+  /** `image` shrunk into `box` at {@link rasterScale}, and the size it is shown at. */
+  fit(image: RgbaImage, box: { widthPx: number; heightPx: number }) {
+    const raster = fitWithin(
+      image,
+      box.widthPx * this.rasterScale,
+      box.heightPx * this.rasterScale,
+    );
+    const shown = fitWithin(image, box.widthPx, box.heightPx);
+    return { image: raster, displayPx: { widthPx: shown.widthPx, heightPx: shown.heightPx } };
   }
 
   async text(name: string, text: string): Promise<void> {
@@ -186,15 +220,15 @@ async function drawExamples(
       const image = await readImageFile(sample.file);
       pictures.push({
         label: sample.id.slice(sample.id.lastIndexOf("/") + 1),
-        image: fitWithin(image, THUMBNAIL_BOX_PX.widthPx, THUMBNAIL_BOX_PX.heightPx),
+        ...sink.fit(image, THUMBNAIL_BOX_PX),
       });
       progress.tick();
     }
-    await sink.png(`ecg_examples_${className}.png`, classExamplesFigure(className, pictures));
-    overview.push({ label: className, image: pictures[0].image });
+    await sink.figure(`ecg_examples_${className}`, classExamplesFigure(className, pictures));
+    overview.push({ ...pictures[0], label: className });
   }
   progress.done();
-  await sink.png("ecg_overview.png", classOverviewFigure(overview));
+  await sink.figure("ecg_overview", classOverviewFigure(overview));
 }
 
 async function drawPixelGrids(
@@ -209,7 +243,7 @@ async function drawPixelGrids(
       continue;
     }
     const gray = await loadResizedGray(samples[0].file, sizePx, imageCacheDir(config));
-    await sink.png(`pixel_grid_${sizePx}px.png`, pixelGridFigure(gray, samples[0].id));
+    await sink.figure(`pixel_grid_${sizePx}px`, pixelGridFigure(gray, samples[0].id));
   }
 }
 
@@ -268,8 +302,8 @@ async function drawUmap(
     pointsN2[i * 2 + 1].toFixed(6),
   ]);
   await sink.text(`umap_${name}.csv`, stringifyCsv([[...UMAP_CSV_COLUMNS], ...rows]));
-  await sink.png(
-    `umap_${name}.png`,
+  await sink.figure(
+    `umap_${name}`,
     scatterPlot({
       pointsN2,
       classIndex,
@@ -297,17 +331,101 @@ async function explainedMethods(root: string): Promise<string[]> {
   return names.sort((a, b) => rank(a) - rank(b));
 }
 
+/** An overlay the xai stage drew, and the colour scale it recorded in it (`null`: none). */
+async function readOverlay(file: string): Promise<{ image: RgbaImage; scale: ColourScale | null }> {
+  const bytes = await readFileBytes(file);
+  const text = readPngText(bytes)[COLOUR_SCALE_PNG_KEYWORD];
+  return {
+    image: decodeImage(bytes, file),
+    scale: text === undefined ? null : parseColourScaleText(text, file),
+  };
+}
+
 async function loadPictures(
+  sink: FigureSink,
   root: string,
   methods: readonly string[],
   image: ExplainedImage,
   box: { widthPx: number; heightPx: number },
 ): Promise<ExplainedPictures> {
-  const fit = async (file: string) =>
-    fitWithin(await readImageFile(file), box.widthPx, box.heightPx);
   const overlays: RgbaImage[] = [];
-  for (const method of methods) overlays.push(await fit(overlayFile(join(root, method), image.id)));
-  return { ...image, input: await fit(image.file), overlays };
+  const scales: (ColourScale | null)[] = [];
+  for (const method of methods) {
+    const overlay = await readOverlay(overlayFile(join(root, method), image.id));
+    overlays.push(sink.fit(overlay.image, box).image);
+    scales.push(overlay.scale);
+  }
+  const input = sink.fit(await readImageFile(image.file), box);
+  return { ...image, input: input.image, displayPx: input.displayPx, overlays, scales };
+}
+
+/**
+ * The grid's images: `ids` in their order when given (each must be explained), else up to
+ * `count` taken round-robin over the true classes (in `classes` order, then any others by
+ * name), each class's queue alternating correct and wrong predictions in index order, so
+ * that every class shows and a misclassification shows when there is one. Returns the
+ * images and the rule in words, for the figure's footer.
+ *
+ * @throws {InputError} for an id no chosen method explained.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { chooseGridImages } from "./viz.ts";
+ * const row = (id: string, trueClass: string, predictedClass: string) =>
+ *   ({ id, file: id, trueClass, predictedClass, probability: 0.5 });
+ * const rows = [row("a1", "A", "A"), row("a2", "A", "A"), row("a3", "A", "B"), row("b1", "B", "B")];
+ * const { images } = chooseGridImages(rows, ["A", "B"], 3);
+ * assert.deepStrictEqual(images.map((r) => r.id), ["a1", "b1", "a3"]);
+ * assert(chooseGridImages(rows, ["A", "B"], 3, ["b1"]).images[0].id === "b1");
+ * ```
+ */
+export function chooseGridImages(
+  explained: readonly ExplainedImage[],
+  classes: readonly string[],
+  count: number,
+  ids?: readonly string[],
+): { images: ExplainedImage[]; rule: string } {
+  if (ids) {
+    const images = ids.map((id) => {
+      const found = explained.find((row) => row.id === id);
+      if (!found) {
+        throw new InputError(
+          `--ids: "${id}" was not explained by every chosen method; pick ids from an index.csv ` +
+            `under the explanations folder, or run deno task xai on them`,
+        );
+      }
+      return found;
+    });
+    return { images, rule: `Images picked by hand (--ids), in the order given.` };
+  }
+  const present = [...new Set(explained.map((row) => row.trueClass))];
+  const order = [
+    ...classes.filter((c) => present.includes(c)),
+    ...present.filter((c) => !classes.includes(c)).sort(),
+  ];
+  const queues = order.map((c) => {
+    const mine = explained.filter((row) => row.trueClass === c);
+    const right = mine.filter((row) => row.predictedClass === row.trueClass);
+    const wrong = mine.filter((row) => row.predictedClass !== row.trueClass);
+    return Array.from({ length: Math.max(right.length, wrong.length) }, (_, i) => [
+      right[i],
+      wrong[i],
+    ]).flat().filter((row): row is ExplainedImage => row !== undefined);
+  });
+  const images: ExplainedImage[] = [];
+  for (let round = 0; images.length < count && queues.some((q) => q.length > round); round++) {
+    for (const queue of queues) {
+      if (images.length < count && round < queue.length) images.push(queue[round]);
+    }
+  }
+  const wrong = images.filter((row) => row.predictedClass !== row.trueClass).length;
+  return {
+    images,
+    rule: `Images: ${images.length} of the ${explained.length} explained, taken round-robin ` +
+      `over the true classes (${order.join(", ")}), each class alternating correct and wrong ` +
+      `predictions in index order (${wrong} wrong shown); --ids picks images by hand.`,
+  };
 }
 
 async function drawExplanationGrids(
@@ -315,6 +433,7 @@ async function drawExplanationGrids(
   config: Config,
   name: string,
   requested: readonly string[] | undefined,
+  ids: readonly string[] | undefined,
 ): Promise<void> {
   const root = join(config.out, "explanations", name);
   const xaiStage = `run deno task xai --models ${name}`;
@@ -344,16 +463,21 @@ async function drawExplanationGrids(
   if (everywhere.length === 0) {
     return lack(`no image explained by every one of ${methods.join(", ")} — ${xaiStage}`);
   }
-  const chosen = everywhere.slice(0, Math.min(HEATMAP_GRID_MAX_IMAGES, config.limit ?? Infinity));
+  const { images: chosen, rule } = chooseGridImages(
+    everywhere,
+    config.classes,
+    Math.min(HEATMAP_GRID_MAX_IMAGES, config.limit ?? Infinity),
+    ids,
+  );
   const progress = new Progress(`${name} explanations`, chosen.length + 1);
   const pictures: ExplainedPictures[] = [];
   let large: ExplainedPictures;
   try {
     for (const image of chosen) {
-      pictures.push(await loadPictures(root, methods, image, THUMBNAIL_BOX_PX));
+      pictures.push(await loadPictures(sink, root, methods, image, THUMBNAIL_BOX_PX));
       progress.tick();
     }
-    large = await loadPictures(root, methods, chosen[0], SUPER_GRID_BOX_PX);
+    large = await loadPictures(sink, root, methods, chosen[0], SUPER_GRID_BOX_PX);
     progress.tick();
   } catch (e) {
     // An overlay or source image moved or deleted since xai ran: say so, keep drawing the rest.
@@ -362,14 +486,15 @@ async function drawExplanationGrids(
   } finally {
     progress.done();
   }
-  await sink.png(`heatmap_grid_${name}.png`, heatmapGridFigure(name, methods, pictures));
-  await sink.png(`super_grid_${name}.png`, superGridFigure(name, methods, large));
+  await sink.figure(`heatmap_grid_${name}`, heatmapGridFigure(name, methods, pictures, rule));
+  const superRule = `The first image of heatmap_grid_${name} (${rule})`;
+  await sink.figure(`super_grid_${name}`, superGridFigure(name, methods, large, superRule));
 }
 
-function parseMethodList(flag: unknown): string[] | undefined {
+function parseNameList(flag: unknown, name: string): string[] | undefined {
   if (typeof flag !== "string") return undefined;
   const names = [...new Set(flag.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
-  if (names.length === 0) throw new InputError("--methods: name at least one method");
+  if (names.length === 0) throw new InputError(`--${name}: name at least one`);
   return names;
 }
 
@@ -389,8 +514,9 @@ export async function viz(
   { config, flags }: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<VizReport> {
-  const requestedMethods = parseMethodList(flags.methods);
-  const sink = new FigureSink(vizFiguresDir(config.out));
+  const requestedMethods = parseNameList(flags.methods, "methods");
+  const ids = parseNameList(flags.ids, "ids");
+  const sink = new FigureSink(vizFiguresDir(config.out), parseDpiFlag(flags.dpi));
   const samples = await openTestSamples(config);
   await drawExamples(sink, samples, config.classes);
 
@@ -419,7 +545,7 @@ export async function viz(
       const loaded = await loadCheckpointModel(best, hooks.buildModel);
       try {
         const filters = await filterGridFigure(loaded.model, name);
-        if (filters) await sink.png(`filters_${name}.png`, filters.image);
+        if (filters) await sink.figure(`filters_${name}`, filters.image);
         else sink.missing(`filters ${name}: the model has no convolution`);
         if (typeof samples === "string") sink.missing(`umap ${name}: ${samples} — ${DATA_STAGE}`);
         else await drawUmap(sink, config, name, loaded);
@@ -427,7 +553,7 @@ export async function viz(
         loaded.model.dispose();
       }
     }
-    await drawExplanationGrids(sink, config, name, requestedMethods);
+    await drawExplanationGrids(sink, config, name, requestedMethods, ids);
   }
   const { written, missing } = sink.report;
   console.log(

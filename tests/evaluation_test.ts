@@ -6,7 +6,8 @@ import {
   formatClassificationReport,
   formatFixedLikePython,
 } from "../evaluation/classification_metrics.ts";
-import { confusionMatrix, confusionMatrixPng } from "../evaluation/confusion_matrix.ts";
+import { confusionMatrix } from "../evaluation/confusion_matrix.ts";
+import { confusionMatrixPng } from "../plots/charts/confusion_matrix.ts";
 import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
 import { parseStageArgs } from "../stages/cli.ts";
 import { evalSpec, evaluate } from "../stages/eval.ts";
@@ -38,7 +39,7 @@ Deno.test("classification report: the scikit-learn documentation example, byte f
   assertEquals(formatClassificationReport(report), expected);
 });
 
-Deno.test("classification metrics: hand-computed values, long names, ties rounded to even", () => {
+Deno.test("classification metrics: hand-computed values, long names, ties rounded to even", async () => {
   // 8 samples over 3 classes; tp = [2, 1, 1], fp = [1, 2, 1], fn = [2, 1, 1].
   const actual = [0, 0, 0, 0, 1, 1, 2, 2];
   const predicted = [0, 0, 1, 2, 1, 0, 2, 1];
@@ -54,7 +55,9 @@ Deno.test("classification metrics: hand-computed values, long names, ties rounde
   assertEquals(formatFixedLikePython(0.5, 0), "0");
   assertEquals(formatFixedLikePython(1, 2), "1.00");
   assertEquals(confusionMatrix(actual, predicted, 3), [[2, 1, 1], [1, 1, 0], [0, 1, 1]]);
-  const image = png.decode(confusionMatrixPng(confusionMatrix(actual, predicted, 3), r.classes));
+  const image = png.decode(
+    await confusionMatrixPng(confusionMatrix(actual, predicted, 3), r.classes),
+  );
   assert(image.width > 300 && image.height > 300 && image.channels === 4);
 });
 

@@ -1,10 +1,57 @@
 /**
- * Matplotlib's `jet` colormap, bit-exact: the same piecewise-linear segment data, the same
- * 256-entry lookup table and the same value → entry rule as `matplotlib.cm.jet(x, bytes=True)`.
+ * The colormaps explanations are drawn with:
+ *
+ * - `RdBu_r` (diverging) for signed maps: blue negative, neutral grey-white `#f7f7f7` at the
+ *   centre, red positive. ColorBrewer's 11-class RdBu, reversed, as matplotlib's `RdBu_r`.
+ * - `Reds` (sequential) for unsigned maps: near-white `#fff5f0` at the bottom, dark red at the
+ *   top. ColorBrewer's 9-class Reds, as matplotlib's `Reds`.
+ * - `jet`, matplotlib's, bit-exact (the same segment data, 256-entry lookup table and value →
+ *   entry rule as `matplotlib.cm.jet(x, bytes=True)`): the reference project's rendering, kept
+ *   for side-by-side comparison with its figures.
+ *
+ * The two ColorBrewer maps are interpolated linearly between their colours (matplotlib's
+ * `LinearSegmentedColormap.from_list`) without its 256-entry quantisation, so that the
+ * centre of `RdBu_r` is exactly its neutral colour; a colour differs from matplotlib's byte
+ * table by at most a few levels.
  *
  * @module
  */
 import type { RgbaImage } from "../data/image.ts";
+
+/** The colormaps of {@link colormapRgb}. */
+export type ColormapName = "RdBu_r" | "Reds" | "jet";
+
+/** ColorBrewer RdBu (11 classes) reversed: from negative (blue) to positive (red). */
+const RDBU_R_STOPS = [
+  "053061",
+  "2166ac",
+  "4393c3",
+  "92c5de",
+  "d1e5f0",
+  "f7f7f7",
+  "fddbc7",
+  "f4a582",
+  "d6604d",
+  "b2182b",
+  "67001f",
+].map(hexRgb);
+
+/** ColorBrewer Reds (9 classes): from low (near white) to high (dark red). */
+const REDS_STOPS = [
+  "fff5f0",
+  "fee0d2",
+  "fcbba1",
+  "fc9272",
+  "fb6a4a",
+  "ef3b2c",
+  "cb181d",
+  "a50f15",
+  "67000d",
+].map(hexRgb);
+
+function hexRgb(hex: string): [number, number, number] {
+  return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
+}
 
 /** One channel's segments, as matplotlib writes them: (x, y below x, y above x). */
 type Segments = readonly (readonly [number, number, number])[];
@@ -104,4 +151,35 @@ export function jetImage(mapHW: ArrayLike<number>, widthPx: number, heightPx: nu
     data[p * 4 + 3] = 255;
   }
   return { widthPx, heightPx, data };
+}
+
+/**
+ * The colour of position `t` in [0, 1] of a colormap, as bytes. Positions outside [0, 1] take
+ * the end colours; NaN takes the first (as {@link jetIndex} does), so a picture never holds an
+ * undefined colour.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { colormapRgb } from "./colormap.ts";
+ * assert(colormapRgb("RdBu_r", 0.5).join() === "247,247,247"); // neutral at the centre
+ * assert(colormapRgb("RdBu_r", 0).join() === "5,48,97" && colormapRgb("RdBu_r", 1).join() === "103,0,31");
+ * assert(colormapRgb("Reds", 0).join() === "255,245,240");
+ * assert(colormapRgb("jet", 0).join() === "0,0,127");
+ * ```
+ */
+export function colormapRgb(name: ColormapName, t: number): [number, number, number] {
+  if (name === "jet") {
+    const entry = jetIndex(t) * 3;
+    return [JET_RGB8[entry], JET_RGB8[entry + 1], JET_RGB8[entry + 2]];
+  }
+  const stops = name === "RdBu_r" ? RDBU_R_STOPS : REDS_STOPS;
+  const at = (t > 0 ? Math.min(1, t) : 0) * (stops.length - 1);
+  const low = Math.min(stops.length - 2, Math.floor(at));
+  const f = at - low;
+  return stops[low].map((c, i) => Math.round(c + f * (stops[low + 1][i] - c))) as [
+    number,
+    number,
+    number,
+  ];
 }

@@ -1,14 +1,31 @@
 /**
- * Drawing an explanation on its image: the map scaled to the source image's size, coloured
- * with jet, and blended 0.55 x image + 0.45 x heatmap as the reference pipeline draws it.
+ * Drawing an explanation on its image: the map scaled to the source image's size, coloured by
+ * its colour scale (`colour_scale.ts`: diverging for signed maps, sequential for unsigned
+ * ones), and laid over the image with a weight that grows with the value's strength, so that
+ * zero attribution leaves the image as it was. `--colormap jet` draws as the reference
+ * pipeline does instead: the min-max normalised map in jet, blended 0.55 x image + 0.45 x
+ * heatmap everywhere.
  *
  * @module
  */
 import type { RgbaImage } from "../data/image.ts";
-import { jetImage } from "./colormap.ts";
+import { colormapRgb, jetImage } from "./colormap.ts";
+import {
+  type ColormapChoice,
+  type ColourScale,
+  colourScaleOf,
+  scalePosition,
+  scaleStrength,
+} from "./colour_scale.ts";
+import { normaliseMinMax } from "./normalise.ts";
 
 /** The heatmap's share of an overlay pixel; the image keeps the rest (0.55). */
 export const OVERLAY_HEATMAP_WEIGHT = 0.45;
+/**
+ * The heatmap's share of an overlay pixel at or past the scale's limit (`auto` colours); it
+ * falls linearly to 0 at zero attribution, so the traces under a strong value still show.
+ */
+export const OVERLAY_MAX_WEIGHT = 0.7;
 
 /**
  * Bilinear resampling of a float map with half-pixel centres and clamped edges (OpenCV's
@@ -112,4 +129,61 @@ export function explanationPictures(
   const scaled = resizeMapBilinear(map01HW, widthPx, heightPx, source.widthPx, source.heightPx);
   const heatmap = jetImage(scaled, source.widthPx, source.heightPx);
   return { heatmap, overlay: blendOverlay(source, heatmap) };
+}
+
+/** The pictures of one explanation and the colour scale they were drawn with. */
+export interface AttributionPictures {
+  /** The map's colours alone, at the source image's size. */
+  heatmap: RgbaImage;
+  /** The map over the source image. */
+  overlay: RgbaImage;
+  scale: ColourScale;
+}
+
+/**
+ * The pictures of one raw map at the source image's size, coloured as `choice` says: `auto`
+ * by the map's own scale ({@link colourScaleOf}), each overlay pixel the image blended with
+ * the colour by {@link OVERLAY_MAX_WEIGHT} x the value's strength; `jet` exactly as
+ * {@link explanationPictures} draws the min-max normalised map.
+ *
+ * @param rawHW the method's map at the model's input size, `widthPx x heightPx`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { attributionPictures } from "./overlay.ts";
+ * const source = { widthPx: 2, heightPx: 1, data: new Uint8Array([0, 0, 0, 255, 0, 0, 0, 255]) };
+ * const { heatmap, overlay, scale } = attributionPictures(Float32Array.of(-1, 0), 2, 1, source);
+ * assert(scale.colormap === "RdBu_r");
+ * assert(heatmap.data.slice(4, 7).join() === "247,247,247"); // zero is neutral
+ * assert(overlay.data.slice(4, 7).join() === "0,0,0"); // and leaves the image as it was
+ * ```
+ */
+export function attributionPictures(
+  rawHW: Float32Array,
+  widthPx: number,
+  heightPx: number,
+  source: RgbaImage,
+  choice: ColormapChoice = "auto",
+): AttributionPictures {
+  const scale = colourScaleOf(rawHW, choice);
+  if (choice === "jet") {
+    return { ...explanationPictures(normaliseMinMax(rawHW, 1), widthPx, heightPx, source), scale };
+  }
+  const scaled = resizeMapBilinear(rawHW, widthPx, heightPx, source.widthPx, source.heightPx);
+  const heatmap = new Uint8Array(scaled.length * 4);
+  const overlay = new Uint8Array(scaled.length * 4);
+  for (let p = 0; p < scaled.length; p++) {
+    const rgb = colormapRgb(scale.colormap, scalePosition(scale, scaled[p]));
+    const weight = Number.isFinite(scaled[p])
+      ? OVERLAY_MAX_WEIGHT * scaleStrength(scale, scaled[p])
+      : 0;
+    for (let c = 0; c < 3; c++) {
+      heatmap[p * 4 + c] = rgb[c];
+      overlay[p * 4 + c] = Math.round((1 - weight) * source.data[p * 4 + c] + weight * rgb[c]);
+    }
+    heatmap[p * 4 + 3] = overlay[p * 4 + 3] = 255;
+  }
+  const size = { widthPx: source.widthPx, heightPx: source.heightPx };
+  return { heatmap: { ...size, data: heatmap }, overlay: { ...size, data: overlay }, scale };
 }

@@ -1,11 +1,12 @@
 /**
- * A model's confusion matrix as a heatmap, from `metrics/<model>/confusion_matrix.csv`.
+ * A model's confusion matrix as a heatmap, from `metrics/<model>/confusion_matrix.csv`; the
+ * one style of confusion matrix, also drawn by `eval` as `metrics/<model>/confusion_matrix.png`.
  *
  * @module
  */
 import { InputError } from "../../core/errors.ts";
 import { parseCsv } from "../../deps.ts";
-import type { ChartSpec } from "../render.ts";
+import { type ChartSpec, renderChart } from "../render.ts";
 import { CHART_CONFIG, chartTitle } from "./theme.ts";
 
 /** A confusion matrix: rows are true classes, columns predicted ones. */
@@ -83,7 +84,10 @@ export function confusionMatrixChart(model: string, table: ConfusionTable): Char
     kind: "vega-lite",
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: chartTitle(`Confusion matrix: ${model}`, "test split; rows true, columns predicted"),
+      title: chartTitle(
+        model === "" ? "Confusion matrix" : `Confusion matrix: ${model}`,
+        "test split; rows true, columns predicted",
+      ),
       config: CHART_CONFIG,
       data: { values },
       width: 60 * table.classes.length + 60,
@@ -115,4 +119,26 @@ export function confusionMatrixChart(model: string, table: ConfusionTable): Char
       ],
     },
   };
+}
+
+/**
+ * The chart as PNG bytes (resvg, DejaVu Sans, 2x), as `eval` writes it beside the CSV.
+ *
+ * @param counts `[true][predicted]`, as `evaluation/confusion_matrix.ts` counts them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { confusionMatrixPng } from "./confusion_matrix.ts";
+ * const bytes = await confusionMatrixPng([[3, 1], [0, 4]], ["A", "Größe"], "m");
+ * assert(bytes[1] === 0x50); // "P" of the PNG signature
+ * ```
+ */
+export async function confusionMatrixPng(
+  counts: readonly number[][],
+  classes: readonly string[],
+  model = "",
+): Promise<Uint8Array> {
+  const table = { classes: [...classes], counts: counts.map((row) => [...row]) };
+  return (await renderChart(confusionMatrixChart(model, table))).png;
 }

@@ -1,8 +1,7 @@
 /**
- * Pixel operations the image figures are assembled with: rectangles, pasting one image into
- * another, nearest-neighbour magnification, shrinking to fit a box, grey to RGBA.
- *
- * Figures are plain {@link RgbaImage}s (opaque, 8-bit), so they go straight to `fast-png`.
+ * Pixel operations on the pictures figures show: rectangles, nearest-neighbour magnification,
+ * shrinking to fit a box, grey to RGBA. The figures themselves are composed as SVG
+ * (`svg_figure.ts`); these prepare the rasters they embed.
  *
  * @module
  */
@@ -71,32 +70,6 @@ export function strokeRect(
   fillRect(image, xPx, yPx + heightPx - thicknessPx, widthPx, thicknessPx, rgb);
   fillRect(image, xPx, yPx, thicknessPx, heightPx, rgb);
   fillRect(image, xPx + widthPx - thicknessPx, yPx, thicknessPx, heightPx, rgb);
-}
-
-/**
- * Copies `source` into `target` with its top-left corner at (`xPx`, `yPx`), clipped.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { filledImage } from "../../data/synth/raster.ts";
- * import { pasteImage } from "./canvas.ts";
- * const target = filledImage(3, 1, [255, 255, 255]);
- * pasteImage(target, filledImage(1, 1, [9, 9, 9]), 2, 0);
- * assert(target.data[8] === 9 && target.data[4] === 255);
- * ```
- */
-export function pasteImage(target: RgbaImage, source: RgbaImage, xPx: number, yPx: number): void {
-  const x0 = Math.round(xPx), y0 = Math.round(yPx);
-  const left = Math.max(0, -x0), right = Math.min(source.widthPx, target.widthPx - x0);
-  if (right <= left) return;
-  for (let y = Math.max(0, -y0); y < source.heightPx && y0 + y < target.heightPx; y++) {
-    const from = (y * source.widthPx + left) * 4;
-    target.data.set(
-      source.data.subarray(from, from + (right - left) * 4),
-      ((y0 + y) * target.widthPx + x0 + left) * 4,
-    );
-  }
 }
 
 /**

@@ -4,12 +4,15 @@
  * @module
  */
 import type { RgbaImage } from "../../data/image.ts";
+import type { SvgFigure } from "./svg_figure.ts";
 import { chunkRows, tileGrid } from "./tile_grid.ts";
 
 /** A report picture and the name it is shown with. */
 export interface LabelledPicture {
   label: string;
   image: RgbaImage;
+  /** The size it is shown at, when the raster is larger (for sharp prints). */
+  displayPx?: { widthPx: number; heightPx: number };
 }
 
 /** Tiles per row of the examples figure. */
@@ -26,17 +29,18 @@ export const OVERVIEW_COLUMNS = 2;
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { classExamplesFigure } from "./ecg_examples.ts";
  * const picture = { label: "MI(1)", image: filledImage(40, 30, [200, 200, 200]) };
- * assert(classExamplesFigure("MI", [picture, picture]).widthPx > 80);
+ * const figure = classExamplesFigure("Infarkt-Größe", [picture, picture]);
+ * assert(figure.widthPx > 80 && figure.svg.includes("Class Infarkt-Größe"));
  * ```
  */
 export function classExamplesFigure(
   className: string,
   pictures: readonly LabelledPicture[],
-): RgbaImage {
+): SvgFigure {
   return tileGrid({
     title: [`Class ${className}: ${pictures.length} example(s)`],
     rows: chunkRows(
-      pictures.map(({ label, image }) => ({ image, caption: [label] })),
+      pictures.map(({ label, image, displayPx }) => ({ image, displayPx, caption: [label] })),
       EXAMPLES_COLUMNS,
     ),
   }).image;
@@ -55,11 +59,11 @@ export function classExamplesFigure(
  * assert(figure.heightPx > 30);
  * ```
  */
-export function classOverviewFigure(pictures: readonly LabelledPicture[]): RgbaImage {
+export function classOverviewFigure(pictures: readonly LabelledPicture[]): SvgFigure {
   return tileGrid({
     title: ["One ECG per class"],
     rows: chunkRows(
-      pictures.map(({ label, image }) => ({ image, caption: [label] })),
+      pictures.map(({ label, image, displayPx }) => ({ image, displayPx, caption: [label] })),
       OVERVIEW_COLUMNS,
     ),
   }).image;

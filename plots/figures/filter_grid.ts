@@ -120,7 +120,7 @@ export async function filterGridFigure(
       `${cout} filters of ${kh} x ${kw} x ${cin}, each scaled to its own min..max`,
     ],
     rows: chunkRows(
-      tiles.map((image, i) => ({ image, caption: [String(i)] })),
+      tiles.map((image, i) => ({ image, pixelated: true, caption: [String(i)] })),
       Math.ceil(Math.sqrt(cout)),
     ),
   });

@@ -8,6 +8,7 @@
 import type { GrayImage, RgbaImage } from "../../data/image.ts";
 import { filledImage, type Rgb } from "../../data/synth/raster.ts";
 import { fillRect, grayToRgba, magnifyNearest, strokeRect } from "./canvas.ts";
+import type { SvgFigure } from "./svg_figure.ts";
 import { tileGrid } from "./tile_grid.ts";
 
 /** Side of the zoomed crop in input pixels (less when the input is smaller). */
@@ -100,7 +101,7 @@ export function gridCrop(
  * assert(figure.widthPx > 16 * 16);
  * ```
  */
-export function pixelGridFigure(image: GrayImage, sampleId: string): RgbaImage {
+export function pixelGridFigure(image: GrayImage, sampleId: string): SvgFigure {
   const windowPx = Math.min(PIXEL_GRID_WINDOW_PX, image.widthPx, image.heightPx);
   const { xPx, yPx } = inkiestWindow(image, windowPx);
   const crop = gridCrop(image, xPx, yPx, windowPx, PIXEL_GRID_CELL_PX);
@@ -119,9 +120,14 @@ export function pixelGridFigure(image: GrayImage, sampleId: string): RgbaImage {
   return tileGrid({
     title: [`What the model sees: ${size} px input`, sampleId],
     rows: [[
-      { image: overview, caption: [`whole input, shown ${factor}x`, "red frame: the crop"] },
+      {
+        image: overview,
+        pixelated: true,
+        caption: [`whole input, shown ${factor}x`, "red frame: the crop"],
+      },
       {
         image: crop,
+        pixelated: true,
         caption: [`${windowPx} x ${windowPx} px at (${xPx}, ${yPx})`, "1 square = 1 input pixel"],
       },
     ]],

@@ -1,14 +1,18 @@
 /**
- * Writing a figure as a PNG file (fast-png, pure JS), atomically.
+ * Figure files: PNG bytes of a raster (fast-png, pure JS), a composed figure written as SVG
+ * and PNG, and the text chunks a PNG carries (the xai stage records each picture's colour
+ * scale in one).
  *
  * @module
  */
 import { png } from "../../deps.ts";
 import { writeFileAtomic } from "../../core/atomic_write.ts";
 import type { RgbaImage } from "../../data/image.ts";
+import { exportSvgAndPng, type RenderOptions } from "../render.ts";
+import type { SvgFigure } from "./svg_figure.ts";
 
 /**
- * PNG bytes of an RGBA image.
+ * PNG bytes of an RGBA image, with optional `tEXt` chunks (Latin-1 keywords and text).
  *
  * @example
  * ```ts
@@ -18,23 +22,76 @@ import type { RgbaImage } from "../../data/image.ts";
  * assert(bytes[1] === 0x50); // "P" of the PNG signature
  * ```
  */
-export function encodeRgbaPng(image: RgbaImage): Uint8Array {
+export function encodeRgbaPng(image: RgbaImage, text?: Record<string, string>): Uint8Array {
   return png.encode({
     width: image.widthPx,
     height: image.heightPx,
     data: image.data,
     channels: 4,
+    ...(text ? { text } : {}),
   });
 }
 
 /**
- * Writes `image` to `path` as PNG (creating folders; a reader never sees half a file).
+ * The `tEXt` chunks of PNG bytes, keyword → text, read without decoding the pixels; `{}` for
+ * bytes that are not a PNG.
  *
  * @example
- * ```ts ignore
- * await writePngFile("outputs/plots/figures/x.png", image);
+ * ```ts
+ * import assert from "node:assert";
+ * import { encodeRgbaPng, readPngText } from "./png_file.ts";
+ * const image = { widthPx: 1, heightPx: 1, data: new Uint8Array([1, 2, 3, 255]) };
+ * assert(readPngText(encodeRgbaPng(image, { scale: "x" })).scale === "x");
+ * assert(Object.keys(readPngText(encodeRgbaPng(image))).length === 0);
  * ```
  */
-export async function writePngFile(path: string, image: RgbaImage): Promise<void> {
-  await writeFileAtomic(path, encodeRgbaPng(image));
+export function readPngText(bytes: Uint8Array): Record<string, string> {
+  const text: Record<string, string> = {};
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (!signature.every((b, i) => bytes[i] === b)) return text;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const latin1 = new TextDecoder("latin1");
+  // Chunks: length (4), type (4), data (length), CRC (4).
+  for (let at = 8; at + 8 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = latin1.decode(bytes.subarray(at + 4, at + 8));
+    const data = bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + length));
+    if (type === "tEXt") {
+      const nul = data.indexOf(0);
+      if (nul > 0) {
+        text[latin1.decode(data.subarray(0, nul))] = latin1.decode(data.subarray(nul + 1));
+      }
+    }
+    if (type === "IEND") break;
+    at += 12 + length;
+  }
+  return text;
+}
+
+/**
+ * Writes a figure as `<stem>.svg` and `<stem>.png` (PNG at its own size, or with `dpi` the
+ * paper export: PNG at that dpi, SVG text outlined); returns both paths.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { svgFigure } from "./svg_figure.ts";
+ * import { writeFigureFiles } from "./png_file.ts";
+ * await Deno.mkdir("outputs/tmp", { recursive: true });
+ * const dir = await Deno.makeTempDir({ dir: "outputs/tmp" });
+ * const files = await writeFigureFiles(`${dir}/f`, svgFigure(8, 4, []));
+ * assert(files[0].endsWith("f.svg") && (await Deno.readFile(files[1]))[1] === 0x50);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFigureFiles(
+  stem: string,
+  figure: SvgFigure,
+  options: Pick<RenderOptions, "dpi"> = {},
+): Promise<[string, string]> {
+  const { svg, png } = await exportSvgAndPng(figure.svg, options, 1);
+  const files: [string, string] = [`${stem}.svg`, `${stem}.png`];
+  await writeFileAtomic(files[0], svg);
+  await writeFileAtomic(files[1], png);
+  return files;
 }

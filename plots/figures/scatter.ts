@@ -4,11 +4,9 @@
  *
  * @module
  */
-import type { RgbaImage } from "../../data/image.ts";
-import { compositeInk, CoverageCanvas, filledImage, type Rgb } from "../../data/synth/raster.ts";
-import { fillRect, strokeRect } from "./canvas.ts";
-import { drawText, lineHeightPx, textWidthPx } from "./text.ts";
-import { INK_RGB, LABEL_CELL_PX, PAGE_RGB, TITLE_CELL_PX } from "./tile_grid.ts";
+import type { Rgb } from "../../data/synth/raster.ts";
+import { type SvgFigure, svgFigure, svgRect, svgText } from "./svg_figure.ts";
+import { LABEL_FONT_PX, lineHeightPx, textWidthPx, TITLE_FONT_PX } from "./text.ts";
 
 /** Class colours in label order: matplotlib's tab10, repeated past ten classes. */
 export const CLASS_PALETTE: readonly Rgb[] = [
@@ -29,7 +27,7 @@ export const SCATTER_SIZE_PX = { widthPx: 900, heightPx: 640 } as const;
 
 const MARGIN_PX = 16;
 const POINT_DIAMETER_PX = 9;
-const FRAME_RGB: Rgb = [170, 170, 170];
+const FRAME_COLOUR = "#aaaaaa";
 
 /** What {@link scatterPlot} draws. */
 export interface ScatterSpec {
@@ -52,51 +50,50 @@ export interface ScatterSpec {
  * const plot = scatterPlot({
  *   pointsN2: new Float32Array([0, 0, 1, 1, 2, 0]),
  *   classIndex: [0, 1, 1],
- *   classNames: ["A", "B"],
+ *   classNames: ["A", "Größe"],
  *   title: ["three points"],
  * });
- * assert(plot.widthPx === SCATTER_SIZE_PX.widthPx);
+ * assert(plot.widthPx === SCATTER_SIZE_PX.widthPx && plot.svg.includes("Größe (2)"));
  * ```
  */
-export function scatterPlot(spec: ScatterSpec): RgbaImage {
+export function scatterPlot(spec: ScatterSpec): SvgFigure {
   const { widthPx, heightPx } = SCATTER_SIZE_PX;
-  const page = filledImage(widthPx, heightPx, PAGE_RGB);
+  const body: string[] = [];
   // The first title line large, the rest (details) at label size.
   let titleBottomPx = MARGIN_PX;
   spec.title.forEach((line, i) => {
-    const cellPx = i === 0 ? TITLE_CELL_PX : LABEL_CELL_PX;
-    drawText(page, line, MARGIN_PX, titleBottomPx, cellPx, INK_RGB);
-    titleBottomPx += lineHeightPx(cellPx);
+    const fontPx = i === 0 ? TITLE_FONT_PX : LABEL_FONT_PX;
+    body.push(svgText(line, MARGIN_PX, titleBottomPx, {
+      fontPx,
+      bold: i === 0,
+      className: i === 0 ? "title" : "subtitle",
+    }));
+    titleBottomPx += lineHeightPx(fontPx);
   });
   const n = spec.classIndex.length;
   const counts = spec.classNames.map((_, k) =>
     Array.from(spec.classIndex).filter((c) => c === k).length
   );
   const legend = spec.classNames.map((name, k) => `${name} (${counts[k]})`);
-  const labelLinePx = lineHeightPx(LABEL_CELL_PX);
-  const swatchPx = 7 * LABEL_CELL_PX;
+  const labelLinePx = lineHeightPx(LABEL_FONT_PX);
+  const swatchPx = LABEL_FONT_PX;
   const legendWidthPx = swatchPx + 8 +
-    Math.max(...legend.map((l) => textWidthPx(l, LABEL_CELL_PX)));
+    Math.max(...legend.map((l) => textWidthPx(l, LABEL_FONT_PX)));
   const plot = {
     left: MARGIN_PX,
     top: titleBottomPx + MARGIN_PX,
     right: widthPx - MARGIN_PX * 2 - legendWidthPx,
     bottom: heightPx - MARGIN_PX,
   };
-  strokeRect(
-    page,
-    plot.left,
-    plot.top,
-    plot.right - plot.left,
-    plot.bottom - plot.top,
-    1,
-    FRAME_RGB,
-  );
-  legend.forEach((line, k) => {
+  body.push(svgRect(plot.left, plot.top, plot.right - plot.left, plot.bottom - plot.top, {
+    stroke: FRAME_COLOUR,
+  }));
+  const legendItems = legend.map((line, k) => {
     const xPx = plot.right + MARGIN_PX, yPx = plot.top + k * labelLinePx;
-    fillRect(page, xPx, yPx, swatchPx, swatchPx, CLASS_PALETTE[k % CLASS_PALETTE.length]);
-    drawText(page, line, xPx + swatchPx + 8, yPx, LABEL_CELL_PX, INK_RGB);
+    return svgRect(xPx, yPx + 1, swatchPx, swatchPx, { fill: classColour(k) }) +
+      svgText(line, xPx + swatchPx + 8, yPx, { fontPx: LABEL_FONT_PX, className: "legend-label" });
   });
+  body.push(`<g class="legend">${legendItems.join("")}</g>`);
 
   const range = (axis: 0 | 1) => {
     let low = Infinity, high = -Infinity;
@@ -114,16 +111,24 @@ export function scatterPlot(spec: ScatterSpec): RgbaImage {
   const toY = (v: number) =>
     plot.bottom - insetPx -
     ((v - yRange.low) / yRange.span) * (plot.bottom - plot.top - 2 * insetPx);
-  // One coverage layer per class, composited in label order: overlapping points of one class
-  // merge instead of darkening, and the last class is drawn on top.
+  // Classes in label order, so the last class is drawn on top.
   spec.classNames.forEach((_, k) => {
-    const layer = new CoverageCanvas(widthPx, heightPx);
+    const points: string[] = [];
     for (let i = 0; i < n; i++) {
       if (spec.classIndex[i] !== k) continue;
       const x = toX(spec.pointsN2[i * 2]), y = toY(spec.pointsN2[i * 2 + 1]);
-      layer.strokeSegment(x, y, x, y, POINT_DIAMETER_PX);
+      points.push(
+        `<circle cx="${x.toFixed(2)}" cy="${y.toFixed(2)}" r="${POINT_DIAMETER_PX / 2}"/>`,
+      );
     }
-    compositeInk(page, layer, CLASS_PALETTE[k % CLASS_PALETTE.length]);
+    body.push(
+      `<g class="points" fill="${classColour(k)}" fill-opacity="0.85">${points.join("")}</g>`,
+    );
   });
-  return page;
+  return svgFigure(widthPx, heightPx, body);
+}
+
+function classColour(k: number): string {
+  const [r, g, b] = CLASS_PALETTE[k % CLASS_PALETTE.length];
+  return `rgb(${r},${g},${b})`;
 }

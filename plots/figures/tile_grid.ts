@@ -1,6 +1,7 @@
 /**
- * The layout every image figure shares: a title, column headers, and a grid of tiles (images)
- * with caption lines under each, on a white page.
+ * The layout every image figure shares: a title, column headers, and a grid of tiles
+ * (pictures) with an optional colour bar and caption lines under each, then footer lines
+ * (what the figure shows and how it was chosen), on a white page, as SVG.
  *
  * All cells are as large as the largest tile, so columns and rows line up; a smaller tile
  * sits centred at the top of its cell. A missing tile (`undefined`) leaves its cell empty.
@@ -8,35 +9,54 @@
  * @module
  */
 import type { RgbaImage } from "../../data/image.ts";
-import { filledImage, type Rgb } from "../../data/synth/raster.ts";
-import { pasteImage } from "./canvas.ts";
-import { drawText, lineHeightPx, textWidthPx, truncateToWidth } from "./text.ts";
+import type { ColourScale } from "../../xai/colour_scale.ts";
+import { COLOUR_BAR_BLOCK_PX, colourBarSvg } from "./colour_bar.ts";
+import {
+  MUTED_INK,
+  type SvgFigure,
+  svgFigure,
+  svgPicture,
+  svgRect,
+  svgText,
+} from "./svg_figure.ts";
+import {
+  LABEL_FONT_PX,
+  lineHeightPx,
+  textWidthPx,
+  TITLE_FONT_PX,
+  truncateToWidth,
+  wrapToWidth,
+} from "./text.ts";
 
-/** Page colour of every figure. */
-export const PAGE_RGB: Rgb = [255, 255, 255];
-/** Text colour of every figure. */
-export const INK_RGB: Rgb = [20, 20, 20];
 /** Margin around the grid and gap between cells, in pixels. */
 export const GRID_GAP_PX = 12;
-/** Font cell size of captions and headers (14 px capitals). */
-export const LABEL_CELL_PX = 2;
-/** Font cell size of titles (21 px capitals). */
-export const TITLE_CELL_PX = 3;
+/** Width of a tile's frame (correct / wrong marks), in pixels. */
+const FRAME_PX = 4;
 
-/** One tile: an image and the caption lines under it. */
+/** One tile: a picture and what goes under it. */
 export interface Tile {
+  /** The raster; drawn at `displayPx` when given (a larger raster prints sharper). */
   image: RgbaImage;
+  displayPx?: { widthPx: number; heightPx: number };
+  /** Keep pixels square when the picture is enlarged (nearest neighbour). */
+  pixelated?: boolean;
+  /** A frame around the picture in this colour (e.g. a wrong prediction in red). */
+  frame?: string;
+  /** A colour bar under the picture for this scale; `null`: the scale is not known. */
+  colourBar?: ColourScale | null;
   caption?: readonly string[];
 }
 
 /** What {@link tileGrid} draws. */
 export interface TileGridSpec {
-  /** Lines at the top of the page. */
+  /** Lines at the top of the page: a title, then subtitles. */
   title?: readonly string[];
   /** One header per column, above the first row. */
   columnHeaders?: readonly string[];
   /** Rows of tiles; rows may be shorter than the number of columns. */
   rows: readonly (readonly (Tile | undefined)[])[];
+  /** Paragraphs under the grid, wrapped to the page's width. */
+  footer?: readonly string[];
 }
 
 /** Where a tile landed on the page. */
@@ -49,8 +69,12 @@ export interface TileRect {
   heightPx: number;
 }
 
+function shownSize(tile: Tile): { widthPx: number; heightPx: number } {
+  return tile.displayPx ?? { widthPx: tile.image.widthPx, heightPx: tile.image.heightPx };
+}
+
 /**
- * Draws the grid; returns the page and where each tile went (in row-major order).
+ * Lays the grid out; returns the figure and where each tile went (in row-major order).
  *
  * @example
  * ```ts
@@ -58,52 +82,108 @@ export interface TileRect {
  * import { filledImage } from "../../data/synth/raster.ts";
  * import { tileGrid } from "./tile_grid.ts";
  * const tile = { image: filledImage(10, 5, [0, 0, 0]), caption: ["a"] };
- * const { image, tiles } = tileGrid({ title: ["T"], rows: [[tile, tile], [tile]] });
+ * const { image, tiles } = tileGrid({ title: ["T"], rows: [[tile, tile], [tile]], footer: ["f"] });
  * assert(tiles.length === 3 && image.widthPx > 20 && image.heightPx > 10);
+ * assert(image.svg.includes('class="title"') && image.svg.includes('class="footer"'));
  * ```
  */
-export function tileGrid(spec: TileGridSpec): { image: RgbaImage; tiles: TileRect[] } {
+export function tileGrid(spec: TileGridSpec): { image: SvgFigure; tiles: TileRect[] } {
   const present = spec.rows.flat().filter((t): t is Tile => t !== undefined);
   const columns = Math.max(spec.columnHeaders?.length ?? 0, ...spec.rows.map((r) => r.length), 1);
-  const cellWidthPx = Math.max(1, ...present.map((t) => t.image.widthPx));
-  const cellHeightPx = Math.max(1, ...present.map((t) => t.image.heightPx));
-  const captionLines = Math.max(0, ...present.map((t) => t.caption?.length ?? 0));
-  const labelLinePx = lineHeightPx(LABEL_CELL_PX);
-  const titleLinePx = lineHeightPx(TITLE_CELL_PX);
-  const titleHeightPx = (spec.title?.length ?? 0) * titleLinePx;
+  const cellWidthPx = Math.max(1, ...present.map((t) => shownSize(t).widthPx));
+  const cellHeightPx = Math.max(1, ...present.map((t) => shownSize(t).heightPx));
+  const labelLinePx = lineHeightPx(LABEL_FONT_PX);
+  // Under a picture: its colour bar, if any, then its captions.
+  const barPx = (t: Tile) => t.colourBar !== undefined ? COLOUR_BAR_BLOCK_PX + 4 : 0;
+  const belowPx = Math.max(
+    0,
+    ...present.map((t) => barPx(t) + (t.caption?.length ?? 0) * labelLinePx),
+  );
+  const [title, ...subtitles] = spec.title ?? [];
+  const titleHeightPx = (title === undefined ? 0 : lineHeightPx(TITLE_FONT_PX)) +
+    subtitles.length * labelLinePx + (title === undefined ? 0 : GRID_GAP_PX / 2);
   const headerHeightPx = spec.columnHeaders ? labelLinePx : 0;
-  const rowHeightPx = cellHeightPx + captionLines * labelLinePx + GRID_GAP_PX;
+  const rowHeightPx = cellHeightPx + belowPx + GRID_GAP_PX;
   const gridWidthPx = columns * cellWidthPx + (columns - 1) * GRID_GAP_PX;
-  const titleWidthPx = Math.max(0, ...(spec.title ?? []).map((l) => textWidthPx(l, TITLE_CELL_PX)));
-  const widthPx = 2 * GRID_GAP_PX + Math.max(gridWidthPx, titleWidthPx);
-  const heightPx = GRID_GAP_PX + titleHeightPx + headerHeightPx + spec.rows.length * rowHeightPx;
-  const page = filledImage(widthPx, heightPx, PAGE_RGB);
-
-  (spec.title ?? []).forEach((line, i) => {
-    drawText(page, line, GRID_GAP_PX, GRID_GAP_PX + i * titleLinePx, TITLE_CELL_PX, INK_RGB);
-  });
+  const titleWidthPx = Math.max(
+    title === undefined ? 0 : textWidthPx(title, TITLE_FONT_PX),
+    ...subtitles.map((l) => textWidthPx(l, LABEL_FONT_PX)),
+  );
+  const innerWidthPx = Math.max(gridWidthPx, titleWidthPx);
+  const footerLines = (spec.footer ?? []).flatMap((p) =>
+    wrapToWidth(p, LABEL_FONT_PX, innerWidthPx)
+  );
+  const body: string[] = [];
+  let yPx = GRID_GAP_PX;
+  if (title !== undefined) {
+    body.push(
+      svgText(title, GRID_GAP_PX, yPx, { fontPx: TITLE_FONT_PX, bold: true, className: "title" }),
+    );
+    yPx += lineHeightPx(TITLE_FONT_PX);
+    for (const line of subtitles) {
+      body.push(svgText(line, GRID_GAP_PX, yPx, { fontPx: LABEL_FONT_PX, className: "subtitle" }));
+      yPx += labelLinePx;
+    }
+  }
   const gridTopPx = GRID_GAP_PX + titleHeightPx;
   const columnLeftPx = (c: number) => GRID_GAP_PX + c * (cellWidthPx + GRID_GAP_PX);
-  const fit = (text: string) => truncateToWidth(text, LABEL_CELL_PX, cellWidthPx);
+  const fit = (text: string) => truncateToWidth(text, LABEL_FONT_PX, cellWidthPx);
   (spec.columnHeaders ?? []).forEach((header, c) => {
-    drawText(page, fit(header), columnLeftPx(c), gridTopPx, LABEL_CELL_PX, INK_RGB);
+    body.push(svgText(fit(header), columnLeftPx(c), gridTopPx, {
+      fontPx: LABEL_FONT_PX,
+      bold: true,
+      className: "column-header",
+    }));
   });
   const tiles: TileRect[] = [];
   spec.rows.forEach((row, r) => {
     const topPx = gridTopPx + headerHeightPx + r * rowHeightPx;
     row.forEach((tile, c) => {
       if (!tile) return;
-      const { widthPx: w, heightPx: h } = tile.image;
+      const { widthPx: w, heightPx: h } = shownSize(tile);
       const xPx = columnLeftPx(c) + Math.floor((cellWidthPx - w) / 2);
-      pasteImage(page, tile.image, xPx, topPx);
-      tiles.push({ row: r, column: c, xPx, yPx: topPx, widthPx: w, heightPx: h });
+      const parts = [
+        svgPicture(tile.image, xPx, topPx, { widthPx: w, heightPx: h, pixelated: tile.pixelated }),
+      ];
+      if (tile.frame) {
+        parts.push(svgRect(xPx - FRAME_PX / 2, topPx - FRAME_PX / 2, w + FRAME_PX, h + FRAME_PX, {
+          stroke: tile.frame,
+          strokePx: FRAME_PX,
+          className: "tile-frame",
+        }));
+      }
+      if (tile.colourBar !== undefined) {
+        parts.push(
+          colourBarSvg(
+            tile.colourBar ?? undefined,
+            columnLeftPx(c),
+            topPx + cellHeightPx + 6,
+            cellWidthPx,
+          ),
+        );
+      }
       (tile.caption ?? []).forEach((line, i) => {
-        const captionTopPx = topPx + cellHeightPx + i * labelLinePx + LABEL_CELL_PX * 2;
-        drawText(page, fit(line), columnLeftPx(c), captionTopPx, LABEL_CELL_PX, INK_RGB);
+        const captionTopPx = topPx + cellHeightPx + barPx(tile) + i * labelLinePx + 4;
+        parts.push(svgText(fit(line), columnLeftPx(c), captionTopPx, {
+          fontPx: LABEL_FONT_PX,
+          className: "caption",
+        }));
       });
+      body.push(`<g class="tile" data-row="${r}" data-column="${c}">${parts.join("")}</g>`);
+      tiles.push({ row: r, column: c, xPx, yPx: topPx, widthPx: w, heightPx: h });
     });
   });
-  return { image: page, tiles };
+  const footerTopPx = gridTopPx + headerHeightPx + spec.rows.length * rowHeightPx;
+  footerLines.forEach((line, i) => {
+    body.push(svgText(line, GRID_GAP_PX, footerTopPx + i * labelLinePx, {
+      fontPx: LABEL_FONT_PX,
+      fill: MUTED_INK,
+      className: "footer",
+    }));
+  });
+  const heightPx = footerTopPx + footerLines.length * labelLinePx +
+    (footerLines.length > 0 ? GRID_GAP_PX : 0);
+  return { image: svgFigure(2 * GRID_GAP_PX + innerWidthPx, heightPx, body), tiles };
 }
 
 /**
