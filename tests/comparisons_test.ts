@@ -19,6 +19,10 @@ import {
   readQuantusComparisons,
 } from "../runs/quantus_comparisons.ts";
 import { compare, compareSpec } from "../stages/compare.ts";
+import { planCharts } from "../plots/draw_charts.ts";
+import { dashboardData } from "../plots/dashboard/dashboard_data.ts";
+import { dashboardHtml } from "../plots/dashboard/dashboard_html.ts";
+import { WHICH_METHOD_CHARTS } from "../plots/dashboard/which_method_script.ts";
 import { parseStageArgs } from "../stages/cli.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { FIXTURE, writePlotsFixture } from "./plots_fixtures.ts";
@@ -78,7 +82,7 @@ Deno.test("compareMethods: the better method is found, direction-aware, with Hol
       rows,
     );
     assertEquals(ranked[0].method, "best");
-    assertEquals(ranked.map((r) => r.groups.join("")), ["a", "b", "b"]);
+    assertEquals(ranked.map((r) => r.letters), ["a", "b", "b"]);
   }
 });
 
@@ -197,4 +201,29 @@ Deno.test("compare without per-image files is one input error naming the folder 
   const args = await parseStageArgs(compareSpec, ["--out", dir.path]);
   await assertRejects(() => compare(args!), InputError, "run deno task quantus first");
   assertEquals(await freshQuantusComparisons(dir.path), undefined);
+});
+
+Deno.test("plots draws the comparison charts per model and the dashboard gets its panel", async () => {
+  await using dir = await testDir();
+  const out = join(dir.path, "out"), data = join(dir.path, "ds");
+  await writePlotsFixture(out, data, { quantus: true });
+  const plan = await planCharts({ out, data, classes: [...FIXTURE.classes], seed: 1 });
+  const ids = plan.charts.map((c) => `${c.folder}/${c.name}`);
+  for (const model of FIXTURE.models) {
+    for (const name of WHICH_METHOD_CHARTS) {
+      assert(ids.includes(`per_model/${model}/${name}`), name);
+    }
+  }
+  assertEquals(await comparisonsAreFresh(out), true, "planning wrote the tables");
+  const dashboard = await dashboardData(out, plan);
+  assertEquals(
+    dashboard.comparisons!.comparisons.length,
+    FIXTURE.models.length * FIXTURE.metrics.length,
+  );
+  const html = dashboardHtml(dashboard, { vega: "", vegaLite: "", vegaEmbed: "" });
+  assert(html.includes('id="which-method"') && !html.includes("WHICH_METHOD"));
+  assert(
+    html.includes('"method_ranks","metric_agreement"'),
+    "the panel's chart names reach the page",
+  );
 });

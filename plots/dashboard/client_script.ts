@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { WHICH_METHOD_CHARTS, WHICH_METHOD_CLIENT_JS } from "./which_method_script.ts";
 
 /** The script's source text. */
 export const DASHBOARD_CLIENT_JS = String.raw`
@@ -117,14 +118,17 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   var embeds = [];
   (function () {
     var host = document.getElementById("charts");
-    if (data.charts.length === 0) host.append(note("No charts: see the list of missing inputs below."));
+    // The "Which method?" panel shows its own charts.
+    var panelCharts = ${JSON.stringify(WHICH_METHOD_CHARTS)};
+    var gridCharts = data.charts.filter(function (c) { return panelCharts.indexOf(c.name) < 0; });
+    if (gridCharts.length === 0) host.append(note("No charts: see the list of missing inputs below."));
     var groups = [];
-    data.charts.forEach(function (c) { if (groups.indexOf(c.group) < 0) groups.push(c.group); });
+    gridCharts.forEach(function (c) { if (groups.indexOf(c.group) < 0) groups.push(c.group); });
     groups.forEach(function (g) {
       var title = g === "comparison" ? "Across models" : g === "dataset" ? "Data set" : "Model " + g;
       var grid = el("div", { class: "chart-grid" });
       host.append(el("h3", { text: title }), grid);
-      data.charts.filter(function (c) { return c.group === g; }).forEach(function (c) {
+      gridCharts.filter(function (c) { return c.group === g; }).forEach(function (c) {
         var box = el("div", { class: "chart", "data-chart": c.id });
         grid.append(box);
         embeds.push(embed(box, c.spec));
@@ -135,6 +139,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     else skipped.append(el("ul", {}, data.skipped.map(function (s) { return el("li", { text: s }); })));
   })();
 
+${WHICH_METHOD_CLIENT_JS}
   // Test image browser
   (function () {
     var host = document.getElementById("images");

@@ -11,6 +11,7 @@ import { summaryValues } from "../charts/quantus_metrics.ts";
 import type { ChartPlan } from "../draw_charts.ts";
 import { cellNumber, type CsvRecord, readCsvRecords } from "../inputs.ts";
 import type { ChartSpec } from "../render.ts";
+import type { QuantusComparisons } from "../../runs/quantus_comparisons.ts";
 
 /** One chart as the dashboard embeds it. */
 export interface DashboardChart {
@@ -50,6 +51,8 @@ export interface DashboardData {
   generated: string;
   performance?: { columns: string[]; records: CsvRecord[] };
   quantus?: ReturnType<typeof summaryValues>;
+  /** Pairwise method comparisons and metric agreement, for the "Which method?" panel. */
+  comparisons?: QuantusComparisons;
   /** Metric id → label and direction, for per-image score tables. */
   metrics: Record<string, { label: string; direction: string }>;
   charts: DashboardChart[];
@@ -147,6 +150,7 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
       ? { performance: { columns: plan.performance.columns, records: plan.performance.records } }
       : {}),
     ...(plan.quantus ? { quantus: summaryValues(plan.quantus) } : {}),
+    ...(plan.comparisons ? { comparisons: plan.comparisons } : {}),
     metrics,
     charts: plan.charts.map((c) => ({
       id: `${c.folder.replaceAll(sep, "/")}/${c.name}`,

@@ -90,7 +90,7 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
 <body>
 <header>
 <h1>ecg-xai dashboard</h1>
-<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
+<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#which-method-section">which method?</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
 </header>
 <main>
 <div id="performance-section">${
@@ -101,6 +101,13 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
       "quantus",
       "Quantus summary",
       "mean over test images with 95% CI; tick models, methods and metrics to filter the table and the chart",
+    )
+  }</div>
+<div id="which-method-section">${
+    section(
+      "which-method",
+      "Which method?",
+      "per model and metric, methods sharing a letter do not differ significantly on the same images (Wilcoxon signed-rank, Holm-corrected); the matrix shows whether the metrics rank the methods alike (Kendall's tau)",
     )
   }</div>
 <div id="charts-section">${
