@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { basename, extname, join } from "node:path";
+import { basename, extname, join, normalize } from "node:path";
 import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
@@ -16,7 +16,10 @@ export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png"] as const;
 
 /** One labelled image. */
 export interface Sample {
-  /** Stable id, traceable to the file: `<split>/<Class>/<file stem>`. */
+  /**
+   * Unique, stable id, traceable to the file: `<split>/<Class>/<file stem>`, or the file's path
+   * with its ending where stems collide (see {@link sampleIds}).
+   */
   id: string;
   /** Path of the image file. */
   file: string;
@@ -73,6 +76,73 @@ function stem(file: string): string {
   return basename(file, extname(file));
 }
 
+/** Where a sample's file lies: its split, class, and path below the class folder or root. */
+export interface SamplePlace {
+  split: Split;
+  className: string;
+  /**
+   * The file's path relative to its class folder (ImageFolder) or the data root (labels.csv),
+   * with `/` between folders.
+   */
+  relative: string;
+}
+
+/**
+ * The id of each sample, in order. The id is `<split>/<Class>/<file stem>` (what outputs and
+ * heatmap file names have always used); where two files of one split and class share that id
+ * (`MI(1).jpg` beside `MI(1).png`, `a/ecg.jpg` and `b/ecg.jpg` in a labels.csv), each of them
+ * gets `<split>/<Class>/<relative path with its ending>` instead, so no explanation overwrites
+ * another. Ids depend only on the list of files, so every run gives the same ones.
+ *
+ * @throws {InputError} when the longer ids still collide (e.g. `x.jpg`, `x.png` and
+ * `x.jpg.png` in one folder), naming the files to rename.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { sampleIds } from "./dataset.ts";
+ * const ids = sampleIds([
+ *   { split: "test", className: "MI", relative: "MI(1).jpg" },
+ *   { split: "test", className: "MI", relative: "MI(1).png" },
+ *   { split: "test", className: "MI", relative: "MI(2).jpg" },
+ * ]);
+ * assert.deepStrictEqual(ids, ["test/MI/MI(1).jpg", "test/MI/MI(1).png", "test/MI/MI(2)"]);
+ * ```
+ */
+export function sampleIds(places: readonly SamplePlace[]): string[] {
+  const short = places.map((p) => `${p.split}/${p.className}/${stem(p.relative)}`);
+  const uses = new Map<string, number>();
+  for (const id of short) uses.set(id, (uses.get(id) ?? 0) + 1);
+  const ids = places.map((p, i) =>
+    uses.get(short[i])! > 1 ? `${p.split}/${p.className}/${p.relative}` : short[i]
+  );
+  const owner = new Map<string, string>();
+  ids.forEach((id, i) => {
+    const other = owner.get(id);
+    if (other !== undefined) {
+      throw new InputError(
+        `${other} and ${places[i].relative} (${places[i].split}, class ${places[i].className}) ` +
+          `would both get the sample id "${id}"; rename one of them`,
+      );
+    }
+    owner.set(id, places[i].relative);
+  });
+  return ids;
+}
+
+/** A sample as found on disk, before {@link identify} names it. */
+type FoundSample = Omit<Sample, "id" | "maskFile"> & SamplePlace;
+
+/** Gives every found sample its id ({@link sampleIds}) and its mask, when there is one. */
+async function identify(root: string, found: readonly FoundSample[]): Promise<Sample[]> {
+  const ids = sampleIds(found);
+  const samples: Sample[] = [];
+  for (const [i, { relative: _, ...sample }] of found.entries()) {
+    samples.push(await withMask(root, { ...sample, id: ids[i] }));
+  }
+  return samples;
+}
+
 async function withMask(root: string, sample: Omit<Sample, "maskFile">): Promise<Sample> {
   const maskFile = join(root, "masks", sample.split, sample.className, `${stem(sample.file)}.png`);
   return (await fileExists(maskFile)) ? { ...sample, maskFile } : sample;
@@ -87,7 +157,7 @@ function checkClasses(found: readonly string[], expected: readonly string[], whe
 }
 
 async function openImageFolder(root: string, options: OpenDatasetOptions): Promise<Dataset> {
-  const samples: Sample[] = [];
+  const found: FoundSample[] = [];
   for (const split of options.splits ?? SPLITS) {
     const splitDir = join(root, split);
     if (!(await isDirectory(splitDir))) {
@@ -110,19 +180,11 @@ async function openImageFolder(root: string, options: OpenDatasetOptions): Promi
         );
       }
       for (const { name } of files) {
-        const file = join(classDir, name);
-        samples.push(
-          await withMask(root, {
-            id: `${split}/${className}/${stem(name)}`,
-            file,
-            label,
-            className,
-            split,
-          }),
-        );
+        found.push({ file: join(classDir, name), relative: name, label, className, split });
       }
     }
   }
+  const samples = await identify(root, found);
   return { root, layout: "imagefolder", classes: [...options.classes], samples };
 }
 
@@ -180,7 +242,7 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
     ? stratifiedSplit(rows.map((r) => ({ key: r.file, className: r.class })), options.seed)
     : undefined;
   const wanted = new Set(options.splits ?? SPLITS);
-  const samples: Sample[] = [];
+  const found: FoundSample[] = [];
   for (const row of rows) {
     const split = (row.split || assigned!.get(row.file)!) as Split;
     if (!wanted.has(split)) continue;
@@ -188,15 +250,15 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
     if (!(await fileExists(file))) {
       throw new InputError(`${csvPath}: ${row.file} is listed but the file does not exist`);
     }
-    const sample = {
-      id: `${split}/${row.class}/${stem(row.file)}`,
+    found.push({
       file,
+      relative: normalize(row.file.replaceAll("\\", "/")),
       label: classIndex.get(row.class)!,
       className: row.class,
       split,
-    };
-    samples.push(await withMask(root, sample));
+    });
   }
+  const samples = await identify(root, found);
   for (const split of wanted) {
     for (const className of options.classes) {
       if (!samples.some((s) => s.split === split && s.className === className)) {

@@ -108,6 +108,47 @@ Deno.test("labels.csv: unknown class, missing file, escaping path are errors nam
   await assertRejects(() => openDataset(dir.path, AB), InputError, "columns file,class");
 });
 
+Deno.test("ids stay unique where stems collide: MI(1).jpg beside MI(1).png, a/ecg.jpg and b/ecg.jpg", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(dir.path, { train: 1, val: 1, test: 2 }, ["A", "B"]);
+  await Deno.writeFile(`${dir.path}/test/A/A(1).jpg`, tinyPng());
+  const folder = await openDataset(dir.path, AB);
+  assertEquals(folder.samples.filter((s) => s.split === "test").map((s) => s.id), [
+    "test/A/A(1).jpg",
+    "test/A/A(1).png",
+    "test/A/A(2)",
+    "test/B/B(1)",
+    "test/B/B(2)",
+  ]);
+  assert(folder.samples.find((s) => s.id === "test/A/A(1).jpg")!.file.endsWith("A(1).jpg"));
+
+  await using flat = await testDir();
+  for (const sub of ["a", "b"]) await Deno.mkdir(`${flat.path}/${sub}`);
+  const rows = ["file,class,split", "a/ecg.jpg,A,test", "b/ecg.jpg,A,test", "c.png,B,test"];
+  await writeFlat(flat.path, rows.join("\n"), ["a/ecg.jpg", "b/ecg.jpg", "c.png"]);
+  const listed = await openDataset(flat.path, { ...AB, splits: ["test"] });
+  assertEquals(listed.samples.map((s) => s.id), [
+    "test/A/a/ecg.jpg",
+    "test/A/b/ecg.jpg",
+    "test/B/c",
+  ]);
+  assertEquals(new Set(listed.samples.map((s) => s.file)).size, 3);
+});
+
+Deno.test("ids that would still collide are an error naming both files", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(dir.path, { test: 1 }, ["A", "B"]);
+  for (const name of ["x.jpg", "x.png", "x.jpg.png"]) {
+    await Deno.writeFile(`${dir.path}/test/A/${name}`, tinyPng());
+  }
+  const e = await assertRejects(
+    () => openDataset(dir.path, { ...AB, splits: ["test"] }),
+    InputError,
+    'would both get the sample id "test/A/x.jpg"',
+  );
+  assert(e.message.includes("rename one"), e.message);
+});
+
 const REAL = `${SHARED_DIR}/data/ecg-images`;
 const haveReal = await pathExists(REAL);
 if (!haveReal) console.warn(`skipping real-data discovery test: ${REAL} is absent`);
