@@ -14,7 +14,7 @@
 import type { Random } from "../core/random.ts";
 import { holmAdjust } from "../statistics/holm.ts";
 import { pairedBootstrap, pairedDifferences } from "../statistics/paired.ts";
-import { rankGroups } from "../statistics/rank_groups.ts";
+import { groupLetters, rankGroups } from "../statistics/rank_groups.ts";
 import { wilcoxonSignedRank } from "../statistics/wilcoxon.ts";
 import type { ScoreDirection } from "./metric.ts";
 import { BOOTSTRAP_RESAMPLES } from "./summary.ts";
@@ -141,8 +141,10 @@ export interface RankedMethod {
   mean: number;
   /** 1 for the best mean, direction-aware. */
   rank: number;
-  /** Letters of the groups it belongs to: methods sharing a letter do not differ significantly. */
-  groups: string[];
+  /** Its rank groups, 0-based: methods sharing a group do not differ significantly. */
+  groups: number[];
+  /** The groups as letters, e.g. `ab`: methods sharing a letter do not differ significantly. */
+  letters: string;
 }
 
 /**
@@ -158,7 +160,7 @@ export interface RankedMethod {
  *   "higher",
  *   [{ methodA: "a", methodB: "b", better: "b" }], // only b vs a is significant
  * );
- * assert(ranked.map((r) => `${r.method}:${r.groups.join("")}`).join() === "b:a,c:ab,a:b");
+ * assert(ranked.map((r) => `${r.method}:${r.letters}`).join() === "b:a,c:ab,a:b");
  * ```
  */
 export function rankMethods(
@@ -179,6 +181,7 @@ export function rankMethods(
     mean: m.mean,
     rank: i + 1,
     groups: groups[i],
+    letters: groupLetters(groups[i]),
   }));
 }
 

@@ -9,43 +9,44 @@
  */
 
 /**
- * The letter name of group `k`: a..z, then a2..z2, and so on.
+ * The letters naming groups `groups` (0-based): a..z, then a2..z2, and so on, run together.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { groupLetter } from "./rank_groups.ts";
- * assert(groupLetter(0) === "a" && groupLetter(25) === "z" && groupLetter(26) === "a2");
+ * import { groupLetters } from "./rank_groups.ts";
+ * assert(groupLetters([0, 1]) === "ab" && groupLetters([25, 26]) === "za2");
  * ```
  */
-export function groupLetter(k: number): string {
-  const letter = String.fromCharCode(97 + (k % 26));
-  return k < 26 ? letter : `${letter}${Math.floor(k / 26) + 1}`;
+export function groupLetters(groups: readonly number[]): string {
+  const name = (k: number) =>
+    String.fromCharCode(97 + (k % 26)) + (k < 26 ? "" : String(Math.floor(k / 26) + 1));
+  return groups.map(name).join("");
 }
 
 /**
- * The letters of `count` items ordered best first (item 0 the best), given the pairs of items
+ * The groups of `count` items ordered best first (item 0 the best), given the pairs of items
  * that differ significantly. Piepho's insert-and-absorb: start with one group holding every
  * item; for each differing pair, split every group holding both into a copy without the one and
  * a copy without the other; drop groups contained in another. Groups are then lettered in the
- * order of their best item, so "a" always holds item 0 and letters read best to worst.
+ * order of their best item, so group 0 ("a") always holds item 0 and groups read best to worst.
  *
- * @returns for each item, its group letters in order, e.g. `["a", "b"]`.
+ * @returns for each item, the 0-based numbers of its groups in order, e.g. `[0, 1]` ("ab").
  * @throws {RangeError} for a pair naming an item outside 0..count−1 or an item with itself.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { rankGroups } from "./rank_groups.ts";
+ * import { groupLetters, rankGroups } from "./rank_groups.ts";
  * // best to worst A, B, C; only A and C differ: B is in both groups.
- * assert(rankGroups(3, [[0, 2]]).map((l) => l.join("")).join() === "a,ab,b");
- * assert(rankGroups(3, []).map((l) => l.join("")).join() === "a,a,a");
+ * assert(rankGroups(3, [[0, 2]]).map(groupLetters).join() === "a,ab,b");
+ * assert(rankGroups(3, []).map(groupLetters).join() === "a,a,a");
  * ```
  */
 export function rankGroups(
   count: number,
   differing: readonly (readonly [number, number])[],
-): string[][] {
+): number[][] {
   let groups: Set<number>[] = [new Set(Array.from({ length: count }, (_, i) => i))];
   for (const [i, j] of differing) {
     if (i === j || ![i, j].every((k) => Number.isInteger(k) && k >= 0 && k < count)) {
@@ -62,7 +63,7 @@ export function rankGroups(
   const ordered = groups.map((g) => [...g].sort((a, b) => a - b)).sort(lexicographic);
   return Array.from(
     { length: count },
-    (_, item) => ordered.flatMap((g, k) => g.includes(item) ? [groupLetter(k)] : []),
+    (_, item) => ordered.flatMap((g, k) => g.includes(item) ? [k] : []),
   );
 }
 
