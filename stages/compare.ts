@@ -30,7 +30,8 @@ export const compareSpec: StageSpec = {
     "between their rankings of the methods (lower-is-better metrics flipped), by mean and per " +
     "image.\n" +
     "Prints each metric's methods best first with their rank groups: methods sharing a letter " +
-    "do not differ significantly. See docs/metrics.md, 'Which method is better?'.\n" +
+    "do not differ significantly. See docs/metrics.md, 'Which method is better? Comparisons " +
+    "and agreement'.\n" +
     "Example: deno task compare --out outputs",
 };
 
@@ -63,7 +64,7 @@ export function rankingLines(
         metric.direction,
         comparisons.filter((c) => c.model === table.model && c.metric === metric.metric),
       );
-      const order = ranked.map((r) => `${r.method} [${r.groups.join("")}]`).join(", ");
+      const order = ranked.map((r) => `${r.method} [${r.letters}]`).join(", ");
       return `${table.model} ${metric.metric} (${metric.direction} is better), best first: ${order}`;
     })
   );
