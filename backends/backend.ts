@@ -9,8 +9,14 @@
  * @module
  */
 // deps.ts also imports the wasm and webgpu backends, which registers them with tfjs.
-import { tf } from "../deps.ts";
+import { tf, type tfWasm } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import {
+  DEFAULT_HEAP_BUDGET_MB,
+  type EmscriptenAllocator,
+  guardHeap,
+  setHeapBudgetMb,
+} from "./heap.ts";
 import { registerFastWasmKernels } from "./wasm/register_wasm_kernels.ts";
 import { loadOpenBlas } from "./openblas/openblas.ts";
 import { registerBlasConvolutions, unregisterBlasConvolutions } from "./openblas/blas_conv2d.ts";
@@ -46,6 +52,11 @@ export interface StartOptions {
    * pixel's position (see `backends/openblas/blas_conv2d.ts` on why that matters for ties).
    */
   openBlas?: boolean;
+  /**
+   * The heap budget batched passes size their chunks by, in MiB (`backends/heap.ts`); default
+   * {@link DEFAULT_HEAP_BUDGET_MB}.
+   */
+  heapBudgetMb?: number;
 }
 
 /** What this machine offers through WebGPU. */
@@ -136,8 +147,9 @@ export function resolveBackend(
  */
 export async function startBackend(
   requested: BackendName | "auto",
-  { openBlas = false }: StartOptions = {},
+  { openBlas = false, heapBudgetMb = DEFAULT_HEAP_BUDGET_MB }: StartOptions = {},
 ): Promise<BackendChoice> {
+  setHeapBudgetMb(heapBudgetMb);
   const needsProbe = requested === "auto" || requested === "webgpu";
   const choice = resolveBackend(requested, needsProbe ? await probeWebGpu() : undefined);
   // Prod mode drops tfjs's debug checks and its "install tfjs-node" banner under Deno.
@@ -165,6 +177,10 @@ export async function startBackend(
     throw new Error(`tfjs could not start the ${choice.name} backend`);
   }
   await tf.ready();
+  // An allocation the heap cannot take throws instead of handing tfjs address 0.
+  if (choice.name === "wasm") {
+    guardHeap((tf.backend() as tfWasm.BackendWasm).wasm as unknown as EmscriptenAllocator);
+  }
   return choice;
 }
 

@@ -62,6 +62,11 @@ export const configSchema = z.strictObject({
    * faster; XNNPACK where it is not installed), or tfjs's XNNPACK (see README, Backends).
    */
   convolutions: z.enum(CONVOLUTION_LIBRARIES),
+  /**
+   * MiB of the wasm heap (4 GiB at most) that batched model passes size their chunks to fill
+   * (`backends/heap.ts`, which checks the range).
+   */
+  heapBudgetMb: positiveInt,
   onBadImage: z.enum(BAD_IMAGE_POLICIES),
 });
 
@@ -85,6 +90,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   augmentFillGray: 0,
   backend: "auto",
   convolutions: "openblas",
+  heapBudgetMb: 2560,
   onBadImage: "fail",
 });
 

@@ -7,12 +7,14 @@
 import { tf } from "../deps.ts";
 import type { ShapeNHWC } from "../core/shapes.ts";
 import { tensorMemory } from "../backends/accelerated.ts";
+import { heapBudgetBytes } from "../backends/heap.ts";
 import { perturbSubsets } from "./kernels/perturb_subsets.ts";
 import {
   checkSubsetPerturbation,
   type SubsetPerturbation,
 } from "./kernels/perturb_subsets_types.ts";
 import { foldBatchNorm } from "../graph/fold_batchnorm.ts";
+import { rowsWithinBudget } from "../graph/footprint.ts";
 import { evaluateFrom } from "../graph/graph.ts";
 import { SparseStem } from "../graph/sparse_stem.ts";
 
@@ -32,7 +34,10 @@ const CPU_BATCH_VALUES = 8 * 224 * 224 * 3;
  * 224 px). On the CPU smaller calls are faster per image while their activations stay in
  * cache: resnet18's FaithfulnessCorrelation took 3.3–3.6 s per image in calls of 8 against 3.9 s
  * in calls of 64, and Grad-CAM re-explanations 84–97 ms per image in calls of 8 against
- * 101–107 ms in calls of 32.
+ * 101–107 ms in calls of 32. Fewer where a gradient pass of that many images would not fit the
+ * heap budget (`graph/footprint.ts`): the robustness metrics re-explain this many images per
+ * call, and an explainer's one gradient pass (the CAM family's) takes them all at once
+ * (resnet50 at 224 px: 4).
  *
  * @example
  * ```ts
@@ -48,7 +53,11 @@ const CPU_BATCH_VALUES = 8 * 224 * 224 * 3;
 export function metricBatchSize(layers: tf.LayersModel): number {
   if (tensorMemory() === "device") return METRIC_BATCH_SIZE;
   const imageValues = layers.inputs[0].shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
-  return Math.max(8, Math.min(METRIC_BATCH_SIZE, Math.floor(CPU_BATCH_VALUES / imageValues)));
+  const preferred = Math.max(
+    8,
+    Math.min(METRIC_BATCH_SIZE, Math.floor(CPU_BATCH_VALUES / imageValues)),
+  );
+  return rowsWithinBudget(layers, "gradient", preferred);
 }
 
 /**
@@ -58,11 +67,18 @@ export function metricBatchSize(layers: tf.LayersModel): number {
 const COPY_BYTES_PER_PASS = 128 * 2 ** 20;
 
 /**
+ * The share of the heap budget the copies of one pass may take on the host backends: the rest is
+ * for the model calls that score them.
+ */
+const COPY_SHARE_OF_HEAP_BUDGET = 1 / 16;
+
+/**
  * K, how many copies of every image of a batch of `shapeNHWC` one subset-perturbation pass
  * (`perturbSubsets`, {@link MetricModel.targetScoresOfSubsetCopies}) should build: as many as
- * fill {@link COPY_BYTES_PER_PASS}, at least 1. Metrics group their runs or steps by this (all
- * at once for small images) on every backend, so the grouping and the memory the copies take are
- * the same everywhere.
+ * fill {@link COPY_BYTES_PER_PASS}, at least 1 (on the host backends at most
+ * {@link COPY_SHARE_OF_HEAP_BUDGET} of the heap budget, which the default budget leaves at
+ * 128 MiB). Metrics group their runs or steps by this (all at once for small images) on every
+ * backend, so the grouping and the memory the copies take are the same everywhere.
  *
  * @example
  * ```ts
@@ -74,7 +90,10 @@ const COPY_BYTES_PER_PASS = 128 * 2 ** 20;
  */
 export function copiesPerPass(shapeNHWC: ShapeNHWC): number {
   const bytesPerCopy = shapeNHWC.reduce((a, b) => a * b, 4);
-  return Math.max(1, Math.floor(COPY_BYTES_PER_PASS / bytesPerCopy));
+  const bytes = tensorMemory() === "device"
+    ? COPY_BYTES_PER_PASS
+    : Math.min(COPY_BYTES_PER_PASS, COPY_SHARE_OF_HEAP_BUDGET * heapBudgetBytes());
+  return Math.max(1, Math.floor(bytes / bytesPerCopy));
 }
 
 /**

@@ -19,6 +19,7 @@
  */
 import { tf } from "../../deps.ts";
 import { InputError } from "../../core/errors.ts";
+import { rowsWithinBudget } from "../../graph/footprint.ts";
 import {
   camActivation,
   camAttribution,
@@ -39,7 +40,10 @@ export const SCORECAM_BATCH_SIZE = 32;
 
 /** Options of {@link SCORECAM}. */
 export interface ScoreCamOptions extends CamOptions {
-  /** Masked inputs per model call; default {@link SCORECAM_BATCH_SIZE}. Results do not depend on it. */
+  /**
+   * Masked inputs per model call; default {@link SCORECAM_BATCH_SIZE}, or fewer where the model's
+   * forward pass would not fit the heap budget (`graph/footprint.ts`). Results do not depend on it.
+   */
   batchSize?: number;
   /**
    * `classes` (default, the paper's): α_k^c = softmax_classes(f(X ∘ H^k))_c; `channels`
@@ -103,7 +107,7 @@ export const SCORECAM: Explainer<ScoreCamOptions> = {
     const batchSize = requireInteger(
       this.name,
       "batchSize",
-      options.batchSize ?? SCORECAM_BATCH_SIZE,
+      options.batchSize ?? rowsWithinBudget(model, "forward", SCORECAM_BATCH_SIZE),
       1,
     );
     const softmaxOver = options.softmaxOver ?? "classes";

@@ -14,6 +14,7 @@
  */
 import { tf } from "../../deps.ts";
 import { AffinePrefix } from "../../graph/affine_prefix.ts";
+import { rowsWithinBudget } from "../../graph/footprint.ts";
 import { IG_PATH } from "../kernels/ig_path.ts";
 import { type Baseline, type BaselineOptions, makeBaselineNHWC } from "./baselines.ts";
 import { sumGradientsOverRows } from "./batched_gradients.ts";
@@ -35,7 +36,11 @@ export interface IntegratedGradientsOptions extends ExplainOptions, BaselineOpti
   nSteps?: number;
   /** The quadrature rule; default `gausslegendre` (Captum's). */
   method?: IgMethod;
-  /** Model inputs per forward/backward pass; default 16. Only the summation order depends on it. */
+  /**
+   * Model inputs per forward/backward pass; default 16 (Captum's), or fewer where the model's
+   * gradient pass would not fit the heap budget (`graph/footprint.ts`). Used as given when set.
+   * Only the summation order depends on it.
+   */
   internalBatchSize?: number;
 }
 
@@ -121,7 +126,7 @@ export const INTEGRATED_GRADIENTS: Explainer<IntegratedGradientsOptions> = {
     const internalBatchSize = requireInteger(
       this.name,
       "internalBatchSize",
-      options.internalBatchSize ?? 16,
+      options.internalBatchSize ?? rowsWithinBudget(model, "gradient", 16),
       1,
     );
     const baselineNHWC = tf.tensor4d(

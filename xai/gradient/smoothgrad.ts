@@ -10,6 +10,7 @@
 import { tf } from "../../deps.ts";
 import { SeededRandom } from "../../core/random.ts";
 import { InputError } from "../../core/errors.ts";
+import { rowsWithinBudget } from "../../graph/footprint.ts";
 import { sumGradientsOverRows } from "./batched_gradients.ts";
 import {
   type Attribution,
@@ -28,7 +29,10 @@ export interface SmoothGradOptions extends SaliencyOptions {
   noiseLevel?: number;
   /** Seeds the noise; default 0. */
   seed?: number;
-  /** Noisy inputs per forward/backward pass; default 16. */
+  /**
+   * Noisy inputs per forward/backward pass; default 16, or fewer where the model's gradient pass
+   * would not fit the heap budget (`graph/footprint.ts`). Used as given when set.
+   */
   internalBatchSize?: number;
 }
 
@@ -77,7 +81,7 @@ export const SMOOTHGRAD: Explainer<SmoothGradOptions> = {
     const internalBatchSize = requireInteger(
       this.name,
       "internalBatchSize",
-      options.internalBatchSize ?? 16,
+      options.internalBatchSize ?? rowsWithinBudget(model, "gradient", 16),
       1,
     );
     const noiseLevel = options.noiseLevel ?? 0.15;

@@ -26,6 +26,7 @@ import { InputError } from "../../core/errors.ts";
 import { type Random, SeededRandom } from "../../core/random.ts";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../../data/preprocess.ts";
 import { foldBatchNorm } from "../../graph/fold_batchnorm.ts";
+import { rowsWithinBudget } from "../../graph/footprint.ts";
 import { SparseStem } from "../../graph/sparse_stem.ts";
 import { type SegmentationAlgorithm, segmentImage } from "./segmentation/algorithm.ts";
 import type { Segments } from "./segmentation/segments.ts";
@@ -49,7 +50,10 @@ export type ClassifierOutput = "probabilities" | "logits";
 export interface LimeOptions extends ExplainOptions {
   /** `num_samples`, the perturbed samples including the unperturbed first; default 800. */
   numSamples?: number;
-  /** `batch_size`, samples per model call; default 16 (only speed depends on it). */
+  /**
+   * `batch_size`, samples per model call; default 16, or fewer where the model's forward pass
+   * would not fit the heap budget (`graph/footprint.ts`). Only speed depends on it.
+   */
   batchSize?: number;
   /**
    * `hide_color`, the value hidden superpixels take in the MODEL'S INPUT SPACE (after
@@ -119,7 +123,11 @@ interface LimeSettings {
   seed: number;
 }
 
-function limeSettings(options: LimeOptions, channels: number): LimeSettings {
+function limeSettings(
+  options: LimeOptions,
+  channels: number,
+  model: tf.LayersModel,
+): LimeSettings {
   const method = "lime";
   const kernelWidth = options.kernelWidth ?? 0.25;
   if (!Number.isFinite(kernelWidth) || kernelWidth <= 0) {
@@ -158,7 +166,12 @@ function limeSettings(options: LimeOptions, channels: number): LimeSettings {
   }
   return {
     numSamples: requireInteger(method, "numSamples", options.numSamples ?? 800, 1),
-    batchSize: requireInteger(method, "batchSize", options.batchSize ?? 16, 1),
+    batchSize: requireInteger(
+      method,
+      "batchSize",
+      options.batchSize ?? rowsWithinBudget(model, "forward", 16),
+      1,
+    ),
     hideColor,
     kernelWidth,
     numFeatures: options.numFeatures === undefined
@@ -344,7 +357,7 @@ export async function limeImage(
   options: LimeOptions = {},
 ): Promise<LimeExplanation> {
   const [heightPx, widthPx, channels] = shapeHWC;
-  const settings = limeSettings(options, channels);
+  const settings = limeSettings(options, channels, model);
   const algorithm = typeof settings.segmentation === "string"
     ? settings.segmentation
     : settings.segmentation.algorithm;
@@ -439,7 +452,7 @@ export const LIME: Explainer<LimeOptions> = {
   ): Promise<Attribution> {
     checkExplainInputs(this.name, model, xNHWC, targets);
     const [batch, heightPx, widthPx, channels] = xNHWC.shape;
-    limeSettings(options, channels);
+    limeSettings(options, channels, model);
     const x = await xNHWC.data() as Float32Array;
     const imageSize = heightPx * widthPx * channels;
     const mapsNHW = new Float32Array(batch * heightPx * widthPx);

@@ -19,6 +19,7 @@
 import { tf } from "../../deps.ts";
 import { InputError } from "../../core/errors.ts";
 import { foldBatchNorm } from "../../graph/fold_batchnorm.ts";
+import { rowsWithinBudget } from "../../graph/footprint.ts";
 import { SparseStem } from "../../graph/sparse_stem.ts";
 import {
   type Attribution,
@@ -41,7 +42,10 @@ export interface OcclusionOptions extends ExplainOptions {
   strides?: number | readonly [number, number];
   /** `baselines`: the value the window takes, in the model's input space; default 0. */
   baselines?: number;
-  /** `perturbations_per_eval`: occluded copies per model call; default 16. */
+  /**
+   * `perturbations_per_eval`: occluded copies per model call; default 16, or fewer where the
+   * model's forward pass would not fit the heap budget (`graph/footprint.ts`).
+   */
   perturbationsPerEval?: number;
 }
 
@@ -62,7 +66,12 @@ export function windowStarts(sizePx: number, windowPx: number, stridePx: number)
 
 type OcclusionSettings = ReturnType<typeof occlusionSettings>;
 
-function occlusionSettings(options: OcclusionOptions, heightPx: number, widthPx: number) {
+function occlusionSettings(
+  options: OcclusionOptions,
+  heightPx: number,
+  widthPx: number,
+  defaultPerEval: number,
+) {
   const method = "occlusion";
   const window = options.slidingWindowShapes ?? [15, 15];
   if (!Array.isArray(window) || window.length !== 2) {
@@ -108,7 +117,7 @@ function occlusionSettings(options: OcclusionOptions, heightPx: number, widthPx:
     perturbationsPerEval: requireInteger(
       method,
       "perturbationsPerEval",
-      options.perturbationsPerEval ?? 16,
+      options.perturbationsPerEval ?? defaultPerEval,
       1,
     ),
   };
@@ -206,7 +215,12 @@ export const OCCLUSION: Explainer<OcclusionOptions> = {
   ): Promise<Attribution> {
     checkExplainInputs(this.name, model, xNHWC, targets);
     const [batch, heightPx, widthPx, channels] = xNHWC.shape;
-    const settings = occlusionSettings(options, heightPx, widthPx);
+    const settings = occlusionSettings(
+      options,
+      heightPx,
+      widthPx,
+      rowsWithinBudget(model, "forward", 16),
+    );
     const { rowStarts, columnStarts, windowRows, windowColumns } = settings;
     const x = await xNHWC.data() as Float32Array;
     const pixels = heightPx * widthPx;

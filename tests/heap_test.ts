@@ -1,0 +1,196 @@
+/**
+ * The wasm heap: an allocation the heap cannot take is a plain error (not a tensor at address 0),
+ * our wasm kernels compute the same above 2 GiB as below, and batched paths size their chunks
+ * by the model's activation footprint and the heap budget.
+ */
+import { tf } from "../deps.ts";
+import { startBackend } from "../backends/backend.ts";
+import {
+  DEFAULT_HEAP_BUDGET_MB,
+  heapBudgetBytes,
+  HeapExhaustedError,
+  heapFailure,
+  setHeapBudgetMb,
+  withinHeap,
+} from "../backends/heap.ts";
+import type { WasmBackend } from "../backends/wasm/wasm_kernel_utils.ts";
+import { loadOpenBlas } from "../backends/openblas/openblas.ts";
+import {
+  activationFootprint,
+  GRADIENT_BYTES_PER_ACTIVATION_BYTE,
+  rowsWithinBudget,
+  WEIGHT_COPIES,
+} from "../graph/footprint.ts";
+import { inputGradients } from "../graph/input_gradients.ts";
+import { buildModel } from "../models/registry.ts";
+import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
+import { copiesPerPass, metricBatchSize } from "../metrics/metric_model.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+/** The Emscripten module behind the wasm backend. */
+function wasmModule() {
+  return (tf.backend() as WasmBackend).wasm as unknown as {
+    _malloc(bytes: number): number;
+    _free(address: number): void;
+    HEAPU8: Uint8Array;
+  };
+}
+
+Deno.test("an allocation the wasm heap cannot take throws, and the backend goes on", async () => {
+  await startBackend("wasm");
+  // 4 GiB less a little: the allocator returns 0, which tfjs would take as the tensor's address
+  // and fill from there over the module's own data.
+  assertThrows(() => tf.fill([GiB - 64], 1), HeapExhaustedError, "the wasm heap is exhausted");
+  const sum = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4]));
+  assertEquals([...sum.dataSync()], [4, 6]);
+  sum.dispose();
+});
+
+Deno.test("heap failures become one line naming what ran out and what to do", async () => {
+  const abort = new WebAssembly.RuntimeError(
+    "Aborted(). Build with -sASSERTIONS for more info.",
+  );
+  assertEquals(heapFailure(abort), "the wasm backend aborted (Aborted())");
+  assert(heapFailure(new WebAssembly.RuntimeError("table index is out of bounds")));
+  assertEquals(heapFailure(new TypeError("x is undefined")), undefined);
+  const error = await assertRejects(
+    () =>
+      withinHeap("densenet121, integrated_gradients, a batch of 8 image(s)", () => {
+        throw abort;
+      }),
+    HeapExhaustedError,
+  );
+  assert(!error.message.includes("\n"), error.message);
+  assert(error.message.startsWith("densenet121, integrated_gradients"), error.message);
+  assert(error.message.includes("--heap-budget-mb"), error.message);
+  await assertRejects(
+    () => withinHeap("x", () => Promise.reject(new TypeError("a bug"))),
+    TypeError,
+  );
+});
+
+/**
+ * Fills the heap's free space below 2 GiB with blocks, so that what is allocated next lies above
+ * it (the memory grows; untouched pages cost no RAM). Returns the blocks, to free.
+ */
+function occupyBelow2GiB(): number[] {
+  const module = wasmModule();
+  const blocks: number[] = [];
+  for (const size of [16 * MiB, MiB, 64 * 1024, 4096, 256, 32]) {
+    for (;;) {
+      const address = module._malloc(size) >>> 0;
+      if (address >= 2 * GiB) {
+        module._free(address);
+        break;
+      }
+      blocks.push(address);
+    }
+  }
+  return blocks;
+}
+
+Deno.test({
+  name: "our wasm kernels (Winograd, MaxPoolGrad, backprop) give the same bits above 2 GiB",
+  // Winograd's transforms run only with OpenBLAS; without it the stock kernels are compared.
+  fn: async () => {
+    await startBackend("wasm", { openBlas: loadOpenBlas() !== undefined });
+    const backend = tf.backend() as WasmBackend;
+    // resnet18 at 64 px: 3 x 3 convolutions on 16 x 16 x 64 (Winograd) and a max-pool; mobilenet:
+    // depthwise convolutions and ReLU6, whose gradients are ours too.
+    for (const arch of ["resnet18", "mobilenet_v2"]) {
+      const model = buildModel(arch, { numClasses: 4, imgSizePx: 64, seed: 1 });
+      const x = tf.randomNormal([2, 64, 64, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+      const run = () => {
+        const { logits, gradient } = inputGradients(model, x, Int32Array.of(1, 2));
+        const offset = backend.dataIdMap.get(gradient.dataId)!.memoryOffset as number;
+        const values = [logits.dataSync(), gradient.dataSync()] as Float32Array[];
+        tf.dispose([logits, gradient]);
+        return { offset, values };
+      };
+      const below = run();
+      const blocks = occupyBelow2GiB();
+      try {
+        const above = run();
+        assert(above.offset >= 2 * GiB, `${arch}: the gradient lies at ${above.offset}`);
+        for (const [i, name] of ["logits", "gradient"].entries()) {
+          const [a, b] = [above.values[i], below.values[i]];
+          assert(a.every((v, j) => v === b[j]), `${arch}: ${name} differ above 2 GiB`);
+        }
+      } finally {
+        for (const block of blocks) wasmModule()._free(block);
+        tf.dispose(x);
+        model.dispose();
+      }
+    }
+    await startBackend("wasm");
+  },
+});
+
+Deno.test("chunk sizes follow the heap budget and the model's activation footprint", async () => {
+  await startBackend("wasm");
+  const model = buildModel("densenet121", { numClasses: 4, imgSizePx: 32, seed: 1 });
+  try {
+    const footprint = activationFootprint(model)!;
+    assert(footprint.totalBytes > footprint.largestBytes && footprint.weightBytes > 0);
+    const perRow = GRADIENT_BYTES_PER_ACTIVATION_BYTE * footprint.totalBytes;
+    const beside = WEIGHT_COPIES * footprint.weightBytes;
+    const budgetFor = (rows: number) => beside + (rows + 0.5) * perRow;
+    for (const rows of [1, 2, 3, 7]) {
+      assertEquals(rowsWithinBudget(model, "gradient", 16, budgetFor(rows)), rows);
+    }
+    assertEquals(rowsWithinBudget(model, "gradient", 16, beside / 2), 1);
+    assertEquals(rowsWithinBudget(model, "gradient", 16, 100 * GiB), 16);
+    // A forward pass keeps far less per row than a gradient pass.
+    assert(rowsWithinBudget(model, "forward", 1000, budgetFor(3)) > 3);
+    // The default budget leaves today's sizes where they fit.
+    assertEquals(heapBudgetBytes(), DEFAULT_HEAP_BUDGET_MB * MiB);
+    assertEquals(metricBatchSize(model), 64);
+    assertEquals(copiesPerPass([8, 224, 224, 3]), 27);
+    setHeapBudgetMb(budgetFor(3) / MiB);
+    try {
+      assertEquals(metricBatchSize(model), 3);
+      // A sixteenth of 64 MiB: 6 copies of a 224 px image (602,112 bytes each).
+      setHeapBudgetMb(64);
+      assertEquals(copiesPerPass([1, 224, 224, 3]), 6);
+    } finally {
+      setHeapBudgetMb(DEFAULT_HEAP_BUDGET_MB);
+    }
+    assertThrows(() => setHeapBudgetMb(5000), Error, "--heap-budget-mb 5000");
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("Integrated Gradients on densenet121 goes through the model in budget-sized chunks", async () => {
+  await startBackend("wasm");
+  const model = buildModel("densenet121", { numClasses: 4, imgSizePx: 32, seed: 1 });
+  const x = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 3) as tf.Tensor4D;
+  const targets = Int32Array.of(2);
+  const footprint = activationFootprint(model)!;
+  const budget = WEIGHT_COPIES * footprint.weightBytes +
+    3.5 * GRADIENT_BYTES_PER_ACTIVATION_BYTE * footprint.totalBytes;
+  try {
+    setHeapBudgetMb(budget / MiB);
+    assertEquals(rowsWithinBudget(model, "gradient", 16), 3);
+    const sized = await INTEGRATED_GRADIENTS.explain(model, x, targets, { nSteps: 8 });
+    setHeapBudgetMb(DEFAULT_HEAP_BUDGET_MB);
+    // Chunks of 3 rows (3 + 3 + 2 path points): the same sums, in the same order, as asking
+    // for 3; the default budget takes all 8 at once, which only reorders the sum.
+    const three = await INTEGRATED_GRADIENTS.explain(model, x, targets, {
+      nSteps: 8,
+      internalBatchSize: 3,
+    });
+    const whole = await INTEGRATED_GRADIENTS.explain(model, x, targets, { nSteps: 8 });
+    assert(sized.mapsNHW.every(Number.isFinite), "non-finite attributions");
+    assert(sized.mapsNHW.every((v, i) => v === three.mapsNHW[i]), "not the chunks of 3");
+    const scale = Math.max(...whole.mapsNHW.map(Math.abs));
+    assert(sized.mapsNHW.every((v, i) => Math.abs(v - whole.mapsNHW[i]) <= 1e-4 * scale));
+  } finally {
+    setHeapBudgetMb(DEFAULT_HEAP_BUDGET_MB);
+    x.dispose();
+    model.dispose();
+  }
+});
