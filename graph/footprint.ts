@@ -18,10 +18,11 @@
  * bytes per gradient row over the sum of layer outputs: resnet18 2.9, resnet50 2.6 (4 rows: heap
  * 2.08 GB, 8 rows: 3.63 GB), mobilenet_v2 2.3 (16 rows: 3.26 GB), efficientnet_b0 3.2 (8 rows:
  * 2.60 GB); tensor bytes per row by `tf.profile` 2.65–3.74 over the ten architectures. Forward
- * rows: 2.0–4.0 times the largest output. With the default budget (2.5 GiB), Integrated Gradients'
- * 16 rows stay 16 for resnet18 (ecgnet at 128 px too) and become 13 for resnet34, 9 for
- * mobilenet_v2 (16 took 3.26 GB of the 4 GiB), 8 for efficientnet_b0, 4 for resnet50, 3 for
- * densenet169, 2 for resnet101 and 1 for vgg16_bn, whose 512 MB of weights dominate.
+ * rows: 2.0–4.0 times the largest output. With the default budget (2.5 GiB), at 224 px Integrated
+ * Gradients' 16 rows stay 16 for resnet18 (and ecgnet) and become 13 for resnet34, 10 for
+ * mobilenet_v2 (16 took 3.26 GB of the 4 GiB), 8 for efficientnet_b0, 6 for efficientnet_b1,
+ * 4 for resnet50 and densenet121, 3 for densenet169, 2 for resnet101 and 1 for vgg16_bn, whose
+ * 512 MB of weights dominate; forward passes keep 16 everywhere.
  *
  * @module
  */
