@@ -5,14 +5,15 @@
  * @module
  */
 import { CHART_FONT_FAMILY, type ChartSpec } from "../render.ts";
-import { ORIENTED_SCALE_NOTE, type OrientedScore } from "./quantus_scores.ts";
-import { CHART_CONFIG } from "./theme.ts";
+import { constantMetrics, ORIENTED_SCALE_NOTE, type OrientedScore } from "./quantus_scores.ts";
+import { CHART_CONFIG, methodColourScale } from "./theme.ts";
 
 const RADIUS_PX = 150;
 
 /**
- * The radar of `model`'s oriented scores (see `quantus_scores.ts`): one spoke per metric, the
- * centre is the worst of all models and methods, the rim the best.
+ * The radar of `model`'s oriented scores (see `quantus_scores.ts`): one spoke per metric,
+ * normalised per metric over all models and methods: the centre is the worst, the rim the
+ * best. A metric without variation keeps its spoke, labelled so, and no points.
  *
  * @example
  * ```ts
@@ -27,10 +28,11 @@ const RADIUS_PX = 150;
 export function quantusRadarChart(model: string, scores: readonly OrientedScore[]): ChartSpec {
   const mine = scores.filter((s) => s.model === model);
   const metrics = [...new Set(mine.map((s) => s.metric))];
+  const flat = constantMetrics(scores);
   const angle = (metric: string) =>
     -Math.PI / 2 + (2 * Math.PI * metrics.indexOf(metric)) /
       metrics.length;
-  const values = mine.map((s) => ({
+  const values = mine.filter((s) => !flat.has(s.metric)).map((s) => ({
     method: s.method,
     metric: s.metric,
     label: s.label,
@@ -39,13 +41,11 @@ export function quantusRadarChart(model: string, scores: readonly OrientedScore[
     score: s.score,
     angle: angle(s.metric),
   }));
-  const spokes = metrics.map((metric) => ({
-    metric,
-    label: `${mine.find((s) => s.metric === metric)!.label} (${
-      mine.find((s) => s.metric === metric)!.direction
-    } better)`,
-    angle: angle(metric),
-  }));
+  const spokes = metrics.map((metric) => {
+    const { label, direction, mean } = mine.find((s) => s.metric === metric)!;
+    const flatNote = flat.has(metric) ? `, all = ${Number(mean.toPrecision(3))}: not drawn` : "";
+    return { metric, label: `${label} (${direction} better${flatNote})`, angle: angle(metric) };
+  });
   const xy = (r: string) => ({
     x: { signal: `scale('radial', ${r}) * cos(datum.angle)` },
     y: { signal: `scale('radial', ${r}) * sin(datum.angle)` },
@@ -69,7 +69,10 @@ export function quantusRadarChart(model: string, scores: readonly OrientedScore[
       },
       title: {
         text: `Quantus radar: ${model}`,
-        subtitle: ["outward = better (centre = worst, rim = best);", ...ORIENTED_SCALE_NOTE],
+        subtitle: [
+          "outward = better (centre = worst, rim = best, rings every 0.25);",
+          ...ORIENTED_SCALE_NOTE,
+        ],
         offset: 40,
       },
       signals: [{ name: "radius", value: RADIUS_PX }],
@@ -80,12 +83,7 @@ export function quantusRadarChart(model: string, scores: readonly OrientedScore[
       ],
       scales: [
         { name: "radial", type: "linear", domain: [0, 1], range: [0, RADIUS_PX], zero: true },
-        {
-          name: "color",
-          type: "ordinal",
-          domain: { data: "scores", field: "method", sort: true },
-          range: "category",
-        },
+        { name: "color", type: "ordinal", ...methodColourScale(mine.map((s) => s.method)) },
       ],
       legends: [{ fill: "color", stroke: "color", title: "method", orient: "right" }],
       marks: [{

@@ -6,8 +6,20 @@
  */
 import type { QuantusSummaryRow } from "../inputs.ts";
 import type { ChartSpec } from "../render.ts";
-import { SUMMARY_TOOLTIP, summaryValues } from "./quantus_metrics.ts";
-import { CHART_CONFIG, chartTitle, legendSelection, numberTip } from "./theme.ts";
+import {
+  panelNoteLayer,
+  panelNoteTransforms,
+  SUMMARY_TOOLTIP,
+  summaryValues,
+} from "./quantus_metrics.ts";
+import {
+  AXIS_NUMBER_FORMAT,
+  CHART_CONFIG,
+  chartTitle,
+  legendSelection,
+  methodColour,
+  numberTip,
+} from "./theme.ts";
 
 /** Metric ids tried first, in order, for each axis. */
 const PREFERRED = {
@@ -113,15 +125,17 @@ export function quantusScatterChart(rows: readonly QuantusSummaryRow[]): ChartSp
           field: "faithfulness",
           type: "quantitative",
           title: axisTitle(faith),
-          scale: { zero: false },
+          scale: { zero: false, padding: 12 },
+          axis: { format: AXIS_NUMBER_FORMAT, tickCount: 5 },
         },
         y: {
           field: "sensitivity",
           type: "quantitative",
           title: axisTitle(sens),
-          scale: { zero: false },
+          scale: { zero: false, padding: 12 },
+          axis: { format: AXIS_NUMBER_FORMAT, tickCount: 5 },
         },
-        color: { field: "method", type: "nominal" },
+        color: methodColour(values.map((v) => v.method)),
         shape: { field: "model", type: "nominal" },
         opacity: pick.opacity,
         tooltip: [
@@ -175,13 +189,20 @@ export function sensitivityTrendChart(
       spec: {
         width: 320,
         height: 220,
-        encoding: { x, color: { field: "method", type: "nominal" } },
+        transform: panelNoteTransforms("panel"),
+        encoding: { x, color: methodColour(rows.map((r) => r.method)) },
         layer: [
           {
             params: pick.params,
             mark: { type: "line", point: true },
             encoding: {
-              y: { field: "mean", type: "quantitative", title: "mean", scale: { zero: false } },
+              y: {
+                field: "mean",
+                type: "quantitative",
+                title: "mean",
+                scale: { zero: false },
+                axis: { format: AXIS_NUMBER_FORMAT, tickCount: 5 },
+              },
               opacity: pick.opacity,
               tooltip: SUMMARY_TOOLTIP,
             },
@@ -194,6 +215,7 @@ export function sensitivityTrendChart(
               opacity: pick.opacity,
             },
           },
+          panelNoteLayer("panel", 320),
         ],
       },
     },

@@ -92,6 +92,26 @@ export function xaiQuality(
   );
 }
 
+/**
+ * Metrics whose means are all equal over every model and method: nothing to tell apart, so
+ * the radar does not draw them and XAI quality leaves them out (their oriented score, 0.5,
+ * would read as "average").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { constantMetrics } from "./quantus_scores.ts";
+ * const s = (metric: string, mean: number) =>
+ *   ({ model: "m", method: "a", metric, label: metric, direction: "higher" as const, mean, score: 0.5 });
+ * assert.deepStrictEqual([...constantMetrics([s("x", 0), s("x", 0), s("y", 1), s("y", 2)])], ["x"]);
+ * ```
+ */
+export function constantMetrics(scores: readonly OrientedScore[]): Set<string> {
+  const means = new Map<string, Set<number>>();
+  for (const s of scores) means.set(s.metric, (means.get(s.metric) ?? new Set()).add(s.mean));
+  return new Set([...means].filter(([, m]) => m.size === 1).map(([metric]) => metric));
+}
+
 /** What the oriented scale means, as subtitle lines. */
 export const ORIENTED_SCALE_NOTE: readonly string[] = [
   "each metric min-max scaled over all models and methods,",
