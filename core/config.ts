@@ -9,6 +9,7 @@
 import { z } from "../deps.ts";
 import { InputError } from "./errors.ts";
 import { escapesFolder, isPlainName } from "./paths.ts";
+import { describeIssue } from "./schema_issues.ts";
 
 /** Backends a run can ask for; `auto` picks webgpu on a real GPU and wasm otherwise. */
 export const BACKEND_NAMES = ["auto", "webgpu", "wasm", "cpu"] as const;
@@ -94,21 +95,6 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   onBadImage: "fail",
 });
 
-function describeValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function valueAt(object: unknown, path: readonly PropertyKey[]): unknown {
-  let value = object;
-  for (const key of path) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}
-
 /**
  * Validates `candidate` as a full config; `source` names where its values came from.
  *
@@ -135,9 +121,7 @@ export function validateConfig(candidate: unknown, source: string): Config {
         issue.keys.map((k) => `"${k}"`).join(", ")
       }; allowed: ${allowed}`;
     }
-    const field = issue.path.map(String).join(".") || "(root)";
-    const got = describeValue(valueAt(candidate, issue.path));
-    return `  field "${field}": got ${got}; ${issue.message}`;
+    return `  ${describeIssue(issue, candidate)}`;
   });
   throw new InputError(`${source}: invalid configuration\n${lines.join("\n")}`);
 }

@@ -32,10 +32,11 @@
  * @module
  */
 import { join } from "node:path";
-import { parseCsv } from "../deps.ts";
+import { z } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { parseStateCsv, parseStateJson } from "../core/state_file.ts";
 import type { FlagSpec } from "../stages/cli.ts";
 
 /** This process's share of the work: shard `index` of `count` (0-based). */
@@ -246,11 +247,14 @@ export async function writePart(
   await writeFileAtomic(join(folder, PARTS_DIR, fp, partName(chunk, chunks)), csvText);
 }
 
+/** What a run's `plan.json` holds. */
+const planSchema = z.looseObject({ chunks: z.number().int().positive() });
+
 /**
  * The parts state of `folder`, or `undefined` when it has no parts (never started, or merged).
  *
  * @throws {InputError} when parts of several runs lie side by side (shards run with different
- * flags or checkpoints).
+ * flags or checkpoints), or `plan.json` is damaged.
  *
  * @example
  * ```ts
@@ -272,8 +276,12 @@ export async function readPartsState(folder: string): Promise<PartsState | undef
   }
   const fp = runs[0].name;
   const planFile = join(root, fp, PLAN_FILE);
-  const plan = JSON.parse(await Deno.readTextFile(planFile)) as { chunks?: unknown };
-  if (typeof plan.chunks !== "number") throw new InputError(`${planFile}: no chunk count`);
+  const plan = parseStateJson(
+    await Deno.readTextFile(planFile),
+    planFile,
+    planSchema,
+    `delete the folder ${join(root, fp)} and run the stage again (its chunks are redone)`,
+  );
   const done: number[] = [];
   for (const entry of await listDirSorted(join(root, fp))) {
     const match = /^chunk-(\d+)-of-(\d+)\.csv$/.exec(entry.name);
@@ -285,7 +293,8 @@ export async function readPartsState(folder: string): Promise<PartsState | undef
 /**
  * The rows of every chunk's part in chunk order, header once, when all chunks are done.
  *
- * @throws {InputError} listing the missing chunks, or when parts' headers differ.
+ * @throws {InputError} listing the missing chunks, or when a part is damaged or parts' headers
+ * differ.
  *
  * @example
  * ```ts
@@ -312,7 +321,8 @@ export async function readAllParts(folder: string): Promise<string[][]> {
   const rows: string[][] = [];
   for (let chunk = 0; chunk < state.chunks; chunk++) {
     const file = join(folder, PARTS_DIR, state.fingerprint, partName(chunk, state.chunks));
-    const [head, ...body]: string[][] = parseCsv(await Deno.readTextFile(file));
+    const fix = "delete it and run the stage again (that chunk is redone), then merge";
+    const [head, ...body] = parseStateCsv(await Deno.readTextFile(file), file, fix);
     header ??= head;
     if (head.join() !== header.join()) throw new InputError(`${file}: header differs`);
     rows.push(...body);

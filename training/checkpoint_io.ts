@@ -11,11 +11,13 @@
  * @module
  */
 import { join } from "node:path";
-import { tf } from "../deps.ts";
+import { tf, z } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import { configSchema } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { escapesFolder, isPlainName } from "../core/paths.ts";
+import { parseStateJson } from "../core/state_file.ts";
 
 /** The weights file name inside a checkpoint folder. */
 export const WEIGHTS_FILE = "weights.bin";
@@ -82,12 +84,78 @@ export interface CheckpointMeta {
   classes: string[];
   /** Square input size the model was trained at. */
   imgSizePx: number;
-  /** 1-based epoch the weights come from. */
+  /** 1-based epoch the weights come from; 0 for imported weights (no epoch was trained here). */
   epoch: number;
-  /** Validation accuracy at that epoch. */
-  valAccuracy: number;
+  /** Validation accuracy at that epoch; null for imported weights (not validated here). */
+  valAccuracy: number | null;
   /** The run's settings, for the record. */
   config: Record<string, unknown>;
+  /** Set when the weights were imported (`deno task import`) rather than trained here. */
+  imported?: ImportedWeights;
+  /** The data set it was trained on (for imported weights: the one `--data` named). */
+  data?: DataIdentity;
+  /** The project version that wrote it (`runs/provenance.ts`'s `projectVersion`). */
+  version?: string;
+}
+
+/**
+ * A data set as provenance records it: its root as given and a fingerprint of its file list and
+ * sizes (`runs/provenance.ts`'s `dataIdentity`).
+ */
+export interface DataIdentity {
+  root: string;
+  /** Hash of every file's relative path and size. */
+  fingerprint: string;
+  files: number;
+  bytes: number;
+}
+
+/** Where the weights of an imported checkpoint came from. */
+export interface ImportedWeights {
+  /** The `.safetensors` file, as given. */
+  file: string;
+  /** SHA-256 of the whole file (hex), as `sha256sum` prints it. */
+  sha256: string;
+  /** When it was imported (ISO 8601). */
+  at: string;
+  /** The key prefix removed from every tensor name (`module.`), if there was one. */
+  strippedPrefix?: string;
+}
+
+/**
+ * What `meta.json` must hold for a stage to use the checkpoint; the input size has the config's
+ * range, so a damaged value stops here instead of allocating gigabytes. Other fields are kept.
+ */
+const checkpointMetaSchema = z.looseObject({
+  model: z.string(),
+  classes: z.array(z.string()).min(1),
+  imgSizePx: configSchema.shape.imgSizePx,
+});
+
+/** What `model.json` must hold for {@link loadWeightsInto}: tfjs's weights manifest. */
+const modelJsonSchema = z.looseObject({
+  weightsManifest: z.array(z.looseObject({
+    paths: z.array(z.string()).optional(),
+    weights: z.array(z.looseObject({
+      name: z.string(),
+      shape: z.array(z.number().int().min(0)),
+      dtype: z.string(),
+    })),
+  })),
+});
+
+/**
+ * The way out of a damaged checkpoint folder, for error messages.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { checkpointFix } from "./checkpoint_io.ts";
+ * assert(checkpointFix("outputs/checkpoints/ecgnet_best").includes("--fresh"));
+ * ```
+ */
+export function checkpointFix(dir: string): string {
+  return `delete the folder ${dir} and train again (deno task train --fresh)`;
 }
 
 /**
@@ -190,8 +258,9 @@ export async function writeCheckpoint(
 /**
  * Reads a checkpoint's `meta.json`.
  *
- * @throws {InputError} when the folder or its `meta.json` is missing or unreadable, or a model
- * or class name in it is a path (`../x`), since names become folder names.
+ * @throws {InputError} when the folder or its `meta.json` is missing or damaged (not JSON, a
+ * field missing or out of range), or a model or class name in it is a path (`../x`), since names
+ * become folder names.
  *
  * @example
  * ```ts ignore
@@ -209,10 +278,7 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
     }
     throw e;
   }
-  const meta = JSON.parse(text) as Partial<CheckpointMeta>;
-  if (typeof meta.model !== "string" || !Array.isArray(meta.classes) || !meta.imgSizePx) {
-    throw new InputError(`${file}: not a checkpoint meta file (needs model, classes, imgSizePx)`);
-  }
+  const meta = parseStateJson(text, file, checkpointMetaSchema, checkpointFix(dir));
   const notPlain = [meta.model, ...meta.classes].find((n) =>
     typeof n !== "string" || !isPlainName(n)
   );
@@ -222,14 +288,14 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
         "folder names and may not contain / or \\ or be . or .. (fix or re-save the checkpoint)",
     );
   }
-  return meta as CheckpointMeta;
+  return meta as unknown as CheckpointMeta;
 }
 
 /**
  * Loads the weights of checkpoint folder `dir` into `model` (same architecture), by position.
  *
- * @throws {InputError} naming the file when the weights do not fit the model, or when
- * `model.json` names a weights file outside the folder (`../`, absolute).
+ * @throws {InputError} naming the file when the weights do not fit the model, when `model.json`
+ * is damaged, or when it names a weights file outside the folder (`../`, absolute).
  *
  * @example
  * ```ts ignore
@@ -240,10 +306,10 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
 export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promise<void> {
   const jsonFile = join(dir, "model.json");
   const weightsFile = join(dir, WEIGHTS_FILE);
-  let manifest: { weightsManifest?: { paths?: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  let jsonText: string;
   let bytes: Uint8Array;
   try {
-    manifest = JSON.parse(await Deno.readTextFile(jsonFile));
+    jsonText = await Deno.readTextFile(jsonFile);
     bytes = await Deno.readFile(weightsFile);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -251,7 +317,8 @@ export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promi
     }
     throw e;
   }
-  const groups = manifest.weightsManifest ?? [];
+  const groups = parseStateJson(jsonText, jsonFile, modelJsonSchema, checkpointFix(dir))
+    .weightsManifest;
   const escaping = groups.flatMap((group) => group.paths ?? []).find(escapesFolder);
   if (escaping !== undefined) {
     throw new InputError(
@@ -259,7 +326,7 @@ export async function loadWeightsInto(model: tf.LayersModel, dir: string): Promi
         `checkpoint folder; a checkpoint's files must lie inside it (re-save the checkpoint)`,
     );
   }
-  const specs = groups.flatMap((group) => group.weights);
+  const specs = groups.flatMap((group) => group.weights) as tf.io.WeightsManifestEntry[];
   const targets = model.weights;
   const misfit = (why: string) =>
     new InputError(`${weightsFile}: does not fit this ${model.name} model (${why})`);

@@ -17,10 +17,12 @@
  * @module
  */
 import { join } from "node:path";
-import { tf } from "../deps.ts";
+import { tf, z } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { isPlainName } from "../core/paths.ts";
+import { parseStateJson } from "../core/state_file.ts";
 import type { AdamW, AdamWState } from "./adamw.ts";
 import { checkpointFiles, loadWeightsInto, writeFolderAtomic } from "./checkpoint_io.ts";
 import type { EarlyStoppingState } from "./early_stopping.ts";
@@ -63,6 +65,37 @@ export interface ResumeManifest {
   /** Set when early stopping ended the run (more epochs would not be trained). */
   stoppedEarly: boolean;
 }
+
+const count = z.number().int().min(0);
+/** A loss or accuracy: a diverged epoch's NaN is written to JSON as null. */
+const measured = z.number().nullable();
+
+/**
+ * What `state.json` must hold. The settings are only compared with this run's, so any values
+ * pass; the rest decides what is loaded and must have its type (the folder, a name inside the
+ * resume folder, may not be a path).
+ */
+const resumeManifestSchema = z.looseObject({
+  version: z.literal(1),
+  settings: z.record(z.string(), z.unknown()),
+  epochsDone: count,
+  folder: z.string().refine(isPlainName, { message: "must be a folder name inside it" }),
+  optimizerStep: count,
+  earlyStopping: z.looseObject({
+    bestValAccuracy: measured,
+    bestEpoch: count,
+    epochsWithoutImprovement: count,
+  }),
+  history: z.array(z.looseObject({
+    epoch: count,
+    trainLoss: measured,
+    valLoss: measured,
+    trainAccuracy: measured,
+    valAccuracy: measured,
+    seconds: z.number(),
+  })),
+  stoppedEarly: z.boolean(),
+});
 
 /**
  * The settings that differ between a saved run and this one, as `name: saved -> now` lines;
@@ -120,6 +153,9 @@ export async function writeResumeState(
 /**
  * Reads the manifest of `dir`, or `undefined` when there is none.
  *
+ * @throws {InputError} naming the file and `--fresh` when it is damaged (cut short, not JSON,
+ * a field missing or of the wrong type).
+ *
  * @example
  * ```ts
  * import assert from "node:assert";
@@ -130,11 +166,9 @@ export async function writeResumeState(
 export async function readResumeManifest(dir: string): Promise<ResumeManifest | undefined> {
   const file = join(dir, MANIFEST);
   if (!(await statOrUndefined(file))) return undefined;
-  const manifest = JSON.parse(await Deno.readTextFile(file)) as ResumeManifest;
-  if (manifest.version !== 1 || typeof manifest.folder !== "string") {
-    throw new InputError(`${file}: unknown resume state format; pass --fresh to start over`);
-  }
-  return manifest;
+  const fix = `pass --fresh to start over (or delete the folder ${dir})`;
+  const manifest = parseStateJson(await Deno.readTextFile(file), file, resumeManifestSchema, fix);
+  return manifest as unknown as ResumeManifest;
 }
 
 /**
