@@ -29,6 +29,8 @@ import { confidenceHistogramChart, predictionConfidences } from "./charts/confid
 import { confusionMatrixChart, parseConfusionCsv } from "./charts/confusion_matrix.ts";
 import { classDistributionChart, dataSplitChart } from "./charts/dataset_charts.ts";
 import { markdownTable } from "./charts/performance_table.ts";
+import { methodRankCells } from "./charts/method_ranks.ts";
+import { latexOf, markdownOf, quantusSummaryTable, recordsTable } from "./charts/paper_tables.ts";
 import { performanceVsXaiChart } from "./charts/performance_vs_xai.ts";
 import { quantusMetricsChart } from "./charts/quantus_metrics.ts";
 import { quantusRadarChart } from "./charts/quantus_radar.ts";
@@ -275,6 +277,36 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
   };
 }
 
+/**
+ * Rank-group letters by model, metric and method, for the metrics the comparisons cover.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { rankGroups } from "./draw_charts.ts";
+ * assert(rankGroups({ charts: [], skipped: [], models: [] }) === undefined);
+ * ```
+ */
+export function rankGroups(
+  plan: ChartPlan,
+): Map<string, Map<string, Map<string, string>>> | undefined {
+  if (!plan.quantus || !plan.comparisons) return undefined;
+  const compared = plan.comparisons.comparisons;
+  const groups = new Map<string, Map<string, Map<string, string>>>();
+  for (const model of new Set(compared.map((c) => c.model))) {
+    const byMetric = new Map<string, Map<string, string>>();
+    for (const cell of methodRankCells(model, plan.quantus, compared)) {
+      if (!compared.some((c) => c.model === model && c.metric === cell.metric)) continue;
+      byMetric.set(
+        cell.metric,
+        (byMetric.get(cell.metric) ?? new Map()).set(cell.method, cell.groups),
+      );
+    }
+    groups.set(model, byMetric);
+  }
+  return groups;
+}
+
 /** What {@link drawCharts} wrote. */
 export interface DrawnCharts {
   /** Every file written, in order. */
@@ -285,8 +317,9 @@ export interface DrawnCharts {
 
 /**
  * Draws the planned charts under `<out>/plots/` (`.svg`, `.png`, spec; with `options.dpi` the
- * paper export) and writes the model performance table as
- * `plots/comparison/model_performance.{csv,md}`, with a progress bar.
+ * paper export) and writes the tables, with a progress bar:
+ * `plots/comparison/model_performance.{csv,md,tex}` and, from the Quantus summary (with the
+ * comparisons' rank groups when they exist), `plots/comparison/quantus_summary.{md,tex}`.
  *
  * @example
  * ```ts ignore
@@ -306,9 +339,20 @@ export async function drawCharts(
     const { columns, records, csvText } = plan.performance;
     const csv = join(root, "comparison", "model_performance.csv");
     const md = join(root, "comparison", "model_performance.md");
+    const tex = join(root, "comparison", "model_performance.tex");
     await writeFileAtomic(csv, csvText);
     await writeFileAtomic(md, markdownTable(columns, records));
-    files.push(csv, md);
+    const table = recordsTable("Classification performance on the test split.", columns, records);
+    await writeFileAtomic(tex, latexOf(table, "tab:model-performance"));
+    files.push(csv, md, tex);
+  }
+  if (plan.quantus) {
+    const table = quantusSummaryTable(plan.quantus, rankGroups(plan));
+    const md = join(root, "comparison", "quantus_summary.md");
+    const tex = join(root, "comparison", "quantus_summary.tex");
+    await writeFileAtomic(md, markdownOf(table));
+    await writeFileAtomic(tex, latexOf(table, "tab:quantus-summary"));
+    files.push(md, tex);
   }
   const progress = new Progress("plots", plan.charts.length);
   for (const planned of plan.charts) {

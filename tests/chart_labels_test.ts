@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { planCharts } from "../plots/draw_charts.ts";
+import { png } from "../deps.ts";
+import { drawCharts, planCharts } from "../plots/draw_charts.ts";
 import type { QuantusSummaryRow } from "../plots/inputs.ts";
 import { renderSvg } from "../plots/render.ts";
 import { accuracyDomain, performanceVsXaiChart } from "../plots/charts/performance_vs_xai.ts";
@@ -99,4 +100,34 @@ Deno.test("one colour per method, the same in every chart of the plan", async ()
     }
   }
   assert(coloured >= 5, `method colour scales found: ${coloured}`);
+});
+
+Deno.test("paper export: tables as Markdown and LaTeX, charts at 300 dpi with outlined text", async () => {
+  await using dir = await testDir();
+  const out = join(dir.path, "out"), data = join(dir.path, "ds");
+  await writePlotsFixture(out, data);
+  const plan = await planCharts({ out, data, classes: [...FIXTURE.classes], seed: 1 });
+  const radar = plan.charts.filter((c) => c.name === "quantus_radar").slice(0, 1);
+  const { files } = await drawCharts(out, { ...plan, charts: radar }, { dpi: 300 });
+  const comparison = join(out, "plots", "comparison");
+  for (const name of ["quantus_summary.md", "quantus_summary.tex", "model_performance.tex"]) {
+    assert(files.includes(join(comparison, name)), name);
+  }
+  const tex = await Deno.readTextFile(join(comparison, "quantus_summary.tex"));
+  assert(tex.includes("\\toprule") && tex.includes("integrated\\_gradients"), tex);
+  assert(tex.includes("$\\uparrow$") && tex.includes("$\\downarrow$"), "directions");
+  const md = await Deno.readTextFile(join(comparison, "quantus_summary.md"));
+  const lines = md.trim().split("\n");
+  assertEquals(lines.length, 4 + FIXTURE.models.length * FIXTURE.methods.length, md);
+  assert(/\d \[[-\d.e]+, [-\d.e]+\] \([a-z]+\)/.test(md), `mean [CI] (groups): ${lines[4]}`);
+
+  const folder = join(out, "plots", radar[0].folder);
+  const svg = await Deno.readTextFile(join(folder, "quantus_radar.svg"));
+  assert(!svg.includes("<text") && svg.includes("<path"), "text outlined");
+  const width = Number(svg.match(/width="([\d.]+)"/)![1]);
+  const image = png.decode(await Deno.readFile(join(folder, "quantus_radar.png")));
+  assert(
+    Math.abs(image.width - width * 300 / 96) <= 1,
+    `${image.width} px for ${width} at 300 dpi`,
+  );
 });
