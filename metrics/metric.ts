@@ -180,7 +180,7 @@ export interface CommonParams extends NormaliseParams {
   /** Score model outputs as softmax probabilities instead of logits. */
   softmax: boolean;
   /**
-   * Reproduce Quantus 0.6.0 where it has a defect (README: "Differences from Quantus"), e.g.
+   * Reproduce Quantus 0.6.0 where it has a defect (docs/metrics.md, "Differences from Quantus 0.6.0"), e.g.
    * normalising by the largest |a| of the whole batch instead of each image's. Default false.
    */
   quantusCompat: boolean;
