@@ -70,7 +70,14 @@ Deno.test({
         marks: c.querySelectorAll("svg .role-mark > *").length + c.querySelectorAll("canvas").length,
       }))`,
     );
-    assertEquals(charts.length, plan.charts.length + 1);
+    // Every planned chart once: the per-metric Quantus chart only in the Quantus section,
+    // filtered (it was also in the chart grid before).
+    assertEquals(charts.length, plan.charts.length);
+    assertEquals(
+      charts.filter((c) => c.id === "comparison/quantus_metrics" || c.id === "quantus (filtered)")
+        .map((c) => c.id),
+      ["quantus (filtered)"],
+    );
     for (const c of charts) {
       assert(c.rendered && c.marks > 0, `chart ${c.id}: ${JSON.stringify(c)}`);
     }
@@ -106,7 +113,7 @@ Deno.test({
     const thumb = await browser.evaluate<Box>(centreOf(".thumb"));
     await browser.click(thumb.x, thumb.y);
     const detail = await browser.evaluate<
-      { title: string; methods: string[]; loaded: boolean[]; scoreRows: number[] }
+      { title: string; methods: string[]; loaded: boolean[]; scoreRows: number[]; bars: string[] }
     >(
       `new Promise((ok) => setTimeout(() => {
         const figures = Array.from(document.querySelectorAll("#image-detail figure.overlay"));
@@ -115,6 +122,8 @@ Deno.test({
           methods: figures.map((f) => f.getAttribute("data-method")),
           loaded: figures.map((f) => { const i = f.querySelector("img"); return i.complete && i.naturalWidth > 0; }),
           scoreRows: figures.map((f) => f.querySelectorAll("table.scores tbody tr").length),
+          bars: figures.map((f) => Array.from(f.querySelectorAll(".colour-bar-ticks span"))
+            .map((s) => s.textContent).join(" ")),
         });
       }, 500))`,
     );
@@ -122,6 +131,8 @@ Deno.test({
     assertEquals(detail.methods, [...methods]);
     assertEquals(detail.loaded, methods.map(() => true));
     assertEquals(detail.scoreRows, methods.map(() => metrics.length));
+    // Each overlay carries the colour bar of the scale recorded in its PNG.
+    assertEquals(detail.bars, ["0 0.5", "−0.25 0 +0.25"]);
 
     // Screenshot of the whole page.
     const heightPx = await browser.evaluate<number>("document.documentElement.scrollHeight");

@@ -12,6 +12,7 @@ import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { XAI_INDEX_COLUMNS } from "../runs/xai_merge.ts";
 import { writeImageFolder } from "./fixtures.ts";
+import { COLOUR_SCALE_PNG_KEYWORD, colourScaleText } from "../xai/colour_scale.ts";
 
 /** The fixture's models, methods and classes. */
 export const FIXTURE = {
@@ -32,10 +33,23 @@ export const FIXTURE = {
 /** Test images of the fixture: two per class (sample ids as the data set names them). */
 export const FIXTURE_TEST_IDS = ["test/A/A(1)", "test/A/A(2)", "test/B/B(1)", "test/B/B(2)"];
 
-function solidPng(rgb: [number, number, number], widthPx = 24, heightPx = 16): Uint8Array {
+function solidPng(
+  rgb: [number, number, number],
+  widthPx = 24,
+  heightPx = 16,
+  text?: Record<string, string>,
+): Uint8Array {
   const data = new Uint8Array(widthPx * heightPx * 3);
   for (let i = 0; i < data.length; i += 3) data.set(rgb, i);
-  return png.encode({ width: widthPx, height: heightPx, data, channels: 3, depth: 8 });
+  return png.encode({ width: widthPx, height: heightPx, data, channels: 3, depth: 8, text });
+}
+
+/** The colour scale the xai stage records in a picture: signed for the second method. */
+function fixtureScaleText(methodIndex: number): Record<string, string> {
+  const scale = methodIndex === 1
+    ? { colormap: "RdBu_r" as const, low: -0.25, high: 0.25 }
+    : { colormap: "Reds" as const, low: 0, high: 0.5 };
+  return { [COLOUR_SCALE_PNG_KEYWORD]: colourScaleText(scale) };
 }
 
 async function write(path: string, data: string | Uint8Array): Promise<void> {
@@ -122,8 +136,9 @@ export async function writePlotsFixture(
         await write(join(xaiDir, "index.csv"), stringifyCsv([[...XAI_INDEX_COLUMNS], ...rows]));
         for (const id of FIXTURE_TEST_IDS) {
           const shade: [number, number, number] = [200 - 80 * m, 60 + 120 * k, 90];
-          await write(join(xaiDir, "overlay", `${id}.png`), solidPng(shade));
-          await write(join(xaiDir, "heatmap", `${id}.png`), solidPng(shade));
+          const text = fixtureScaleText(k);
+          await write(join(xaiDir, "overlay", `${id}.png`), solidPng(shade, 24, 16, text));
+          await write(join(xaiDir, "heatmap", `${id}.png`), solidPng(shade, 24, 16, text));
         }
       }
       if (parts.quantus) {

@@ -56,6 +56,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       host.append(note("This chart failed to render: " + err));
     });
   }
+  var QUANTUS_METRICS_ID = "comparison/quantus_metrics";
   function chartById(id) {
     return data.charts.filter(function (c) { return c.id === id; })[0];
   }
@@ -103,7 +104,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       });
       tableHost.replaceChildren(table(cols.map(function (c) { return c === "label" ? "metric" : c; }),
         rows.map(function (r) { return cols.map(function (c) { return r[c]; }); }), "quantus-table"));
-      var base = chartById("comparison/quantus_metrics");
+      var base = chartById(QUANTUS_METRICS_ID);
       if (!base) return;
       var spec = clone(base.spec);
       spec.data = { values: rows };
@@ -120,7 +121,10 @@ export const DASHBOARD_CLIENT_JS = String.raw`
     var host = document.getElementById("charts");
     // The "Which method?" panel shows its own charts.
     var panelCharts = ${JSON.stringify(WHICH_METHOD_CHARTS)};
-    var gridCharts = data.charts.filter(function (c) { return panelCharts.indexOf(c.name) < 0; });
+    // The per-metric Quantus chart shows once, filtered, in the Quantus section.
+    var gridCharts = data.charts.filter(function (c) {
+      return panelCharts.indexOf(c.name) < 0 && c.id !== QUANTUS_METRICS_ID;
+    });
     if (gridCharts.length === 0) host.append(note("No charts: see the list of missing inputs below."));
     var groups = [];
     gridCharts.forEach(function (c) { if (groups.indexOf(c.group) < 0) groups.push(c.group); });
@@ -160,8 +164,17 @@ ${WHICH_METHOD_CLIENT_JS}
           el("span", { text: image.id.split("/").pop() + " · " + image.trueClass + " → " + image.predictedClass })]));
       });
     }
+    function colourBar(bar) {
+      if (!bar) return note("No colour scale recorded with this overlay: rerun deno task xai.");
+      return el("div", { class: "colour-bar" }, [
+        el("div", { class: "colour-bar-ramp", style: "background: " + bar.gradient }),
+        el("div", { class: "colour-bar-ticks" }, [el("span", { text: bar.low }),
+          bar.middle ? el("span", { text: bar.middle }) : null, el("span", { text: bar.high })]),
+        el("div", { class: "colour-bar-meaning", text: bar.meaning }),
+      ]);
+    }
     function scoreTable(expl) {
-      if (!expl.scores) return note("No per-image scores: run deno task quantus.");
+      if (!expl.scores) return note(expl.scoreNote || "No per-image scores: run deno task quantus.");
       var rows = Object.keys(expl.scores).map(function (m) {
         var meta = data.metrics[m] || { label: m, direction: "" };
         return [meta.label, expl.scores[m], meta.direction ? meta.direction + " = better" : ""];
@@ -178,6 +191,7 @@ ${WHICH_METHOD_CLIENT_JS}
           image.explanations.map(function (x) {
             return el("figure", { class: "overlay", "data-method": x.method }, [
               el("img", { src: x.overlay, alt: x.method + " overlay" }),
+              colourBar(x.colourBar),
               el("figcaption", { text: x.method + " (explains " + x.targetClass + ")" }),
               scoreTable(x),
               x.nanReasons ? note("NaN: " + x.nanReasons) : null,

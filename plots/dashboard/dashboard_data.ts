@@ -7,7 +7,10 @@
  */
 import { join, relative, resolve, sep } from "node:path";
 import { listDirSorted, statOrUndefined } from "../../core/fs.ts";
+import { COLOUR_SCALE_PNG_KEYWORD, parseColourScaleText } from "../../xai/colour_scale.ts";
 import { summaryValues } from "../charts/quantus_metrics.ts";
+import { type ColourBarParts, colourBarParts } from "../figures/colour_bar.ts";
+import { readPngText } from "../figures/png_file.ts";
 import type { ChartPlan } from "../draw_charts.ts";
 import { cellNumber, type CsvRecord, readCsvRecords } from "../inputs.ts";
 import type { ChartSpec } from "../render.ts";
@@ -31,7 +34,11 @@ export interface ImageExplanation {
   targetClass: string;
   /** Per-image Quantus scores by metric id (`null` for NaN), when the quantus stage ran. */
   scores?: Record<string, number | null>;
+  /** Without scores: why (quantus not run, not for this method, not on this image) and the fix. */
+  scoreNote?: string;
   nanReasons?: string;
+  /** The overlay's colour bar, from the scale the xai stage recorded; `null`: none recorded. */
+  colourBar: ColourBarParts | null;
 }
 
 /** One test image of one model, with every method's explanation. */
@@ -73,6 +80,53 @@ export interface DashboardData {
  */
 export function relativeUrl(fromDir: string, file: string): string {
   return relative(resolve(fromDir), resolve(file)).split(sep).map(encodeURIComponent).join("/");
+}
+
+/** The colour bar of an overlay the xai stage drew, or `null` when it recorded no scale. */
+async function overlayColourBar(file: string): Promise<ColourBarParts | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const text = readPngText(bytes)[COLOUR_SCALE_PNG_KEYWORD];
+  return text === undefined ? null : colourBarParts(parseColourScaleText(text, file));
+}
+
+/**
+ * Why an explanation has no per-image scores, truthfully, with the command that adds them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { missingScoresNote } from "./dashboard_data.ts";
+ * const row = { model: "m", method: "gradcam", metric: "x", label: "X", category: "c",
+ *   direction: "higher" as const, n: 1, mean: 1, std: 0, ci95Low: 1, ci95High: 1, nanCount: 0 };
+ * const plan = { charts: [], skipped: [], models: ["m"], quantus: [row] };
+ * const note = missingScoresNote(plan, "m", "integrated_gradients", false);
+ * assert(note.startsWith("Quantus ran for m on gradcam, not on integrated_gradients"));
+ * assert(note.endsWith("deno task quantus --models m --methods integrated_gradients"));
+ * ```
+ */
+export function missingScoresNote(
+  plan: ChartPlan,
+  model: string,
+  method: string,
+  methodScored: boolean,
+): string {
+  const command = `deno task quantus --models ${model} --methods ${method}`;
+  if (methodScored) {
+    return `Quantus scored ${method} on other images of ${model}, not this one (an earlier ` +
+      `--limit?): run ${command}`;
+  }
+  const scored = [
+    ...new Set((plan.quantus ?? []).filter((r) => r.model === model).map((r) => r.method)),
+  ];
+  return scored.length > 0
+    ? `Quantus ran for ${model} on ${scored.join(", ")}, not on ${method}: run ${command}`
+    : `No per-image scores: run ${command}`;
 }
 
 async function subfolders(dir: string): Promise<string[]> {
@@ -124,11 +178,16 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
         };
         images.set(key, image);
         const scored = scoresById.get(row.id);
+        const overlayFile = join(dir, "overlay", `${row.id}.png`);
         const explanation: ImageExplanation = {
           method,
-          overlay: relativeUrl(dashboardDir, join(dir, "overlay", `${row.id}.png`)),
+          overlay: relativeUrl(dashboardDir, overlayFile),
           targetClass: row.target_class,
+          colourBar: await overlayColourBar(overlayFile),
         };
+        if (!scored) {
+          explanation.scoreNote = missingScoresNote(plan, model, method, perImage !== undefined);
+        }
         if (scored) {
           const ids = Object.keys(scored.r).filter((c) =>
             !["id", "file", "true_class", "target_class", "nan_reasons"].includes(c)

@@ -55,6 +55,10 @@ th { background: #f0f3f6; }
 .overlays img { width: 320px; border: 1px solid #ccc; }
 figcaption { font-weight: bold; font-size: 13px; }
 .scores td { white-space: nowrap; font-size: 12px; }
+.scores td:last-child { white-space: normal; }
+.colour-bar { width: 320px; font-size: 11px; color: #555; margin: 2px 0 6px; }
+.colour-bar-ramp { height: 10px; border: 1px solid #999; }
+.colour-bar-ticks { display: flex; justify-content: space-between; }
 .vg-tooltip { font-family: "DejaVu Sans", sans-serif; }
 `;
 

@@ -168,3 +168,42 @@ export function colourRuleNotes(scales: readonly (ColourScale | null)[]): string
   }
   return notes;
 }
+
+/** A colour bar as HTML draws it: a CSS gradient, the end (and centre) labels, the meaning. */
+export interface ColourBarParts {
+  /** `linear-gradient(to right, …)` of the colormap. */
+  gradient: string;
+  low: string;
+  /** `0` on a diverging bar. */
+  middle?: string;
+  high: string;
+  meaning: string;
+}
+
+/**
+ * The parts of `scale`'s colour bar for a page that draws it itself (the dashboard).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { colourBarParts } from "./colour_bar.ts";
+ * const parts = colourBarParts({ colormap: "RdBu_r", low: -0.2, high: 0.2 });
+ * assert(parts.gradient.startsWith("linear-gradient(to right, rgb(5,48,97) 0%"));
+ * assert(parts.low === "−0.2" && parts.middle === "0" && parts.high === "+0.2");
+ * ```
+ */
+export function colourBarParts(scale: ColourScale): ColourBarParts {
+  const diverging = scale.colormap === "RdBu_r";
+  const stops = Array.from({ length: GRADIENT_STOPS }, (_, i) => {
+    const t = i / (GRADIENT_STOPS - 1);
+    const [r, g, b] = colormapRgb(scale.colormap, t);
+    return `rgb(${r},${g},${b}) ${Number((t * 100).toFixed(2))}%`;
+  });
+  return {
+    gradient: `linear-gradient(to right, ${stops.join(", ")})`,
+    low: formatLimit(scale.low, diverging),
+    ...(diverging ? { middle: "0" } : {}),
+    high: formatLimit(scale.high, diverging),
+    meaning: meaningLine(scale),
+  };
+}
