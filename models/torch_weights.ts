@@ -137,6 +137,37 @@ export function countTorchParameters(model: tf.LayersModel): number {
     .reduce((sum, slot) => sum + slot.torchShape.reduce((a, b) => a * b, 1), 0);
 }
 
+/** The key prefix `nn.DataParallel` and `DistributedDataParallel` put before every module path. */
+export const DATA_PARALLEL_PREFIX = "module.";
+
+/**
+ * The state dict without the `module.` prefix that a model wrapped in `nn.DataParallel` (or
+ * `DistributedDataParallel`) saves before every key; `stripped` says whether it was there. Only a
+ * prefix on every key is removed: a dict where some keys lack it was not saved from a wrapper, and
+ * loading it reports the keys as they are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { stripDataParallelPrefix } from "./torch_weights.ts";
+ * const bias = { shape: [1], data: new Float32Array([0.5]) };
+ * const { stateDict, stripped } = stripDataParallelPrefix(new Map([["module.fc.bias", bias]]));
+ * assert(stripped && [...stateDict.keys()].join() === "fc.bias");
+ * ```
+ */
+export function stripDataParallelPrefix(
+  stateDict: ReadonlyMap<string, HostTensor>,
+): { stateDict: ReadonlyMap<string, HostTensor>; stripped: boolean } {
+  const keys = [...stateDict.keys()];
+  if (keys.length === 0 || !keys.every((key) => key.startsWith(DATA_PARALLEL_PREFIX))) {
+    return { stateDict, stripped: false };
+  }
+  const unwrapped = new Map(
+    [...stateDict].map(([key, tensor]) => [key.slice(DATA_PARALLEL_PREFIX.length), tensor]),
+  );
+  return { stateDict: unwrapped, stripped: true };
+}
+
 /** What {@link loadTorchStateDict} may leave alone. */
 export interface LoadTorchOptions {
   /** A file name for error messages. */

@@ -10,8 +10,12 @@ import { statOrUndefined } from "../core/fs.ts";
 import { InputError } from "../core/errors.ts";
 import type { BuildOptions } from "../models/architecture.ts";
 import { buildModel, getArchitecture } from "../models/registry.ts";
-import { readSafetensorsFile } from "../models/safetensors.ts";
-import { loadTorchStateDict } from "../models/torch_weights.ts";
+import { type HostTensor, readSafetensorsFile } from "../models/safetensors.ts";
+import {
+  DATA_PARALLEL_PREFIX,
+  loadTorchStateDict,
+  stripDataParallelPrefix,
+} from "../models/torch_weights.ts";
 import {
   type CheckpointMeta,
   loadWeightsInto,
@@ -26,10 +30,83 @@ export type ModelBuilder = (name: string, options: BuildOptions) => tf.LayersMod
 /** The registry's builder. */
 export const REGISTRY_BUILDER: ModelBuilder = buildModel;
 
+/** What {@link loadTorchWeights} did besides loading. */
+export interface LoadedTorchWeights {
+  /** Tensors in the state dict (BatchNorm step counters not counted). */
+  tensorCount: number;
+  /** Set when every key carried `nn.DataParallel`'s `module.` prefix, which was removed. */
+  strippedPrefix?: string;
+}
+
 /**
- * Loads torchvision-named weights from `file` into `model` (architecture `name`). With
- * `keepHeadWhenShapesDiffer`, a file whose classifier has another class count (an ImageNet
- * checkpoint) loads everything but the head, which keeps its fresh initialisation.
+ * Loads a torchvision-named state dict into `model` (architecture `name`), first removing a
+ * `module.` prefix on every key (saved from `nn.DataParallel`), with a notice. With
+ * `keepHeadWhenShapesDiffer`, a head of another class count (an ImageNet checkpoint) is left at
+ * its fresh initialisation; without it, that head is an error naming the head tensor and both
+ * shapes.
+ *
+ * @param source the file name for messages.
+ * @throws {InputError} naming `source` when the keys or shapes do not fit the model.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { startBackend } from "../backends/backend.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import { exportTorchStateDict } from "../models/torch_weights.ts";
+ * import { loadTorchWeights } from "./model_source.ts";
+ * await startBackend("cpu");
+ * const model = buildModel("ecgnet", { numClasses: 2, imgSizePx: 32 });
+ * const saved = await exportTorchStateDict(model);
+ * const wrapped = new Map([...saved].map(([key, tensor]) => [`module.${key}`, tensor]));
+ * const loaded = loadTorchWeights(model, "ecgnet", wrapped, "w.safetensors", false, () => {});
+ * assert(loaded.strippedPrefix === "module." && loaded.tensorCount === saved.size);
+ * model.dispose();
+ * ```
+ */
+export function loadTorchWeights(
+  model: tf.LayersModel,
+  name: string,
+  tensors: ReadonlyMap<string, HostTensor>,
+  source: string,
+  keepHeadWhenShapesDiffer: boolean,
+  notice: (line: string) => void = console.log,
+): LoadedTorchWeights {
+  const { stateDict, stripped } = stripDataParallelPrefix(tensors);
+  if (stripped) {
+    notice(
+      `note: ${source}: every key starts with "${DATA_PARALLEL_PREFIX}" (saved from ` +
+        `nn.DataParallel or DistributedDataParallel); loading it without that prefix`,
+    );
+  }
+  const numClasses = model.outputs[0].shape.at(-1)!;
+  const head = getArchitecture(name).headModule;
+  const headKey = `${head}.weight`;
+  const headWeight = stateDict.get(headKey);
+  const headDiffers = headWeight !== undefined && headWeight.shape[0] !== numClasses;
+  if (headDiffers && !keepHeadWhenShapesDiffer) {
+    const [fileClasses, ...rest] = headWeight.shape;
+    throw new InputError(
+      `${source}: head tensor "${headKey}" has shape [${headWeight.shape.join(", ")}] ` +
+        `(${fileClasses} classes), the ${name} model for ${numClasses} classes needs ` +
+        `[${[numClasses, ...rest].join(", ")}]; give the ${fileClasses} class names in the ` +
+        `model's output order (import: --classes a,b,...; other stages: "classes" in a --config ` +
+        `file), or fine-tune it for these classes with deno task train --pretrained ${source}`,
+    );
+  }
+  const skipHead = headDiffers && keepHeadWhenShapesDiffer;
+  loadTorchStateDict(model, stateDict, { source, skipModules: skipHead ? [head] : [] });
+  return {
+    tensorCount: stateDict.size,
+    ...(stripped ? { strippedPrefix: DATA_PARALLEL_PREFIX } : {}),
+  };
+}
+
+/**
+ * Loads torchvision-named weights from the `.safetensors` file `file` into `model` (architecture
+ * `name`), as {@link loadTorchWeights} does.
+ *
+ * @throws {InputError} when `file` is no `.safetensors` file or its tensors do not fit.
  *
  * @example
  * ```ts ignore
@@ -42,16 +119,31 @@ export async function loadSafetensorsWeights(
   file: string,
   keepHeadWhenShapesDiffer: boolean,
 ): Promise<void> {
-  if (!file.endsWith(".safetensors")) {
-    throw new InputError(`${file}: expected a .safetensors file (torch state dict)`);
-  }
+  requireSafetensorsName(file, "--weights");
   const { tensors } = await readSafetensorsFile(file);
-  const numClasses = model.outputs[0].shape.at(-1);
-  const head = getArchitecture(name).headModule;
-  const headWeight = tensors.get(`${head}.weight`);
-  const skipHead = keepHeadWhenShapesDiffer && headWeight !== undefined &&
-    headWeight.shape[0] !== numClasses;
-  loadTorchStateDict(model, tensors, { source: file, skipModules: skipHead ? [head] : [] });
+  loadTorchWeights(model, name, tensors, file, keepHeadWhenShapesDiffer);
+}
+
+/**
+ * Checks that the file a flag names ends in `.safetensors`.
+ *
+ * @throws {InputError} naming the flag, the file and the conversion.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { requireSafetensorsName } from "./model_source.ts";
+ * requireSafetensorsName("resnet18_best.safetensors", "--weights");
+ * assert.throws(() => requireSafetensorsName("resnet18_best.pt", "--weights"), /--weights/);
+ * ```
+ */
+export function requireSafetensorsName(file: string, flag: string): void {
+  if (!file.endsWith(".safetensors")) {
+    throw new InputError(
+      `${flag} ${file}: expected a .safetensors file (a torch state dict); convert a .pt with ` +
+        `safetensors.torch.save_file(torch.load(path, map_location="cpu"), "model.safetensors")`,
+    );
+  }
 }
 
 /**
