@@ -24,6 +24,8 @@ import {
 import { inputGradients } from "../graph/input_gradients.ts";
 import { buildModel } from "../models/registry.ts";
 import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
+import { GRADCAM } from "../xai/cam/gradcam.ts";
+import type { Attribution } from "../xai/explainer.ts";
 import { copiesPerPass, metricBatchSize } from "../metrics/metric_model.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
@@ -188,6 +190,38 @@ Deno.test("Integrated Gradients on densenet121 goes through the model in budget-
     assert(sized.mapsNHW.every((v, i) => v === three.mapsNHW[i]), "not the chunks of 3");
     const scale = Math.max(...whole.mapsNHW.map(Math.abs));
     assert(sized.mapsNHW.every((v, i) => Math.abs(v - whole.mapsNHW[i]) <= 1e-4 * scale));
+  } finally {
+    setHeapBudgetMb(DEFAULT_HEAP_BUDGET_MB);
+    x.dispose();
+    model.dispose();
+  }
+});
+
+Deno.test("Grad-CAM explains a batch that does not fit in groups, each as a batch of its own", async () => {
+  await startBackend("wasm");
+  const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 64, seed: 1 });
+  const x = tf.randomNormal([3, 64, 64, 3], 0, 1, "float32", 4) as tf.Tensor4D;
+  const targets = Int32Array.of(0, 3, 1);
+  const footprint = activationFootprint(model)!;
+  try {
+    const alone: Attribution[] = [];
+    for (let i = 0; i < 3; i++) {
+      const image = tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]);
+      alone.push(await GRADCAM.explain(model, image, targets.subarray(i, i + 1)));
+      image.dispose();
+    }
+    // Room for one image's gradient pass: three groups of one.
+    setHeapBudgetMb(
+      (WEIGHT_COPIES * footprint.weightBytes +
+        1.5 * GRADIENT_BYTES_PER_ACTIVATION_BYTE * footprint.totalBytes) / MiB,
+    );
+    const grouped = await GRADCAM.explain(model, x, targets);
+    assertEquals(grouped.shapeNHW, [3, 64, 64]);
+    assertEquals(grouped.layer!.shapeNHWC[0], 3);
+    const pieces = (pick: (a: Attribution) => Float32Array) => alone.flatMap((a) => [...pick(a)]);
+    assertEquals([...grouped.mapsNHW], pieces((a) => a.mapsNHW));
+    assertEquals([...grouped.layer!.weightsNC!], pieces((a) => a.layer!.weightsNC!));
+    assertEquals([...grouped.layer!.layerMapsNhw], pieces((a) => a.layer!.layerMapsNhw));
   } finally {
     setHeapBudgetMb(DEFAULT_HEAP_BUDGET_MB);
     x.dispose();

@@ -7,6 +7,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { rowsWithinBudget } from "../graph/footprint.ts";
 import type { ForwardCache } from "../graph/input_gradients.ts";
 
 /** Options every explainer reads. */
@@ -181,4 +182,130 @@ export function requireInteger(method: string, option: string, value: number, mi
     throw new InputError(`${method}: ${option} must be an integer >= ${min}, got ${value}`);
   }
   return value;
+}
+
+/** Concatenations of the groups' arrays, in order. */
+function joined<T extends Float32Array | Float64Array>(
+  parts: readonly T[],
+  make: (length: number) => T,
+): T {
+  const out = make(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * One {@link Attribution} of the images of `parts`, in order (groups of one batch, explained by
+ * one method at one layer).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { joinAttributions } from "./explainer.ts";
+ * const part = (v: number) => ({
+ *   method: "saliency",
+ *   mapsNHW: Float32Array.of(v, v),
+ *   shapeNHW: [1, 1, 2] as const,
+ * });
+ * const all = joinAttributions([part(1), part(2)]);
+ * assert(all.shapeNHW.join() === "2,1,2" && all.mapsNHW.join() === "1,1,2,2");
+ * ```
+ */
+export function joinAttributions(parts: readonly Attribution[]): Attribution {
+  const [first] = parts;
+  if (parts.length === 1) return first;
+  const present = <T>(pick: (part: Attribution) => T | undefined): T[] | undefined => {
+    const values = parts.map(pick);
+    return values.every((v) => v !== undefined) ? values as T[] : undefined;
+  };
+  const f32 = (length: number) => new Float32Array(length);
+  const images = parts.reduce((sum, part) => sum + part.shapeNHW[0], 0);
+  const result: Attribution = {
+    method: first.method,
+    mapsNHW: joined(parts.map((part) => part.mapsNHW), f32),
+    shapeNHW: [images, first.shapeNHW[1], first.shapeNHW[2]],
+  };
+  const attributions = present((part) => part.attributionsNHWC);
+  if (attributions) result.attributionsNHWC = joined(attributions, f32);
+  const deltas = present((part) => part.convergenceDelta);
+  if (deltas) result.convergenceDelta = joined(deltas, (length) => new Float64Array(length));
+  const layers = present((part) => part.layer);
+  if (layers) {
+    const [, h, w, c] = layers[0].shapeNHWC;
+    const weights = present((part) => part.layer?.weightsNC);
+    result.layer = {
+      name: layers[0].name,
+      shapeNHWC: [images, h, w, c],
+      layerMapsNhw: joined(layers.map((layer) => layer.layerMapsNhw), f32),
+      ...(weights ? { weightsNC: joined(weights, f32) } : {}),
+    };
+  }
+  return result;
+}
+
+/**
+ * `explainer`, explaining a batch a group of images at a time where one gradient pass of the
+ * whole batch would not fit the heap budget (`graph/footprint.ts`): for methods that take every
+ * image through one pass (Saliency, Input x Gradient, the CAM family). Where the batch fits, the
+ * call goes through unchanged; each group's images are explained as in a batch of their own.
+ * Inputs are checked on the whole batch first, so errors name an image by its place in it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../deps.ts";
+ * import { buildModel } from "../models/registry.ts";
+ * import { setHeapBudgetMb } from "../backends/heap.ts";
+ * import { startBackend } from "../backends/backend.ts";
+ * import { inImageGroups } from "./explainer.ts";
+ * await startBackend("wasm");
+ * const sizes: number[] = [];
+ * const spy = inImageGroups({
+ *   name: "spy",
+ *   description: "records the group sizes it is called with",
+ *   explain: (_model, x) => {
+ *     sizes.push(x.shape[0]);
+ *     const [n, h, w] = x.shape;
+ *     return Promise.resolve({ method: "spy", mapsNHW: new Float32Array(n * h * w), shapeNHW: [n, h, w] });
+ *   },
+ * });
+ * const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 224, seed: 1 });
+ * const x = tf.zeros([3, 224, 224, 3]) as tf.Tensor4D;
+ * setHeapBudgetMb(400); // beside resnet18's weights, room for 2 images' gradients
+ * const attr = await spy.explain(model, x, Int32Array.of(0, 1, 2));
+ * setHeapBudgetMb(2560);
+ * assert(sizes.join() === "2,1" && attr.shapeNHW[0] === 3);
+ * model.dispose();
+ * ```
+ */
+export function inImageGroups<Options extends ExplainOptions>(
+  explainer: Explainer<Options>,
+): Explainer<Options> {
+  return {
+    name: explainer.name,
+    description: explainer.description,
+    async explain(model, xNHWC, targets, options) {
+      checkExplainInputs(explainer.name, model, xNHWC, targets);
+      const batch = xNHWC.shape[0];
+      const perGroup = rowsWithinBudget(model, "gradient", batch);
+      if (perGroup >= batch) return await explainer.explain(model, xNHWC, targets, options);
+      const parts: Attribution[] = [];
+      for (let start = 0; start < batch; start += perGroup) {
+        const count = Math.min(perGroup, batch - start);
+        const group = tf.slice(xNHWC, [start, 0, 0, 0], [count, -1, -1, -1]);
+        try {
+          parts.push(
+            await explainer.explain(model, group, targets.subarray(start, start + count), options),
+          );
+        } finally {
+          group.dispose();
+        }
+      }
+      return joinAttributions(parts);
+    },
+  };
 }

@@ -15,7 +15,7 @@
  */
 import { tf } from "../../deps.ts";
 import { camActivation, camAttribution, type CamOptions, finishCam } from "./cam.ts";
-import type { Attribution, Explainer } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups } from "../explainer.ts";
 import { firstPrincipalProjection } from "./principal_component.ts";
 
 /**
@@ -36,7 +36,7 @@ import { firstPrincipalProjection } from "./principal_component.ts";
  * model.dispose();
  * ```
  */
-export const EIGENCAM: Explainer<CamOptions> = {
+export const EIGENCAM: Explainer<CamOptions> = inImageGroups({
   name: "eigencam",
   description: "EigenCAM (Muhammad and Yeasin 2020): the activations' projection on their " +
     "first principal component (no gradients, class-agnostic)",
@@ -67,4 +67,4 @@ export const EIGENCAM: Explainer<CamOptions> = {
     );
     return camAttribution(this.name, layerName, shape, pooled);
   },
-};
+});

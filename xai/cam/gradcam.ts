@@ -10,7 +10,7 @@
  */
 import { tf } from "../../deps.ts";
 import { type CamOptions, type CamScores, explainCam, weightedChannelSum } from "./cam.ts";
-import type { Attribution, Explainer } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups } from "../explainer.ts";
 
 /**
  * Grad-CAM's rule: α_k^c = the mean over i, j of G^k_ij, and Σ_k α_k^c A^k.
@@ -48,7 +48,7 @@ export function gradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tensor
  * model.dispose();
  * ```
  */
-export const GRADCAM: Explainer<CamOptions> = {
+export const GRADCAM: Explainer<CamOptions> = inImageGroups({
   name: "gradcam",
   description: "Grad-CAM (Selvaraju et al. 2017): ReLU of the gradient-mean-weighted channel sum",
   explain(
@@ -59,4 +59,4 @@ export const GRADCAM: Explainer<CamOptions> = {
   ): Promise<Attribution> {
     return explainCam(this.name, gradCamRule, model, xNHWC, targets, options, "gradcam");
   },
-};
+});

@@ -11,7 +11,7 @@
 import { tf } from "../../deps.ts";
 import { GRADCAMPP_ALPHA_EPS } from "../kernels/cam_weighting.ts";
 import { type CamOptions, type CamScores, explainCam, weightedChannelSum } from "./cam.ts";
-import type { Attribution, Explainer } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups } from "../explainer.ts";
 
 /**
  * GradCAM++'s rule: w^c_k = Σ_ij α^kc_ij · ReLU(G), α = G² / (2 G² + Σ_ab A^k_ab · G³ + eps),
@@ -58,7 +58,7 @@ export function gradCamPlusPlusRule(
  * model.dispose();
  * ```
  */
-export const GRADCAM_PLUS_PLUS: Explainer<CamOptions> = {
+export const GRADCAM_PLUS_PLUS: Explainer<CamOptions> = inImageGroups({
   name: "gradcam_plus_plus",
   description: "GradCAM++ (Chattopadhyay et al. 2018): Grad-CAM with alpha-weighted positive " +
     "gradients",
@@ -70,4 +70,4 @@ export const GRADCAM_PLUS_PLUS: Explainer<CamOptions> = {
   ): Promise<Attribution> {
     return explainCam(this.name, gradCamPlusPlusRule, model, xNHWC, targets, options, "gradcam++");
   },
-};
+});

@@ -9,7 +9,7 @@
  */
 import { tf } from "../../deps.ts";
 import { type CamOptions, type CamScores, explainCam } from "./cam.ts";
-import type { Attribution, Explainer } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups } from "../explainer.ts";
 
 /**
  * HiResCAM's rule: Σ_k G^k_ij · A^k_ij.
@@ -46,7 +46,7 @@ export function hiResCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  * model.dispose();
  * ```
  */
-export const HIRESCAM: Explainer<CamOptions> = {
+export const HIRESCAM: Explainer<CamOptions> = inImageGroups({
   name: "hirescam",
   description: "HiResCAM (Draelos and Carin 2020): activations times gradients element-wise, " +
     "summed over channels",
@@ -58,4 +58,4 @@ export const HIRESCAM: Explainer<CamOptions> = {
   ): Promise<Attribution> {
     return explainCam(this.name, hiResCamRule, model, xNHWC, targets, options);
   },
-};
+});

@@ -8,7 +8,7 @@
  */
 import { tf } from "../../deps.ts";
 import { type CamOptions, type CamScores, explainCam } from "./cam.ts";
-import type { Attribution, Explainer } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups } from "../explainer.ts";
 
 /**
  * LayerCAM's rule: Σ_k ReLU(G^k_ij) · A^k_ij.
@@ -45,7 +45,7 @@ export function layerCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  * model.dispose();
  * ```
  */
-export const LAYERCAM: Explainer<CamOptions> = {
+export const LAYERCAM: Explainer<CamOptions> = inImageGroups({
   name: "layercam",
   description: "LayerCAM (Jiang et al. 2021): activations weighted element-wise by their " +
     "positive gradients",
@@ -57,4 +57,4 @@ export const LAYERCAM: Explainer<CamOptions> = {
   ): Promise<Attribution> {
     return explainCam(this.name, layerCamRule, model, xNHWC, targets, options);
   },
-};
+});

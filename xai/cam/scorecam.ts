@@ -27,7 +27,7 @@ import {
   finishCam,
   weightedChannelSum,
 } from "./cam.ts";
-import { type Attribution, type Explainer, requireInteger } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups, requireInteger } from "../explainer.ts";
 
 /** Which softmax turns the masked inputs' outputs into channel weights. */
 export type ScoreCamSoftmax = "classes" | "channels";
@@ -94,7 +94,7 @@ function channelSoftmax(
  * model.dispose();
  * ```
  */
-export const SCORECAM: Explainer<ScoreCamOptions> = {
+export const SCORECAM: Explainer<ScoreCamOptions> = inImageGroups({
   name: "scorecam",
   description: "Score-CAM (Wang et al. 2020): channels weighted by the target's softmax score " +
     "of the input masked with each upsampled activation map (no gradients)",
@@ -184,4 +184,4 @@ export const SCORECAM: Explainer<ScoreCamOptions> = {
       tf.dispose([activationNHWC, channelMaps]);
     }
   },
-};
+});

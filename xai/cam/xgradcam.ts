@@ -9,7 +9,7 @@
  */
 import { tf } from "../../deps.ts";
 import { type CamOptions, type CamScores, explainCam, weightedChannelSum } from "./cam.ts";
-import type { Attribution, Explainer } from "../explainer.ts";
+import { type Attribution, type Explainer, inImageGroups } from "../explainer.ts";
 
 /** The constant in XGrad-CAM's denominator (pytorch-grad-cam's), for all-zero channels. */
 export const XGRADCAM_EPS = 1e-7;
@@ -54,7 +54,7 @@ export function xGradCamRule(activationNHWC: tf.Tensor4D, gradientNHWC: tf.Tenso
  * model.dispose();
  * ```
  */
-export const XGRADCAM: Explainer<CamOptions> = {
+export const XGRADCAM: Explainer<CamOptions> = inImageGroups({
   name: "xgradcam",
   description: "XGrad-CAM (Fu et al. 2020): channels weighted by the activation-weighted " +
     "gradient sum over the activation sum",
@@ -66,4 +66,4 @@ export const XGRADCAM: Explainer<CamOptions> = {
   ): Promise<Attribution> {
     return explainCam(this.name, xGradCamRule, model, xNHWC, targets, options);
   },
-};
+});

@@ -12,6 +12,7 @@ import {
   checkExplainInputs,
   type Explainer,
   type ExplainOptions,
+  inImageGroups,
   inputAttribution,
 } from "../explainer.ts";
 
@@ -33,7 +34,7 @@ import {
  * model.dispose();
  * ```
  */
-export const INPUT_X_GRADIENT: Explainer<ExplainOptions> = {
+export const INPUT_X_GRADIENT: Explainer<ExplainOptions> = inImageGroups({
   name: "input_x_gradient",
   description: "Input x Gradient (Shrikumar et al. 2016): the input times the class score's " +
     "gradient",
@@ -49,4 +50,4 @@ export const INPUT_X_GRADIENT: Explainer<ExplainOptions> = {
     tf.dispose([logits, gradient]);
     return inputAttribution(this.name, attributions, options);
   },
-};
+});

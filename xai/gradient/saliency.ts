@@ -13,6 +13,7 @@ import {
   checkExplainInputs,
   type Explainer,
   type ExplainOptions,
+  inImageGroups,
   inputAttribution,
 } from "../explainer.ts";
 
@@ -40,7 +41,7 @@ export interface SaliencyOptions extends ExplainOptions {
  * model.dispose();
  * ```
  */
-export const SALIENCY: Explainer<SaliencyOptions> = {
+export const SALIENCY: Explainer<SaliencyOptions> = inImageGroups({
   name: "saliency",
   description: "Saliency (Simonyan et al. 2014): the gradient of the class score, |.| by default",
   explain(
@@ -56,4 +57,4 @@ export const SALIENCY: Explainer<SaliencyOptions> = {
     logits.dispose();
     return inputAttribution(this.name, attributions as tf.Tensor4D, options);
   },
-};
+});
