@@ -9,9 +9,12 @@ import { startBackend } from "../backends/backend.ts";
 import { type WasmBackend, wasmHeap } from "../backends/wasm/wasm_kernel_utils.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
 
-/** A memory of its own with a bump allocator, as the wasm backend's heap would be. */
-function testHeap() {
-  const heap = bumpHeap(256);
+/**
+ * A memory of its own with a bump allocator, as the wasm backend's heap would be; allocation
+ * starts at byte `from`.
+ */
+function testHeap(pages = 256, from = 0) {
+  const heap = bumpHeap(pages, from);
   return {
     ...heap,
     /** `values` copied onto the heap. */
@@ -77,7 +80,8 @@ const describe = (c: Case) =>
     c.clamp ? `, clamp ${c.clamp}` : ""
   }`;
 
-Deno.test("Winograd F(2x2, 3x3): the SIMD kernels equal the TypeScript reference bit for bit", () => {
+/** Runs every case on the heap `heapFor` gives and checks it against the reference. */
+function checkCases(heapFor: () => ReturnType<typeof testHeap>): void {
   for (const testCase of CASES) {
     const info = tf.backend_util.computeConv2DInfo(
       testCase.x,
@@ -87,7 +91,7 @@ Deno.test("Winograd F(2x2, 3x3): the SIMD kernels equal the TypeScript reference
       testCase.pad,
     );
     assert(winogradFits(info), describe(testCase));
-    const heap = testHeap();
+    const heap = heapFor();
     const x = lcgValues(tf.util.sizeFromShape(testCase.x), 1);
     const filter = lcgValues(9 * testCase.x[3] * testCase.outChannels, 2);
     const bias = testCase.bias ? lcgValues(testCase.outChannels, 3) : undefined;
@@ -115,6 +119,19 @@ Deno.test("Winograd F(2x2, 3x3): the SIMD kernels equal the TypeScript reference
     const error = maxRelativeError(out, want);
     assert(error < 1e-5, `${describe(testCase)}: max relative error ${error}`);
   }
+}
+
+Deno.test("Winograd F(2x2, 3x3): the SIMD kernels equal the TypeScript reference bit for bit", () => {
+  checkCases(() => testHeap());
+});
+
+Deno.test("Winograd F(2x2, 3x3): the same bits with every array and work area above 2 GiB", () => {
+  // The wasm heap may grow to 4 GiB: addresses from 2 GiB on are negative as signed 32-bit
+  // integers, and must still be read as unsigned everywhere. The 2 GiB below are reserved, not
+  // touched. One heap for every case: its work area is made above 2 GiB too.
+  const heap = testHeap(2 ** 15 + 512, 2 ** 31 + 2 ** 20);
+  checkCases(() => heap);
+  assert(heap.malloc(16) > 2 ** 31, "the heap allocated below 2 GiB");
 });
 
 Deno.test("Winograd F(2x2, 3x3): which convolutions fit, and views off the heap are refused", () => {

@@ -309,20 +309,26 @@ export interface WasmHeap {
 /**
  * A memory of `pages` (64 KiB each) with a bump allocator that never frees, and `floats(count)`,
  * a zeroed Float32Array on it: for tests, benchmarks and examples of kernels that take views on
- * a heap.
+ * a heap. Allocation starts at byte `from` (16-byte aligned; default 0): tests place arrays above
+ * 2 GiB with it, where an address read as a signed 32-bit integer turns negative (the pages
+ * below are reserved, not touched, so they cost no RAM).
  *
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { bumpHeap } from "./wasm_simd.ts";
- * const heap = bumpHeap(1);
+ * const heap = bumpHeap(2, 65536);
  * const a = heap.floats(4), b = heap.floats(4);
  * assert(a.buffer === heap.memory.buffer && b.byteOffset - a.byteOffset === 16);
+ * assert(a.byteOffset === 65536);
  * ```
  */
-export function bumpHeap(pages: number): WasmHeap & { floats(count: number): Float32Array } {
+export function bumpHeap(
+  pages: number,
+  from = 0,
+): WasmHeap & { floats(count: number): Float32Array } {
   const memory = new WebAssembly.Memory({ initial: pages });
-  let top = 0;
+  let top = Math.ceil(from / 16) * 16;
   const malloc = (bytes: number) => {
     const address = top;
     top += Math.ceil(bytes / 16) * 16;
