@@ -23,8 +23,8 @@ export const MODEL_PERFORMANCE_COLUMNS = [
 
 /**
  * One model's row: test scores from `report`, the rest from the training `history` (the best
- * epoch is the first with the highest validation accuracy, as early stopping picked it).
- * Numbers keep 6 decimals.
+ * epoch is the first with the highest validation accuracy, as early stopping picked it), left
+ * empty when there is none (imported weights). Numbers keep 6 decimals.
  *
  * @example
  * ```ts
@@ -38,6 +38,7 @@ export const MODEL_PERFORMANCE_COLUMNS = [
  * ];
  * const row = modelPerformanceRow("m", report, history);
  * assert(row.join() === "m,1.000000,1.000000,1.000000,0.500000,0.900000,0.750000,0.500000,0.750000,1");
+ * assert(modelPerformanceRow("m", report, []).join() === "m,1.000000,1.000000,1.000000,,,,,,");
  * ```
  */
 export function modelPerformanceRow(
@@ -45,14 +46,15 @@ export function modelPerformanceRow(
   report: ClassificationReport,
   history: readonly HistoryRow[],
 ): string[] {
+  const fixed = (x: number) => x.toFixed(6);
+  const test = [model, fixed(report.accuracy), fixed(report.macro.f1), fixed(report.weighted.f1)];
+  if (history.length === 0) {
+    return [...test, ...Array(MODEL_PERFORMANCE_COLUMNS.length - test.length).fill("")];
+  }
   const last = history[history.length - 1];
   const best = history.reduce((b, r) => (r.valAccuracy > b.valAccuracy ? r : b), history[0]);
-  const fixed = (x: number) => x.toFixed(6);
   return [
-    model,
-    fixed(report.accuracy),
-    fixed(report.macro.f1),
-    fixed(report.weighted.f1),
+    ...test,
     fixed(last.trainLoss),
     fixed(last.valLoss),
     fixed(last.trainAccuracy),

@@ -118,12 +118,19 @@ export async function evaluate(
         ),
       );
       const historyFile = join(paths.metrics, "history.csv");
-      const historyText = await Deno.readTextFile(historyFile).catch(() => {
-        throw new InputError(`${historyFile}: missing; run deno task train --models ${name} first`);
-      });
-      rows.push(modelPerformanceRow(name, report, parseHistoryCsv(historyText, historyFile)));
+      // Imported weights were not trained here: their row has no training columns.
+      const history = meta.imported ? [] : parseHistoryCsv(
+        await Deno.readTextFile(historyFile).catch(() => {
+          throw new InputError(
+            `${historyFile}: missing; run deno task train --models ${name} first`,
+          );
+        }),
+        historyFile,
+      );
+      rows.push(modelPerformanceRow(name, report, history));
+      const origin = meta.imported ? `imported from ${meta.imported.file}` : `epoch ${meta.epoch}`;
       console.log(
-        `${name} (epoch ${meta.epoch}): test accuracy ${report.accuracy.toFixed(4)}, macro F1 ` +
+        `${name} (${origin}): test accuracy ${report.accuracy.toFixed(4)}, macro F1 ` +
           `${report.macro.f1.toFixed(4)} on ${actual.length} images -> ${paths.metrics}`,
       );
       reports.set(name, report);
