@@ -12,6 +12,8 @@ import { dataSynth, dataSynthSpec } from "./data_synth.ts";
 import { demo, demoSpec } from "./demo.ts";
 import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
+import { exportSpec, exportWeights } from "./export.ts";
+import { importSpec, importWeights } from "./import.ts";
 import { merge, mergeSpec } from "./merge.ts";
 import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
@@ -34,6 +36,8 @@ export const STAGES: readonly Stage[] = [
   { spec: dataSplitSpec, run: dataSplit },
   { spec: dataCheckSpec, run: dataCheck },
   { spec: trainSpec, run: async (args) => void (await train(args)) },
+  { spec: importSpec, run: async (args) => void (await importWeights(args)) },
+  { spec: exportSpec, run: async (args) => void (await exportWeights(args)) },
   { spec: evalSpec, run: async (args) => void (await evaluate(args)) },
   { spec: predictSpec, run: predict },
   { spec: xaiSpec, run: xai },
