@@ -32,18 +32,14 @@ import { SALIENCY } from "../xai/gradient/saliency.ts";
 import { LAST_CONV_LAYER, resolveCamLayer } from "../xai/target_layers.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { pathExists } from "./test_dirs.ts";
+import {
+  type AcceptanceRule,
+  arrayMismatch,
+  type NoiseFloor,
+  PARITY_DIR,
+} from "./torch_parity_rule.ts";
 
-const PARITY_DIR = Deno.env.get("TORCH_PARITY_DIR") ?? "../shared/torch-parity";
-const MIN_PEARSON = 0.999;
-const MIN_REL_L2_TOLERANCE = 1e-5;
-const NOISE_FLOOR_FACTOR = 10;
 const BACKEND: BackendName = "wasm";
-const ELEMENTWISE_REL_TOLERANCE = 1e-4;
-
-interface NoiseFloor {
-  rel_l2_err: number;
-  "frac_err_gt_1e-3_of_max": number;
-}
 
 interface Expected {
   size: number;
@@ -110,63 +106,6 @@ function nhwcToNchw(valuesNHWC: Float32Array, shapeNHW: readonly number[]): Floa
   }
   return out;
 }
-
-function pearson(a: Float32Array, b: Float32Array): number {
-  const n = a.length;
-  const [meanA, meanB] = [a.reduce((s, v) => s + v, 0) / n, b.reduce((s, v) => s + v, 0) / n];
-  let [sab, saa, sbb] = [0, 0, 0];
-  for (let i = 0; i < n; i++) {
-    const [da, db] = [a[i] - meanA, b[i] - meanB];
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
-
-/** Logs the figures for array `name`; returns why it fails the acceptance rule, if it does. */
-function arrayMismatch(
-  label: string,
-  name: string,
-  ours: Float32Array,
-  reference: Float32Array,
-  floor: NoiseFloor,
-  rule: AcceptanceRule,
-): string | undefined {
-  if (ours.length !== reference.length) {
-    return `${name}: ${ours.length} values, the fixture has ${reference.length}`;
-  }
-  let [diff2, ref2, maxDiff, maxRef] = [0, 0, 0, 0];
-  for (let i = 0; i < ours.length; i++) {
-    const d = ours[i] - reference[i];
-    diff2 += d * d;
-    ref2 += reference[i] * reference[i];
-    maxDiff = Math.max(maxDiff, Math.abs(d));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  const relL2 = Math.sqrt(diff2 / ref2);
-  const threshold = Math.max(NOISE_FLOOR_FACTOR * floor.rel_l2_err, MIN_REL_L2_TOLERANCE);
-  const r = pearson(ours, reference);
-  const elementwise = floor["frac_err_gt_1e-3_of_max"] === 0;
-  console.log(
-    `${label} ${name.padEnd(24)} pearson ${r.toFixed(7)}  rel L2 ${relL2.toExponential(2)} ` +
-      `<= ${threshold.toExponential(2)}  max diff/max ${(maxDiff / maxRef).toExponential(2)}` +
-      (elementwise ? " (checked)" : ""),
-  );
-  if (!(r >= MIN_PEARSON)) return `${name}: Pearson ${r} < ${MIN_PEARSON}`;
-  if (rule === "pearson-only") return undefined;
-  if (!(relL2 <= threshold)) return `${name}: relative L2 error ${relL2} > ${threshold}`;
-  if (elementwise && !(maxDiff <= ELEMENTWISE_REL_TOLERANCE * maxRef)) {
-    return `${name}: max |a - b| = ${maxDiff} > ${ELEMENTWISE_REL_TOLERANCE} x ${maxRef}`;
-  }
-  return undefined;
-}
-
-/**
- * `fixture`: Pearson, then the fixture README's relative-L2 rule (and the element-wise check where
- * its outlier fraction is 0). `pearson-only`: the issue's correlation requirement alone.
- */
-type AcceptanceRule = "fixture" | "pearson-only";
 
 /** Checks each (fixture array name → our values) pair, reporting every array before failing. */
 async function checkArrays(
@@ -289,7 +228,7 @@ for (const arch of archs ?? []) {
         () => integratedGradientsParity(arch, fixture, "riemann_trapezoid"),
       );
       // OpenBLAS convolutions are not position-invariant; input gradients keep max-pool ties
-      // exact by running the convolutions before max-pools on XNNPACK (README, Backends).
+      // exact by running the convolutions before max-pools on XNNPACK (docs/backends.md).
       const blas = loadOpenBlas();
       await t.step({
         name: "OpenBLAS convolutions: Grad-CAM, Saliency and IG (Gauss-Legendre) still match",
