@@ -283,11 +283,11 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { rankGroups } from "./draw_charts.ts";
- * assert(rankGroups({ charts: [], skipped: [], models: [] }) === undefined);
+ * import { rankGroupLetters } from "./draw_charts.ts";
+ * assert(rankGroupLetters({ charts: [], skipped: [], models: [] }) === undefined);
  * ```
  */
-export function rankGroups(
+export function rankGroupLetters(
   plan: ChartPlan,
 ): Map<string, Map<string, Map<string, string>>> | undefined {
   if (!plan.quantus || !plan.comparisons) return undefined;
@@ -347,7 +347,7 @@ export async function drawCharts(
     files.push(csv, md, tex);
   }
   if (plan.quantus) {
-    const table = quantusSummaryTable(plan.quantus, rankGroups(plan));
+    const table = quantusSummaryTable(plan.quantus, rankGroupLetters(plan));
     const md = join(root, "comparison", "quantus_summary.md");
     const tex = join(root, "comparison", "quantus_summary.tex");
     await writeFileAtomic(md, markdownOf(table));
