@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { type Config, readConfigFile, resolveConfig } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
+import { checkWriteFolder } from "../core/write_folder.ts";
 
 /** One command-line flag: its parseArgs type and its line in `--help`. */
 export interface FlagSpec {
@@ -35,6 +36,12 @@ export const SHARED_FLAGS = {
     valueName: "LIB",
     help: "openblas|xnnpack: what wasm convolutions run on (default openblas where installed, " +
       "~2x faster; see README, Backends)",
+  },
+  "heap-budget-mb": {
+    type: "string",
+    valueName: "MB",
+    help: "MiB of the wasm heap (4 GiB at most) batched model passes may fill (default 2560); " +
+      "lower it when a run ends in 'the wasm heap is exhausted'",
   },
   "on-bad-image": {
     type: "string",
@@ -66,6 +73,12 @@ export interface StageSpec {
 export interface StageArgs {
   config: Config;
   flags: Record<string, string | boolean | undefined>;
+  /**
+   * Config fields nobody set (no flag, config file or stage default), so a stage may choose
+   * them: without `--data`, a stage runs a checkpoint on the data it was trained on. Absent
+   * (a caller's own config): every field counts as set.
+   */
+  defaulted?: readonly (keyof Config)[];
 }
 
 const FLAG_TO_FIELD: Record<SharedFlag, keyof Config | undefined> = {
@@ -78,6 +91,7 @@ const FLAG_TO_FIELD: Record<SharedFlag, keyof Config | undefined> = {
   config: undefined,
   backend: "backend",
   convolutions: "convolutions",
+  "heap-budget-mb": "heapBudgetMb",
   "on-bad-image": "onBadImage",
 };
 
@@ -98,7 +112,7 @@ export function numberOrText(raw: string): number | string {
 
 function flagValue(field: keyof Config, raw: string): unknown {
   if (field === "models") return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  return ["limit", "imgSizePx", "seed"].includes(field) ? numberOrText(raw) : raw;
+  return ["limit", "imgSizePx", "seed", "heapBudgetMb"].includes(field) ? numberOrText(raw) : raw;
 }
 
 /**
@@ -177,8 +191,11 @@ export async function parseStageArgs(
     if (field && typeof raw === "string") fromFlags[field] = flagValue(field, raw);
   }
   const config = resolveConfig({ ...spec.defaults, ...fromFile }, fromFlags as Partial<Config>);
+  if (spec.shared.includes("out")) await checkWriteFolder("--out", config.out);
   const own = Object.fromEntries(Object.keys(spec.flags ?? {}).map((k) => [k, values[k]]));
-  return { config, flags: own };
+  const set = { ...spec.defaults, ...fromFile, ...fromFlags };
+  const defaulted = (Object.keys(config) as (keyof Config)[]).filter((k) => set[k] === undefined);
+  return { config, flags: own, defaulted };
 }
 
 /**

@@ -7,6 +7,7 @@ import { extname } from "node:path";
 import { InputError } from "../core/errors.ts";
 import { type NpyArray, readNpyFile, writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
+import { withinHeap } from "../backends/heap.ts";
 import { argmaxRows, logitsOfNHWC } from "../evaluation/inference.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
@@ -19,7 +20,7 @@ import { explainBatch } from "../runs/xai_chunk.ts";
 export const explainSpec: StageSpec = {
   name: "explain",
   summary: "Attribution maps of one model and one method for a .npy image batch.",
-  shared: ["seed", "config", "backend", "convolutions"],
+  shared: ["seed", "config", "backend", "convolutions", "heap-budget-mb"],
   flags: {
     model: { type: "string", valueName: "NAME", help: "architecture (with --weights)" },
     weights: { type: "string", valueName: "FILE", help: "torchvision-named .safetensors weights" },
@@ -99,6 +100,7 @@ export async function explain(
     : undefined;
   const backend = await startBackend(config.backend, {
     openBlas: config.convolutions === "openblas",
+    heapBudgetMb: config.heapBudgetMb,
   });
   console.log(describeBackend(backend));
   const { model, classes, imgSizePx } = await modelFromFlags(
@@ -115,14 +117,18 @@ export async function explain(
       );
     }
     const pixels = h * w * 3;
+    const modelLabel = typeof flags.model === "string" ? flags.model : String(flags.checkpoint);
     const [raw, normalised] = [new Float32Array(n * h * w), new Float32Array(n * h * w)];
     for (let start = 0; start < n; start += XAI_CHUNK_SIZE) {
       const count = Math.min(XAI_CHUNK_SIZE, n - start);
       const x = batch.data.subarray(start * pixels, (start + count) * pixels);
       const shape = [count, h, w, 3] as const;
-      const targets = given?.subarray(start, start + count) ??
-        argmaxRows(await logitsOfNHWC(model, x, shape), classes.length);
-      const maps = await explainBatch(explainer, model, x, shape, targets);
+      const what = `${modelLabel}, ${explainer.name}, a batch of ${count} image(s) of ${h} px`;
+      const maps = await withinHeap(what, async () => {
+        const targets = given?.subarray(start, start + count) ??
+          argmaxRows(await logitsOfNHWC(model, x, shape), classes.length);
+        return await explainBatch(explainer, model, x, shape, targets);
+      });
       raw.set(maps.rawNHW, start * h * w);
       normalised.set(maps.normalisedNHW, start * h * w);
     }

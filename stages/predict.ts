@@ -10,6 +10,8 @@ import { type NpyArray, readNpyFile, requireDtype, writeNpyFile } from "../data/
 import type { Split } from "../data/stratified_split.ts";
 import { SPLITS } from "../data/stratified_split.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
+import { withinHeap } from "../backends/heap.ts";
+import { rowsWithinBudget } from "../graph/footprint.ts";
 import { argmaxRows, logitsOfNHWC, predictLogits } from "../evaluation/inference.ts";
 import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
@@ -21,7 +23,16 @@ import { type ModelBuilder, modelFromFlags, requireOneOf } from "../runs/model_s
 export const predictSpec: StageSpec = {
   name: "predict",
   summary: "Logits/probabilities of one model for a .npy batch or a data set's images.",
-  shared: ["img-size", "limit", "seed", "config", "backend", "convolutions", "on-bad-image"],
+  shared: [
+    "img-size",
+    "limit",
+    "seed",
+    "config",
+    "backend",
+    "convolutions",
+    "heap-budget-mb",
+    "on-bad-image",
+  ],
   flags: {
     model: { type: "string", valueName: "NAME", help: "architecture (with --weights)" },
     weights: { type: "string", valueName: "FILE", help: "torchvision-named .safetensors weights" },
@@ -112,7 +123,10 @@ export async function predict(
   const batch = input ? toNHWC(await readNpyFile(input), input) : undefined;
   console.log(
     describeBackend(
-      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+      await startBackend(config.backend, {
+        openBlas: config.convolutions === "openblas",
+        heapBudgetMb: config.heapBudgetMb,
+      }),
     ),
   );
   const { model, classes, imgSizePx } = await modelFromFlags(
@@ -122,6 +136,10 @@ export async function predict(
     batch?.shape[1] ?? config.imgSizePx,
     hooks.buildModel,
   );
+  // The training batch size, or fewer images per call where they would not fit the heap budget.
+  const batchSize = rowsWithinBudget(model, "forward", config.batchSize);
+  const modelLabel = typeof flags.model === "string" ? flags.model : String(flags.checkpoint);
+  const what = `${modelLabel}, predict, batches of ${batchSize} images of ${imgSizePx} px`;
   try {
     if (batch) {
       const [n, h, w] = batch.shape;
@@ -132,11 +150,13 @@ export async function predict(
       }
       const pixels = h * w * 3;
       const logits = new Float32Array(n * classes.length);
-      for (let start = 0; start < n; start += config.batchSize) {
-        const count = Math.min(config.batchSize, n - start);
-        const slice = batch.data.subarray(start * pixels, (start + count) * pixels);
-        logits.set(await logitsOfNHWC(model, slice, [count, h, w, 3]), start * classes.length);
-      }
+      await withinHeap(what, async () => {
+        for (let start = 0; start < n; start += batchSize) {
+          const count = Math.min(batchSize, n - start);
+          const slice = batch.data.subarray(start * pixels, (start + count) * pixels);
+          logits.set(await logitsOfNHWC(model, slice, [count, h, w, 3]), start * classes.length);
+        }
+      });
       const values = flags.softmax
         ? Float32Array.from(
           softmaxCrossEntropyRows(logits, new Int32Array(n), classes.length).probabilities,
@@ -152,7 +172,10 @@ export async function predict(
       "predict",
     );
     const indices = loaded.samples.map((_, i) => i);
-    const logits = await predictLogits(model, loaded, indices, config.batchSize);
+    const logits = await withinHeap(
+      what,
+      () => predictLogits(model, loaded, indices, batchSize),
+    );
     const actual = loaded.samples.map((s) => s.label);
     const predicted = argmaxRows(logits, classes.length);
     const { probabilities } = softmaxCrossEntropyRows(logits, actual, classes.length);

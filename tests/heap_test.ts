@@ -27,6 +27,7 @@ import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
 import { GRADCAM } from "../xai/cam/gradcam.ts";
 import type { Attribution } from "../xai/explainer.ts";
 import { copiesPerPass, metricBatchSize } from "../metrics/metric_model.ts";
+import { parseStageArgs } from "../stages/cli.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 const GiB = 2 ** 30;
@@ -95,7 +96,8 @@ function occupyBelow2GiB(): number[] {
 }
 
 Deno.test({
-  name: "our wasm kernels (Winograd, MaxPoolGrad, backprop) give the same bits above 2 GiB",
+  name:
+    "the wasm backend with our kernels (MaxPoolGrad, backprop; Winograd with OpenBLAS) gives the same bits above 2 GiB",
   // Winograd's transforms run only with OpenBLAS; without it the stock kernels are compared.
   fn: async () => {
     await startBackend("wasm", { openBlas: loadOpenBlas() !== undefined });
@@ -227,4 +229,18 @@ Deno.test("Grad-CAM explains a batch that does not fit in groups, each as a batc
     x.dispose();
     model.dispose();
   }
+});
+
+Deno.test("--heap-budget-mb reaches the budget through startBackend", async () => {
+  const spec = { name: "explain", summary: "", shared: ["heap-budget-mb"] as const };
+  const { config } = (await parseStageArgs(spec, ["--heap-budget-mb", "1024"]))!;
+  assertEquals(config.heapBudgetMb, 1024);
+  try {
+    await startBackend("wasm", { heapBudgetMb: config.heapBudgetMb });
+    assertEquals(heapBudgetBytes(), GiB);
+    await assertRejects(() => startBackend("wasm", { heapBudgetMb: 8192 }), Error, "4095");
+  } finally {
+    await startBackend("wasm");
+  }
+  assertEquals(heapBudgetBytes(), DEFAULT_HEAP_BUDGET_MB * MiB);
 });
