@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { dirname, join, relative, resolve } from "node:path";
 
 /**
  * `Deno.stat`, or `undefined` when nothing is at `path` (other errors still throw).
@@ -41,4 +42,49 @@ export async function listDirSorted(path: string): Promise<Deno.DirEntry[]> {
   const entries: Deno.DirEntry[] = [];
   for await (const entry of Deno.readDir(path)) entries.push(entry);
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The real path of `path` (every symbolic link resolved), or `undefined` when nothing is there,
+ * a dangling link included.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { realPathOrUndefined } from "./fs.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * await Deno.mkdir(`${dir}/a`);
+ * assert((await realPathOrUndefined(`${dir}/a/../a`)) === `${dir}/a`);
+ * assert((await realPathOrUndefined(`${dir}/missing`)) === undefined);
+ * ```
+ */
+export async function realPathOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.realPath(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The real path `path` would have once created: its nearest existing ancestor resolved (links
+ * followed), the rest appended. For checking where a folder that may not exist yet would go.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { realPathOfNew } from "./fs.ts";
+ * const dir = await Deno.realPath(await Deno.makeTempDir());
+ * await Deno.mkdir(`${dir}/a`);
+ * assert((await realPathOfNew(`${dir}/a/../a/b/c`)) === `${dir}/a/b/c`);
+ * ```
+ */
+export async function realPathOfNew(path: string): Promise<string> {
+  const absolute = resolve(path);
+  for (let existing = absolute;; existing = dirname(existing)) {
+    const real = await realPathOrUndefined(existing);
+    if (real !== undefined) return join(real, relative(existing, absolute));
+    if (dirname(existing) === existing) return absolute;
+  }
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isAbsolute, normalize } from "node:path";
+import { isAbsolute, normalize, relative } from "node:path";
 
 /**
  * True when `path`, taken relative to some folder, leaves it: absolute (POSIX, Windows drive
@@ -43,4 +43,21 @@ export function escapesFolder(path: string): boolean {
 export function isPlainName(name: string): boolean {
   return name !== "" && name !== "." && name !== ".." && !/[/\\]/.test(name) &&
     !/^[a-zA-Z]:/.test(name);
+}
+
+/**
+ * True when the absolute path `path` is `folder` or lies below it (both already resolved, e.g.
+ * by `Deno.realPath`, so no `..` or link can lead elsewhere).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { isInsideFolder } from "./paths.ts";
+ * assert(isInsideFolder("/data/set/train/a.png", "/data/set") && isInsideFolder("/data/set", "/data/set"));
+ * assert(!isInsideFolder("/data/settings/a.png", "/data/set") && !isInsideFolder("/etc", "/data/set"));
+ * ```
+ */
+export function isInsideFolder(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === "" || (!isAbsolute(rel) && rel !== ".." && !rel.startsWith("../"));
 }

@@ -7,8 +7,9 @@
 import { basename, extname, join, normalize } from "node:path";
 import { parseCsv } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
-import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { statOrUndefined } from "../core/fs.ts";
 import { escapesFolder } from "../core/paths.ts";
+import { listDirResolved, realPathInside } from "./data_root.ts";
 import { type Split, SPLITS, stratifiedSplit } from "./stratified_split.ts";
 
 /** File endings read as images (case-insensitive), as torchvision's ImageFolder would. */
@@ -64,12 +65,20 @@ export function isImageFile(name: string): boolean {
   return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  return (await statOrUndefined(path))?.isDirectory ?? false;
+/** The data folder as given (for messages and sample paths) and its real path (for checks). */
+interface DataRoot {
+  root: string;
+  realRoot: string;
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  return (await statOrUndefined(path))?.isFile ?? false;
+/** What is at `path` inside the data folder, links followed; a link leading out is an error. */
+async function kindInside(
+  { root, realRoot }: DataRoot,
+  path: string,
+): Promise<"file" | "folder" | undefined> {
+  const real = await realPathInside(path, root, realRoot);
+  const info = real === undefined ? undefined : await Deno.stat(real);
+  return info?.isFile ? "file" : info?.isDirectory ? "folder" : undefined;
 }
 
 function stem(file: string): string {
@@ -134,18 +143,19 @@ export function sampleIds(places: readonly SamplePlace[]): string[] {
 type FoundSample = Omit<Sample, "id" | "maskFile"> & SamplePlace;
 
 /** Gives every found sample its id ({@link sampleIds}) and its mask, when there is one. */
-async function identify(root: string, found: readonly FoundSample[]): Promise<Sample[]> {
+async function identify(data: DataRoot, found: readonly FoundSample[]): Promise<Sample[]> {
   const ids = sampleIds(found);
   const samples: Sample[] = [];
   for (const [i, { relative: _, ...sample }] of found.entries()) {
-    samples.push(await withMask(root, { ...sample, id: ids[i] }));
+    samples.push(await withMask(data, { ...sample, id: ids[i] }));
   }
   return samples;
 }
 
-async function withMask(root: string, sample: Omit<Sample, "maskFile">): Promise<Sample> {
+async function withMask(data: DataRoot, sample: Omit<Sample, "maskFile">): Promise<Sample> {
+  const { root } = data;
   const maskFile = join(root, "masks", sample.split, sample.className, `${stem(sample.file)}.png`);
-  return (await fileExists(maskFile)) ? { ...sample, maskFile } : sample;
+  return (await kindInside(data, maskFile)) === "file" ? { ...sample, maskFile } : sample;
 }
 
 function checkClasses(found: readonly string[], expected: readonly string[], where: string): void {
@@ -156,23 +166,24 @@ function checkClasses(found: readonly string[], expected: readonly string[], whe
   );
 }
 
-async function openImageFolder(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+async function openImageFolder(data: DataRoot, options: OpenDatasetOptions): Promise<Dataset> {
+  const { root, realRoot } = data;
   const found: FoundSample[] = [];
   for (const split of options.splits ?? SPLITS) {
     const splitDir = join(root, split);
-    if (!(await isDirectory(splitDir))) {
+    if ((await kindInside(data, splitDir)) !== "folder") {
       throw new InputError(
         `${splitDir}: split folder missing; an ImageFolder root needs train/, val/ and test/ ` +
           `(run deno task data:split --data <raw folder> to make them)`,
       );
     }
-    const classDirs = (await listDirSorted(splitDir)).filter((e) => e.isDirectory).map((e) =>
-      e.name
-    );
+    const classDirs = (await listDirResolved(splitDir, root, realRoot))
+      .filter((e) => e.isDirectory).map((e) => e.name);
     checkClasses(classDirs, options.classes, splitDir);
     for (const [label, className] of classDirs.entries()) {
       const classDir = join(splitDir, className);
-      const files = (await listDirSorted(classDir)).filter((e) => e.isFile && isImageFile(e.name));
+      const files = (await listDirResolved(classDir, root, realRoot))
+        .filter((e) => e.isFile && isImageFile(e.name));
       if (files.length === 0) {
         throw new InputError(
           `${classDir}: class folder has no images (${IMAGE_EXTENSIONS.join(", ")}); ` +
@@ -184,7 +195,7 @@ async function openImageFolder(root: string, options: OpenDatasetOptions): Promi
       }
     }
   }
-  const samples = await identify(root, found);
+  const samples = await identify(data, found);
   return { root, layout: "imagefolder", classes: [...options.classes], samples };
 }
 
@@ -194,7 +205,8 @@ interface LabelRow {
   split?: string;
 }
 
-async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise<Dataset> {
+async function openLabelsCsv(data: DataRoot, options: OpenDatasetOptions): Promise<Dataset> {
+  const { root } = data;
   const csvPath = join(root, "labels.csv");
   let rows: LabelRow[];
   try {
@@ -247,7 +259,7 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
     const split = (row.split || assigned!.get(row.file)!) as Split;
     if (!wanted.has(split)) continue;
     const file = join(root, row.file);
-    if (!(await fileExists(file))) {
+    if ((await kindInside(data, file)) !== "file") {
       throw new InputError(`${csvPath}: ${row.file} is listed but the file does not exist`);
     }
     found.push({
@@ -258,7 +270,7 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
       split,
     });
   }
-  const samples = await identify(root, found);
+  const samples = await identify(data, found);
   for (const split of wanted) {
     for (const className of options.classes) {
       if (!samples.some((s) => s.split === split && s.className === className)) {
@@ -291,14 +303,19 @@ async function openLabelsCsv(root: string, options: OpenDatasetOptions): Promise
  * ```
  */
 export async function openDataset(root: string, options: OpenDatasetOptions): Promise<Dataset> {
-  if (!(await isDirectory(root))) {
+  if (!(await statOrUndefined(root))?.isDirectory) {
     throw new InputError(
       `--data ${root}: folder does not exist; create the synthetic set with ` +
         `deno task data:synth, or point --data at an ImageFolder root`,
     );
   }
-  if (await fileExists(join(root, "labels.csv"))) return await openLabelsCsv(root, options);
-  return await openImageFolder(root, options);
+  // The root itself may be a link (a data set kept on another disk); what lies in it may not
+  // lead out of it.
+  const data = { root, realRoot: await Deno.realPath(root) };
+  if ((await kindInside(data, join(root, "labels.csv"))) === "file") {
+    return await openLabelsCsv(data, options);
+  }
+  return await openImageFolder(data, options);
 }
 
 /**

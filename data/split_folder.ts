@@ -7,9 +7,10 @@
  */
 import { join } from "node:path";
 import { InputError } from "../core/errors.ts";
-import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import { statOrUndefined } from "../core/fs.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { isImageFile } from "./dataset.ts";
+import { listDirResolved, type ResolvedEntry } from "./data_root.ts";
 import { readImageHeader } from "./image_header.ts";
 import {
   DEFAULT_SPLIT_FRACTIONS,
@@ -66,9 +67,11 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
   const { source, seed } = options;
   const dest = options.dest ?? source;
   const fractions = options.fractions ?? DEFAULT_SPLIT_FRACTIONS;
-  let entries: Deno.DirEntry[];
+  let realSource: string;
+  let entries: ResolvedEntry[];
   try {
-    entries = await listDirSorted(source);
+    realSource = await Deno.realPath(source);
+    entries = await listDirResolved(source, source, realSource);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
       throw new InputError(`--data ${source}: folder does not exist; pass the raw <Class>/ folder`);
@@ -99,7 +102,8 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
   const skipped: SplitFolderResult["skipped"] = [];
   for (const className of classes) {
     const classDir = join(source, className);
-    const files = (await listDirSorted(classDir)).filter((e) => e.isFile && isImageFile(e.name));
+    const files = (await listDirResolved(classDir, source, realSource))
+      .filter((e) => e.isFile && isImageFile(e.name));
     for (const { name } of files) {
       const file = join(classDir, name);
       try {

@@ -3,6 +3,7 @@ import { countSamples, openDataset } from "../data/dataset.ts";
 import { InputError } from "../core/errors.ts";
 import { pathExists, SHARED_DIR, testDir } from "./test_dirs.ts";
 import { tinyPng, writeImageFolder } from "./fixtures.ts";
+import { symlink } from "./symlink.ts";
 
 const AB = { classes: ["A", "B"], seed: 42 };
 
@@ -147,6 +148,61 @@ Deno.test("ids that would still collide are an error naming both files", async (
     'would both get the sample id "test/A/x.jpg"',
   );
   assert(e.message.includes("rename one"), e.message);
+});
+
+Deno.test("symbolic links: followed inside the data folder, refused outside it, in both layouts", async () => {
+  await using outside = await testDir();
+  await Deno.writeFile(`${outside.path}/secret.png`, tinyPng());
+  const outsideReal = await Deno.realPath(outside.path);
+
+  // labels.csv: a row through a linked folder inside the root reads; one leading out does not.
+  await using flat = await testDir();
+  await Deno.mkdir(`${flat.path}/store`);
+  for (const name of ["a.png", "b.png"]) {
+    await Deno.writeFile(`${flat.path}/store/${name}`, tinyPng());
+  }
+  await symlink(`${flat.path}/store`, `${flat.path}/inside`);
+  await symlink(outsideReal, `${flat.path}/away`);
+  const rows = ["file,class,split", "inside/a.png,A,test", "store/b.png,B,test"];
+  await Deno.writeTextFile(`${flat.path}/labels.csv`, rows.join("\n"));
+  const listed = await openDataset(flat.path, { ...AB, splits: ["test"] });
+  assertEquals(listed.samples.map((s) => s.id), ["test/A/a", "test/B/b"]);
+  await Deno.writeTextFile(
+    `${flat.path}/labels.csv`,
+    [...rows, "away/secret.png,A,test"].join("\n"),
+  );
+  const escaped = await assertRejects(
+    () => openDataset(flat.path, { ...AB, splits: ["test"] }),
+    InputError,
+    "outside the data folder",
+  );
+  assert(escaped.message.includes("away/secret.png") && escaped.message.includes(outsideReal));
+
+  // ImageFolder: a linked image and a linked class folder count; a link out is named.
+  await using dir = await testDir();
+  await writeImageFolder(dir.path, { test: 1 }, ["A"]);
+  await Deno.mkdir(`${dir.path}/pool/B`, { recursive: true });
+  await Deno.writeFile(`${dir.path}/pool/B/B(1).png`, tinyPng());
+  await symlink(`${dir.path}/pool/B`, `${dir.path}/test/B`);
+  await symlink(`${dir.path}/pool/B/B(1).png`, `${dir.path}/test/A/A(2).png`);
+  const folder = await openDataset(dir.path, { ...AB, splits: ["test"] });
+  assertEquals(folder.samples.map((s) => s.id), ["test/A/A(1)", "test/A/A(2)", "test/B/B(1)"]);
+  await symlink(`${outsideReal}/secret.png`, `${dir.path}/test/A/A(3).png`);
+  const image = await assertRejects(
+    () => openDataset(dir.path, { ...AB, splits: ["test"] }),
+    InputError,
+    "outside the data folder",
+  );
+  assert(image.message.includes("A(3).png"), image.message);
+  await Deno.remove(`${dir.path}/test/A/A(3).png`);
+  await Deno.remove(`${dir.path}/test/B`);
+  await symlink(outsideReal, `${dir.path}/test/B`);
+  const classDir = await assertRejects(
+    () => openDataset(dir.path, { ...AB, splits: ["test"] }),
+    InputError,
+    "outside the data folder",
+  );
+  assert(classDir.message.includes("test/B"), classDir.message);
 });
 
 const REAL = `${SHARED_DIR}/data/ecg-images`;

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { pathExists, testDir } from "./test_dirs.ts";
 import { writeImageFolder, writeRawFolder } from "./fixtures.ts";
+import { symlink } from "./symlink.ts";
 
 const AB = JSON.stringify({ classes: ["A", "B"] });
 
@@ -64,6 +65,23 @@ Deno.test("a missing --data folder and a bad flag are one-line errors with exit 
   const bad = await run(["data:check", "--img-size", "huge"]);
   assertEquals(bad.code, 1);
   assert(bad.err.includes('"imgSizePx"') && bad.err.includes('"huge"'), bad.err);
+});
+
+Deno.test("--out through a symbolic link to a folder outside the project is refused", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(`${dir.path}/ds`, { train: 1, val: 1, test: 1 }, ["A", "B"]);
+  await Deno.writeTextFile(`${dir.path}/c.json`, AB);
+  await symlink("/tmp", `${dir.path}/away`);
+  await Deno.mkdir(`${dir.path}/real`);
+  await symlink(`${dir.path}/real`, `${dir.path}/inside`);
+  const args = ["--data", `${dir.path}/ds`, "--config", `${dir.path}/c.json`, "--img-size", "16"];
+  const away = await run(["data:check", ...args, "--out", `${dir.path}/away/x`]);
+  assertEquals(away.code, 1);
+  assert(away.err.includes(`--out ${dir.path}/away/x`) && away.err.includes("symbolic link"));
+  assert(away.err.includes("outside the project folder"), away.err);
+  const inside = await run(["data:check", ...args, "--out", `${dir.path}/inside`]);
+  assertEquals(inside.code, 0, inside.err);
+  assert(await pathExists(`${dir.path}/real/cache/images`));
 });
 
 Deno.test("data:split from the command line", async () => {
