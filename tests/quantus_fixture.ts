@@ -1,8 +1,9 @@
 /**
- * Reading a Quantus parity fixture set (`$QUANTUS_PARITY_DIR`, default `../shared/quantus-parity`;
- * format in its README): the model rebuilt in tfjs from its layer list and weights, the inputs in
- * our layouts, each metric case's recorded draws and numpy sort orders, and a tolerant deep
- * comparison of scores.
+ * Reading a Quantus parity fixture set (`$QUANTUS_PARITY_DIR`, default `../shared/quantus-parity`,
+ * and `$QUANTUS_PARITY_MORE_DIR`, default `../shared/quantus-parity-more`; format in their
+ * READMEs): the model rebuilt in tfjs from its layer list and weights, the inputs in our layouts
+ * (the second set's edge-case maps and Focus mosaics too), each metric case's recorded draws,
+ * numpy sort orders and randomised layer parameters, and a tolerant deep comparison of scores.
  *
  * @module
  */
@@ -19,10 +20,15 @@ import {
 } from "../metrics/metric.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
+import { INPUT_X_GRADIENT } from "../xai/gradient/input_x_gradient.ts";
 import { SALIENCY } from "../xai/gradient/saliency.ts";
 
 /** The fixture folder the parity tests read. */
 export const QUANTUS_PARITY_DIR = Deno.env.get("QUANTUS_PARITY_DIR") ?? "../shared/quantus-parity";
+
+/** The second fixture folder (Quantus's remaining metrics, same format). */
+export const QUANTUS_PARITY_MORE_DIR = Deno.env.get("QUANTUS_PARITY_MORE_DIR") ??
+  "../shared/quantus-parity-more";
 
 /** A tensor as the fixtures encode it. */
 interface EncodedTensor {
@@ -86,57 +92,100 @@ interface LayerSpec {
   out?: number;
 }
 
-/** The fixture's model rebuilt with tfjs layers (NHWC) and its tfjs-layout weights. */
-function buildFixtureModel(model: {
+/** The fixture model's description in `model_and_inputs.json`. */
+interface FixtureModelSpec {
   input_shape_chw: number[];
   layers: LayerSpec[];
   weights: { tfjs: Record<string, EncodedTensor> };
-}): tf.LayersModel {
-  const [c, h, w] = model.input_shape_chw;
-  const input = tf.input({ shape: [h, w, c] });
-  const activation = (spec: LayerSpec) => (spec.activation === "relu" ? "relu" : "linear");
-  let y: tf.SymbolicTensor = input;
-  for (const spec of model.layers) {
+}
+
+/**
+ * The fixture's layers applied to `input`, each ReLU as a layer of its own named `relu_<k>` (the
+ * k-th ReLU): the PyTorch module names the fixtures' hidden representations list (conv outputs
+ * before and after the ReLU are both representations). `suffix` is appended to every name, so
+ * that copies of the model (the mosaic model's quadrants) can live in one graph.
+ */
+function applyFixtureLayers(
+  input: tf.SymbolicTensor,
+  layers: LayerSpec[],
+  suffix = "",
+): tf.SymbolicTensor {
+  let y = input;
+  let relus = 0;
+  for (const spec of layers) {
     let layer: tf.layers.Layer;
+    const name = spec.name + suffix;
     if (spec.type === "conv2d") {
       if (spec.padding !== "valid") {
         throw new Error(`fixture: ${spec.name}: padding ${spec.padding}`);
       }
       layer = tf.layers.conv2d({
-        name: spec.name,
+        name,
         filters: spec.out_channels!,
         kernelSize: spec.kernel_size!,
         strides: spec.stride ?? 1,
         padding: "valid",
-        activation: activation(spec),
       });
     } else if (spec.type === "maxpool2d") {
-      layer = tf.layers.maxPooling2d({
-        name: spec.name,
-        poolSize: spec.pool_size!,
-        strides: spec.stride,
-      });
+      layer = tf.layers.maxPooling2d({ name, poolSize: spec.pool_size!, strides: spec.stride });
     } else if (spec.type === "flatten") {
-      layer = tf.layers.flatten({ name: spec.name });
+      layer = tf.layers.flatten({ name });
     } else if (spec.type === "dense") {
-      layer = tf.layers.dense({ name: spec.name, units: spec.out!, activation: activation(spec) });
+      layer = tf.layers.dense({ name, units: spec.out! });
     } else {
       throw new Error(`fixture: layer ${spec.name} has unsupported type ${spec.type}`);
     }
     y = layer.apply(y) as tf.SymbolicTensor;
+    if (spec.activation === "relu") {
+      y = tf.layers.reLU({ name: `relu_${++relus}${suffix}` }).apply(y) as tf.SymbolicTensor;
+    }
   }
-  const built = tf.model({ inputs: input, outputs: y });
+  return y;
+}
+
+/** Loads the fixture's tfjs-layout weights into every layer of `built` named `<layer><suffix>`. */
+function loadFixtureWeights(built: tf.LayersModel, spec: FixtureModelSpec, suffix = ""): void {
   for (const layer of built.layers) {
-    const kernel = model.weights.tfjs[`${layer.name}/kernel`];
+    if (!layer.name.endsWith(suffix)) continue;
+    const name = layer.name.slice(0, layer.name.length - suffix.length);
+    const kernel = spec.weights.tfjs[`${name}/kernel`];
     if (!kernel) continue;
-    const bias = model.weights.tfjs[`${layer.name}/bias`];
-    const tensors = [kernel, bias].map((t) => {
+    const tensors = [kernel, spec.weights.tfjs[`${name}/bias`]].map((t) => {
       const { shape, data } = decodeTensor(t);
       return tf.tensor(Float32Array.from(data), shape);
     });
     layer.setWeights(tensors);
     tensors.forEach((t) => t.dispose());
   }
+}
+
+/** The fixture's model rebuilt with tfjs layers (NHWC) and its tfjs-layout weights. */
+function buildFixtureModel(spec: FixtureModelSpec): tf.LayersModel {
+  const [c, h, w] = spec.input_shape_chw;
+  const input = tf.input({ shape: [h, w, c] });
+  const built = tf.model({ inputs: input, outputs: applyFixtureLayers(input, spec.layers) });
+  loadFixtureWeights(built, spec);
+  return built;
+}
+
+/**
+ * The second set's mosaic model: 2x2 mosaics of the model's input size, the model applied to each
+ * quadrant (top-left, top-right, bottom-left, bottom-right) and the logits summed. Each quadrant
+ * gets its own copy of the layers (same weights), so every graph walker sees a plain graph.
+ */
+function buildMosaicModel(spec: FixtureModelSpec): tf.LayersModel {
+  const [c, h, w] = spec.input_shape_chw;
+  const input = tf.input({ shape: [2 * h, 2 * w, c] });
+  const quadrants = [[0, 0], [0, 1], [1, 0], [1, 1]].map(([row, col], q) => {
+    const crop = tf.layers.cropping2D({
+      name: `quadrant_${q}`,
+      cropping: [[row * h, (1 - row) * h], [col * w, (1 - col) * w]],
+    }).apply(input) as tf.SymbolicTensor;
+    return applyFixtureLayers(crop, spec.layers, `_q${q}`);
+  });
+  const summed = tf.layers.add({ name: "quadrant_sum" }).apply(quadrants) as tf.SymbolicTensor;
+  const built = tf.model({ inputs: input, outputs: summed });
+  for (let q = 0; q < 4; q++) loadFixtureWeights(built, spec, `_q${q}`);
   return built;
 }
 
@@ -148,9 +197,11 @@ export interface QuantusCase {
   error?: string;
   init_effective: Record<string, unknown>;
   call_effective: Record<string, unknown>;
-  arrays: Record<string, string>;
+  /** Which arrays were passed: `inputs.*`, `mosaics.*`; `a_batch: null` = Quantus explained. */
+  arrays: Record<string, string | null>;
   scores?: unknown;
   tie_sensitive_samples?: number[];
+  threshold_sensitive_samples?: number[];
   draws?: { fn: string; used: boolean; value?: EncodedTensor }[];
   extra?: Record<string, unknown>;
 }
@@ -180,7 +231,36 @@ export interface QuantusFixtureSet {
   /** numpy's argsort(-a) and argsort(a) rows, [N, H·W]. */
   argsortDesc: Int32Array;
   argsortAsc: Int32Array;
+  /** [N, H, W] the second set's edge-case maps (`inputs.a_edge`), where the set has them. */
+  aEdge?: Float32Array;
+  /** The second set's 2x2 mosaics for Focus, where the set has them. */
+  mosaics?: FixtureMosaics;
+  /** The `randomised_layers` resource: per seed, each layer's parameters after randomisation. */
+  randomisedLayers?: Record<string, RecordedLayer[]>;
   readMetric(name: string): Promise<QuantusMetricFile>;
+}
+
+/** The Focus mosaics of a fixture set (`mosaics` in `model_and_inputs.json`). */
+export interface FixtureMosaics {
+  /** The model applied to each quadrant, logits summed. */
+  model: tf.LayersModel;
+  shapeNHWC: [number, number, number, number];
+  xNHWC: Float32Array;
+  /** [M] each mosaic's target class. */
+  y: Int32Array;
+  /** [M, 2H, 2W] the recorded gradient explanations of the mosaics. */
+  a: Float32Array;
+  /**
+   * [M, 4] Quantus's `p_batch` (`custom_batch`): per quadrant (top-left, top-right, bottom-left,
+   * bottom-right) 1 where its image has the target class.
+   */
+  quadrantsWithTarget: Uint8Array;
+}
+
+/** One layer's parameters after Quantus randomised it (tfjs layout). */
+interface RecordedLayer {
+  layer: string;
+  params_tfjs: Record<string, EncodedTensor>;
 }
 
 /**
@@ -194,7 +274,7 @@ export interface QuantusFixtureSet {
 export async function loadQuantusFixtureSet(dir: string): Promise<QuantusFixtureSet> {
   const readJson = async (name: string) => JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
   const index = await readJson("index.json");
-  const { model, inputs } = await readJson(index.inputs_file ?? "model_and_inputs.json");
+  const { model, inputs, mosaics } = await readJson(index.inputs_file ?? "model_and_inputs.json");
   const xShape: number[] = inputs.x.shape;
   const [n, c, h, w] = xShape;
   const ints = (t: EncodedTensor | number[]) =>
@@ -202,6 +282,7 @@ export async function loadQuantusFixtureSet(dir: string): Promise<QuantusFixture
   const metrics: Record<string, string> = Object.fromEntries(
     Object.entries(index.metrics as Record<string, { file: string }>).map(([k, v]) => [k, v.file]),
   );
+  const resources: Record<string, string> = index.resources ?? {};
   return {
     dir,
     metrics,
@@ -215,6 +296,17 @@ export async function loadQuantusFixtureSet(dir: string): Promise<QuantusFixture
     masksEdge: Uint8Array.from(singleChannel("inputs.s_edge", inputs.s_edge)),
     argsortDesc: ints(inputs.a_argsort_desc),
     argsortAsc: ints(inputs.a_argsort_asc),
+    aEdge: inputs.a_edge && Float32Array.from(singleChannel("inputs.a_edge", inputs.a_edge)),
+    mosaics: mosaics && {
+      model: buildMosaicModel(model),
+      shapeNHWC: [mosaics.x.shape[0], mosaics.x.shape[2], mosaics.x.shape[3], mosaics.x.shape[1]],
+      xNHWC: nchwToNhwc(decodeTensor(mosaics.x).data, mosaics.x.shape),
+      y: ints(mosaics.y),
+      a: Float32Array.from(singleChannel("mosaics.a", mosaics.a)),
+      quadrantsWithTarget: Uint8Array.from((mosaics.p_batch as number[][]).flat()),
+    },
+    randomisedLayers: resources.randomised_layers &&
+      (await readJson(resources.randomised_layers)).seeds,
     readMetric: async (name) =>
       resolveCaseReferences(await readJson(metrics[name] ?? `${name}.json`)),
   };
@@ -237,15 +329,68 @@ function resolveCaseReferences(file: QuantusMetricFile): QuantusMetricFile {
   return file;
 }
 
-/** The batch a case was called with (`arrays` names the mask set). */
-export function caseBatch(set: QuantusFixtureSet, c: QuantusCase): MetricBatch {
-  return {
-    xNHWC: set.xNHWC,
-    shapeNHWC: set.shapeNHWC,
-    targets: set.y,
-    attributionsNHW: set.a,
-    masksNHW: c.arrays?.s_batch === "inputs.s_edge" ? set.masksEdge : set.masks,
+/** The mosaics of a set, for a case that passed them; refuses a set without them. */
+function caseMosaics(set: QuantusFixtureSet, c: QuantusCase): FixtureMosaics | undefined {
+  if (!c.arrays?.x_batch?.startsWith("mosaics.")) return undefined;
+  if (!set.mosaics) throw new Error(`fixture: ${c.case} passes mosaics, but ${set.dir} has none`);
+  return set.mosaics;
+}
+
+/** The attributions `arrays.a_batch` names (undefined for `null`: Quantus explained). */
+function caseAttributions(set: QuantusFixtureSet, c: QuantusCase): Float32Array | undefined {
+  const name = c.arrays?.a_batch === undefined ? "inputs.a" : c.arrays.a_batch;
+  if (name === null) return undefined;
+  const named: Record<string, Float32Array | undefined> = {
+    "inputs.a": set.a,
+    "inputs.a_edge": set.aEdge,
+    "mosaics.a": set.mosaics?.a,
   };
+  const a = named[name];
+  if (!a) throw new Error(`fixture: ${c.case}: a_batch ${name} is not in ${set.dir}`);
+  return a;
+}
+
+/**
+ * The batch a case was called with (`arrays` names the inputs, maps and mask set). Where Quantus
+ * computed the explanations itself (`a_batch: null`), the maps are NaN: use
+ * {@link explainedCaseBatch}.
+ */
+export function caseBatch(set: QuantusFixtureSet, c: QuantusCase): MetricBatch {
+  const mosaics = caseMosaics(set, c);
+  const source = mosaics ?? set;
+  const [n, h, w] = source.shapeNHWC;
+  return {
+    xNHWC: source.xNHWC,
+    shapeNHWC: source.shapeNHWC,
+    targets: source.y,
+    attributionsNHW: caseAttributions(set, c) ?? new Float32Array(n * h * w).fill(NaN),
+    masksNHW: mosaics
+      ? undefined
+      : c.arrays?.s_batch === "inputs.s_edge"
+      ? set.masksEdge
+      : set.masks,
+  };
+}
+
+/**
+ * {@link caseBatch}, with the maps of a case that passed `a_batch: null` computed as Quantus did:
+ * the case's `explain_func` on its inputs and targets.
+ */
+export async function explainedCaseBatch(
+  set: QuantusFixtureSet,
+  c: QuantusCase,
+  context: MetricContext,
+): Promise<MetricBatch> {
+  const batch = caseBatch(set, c);
+  if (caseAttributions(set, c)) return batch;
+  if (!context.explain) throw new Error(`fixture: ${c.case} passes no a_batch and no explain_func`);
+  const maps = await context.explain(
+    context.model.layers,
+    batch.xNHWC,
+    batch.shapeNHWC,
+    batch.targets,
+  );
+  return { ...batch, attributionsNHW: maps };
 }
 
 /**
@@ -270,9 +415,14 @@ function recordedRankOrder(set: QuantusFixtureSet): RankOrder {
 function caseExplain(c: QuantusCase): ExplainFunction | undefined {
   const kwargs = c.call_effective.explain_func_kwargs as { method?: string } | null;
   if (!kwargs?.method) return undefined;
-  const abs = { Gradient: false, Saliency: true }[kwargs.method];
-  if (abs === undefined) throw new Error(`fixture: explain method ${kwargs.method} is not mapped`);
-  return explainerFunction(SALIENCY, { abs });
+  const methods: Record<string, () => ExplainFunction> = {
+    Gradient: () => explainerFunction(SALIENCY, { abs: false }),
+    Saliency: () => explainerFunction(SALIENCY, { abs: true }),
+    InputXGradient: () => explainerFunction(INPUT_X_GRADIENT),
+  };
+  const method = methods[kwargs.method];
+  if (!method) throw new Error(`fixture: explain method ${kwargs.method} is not mapped`);
+  return method();
 }
 
 /** The superpixels a case recorded (`extra.segments`, [N, H, W] labels), when it has them. */
@@ -295,26 +445,35 @@ export function caseContext(set: QuantusFixtureSet, c: QuantusCase): MetricConte
     .filter((d) => d.used)
     .map((d) => ({ fn: d.fn, values: d.value ? decodeTensor(d.value).data : [] }));
   return {
-    model: new MetricModel(set.model),
+    model: new MetricModel((caseMosaics(set, c) ?? set).model),
     explain: caseExplain(c),
     draws: new ReplayDraws(records),
     rankOrder: recordedRankOrder(set),
     segment: recordedSegments(c),
-    randomiseLayer: recordedRandomisation(c),
+    randomiseLayer: recordedRandomisation(set, c),
   };
 }
 
-/** The layer parameters Quantus drew with torch's generator, where the case recorded them. */
-function recordedRandomisation(c: QuantusCase): LayerRandomiser | undefined {
-  const recorded = c.extra?.randomised_layers as
-    | { layer: string; params_tfjs: Record<string, EncodedTensor> }[]
-    | undefined;
-  if (!recorded) return undefined;
+/**
+ * The layer parameters Quantus drew with torch's generator, where the case recorded them: in the
+ * case (`extra.randomised_layers` a list) or in the set's `randomised_layers` resource (`{file,
+ * seed}`).
+ */
+function recordedRandomisation(
+  set: QuantusFixtureSet,
+  c: QuantusCase,
+): LayerRandomiser | undefined {
+  const entry = c.extra?.randomised_layers as RecordedLayer[] | { seed: string } | undefined;
+  if (!entry) return undefined;
+  const recorded = Array.isArray(entry) ? entry : set.randomisedLayers?.[entry.seed];
+  if (!recorded) {
+    throw new Error(`fixture: ${c.case}: no randomised layers for seed ${JSON.stringify(entry)}`);
+  }
   return (layer) => {
-    const entry = recorded.find((r) => r.layer === layer.name);
-    if (!entry) throw new Error(`fixture: no recorded parameters for layer ${layer.name}`);
+    const params = recorded.find((r) => r.layer === layer.name)?.params_tfjs;
+    if (!params) throw new Error(`fixture: no recorded parameters for layer ${layer.name}`);
     const tensors = ["kernel", "bias"].map((part) => {
-      const { shape, data } = decodeTensor(entry.params_tfjs[`${layer.name}/${part}`]);
+      const { shape, data } = decodeTensor(params[`${layer.name}/${part}`]);
       return tf.tensor(Float32Array.from(data), shape);
     });
     layer.setWeights(tensors);
