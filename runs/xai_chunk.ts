@@ -1,6 +1,7 @@
 /**
  * One job of the `xai` stage: explain one chunk of images with one method, write each image's
- * maps (`.npy`, `.raw.npy`), jet heatmap and overlay (`.png`), and return the chunk's part rows.
+ * maps (`.npy`, `.raw.npy`), heatmap and overlay (`.png`, coloured as `xai/colour_scale.ts`
+ * says, the scale recorded in the PNG's text), and return the chunk's part rows.
  * The grid runner (`runs/grid.ts`) runs these jobs in this thread or in Web Workers
  * (`runs/xai_worker.ts`) through {@link xaiChunkHandler}; the job
  * carries everything its files depend on (inputs, targets, method, the rows' labels), so where
@@ -17,7 +18,12 @@ import type { RgbaImage } from "../data/image.ts";
 import { writeNpyFile } from "../data/npy.ts";
 import type { Explainer } from "../xai/explainer.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
-import { explanationPictures } from "../xai/overlay.ts";
+import {
+  type ColormapChoice,
+  COLOUR_SCALE_PNG_KEYWORD,
+  colourScaleText,
+} from "../xai/colour_scale.ts";
+import { attributionPictures } from "../xai/overlay.ts";
 import { type ExplainerOptions, getExplainer } from "../xai/registry.ts";
 import type { GridJob, JobHandler } from "./grid_job.ts";
 import { XAI_PART_COLUMNS, xaiImageFiles } from "./xai_merge.ts";
@@ -40,8 +46,12 @@ export interface XaiChunkImage {
 export interface XaiChunkJob extends GridJob {
   /** The method's output folder, `<out>/explanations/<model>/<method>`. */
   dir: string;
+  /** How the pictures are coloured (`--colormap`). */
+  colormap: ColormapChoice;
   /** [N] the images, in batch order. */
   images: XaiChunkImage[];
+  /** [N, H, W] the images' evidence masks, for a method that reads them (ground_truth). */
+  masksNHW?: Uint8Array;
 }
 
 /** A finished chunk: its part file's rows (header first) and the explain call's seconds. */
@@ -83,7 +93,8 @@ export function explanationStem(id: string): string {
 }
 
 /**
- * Runs one explainer on one NHWC batch and normalises its maps.
+ * Runs one explainer on one NHWC batch (with `options`, e.g. the ground truth's masks) and
+ * normalises its maps.
  *
  * @example
  * ```ts
@@ -106,11 +117,12 @@ export async function explainBatch(
   xNHWC: Float32Array,
   shape: readonly [number, number, number, number],
   targets: Int32Array,
+  options?: ExplainerOptions,
 ): Promise<ExplainedBatch> {
   const x = tf.tensor4d(xNHWC, [...shape]);
   try {
     const start = performance.now();
-    const { mapsNHW } = await explainer.explain(model, x, targets);
+    const { mapsNHW } = await explainer.explain(model, x, targets, options);
     const seconds = (performance.now() - start) / 1000;
     return { rawNHW: mapsNHW, normalisedNHW: normaliseMinMax(mapsNHW, shape[0]), seconds };
   } finally {
@@ -118,12 +130,13 @@ export async function explainBatch(
   }
 }
 
-function encodePng(image: RgbaImage): Uint8Array {
+function encodePng(image: RgbaImage, text: Record<string, string>): Uint8Array {
   return png.encode({
     width: image.widthPx,
     height: image.heightPx,
     data: image.data,
     channels: 4,
+    text,
   });
 }
 
@@ -149,7 +162,7 @@ function encodePng(image: RgbaImage): Uint8Array {
  * const pixels = new Uint8Array(40 * 30 * 4).fill(200);
  * await Deno.writeFile(file, png.encode({ width: 40, height: 30, data: pixels, channels: 4 }));
  * const { partRows } = await explainXaiChunk(model, {
- *   checkpoint: "unused", backend: "cpu", openBlas: false, method: "saliency", dir,
+ *   checkpoint: "unused", backend: "cpu", openBlas: false, method: "saliency", dir, colormap: "auto",
  *   xNHWC: new Float32Array(32 * 32 * 3).fill(0.5), shapeNHWC: [1, 32, 32, 3],
  *   targets: Int32Array.of(2),
  *   images: [{
@@ -175,6 +188,7 @@ export async function explainXaiChunk(
     job.xNHWC,
     job.shapeNHWC,
     job.targets,
+    job.masksNHW && { masksNHW: job.masksNHW },
   );
   const partRows: string[][] = [[...XAI_PART_COLUMNS]];
   for (const [row, image] of job.images.entries()) {
@@ -184,9 +198,12 @@ export async function explainXaiChunk(
     const [npy, rawNpy, heatmapPng, overlayPng] = xaiImageFiles(stem).map((f) => join(job.dir, f));
     await writeNpyFile(npy, [heightPx, widthPx], map);
     await writeNpyFile(rawNpy, [heightPx, widthPx], raw);
-    const pictures = explanationPictures(map, widthPx, heightPx, await readImageFile(image.file));
-    await writeFileAtomic(heatmapPng, encodePng(pictures.heatmap));
-    await writeFileAtomic(overlayPng, encodePng(pictures.overlay));
+    const source = await readImageFile(image.file);
+    const pictures = attributionPictures(raw, widthPx, heightPx, source, job.colormap);
+    // The scale travels with the pictures, so figures and the dashboard can draw its bar.
+    const text = { [COLOUR_SCALE_PNG_KEYWORD]: colourScaleText(pictures.scale) };
+    await writeFileAtomic(heatmapPng, encodePng(pictures.heatmap, text));
+    await writeFileAtomic(overlayPng, encodePng(pictures.overlay, text));
     partRows.push([
       image.id,
       image.file,

@@ -69,7 +69,7 @@ export const importSpec: StageSpec = {
     '  safetensors.torch.save_file(torch.load("resnet50_best.pt", map_location="cpu"), ' +
     '"resnet50_best.safetensors")\n' +
     "Example: deno task import --model resnet50 --weights resnet50_best.safetensors " +
-    "--classes Abnormal,HistoryMI,MI,Normal --data data/ecg_images",
+    "--classes Abnormal,HistoryMI,MI,Normal --data datasets/ecg_images",
 };
 
 /** A flag the stage cannot do without. */

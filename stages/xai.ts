@@ -1,17 +1,19 @@
 /**
  * `deno task xai`: explain each model's test-split predictions with each attribution method,
- * writing the maps (`.npy`), jet heatmaps and overlays (`.png`) and an index per method.
+ * writing the maps (`.npy`), heatmaps and overlays (`.png`) and an index per method.
  *
  * @module
  */
 import { InputError } from "../core/errors.ts";
+import { COLORMAP_CHOICES, type ColormapChoice, ROBUST_PERCENTILE } from "../xai/colour_scale.ts";
 import type { Explainer } from "../xai/explainer.ts";
-import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
+import { type ExplainerOptions, EXPLAINERS, getExplainer, readsMasks } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { type GridJobType, type GridRun, runGrid } from "../runs/grid.ts";
 import type { ModelBuilder } from "../runs/model_source.ts";
 import { SHARD_FLAGS, shardFromCommandLine } from "../runs/shard.ts";
 import { parseTargetChoice } from "../runs/test_predictions.ts";
+import { chunkMasks, methodMasks } from "../runs/test_masks.ts";
 import { xaiChunkHandler, type XaiChunkJob, type XaiChunkResult } from "../runs/xai_chunk.ts";
 import { mergeXaiMethod, XAI_INDEX_COLUMNS, xaiMethodDir } from "../runs/xai_merge.ts";
 import { parseWorkers, workersFlag } from "../runs/workers_flag.ts";
@@ -66,15 +68,27 @@ export const xaiSpec: StageSpec = {
       help: "class to explain: the predicted one (default) or the true one",
     },
     workers: workersFlag("explaining chunks"),
+    colormap: {
+      type: "string",
+      valueName: COLORMAP_CHOICES.join("|"),
+      help: "auto (default): signed maps diverging RdBu_r around 0, unsigned ones sequential " +
+        "Reds; jet: the reference project's min-max jet, for comparison with its figures",
+    },
   },
   details: "Writes, per model and method, under <out>/explanations/<model>/<method>/:\n" +
     "  heatmap/<id>.npy      float32 [H, W] at the model's input size, min-max normalised to " +
     "[0, 1]\n" +
     "  heatmap/<id>.raw.npy  the method's raw signed map\n" +
-    "  heatmap/<id>.png      the map in matplotlib's jet, at the source image's size\n" +
-    "  overlay/<id>.png      0.55 x image + 0.45 x heatmap, at the source image's size\n" +
+    "  heatmap/<id>.png      the map's colours, at the source image's size\n" +
+    "  overlay/<id>.png      the map over the image, at the source image's size\n" +
     `  index.csv             ${XAI_INDEX_COLUMNS.join(", ")}\n` +
     "  timings.csv           id, seconds (the image's share of its chunk's explain call)\n" +
+    "Colours (--colormap auto): a map with a negative value is signed and drawn in RdBu_r, " +
+    `blue negative, white 0, red positive, limits ±${ROBUST_PERCENTILE}th percentile of |a|; ` +
+    "any other in Reds from 0 to that percentile of a; the colour covers the image in " +
+    "proportion to |a|. --colormap jet: the min-max normalised map in jet, overlay 0.55 x " +
+    "image + 0.45 x heatmap. Each PNG records its scale (text chunk), for the colour bars of " +
+    "viz and the dashboard.\n" +
     "<id> is the sample id <split>/<Class>/<file stem>, e.g. test/MI/MI(12), kept as nested " +
     "folders. probability is the predicted class's softmax probability.\n" +
     `Work is split into chunks of ${XAI_CHUNK_SIZE} images; each finished chunk leaves a part ` +
@@ -142,19 +156,25 @@ export function parseMethods(flag: unknown): Explainer<ExplainerOptions>[] {
  * ```
  */
 export function xaiJobType(
-  { target, chunkSize }: GridRun,
+  { target, chunkSize, methods }: GridRun,
+  colormap: ColormapChoice = "auto",
 ): GridJobType<XaiChunkJob, XaiChunkResult> {
   return {
     stage: "xai",
     worker: new URL("../runs/xai_worker.ts", import.meta.url),
     handler: xaiChunkHandler,
     folder: xaiMethodDir,
+    output: (folder) => folder,
     open: ({ meta, loaded: { samples }, test }) =>
-      Promise.resolve({
-        fingerprint: () => ({ target, images: samples.map((s) => [s.id, s.file]), chunkSize }),
+      // The evidence masks are loaded only for a method that reads them (ground_truth).
+      methodMasks(methods, samples, meta.imgSizePx).then((masks) => ({
+        work: () => ({
+          settings: { "--target": target, "--chunk-size": chunkSize, "--colormap": colormap },
+        }),
         job: (base, { folder, indices }) => ({
           ...base,
           dir: folder,
+          colormap,
           images: indices.map((i) => ({
             id: samples[i].id,
             file: samples[i].file,
@@ -163,10 +183,11 @@ export function xaiJobType(
             probability: test.probability[i],
             targetClass: meta.classes[test.targets[i]],
           })),
+          ...(masks && readsMasks(base.method) ? { masksNHW: chunkMasks(masks, indices) } : {}),
         }),
         partRows: (_, { partRows }) => partRows,
         merge: async (folder) => `${await mergeXaiMethod(folder)} explanations -> ${folder}`,
-      }),
+      })),
   };
 }
 
@@ -185,9 +206,13 @@ export function xaiJobType(
  * assert(run.methods.join() === "saliency" && run.shard.index === 1 && run.chunkSize === 8);
  * ```
  */
-export function parseGridRun({ config, flags }: StageArgs, buildModel?: ModelBuilder): GridRun {
+export function parseGridRun(
+  { config, flags, defaulted }: StageArgs,
+  buildModel?: ModelBuilder,
+): GridRun {
   return {
     config,
+    dataGiven: !defaulted?.includes("data"),
     methods: parseMethods(flags.methods).map((e) => e.name),
     target: parseTargetChoice(flags.target),
     workers: parseWorkers(flags.workers),
@@ -212,7 +237,28 @@ export async function xai(
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<void> {
   const run = parseGridRun(args, hooks.buildModel);
-  await runGrid(xaiJobType(run), run);
+  await runGrid(xaiJobType(run, parseColormap(args.flags.colormap)), run);
+}
+
+/**
+ * The `--colormap` flag, or `auto`.
+ *
+ * @throws {InputError} for anything but a {@link COLORMAP_CHOICES} name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseColormap } from "./xai.ts";
+ * assert(parseColormap(undefined) === "auto" && parseColormap("jet") === "jet");
+ * ```
+ */
+export function parseColormap(flag: unknown): ColormapChoice {
+  if (flag === undefined) return "auto";
+  const choice = COLORMAP_CHOICES.find((c) => c === flag);
+  if (!choice) {
+    throw new InputError(`--colormap ${flag}: choose one of ${COLORMAP_CHOICES.join(", ")}`);
+  }
+  return choice;
 }
 
 if (import.meta.main) Deno.exit(await runStage(xaiSpec, Deno.args, xai));
