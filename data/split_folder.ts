@@ -20,6 +20,9 @@ import {
   stratifiedSplit,
 } from "./stratified_split.ts";
 
+/** The manifest a split leaves at its destination; it also marks the split as made here. */
+const SPLIT_MANIFEST = "split.json";
+
 /** Options of {@link splitFolder}. */
 export interface SplitFolderOptions {
   /** The raw folder: `<source>/<Class>/*.{jpg,jpeg,png}`. */
@@ -28,7 +31,7 @@ export interface SplitFolderOptions {
   dest?: string;
   fractions?: SplitFractions;
   seed: number;
-  /** Replace an existing split at `dest`. */
+  /** Replace an existing split at `dest`, when an earlier split made it (`split.json` is there). */
   force?: boolean;
   /** `skip` leaves unreadable images out (and lists them); `fail` stops before copying. */
   onBadImage?: "fail" | "skip";
@@ -97,6 +100,14 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
       `${dest}: a split already exists (${existing.join(", ")}); pass --force to replace it`,
     );
   }
+  if (existing.length > 0 && !(await statOrUndefined(join(dest, SPLIT_MANIFEST)))) {
+    throw new InputError(
+      `${dest}: holds ${
+        existing.join(", ")
+      } that data:split did not make (no ${SPLIT_MANIFEST}), ` +
+        "so --force does not replace them; pass another --dest, or move them away yourself",
+    );
+  }
 
   const items: { key: string; className: string; file: string }[] = [];
   const skipped: SplitFolderResult["skipped"] = [];
@@ -143,6 +154,6 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
   const manifest = { source, seed, fractions, counts, skipped };
-  await writeFileAtomic(join(dest, "split.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(join(dest, SPLIT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return { dest, counts, skipped };
 }

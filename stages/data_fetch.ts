@@ -5,8 +5,11 @@
  *
  * @module
  */
+import { join } from "node:path";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
+import { checkWriteFolder } from "../core/write_folder.ts";
 import { checkFile, downloadFile } from "../data/download.ts";
 import { unzipImagesByClass } from "../data/unzip_classes.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
@@ -21,8 +24,17 @@ import { dataSplit } from "./data_split.ts";
 export const DATASET_URL =
   "https://prod-dcd-datasets-cache-zipfiles.s3.eu-west-1.amazonaws.com/gwbz3fsgp8-2.zip";
 
-/** Where the unpacked `<Class>/` folders go by default. */
-export const DATASET_DEST = "data/ecg_images";
+/**
+ * Where the unpacked `<Class>/` folders go by default: under `datasets/`, outside the source
+ * tree (`data/` holds the loader's code).
+ */
+export const DATASET_DEST = "datasets/ecg_images";
+
+/**
+ * The file data:fetch leaves in every folder it makes; `--force` replaces only a folder that
+ * holds it, never one the user made.
+ */
+export const FETCH_MARKER = ".made-by-data-fetch.json";
 
 /** Command-line description of `data:fetch`. */
 export const dataFetchSpec: StageSpec = {
@@ -38,7 +50,10 @@ export const dataFetchSpec: StageSpec = {
       valueName: "DIR",
       help: `folder for <Class>/ and the train/val/test split (default ${DATASET_DEST})`,
     },
-    force: { type: "boolean", help: "replace an existing --dest folder" },
+    force: {
+      type: "boolean",
+      help: "replace an existing --dest folder an earlier data:fetch made",
+    },
   },
   details: "Downloads to <dest>.zip (kept, so a rerun does not download again), checks that " +
     "all announced bytes arrived and, when given, --size and --sha256; unpacks every image into " +
@@ -70,15 +85,24 @@ function sha256Flag(value: string | boolean | undefined): string | undefined {
  * ```ts ignore
  * import { runStage } from "./cli.ts";
  * import { dataFetch, dataFetchSpec } from "./data_fetch.ts";
- * await runStage(dataFetchSpec, ["--dest", "data/ecg_images"], dataFetch);
+ * await runStage(dataFetchSpec, ["--dest", "datasets/ecg_images"], dataFetch);
  * ```
  */
 export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
   const url = typeof flags.url === "string" ? flags.url : DATASET_URL;
   const dest = typeof flags.dest === "string" ? flags.dest : DATASET_DEST;
   const expected = { sizeBytes: sizeFlag(flags.size), sha256: sha256Flag(flags.sha256) };
-  if ((await statOrUndefined(dest)) && flags.force !== true) {
-    throw new InputError(`--dest ${dest}: already exists; pass --force to replace it`);
+  await checkWriteFolder("--dest", dest);
+  if (await statOrUndefined(dest)) {
+    if (flags.force !== true) {
+      throw new InputError(`--dest ${dest}: already exists; pass --force to replace it`);
+    }
+    if (!(await statOrUndefined(join(dest, FETCH_MARKER)))) {
+      throw new InputError(
+        `--dest ${dest}: exists and was not made by data:fetch (no ${FETCH_MARKER} in it), so ` +
+          "--force does not replace it; pass another --dest, or move the folder away yourself",
+      );
+    }
   }
   const archive = `${dest}.zip`;
   const kept = await statOrUndefined(archive);
@@ -100,6 +124,8 @@ export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
       `unpacked ${Object.entries(counts).map(([c, n]) => `${c} ${n}`).join(", ")}` +
         (skipped.length > 0 ? `; skipped ${skipped.length} other entries` : ""),
     );
+    const made = { tool: "data:fetch", url, at: new Date().toISOString() };
+    await writeFileAtomic(join(staging, FETCH_MARKER), `${JSON.stringify(made, null, 2)}\n`);
     await Deno.remove(dest, { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });

@@ -5,6 +5,7 @@
  * @module
  */
 import { Progress } from "../core/progress.ts";
+import { checkWriteFolder } from "../core/write_folder.ts";
 import { splitFolder } from "../data/split_folder.ts";
 import { DEFAULT_SPLIT_FRACTIONS, parseSplitFractions, SPLITS } from "../data/stratified_split.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
@@ -24,9 +25,9 @@ export const dataSplitSpec: StageSpec = {
         Object.values(DEFAULT_SPLIT_FRACTIONS).join(",")
       })`,
     },
-    force: { type: "boolean", help: "replace an existing split" },
+    force: { type: "boolean", help: "replace an existing split an earlier data:split made" },
   },
-  details: "Example: deno task data:split --data data/ecg_images",
+  details: "Example: deno task data:split --data datasets/ecg_images",
 };
 
 /**
@@ -36,17 +37,19 @@ export const dataSplitSpec: StageSpec = {
  * ```ts ignore
  * import { runStage } from "./cli.ts";
  * import { dataSplit, dataSplitSpec } from "./data_split.ts";
- * await runStage(dataSplitSpec, ["--data", "data/ecg_images"], dataSplit);
+ * await runStage(dataSplitSpec, ["--data", "datasets/ecg_images"], dataSplit);
  * ```
  */
 export async function dataSplit({ config, flags }: StageArgs): Promise<void> {
   const fractions = typeof flags.ratios === "string"
     ? parseSplitFractions(flags.ratios)
     : DEFAULT_SPLIT_FRACTIONS;
+  const dest = typeof flags.dest === "string" ? flags.dest : undefined;
+  await checkWriteFolder(dest === undefined ? "--data" : "--dest", dest ?? config.data);
   let progress: Progress | undefined;
   const result = await splitFolder({
     source: config.data,
-    dest: typeof flags.dest === "string" ? flags.dest : undefined,
+    dest,
     fractions,
     seed: config.seed,
     force: flags.force === true,

@@ -6,6 +6,7 @@
  */
 import { InputError } from "../core/errors.ts";
 import { Progress } from "../core/progress.ts";
+import { checkWriteFolder } from "../core/write_folder.ts";
 import { writeSyntheticDataset } from "../data/synth/synthetic_dataset.ts";
 import { SPLITS } from "../data/stratified_split.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
@@ -63,6 +64,7 @@ export async function dataSynth({ config, flags }: StageArgs): Promise<void> {
   if (perClass < 3) {
     throw new InputError(`--per-class ${perClass}: need at least 3 (one per split)`);
   }
+  await checkWriteFolder("--out", outDir);
   let progress: Progress | undefined;
   const summary = await writeSyntheticDataset({
     outDir,

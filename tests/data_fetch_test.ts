@@ -140,3 +140,44 @@ Deno.test("data:fetch: download, verify, unpack into <Class>/, split; truncated 
   assertEquals(forced.code, 0, forced.err);
   assertEquals([...Deno.readDirSync(`${dest}/MI`)].length, 4);
 });
+
+Deno.test("data:fetch never writes a source folder, and --force replaces only a folder it made", async () => {
+  const sources = [...Deno.readDirSync("data/synth")].map((e) => e.name).sort();
+  const intoSource = await run([
+    "data:fetch",
+    "--url",
+    "http://127.0.0.1:9/x.zip",
+    "--dest",
+    "data/synth",
+    "--force",
+  ]);
+  assertEquals(intoSource.code, 1);
+  assert(intoSource.err.includes("holds the project's source code"), intoSource.err);
+  assert(intoSource.err.includes("datasets/"), intoSource.err);
+  assertEquals([...Deno.readDirSync("data/synth")].map((e) => e.name).sort(), sources);
+  const below = await run([
+    "data:fetch",
+    "--url",
+    "http://127.0.0.1:9/x.zip",
+    "--dest",
+    "data/ecg_images",
+  ]);
+  assertEquals(below.code, 1);
+  assert(below.err.includes("data/ holds the project's source code"), below.err);
+
+  await using dir = await testDir();
+  const mine = `${dir.path}/mine`;
+  await Deno.mkdir(mine);
+  await Deno.writeTextFile(`${mine}/notes.txt`, "the user's own");
+  const forced = await run([
+    "data:fetch",
+    "--url",
+    "http://127.0.0.1:9/x.zip",
+    "--dest",
+    mine,
+    "--force",
+  ]);
+  assertEquals(forced.code, 1);
+  assert(forced.err.includes("was not made by data:fetch"), forced.err);
+  assertEquals(await Deno.readTextFile(`${mine}/notes.txt`), "the user's own");
+});

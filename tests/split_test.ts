@@ -65,6 +65,20 @@ Deno.test("data:split refuses to overwrite a split unless forced, and to split a
   );
 });
 
+Deno.test("data:split --force replaces only a split it made (split.json), never the user's own", async () => {
+  await using dir = await testDir();
+  await writeRawFolder(dir.path, { A: 10, B: 10 });
+  await Deno.mkdir(`${dir.path}/test/A`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/test/A/keep.txt`, "the user's own");
+  const e = await assertRejects(
+    () => splitFolder({ source: dir.path, seed: 1, force: true }),
+    InputError,
+    "data:split did not make",
+  );
+  assert(e.message.includes("split.json"), e.message);
+  assertEquals(await Deno.readTextFile(`${dir.path}/test/A/keep.txt`), "the user's own");
+});
+
 Deno.test("data:split: a bad image fails before anything is written, or is skipped and listed", async () => {
   await using dir = await testDir();
   await writeRawFolder(dir.path, { A: 10, B: 10 });
