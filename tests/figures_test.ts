@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { png } from "../deps.ts";
 import { filledImage } from "../data/synth/raster.ts";
 import { colormapRgb } from "../xai/colormap.ts";
@@ -18,6 +18,12 @@ import { type ExplainedPictures, heatmapGridFigure } from "../plots/figures/expl
 import { encodeRgbaPng, readPngText } from "../plots/figures/png_file.ts";
 import { svgToPng } from "../plots/render.ts";
 import { chooseGridImages } from "../stages/viz.ts";
+import { parseColormap } from "../stages/xai.ts";
+import { startBackend } from "../backends/backend.ts";
+import { buildModel } from "../models/registry.ts";
+import { explainXaiChunk } from "../runs/xai_chunk.ts";
+import { InputError } from "../core/errors.ts";
+import { testDir } from "./test_dirs.ts";
 
 /** `<g class="…">` groups of a class in an SVG text. */
 function groups(svg: string, className: string): number {
@@ -136,4 +142,52 @@ Deno.test("figure text: a non-ASCII class name is drawn, not replaced", async ()
   };
   assert((await ink(figure.svg)) > (await ink(bare.svg)) + 20, "the caption is drawn");
   assert(colourBarSvg(undefined, 0, 0, 300).includes("colour-bar-unknown"));
+});
+
+Deno.test("the xai stage records each picture's colour scale; --colormap jet draws the reference's", async () => {
+  assertThrows(() => parseColormap("viridis"), InputError, "auto, jet");
+  await startBackend("cpu");
+  const model = buildModel("ecgnet", { numClasses: 4, imgSizePx: 32, seed: 1 });
+  await using dir = await testDir();
+  const file = `${dir.path}/a.png`;
+  await Deno.writeFile(file, encodeRgbaPng(filledImage(40, 30, [250, 250, 250])));
+  const scaleOf = async (method: string, colormap: "auto" | "jet") => {
+    const out = `${dir.path}/${method}-${colormap}`;
+    await explainXaiChunk(model, {
+      checkpoint: "unused",
+      backend: "cpu",
+      openBlas: false,
+      method,
+      dir: out,
+      colormap,
+      xNHWC: Float32Array.from({ length: 32 * 32 * 3 }, (_, i) => Math.sin(i)),
+      shapeNHWC: [1, 32, 32, 3],
+      targets: Int32Array.of(1),
+      images: [{
+        id: "test/MI/a",
+        file,
+        trueClass: "MI",
+        predictedClass: "MI",
+        probability: 0.5,
+        targetClass: "MI",
+      }],
+    });
+    const scales = [];
+    for (const kind of ["heatmap", "overlay"]) {
+      const bytes = await Deno.readFile(`${out}/${kind}/test/MI/a.png`);
+      assertEquals(png.decode(bytes).width, 40, "at the source's size");
+      scales.push(parseColourScaleText(readPngText(bytes)[COLOUR_SCALE_PNG_KEYWORD], kind));
+    }
+    assertEquals(scales[0], scales[1]);
+    return scales[0];
+  };
+  try {
+    const ig = await scaleOf("integrated_gradients", "auto");
+    assertEquals(ig.colormap, "RdBu_r", "Integrated Gradients is signed");
+    assertEquals(ig.low, -ig.high);
+    assertEquals((await scaleOf("gradcam", "auto")).colormap, "Reds", "Grad-CAM is not");
+    assertEquals((await scaleOf("integrated_gradients", "jet")).colormap, "jet");
+  } finally {
+    model.dispose();
+  }
 });
