@@ -88,7 +88,11 @@ export async function scoreQuantusBatch(
   metricModel: MetricModel,
   job: QuantusBatchJob,
 ): Promise<QuantusBatchScores> {
-  const explain = explainerFunction(getExplainer(job.method));
+  // Every method gets the masks; only the ground-truth control reads them.
+  const explain = explainerFunction(
+    getExplainer(job.method),
+    job.masksNHW && { masksNHW: job.masksNHW },
+  );
   const batch: MetricBatch = {
     xNHWC: job.xNHWC,
     shapeNHWC: job.shapeNHWC,

@@ -6,7 +6,6 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
-import { loadMask } from "../data/masks.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
@@ -27,6 +26,7 @@ import {
   writeQuantusSummary,
 } from "../runs/quantus_outputs.ts";
 import { SHARD_FLAGS } from "../runs/shard.ts";
+import { chunkMasks, requireMasksFor, testMasks } from "../runs/test_masks.ts";
 import { parseGridRun, XAI_CHUNK_SIZE } from "./xai.ts";
 import { workersFlag } from "../runs/workers_flag.ts";
 
@@ -202,7 +202,7 @@ export function metricParams(
  * ```
  */
 export function quantusJobType(
-  { target, chunkSize, config: { seed } }: GridRun,
+  { target, chunkSize, methods, config: { seed } }: GridRun,
   flags: StageArgs["flags"],
 ): GridJobType<QuantusBatchJob, QuantusBatchScores> {
   return {
@@ -211,7 +211,9 @@ export function quantusJobType(
     handler: quantusBatchHandler,
     folder: quantusPartsFolder,
     open: async ({ name, meta, loaded: { samples }, test }) => {
-      const haveMasks = samples.length > 0 && samples.every((s) => s.maskFile);
+      requireMasksFor(methods, samples);
+      const masks = await testMasks(samples, meta.imgSizePx);
+      const haveMasks = masks !== undefined;
       const metrics = [
         ...metricParams(
           parseMetrics(flags.metrics, haveMasks),
@@ -219,9 +221,6 @@ export function quantusJobType(
           flags["quantus-compat"] === true,
         ),
       ].map(([metric, params]): [string, CommonParams] => [metric.name, params]);
-      const masks = haveMasks
-        ? await Promise.all(samples.map((s) => loadMask(s.maskFile!, meta.imgSizePx)))
-        : undefined;
       const header = [...QUANTUS_ROW_COLUMNS, ...metrics.map(([metric]) => metric), "nan_reasons"];
       return {
         fingerprint: () => ({
@@ -237,7 +236,7 @@ export function quantusJobType(
           drawsSeeds: metrics.map(([metric]) =>
             batchDrawsSeed(seed, name, base.method, metric, chunk)
           ),
-          masksNHW: masks && concatMasks(indices.map((i) => masks[i])),
+          masksNHW: masks && chunkMasks(masks, indices),
         }),
         partRows: ({ indices }, { scores, reasons }) => [
           header,
@@ -281,12 +280,6 @@ export async function quantus(
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
   await runGrid(quantusJobType(run, flags), run);
   if (run.shard.count === 1) console.log(`summary: ${await writeQuantusSummary(config.out)}`);
-}
-
-function concatMasks(masks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(masks.reduce((n, m) => n + m.length, 0));
-  masks.forEach((m, k) => out.set(m, k * m.length));
-  return out;
 }
 
 if (import.meta.main) Deno.exit(await runStage(quantusSpec, Deno.args, quantus));

@@ -4,10 +4,18 @@
  * Adding a method: write `xai/<method>.ts` exporting an {@link Explainer}, add its options to
  * {@link ExplainerOptions} and append it to {@link EXPLAINERS}.
  *
+ * The controls (`xai/controls/`) come last: maps that know nothing about the model (random
+ * noise, the input's edges, a constant) and the evidence mask itself, registered like every
+ * method so that each stage, metric and chart shows the real methods beside them.
+ *
  * @module
  */
 import { InputError } from "../core/errors.ts";
 import type { CamOptions } from "./cam/cam.ts";
+import { CONSTANT, type ConstantOptions } from "./controls/constant.ts";
+import { GROUND_TRUTH, type GroundTruthOptions } from "./controls/ground_truth.ts";
+import { RANDOM, type RandomOptions } from "./controls/random.ts";
+import { SOBEL } from "./controls/sobel.ts";
 import { EIGENCAM } from "./cam/eigencam.ts";
 import type { Explainer } from "./explainer.ts";
 import { GRADCAM } from "./cam/gradcam.ts";
@@ -33,7 +41,10 @@ export type ExplainerOptions =
   & SmoothGradOptions
   & ScoreCamOptions
   & LimeOptions
-  & OcclusionOptions;
+  & OcclusionOptions
+  & RandomOptions
+  & ConstantOptions
+  & GroundTruthOptions;
 
 /**
  * The attribution methods, in the order `--help` lists them.
@@ -59,7 +70,26 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   SMOOTHGRAD,
   LIME,
   OCCLUSION,
+  RANDOM,
+  SOBEL,
+  CONSTANT,
+  GROUND_TRUTH,
 ];
+
+/**
+ * Whether method `name` reads the images' evidence masks ({@link GroundTruthOptions.masksNHW}):
+ * stages load them only for such methods.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { readsMasks } from "./registry.ts";
+ * assert(readsMasks("ground_truth") && !readsMasks("gradcam"));
+ * ```
+ */
+export function readsMasks(name: string): boolean {
+  return name === GROUND_TRUTH.name;
+}
 
 /**
  * The explainer registered as `name`.

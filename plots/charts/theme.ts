@@ -77,7 +77,7 @@ export function numberTip(field: string, title: string, digits = 4) {
  * One colour per attribution method, the same in every chart and the dashboard: the registry's
  * methods in its order (`xai/registry.ts`; a test keeps this list complete), CAM methods in
  * blues and greens, gradient methods in reds and oranges, perturbation methods in purple and
- * brown. Tableau 10 and 20 colours.
+ * brown (Tableau 10 and 20 colours); the controls in greys, the ground truth darkest.
  */
 export const METHOD_COLOURS: Readonly<Record<string, string>> = {
   gradcam: "#4c78a8",
@@ -93,6 +93,10 @@ export const METHOD_COLOURS: Readonly<Record<string, string>> = {
   smoothgrad: "#ffbf79",
   lime: "#b279a2",
   occlusion: "#9d755d",
+  random: "#969696",
+  sobel: "#595959",
+  constant: "#d0d0d0",
+  ground_truth: "#1a1a1a",
 };
 
 /** Colours of methods the registry does not know, in order of first appearance. */
