@@ -8,29 +8,40 @@
  *
  * @module
  */
-import { join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { InputError } from "./errors.ts";
 import { realPathOfNew } from "./fs.ts";
 import { isInsideFolder } from "./paths.ts";
 
-/** A source file directly inside `dir`, or `undefined` (also when `dir` does not exist). */
-async function sourceFileIn(dir: string): Promise<string | undefined> {
+/** The folders of the project's checkout that stages may write: results and data sets. */
+export const WRITABLE_FOLDERS = ["outputs", "datasets"] as const;
+
+/** The checkout this module runs from; `undefined` when it runs from a URL (no source on disk). */
+const CHECKOUT = import.meta.url.startsWith("file:")
+  ? fileURLToPath(new URL("..", import.meta.url))
+  : undefined;
+
+/** `path`'s real path ({@link realPathOfNew}), or its plain absolute path where reading is denied. */
+async function realOrAbsolute(path: string): Promise<string> {
   try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && entry.name.endsWith(".ts")) return entry.name;
-    }
+    return await realPathOfNew(path);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return resolve(path);
+    }
+    throw e;
   }
-  return undefined;
 }
 
 /**
- * Checks the folder `path` a stage is about to write, given by `flag` (e.g. `--out`), when its
- * name places it inside the project (the working folder): once symbolic links are resolved it
- * must still lie inside the project, and neither it nor a folder above it (below the project
- * root) may hold source files (`.ts`). A folder named outside the project is the user's explicit
- * choice and passes.
+ * Checks the folder `path` a stage is about to write, given by `flag` (e.g. `--out`):
+ *
+ * - when its name places it inside the working folder, symbolic links may not lead it out;
+ * - inside the project's own checkout it must lie under one of {@link WRITABLE_FOLDERS}, never in
+ *   the source (`data/` holds the loader's code, not data sets).
+ *
+ * A folder named outside both is the user's explicit choice and passes.
  *
  * @throws {InputError} naming the flag, the link's target or the source folder, and the way out.
  *
@@ -39,34 +50,31 @@ async function sourceFileIn(dir: string): Promise<string | undefined> {
  * import assert from "node:assert";
  * import { checkWriteFolder } from "./write_folder.ts";
  * assert((await checkWriteFolder("--out", "outputs/new/run")) === undefined);
- * await assert.rejects(() => checkWriteFolder("--dest", "core/x"), /holds the project's source/);
+ * await assert.rejects(() => checkWriteFolder("--dest", "data/synth"), /source tree/);
  * ```
  */
 export async function checkWriteFolder(flag: string, path: string): Promise<void> {
+  const real = await realOrAbsolute(path);
   const project = resolve(".");
-  if (!isInsideFolder(resolve(path), project)) return;
-  const real = await realPathOfNew(path);
-  const realProject = await Deno.realPath(project);
-  if (!isInsideFolder(real, realProject)) {
-    throw new InputError(
-      `${flag} ${path}: a symbolic link leads it to ${real}, outside the project folder; remove ` +
-        `the link, or to write there on purpose pass ${flag} ${real} (with deno run ` +
-        `--allow-write=${real})`,
-    );
+  if (isInsideFolder(resolve(path), project)) {
+    const realProject = await realOrAbsolute(project);
+    if (!isInsideFolder(real, realProject)) {
+      throw new InputError(
+        `${flag} ${path}: a symbolic link leads it to ${real}, outside the project folder; ` +
+          `remove the link, or to write there on purpose pass ${flag} ${real} (with deno run ` +
+          `--allow-write=${real})`,
+      );
+    }
   }
-  const parts = relative(realProject, real).split(sep).filter((p) => p !== "");
-  // The project root itself holds mod.ts, so writing it (an empty relative path) is refused too.
-  const folders = parts.length === 0
-    ? [realProject]
-    : parts.map((_, i) => join(realProject, ...parts.slice(0, i + 1)));
-  for (const folder of folders) {
-    const source = await sourceFileIn(folder);
-    if (source === undefined) continue;
-    const name = relative(realProject, folder) || ".";
+  if (
+    CHECKOUT !== undefined && isInsideFolder(real, CHECKOUT) &&
+    !WRITABLE_FOLDERS.some((folder) => isInsideFolder(real, join(CHECKOUT, folder)))
+  ) {
     throw new InputError(
-      `${flag} ${path}: ${name}/ holds the project's source code (${source}), which no stage ` +
-        "writes; keep data sets under datasets/ (e.g. datasets/ecg_images) and results under " +
-        "outputs/",
+      `${flag} ${path}: ${relative(CHECKOUT, real) || "."} is in the project's source tree, ` +
+        `which no stage writes; inside the project, stages write only under ` +
+        `${WRITABLE_FOLDERS.map((f) => `${f}/`).join(" and ")}: keep data sets under datasets/ ` +
+        "(e.g. datasets/ecg_images) and results under outputs/",
     );
   }
 }

@@ -152,7 +152,7 @@ Deno.test("data:fetch never writes a source folder, and --force replaces only a 
     "--force",
   ]);
   assertEquals(intoSource.code, 1);
-  assert(intoSource.err.includes("holds the project's source code"), intoSource.err);
+  assert(intoSource.err.includes("in the project's source tree"), intoSource.err);
   assert(intoSource.err.includes("datasets/"), intoSource.err);
   assertEquals([...Deno.readDirSync("data/synth")].map((e) => e.name).sort(), sources);
   const below = await run([
@@ -163,7 +163,7 @@ Deno.test("data:fetch never writes a source folder, and --force replaces only a 
     "data/ecg_images",
   ]);
   assertEquals(below.code, 1);
-  assert(below.err.includes("data/ holds the project's source code"), below.err);
+  assert(below.err.includes("data/ecg_images is in the project's source tree"), below.err);
 
   await using dir = await testDir();
   const mine = `${dir.path}/mine`;
