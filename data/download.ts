@@ -18,6 +18,8 @@ export interface DownloadExpectations {
   sizeBytes?: number;
   /** SHA-256, lower-case hex. */
   sha256?: string;
+  /** The most bytes accepted: a larger announced size is refused, a longer body cut off. */
+  maxBytes?: number;
 }
 
 /** A finished, checked download. */
@@ -31,8 +33,8 @@ export interface DownloadResult {
 /**
  * Downloads `url` to `dest`, checking it arrived whole and matches `expected`.
  *
- * @throws {InputError} for an HTTP error, a connection that broke off, a short body, or a size
- * or SHA-256 mismatch; nothing is left at `dest` then.
+ * @throws {InputError} for an HTTP error, a connection that broke off, a short body, a body
+ * over `expected.maxBytes`, or a size or SHA-256 mismatch; nothing is left at `dest` then.
  *
  * @example
  * ```ts ignore
@@ -59,6 +61,15 @@ export async function downloadFile(
   }
   const header = response.headers.get("content-length");
   const announced = header === null ? undefined : Number(header);
+  const tooLarge = (bytes: string) =>
+    new InputError(
+      `--url ${url}: ${bytes}, more than --max-unpacked-mb allows ` +
+        `(${(expected.maxBytes ?? 0) / 2 ** 20} MiB); raise it if this is the file you meant`,
+    );
+  if (expected.maxBytes !== undefined && announced !== undefined && announced > expected.maxBytes) {
+    await response.body.cancel();
+    throw tooLarge(`the server announces ${announced} bytes`);
+  }
   const total = expected.sizeBytes ?? announced;
   const progress = new Progress("download KiB", total === undefined ? 0 : Math.ceil(total / 1024));
   const partial = `${dest}.part`;
@@ -70,6 +81,9 @@ export async function downloadFile(
   try {
     try {
       for await (const chunk of response.body) {
+        if (expected.maxBytes !== undefined && received + chunk.length > expected.maxBytes) {
+          throw tooLarge(`over ${expected.maxBytes} bytes arrived`);
+        }
         hash.update(chunk);
         await writeAll(file, chunk);
         received += chunk.length;
@@ -78,6 +92,7 @@ export async function downloadFile(
         reported = kib;
       }
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new InputError(
         `--url ${url}: the download broke off after ${received} bytes` +
           (announced === undefined ? "" : ` of ${announced}`) +

@@ -2,9 +2,11 @@
  * Unpacking the ECG data set's zip archive into one folder per class, `<dest>/<Class>/<file>`,
  * whatever folder names the archive uses.
  *
- * The archive is streamed (the real one is about a gigabyte), archives inside it are unpacked
- * too, and an entry with an absolute or `../` path rejects the whole archive before anything
- * is kept: callers unpack into a staging folder and rename it into place only on success.
+ * The archive is streamed and each image streamed to disk as it inflates (the real archive is
+ * about a gigabyte), archives inside it are unpacked too, and an entry with an absolute or `../`
+ * path rejects the whole archive before anything is kept: callers unpack into a staging folder
+ * and rename it into place only on success. What an archive may unpack is capped (bytes and
+ * entries, {@link UnpackLimits}): a small archive can inflate to gigabytes.
  * A truncated archive (no end-of-central-directory record, or fewer entries than it lists) is
  * rejected the same way.
  *
@@ -12,7 +14,6 @@
  */
 import { basename, join } from "node:path";
 import { Unzip, UnzipInflate } from "../deps.ts";
-import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { escapesFolder } from "../core/paths.ts";
 import { isImageFile } from "./dataset.ts";
@@ -117,11 +118,46 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** How much an archive may unpack: the guard against a zip bomb filling disk or memory. */
+export interface UnpackLimits {
+  /** Bytes unpacked in all, inner archives included (they are held in memory to unpack). */
+  maxBytes: number;
+  /** Entries in all, inner archives' included. */
+  maxEntries: number;
+}
+
 /**
- * Unpacks the zip at `zipPath` into `<dest>/<Class>/<file name>` (see {@link classOfEntry}).
+ * The default {@link UnpackLimits}: 4 GiB, about four times the real data set's archive, and
+ * 100 000 entries for its 928 scans.
+ */
+export const DEFAULT_UNPACK_LIMITS: Readonly<UnpackLimits> = Object.freeze({
+  maxBytes: 4096 * 2 ** 20,
+  maxEntries: 100_000,
+});
+
+/**
+ * An archive that unpacks to more than {@link UnpackLimits} allow. Not a sign of a corrupt
+ * archive, so the caller may keep it for a rerun with higher limits.
+ */
+export class UnpackLimitError extends InputError {
+  /** @param message what was exceeded, where, and the flag that raises it. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnpackLimitError";
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+}
+
+/**
+ * Unpacks the zip at `zipPath` into `<dest>/<Class>/<file name>` (see {@link classOfEntry}),
+ * streaming each image to disk as it inflates; at most `limits` bytes and entries.
  *
  * @throws {InputError} for an entry whose path is absolute or contains `../`, a truncated or
- * corrupt archive; files already written stay in `dest`, so pass a staging folder.
+ * corrupt archive; {@link UnpackLimitError} past `limits`. Files already written stay in `dest`
+ * (every write has finished when it throws), so pass a staging folder and remove it on failure.
  *
  * @example
  * ```ts
@@ -132,14 +168,41 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  * await Deno.writeFile(`${dir}/a.zip`, zipSync({ "set/MI/MI(1).jpg": new Uint8Array([1]), "x.txt": new Uint8Array() }));
  * const result = await unzipImagesByClass(`${dir}/a.zip`, `${dir}/out`);
  * assert(result.counts.MI === 1 && result.skipped.join() === "x.txt");
+ * await assert.rejects(
+ *   () => unzipImagesByClass(`${dir}/a.zip`, `${dir}/out2`, { maxBytes: 1024, maxEntries: 1 }),
+ *   /more than 1 entries/,
+ * );
  * ```
  */
-export async function unzipImagesByClass(zipPath: string, dest: string): Promise<UnzipResult> {
+export async function unzipImagesByClass(
+  zipPath: string,
+  dest: string,
+  limits: UnpackLimits = DEFAULT_UNPACK_LIMITS,
+): Promise<UnzipResult> {
   const result: UnzipResult = { counts: {}, skipped: [] };
   const written = new Set<string>();
+  /** Every entry's write chain, settled before returning. */
   const writes: Promise<unknown>[] = [];
+  /** Inner archives, unpacked one after another once the archive holding them is done. */
+  const inner: { archive: Uint8Array; source: string }[] = [];
+  /** Chains still writing, awaited after each pushed chunk so memory holds about one chunk. */
+  const inFlight = new Set<Promise<unknown>>();
+  const open = new Set<Deno.FsFile>();
   const failures: unknown[] = [];
-  const track = (work: Promise<void>) => writes.push(work.catch((e) => failures.push(e)));
+  const track = (work: Promise<unknown>): void => {
+    const settled = work.catch((e) => failures.push(e));
+    writes.push(settled);
+    inFlight.add(settled);
+    settled.finally(() => inFlight.delete(settled));
+  };
+  let entries = 0;
+  let bytes = 0;
+  const overLimit = (what: string) =>
+    new UnpackLimitError(
+      `${zipPath}: unpacks to ${what}; stopped and removed what was unpacked. If the archive is ` +
+        "what you meant to fetch, rerun with a higher --max-unpacked-mb or --max-entries (it is " +
+        "kept, so nothing is downloaded again)",
+    );
   const expectedEntries = zipEntryCount(await fileTail(zipPath, 22 + 65535), zipPath);
   const unpack = async (
     chunks: AsyncIterable<Uint8Array> | Uint8Array[],
@@ -150,8 +213,13 @@ export async function unzipImagesByClass(zipPath: string, dest: string): Promise
     let failure: Error | undefined;
     const unzip = new Unzip((entry) => {
       seen++;
+      if (failure) return;
+      if (++entries > limits.maxEntries) {
+        failure = overLimit(`more than ${limits.maxEntries} entries`);
+        return;
+      }
       if (escapesFolder(entry.name)) {
-        failure ??= new InputError(
+        failure = new InputError(
           `${source}: entry "${entry.name}" is absolute or leaves the archive's folder; ` +
             "refusing the whole archive (nothing is kept); get the data set from its source",
         );
@@ -164,7 +232,27 @@ export async function unzipImagesByClass(zipPath: string, dest: string): Promise
         result.skipped.push(entry.name);
         return;
       }
+      const target = nested ? "" : join(className!, basename(entry.name.replaceAll("\\", "/")));
+      if (!nested && written.has(target)) {
+        result.skipped.push(entry.name);
+        return;
+      }
+      // The size a local header declares is checked before inflating anything; the bytes are
+      // counted as they come, since a header may say nothing (or lie).
+      if (bytes + (entry.originalSize ?? 0) > limits.maxBytes) {
+        failure = overLimit(`more than ${limits.maxBytes / 2 ** 20} MiB (entry "${entry.name}")`);
+        return;
+      }
       const parts: Uint8Array[] = [];
+      let chain: Promise<Deno.FsFile | undefined> = Promise.resolve(undefined);
+      if (!nested) {
+        written.add(target);
+        result.counts[className!] = (result.counts[className!] ?? 0) + 1;
+        chain = Deno.mkdir(join(dest, className!), { recursive: true })
+          .then(() => Deno.open(join(dest, target), { write: true, create: true, truncate: true }))
+          .then((file) => (open.add(file), file));
+        track(chain);
+      }
       entry.ondata = (error, data, final) => {
         if (error) {
           failure ??= new InputError(
@@ -172,36 +260,47 @@ export async function unzipImagesByClass(zipPath: string, dest: string): Promise
           );
           return;
         }
-        parts.push(data);
-        if (!final) return;
-        const bytes = concat(parts);
+        bytes += data.length;
+        if (bytes > limits.maxBytes) {
+          failure ??= overLimit(
+            `more than ${limits.maxBytes / 2 ** 20} MiB (entry "${entry.name}")`,
+          );
+          entry.terminate();
+          return;
+        }
         if (nested) {
-          const inner = `${source}!${entry.name}`;
-          track(unpack([bytes], inner, zipEntryCount(bytes, inner)));
+          parts.push(data);
+          if (!final) return;
+          inner.push({ archive: concat(parts), source: `${source}!${entry.name}` });
           return;
         }
-        const target = join(className!, basename(entry.name.replaceAll("\\", "/")));
-        if (written.has(target)) {
-          result.skipped.push(entry.name);
-          return;
-        }
-        written.add(target);
-        result.counts[className!] = (result.counts[className!] ?? 0) + 1;
-        track(writeFileAtomic(join(dest, target), bytes));
+        chain = chain.then(async (file) => {
+          await writeAll(file!, data);
+          if (final) {
+            open.delete(file!);
+            file!.close();
+          }
+          return file;
+        });
+        track(chain);
       };
       entry.start();
     });
     unzip.register(UnzipInflate);
-    try {
-      for await (const chunk of chunks) {
-        unzip.push(chunk);
-        if (failure) throw failure;
+    const push = (chunk: Uint8Array, final = false) => {
+      try {
+        unzip.push(chunk, final);
+      } catch (e) {
+        throw new InputError(`${source}: corrupt zip archive (${(e as Error).message})`);
       }
-      unzip.push(new Uint8Array(0), true);
-    } catch (e) {
-      if (e instanceof InputError) throw e;
-      throw new InputError(`${source}: corrupt zip archive (${(e as Error).message})`);
+    };
+    for await (const chunk of chunks) {
+      push(chunk);
+      if (failure) throw failure;
+      await Promise.all(inFlight);
+      if (failures.length > 0) throw failures[0];
     }
+    push(new Uint8Array(0), true);
     if (failure) throw failure;
     if (listed !== undefined && seen < listed) {
       throw new InputError(
@@ -213,15 +312,20 @@ export async function unzipImagesByClass(zipPath: string, dest: string): Promise
   const file = await Deno.open(zipPath);
   try {
     await unpack(file.readable, zipPath, expectedEntries);
+    for (let next = inner.shift(); next; next = inner.shift()) {
+      await unpack([next.archive], next.source, zipEntryCount(next.archive, next.source));
+    }
+    await Promise.all(writes);
+    if (failures.length > 0) throw failures[0];
   } finally {
     try {
       file.close();
     } catch {
       // The readable stream closes the file when it ends.
     }
+    // On failure too, nothing may still be writing (or hold a file open) once this returns.
+    await Promise.all(writes);
+    for (const f of open) f.close();
   }
-  // Nested archives add work while it drains.
-  for (let i = 0; i < writes.length; i++) await writes[i];
-  if (failures.length > 0) throw failures[0];
   return result;
 }

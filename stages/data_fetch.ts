@@ -11,7 +11,11 @@ import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { checkWriteFolder } from "../core/write_folder.ts";
 import { checkFile, downloadFile } from "../data/download.ts";
-import { unzipImagesByClass } from "../data/unzip_classes.ts";
+import {
+  DEFAULT_UNPACK_LIMITS,
+  UnpackLimitError,
+  unzipImagesByClass,
+} from "../data/unzip_classes.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { dataSplit } from "./data_split.ts";
 
@@ -54,13 +58,34 @@ export const dataFetchSpec: StageSpec = {
       type: "boolean",
       help: "replace an existing --dest folder an earlier data:fetch made",
     },
+    "max-unpacked-mb": {
+      type: "string",
+      valueName: "MB",
+      help: `most MiB the archive may download and unpack to (default ${
+        DEFAULT_UNPACK_LIMITS.maxBytes / 2 ** 20
+      })`,
+    },
+    "max-entries": {
+      type: "string",
+      valueName: "N",
+      help: `most entries the archive may hold (default ${DEFAULT_UNPACK_LIMITS.maxEntries})`,
+    },
   },
   details: "Downloads to <dest>.zip (kept, so a rerun does not download again), checks that " +
-    "all announced bytes arrived and, when given, --size and --sha256; unpacks every image into " +
+    "all announced bytes arrived and, when given, --size and --sha256; unpacks every image, " +
+    "streamed to disk and within --max-unpacked-mb and --max-entries, into " +
     "<dest>/<Class>/ (classes Abnormal, HistoryMI, MI, Normal, from the archive's folder or " +
     "file names), rejecting an archive with absolute or ../ entries; then splits as data:split.\n" +
     "Example: deno task data:fetch --sha256 <hex printed by an earlier run>",
 };
+
+function positiveFlag(name: string, value: string | boolean | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !/^[1-9]\d*$/.test(value)) {
+    throw new InputError(`--${name} ${value}: expected a positive whole number`);
+  }
+  return Number(value);
+}
 
 function sizeFlag(value: string | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -91,7 +116,20 @@ function sha256Flag(value: string | boolean | undefined): string | undefined {
 export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
   const url = typeof flags.url === "string" ? flags.url : DATASET_URL;
   const dest = typeof flags.dest === "string" ? flags.dest : DATASET_DEST;
-  const expected = { sizeBytes: sizeFlag(flags.size), sha256: sha256Flag(flags.sha256) };
+  const mb = positiveFlag(
+    "max-unpacked-mb",
+    flags["max-unpacked-mb"],
+    DEFAULT_UNPACK_LIMITS.maxBytes / 2 ** 20,
+  );
+  const limits = {
+    maxBytes: mb * 2 ** 20,
+    maxEntries: positiveFlag("max-entries", flags["max-entries"], DEFAULT_UNPACK_LIMITS.maxEntries),
+  };
+  const expected = {
+    sizeBytes: sizeFlag(flags.size),
+    sha256: sha256Flag(flags.sha256),
+    maxBytes: limits.maxBytes,
+  };
   await checkWriteFolder("--dest", dest);
   if (await statOrUndefined(dest)) {
     if (flags.force !== true) {
@@ -116,7 +154,7 @@ export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
   if (download) console.log(`${archive}: ${download.sizeBytes} bytes, SHA-256 ${download.sha256}`);
   const staging = `${dest}.unpack-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    const { counts, skipped } = await unzipImagesByClass(archive, staging);
+    const { counts, skipped } = await unzipImagesByClass(archive, staging, limits);
     if (Object.keys(counts).length === 0) {
       throw new InputError(`${archive}: no images of a known class inside; is --url the data set?`);
     }
@@ -132,8 +170,11 @@ export async function dataFetch({ config, flags }: StageArgs): Promise<void> {
     await Deno.rename(staging, dest);
   } catch (e) {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
-    // A corrupt archive must not be reused by the next run.
-    if (e instanceof InputError) await Deno.remove(archive).catch(() => {});
+    // A corrupt archive must not be reused by the next run; one over the limits is kept for a
+    // rerun with higher ones.
+    if (e instanceof InputError && !(e instanceof UnpackLimitError)) {
+      await Deno.remove(archive).catch(() => {});
+    }
     throw e;
   }
   await dataSplit({ config: { ...config, data: dest }, flags: {} });

@@ -1,8 +1,9 @@
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { createHash } from "node:crypto";
 import { zipSync } from "../deps.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { encodeReportJpeg } from "../data/synth/synthetic_dataset.ts";
+import { UnpackLimitError, unzipImagesByClass } from "../data/unzip_classes.ts";
 import { main } from "../mod.ts";
 import { testDir } from "./test_dirs.ts";
 
@@ -180,4 +181,80 @@ Deno.test("data:fetch never writes a source folder, and --force replaces only a 
   assertEquals(forced.code, 1);
   assert(forced.err.includes("was not made by data:fetch"), forced.err);
   assertEquals(await Deno.readTextFile(`${mine}/notes.txt`), "the user's own");
+});
+
+Deno.test("data:fetch caps what an archive unpacks to: bytes (declared or not) and entries, nothing left behind", async () => {
+  await using dir = await testDir();
+  const zeros = new Uint8Array(3 * 2 ** 20);
+  const bomb = zipSync({ "MI/MI(1).jpg": jpeg(9), "MI/MI(2).jpg": zeros }, { level: 9 });
+  assert(bomb.length < 2 ** 16, "a small archive that inflates to 3 MiB");
+  // The same archive with the second entry's local header declaring 1 byte: only counting the
+  // inflated bytes catches it.
+  const lying = bomb.slice();
+  const view = new DataView(lying.buffer);
+  let at = 0;
+  for (let entry = 0; entry < 2; entry++) {
+    if (entry === 1) view.setUint32(at + 22, 1, true);
+    at += 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true) +
+      view.getUint32(at + 18, true);
+  }
+  const limits = { maxBytes: 2 ** 20, maxEntries: 10 };
+  for (const [name, bytes] of [["bomb", bomb], ["lying", lying]] as const) {
+    await Deno.writeFile(`${dir.path}/${name}.zip`, bytes);
+    const staging = `${dir.path}/${name}-out`;
+    const e = await assertRejects(
+      () => unzipImagesByClass(`${dir.path}/${name}.zip`, staging, limits),
+      UnpackLimitError,
+      "more than 1 MiB",
+    );
+    assert(e.message.includes("--max-unpacked-mb"), e.message);
+    const written = [...Deno.readDirSync(`${staging}/MI`)].map((f) =>
+      Deno.statSync(`${staging}/MI/${f.name}`).size
+    );
+    assert(written.every((size) => size <= 2 ** 20), `stopped at the cap: ${written}`);
+  }
+  await assertRejects(
+    () =>
+      unzipImagesByClass(`${dir.path}/bomb.zip`, `${dir.path}/few`, {
+        ...limits,
+        maxBytes: 2 ** 30,
+        maxEntries: 1,
+      }),
+    UnpackLimitError,
+    "more than 1 entries",
+  );
+  const all = await unzipImagesByClass(`${dir.path}/bomb.zip`, `${dir.path}/all`, {
+    maxBytes: 2 ** 30,
+    maxEntries: 10,
+  });
+  assertEquals(all.counts.MI, 2);
+  assertEquals(Deno.statSync(`${dir.path}/all/MI/MI(2).jpg`).size, zeros.length);
+
+  // Through the stage: the staging folder goes, the archive stays for a rerun with higher limits.
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(bomb),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}/bomb.zip`;
+  const dest = `${dir.path}/fetched/ecg`;
+  const capped = await run(["data:fetch", "--url", url, "--dest", dest, "--max-unpacked-mb", "1"]);
+  assertEquals(capped.code, 1);
+  assert(capped.err.includes("more than 1 MiB") && !capped.err.includes("    at "), capped.err);
+  assertEquals([...Deno.readDirSync(`${dir.path}/fetched`)].map((e) => e.name), ["ecg.zip"]);
+  const small = await run(["data:fetch", "--url", url, "--dest", dest, "--max-unpacked-mb", "0"]);
+  assert(small.code === 1 && small.err.includes("--max-unpacked-mb 0"), small.err);
+  await Deno.remove(`${dest}.zip`);
+  const download = await run([
+    "data:fetch",
+    "--url",
+    url,
+    "--dest",
+    dest,
+    "--max-unpacked-mb",
+    "1",
+    "--max-entries",
+    "1",
+  ]);
+  assertEquals(download.code, 1);
+  assert(download.err.includes("more than 1 entries"), download.err);
 });
