@@ -1,6 +1,7 @@
 /**
- * The forward pass up to one inner layer's output, with no gradient and nothing past that layer
- * evaluated: what gradient-free layer methods (EigenCAM, ScoreCAM) read.
+ * The forward pass up to inner layers' outputs, with no gradient and nothing past the last of them
+ * evaluated: what gradient-free layer methods (EigenCAM, ScoreCAM) and the hidden-representation
+ * metric (RelativeRepresentationStability) read.
  *
  * @module
  */
@@ -34,18 +35,51 @@ export function layerActivation(
   xNHWC: tf.Tensor4D,
   layerName: string,
 ): tf.Tensor {
-  const layer = model.layers.find((l) => l.name === layerName);
-  if (!layer || model.inputs.length !== 1) {
-    throw new InputError(
-      `layerActivation: ${model.name} has no layer "${layerName}" (or more than one input); ` +
-        `its layers include ${model.layers.slice(-5).map((l) => l.name).join(", ")}`,
-    );
-  }
-  const target = layer.output as tf.SymbolicTensor;
+  return layerActivations(model, xNHWC, [layerName])[0];
+}
+
+/**
+ * The outputs of several layers for `xNHWC` in one forward pass (a model's hidden
+ * representations), in the order of `layerNames`; as {@link layerActivation}, nothing past the
+ * last of them is run. The caller owns the results.
+ *
+ * @throws {InputError} for a layer the model does not have.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../deps.ts";
+ * import { layerActivations } from "./layer_activation.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [2] });
+ * const h = tf.layers.dense({ units: 3, name: "h", kernelInitializer: "ones" }).apply(x);
+ * const r = tf.layers.reLU({ name: "r" }).apply(h) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: r });
+ * const [relu, dense] = layerActivations(model, tf.tensor2d([[-1, -2]]) as never, ["r", "h"]);
+ * assert((await dense.data()).join() === "-3,-3,-3" && (await relu.data()).join() === "0,0,0");
+ * tf.dispose([relu, dense]);
+ * ```
+ */
+export function layerActivations(
+  model: tf.LayersModel,
+  xNHWC: tf.Tensor4D,
+  layerNames: readonly string[],
+): tf.Tensor[] {
+  const targets = layerNames.map((name) => {
+    const layer = model.layers.find((l) => l.name === name);
+    if (!layer || model.inputs.length !== 1) {
+      throw new InputError(
+        `layerActivation: ${model.name} has no layer "${name}" (or more than one input); ` +
+          `its layers include ${model.layers.slice(-5).map((l) => l.name).join(", ")}`,
+      );
+    }
+    return layer.output as tf.SymbolicTensor;
+  });
   return tf.tidy(() => {
     const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
+    const done = () => targets.every((t) => values.has(t.id));
     for (const node of topologicalNodes(model)) {
-      if (values.has(target.id)) break;
+      if (done()) break;
       const inputs = node.inputTensors.map((t) => values.get(t.id) as tf.Tensor);
       const out = node.outboundLayer.apply(inputs.length === 1 ? inputs[0] : inputs, {
         training: false,
@@ -53,6 +87,6 @@ export function layerActivation(
       const outputs = Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
       node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
     }
-    return values.get(target.id) as tf.Tensor;
+    return targets.map((t) => values.get(t.id) as tf.Tensor);
   });
 }

@@ -11,7 +11,18 @@ import { AVG_SENSITIVITY } from "../metrics/robustness/avg_sensitivity.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness/faithfulness_correlation.ts";
 import { LOCAL_LIPSCHITZ_ESTIMATE } from "../metrics/robustness/local_lipschitz_estimate.ts";
 import { MAX_SENSITIVITY } from "../metrics/robustness/max_sensitivity.ts";
-import type { ExplainFunction, MetricBatch, MetricContext } from "../metrics/metric.ts";
+import { RELATIVE_INPUT_STABILITY } from "../metrics/robustness/relative_input_stability.ts";
+import { RELATIVE_OUTPUT_STABILITY } from "../metrics/robustness/relative_output_stability.ts";
+import {
+  RELATIVE_REPRESENTATION_STABILITY,
+  type RelativeRepresentationStabilityParams,
+} from "../metrics/robustness/relative_representation_stability.ts";
+import type {
+  ExplainFunction,
+  MetricBatch,
+  MetricContext,
+  MetricDefinition,
+} from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { MPRT, MPRT_ORIGINAL } from "../metrics/randomisation/mprt.ts";
 import { normaliseByMax } from "../metrics/functions/normalise.ts";
@@ -151,6 +162,88 @@ Deno.test("Max-Sensitivity: the gradient of a linear model does not move under n
     MAX_SENSITIVITY.defaults,
   );
   result.scores.forEach((s) => assertAlmostEquals(s, 0, 1e-6));
+  model.dispose();
+});
+
+Deno.test("relative stabilities: known ratios; a sample that changes the class is left out (compat: NaN)", async () => {
+  const model = linearModel(weights);
+  const a = exactAttributions();
+  const doubled: ExplainFunction = (_m, _x, shape) =>
+    Promise.resolve(
+      Float32Array.from({ length: shape[0] * PIXELS }, (_, j) => 2 * a[j % (N * PIXELS)]),
+    );
+  // Sample 1 scales every image by 1.1; sample 2 too, except that it pushes image 0 against the
+  // weights until it changes class.
+  const scaled = Float64Array.from(x, (v) => 0.1 * v);
+  const flipped = scaled.map((v, j) => (j < PIXELS ? -3 * Math.sign(weights[j]) : v));
+  const draws = () =>
+    new ReplayDraws([{ fn: "uniform", values: scaled }, { fn: "uniform", values: flipped }]);
+  const score = (i: number, wx: number) => {
+    const nonZero = a.subarray(i * PIXELS, (i + 1) * PIXELS).filter((v) => v !== 0).length;
+    // (e − 2e) / e = −1 where e ≠ 0; (x − 1.1x) / x = −0.1; h(x) − h(1.1x) = ∓0.1·w·x.
+    return {
+      input: Math.sqrt(nonZero) / (0.1 * Math.sqrt(PIXELS)),
+      output: Math.sqrt(nonZero) / (0.1 * Math.SQRT2 * Math.abs(wx)),
+      representation: Math.sqrt(nonZero) / (0.1 * Math.SQRT2),
+    };
+  };
+  const wx = Array.from(
+    { length: N },
+    (_, i) => weights.reduce((sum, w, p) => sum + w * x[i * PIXELS + p], 0),
+  );
+  // deno-lint-ignore no-explicit-any
+  const metrics: [MetricDefinition<any>, "input" | "output" | "representation"][] = [
+    [RELATIVE_INPUT_STABILITY, "input"],
+    [RELATIVE_OUTPUT_STABILITY, "output"],
+    [RELATIVE_REPRESENTATION_STABILITY, "representation"],
+  ];
+  for (const [metric, kind] of metrics) {
+    const params = { ...metric.defaults, nrSamples: 2 };
+    const before = a.slice();
+    const r = await metric.evaluate(
+      { model: new MetricModel(model), explain: doubled, draws: draws() },
+      batch(a),
+      params,
+    );
+    r.scores.forEach((s, i) =>
+      assertAlmostEquals(s / score(i, wx[i])[kind], 1, 1e-5, `${metric.name} image ${i}`)
+    );
+    assertEquals([...a], [...before], `${metric.name} modified the attributions`);
+    const compat = await metric.evaluate(
+      { model: new MetricModel(model), explain: doubled, draws: draws() },
+      batch(a),
+      { ...params, quantusCompat: true },
+    );
+    assert(Number.isNaN(compat.scores[0]) && compat.reasons[0]?.includes("at least one"));
+    assertAlmostEquals(compat.scores[1], r.scores[1], 1e-9);
+    // Normalised by their root mean square, e and 2e are the same map.
+    const normalised = await metric.evaluate(
+      { model: new MetricModel(model), explain: doubled, draws: draws() },
+      batch(a),
+      { ...params, normalise: true },
+    );
+    assertEquals([...normalised.scores], [0, 0, 0], metric.name);
+  }
+  const selections: [Partial<RelativeRepresentationStabilityParams>, string][] = [
+    [{ layerNames: ["nope"] }, "nope not found"],
+    [{ layerIndices: [3] }, "out of range"],
+    [{ layerIndices: [-1], quantusCompat: true }, "no hidden representation"],
+  ];
+  for (const [layers, message] of selections) {
+    let error: unknown;
+    await RELATIVE_REPRESENTATION_STABILITY.evaluate(
+      { model: new MetricModel(model), explain: doubled, draws: draws() },
+      batch(a),
+      { ...RELATIVE_REPRESENTATION_STABILITY.defaults, nrSamples: 2, ...layers },
+    ).catch((e) => (error = e));
+    assert(error instanceof InputError && error.message.includes(message), String(error));
+  }
+  const last = await RELATIVE_REPRESENTATION_STABILITY.evaluate(
+    { model: new MetricModel(model), explain: doubled, draws: draws() },
+    batch(a),
+    { ...RELATIVE_REPRESENTATION_STABILITY.defaults, nrSamples: 2, layerIndices: [-1] },
+  );
+  last.scores.forEach((s, i) => assertAlmostEquals(s / score(i, wx[i]).representation, 1, 1e-5));
   model.dispose();
 });
 

@@ -1,6 +1,7 @@
 /**
  * Turning raw attributions into what a metric scores: Quantus's `normalise` (divide by the largest
- * |a|) and `abs`, in Quantus's order (normalise first), without ever modifying the caller's array.
+ * |a|, or for the relative stabilities by the root mean square) and `abs`, in Quantus's order
+ * (normalise first), without ever modifying the caller's array.
  *
  * @module
  */
@@ -13,14 +14,23 @@
 export interface NormaliseParams {
   /** Take |a| before scoring. */
   abs: boolean;
-  /** Divide each map by its largest |value| before scoring. */
+  /** Divide each map by its largest |value| (or see `normaliseBy`) before scoring. */
   normalise: boolean;
+  /**
+   * What `normalise` divides by: the largest |value| (`"max"`, the default: Quantus's
+   * `normalise_by_max`) or the root mean square (`"second_moment"`: Quantus's
+   * `normalise_by_average_second_moment_estimate`, the relative stabilities' default).
+   */
+  normaliseBy?: NormaliseBy;
   /**
    * Reproduce Quantus 0.6.0's defects; here: normalise by the largest |a| of the whole batch
    * instead of each image's.
    */
   quantusCompat: boolean;
 }
+
+/** The normalisations `NormaliseParams.normaliseBy` names. */
+export type NormaliseBy = "max" | "second_moment";
 
 /**
  * Divides each image's map by its largest |value| (a zero map stays zero). With
@@ -60,6 +70,47 @@ export function normaliseByMax(
 }
 
 /**
+ * Divides each image's map by its root mean square, sqrt(Σa² / H·W) (a zero map stays zero).
+ * With `wholeBatch`, divides every map by the root mean square of the whole batch, as Quantus's
+ * `normalise_by_average_second_moment_estimate` does (its default axes are all of them, the
+ * batch's included).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { normaliseBySecondMoment } from "./normalise.ts";
+ * const a = Float32Array.of(3, -4, 0, 0);
+ * // Image 0: sqrt((9 + 16) / 2) = sqrt(12.5); image 1 is all zero and stays so.
+ * const perImage = normaliseBySecondMoment(a, 2);
+ * assert(Math.abs(perImage[0] - 3 / Math.sqrt(12.5)) < 1e-6 && perImage[3] === 0);
+ * const batch = normaliseBySecondMoment(a, 2, { wholeBatch: true }); // sqrt(25 / 4) = 2.5
+ * assert(batch.join() === "1.2000000476837158,-1.600000023841858,0,0");
+ * ```
+ */
+export function normaliseBySecondMoment(
+  attributionsNHW: Float32Array,
+  pixelsPerImage: number,
+  { wholeBatch = false }: { wholeBatch?: boolean } = {},
+): Float32Array {
+  const out = new Float32Array(attributionsNHW.length);
+  const rootMeanSquare = (from: number, to: number) => {
+    let sum = 0;
+    for (let j = from; j < to; j++) sum += attributionsNHW[j] * attributionsNHW[j];
+    return Math.sqrt(sum / (to - from));
+  };
+  const batchRms = wholeBatch ? rootMeanSquare(0, attributionsNHW.length) : 0;
+  for (let start = 0; start < attributionsNHW.length; start += pixelsPerImage) {
+    const end = start + pixelsPerImage;
+    const rms = wholeBatch ? batchRms : rootMeanSquare(start, end);
+    // Quantus leaves an all-zero array as it is; so does a zero map here.
+    for (let j = start; j < end; j++) {
+      out[j] = rms === 0 ? attributionsNHW[j] : attributionsNHW[j] / rms;
+    }
+  }
+  return out;
+}
+
+/**
  * The attributions a metric scores: a copy of `attributionsNHW`, normalised and/or made absolute
  * as `params` ask (normalise first, as Quantus does).
  *
@@ -77,8 +128,11 @@ export function prepareAttributions(
   pixelsPerImage: number,
   params: NormaliseParams,
 ): Float32Array {
+  const normalise = params.normaliseBy === "second_moment"
+    ? normaliseBySecondMoment
+    : normaliseByMax;
   const out = params.normalise
-    ? normaliseByMax(attributionsNHW, pixelsPerImage, { wholeBatch: params.quantusCompat })
+    ? normalise(attributionsNHW, pixelsPerImage, { wholeBatch: params.quantusCompat })
     : attributionsNHW.slice();
   if (params.abs) { for (let j = 0; j < out.length; j++) out[j] = Math.abs(out[j]); }
   return out;

@@ -76,7 +76,7 @@ export const LOCAL_LIPSCHITZ_ESTIMATE = defineMetric<LocalLipschitzEstimateParam
       ({ a, aPerturbed, x, xPerturbed }) =>
         frobeniusNorm(difference(a, aPerturbed)) /
         (frobeniusNorm(difference(x!, xPerturbed!)) + DENOMINATOR_EPSILON),
-      true,
+      { readsInputs: true },
     );
     return reduceSamples(
       samples,

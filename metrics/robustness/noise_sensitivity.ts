@@ -1,14 +1,15 @@
 /**
- * The loop the robustness metrics share: perturb the inputs with random noise `nrSamples` times,
- * re-explain every perturbed batch with the method under evaluation, and compare each image's
- * new explanation with its original one.
+ * The loop the robustness metrics share: perturb the inputs `samples` times (random noise, or
+ * Continuity's translations), re-explain every perturbed batch with the method under evaluation,
+ * and compare each image's new explanation with its original one.
  *
- * Draws happen in Quantus's order (one noise array for the whole batch per sample); the noisy
+ * Noise is drawn in Quantus's order (one noise array for the whole batch per sample); the noisy
  * copies of several samples are built in one kernel dispatch (`metrics/kernels/add_noise.ts`) and
- * re-explained in one explain call.
+ * re-explained in one explain call, as are the copies of any other perturbation.
  *
  * @module
  */
+import { tf } from "../../deps.ts";
 import { InputError } from "../../core/errors.ts";
 import { argmaxRows } from "../../evaluation/inference.ts";
 import type { CommonParams, MetricContext, PreparedBatch } from "../metric.ts";
@@ -23,26 +24,152 @@ export interface NoiseSensitivityParams extends CommonParams {
   returnNanWhenPredictionChanges: boolean;
 }
 
-/** One image before and after one noise sample. */
+/** One image before and after one perturbation. */
 export interface PerturbedPair {
+  /** Which image of the batch, and which perturbation of it. */
+  image: number;
+  sample: number;
   /** Prepared attributions of the image and of its perturbed copy ([H·W]). */
   a: Float32Array;
   aPerturbed: Float32Array;
   /**
-   * The image and its perturbed copy ([H·W·C]), only when `noiseSensitivity` was asked to read
-   * the inputs (the perturbed copies otherwise stay on the backend, never read back).
+   * The image and its perturbed copy ([H·W·C]), only with `readsInputs` (the perturbed copies
+   * otherwise stay on the backend, never read back).
    */
   x?: Float32Array;
   xPerturbed?: Float32Array;
+  /** The model's outputs (logits, or softmax with `params.softmax`) for both, with `readsOutputs`. */
+  outputs?: Float32Array;
+  outputsPerturbed?: Float32Array;
+  /** What `measure` gave this copy, where the loop has one. */
+  measured?: number;
+}
+
+/** How a robustness metric perturbs and compares (see {@link perturbationRobustness}). */
+export interface PerturbationLoop {
+  /**
+   * The copies of perturbations `first` to `first + count − 1` of the whole batch: a
+   * `[count·N, H, W, C]` tensor, perturbation-major (copy k·N + i is image i), which the loop
+   * disposes. Called in perturbation order, so draws keep Quantus's order.
+   */
+  perturb(first: number, count: number): tf.Tensor4D;
+  /** One image's value for one perturbation (NaN allowed). */
+  compare(pair: PerturbedPair): number;
+  /** Pass the images and their perturbed copies to `compare`. */
+  readsInputs?: boolean;
+  /** Pass the model's outputs (as `params.softmax` asks) to `compare`. */
+  readsOutputs?: boolean;
+  /**
+   * One value per copy computed while the copies are on the backend (a hidden-representation
+   * distance), `[count·N]`, passed to `compare` as `measured`.
+   */
+  measure?(copies: tf.Tensor4D): Promise<Float64Array>;
+  /**
+   * Which class a copy must keep for its value to count when `returnNanWhenPredictionChanges` is
+   * set: the image's predicted class (default) or its target (Continuity, as Quantus).
+   */
+  keep?: "prediction" | "target";
 }
 
 /**
  * Runs the perturb → re-explain → compare loop on a batch already checked and prepared (the
- * metric's `score` under `defineMetric`); returns `[sample][image]` values of `compare`, NaN
- * where the prediction changed and `returnNanWhenPredictionChanges` is set.
+ * metric's `score` under `defineMetric`); returns `[perturbation][image]` values of
+ * `loop.compare`, NaN where the prediction changed and `returnNanWhenPredictionChanges` is set.
+ * Perturbations are re-explained in calls of about the model's batch size.
  *
- * @param drawNoise one noise sample for the whole batch: `[N·H·W·C]` values added to x.
- * @param readsInputs pass the images and their perturbed copies to `compare`.
+ * @param samples how many perturbations, and the parameter that set it (for the error).
+ * @throws {InputError} without an explain function or for fewer than 1 perturbation.
+ *
+ * @example
+ * ```ts ignore
+ * const samples = { count: params.nrSteps, field: "nrSteps" };
+ * const values = await perturbationRobustness(context, prepared, params, "continuity", samples, {
+ *   perturb: (first, count) => translatedCopies(first, count),
+ *   compare: ({ a, aPerturbed }) => manhattan(a, aPerturbed),
+ *   keep: "target",
+ * });
+ * ```
+ */
+export async function perturbationRobustness(
+  context: MetricContext,
+  prepared: PreparedBatch,
+  params: CommonParams & { returnNanWhenPredictionChanges: boolean },
+  metric: string,
+  { count: samples, field }: { count: number; field: string },
+  loop: PerturbationLoop,
+): Promise<Float64Array[]> {
+  if (!context.explain) {
+    throw new InputError(`${metric}: re-explains perturbed inputs, so it needs the explainer`);
+  }
+  if (!Number.isInteger(samples) || samples < 1) {
+    throw new InputError(`${metric}: ${field} ${samples} must be an integer >= 1`);
+  }
+  const { batch, pixels } = prepared;
+  const [n, , , c] = batch.shapeNHWC;
+  const k = context.model.numClasses;
+  const values = pixels * c;
+  const checksClass = params.returnNanWhenPredictionChanges;
+  const outputs = checksClass || loop.readsOutputs
+    ? await context.model.scores(batch.xNHWC, batch.shapeNHWC, { softmax: params.softmax })
+    : undefined;
+  const kept = checksClass
+    ? loop.keep === "target" ? batch.targets : argmaxRows(outputs!, k)
+    : undefined;
+
+  const results: Float64Array[] = [];
+  const perCall = Math.max(1, Math.floor(context.model.batchSize / n));
+  for (let first = 0; first < samples; first += perCall) {
+    const count = Math.min(perCall, samples - first);
+    const xs = loop.perturb(first, count);
+    let maps: Float32Array, outputsPerturbed: Float32Array | undefined;
+    let xsValues: Float32Array | undefined, measured: Float64Array | undefined;
+    try {
+      const targets = Int32Array.from({ length: count * n }, (_, j) => batch.targets[j % n]);
+      maps = await context.explain(context.model.layers, xs, xs.shape, targets);
+      if (outputs) {
+        outputsPerturbed = await context.model.scoresOfTensor(xs, { softmax: params.softmax });
+      }
+      if (loop.readsInputs) xsValues = new Float32Array(await xs.data());
+      measured = await loop.measure?.(xs);
+    } finally {
+      xs.dispose();
+    }
+    const changed = kept &&
+      argmaxRows(outputsPerturbed!, k).map((p, j) => p !== kept[j % n] ? 1 : 0);
+    for (let s = 0; s < count; s++) {
+      // Prepared per perturbation: Quantus normalises each re-explained batch on its own.
+      const aPerturbedBatch = prepareAttributions(
+        maps.subarray(s * n * pixels, (s + 1) * n * pixels),
+        pixels,
+        params,
+      );
+      results.push(Float64Array.from({ length: n }, (_, i) => {
+        const row = s * n + i;
+        if (changed?.[row]) return NaN;
+        return loop.compare({
+          image: i,
+          sample: first + s,
+          a: prepared.map(i),
+          aPerturbed: aPerturbedBatch.subarray(i * pixels, (i + 1) * pixels),
+          x: xsValues && batch.xNHWC.subarray(i * values, (i + 1) * values),
+          xPerturbed: xsValues?.subarray(row * values, (row + 1) * values),
+          outputs: loop.readsOutputs ? outputs!.subarray(i * k, (i + 1) * k) : undefined,
+          outputsPerturbed: loop.readsOutputs
+            ? outputsPerturbed!.subarray(row * k, (row + 1) * k)
+            : undefined,
+          measured: measured?.[row],
+        });
+      }));
+    }
+  }
+  return results;
+}
+
+/**
+ * {@link perturbationRobustness} with `params.nrSamples` additive noise samples: `drawNoise`
+ * gives one sample for the whole batch, `[N·H·W·C]` values added to x (in float64, the sum
+ * stored as float32, as Quantus does).
+ *
  * @throws {InputError} without an explain function or for `nrSamples` < 1.
  *
  * @example
@@ -52,103 +179,69 @@ export interface PerturbedPair {
  *   ({ a, aPerturbed }) => frobeniusNorm(difference(a, aPerturbed)) / frobeniusNorm(a));
  * ```
  */
-export async function noiseSensitivity(
+export function noiseSensitivity(
   context: MetricContext,
   prepared: PreparedBatch,
   params: NoiseSensitivityParams,
   metric: string,
   drawNoise: (count: number) => Float64Array,
   compare: (pair: PerturbedPair) => number,
-  readsInputs = false,
+  options: Omit<PerturbationLoop, "perturb" | "compare" | "keep"> = {},
 ): Promise<Float64Array[]> {
-  if (!context.explain) {
-    throw new InputError(`${metric}: re-explains perturbed inputs, so it needs the explainer`);
-  }
-  if (!Number.isInteger(params.nrSamples) || params.nrSamples < 1) {
-    throw new InputError(`${metric}: nrSamples ${params.nrSamples} must be an integer >= 1`);
-  }
-  const { batch, pixels } = prepared;
-  const [n, , , c] = batch.shapeNHWC;
-  const values = pixels * c;
-  const predicted = params.returnNanWhenPredictionChanges
-    ? argmaxRows(
-      await context.model.scores(batch.xNHWC, batch.shapeNHWC, { softmax: false }),
-      context.model.numClasses,
-    )
-    : undefined;
-
-  const results: Float64Array[] = [];
-  // Re-explained in calls of about the model's batch size.
-  const samplesPerCall = Math.max(1, Math.floor(context.model.batchSize / n));
-  for (let first = 0; first < params.nrSamples; first += samplesPerCall) {
-    const count = Math.min(samplesPerCall, params.nrSamples - first);
-    // Drawn call by call (nothing else draws in between, so the order stays Quantus's); all
-    // samples of the call in one kernel dispatch, which on webgpu stay on the GPU.
-    const noiseSNHWC = new Float64Array(count * n * values);
-    for (let k = 0; k < count; k++) noiseSNHWC.set(drawNoise(n * values), k * n * values);
-    const xs = addNoise({ xNHWC: batch.xNHWC, shapeNHWC: batch.shapeNHWC, noiseSNHWC });
-    let maps: Float32Array, changed: Uint8Array | undefined, xsValues: Float32Array | undefined;
-    try {
-      const targets = Int32Array.from({ length: count * n }, (_, j) => batch.targets[j % n]);
-      maps = await context.explain(context.model.layers, xs, xs.shape, targets);
-      changed = predicted &&
-        Uint8Array.from(
-          argmaxRows(
-            await context.model.scoresOfTensor(xs, { softmax: false }),
-            context.model.numClasses,
-          ),
-          (p, j) => (p !== predicted[j % n] ? 1 : 0),
-        );
-      if (readsInputs) xsValues = new Float32Array(await xs.data());
-    } finally {
-      xs.dispose();
-    }
-    for (let k = 0; k < count; k++) {
-      // Prepared per noise sample: Quantus normalises each re-explained batch on its own.
-      const aPerturbedBatch = prepareAttributions(
-        maps.subarray(k * n * pixels, (k + 1) * n * pixels),
-        pixels,
-        params,
-      );
-      results.push(Float64Array.from({ length: n }, (_, i) => {
-        if (changed?.[k * n + i]) return NaN;
-        const row = k * n + i;
-        return compare({
-          a: prepared.map(i),
-          aPerturbed: aPerturbedBatch.subarray(i * pixels, (i + 1) * pixels),
-          x: readsInputs ? batch.xNHWC.subarray(i * values, (i + 1) * values) : undefined,
-          xPerturbed: xsValues?.subarray(row * values, (row + 1) * values),
-        });
-      }));
-    }
-  }
-  return results;
+  const { batch } = prepared;
+  const size = batch.xNHWC.length;
+  const samples = { count: params.nrSamples, field: "nrSamples" };
+  return perturbationRobustness(context, prepared, params, metric, samples, {
+    ...options,
+    compare,
+    perturb(_first, count) {
+      // Drawn call by call (nothing else draws in between, so the order stays Quantus's); all
+      // samples of the call in one kernel dispatch, which on webgpu stay on the GPU.
+      const noiseSNHWC = new Float64Array(count * size);
+      for (let s = 0; s < count; s++) noiseSNHWC.set(drawNoise(size), s * size);
+      return addNoise({ xNHWC: batch.xNHWC, shapeNHWC: batch.shapeNHWC, noiseSNHWC });
+    },
+  });
 }
 
 /**
  * Reduces `[sample][image]` values to one score per image with `reduce` over the non-NaN
- * samples; an image whose samples are all NaN gets NaN and `allNaNReason`.
+ * samples; an image whose samples are all NaN gets NaN and `allNaNReason`. With `anyNaNReason`,
+ * a single NaN sample makes the image NaN with that reason (Quantus's `np.max`).
  *
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { reduceSamples } from "./noise_sensitivity.ts";
- * const r = reduceSamples([Float64Array.of(1, NaN), Float64Array.of(3, NaN)], Math.max, "changed");
+ * const samples = [Float64Array.of(1, NaN, 2), Float64Array.of(3, NaN, NaN)];
+ * const r = reduceSamples(samples, Math.max, "changed");
  * assert(r.scores[0] === 3 && Number.isNaN(r.scores[1]) && r.reasons[1] === "changed");
+ * assert(r.scores[2] === 2);
+ * const strict = reduceSamples(samples, Math.max, "changed", "one changed");
+ * assert(Number.isNaN(strict.scores[2]) && strict.reasons[2] === "one changed");
  * ```
  */
 export function reduceSamples(
   samples: readonly Float64Array[],
   reduce: (...values: number[]) => number,
   allNaNReason: string,
+  anyNaNReason?: string,
 ): { scores: Float64Array; reasons: (string | undefined)[] } {
   const n = samples[0]?.length ?? 0;
   const scores = new Float64Array(n);
   const reasons: (string | undefined)[] = Array(n).fill(undefined);
   for (let i = 0; i < n; i++) {
-    const finite = samples.map((s) => s[i]).filter((v) => !Number.isNaN(v));
-    scores[i] = finite.length ? reduce(...finite) : NaN;
-    if (!finite.length) reasons[i] = allNaNReason;
+    const all = samples.map((s) => s[i]);
+    const finite = all.filter((v) => !Number.isNaN(v));
+    if (!finite.length) {
+      scores[i] = NaN;
+      reasons[i] = allNaNReason;
+    } else if (anyNaNReason !== undefined && finite.length < all.length) {
+      scores[i] = NaN;
+      reasons[i] = anyNaNReason;
+    } else {
+      scores[i] = reduce(...finite);
+    }
   }
   return { scores, reasons };
 }
