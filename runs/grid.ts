@@ -19,14 +19,30 @@
  */
 import { stringifyCsv } from "../deps.ts";
 import type { Config } from "../core/config.ts";
+import { statOrUndefined } from "../core/fs.ts";
 import { Progress } from "../core/progress.ts";
 import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
 import { assembleBatch, type LoadedImages } from "../data/loader.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
-import type { CheckpointMeta } from "../training/checkpoint_io.ts";
+import { type CheckpointMeta, readCheckpointMeta } from "../training/checkpoint_io.ts";
 import type { GridJob, JobHandler, JobHandlerFactory } from "./grid_job.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
-import { fingerprint, ownsItem, preparePartsDir, type Shard, writePart } from "./shard.ts";
+import {
+  outputPath,
+  type PlannedRecord,
+  projectVersion,
+  readProvenance,
+  type RecordedStage,
+} from "./provenance.ts";
+import {
+  fingerprint,
+  ownsItem,
+  preparePartsDir,
+  readPartsState,
+  type Shard,
+  writePart,
+} from "./shard.ts";
+import { type StageData, stageData } from "./stage_data.ts";
 import {
   checkpointTestSplit,
   type TargetChoice,
@@ -49,6 +65,11 @@ export interface GridRun {
   workers: number;
   /** A test's own model builder; its jobs then run in this thread (workers use the registry). */
   buildModel?: ModelBuilder;
+  /**
+   * Whether `config.data` was given (`--data`, a config file, a caller's config); when false,
+   * each model runs on the data its checkpoint was trained on. Default true.
+   */
+  dataGiven?: boolean;
 }
 
 /** One model as a job type sees it: its checkpoint's test split and the predictions. */
@@ -56,6 +77,10 @@ export interface GridModel {
   /** The model's name, as `--models` gives it. */
   name: string;
   meta: CheckpointMeta;
+  /** The data set the model runs on (`--data`, else its training data). */
+  data: StageData;
+  /** The checkpoint's fingerprint (`runs/provenance.ts`). */
+  checkpointDigest: string;
   /** The test split at the checkpoint's input size and classes. */
   loaded: LoadedImages;
   /** The chunks' sample indices, in chunk order. */
@@ -75,13 +100,26 @@ export interface GridCell {
   indices: readonly number[];
 }
 
+/** What a method's outputs depend on, beyond the checkpoint and the data set. */
+export interface MethodWork {
+  /**
+   * The settings that decide the outputs, keyed by the flag that sets them (`--target`) or by
+   * what they are (`test images`: a hash of the image list). They are hashed with the checkpoint
+   * and the data into the parts' fingerprint, so parts of other inputs are never reused, and a
+   * shard started with other settings is refused naming the ones that differ.
+   */
+  settings: Record<string, unknown>;
+  /** Per output column, the fingerprint of its inputs, for the provenance record (quantus). */
+  columns?: Record<string, string>;
+}
+
 /** What a job type does for one model. */
 export interface GridModelJobs<Job extends GridJob, Result> {
   /**
-   * Everything besides checkpoint and method that decides a method's outputs; hashed with them
-   * into the parts' fingerprint, so that parts of a run with other inputs are never reused.
+   * What `method`'s outputs depend on, or undefined when its merged outputs already hold
+   * everything this run asks for (a finished method is not redone).
    */
-  fingerprint(method: string): Record<string, unknown>;
+  work(method: string): MethodWork | undefined;
   /** The job of `cell`, from the fields every job carries. */
   job(base: GridJob, cell: GridCell): Job;
   /** The part file's rows of a finished job, header first. */
@@ -92,14 +130,16 @@ export interface GridModelJobs<Job extends GridJob, Result> {
 
 /** A stage's job type: how its jobs run, where their files go, what each model's jobs are. */
 export interface GridJobType<Job extends GridJob, Result> {
-  /** The stage's name, for messages. */
-  stage: string;
+  /** The stage's name, for messages and its provenance records. */
+  stage: RecordedStage;
   /** The worker module answering this type's jobs (a `serveGridJobs` call with `handler`). */
   worker: URL;
   /** Runs jobs on a loaded model; the runner's in-thread jobs use it as the workers do. */
   handler: JobHandlerFactory<Job, Result>;
-  /** The output folder of one model and method under the outputs folder `out`. */
+  /** The output folder of one model and method under the outputs folder `out` (its parts). */
   folder(out: string, model: string, method: string): string;
+  /** What a method folder's merge writes (the folder itself, or a file beside it). */
+  output(folder: string): string;
   /** Prepares one model's jobs (called once per model that has work in this shard). */
   open(model: GridModel): Promise<GridModelJobs<Job, Result>>;
 }
@@ -137,12 +177,13 @@ export interface GridJobType<Job extends GridJob, Result> {
  * // A job type whose jobs count their images; each method's merged file lists its chunks.
  * const config = { ...DEFAULT_CONFIG, data: `${root}/ds`, out: `${root}/out`, backend: "cpu" as const };
  * await runGrid({
- *   stage: "count",
+ *   stage: "xai",
  *   worker: new URL("./no_such_worker.ts", import.meta.url), // one worker runs in this thread
  *   handler: () => ({ run: (job) => Promise.resolve(job.targets.length), dispose() {} }),
  *   folder: (out, model, method) => `${out}/count/${model}/${method}`,
+ *   output: (folder) => `${folder}.csv`,
  *   open: () => Promise.resolve({
- *     fingerprint: () => ({}),
+ *     work: () => ({ settings: {} }),
  *     job: (base) => base,
  *     partRows: ({ chunk }, images) => [["chunk", "images"], [String(chunk), String(images)]],
  *     merge: async (folder) => {
@@ -175,7 +216,19 @@ export async function runGrid<Job extends GridJob, Result>(
   try {
     let item = 0;
     for (const { name, paths } of checkpoints) {
-      const split = await checkpointTestSplit(config, paths.best, run.chunkSize, type.stage);
+      const data = await stageData({
+        stage: type.stage,
+        model: name,
+        meta: await readCheckpointMeta(paths.best),
+        given: run.dataGiven === false ? undefined : config.data,
+        fallback: config.data,
+      });
+      const split = await checkpointTestSplit(
+        { ...config, data: data.root },
+        paths.best,
+        run.chunkSize,
+        type.stage,
+      );
       const owned = run.methods.map(() => split.chunks.map(() => ownsItem(shard, item++)));
       if (!owned.flat().includes(true)) continue;
       const { model } = await loadCheckpointModel(paths.best, run.buildModel);
@@ -190,15 +243,12 @@ export async function runGrid<Job extends GridJob, Result>(
           split.chunks.filter((_, c) => owned.some((byChunk) => byChunk[c])),
           run.target,
         );
-        const jobs = await type.open({ name, ...split, test });
+        const gridModel: GridModel = { name, ...split, data, test };
         await runModelJobs(type, run, {
-          name,
-          checkpointDigest: split.checkpointDigest,
-          chunks: split.chunks,
+          model: gridModel,
           owned,
-          jobs,
-          loaded: split.loaded,
-          targets: test.targets,
+          jobs: await type.open(gridModel),
+          backend: backend.name,
           base: {
             checkpoint: paths.best,
             backend: backend.name,
@@ -228,57 +278,92 @@ interface PendingCell extends GridCell {
   fp: string;
 }
 
-/** Runs one model's pending jobs of every method as one job list, then merges or reports. */
+/**
+ * Runs one model's pending jobs of every method as one job list, then merges or reports. A
+ * method whose merged outputs already hold this run's work is skipped.
+ */
 async function runModelJobs<Job extends GridJob, Result>(
   type: GridJobType<Job, Result>,
   run: GridRun,
   model: {
-    name: string;
-    checkpointDigest: string;
-    chunks: number[][];
+    model: GridModel;
     /** [method][chunk]: whether this shard runs it. */
     owned: boolean[][];
     jobs: GridModelJobs<Job, Result>;
-    loaded: LoadedImages;
-    targets: Int32Array;
+    /** The backend's name, for the record. */
+    backend: string;
     base: Pick<GridJob, "checkpoint" | "backend" | "openBlas">;
     runner: JobRunner<Job, Result>;
   },
 ): Promise<void> {
-  const { name, chunks, jobs } = model;
+  const { jobs } = model;
+  const { name, chunks, loaded, test, data, checkpointDigest, meta } = model.model;
+  const { out } = run.config;
+  const version = await projectVersion();
   // Every method's pending chunks form one job list, so that workers share out a model's work
   // even when each method has a single chunk.
   const folders: { method: string; folder: string; ran: number }[] = [];
   const todo: PendingCell[] = [];
   for (const [m, method] of run.methods.entries()) {
-    const folder = type.folder(run.config.out, name, method);
-    const fp = await fingerprint({
-      checkpoint: model.checkpointDigest,
+    const folder = type.folder(out, name, method);
+    const work = jobs.work(method);
+    const settings = {
+      checkpoint: checkpointDigest,
       method,
-      ...jobs.fingerprint(method),
+      "--data": data.identity.fingerprint,
+      "--limit": run.config.limit ?? null,
+      "test images": await fingerprint(loaded.samples.map((s) => [s.id, s.file])),
+      ...work?.settings,
+    };
+    const fp = await fingerprint(settings);
+    const record = await readProvenance(out, type.stage, name, method);
+    const merged = await statOrUndefined(type.output(folder));
+    const started = (await readPartsState(folder).catch(() => undefined))?.fingerprint === fp;
+    if (!started && merged && (!work || record?.fingerprint === fp)) {
+      console.log(`${name} ${method}: already done -> ${type.output(folder)}`);
+      continue;
+    }
+    if (!work) continue;
+    const planned: PlannedRecord = {
+      stage: type.stage,
+      model: name,
+      method,
+      outputs: [outputPath(out, type.output(folder))],
+      checkpoint: { fingerprint: checkpointDigest, epoch: meta.epoch },
+      data: data.identity,
+      ...(data.trainedOn ? { trainedOn: data.trainedOn } : {}),
+      settings: { ...settings, "--backend": model.backend },
+      fingerprint: fp,
+      ...(work.columns ? { columns: work.columns } : {}),
+      version,
+    };
+    const { done } = await preparePartsDir(folder, fp, chunks.length, {
+      shards: run.shard.count,
+      settings,
+      record: planned,
     });
-    const { done } = await preparePartsDir(folder, fp, chunks.length);
     const pending = chunks.flatMap((indices, chunk) =>
       model.owned[m][chunk] && !done.includes(chunk) ? [{ method, folder, chunk, indices, fp }] : []
     );
     folders.push({ method, folder, ran: pending.length });
     todo.push(...pending);
   }
+  if (folders.length === 0) return;
   const progress = new Progress(
-    `${name} ${run.methods.join(",")}`,
+    `${name} ${folders.map((f) => f.method).join(",")}`,
     todo.reduce((sum, cell) => sum + cell.indices.length, 0),
   );
   await model.runner.map(
     todo.length,
     (j) => {
       const cell = todo[j];
-      const { xNHWC, shape } = assembleBatch(model.loaded, cell.indices);
+      const { xNHWC, shape } = assembleBatch(loaded, cell.indices);
       const base: GridJob = {
         ...model.base,
         method: cell.method,
         xNHWC,
         shapeNHWC: [...shape],
-        targets: Int32Array.from(cell.indices, (i) => model.targets[i]),
+        targets: Int32Array.from(cell.indices, (i) => test.targets[i]),
       };
       return jobs.job(base, cell);
     },

@@ -188,11 +188,55 @@ export interface PartsState {
   chunks: number;
   /** Chunks whose part file exists, ascending. */
   done: number[];
+  /** What the run recorded besides the chunk count (parts of older versions record nothing). */
+  plan: Partial<PartsPlan>;
+}
+
+/** What a run records in its `plan.json` besides the chunk count. */
+export interface PartsPlan {
+  /** How many shards the run that wrote the parts has (1: unsharded). */
+  shards: number;
+  /**
+   * The settings that decide the parts, keyed by the flag that sets them (`--limit`) or by what
+   * they are (`checkpoint`); a run that finds parts of other settings names the ones that differ.
+   */
+  settings: Record<string, unknown>;
+  /** What the merge needs besides the rows (the outputs' provenance record). */
+  record?: unknown;
 }
 
 /**
- * Prepares `<folder>/parts/<fp>/` for a run of `chunks` chunks: removes parts of other runs
- * (other fingerprints), writes the plan, and returns the chunks already done (resume).
+ * The settings that differ between two plans, as `name: theirs (parts) vs ours (this run)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { settingsDifferences } from "./shard.ts";
+ * const lines = settingsDifferences({ "--limit": 24, "--target": "pred" }, { "--limit": 16, "--target": "pred" });
+ * assert(lines.join() === "--limit: 24 (parts) vs 16 (this run)");
+ * ```
+ */
+export function settingsDifferences(
+  theirs: Record<string, unknown>,
+  ours: Record<string, unknown>,
+): string[] {
+  const show = (value: unknown) => {
+    const text = JSON.stringify(value) ?? "unset";
+    return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  };
+  return [...new Set([...Object.keys(theirs), ...Object.keys(ours)])]
+    .filter((key) => JSON.stringify(theirs[key]) !== JSON.stringify(ours[key]))
+    .map((key) => `${key}: ${show(theirs[key])} (parts) vs ${show(ours[key])} (this run)`);
+}
+
+/**
+ * Prepares `<folder>/parts/<fp>/` for a run of `chunks` chunks and returns the chunks already
+ * done (resume). Parts of another run (another fingerprint) are removed when both runs are
+ * unsharded (an interrupted run whose flags changed); when either is sharded they are another
+ * shard's finished work, and this run is refused with the settings that differ.
+ *
+ * @throws {InputError} naming the differing settings, when parts of a sharded run with other
+ * settings are there or this sharded run finds parts of another.
  *
  * @example
  * ```ts
@@ -203,23 +247,41 @@ export interface PartsState {
  * await writePart(dir, "old", 0, 2, "a\n1\n");
  * assert((await preparePartsDir(dir, "old", 2)).done.join() === "0");
  * assert((await preparePartsDir(dir, "new", 2)).done.length === 0);
+ * const shard = { shards: 2, settings: { "--limit": 24 } };
+ * await preparePartsDir(dir, "a", 3, shard);
+ * await assert.rejects(
+ *   preparePartsDir(dir, "b", 2, { shards: 2, settings: { "--limit": 16 } }),
+ *   /--limit: 24 \(parts\) vs 16 \(this run\)/,
+ * );
  * ```
  */
 export async function preparePartsDir(
   folder: string,
   fp: string,
   chunks: number,
+  plan: PartsPlan = { shards: 1, settings: {} },
 ): Promise<PartsState> {
   const root = join(folder, PARTS_DIR);
   for (const entry of (await statOrUndefined(root)) ? await listDirSorted(root) : []) {
-    if (entry.name !== fp) {
-      await Deno.remove(join(root, entry.name), { recursive: true }).catch((e) => {
-        // A parallel shard of the same stale run may have removed it first.
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      });
+    if (entry.name === fp) continue;
+    const theirs = await readPlan(join(root, entry.name)).catch(() => undefined);
+    if (plan.shards > 1 || (theirs?.shards ?? 1) > 1) {
+      const differences = settingsDifferences(theirs?.settings ?? {}, plan.settings);
+      throw new InputError(
+        `${folder}: holds the parts of a ${
+          (theirs?.shards ?? 1) > 1 ? "sharded " : ""
+        }run with other settings (${
+          differences.join("; ") || "settings not recorded"
+        }); a shard never removes another run's work: rerun with that run's flags, or finish ` +
+          `it and deno task merge, or delete ${join(root, entry.name)} to discard it`,
+      );
     }
+    await Deno.remove(join(root, entry.name), { recursive: true }).catch((e) => {
+      // A parallel run of the same stale parts may have removed them first.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
   }
-  await writeFileAtomic(join(root, fp, PLAN_FILE), JSON.stringify({ chunks }));
+  await writeFileAtomic(join(root, fp, PLAN_FILE), JSON.stringify({ chunks, ...plan }));
   return (await readPartsState(folder))!;
 }
 
@@ -248,7 +310,11 @@ export async function writePart(
 }
 
 /** What a run's `plan.json` holds. */
-const planSchema = z.looseObject({ chunks: z.number().int().positive() });
+const planSchema = z.looseObject({
+  chunks: z.number().int().positive(),
+  shards: z.number().int().positive().optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+});
 
 /**
  * The parts state of `folder`, or `undefined` when it has no parts (never started, or merged).
@@ -275,19 +341,24 @@ export async function readPartsState(folder: string): Promise<PartsState | undef
     );
   }
   const fp = runs[0].name;
-  const planFile = join(root, fp, PLAN_FILE);
-  const plan = parseStateJson(
-    await Deno.readTextFile(planFile),
-    planFile,
-    planSchema,
-    `delete the folder ${join(root, fp)} and run the stage again (its chunks are redone)`,
-  );
+  const { chunks, ...plan } = await readPlan(join(root, fp));
   const done: number[] = [];
   for (const entry of await listDirSorted(join(root, fp))) {
     const match = /^chunk-(\d+)-of-(\d+)\.csv$/.exec(entry.name);
-    if (match && Number(match[2]) === plan.chunks) done.push(Number(match[1]));
+    if (match && Number(match[2]) === chunks) done.push(Number(match[1]));
   }
-  return { fingerprint: fp, chunks: plan.chunks, done };
+  return { fingerprint: fp, chunks, done, plan };
+}
+
+/** The plan of one run's parts folder `<folder>/parts/<fp>`. */
+async function readPlan(runDir: string): Promise<{ chunks: number } & Partial<PartsPlan>> {
+  const planFile = join(runDir, PLAN_FILE);
+  return parseStateJson(
+    await Deno.readTextFile(planFile),
+    planFile,
+    planSchema,
+    `delete the folder ${runDir} and run the stage again (its chunks are redone)`,
+  );
 }
 
 /**

@@ -4,19 +4,14 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { tf } from "../deps.ts";
 import type { Config } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { batchIndices, type LoadedImages } from "../data/loader.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
-import {
-  type CheckpointMeta,
-  readCheckpointMeta,
-  WEIGHTS_FILE,
-} from "../training/checkpoint_io.ts";
+import { type CheckpointMeta, readCheckpointMeta } from "../training/checkpoint_io.ts";
 import { loadStageData } from "../data/load_data.ts";
-import { fingerprint } from "./shard.ts";
+import { checkpointFingerprint } from "./provenance.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 
 /** Which class each image's map explains. */
@@ -116,7 +111,7 @@ export async function testPredictions(
 /**
  * A checkpoint's test split, loaded at its input size and classes, cut into chunks of
  * `chunkSize` images: the work list of the explanation stages, with the identity of the
- * checkpoint (a hash of its `meta.json` and weights) for their part fingerprints.
+ * checkpoint (`checkpointFingerprint`) for their part fingerprints and provenance.
  *
  * @example
  * ```ts ignore
@@ -140,10 +135,6 @@ export async function checkpointTestSplit(
     ["test"],
     stage,
   );
-  const checkpointDigest = await fingerprint(
-    null,
-    await Deno.readFile(join(bestDir, "meta.json")),
-    await Deno.readFile(join(bestDir, WEIGHTS_FILE)),
-  );
+  const checkpointDigest = await checkpointFingerprint(bestDir);
   return { meta, loaded, chunks: batchIndices(loaded.samples.length, chunkSize), checkpointDigest };
 }

@@ -9,9 +9,16 @@
  * @module
  */
 import { join } from "node:path";
-import { stringifyCsv } from "../deps.ts";
+import { parseCsv, stringifyCsv } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
+import {
+  type PlannedRecord,
+  plannedRecord,
+  readProvenance,
+  sameSubject,
+  writeProvenance,
+} from "./provenance.ts";
 import { PARTS_DIR, readAllParts, removeFilesExcept } from "./shard.ts";
 
 /** The columns of `index.csv`. */
@@ -26,6 +33,12 @@ export const XAI_INDEX_COLUMNS = [
 
 /** The columns of a chunk's part file: the index columns, then the image's explain seconds. */
 export const XAI_PART_COLUMNS = [...XAI_INDEX_COLUMNS, "seconds"] as const;
+
+/**
+ * The settings two xai runs of one checkpoint, data set and method must share for a folder to
+ * hold images of both (a run on a subset keeps the other images); `--limit` may differ.
+ */
+export const XAI_SUBJECT_SETTINGS: readonly string[] = ["--target", "--chunk-size", "--colormap"];
 
 /** The folder of one model's explanations by one method. */
 export function xaiMethodDir(out: string, model: string, method: string): string {
@@ -86,7 +99,10 @@ export function xaiImageFiles(stem: string): string[] {
 /**
  * Merges a method folder's parts (all chunks must be done) into `index.csv` and `timings.csv`,
  * removes files of images not in the index (an earlier run's, temp files of a killed one) and
- * the parts; returns the number of images.
+ * the parts, and writes the folder's provenance record; returns the number of images in the
+ * index. When the folder holds a finished run of the same checkpoint, data set, target and
+ * chunk size and colour map (its record says so), the images of that run which this one did not explain stay,
+ * after this run's: a run on a subset of the images adds or replaces just those.
  *
  * @throws {InputError} when chunks are missing or parts of different runs are present.
  *
@@ -103,18 +119,39 @@ export function xaiImageFiles(stem: string): string[] {
  * ```
  */
 export async function mergeXaiMethod(dir: string): Promise<number> {
+  const planned = await plannedRecord(dir);
   const [, ...rows] = await readAllParts(dir);
   const width = XAI_INDEX_COLUMNS.length;
-  await writeFileAtomic(
-    join(dir, "index.csv"),
-    stringifyCsv([[...XAI_INDEX_COLUMNS], ...rows.map((r) => r.slice(0, width))]),
-  );
+  const out = join(dir, "..", "..", "..");
+  const kept = planned ? await keptImages(out, dir, planned, rows) : { index: [], timings: [] };
+  const index = [...rows.map((r) => r.slice(0, width)), ...kept.index];
+  await writeFileAtomic(join(dir, "index.csv"), stringifyCsv([[...XAI_INDEX_COLUMNS], ...index]));
   await writeFileAtomic(
     join(dir, "timings.csv"),
-    stringifyCsv([["id", "seconds"], ...rows.map((r) => [r[0], r[width]])]),
+    stringifyCsv([["id", "seconds"], ...rows.map((r) => [r[0], r[width]]), ...kept.timings]),
   );
-  const keep = new Set(["index.csv", "timings.csv", ...rows.flatMap((r) => xaiImageFiles(r[0]))]);
+  const keep = new Set(["index.csv", "timings.csv", ...index.flatMap((r) => xaiImageFiles(r[0]))]);
   await removeFilesExcept(dir, (path) => keep.has(path) || path.startsWith(`${PARTS_DIR}/`));
   await Deno.remove(join(dir, PARTS_DIR), { recursive: true });
-  return rows.length;
+  if (planned) await writeProvenance(out, planned);
+  return index.length;
+}
+
+/** The index and timing rows of a finished run of the same subject that this run did not redo. */
+async function keptImages(
+  out: string,
+  dir: string,
+  planned: PlannedRecord,
+  rows: readonly string[][],
+): Promise<{ index: string[][]; timings: string[][] }> {
+  const none = { index: [], timings: [] };
+  const previous = await readProvenance(out, "xai", planned.model, planned.method);
+  if (!previous || !sameSubject(previous, planned, XAI_SUBJECT_SETTINGS)) return none;
+  const read = (file: string) =>
+    Deno.readTextFile(join(dir, file)).then((text) => parseCsv(text) as string[][], () => []);
+  const [, ...index] = await read("index.csv");
+  const seconds = new Map((await read("timings.csv")).slice(1).map(([id, s]) => [id, s]));
+  const redone = new Set(rows.map((r) => r[0]));
+  const others = index.filter((r) => !redone.has(r[0]));
+  return { index: others, timings: others.map(([id]) => [id, seconds.get(id) ?? ""]) };
 }

@@ -27,6 +27,21 @@ import {
   type ModelBuilder,
   requireBestCheckpoints,
 } from "../runs/model_source.ts";
+import {
+  checkpointFingerprint,
+  outputPath,
+  projectVersion,
+  writeProvenance,
+} from "../runs/provenance.ts";
+import { stageData } from "../runs/stage_data.ts";
+
+/** The files `eval` writes per model under `<out>/metrics/<model>/`. */
+export const EVAL_FILES: readonly string[] = [
+  "classification_report.txt",
+  "confusion_matrix.csv",
+  "confusion_matrix.png",
+  "predictions.csv",
+];
 
 /** Command-line description of `eval`. */
 export const evalSpec: StageSpec = {
@@ -45,7 +60,9 @@ export const evalSpec: StageSpec = {
   ],
   details: "Writes <out>/metrics/<model>/{classification_report.txt, confusion_matrix.csv, " +
     "confusion_matrix.png, predictions.csv} and <out>/results/model_performance.csv.\n" +
-    "Images are resized to the size each checkpoint was trained at.\n" +
+    "Images are resized to the size each checkpoint was trained at. Without --data, each " +
+    "model is scored on the data set it was trained on (its meta.json); with another, a line " +
+    "says so. <out>/provenance/eval/<model>.json records the data, checkpoint and settings.\n" +
     "Example: deno task eval --models ecgnet,resnet18",
 };
 
@@ -60,22 +77,29 @@ export const evalSpec: StageSpec = {
  * ```
  */
 export async function evaluate(
-  { config }: StageArgs,
+  { config, defaulted }: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<Map<string, ClassificationReport>> {
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
-  console.log(
-    describeBackend(
-      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
-    ),
-  );
+  const backend = await startBackend(config.backend, {
+    openBlas: config.convolutions === "openblas",
+  });
+  console.log(describeBackend(backend));
+  const version = await projectVersion();
   const reports = new Map<string, ClassificationReport>();
   const rows: string[][] = [];
   for (const { name, paths } of checkpoints) {
     const { model, meta } = await loadCheckpointModel(paths.best, hooks.buildModel);
     try {
+      const data = await stageData({
+        stage: "eval",
+        model: name,
+        meta,
+        given: defaulted?.includes("data") ? undefined : config.data,
+        fallback: config.data,
+      });
       const { loaded } = await loadStageData(
-        { ...config, imgSizePx: meta.imgSizePx, classes: meta.classes },
+        { ...config, data: data.root, imgSizePx: meta.imgSizePx, classes: meta.classes },
         ["test"],
         "eval",
       );
@@ -128,6 +152,21 @@ export async function evaluate(
         historyFile,
       );
       rows.push(modelPerformanceRow(name, report, history));
+      await writeProvenance(config.out, {
+        stage: "eval",
+        model: name,
+        outputs: EVAL_FILES.map((file) => outputPath(config.out, join(paths.metrics, file))),
+        checkpoint: { fingerprint: await checkpointFingerprint(paths.best), epoch: meta.epoch },
+        data: data.identity,
+        ...(data.trainedOn ? { trainedOn: data.trainedOn } : {}),
+        settings: {
+          "--limit": config.limit ?? null,
+          "--batch-size": config.batchSize,
+          "--on-bad-image": config.onBadImage,
+          "--backend": backend.name,
+        },
+        version,
+      });
       const origin = meta.imported ? `imported from ${meta.imported.file}` : `epoch ${meta.epoch}`;
       console.log(
         `${name} (${origin}): test accuracy ${report.accuracy.toFixed(4)}, macro F1 ` +

@@ -5,7 +5,9 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { InputError } from "../core/errors.ts";
+import { statOrUndefined } from "../core/fs.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
@@ -21,11 +23,16 @@ import {
 import {
   formatScore,
   mergeQuantusParts,
+  parseQuantusFileName,
   QUANTUS_ROW_COLUMNS,
+  QUANTUS_SUBJECT_SETTINGS,
+  quantusFile,
   quantusPartsFolder,
   writeQuantusSummary,
 } from "../runs/quantus_outputs.ts";
-import { SHARD_FLAGS } from "../runs/shard.ts";
+import { type PlannedRecord, readProvenance, sameSubject } from "../runs/provenance.ts";
+import { OutputSelection } from "../runs/selection.ts";
+import { fingerprint, SHARD_FLAGS } from "../runs/shard.ts";
 import { chunkMasks, requireMasksFor, testMasks } from "../runs/test_masks.ts";
 import { parseGridRun, XAI_CHUNK_SIZE } from "./xai.ts";
 import { workersFlag } from "../runs/workers_flag.ts";
@@ -184,10 +191,14 @@ export function metricParams(
 }
 
 /**
- * The `quantus` stage's job type for `run` (its target choice, batch size and seed) with the
- * metrics of `--metrics` and `--params` in `flags` (the localisation metrics join the defaults
- * for a data set with masks): a job explains one batch with one method and scores it with every
- * metric; its part rows are the batch's rows of `quantus_<model>_<method>.csv`.
+ * The `quantus` stage's job type for `run` (its methods, target choice, batch size and seed)
+ * with the metrics of `--metrics` and `--params` in `flags` (the localisation metrics join the
+ * defaults for a data set with masks): a job explains one batch with one method and scores it
+ * with every metric the method's per-image file does not hold yet; its part rows are the
+ * batch's rows of `quantus_<model>_<method>.csv`. A metric already there, of the same
+ * checkpoint, data, images, parameters and seed (its provenance record says so), is not scored
+ * again, so a run for a subset of the metrics keeps the others' columns and a finished method
+ * is not redone.
  *
  * @throws {InputError} (from `open`) for `--metrics` or `--params` that do not fit.
  *
@@ -202,7 +213,7 @@ export function metricParams(
  * ```
  */
 export function quantusJobType(
-  { target, chunkSize, methods, config: { seed } }: GridRun,
+  { target, chunkSize, methods, config: { seed, out } }: GridRun,
   flags: StageArgs["flags"],
 ): GridJobType<QuantusBatchJob, QuantusBatchScores> {
   return {
@@ -210,7 +221,8 @@ export function quantusJobType(
     worker: new URL("../runs/quantus_worker.ts", import.meta.url),
     handler: quantusBatchHandler,
     folder: quantusPartsFolder,
-    open: async ({ name, meta, loaded: { samples }, test }) => {
+    output: (folder) => `${folder}.csv`,
+    open: async ({ name, meta, loaded: { samples }, test, data, checkpointDigest }) => {
       requireMasksFor(methods, samples);
       const masks = await testMasks(samples, meta.imgSizePx);
       const haveMasks = masks !== undefined;
@@ -221,43 +233,112 @@ export function quantusJobType(
           flags["quantus-compat"] === true,
         ),
       ].map(([metric, params]): [string, CommonParams] => [metric.name, params]);
-      const header = [...QUANTUS_ROW_COLUMNS, ...metrics.map(([metric]) => metric), "nan_reasons"];
+      const pending = await pendingMetrics(
+        { out, model: name, methods, metrics, seed },
+        {
+          checkpoint: { fingerprint: checkpointDigest },
+          data: data.identity,
+          settings: { "--target": target, "--chunk-size": chunkSize },
+        },
+        await fingerprint(samples.map((s) => [s.id, s.file])),
+      );
+      const todoOf = (method: string) => pending.get(method)!.metrics;
       return {
-        fingerprint: () => ({
-          metrics,
-          target,
-          images: samples.map((s) => [s.id, s.file]),
-          batchSize: chunkSize,
-          seed,
-        }),
+        work: (method) => {
+          const { metrics: todo, columns, subject } = pending.get(method)!;
+          if (todo.length === 0) return undefined;
+          return {
+            settings: {
+              ...subject,
+              "--seed": seed,
+              "--metrics": todo.map(([metric]) => metric),
+              "--params": Object.fromEntries(todo),
+            },
+            columns,
+          };
+        },
         job: (base, { chunk, indices }) => ({
           ...base,
-          metrics,
-          drawsSeeds: metrics.map(([metric]) =>
+          metrics: todoOf(base.method),
+          drawsSeeds: todoOf(base.method).map(([metric]) =>
             batchDrawsSeed(seed, name, base.method, metric, chunk)
           ),
           masksNHW: masks && chunkMasks(masks, indices),
         }),
-        partRows: ({ indices }, { scores, reasons }) => [
-          header,
+        partRows: ({ method, indices }, { scores, reasons }) => [
+          [...QUANTUS_ROW_COLUMNS, ...todoOf(method).map(([metric]) => metric), "nan_reasons"],
           ...indices.map((i, row) => [
             samples[i].id,
             samples[i].file,
             meta.classes[test.actual[i]],
             meta.classes[test.targets[i]],
             ...scores.map((byImage) => formatScore(byImage[row])),
-            metrics
+            todoOf(method)
               .flatMap(([metric], m) =>
                 Number.isNaN(scores[m][row]) ? [`${metric}: ${reasons[m][row] ?? "undefined"}`] : []
               )
               .join("; "),
           ]),
         ],
-        merge: async (folder) =>
-          `${await mergeQuantusParts(folder)} images x ${metrics.length} metrics -> ${folder}.csv`,
+        merge: async (folder) => {
+          const scored = todoOf(parseQuantusFileName(basename(folder))!.method).length;
+          return `${await mergeQuantusParts(folder)} images, ${scored} metric(s) scored now -> ` +
+            `${folder}.csv`;
+        },
       };
     },
   };
+}
+
+/** A method's metrics still to score, and each one's column fingerprint for the record. */
+interface PendingMetrics {
+  metrics: [string, CommonParams][];
+  columns: Record<string, string>;
+  /** The settings every column of the file shares. */
+  subject: Record<string, unknown>;
+}
+
+/**
+ * Per method, the metrics whose column the method's per-image file does not hold for this
+ * checkpoint, data set, image list (`images`, a hash), target, batch size, parameters and seed.
+ */
+async function pendingMetrics(
+  run: {
+    out: string;
+    model: string;
+    methods: readonly string[];
+    metrics: readonly [string, CommonParams][];
+    seed: number;
+  },
+  subject: Pick<PlannedRecord, "checkpoint" | "data" | "settings">,
+  images: string,
+): Promise<Map<string, PendingMetrics>> {
+  const pending = new Map<string, PendingMetrics>();
+  for (const method of run.methods) {
+    const previous = await readProvenance(run.out, "quantus", run.model, method);
+    const kept = previous !== undefined &&
+      (await statOrUndefined(quantusFile(run.out, run.model, method))) !== undefined &&
+      sameSubject(previous, subject, QUANTUS_SUBJECT_SETTINGS);
+    const todo: [string, CommonParams][] = [];
+    const columns: Record<string, string> = {};
+    for (const [metric, params] of run.metrics) {
+      const column = await fingerprint({
+        checkpoint: subject.checkpoint.fingerprint,
+        data: subject.data.fingerprint,
+        ...subject.settings,
+        method,
+        images,
+        metric,
+        params,
+        seed: run.seed,
+      });
+      if (kept && previous.columns?.[metric] === column) continue;
+      todo.push([metric, params]);
+      columns[metric] = column;
+    }
+    pending.set(method, { metrics: todo, columns, subject: subject.settings });
+  }
+  return pending;
 }
 
 /**
@@ -279,7 +360,15 @@ export async function quantus(
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
   await runGrid(quantusJobType(run, flags), run);
-  if (run.shard.count === 1) console.log(`summary: ${await writeQuantusSummary(config.out)}`);
+  if (run.shard.count === 1) {
+    const selection = await OutputSelection.open(
+      config.out,
+      run.dataGiven === false ? {} : { data: config.data },
+    );
+    const { file, leftOut } = await writeQuantusSummary(config.out, selection);
+    for (const line of leftOut) console.log(line);
+    console.log(`summary: ${file}`);
+  }
 }
 
 if (import.meta.main) Deno.exit(await runStage(quantusSpec, Deno.args, quantus));

@@ -12,6 +12,8 @@ import type { HistoryRow } from "../training/history.ts";
 import { numberOrText, runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "../data/load_data.ts";
 import { ownsItem, SHARD_FLAGS, shardFromCommandLine } from "../runs/shard.ts";
+import { switchRun } from "../runs/park.ts";
+import { dataIdentity, projectVersion } from "../runs/provenance.ts";
 import {
   loadSafetensorsWeights,
   type ModelBuilder,
@@ -58,6 +60,10 @@ export const trainSpec: StageSpec = {
   details: "Writes <out>/checkpoints/<model>_best/ (model.json, weights.bin, meta.json), " +
     "<out>/checkpoints/<model>_last/ (resume state) and <out>/metrics/<model>/history.csv.\n" +
     "Rerunning the same command continues a stopped run from its last finished epoch.\n" +
+    "meta.json records the data set (root, fingerprint of its file list and sizes) and the " +
+    "project version. Training a model on another data set is another run: the saved run and " +
+    "what was made from it move to <out>/runs/<data>-<fingerprint>/ (and back when you train " +
+    "on that data again), see docs/runs.md.\n" +
     "--shard I/N trains only the models at positions I, I+N, ... of --models (each model's " +
     "files are its own, so copying the shards' outputs folders together is the merge).\n" +
     "Example: deno task train --models ecgnet --epochs 3 --img-size 128 --backend wasm",
@@ -138,8 +144,12 @@ export async function train(
     `${loaded.samples.filter((s) => s.split === split).length} ${split}`
   );
   console.log(`data set: ${dataset.root}, ${counts.join(" / ")} images at ${config.imgSizePx}px`);
+  const data = await dataIdentity(config.data);
+  const version = await projectVersion();
   const results = new Map<string, TrainModelResult>();
   for (const name of config.models.filter((_, k) => ownsItem(shard, k))) {
+    // Another data set is another run: the saved one moves aside instead of being resumed.
+    await switchRun(config.out, name, data);
     const options = { numClasses: config.classes.length, imgSizePx: config.imgSizePx };
     const result = await trainModel({
       modelName: name,
@@ -152,6 +162,8 @@ export async function train(
       cosine: flags.cosine === true,
       pretrained,
       fresh: flags.fresh === true,
+      data,
+      version,
       onEpochEnd: (row) => hooks.onEpochEnd?.(name, row),
     });
     const best = result.history.find((r) => r.epoch === result.bestEpoch);

@@ -49,6 +49,11 @@ export interface TrainingSettings {
   /** Only part of the trajectory under the cosine schedule (its period is the epoch count). */
   epochs: number;
   pretrained: string | null;
+  /**
+   * The data set's fingerprint (`runs/provenance.ts`); states of older versions lack it. With
+   * it, a data set that moved (`data` differs, the fingerprint not) still resumes.
+   */
+  dataFingerprint?: string;
 }
 
 /** `state.json`. */
@@ -99,7 +104,8 @@ const resumeManifestSchema = z.looseObject({
 
 /**
  * The settings that differ between a saved run and this one, as `name: saved -> now` lines;
- * empty when the run can be resumed. A longer `epochs` is fine without the cosine schedule.
+ * empty when the run can be resumed. A longer `epochs` is fine without the cosine schedule, and
+ * the data set's root may differ when its fingerprint does not.
  *
  * @example
  * ```ts
@@ -110,12 +116,18 @@ const resumeManifestSchema = z.looseObject({
  *   augment: false, augmentFillGray: 0 };
  * assert(settingsMismatch(s, { ...s, epochs: 3 }).length === 0);
  * assert(settingsMismatch(s, { ...s, cosine: true, epochs: 3 })[0].startsWith("cosine"));
+ * const moved = { ...s, data: "elsewhere", dataFingerprint: "f" };
+ * assert(settingsMismatch({ ...s, dataFingerprint: "f" }, moved).length === 0);
  * ```
  */
 export function settingsMismatch(saved: TrainingSettings, now: TrainingSettings): string[] {
   const keys = Object.keys(now) as (keyof TrainingSettings)[];
+  const sameData = saved.dataFingerprint !== undefined &&
+    saved.dataFingerprint === now.dataFingerprint;
   return keys
     .filter((key) => key !== "epochs" || now.cosine)
+    .filter((key) => key !== "data" || !sameData)
+    .filter((key) => key !== "dataFingerprint" || saved.dataFingerprint !== undefined)
     .filter((key) => JSON.stringify(saved[key]) !== JSON.stringify(now[key]))
     .map((key) => `${key}: ${JSON.stringify(saved[key])} -> ${JSON.stringify(now[key])}`);
 }

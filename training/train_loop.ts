@@ -23,7 +23,7 @@ import { REFERENCE_AUGMENTATION } from "../data/augment.ts";
 import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
 import { AdamW } from "./adamw.ts";
 import { TorchBatchNormStats } from "./batch_norm.ts";
-import { modelPaths, writeCheckpoint } from "./checkpoint_io.ts";
+import { type DataIdentity, modelPaths, writeCheckpoint } from "./checkpoint_io.ts";
 import { crossEntropyFromLogits, softmaxCrossEntropyRows } from "./cross_entropy.ts";
 import { INITIAL_EARLY_STOPPING, updateEarlyStopping } from "./early_stopping.ts";
 import { historyCsv, type HistoryRow } from "./history.ts";
@@ -66,6 +66,10 @@ export interface TrainModelOptions {
   log?: (line: string) => void;
   /** Where progress bars go; default stderr. */
   progressSink?: ProgressSink;
+  /** The data set's identity, recorded in the checkpoint's `meta.json` and the resume state. */
+  data?: DataIdentity;
+  /** The project version, recorded in `meta.json`. */
+  version?: string;
 }
 
 /** How a training run ended. */
@@ -139,6 +143,7 @@ function settingsOf(options: TrainModelOptions): TrainingSettings {
     augmentFillGray: config.augmentFillGray,
     epochs: config.epochs,
     pretrained: options.pretrained ?? null,
+    ...(options.data ? { dataFingerprint: options.data.fingerprint } : {}),
   };
 }
 
@@ -276,6 +281,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
           epoch,
           valAccuracy: row.valAccuracy,
           config: { ...settings },
+          ...(options.data ? { data: options.data } : {}),
+          ...(options.version ? { version: options.version } : {}),
         });
       }
       await writeResumeState(paths.last, model, optimizer, {
