@@ -9,6 +9,7 @@ import type { Config } from "../core/config.ts";
 import { Progress } from "../core/progress.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { stringifyCsv } from "../deps.ts";
+import { InputError } from "../core/errors.ts";
 import { type Dataset, openDataset } from "./dataset.ts";
 import { limitPerSplit } from "./limit.ts";
 import { type LoadedImages, loadImages } from "./loader.ts";
@@ -31,6 +32,9 @@ export function imageCacheDir(config: Config): string {
 
 /**
  * Opens the data set for `splits` and loads its images at the config's size.
+ *
+ * @throws {InputError} for unreadable images under `--on-bad-image fail` (all of them listed), or
+ * when skipping them leaves one of `splits` empty.
  *
  * @example
  * ```ts ignore
@@ -62,6 +66,16 @@ export async function loadStageData(
     await writeFileAtomic(listFile, stringifyCsv([["file", "reason"], ...rows]));
     console.warn(`skipped ${loaded.skipped.length} unreadable image(s), listed in ${listFile}:`);
     for (const s of loaded.skipped) console.warn(`  ${s.reason}`);
+    for (const split of splits) {
+      if (
+        samples.some((s) => s.split === split) && !loaded.samples.some((s) => s.split === split)
+      ) {
+        throw new InputError(
+          `${config.data}: every image of the ${split} split is unreadable (listed in ` +
+            `${listFile}), so --on-bad-image skip would leave it empty; fix or replace them`,
+        );
+      }
+    }
   }
   return { dataset, loaded };
 }

@@ -31,14 +31,39 @@ export interface LoadImagesOptions {
   sizePx: number;
   /** Folder of the decoded-image cache; `undefined` disables caching. */
   cacheDir: string | undefined;
-  /** `fail` throws at the first unreadable image; `skip` leaves it out and lists it. */
+  /**
+   * `fail` throws once every image was tried, listing every unreadable one; `skip` leaves them
+   * out and lists them.
+   */
   onBadImage: "fail" | "skip";
   /** Called after each image. */
   onLoaded?: (done: number, total: number) => void;
 }
 
 /**
+ * The error for unreadable images: how many, every one with its reason (each names its file),
+ * and the two ways out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { unreadableImagesError } from "./loader.ts";
+ * const e = unreadableImagesError([{ file: "a.jpg", reason: "a.jpg: zero-byte file" }]);
+ * assert(e.message.startsWith("1 unreadable image;") && e.message.endsWith("\n  a.jpg: zero-byte file"));
+ * ```
+ */
+export function unreadableImagesError(bad: readonly SkippedImage[]): InputError {
+  return new InputError(
+    `${bad.length} unreadable image${bad.length === 1 ? "" : "s"}; fix or remove ` +
+      `${bad.length === 1 ? "it" : "them"}, or pass --on-bad-image skip to leave ` +
+      `${bad.length === 1 ? "it" : "them"} out:\n` + bad.map((b) => `  ${b.reason}`).join("\n"),
+  );
+}
+
+/**
  * Loads (decodes, converts to gray, resizes, caches) the images of `samples`.
+ *
+ * @throws {InputError} under `fail`, once every image was tried: {@link unreadableImagesError}.
  *
  * @example
  * ```ts ignore
@@ -55,10 +80,13 @@ export async function loadImages(
       result.images.push(await loadResizedGray(sample.file, options.sizePx, options.cacheDir));
       result.samples.push(sample);
     } catch (e) {
-      if (!(e instanceof InputError) || options.onBadImage === "fail") throw e;
+      if (!(e instanceof InputError)) throw e;
       result.skipped.push({ file: sample.file, reason: e.message });
     }
     options.onLoaded?.(i + 1, samples.length);
+  }
+  if (options.onBadImage === "fail" && result.skipped.length > 0) {
+    throw unreadableImagesError(result.skipped);
   }
   return result;
 }

@@ -10,6 +10,7 @@ import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { isImageFile } from "./dataset.ts";
+import { unreadableImagesError } from "./loader.ts";
 import { listDirResolved, type ResolvedEntry } from "./data_root.ts";
 import { readImageHeader } from "./image_header.ts";
 import {
@@ -33,7 +34,10 @@ export interface SplitFolderOptions {
   seed: number;
   /** Replace an existing split at `dest`, when an earlier split made it (`split.json` is there). */
   force?: boolean;
-  /** `skip` leaves unreadable images out (and lists them); `fail` stops before copying. */
+  /**
+   * `skip` leaves unreadable images out (and lists them); `fail` stops before copying, listing
+   * every unreadable one.
+   */
   onBadImage?: "fail" | "skip";
   /** Called after each copied file. */
   onCopied?: (done: number, total: number) => void;
@@ -101,11 +105,10 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
     );
   }
   if (existing.length > 0 && !(await statOrUndefined(join(dest, SPLIT_MANIFEST)))) {
+    const folders = existing.join(", ");
     throw new InputError(
-      `${dest}: holds ${
-        existing.join(", ")
-      } that data:split did not make (no ${SPLIT_MANIFEST}), ` +
-        "so --force does not replace them; pass another --dest, or move them away yourself",
+      `${dest}: holds ${folders} that data:split did not make (no ${SPLIT_MANIFEST}), so ` +
+        "--force does not replace them; pass another --dest, or move them away yourself",
     );
   }
 
@@ -122,17 +125,20 @@ export async function splitFolder(options: SplitFolderOptions): Promise<SplitFol
         readImageHeader(await Deno.readFile(file), file);
         items.push({ key: `${className}/${name}`, className, file });
       } catch (e) {
-        if (!(e instanceof InputError) || options.onBadImage !== "skip") throw e;
+        if (!(e instanceof InputError)) throw e;
         skipped.push({ file, reason: e.message });
       }
     }
+  }
+
+  if (options.onBadImage !== "skip" && skipped.length > 0) throw unreadableImagesError(skipped);
+  for (const className of classes) {
     if (!items.some((item) => item.className === className)) {
       throw new InputError(
-        `${classDir}: class folder has no readable images; add some or remove it`,
+        `${join(source, className)}: class folder has no readable images; add some or remove it`,
       );
     }
   }
-
   const assignment = stratifiedSplit(items, seed, fractions);
   const staging = join(dest, `.split-${Deno.pid}-${Date.now()}`);
   const counts: SplitFolderResult["counts"] = { train: {}, val: {}, test: {} };

@@ -95,6 +95,20 @@ Deno.test("data:split: a bad image fails before anything is written, or is skipp
   assert(result.skipped[0].file.endsWith("B(99).jpg"));
 });
 
+Deno.test("data:split lists every bad image, not just the first", async () => {
+  await using dir = await testDir();
+  await writeRawFolder(dir.path, { A: 10, B: 10 });
+  await Deno.writeFile(`${dir.path}/A/A(98).jpg`, new Uint8Array());
+  await Deno.writeFile(`${dir.path}/B/B(99).png`, new TextEncoder().encode("not a png"));
+  const e = await assertRejects(
+    () => splitFolder({ source: dir.path, seed: 1 }),
+    InputError,
+    "2 unreadable images",
+  );
+  assert(e.message.includes("A(98).jpg") && e.message.includes("B(99).png"), e.message);
+  assertEquals([...Deno.readDirSync(dir.path)].map((x) => x.name).sort(), ["A", "B"]);
+});
+
 Deno.test("data:split: missing folder and empty class are clear errors", async () => {
   await using dir = await testDir();
   await assertRejects(

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { pathExists, testDir } from "./test_dirs.ts";
-import { writeImageFolder, writeRawFolder } from "./fixtures.ts";
+import { tinyPng, writeImageFolder, writeRawFolder } from "./fixtures.ts";
 import { symlink } from "./symlink.ts";
 
 const AB = JSON.stringify({ classes: ["A", "B"] });
@@ -55,6 +55,31 @@ Deno.test("a bad image fails the stage with one line naming it; skip lists it", 
   const list = await Deno.readTextFile(`${dir.path}/out/results/skipped_images_data_check.csv`);
   assert(list.includes("broken.jpg"), list);
   assert(skipped.err.includes("broken.jpg"), skipped.err);
+});
+
+Deno.test("data:check reports every bad file; skip that empties a split is an error", async () => {
+  await using dir = await testDir();
+  await writeImageFolder(`${dir.path}/ds`, { train: 2, val: 1, test: 1 }, ["A", "B"]);
+  const bad = new TextEncoder().encode("not an image");
+  for (const file of ["train/A/bad1.jpg", "val/B/bad2.png", "test/A/A(1).png", "test/B/B(1).png"]) {
+    await Deno.writeFile(`${dir.path}/ds/${file}`, bad);
+  }
+  await Deno.writeTextFile(`${dir.path}/c.json`, AB);
+  const args = [...folderArgs(dir.path), "--img-size", "16"];
+  const failed = await run(["data:check", ...args]);
+  assertEquals(failed.code, 1);
+  assert(failed.err.startsWith("error: 4 unreadable images"), failed.err);
+  for (const name of ["bad1.jpg", "bad2.png", "A(1).png", "B(1).png"]) {
+    assert(failed.err.includes(name), `${name} is reported: ${failed.err}`);
+  }
+  const emptied = await run(["data:check", ...args, "--on-bad-image", "skip"]);
+  assertEquals(emptied.code, 1);
+  assert(emptied.err.includes("every image of the test split is unreadable"), emptied.err);
+  await Deno.remove(`${dir.path}/ds/test/B/B(1).png`);
+  await Deno.writeFile(`${dir.path}/ds/test/B/B(1).png`, tinyPng());
+  const skipped = await run(["data:check", ...args, "--on-bad-image", "skip"]);
+  assertEquals(skipped.code, 0, skipped.err);
+  assert(skipped.out.includes("3 skipped"), skipped.out);
 });
 
 Deno.test("a missing --data folder and a bad flag are one-line errors with exit 1", async () => {
