@@ -94,6 +94,7 @@ export * from "./metrics/faithfulness/faithfulness_correlation.ts";
 export * from "./metrics/robustness/max_sensitivity.ts";
 export * from "./metrics/robustness/avg_sensitivity.ts";
 export * from "./metrics/robustness/local_lipschitz_estimate.ts";
+export * from "./metrics/robustness/continuity.ts";
 export * from "./metrics/robustness/relative_stability.ts";
 export * from "./metrics/robustness/relative_input_stability.ts";
 export * from "./metrics/robustness/relative_output_stability.ts";

@@ -34,6 +34,7 @@ import { RELEVANCE_MASS_ACCURACY } from "./localisation/relevance_mass_accuracy.
 import { AUC } from "./localisation/auc.ts";
 import { COMPLETENESS } from "./axiomatic/completeness.ts";
 import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
+import { CONTINUITY } from "./robustness/continuity.ts";
 import { RELATIVE_INPUT_STABILITY } from "./robustness/relative_input_stability.ts";
 import { RELATIVE_OUTPUT_STABILITY } from "./robustness/relative_output_stability.ts";
 import { RELATIVE_REPRESENTATION_STABILITY } from "./robustness/relative_representation_stability.ts";
@@ -63,6 +64,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   MAX_SENSITIVITY,
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,
+  CONTINUITY,
   RELATIVE_INPUT_STABILITY,
   RELATIVE_OUTPUT_STABILITY,
   RELATIVE_REPRESENTATION_STABILITY,

@@ -8,6 +8,7 @@ import { SeededRandom } from "../core/random.ts";
 import { InputError } from "../core/errors.ts";
 import { ReplayDraws, SeededDraws } from "../metrics/functions/draws.ts";
 import { AVG_SENSITIVITY } from "../metrics/robustness/avg_sensitivity.ts";
+import { CONTINUITY } from "../metrics/robustness/continuity.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness/faithfulness_correlation.ts";
 import { LOCAL_LIPSCHITZ_ESTIMATE } from "../metrics/robustness/local_lipschitz_estimate.ts";
 import { MAX_SENSITIVITY } from "../metrics/robustness/max_sensitivity.ts";
@@ -244,6 +245,48 @@ Deno.test("relative stabilities: known ratios; a sample that changes the class i
     { ...RELATIVE_REPRESENTATION_STABILITY.defaults, nrSamples: 2, layerIndices: [-1] },
   );
   last.scores.forEach((s, i) => assertAlmostEquals(s / score(i, wx[i]).representation, 1, 1e-5));
+  model.dispose();
+});
+
+Deno.test("Continuity: a map equal to the input scores ‖Δx‖₁ / ‖Δx‖₂; a class change is left out (compat: NaN)", async () => {
+  // Class 0 scores Σx, class 1 a constant 3: x = [0, 1, 2, 3] is class 0 until a translation
+  // pushes enough of it out.
+  const input = tf.input({ shape: [1, 4, 1] });
+  const dense = tf.layers.dense({ units: 2 });
+  const model = tf.model({
+    inputs: input,
+    outputs: dense.apply(tf.layers.flatten().apply(input)) as tf.SymbolicTensor,
+  });
+  dense.setWeights([tf.tensor2d([1, 0, 1, 0, 1, 0, 1, 0], [4, 2]), tf.tensor1d([0, 3])]);
+  const explainInput: ExplainFunction = async (_m, xs) =>
+    xs instanceof Float32Array ? xs.slice() : new Float32Array(await xs.data());
+  const image = Float32Array.of(0, 1, 2, 3);
+  const oneImage = {
+    xNHWC: image,
+    shapeNHWC: [1, 1, 4, 1] as const,
+    targets: Int32Array.of(0),
+    attributionsNHW: image.slice(),
+  };
+  // 4 steps of 2 columns: t = −2 ([2, 3, 0, 0], class 0: Δx = [−2, −2, 2, 3]), 0, 2 and 4 (class 1).
+  const params = {
+    ...CONTINUITY.defaults,
+    abs: false,
+    normalise: false,
+    nrSteps: 4,
+    returnNanWhenPredictionChanges: true,
+  };
+  const run = (overrides: object) =>
+    CONTINUITY.evaluate(
+      { model: new MetricModel(model), explain: explainInput, draws: new SeededDraws(1) },
+      oneImage,
+      { ...params, ...overrides },
+    );
+  assertAlmostEquals((await run({})).scores[0], 9 / Math.sqrt(21), 1e-6);
+  const compat = await run({ quantusCompat: true });
+  assert(Number.isNaN(compat.scores[0]) && compat.reasons[0]?.includes("np.max"));
+  // Without the class check, t = 2 ([0, 0, 0, 1]: Δx = [0, 1, 2, 2]) and t = 4 count too.
+  const all = await run({ returnNanWhenPredictionChanges: false });
+  assertAlmostEquals(all.scores[0], Math.max(9 / Math.sqrt(21), 5 / 3, 6 / Math.sqrt(14)), 1e-6);
   model.dispose();
 });
 

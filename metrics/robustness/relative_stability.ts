@@ -143,6 +143,11 @@ function checkParams(metric: string, params: RelativeStabilityParams): void {
       `${metric}: lowerBound ${params.lowerBound} must be <= upperBound ${params.upperBound}`,
     );
   }
+  if (params.normaliseBy !== undefined && !["max", "second_moment"].includes(params.normaliseBy)) {
+    throw new InputError(
+      `${metric}: normaliseBy ${JSON.stringify(params.normaliseBy)}: choose max or second_moment`,
+    );
+  }
   if (!(params.epsMin > 0)) {
     throw new InputError(`${metric}: epsMin ${params.epsMin} must be > 0`);
   }
