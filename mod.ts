@@ -95,6 +95,7 @@ export * from "./metrics/robustness/max_sensitivity.ts";
 export * from "./metrics/robustness/avg_sensitivity.ts";
 export * from "./metrics/robustness/local_lipschitz_estimate.ts";
 export * from "./metrics/robustness/continuity.ts";
+export * from "./metrics/robustness/consistency.ts";
 export * from "./metrics/robustness/relative_stability.ts";
 export * from "./metrics/robustness/relative_input_stability.ts";
 export * from "./metrics/robustness/relative_output_stability.ts";

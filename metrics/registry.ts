@@ -34,6 +34,7 @@ import { RELEVANCE_MASS_ACCURACY } from "./localisation/relevance_mass_accuracy.
 import { AUC } from "./localisation/auc.ts";
 import { COMPLETENESS } from "./axiomatic/completeness.ts";
 import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
+import { CONSISTENCY } from "./robustness/consistency.ts";
 import { CONTINUITY } from "./robustness/continuity.ts";
 import { RELATIVE_INPUT_STABILITY } from "./robustness/relative_input_stability.ts";
 import { RELATIVE_OUTPUT_STABILITY } from "./robustness/relative_output_stability.ts";
@@ -65,6 +66,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,
   CONTINUITY,
+  CONSISTENCY,
   RELATIVE_INPUT_STABILITY,
   RELATIVE_OUTPUT_STABILITY,
   RELATIVE_REPRESENTATION_STABILITY,

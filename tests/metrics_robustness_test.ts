@@ -8,6 +8,7 @@ import { SeededRandom } from "../core/random.ts";
 import { InputError } from "../core/errors.ts";
 import { ReplayDraws, SeededDraws } from "../metrics/functions/draws.ts";
 import { AVG_SENSITIVITY } from "../metrics/robustness/avg_sensitivity.ts";
+import { CONSISTENCY } from "../metrics/robustness/consistency.ts";
 import { CONTINUITY } from "../metrics/robustness/continuity.ts";
 import { FAITHFULNESS_CORRELATION } from "../metrics/faithfulness/faithfulness_correlation.ts";
 import { LOCAL_LIPSCHITZ_ESTIMATE } from "../metrics/robustness/local_lipschitz_estimate.ts";
@@ -287,6 +288,28 @@ Deno.test("Continuity: a map equal to the input scores ‖Δx‖₁ / ‖Δx‖�
   // Without the class check, t = 2 ([0, 0, 0, 1]: Δx = [0, 1, 2, 2]) and t = 4 count too.
   const all = await run({ returnNanWhenPredictionChanges: false });
   assertAlmostEquals(all.scores[0], Math.max(9 / Math.sqrt(21), 5 / 3, 6 / Math.sqrt(14)), 1e-6);
+  model.dispose();
+});
+
+Deno.test("Consistency: images sharing their top attributions and class agree; a label of its own is NaN (compat: 0)", async () => {
+  const model = linearModel(weights);
+  const maps = new Float32Array(N * PIXELS);
+  maps.set([0, -3, 0.5, 2], 0); // top 2 by |a|: pixel 1 negative, pixel 3 positive
+  maps.set([0, -4, 0.1, 3], PIXELS); // the same label
+  maps.set([5, 0, 0, 0, 0, 4], 2 * PIXELS); // pixels 0 and 5
+  const before = maps.slice();
+  const params = { ...CONSISTENCY.defaults, abs: false, topN: 2 };
+  const r = await CONSISTENCY.evaluate(context(model), batch(maps), params);
+  // All three images are class 0 (w·x > 0): images 0 and 1 agree with each other.
+  assertEquals([...r.scores.subarray(0, 2)], [1, 1]);
+  assert(Number.isNaN(r.scores[2]) && r.reasons[2]?.includes("same discretised"));
+  assertEquals([...maps], [...before]);
+  // Quantus labels by the signs of the first two pixels: [0, −], [0, −] and [+, 0].
+  const compat = await CONSISTENCY.evaluate(context(model), batch(maps), {
+    ...params,
+    quantusCompat: true,
+  });
+  assertEquals([...compat.scores], [1 / (1 + 1e-9), 1 / (1 + 1e-9), 0]);
   model.dispose();
 });
 
