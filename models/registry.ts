@@ -37,6 +37,28 @@ export const ARCHITECTURES: readonly ArchitectureSpec[] = [
 ];
 
 /**
+ * The error for `--models` names that are not architectures of the registry, listing the valid
+ * ones; `undefined` when every name is known. Stages call it before loading any data.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { unknownModelsError } from "./registry.ts";
+ * assert(unknownModelsError(["ecgnet", "resnet18"]) === undefined);
+ * assert(unknownModelsError(["ecgnet", "nosuch"])!.message.startsWith("--models nosuch: no such model"));
+ * ```
+ */
+export function unknownModelsError(names: readonly string[]): InputError | undefined {
+  const unknown = names.filter((name) => !ARCHITECTURES.some((a) => a.name === name));
+  if (unknown.length === 0) return undefined;
+  return new InputError(
+    `--models ${unknown.join(",")}: no such model; choose from ${
+      ARCHITECTURES.map((a) => a.name).join(", ")
+    }`,
+  );
+}
+
+/**
  * The spec registered as `name`.
  *
  * @throws {InputError} for an unknown name, listing the valid ones.

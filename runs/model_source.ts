@@ -9,7 +9,7 @@ import type { tf } from "../deps.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { InputError } from "../core/errors.ts";
 import type { BuildOptions } from "../models/architecture.ts";
-import { buildModel, getArchitecture } from "../models/registry.ts";
+import { buildModel, getArchitecture, unknownModelsError } from "../models/registry.ts";
 import { type HostTensor, readSafetensorsFile } from "../models/safetensors.ts";
 import {
   DATA_PARALLEL_PREFIX,
@@ -245,12 +245,20 @@ export async function requireBestCheckpoints(
   models: readonly string[],
 ): Promise<{ name: string; paths: ModelPaths }[]> {
   const checkpoints = models.map((name) => ({ name, paths: modelPaths(out, name) }));
-  for (const { name, paths } of checkpoints) {
-    if (!(await statOrUndefined(join(paths.best, "meta.json")))) {
-      throw new InputError(
-        `no checkpoint for model ${name} in ${paths.best}; run deno task train --models ${name} first`,
-      );
+  const missing = [];
+  for (const checkpoint of checkpoints) {
+    if (!(await statOrUndefined(join(checkpoint.paths.best, "meta.json")))) {
+      missing.push(checkpoint);
     }
+  }
+  // A misspelt name first: "train it first" would send the user the wrong way.
+  const unknown = unknownModelsError(missing.map((m) => m.name));
+  if (unknown) throw new InputError(`${unknown.message} (nor a checkpoint in ${out})`);
+  if (missing.length > 0) {
+    const { name, paths } = missing[0];
+    throw new InputError(
+      `no checkpoint for model ${name} in ${paths.best}; run deno task train --models ${name} first`,
+    );
   }
   return checkpoints;
 }

@@ -5,9 +5,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Config, readConfigFile, resolveConfig } from "../core/config.ts";
+import { type Config, configSchema, readConfigFile, resolveConfig } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { checkWriteFolder } from "../core/write_folder.ts";
+import { permissionHint, taskCommand } from "./permission_hint.ts";
 
 /** One command-line flag: its parseArgs type and its line in `--help`. */
 export interface FlagSpec {
@@ -110,9 +111,67 @@ export function numberOrText(raw: string): number | string {
   return /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i.test(raw.trim()) ? Number(raw) : raw;
 }
 
+/** The config fields whose flags take a number. */
+const NUMERIC_FIELDS: readonly (keyof Config)[] = ["limit", "imgSizePx", "seed", "heapBudgetMb"];
+
 function flagValue(field: keyof Config, raw: string): unknown {
   if (field === "models") return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  return ["limit", "imgSizePx", "seed", "heapBudgetMb"].includes(field) ? numberOrText(raw) : raw;
+  return NUMERIC_FIELDS.includes(field) ? numberOrText(raw) : raw;
+}
+
+/**
+ * Checks each flag's value against its config field, so that an error names the flag the user
+ * typed and the text they typed (`--img-size "abc": not a number`), not only the field.
+ *
+ * @param values the flags' values as the config takes them (numbers parsed with
+ * {@link numberOrText}), by flag name without `--`.
+ * @param fields the config field of each flag.
+ * @throws {InputError} listing every bad flag.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { checkFlagValues } from "./cli.ts";
+ * checkFlagValues({ "img-size": 128 }, { "img-size": "imgSizePx" });
+ * assert.throws(
+ *   () => checkFlagValues({ "img-size": "abc" }, { "img-size": "imgSizePx" }),
+ *   /--img-size "abc": not a number \(config field "imgSizePx"\)/,
+ * );
+ * ```
+ */
+export function checkFlagValues(
+  values: Readonly<Record<string, unknown>>,
+  fields: Readonly<Record<string, keyof Config>>,
+): void {
+  const problems = Object.entries(values).flatMap(([flag, value]) => {
+    const field = fields[flag];
+    if (value === undefined || field === undefined) return [];
+    const result = configSchema.shape[field].safeParse(value);
+    if (result.success) return [];
+    const expectsNumber = result.error.issues[0].code === "invalid_type" &&
+      typeof value === "string";
+    const why = expectsNumber ? "not a number" : result.error.issues[0].message;
+    return [`--${flag} ${JSON.stringify(value)}: ${why} (config field "${field}")`];
+  });
+  if (problems.length > 0) throw new InputError(problems.join("; "));
+}
+
+/**
+ * `argv` with a negative number after a string flag joined to it (`--limit -1` becomes
+ * `--limit=-1`): Node's parseArgs would read `-1` as an option and answer "argument is
+ * ambiguous"; joined, the value reaches validation and its error names the flag.
+ */
+function joinNegativeValues(argv: readonly string[], stringFlags: ReadonlySet<string>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith("--") ? argv[i].slice(2) : undefined;
+    if (name !== undefined && stringFlags.has(name) && /^-[\d.]/.test(argv[i + 1] ?? "")) {
+      joined.push(`${argv[i]}=${argv[++i]}`);
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
 }
 
 /**
@@ -173,9 +232,13 @@ export async function parseStageArgs(
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
   for (const name of spec.shared) options[name] = { type: SHARED_FLAGS[name].type };
   for (const [name, f] of Object.entries(spec.flags ?? {})) options[name] = { type: f.type };
+  const stringFlags = new Set(
+    Object.entries(options).filter(([, o]) => o.type === "string").map(([n]) => n),
+  );
+  const args = joinNegativeValues(argv, stringFlags);
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (e) {
     throw new InputError(`deno task ${spec.name}: ${(e as Error).message}; see --help`);
   }
@@ -185,11 +248,17 @@ export async function parseStageArgs(
   }
   const fromFile = typeof values.config === "string" ? await readConfigFile(values.config) : {};
   const fromFlags: Record<string, unknown> = {};
+  const typed: Record<string, unknown> = {};
+  const fields: Record<string, keyof Config> = {};
   for (const name of spec.shared) {
     const field = FLAG_TO_FIELD[name];
     const raw = values[name];
-    if (field && typeof raw === "string") fromFlags[field] = flagValue(field, raw);
+    if (field && typeof raw === "string") {
+      fromFlags[field] = typed[name] = flagValue(field, raw);
+      fields[name] = field;
+    }
   }
+  checkFlagValues(typed, fields);
   const config = resolveConfig({ ...spec.defaults, ...fromFile }, fromFlags as Partial<Config>);
   if (spec.shared.includes("out")) await checkWriteFolder("--out", config.out);
   const own = Object.fromEntries(Object.keys(spec.flags ?? {}).map((k) => [k, values[k]]));
@@ -225,11 +294,9 @@ export async function runStage(
       return 1;
     }
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-      console.error(
-        `error: ${(e as Error).message}\n` +
-          `This stage may read the project folder and write only under its outputs folder; ` +
-          `place data under ./data (or pass the path with the matching --allow-read flag).`,
-      );
+      const message = (e as Error).message;
+      const hint = permissionHint(message, spec.name, argv, await taskCommand(spec.name));
+      console.error(`error: ${message}\n${hint}`);
       return 1;
     }
     throw e;

@@ -7,9 +7,10 @@
 import { type Config, validateConfig } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
+import { unknownModelsError } from "../models/registry.ts";
 import { trainModel, type TrainModelResult } from "../training/train_loop.ts";
 import type { HistoryRow } from "../training/history.ts";
-import { numberOrText, runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import { checkFlagValues, numberOrText, runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { loadStageData } from "../data/load_data.ts";
 import { ownsItem, SHARD_FLAGS, shardFromCommandLine } from "../runs/shard.ts";
 import { switchRun } from "../runs/park.ts";
@@ -83,6 +84,7 @@ const NUMERIC_FLAGS = {
   lr: "learningRate",
   "weight-decay": "weightDecay",
   patience: "patience",
+  "augment-fill": "augmentFillGray",
 } as const satisfies Record<string, keyof Config>;
 
 /**
@@ -101,15 +103,13 @@ export function trainingConfig(
   flags: Record<string, string | boolean | undefined>,
 ): Config {
   const overrides: Record<string, unknown> = {};
+  const typed: Record<string, unknown> = {};
   for (const [flag, field] of Object.entries(NUMERIC_FLAGS)) {
     const raw = flags[flag];
-    if (typeof raw === "string") overrides[field] = numberOrText(raw);
+    if (typeof raw === "string") overrides[field] = typed[flag] = numberOrText(raw);
   }
+  checkFlagValues(typed, NUMERIC_FLAGS);
   if (flags["no-augment"] === true) overrides.augment = false;
-  const fill = flags["augment-fill"];
-  if (typeof fill === "string") {
-    overrides.augmentFillGray = numberOrText(fill);
-  }
   return validateConfig({ ...config, ...overrides }, "command-line flags");
 }
 
@@ -130,6 +130,9 @@ export async function train(
   const config = trainingConfig(baseConfig, flags);
   const shard = shardFromCommandLine(flags);
   const build = hooks.buildModel ?? REGISTRY_BUILDER;
+  // A misspelt model is refused now, not after the data set has loaded.
+  const unknown = hooks.buildModel ? undefined : unknownModelsError(config.models);
+  if (unknown) throw unknown;
   const pretrained = typeof flags.pretrained === "string" ? flags.pretrained : undefined;
   if (pretrained !== undefined && !pretrained.endsWith(".safetensors")) {
     throw new InputError(`--pretrained ${pretrained}: expected a .safetensors file`);

@@ -109,6 +109,38 @@ Deno.test("--out through a symbolic link to a folder outside the project is refu
   assert(await pathExists(`${dir.path}/real/cache/images`));
 });
 
+Deno.test("errors name the flag the user typed; a path outside gets a deno run line that works", async () => {
+  await using dir = await testDir();
+  const out = ["--out", `${dir.path}/out`];
+  const size = await run(["data:check", ...out, "--img-size", "abc"]);
+  assertEquals(size.code, 1);
+  assert(size.err.startsWith('error: --img-size "abc": not a number'), size.err);
+  const limit = await run(["data:check", ...out, "--limit", "-1"]);
+  assertEquals(limit.code, 1);
+  assert(
+    limit.err.startsWith("error: --limit -1: ") && !limit.err.includes("ambiguous"),
+    limit.err,
+  );
+  const epochs = await run(["train", ...out, "--epochs", "-3"]);
+  assert(epochs.err.startsWith("error: --epochs -3: "), epochs.err);
+
+  // A misspelt model is refused before the data set loads (this --data does not exist).
+  const missing = ["--data", `${dir.path}/nope`, ...out];
+  for (const stage of ["train", "eval", "xai"]) {
+    const models = await run([stage, ...missing, "--models", "ecgnet,nosuch"]);
+    assertEquals(models.code, 1, models.err);
+    assert(models.err.startsWith("error: --models nosuch: no such model; choose from"), models.err);
+  }
+
+  const outside = `/tmp/ecg-xai-outside-${crypto.randomUUID().slice(0, 8)}`;
+  const denied = await run(["data:check", "--data", outside, ...out]);
+  assertEquals(denied.code, 1);
+  const line = `  deno run --allow-read=.,../shared/data,${outside} --allow-write=outputs ` +
+    `stages/data_check.ts --data ${outside} --out ${dir.path}/out`;
+  assert(denied.err.includes(`\n${line}\n`), denied.err);
+  assert(denied.err.includes("or copy the data under ./datasets"), denied.err);
+});
+
 Deno.test("data:split from the command line", async () => {
   await using dir = await testDir();
   await writeRawFolder(`${dir.path}/raw`, { A: 10, B: 20 });
