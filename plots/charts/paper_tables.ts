@@ -17,14 +17,16 @@ export interface PaperTable {
   rows: string[][];
 }
 
-/** A number with three significant digits, as in the charts ("0.123", "1.2e-5", "NaN"). */
+/** A number with three significant digits, as in the charts ("0.123", "−1.2e-5", "NaN"). */
 function significant(value: number): string {
   if (!Number.isFinite(value)) return "NaN";
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
-  return magnitude >= 1e-3 && magnitude < 1e5
-    ? String(Number(value.toPrecision(3)))
-    : value.toExponential(2);
+  const digits = magnitude >= 1e-3 && magnitude < 1e5
+    ? String(Number(magnitude.toPrecision(3)))
+    : magnitude.toExponential(2);
+  // A real minus sign, which LaTeX gets as math ($-$), not a hyphen.
+  return value < 0 ? `−${digits}` : digits;
 }
 
 /**
@@ -37,10 +39,10 @@ function significant(value: number): string {
  * import assert from "node:assert";
  * import { quantusSummaryTable } from "./paper_tables.ts";
  * const row = { model: "m", method: "gradcam", metric: "x", label: "X", category: "c",
- *   direction: "higher" as const, n: 4, mean: 0.5, std: 0.1, ci95Low: 0.41, ci95High: 0.6, nanCount: 0 };
+ *   direction: "higher" as const, n: 4, mean: 0.5, std: 0.1, ci95Low: -0.41, ci95High: 0.6, nanCount: 0 };
  * const table = quantusSummaryTable([row], new Map([["m", new Map([["x", new Map([["gradcam", "a"]])]])]]));
  * assert.deepStrictEqual(table.columns, ["model", "method", "X ↑"]);
- * assert(table.rows[0][2] === "0.5 [0.41, 0.6] (a)");
+ * assert(table.rows[0][2] === "0.5 [−0.41, 0.6] (a)");
  * ```
  */
 export function quantusSummaryTable(
