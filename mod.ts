@@ -76,6 +76,8 @@ export * from "./metrics/faithfulness/monotonicity_nguyen.ts";
 export * from "./metrics/faithfulness/monotonicity_arya.ts";
 export * from "./metrics/faithfulness/road.ts";
 export * from "./metrics/faithfulness/sufficiency.ts";
+export * from "./metrics/faithfulness/sensitivity_n.ts";
+export * from "./metrics/faithfulness/infidelity.ts";
 export * from "./metrics/metric.ts";
 export * from "./metrics/registry.ts";
 export * from "./metrics/functions/draws.ts";

@@ -23,6 +23,8 @@ import { FAITHFULNESS_ESTIMATE } from "./faithfulness/faithfulness_estimate.ts";
 import { IROF } from "./faithfulness/irof.ts";
 import { ROAD } from "./faithfulness/road.ts";
 import { SUFFICIENCY } from "./faithfulness/sufficiency.ts";
+import { SENSITIVITY_N } from "./faithfulness/sensitivity_n.ts";
+import { INFIDELITY } from "./faithfulness/infidelity.ts";
 import { SPARSENESS } from "./complexity/sparseness.ts";
 import { COMPLEXITY } from "./complexity/complexity.ts";
 import { EFFECTIVE_COMPLEXITY } from "./complexity/effective_complexity.ts";
@@ -62,6 +64,8 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   IROF,
   ROAD,
   SUFFICIENCY,
+  SENSITIVITY_N,
+  INFIDELITY,
   MAX_SENSITIVITY,
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,

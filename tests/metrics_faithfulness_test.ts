@@ -9,6 +9,7 @@ import { InputError } from "../core/errors.ts";
 import { startBackend } from "../backends/backend.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { FAITHFULNESS_ESTIMATE } from "../metrics/faithfulness/faithfulness_estimate.ts";
+import { INFIDELITY } from "../metrics/faithfulness/infidelity.ts";
 import { IROF } from "../metrics/faithfulness/irof.ts";
 import type { MetricBatch, MetricContext, MetricDefinition } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
@@ -19,6 +20,7 @@ import { PIXEL_FLIPPING } from "../metrics/faithfulness/pixel_flipping.ts";
 import { REGION_PERTURBATION } from "../metrics/faithfulness/region_perturbation.ts";
 import { ROAD } from "../metrics/faithfulness/road.ts";
 import { SELECTIVITY } from "../metrics/faithfulness/selectivity.ts";
+import { SENSITIVITY_N } from "../metrics/faithfulness/sensitivity_n.ts";
 import { SUFFICIENCY } from "../metrics/faithfulness/sufficiency.ts";
 import { slicSegments } from "../xai/perturbation/segmentation/slic.ts";
 import { metricParams } from "../stages/quantus.ts";
@@ -166,6 +168,92 @@ Deno.test("faithfulness: known answers on the region-sum model", async () => {
     assertEquals(Array.from(compat.scores), [1, 1], "Quantus's degenerate result");
     signed.dispose();
   }
+  model.dispose();
+});
+
+/** The region-sum model's gradient: 1 on the region, 0 elsewhere. */
+function regionGradient(n: number): Float32Array {
+  return Float32Array.from({ length: n * PIXELS }, (_, j) => (inRegion(j % PIXELS) ? 1 : 0));
+}
+
+Deno.test("SensitivityN: exact attributions correlate 1 at every step (compat: per-step sums)", async () => {
+  const model = regionSumModel();
+  const x = regionImages(4);
+  // Input x Gradient from the black baseline: Σ a over the removed pixels is exactly the drop.
+  const black = Array.from(
+    { length: 4 },
+    (_, i) => Math.min(...x.subarray(i * PIXELS, (i + 1) * PIXELS)),
+  );
+  const a = Float32Array.from(
+    x,
+    (v, j) => (inRegion(j % PIXELS) ? v - black[Math.floor(j / PIXELS)] : 0),
+  );
+  const params = { ...SENSITIVITY_N.defaults, normalise: false, softmax: false, featuresInStep: 4 };
+  const r = await SENSITIVITY_N.evaluate(contextOf(model), batchOf(x, a), params);
+  // 80 % of 64 pixels in steps of 4: 12 steps, each correlating 1 across the 4 images.
+  assertEquals(r.curves![0].length, 12);
+  r.curves![0].forEach((v, k) => assertAlmostEquals(v, 1, 1e-6, `step ${k}`));
+  r.scores.forEach((s) => assertAlmostEquals(s, 1, 1e-6));
+  assertEquals(SENSITIVITY_N.toQuantus(r, params), [r.scores[0]]);
+  assertEquals(SENSITIVITY_N.toQuantus(r, { ...params, returnAggregate: false }), [
+    ...r.curves![0],
+  ]);
+  // Quantus sums step k's pixels alone: once the region is gone those sums are all 0, their
+  // correlation undefined, and its mean NaN.
+  const compat = await SENSITIVITY_N.evaluate(contextOf(model), batchOf(x, a), {
+    ...params,
+    quantusCompat: true,
+  });
+  assert(Number.isNaN(compat.scores[0]) && compat.reasons[0]?.includes("some step"));
+  const one = await SENSITIVITY_N.evaluate(
+    contextOf(model),
+    batchOf(x.slice(0, PIXELS), a.slice(0, PIXELS)),
+    params,
+  );
+  assert(Number.isNaN(one.scores[0]) && one.reasons[0]?.includes("at least 2 images"));
+  model.dispose();
+});
+
+Deno.test("Infidelity: the gradient of a linear model is exact; a deterministic baseline runs once", async () => {
+  const model = regionSumModel();
+  const x = regionImages(3);
+  const gradient = regionGradient(3);
+  const params = { ...INFIDELITY.defaults, perturbPatchSizes: [2] };
+  const r = await INFIDELITY.evaluate(contextOf(model), batchOf(x, gradient), params);
+  r.scores.forEach((s) => assertAlmostEquals(s, 0, 1e-8));
+  // One call for f(x), one for the 3 images x 16 patches: the 10 repetitions of a `black`
+  // baseline would all be the same.
+  assertEquals(model.calls, 2);
+  const uniform = await INFIDELITY.evaluate(contextOf(model), batchOf(x, gradient), {
+    ...params,
+    perturbBaseline: "uniform",
+    nPerturbSamples: 2,
+  });
+  uniform.scores.forEach((s) => assertAlmostEquals(s, 0, 1e-8));
+  assertEquals(model.calls, 5);
+  // Twice the gradient predicts twice each drop: the error is the drop itself, squared.
+  const doubled = await INFIDELITY.evaluate(
+    contextOf(model),
+    batchOf(x, gradient.map((v) => 2 * v)),
+    params,
+  );
+  doubled.scores.forEach((s) => assert(s > 0.1, `doubled: ${s}`));
+  // 3 does not divide 8: padded patches here, Quantus's reshape error under compat.
+  const padded = await INFIDELITY.evaluate(contextOf(model), batchOf(x, gradient), {
+    ...params,
+    perturbPatchSizes: [3],
+  });
+  padded.scores.forEach((s) => assertAlmostEquals(s, 0, 1e-8));
+  await assertRejects(
+    () =>
+      INFIDELITY.evaluate(contextOf(model), batchOf(x, gradient), {
+        ...params,
+        perturbPatchSizes: [3],
+        quantusCompat: true,
+      }),
+    InputError,
+    "does not divide",
+  );
   model.dispose();
 });
 
