@@ -13,6 +13,7 @@ import { agreementCells, metricAgreementChart } from "./charts/metric_agreement.
 import { methodRankCells, methodRanksChart } from "./charts/method_ranks.ts";
 import type { PlannedChart } from "./draw_charts.ts";
 import type { QuantusSummaryRow } from "./inputs.ts";
+import type { OutputSelection } from "../runs/selection.ts";
 
 /** The comparison charts the outputs allow, what was skipped and why, and the tables. */
 export interface ComparisonChartPlan {
@@ -23,7 +24,9 @@ export interface ComparisonChartPlan {
 
 /**
  * Plans `per_model/<model>/method_ranks` and `per_model/<model>/metric_agreement` for each
- * model with comparisons, rebuilding the tables first when stale (which writes them).
+ * model with comparisons, rebuilding the tables first when stale (which writes them) from the
+ * per-image files `selection` keeps (default: each model's current checkpoint and training
+ * data).
  *
  * @example
  * ```ts
@@ -37,6 +40,7 @@ export async function planComparisonCharts(
   out: string,
   models: readonly string[],
   summary: readonly QuantusSummaryRow[] | undefined,
+  selection?: OutputSelection,
 ): Promise<ComparisonChartPlan> {
   const names = "method_ranks, metric_agreement";
   const summaryFile = join(out, "results", "quantus_summary.csv");
@@ -45,7 +49,7 @@ export async function planComparisonCharts(
   }
   let comparisons;
   try {
-    comparisons = await freshQuantusComparisons(out);
+    comparisons = await freshQuantusComparisons(out, selection);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     return { charts: [], skipped: [`${names}: ${e.message}`] };

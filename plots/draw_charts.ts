@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { stringifyCsv } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
@@ -13,6 +14,9 @@ import { Progress } from "../core/progress.ts";
 import { countSamples, openDataset } from "../data/dataset.ts";
 import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
 import { type HistoryRow, parseHistoryCsv } from "../training/history.ts";
+import type { RecordedStage } from "../runs/provenance.ts";
+import { OutputSelection } from "../runs/selection.ts";
+import { xaiMethodDirs } from "../runs/xai_merge.ts";
 import {
   type CsvRecord,
   type ModelPerformanceRow,
@@ -48,6 +52,12 @@ export interface ChartInputs {
   classes: readonly string[];
   /** Seed of a `labels.csv` split (the config's `seed`). */
   seed: number;
+  /**
+   * Which outputs belong to each model's current checkpoint and the data set described; the
+   * rest is left out, one line each in {@link ChartPlan.leftOut}. Default: each model's
+   * training data.
+   */
+  selection?: OutputSelection;
 }
 
 /** One chart ready to draw. */
@@ -77,6 +87,10 @@ export interface ChartPlan {
   quantus?: QuantusSummaryRow[];
   /** The method comparisons and metric agreement (`results/quantus_{comparisons,agreement}.csv`). */
   comparisons?: QuantusComparisons;
+  /** One line per output left out: another checkpoint's or data set's, with why. */
+  leftOut?: string[];
+  /** The selection the plan was made with (the dashboard reads the explanations through it). */
+  selection?: OutputSelection;
 }
 
 /** The folders and files the charts read, under an outputs folder. */
@@ -114,9 +128,14 @@ async function findModels(
 }
 
 function performanceTable(csvText: string, source: string, rows: ModelPerformanceRow[]) {
-  const records = parseCsvRecords(csvText, source);
-  const columns = records.length > 0 ? Object.keys(records[0]) : [...MODEL_PERFORMANCE_COLUMNS];
-  return { columns, records, rows, csvText };
+  const all = parseCsvRecords(csvText, source);
+  const columns = all.length > 0 ? Object.keys(all[0]) : [...MODEL_PERFORMANCE_COLUMNS];
+  // Rows of models left out (another checkpoint's evaluation) leave the table too.
+  const records = all.filter((r) => rows.some((row) => row.model === r.Model));
+  const text = records.length === all.length
+    ? csvText
+    : stringifyCsv([columns, ...records.map((r) => columns.map((c) => r[c]))]);
+  return { columns, records, rows, csvText: text };
 }
 
 function missing(chart: string, path: string, stage: string): string {
@@ -142,16 +161,28 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
   const add = (name: string, folder: string, chart: ChartSpec, model?: string) =>
     charts.push({ name, folder, chart, ...(model === undefined ? {} : { model }) });
 
+  const selection = inputs.selection ?? await OutputSelection.open(inputs.out);
+  const leftOut = new Set<string>();
+  const kept = (stage: RecordedStage, model: string, method?: string) => {
+    const line = selection.leftOutLine(stage, model, method);
+    if (line !== undefined) leftOut.add(line);
+    return line === undefined;
+  };
   const performanceText = await readText(paths.performance);
   const performance = performanceText === undefined
     ? undefined
-    : parseModelPerformance(performanceText, paths.performance);
+    : parseModelPerformance(performanceText, paths.performance).filter((r) =>
+      kept("eval", r.model)
+    );
   const quantusText = await readText(paths.quantusSummary);
   const quantus = quantusText === undefined
     ? undefined
-    : parseQuantusSummary(quantusText, paths.quantusSummary);
+    : parseQuantusSummary(quantusText, paths.quantusSummary)
+      .filter((r) => kept("quantus", r.model, r.method));
   const scores = quantus ? orientedScores(quantus) : [];
   const models = await findModels(paths.metrics, performance ?? [], quantus ?? []);
+  // The dashboard shows the explanations the selection keeps; the others are named here.
+  for (const { model, method } of await xaiMethodDirs(inputs.out)) kept("xai", model, method);
 
   const histories = new Map<string, HistoryRow[]>();
   if (models.length === 0) {
@@ -163,14 +194,19 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     const dir = paths.modelMetrics(model);
     const folder = join("per_model", model);
     const cmFile = join(dir, "confusion_matrix.csv");
-    const cmText = await readText(cmFile);
-    if (cmText === undefined) skipped.push(missing(`${model} confusion_matrix`, cmFile, "eval"));
-    else {add(
+    // An evaluation of another checkpoint or data set is left out (its line says why).
+    const evaluated = kept("eval", model);
+    const cmText = evaluated ? await readText(cmFile) : undefined;
+    if (evaluated && cmText === undefined) {
+      skipped.push(missing(`${model} confusion_matrix`, cmFile, "eval"));
+    } else if (cmText !== undefined) {
+      add(
         "confusion_matrix",
         folder,
         confusionMatrixChart(model, parseConfusionCsv(cmText, cmFile)),
         model,
-      );}
+      );
+    }
 
     const historyFile = join(dir, "history.csv");
     const historyText = await readText(historyFile);
@@ -183,10 +219,12 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     }
 
     const predictionsFile = join(dir, "predictions.csv");
-    const predictions = await readCsvRecords(predictionsFile, ["file", "true", "pred"]);
-    if (predictions === undefined) {
+    const predictions = evaluated
+      ? await readCsvRecords(predictionsFile, ["file", "true", "pred"])
+      : undefined;
+    if (evaluated && predictions === undefined) {
       skipped.push(missing(`${model} confidence_histogram`, predictionsFile, "eval"));
-    } else {
+    } else if (predictions !== undefined) {
       add(
         "confidence_histogram",
         folder,
@@ -207,7 +245,7 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     }
   }
 
-  const compared = await planComparisonCharts(inputs.out, models, quantus);
+  const compared = await planComparisonCharts(inputs.out, models, quantus, selection);
   charts.push(...compared.charts);
   skipped.push(...compared.skipped);
 
@@ -274,6 +312,8 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
       : {}),
     ...(quantus ? { quantus } : {}),
     ...(compared.comparisons ? { comparisons: compared.comparisons } : {}),
+    leftOut: [...leftOut],
+    selection,
   };
 }
 

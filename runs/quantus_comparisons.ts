@@ -36,6 +36,7 @@ import {
   QUANTUS_COMPARISON_COLUMNS,
 } from "../metrics/comparisons.ts";
 import type { ScoreDirection } from "../metrics/metric.ts";
+import type { OutputSelection } from "./selection.ts";
 import { getMetric } from "../metrics/registry.ts";
 import {
   formatScore,
@@ -92,9 +93,10 @@ interface Gathered {
 }
 
 /**
- * Every model's per-image scores, read from `<out>/metrics/quantus_<model>_<method>.csv`:
- * methods in file-name order, images in the order they first appear, scores NaN where a method
- * has no score for an image. Empty when there is no per-image file.
+ * Every model's per-image scores, read from `<out>/metrics/quantus_<model>_<method>.csv` (those
+ * `selection` keeps; default: each model's current checkpoint and training data): methods in
+ * file-name order, images in the order they first appear, scores NaN where a method has no
+ * score for an image. Empty when there is no per-image file.
  *
  * @throws {InputError} for a cell that is not a number, or a metric that is neither in the
  *   summary nor registered.
@@ -114,7 +116,10 @@ interface Gathered {
  * assert(table.metrics[0].direction === "higher" && table.metrics[0].scores.get("gradcam")![0] === 0.5);
  * ```
  */
-export async function readModelScores(out: string): Promise<ModelScores[]> {
+export async function readModelScores(
+  out: string,
+  selection?: OutputSelection,
+): Promise<ModelScores[]> {
   if (!(await statOrUndefined(join(out, "metrics")))?.isDirectory) return [];
   const summaryDirection = new Map<string, ScoreDirection>();
   if (await statOrUndefined(join(out, "results", "quantus_summary.csv"))) {
@@ -125,7 +130,7 @@ export async function readModelScores(out: string): Promise<ModelScores[]> {
     }
   }
   const tables = new Map<string, Gathered>();
-  for (const { model, method, path } of await quantusScoreFiles(out)) {
+  for (const { model, method, path } of await quantusScoreFiles(out, selection)) {
     const [header = [], ...body]: string[][] = parseCsv(await Deno.readTextFile(path));
     const table: Gathered = tables.get(model) ??
       { methods: [], images: new Set(), columns: new Map() };
@@ -183,7 +188,8 @@ export function quantusComparisons(models: readonly ModelScores[]): QuantusCompa
 }
 
 /**
- * Rebuilds both tables from the per-image files and writes them; returns what was written.
+ * Rebuilds both tables from the per-image files `selection` keeps and writes them; returns what
+ * was written.
  *
  * @throws {InputError} when there is no per-image file to compare.
  *
@@ -194,8 +200,9 @@ export function quantusComparisons(models: readonly ModelScores[]): QuantusCompa
  */
 export async function writeQuantusComparisons(
   out: string,
+  selection?: OutputSelection,
 ): Promise<QuantusComparisons & { models: ModelScores[] }> {
-  const models = await readModelScores(out);
+  const models = await readModelScores(out, selection);
   if (models.length === 0) {
     throw new InputError(
       `no per-image scores in ${join(out, "metrics")} (quantus_<model>_<method>.csv); ` +
@@ -308,7 +315,9 @@ export async function readQuantusComparisons(out: string): Promise<QuantusCompar
 }
 
 /**
- * Whether both tables exist and are at least as new as every per-image file and the summary.
+ * Whether both tables exist, are at least as new as every per-image file and the summary, and
+ * hold no model or method whose per-image file `selection` does not keep (one of another
+ * checkpoint or data set, or moved away with its run).
  *
  * @example
  * ```ts
@@ -317,20 +326,29 @@ export async function readQuantusComparisons(out: string): Promise<QuantusCompar
  * assert(!(await comparisonsAreFresh(await Deno.makeTempDir())));
  * ```
  */
-export async function comparisonsAreFresh(out: string): Promise<boolean> {
+export async function comparisonsAreFresh(
+  out: string,
+  selection?: OutputSelection,
+): Promise<boolean> {
   const files = comparisonFiles(out);
   const written = await Promise.all([files.comparisons, files.agreement].map(statOrUndefined));
   if (written.some((s) => !s?.mtime)) return false;
   const oldest = Math.min(...written.map((s) => s!.mtime!.getTime()));
-  const inputs = (await statOrUndefined(join(out, "metrics")))?.isDirectory
-    ? (await quantusScoreFiles(out)).map((f) => f.path)
+  const scoreFiles = (await statOrUndefined(join(out, "metrics")))?.isDirectory
+    ? await quantusScoreFiles(out, selection)
     : [];
-  inputs.push(join(out, "results", "quantus_summary.csv"));
+  const inputs = [...scoreFiles.map((f) => f.path), join(out, "results", "quantus_summary.csv")];
   for (const path of inputs) {
     const mtime = (await statOrUndefined(path))?.mtime?.getTime();
     if (mtime !== undefined && mtime > oldest) return false;
   }
-  return true;
+  const kept = new Set(scoreFiles.map((f) => `${f.model}\t${f.method}`));
+  const tables = await readQuantusComparisons(out).catch(() => undefined);
+  return tables !== undefined &&
+    tables.comparisons.every((c) =>
+      kept.has(`${c.model}\t${c.methodA}`) && kept.has(`${c.model}\t${c.methodB}`)
+    ) &&
+    tables.agreement.every((a) => scoreFiles.some((f) => f.model === a.model));
 }
 
 /**
@@ -346,11 +364,12 @@ export async function comparisonsAreFresh(out: string): Promise<boolean> {
  */
 export async function freshQuantusComparisons(
   out: string,
+  selection?: OutputSelection,
 ): Promise<(QuantusComparisons & { rebuilt: boolean }) | undefined> {
-  if (await comparisonsAreFresh(out)) {
+  if (await comparisonsAreFresh(out, selection)) {
     return { ...await readQuantusComparisons(out), rebuilt: false };
   }
-  const models = await readModelScores(out);
+  const models = await readModelScores(out, selection);
   if (models.length === 0) return undefined;
   return { ...await writeTables(out, models), rebuilt: true };
 }

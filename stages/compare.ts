@@ -13,6 +13,8 @@ import {
   rankMethods,
 } from "../metrics/comparisons.ts";
 import { comparisonFiles, writeQuantusComparisons } from "../runs/quantus_comparisons.ts";
+import { selectQuantusScoreFiles } from "../runs/quantus_outputs.ts";
+import { OutputSelection } from "../runs/selection.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 
 /** Command-line description of `compare`. */
@@ -21,7 +23,9 @@ export const compareSpec: StageSpec = {
   summary: "Paired tests between methods and agreement between metrics, from quantus's CSVs.",
   shared: ["out"],
   details: "Reads <out>/metrics/quantus_<model>_<method>.csv (and the directions in " +
-    "<out>/results/quantus_summary.csv); re-scores nothing.\n" +
+    "<out>/results/quantus_summary.csv); re-scores nothing. Files of another checkpoint or of " +
+    "another data set than the model's training data are left out, one line each " +
+    "(docs/runs.md).\n" +
     "Writes <out>/results/quantus_comparisons.csv: per model, metric and pair of methods, the " +
     "mean paired difference with its bootstrap 95% CI, the Wilcoxon signed-rank p, Holm's " +
     "adjusted p and the better method (p_holm < 0.05, direction-aware); images where either " +
@@ -83,7 +87,11 @@ export function rankingLines(
  * ```
  */
 export async function compare({ config }: StageArgs): Promise<void> {
-  const { models, comparisons, agreement } = await writeQuantusComparisons(config.out);
+  const selection = await OutputSelection.open(config.out);
+  const { models, comparisons, agreement } = await writeQuantusComparisons(config.out, selection);
+  for (const line of (await selectQuantusScoreFiles(config.out, selection)).leftOut) {
+    console.log(line);
+  }
   for (const line of rankingLines(models, comparisons)) console.log(line);
   const files = comparisonFiles(config.out);
   console.log(`${comparisons.length} pair(s) -> ${files.comparisons}`);

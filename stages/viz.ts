@@ -55,6 +55,14 @@ import { UMAP_MIN_POINTS, umapEmbedding } from "../plots/figures/umap_embedding.
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { imageCacheDir, loadStageData } from "../data/load_data.ts";
 import { loadCheckpointModel, type ModelBuilder } from "../runs/model_source.ts";
+import {
+  checkpointFingerprint,
+  dataIdentity,
+  outputPath,
+  projectVersion,
+  writeProvenance,
+} from "../runs/provenance.ts";
+import { OutputSelection } from "../runs/selection.ts";
 import { DPI_FLAG, parseDpiFlag } from "./plots.ts";
 
 /** Test images shown per class in `ecg_examples_<Class>.png`. */
@@ -173,6 +181,18 @@ class FigureSink {
   missing(line: string): void {
     console.log(line);
     this.report.missing.push(line);
+  }
+
+  /**
+   * Removes an earlier run's files of a figure not drawn this time, so that no figure of
+   * another checkpoint or data set stays beside the new ones.
+   */
+  async drop(stem: string): Promise<void> {
+    for (const ext of [".svg", ".png", ".csv"]) {
+      await Deno.remove(join(this.dir, `${stem}${ext}`)).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
   }
 }
 
@@ -434,15 +454,23 @@ async function drawExplanationGrids(
   name: string,
   requested: readonly string[] | undefined,
   ids: readonly string[] | undefined,
+  selection: OutputSelection,
 ): Promise<void> {
   const root = join(config.out, "explanations", name);
   const xaiStage = `run deno task xai --models ${name}`;
-  const lack = (what: string) => {
+  const lack = async (what: string) => {
     sink.missing(`heatmap grid ${name}: ${what}`);
     sink.missing(`super grid ${name}: ${what}`);
+    await sink.drop(`heatmap_grid_${name}`);
+    await sink.drop(`super_grid_${name}`);
   };
   if (!(await statOrUndefined(root))) return lack(`no ${root} — ${xaiStage}`);
-  const available = await explainedMethods(root);
+  // Explanations of another checkpoint or data set are left out, each named in one line.
+  const available = (await explainedMethods(root)).filter((method) => {
+    const line = selection.leftOutLine("xai", name, method);
+    if (line !== undefined) console.log(line);
+    return line === undefined;
+  });
   const methods = requested ? requested.filter((m) => available.includes(m)) : available;
   const absent = (requested ?? []).filter((m) => !available.includes(m));
   if (absent.length > 0) {
@@ -511,11 +539,18 @@ function parseNameList(flag: unknown, name: string): string[] | undefined {
  * ```
  */
 export async function viz(
-  { config, flags }: StageArgs,
+  { config: asked, flags, defaulted }: StageArgs,
   hooks: { buildModel?: ModelBuilder } = {},
 ): Promise<VizReport> {
   const requestedMethods = parseNameList(flags.methods, "methods");
   const ids = parseNameList(flags.ids, "ids");
+  // Without --data, the figures show the data the checkpoints were trained on.
+  const dataGiven = !defaulted?.includes("data");
+  const selection = await OutputSelection.open(asked.out, dataGiven ? { data: asked.data } : {});
+  const config = { ...asked, data: dataGiven ? asked.data : selection.dataRoot() ?? asked.data };
+  if (config.data !== asked.data) {
+    console.log(`viz: the data the checkpoints were trained on, ${config.data}`);
+  }
   const sink = new FigureSink(vizFiguresDir(config.out), parseDpiFlag(flags.dpi));
   const samples = await openTestSamples(config);
   await drawExamples(sink, samples, config.classes);
@@ -538,9 +573,12 @@ export async function viz(
   }
   for (const { name, best, meta } of checkpoints) {
     const trainStage = `run deno task train --models ${name}`;
+    const before = sink.report.written.length;
     if (!meta) {
       sink.missing(`filters ${name}: no checkpoint ${best} — ${trainStage}`);
       sink.missing(`umap ${name}: no checkpoint ${best} — ${trainStage}`);
+      await sink.drop(`filters_${name}`);
+      await sink.drop(`umap_${name}`);
     } else {
       const loaded = await loadCheckpointModel(best, hooks.buildModel);
       try {
@@ -553,7 +591,24 @@ export async function viz(
         loaded.model.dispose();
       }
     }
-    await drawExplanationGrids(sink, config, name, requestedMethods, ids);
+    await drawExplanationGrids(sink, config, name, requestedMethods, ids, selection);
+    const drawn = sink.report.written.slice(before);
+    if (meta && drawn.length > 0 && typeof samples !== "string") {
+      await writeProvenance(config.out, {
+        stage: "viz",
+        model: name,
+        outputs: drawn.map((file) => outputPath(config.out, file)),
+        checkpoint: { fingerprint: await checkpointFingerprint(best), epoch: meta.epoch },
+        data: await dataIdentity(config.data),
+        settings: {
+          "--methods": requestedMethods ?? null,
+          "--ids": ids ?? null,
+          "--limit": config.limit ?? null,
+          "--seed": config.seed,
+        },
+        version: await projectVersion(),
+      });
+    }
   }
   const { written, missing } = sink.report;
   console.log(

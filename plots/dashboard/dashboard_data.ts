@@ -158,12 +158,16 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
   const models = [...new Set([...plan.models, ...await subfolders(explanationsDir)])];
   for (const model of models) {
     for (const method of await subfolders(join(explanationsDir, model))) {
+      // Explanations or scores of another checkpoint or data set are left out (plan.leftOut).
+      if (plan.selection?.leftOut("xai", model, method) !== undefined) continue;
       const dir = join(explanationsDir, model, method);
       const indexFile = join(dir, "index.csv");
       const index = await readCsvRecords(indexFile, ["id", "file", "true_class"]);
       if (!index) continue;
       const quantusFile = join(out, "metrics", `quantus_${model}_${method}.csv`);
-      const perImage = await readCsvRecords(quantusFile, ["id"]);
+      const perImage = plan.selection?.leftOut("quantus", model, method) === undefined
+        ? await readCsvRecords(quantusFile, ["id"])
+        : undefined;
       const scoresById = new Map((perImage ?? []).map((r, i) => [r.id, { r, i }]));
       for (const [i, row] of index.entries()) {
         const key = `${model}\t${row.id}`;
@@ -218,6 +222,6 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
       spec: c.chart.spec,
     })),
     images: [...images.values()],
-    skipped: plan.skipped,
+    skipped: [...plan.skipped, ...plan.leftOut ?? []],
   };
 }
