@@ -49,12 +49,13 @@ function folderToGrant(path: string, argv: readonly string[]): string {
  * assert(withPermission(line, "read", "/data/ecg") ===
  *   "deno run --allow-read=.,../shared/data,/data/ecg --allow-write=outputs stages/train.ts");
  * assert(withPermission("deno run stages/status.ts", "write", "/x") === "deno run --allow-write=/x stages/status.ts");
+ * assert(withPermission("A=1 deno run x.ts", "read", "/d") === "A=1 deno run --allow-read=/d x.ts");
  * ```
  */
 export function withPermission(command: string, kind: "read" | "write", folder: string): string {
   const flag = new RegExp(`--allow-${kind}=(\\S+)`);
   if (flag.test(command)) return command.replace(flag, `--allow-${kind}=$1,${folder}`);
-  return command.replace(/^deno run /, `deno run --allow-${kind}=${folder} `);
+  return command.replace(/\bdeno run /, `deno run --allow-${kind}=${folder} `);
 }
 
 /**
@@ -87,12 +88,13 @@ export function permissionHint(
   const instead = what?.kind === "write"
     ? "or pass an --out inside the project"
     : "or copy the data under ./datasets";
-  if (!what || !taskCommand?.startsWith("deno run ")) {
+  // A task may set environment variables first (`NAME=value deno run ...`); a shell takes them.
+  if (!what || !/^(\w+=\S* )*deno run /.test(taskCommand ?? "")) {
     return `${general} Run the stage with deno run and a matching --allow-read or --allow-write ` +
       `flag, ${instead}.`;
   }
   const folder = folderToGrant(what.path, argv);
-  const line = [withPermission(taskCommand, what.kind, folder), ...argv.map(shellQuote)].join(" ");
+  const line = [withPermission(taskCommand!, what.kind, folder), ...argv.map(shellQuote)].join(" ");
   return `${general} deno task passes no extra permissions; to let it ${what.kind} ${folder}, ` +
     `run its command with that folder added:\n  ${line}\n${instead}.`;
 }

@@ -14,6 +14,7 @@ import { evalSpec, evaluate } from "./eval.ts";
 import { explain, explainSpec } from "./explain.ts";
 import { exportSpec, exportWeights } from "./export.ts";
 import { importSpec, importWeights } from "./import.ts";
+import { leads, leadsSpec } from "./leads.ts";
 import { merge, mergeSpec } from "./merge.ts";
 import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
@@ -44,6 +45,7 @@ export const STAGES: readonly Stage[] = [
   { spec: explainSpec, run: explain },
   { spec: quantusSpec, run: quantus },
   { spec: compareSpec, run: compare },
+  { spec: leadsSpec, run: leads },
   { spec: plotsSpec, run: async (args) => void (await plots(args)) },
   { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: mergeSpec, run: merge },
