@@ -17,6 +17,7 @@ import { readFileBytes } from "../data/decode_image.ts";
 import { ARCHITECTURES, getArchitecture } from "../models/registry.ts";
 import { parseSafetensors } from "../models/safetensors.ts";
 import { type CheckpointMeta, modelPaths, writeCheckpoint } from "../training/checkpoint_io.ts";
+import { dataIdentity, projectVersion } from "../runs/provenance.ts";
 import {
   loadTorchWeights,
   type ModelBuilder,
@@ -61,8 +62,10 @@ export const importSpec: StageSpec = {
     },
   },
   details: "Writes <out>/checkpoints/<model>_best/ (model.json, weights.bin, meta.json) where " +
-    "train puts it; meta.json records imported.file, imported.sha256 and imported.at, epoch 0 and " +
-    "valAccuracy null. eval then fills model_performance.csv's training columns with nothing.\n" +
+    "train puts it; meta.json records imported.file, imported.sha256 and imported.at, epoch 0, " +
+    "valAccuracy null and, with --data, the data set (root and fingerprint), which eval, xai and " +
+    "quantus then use when given no --data. eval leaves model_performance.csv's training columns " +
+    "empty.\n" +
     "A 'module.' prefix on every key (nn.DataParallel) is removed with a notice. The head must " +
     "have one output per class; a head of another size is an error naming both shapes.\n" +
     "Convert a PyTorch checkpoint first (see README, Your own PyTorch model):\n" +
@@ -134,6 +137,8 @@ export async function importWeights(
     const dataset = await openDataset(data, { classes, splits: ["test"], seed: config.seed });
     console.log(`data set: ${dataset.root}, ${dataset.samples.length} test images`);
   }
+  // Stages given no --data use the data set recorded here, as for a trained checkpoint.
+  const dataRecord = data === undefined ? {} : { data: await dataIdentity(data) };
 
   const paths = modelPaths(config.out, arch);
   const historyFile = join(paths.metrics, "history.csv");
@@ -173,6 +178,8 @@ export async function importWeights(
         at: new Date().toISOString(),
         ...(loaded.strippedPrefix ? { strippedPrefix: loaded.strippedPrefix } : {}),
       },
+      ...dataRecord,
+      version: await projectVersion(),
     };
     await writeCheckpoint(paths.best, model, meta);
     // The resume state and history describe the replaced weights: train would resume them and

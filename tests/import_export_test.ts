@@ -143,7 +143,8 @@ Deno.test("import: a checkpoint eval accepts; export gives the file back bit for
   );
   assertEquals([meta.imported?.file, meta.imported?.sha256], [original, sha256]);
   assertEquals(meta.imported?.strippedPrefix, undefined);
-  assertEquals(meta.config.data, data);
+  assertEquals([meta.config.data, meta.data?.root], [data, data]);
+  assert(meta.data?.fingerprint && meta.version, "the data set's fingerprint, the version");
 
   const evaluated = await run([
     "eval",
