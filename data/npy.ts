@@ -154,6 +154,45 @@ export function requireDtype<D extends NpyDtype>(
 }
 
 /**
+ * Checks that a float batch holds only finite numbers: a NaN or infinite input would flow through
+ * a model into NaN logits, and explainers normalise NaN maps to all zeros, which look like
+ * "nothing is relevant" instead of an error.
+ *
+ * @param shape the batch's shape, images along the first axis (for naming the first bad image).
+ * @throws {InputError} naming `source`, how many values are bad, and the first bad image.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { requireFinite } from "./npy.ts";
+ * requireFinite(new Float32Array([0, 1.5, -2]), [1, 3], "x.npy");
+ * assert.throws(
+ *   () => requireFinite(new Float32Array([0, 1, NaN, Infinity]), [2, 2], "x.npy"),
+ *   /x.npy: 2 of 4 values are NaN or infinite \(the first in image 1: NaN\)/,
+ * );
+ * ```
+ */
+export function requireFinite(
+  data: Float32Array | Float64Array,
+  shape: readonly number[],
+  source: string,
+): void {
+  let first = -1;
+  let bad = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i])) continue;
+    if (bad++ === 0) first = i;
+  }
+  if (bad === 0) return;
+  const image = Math.floor(first / (data.length / Math.max(1, shape[0] ?? 1)));
+  throw new InputError(
+    `${source}: ${bad} of ${data.length} values are NaN or infinite (the first in image ` +
+      `${image}: ${data[first]}); a model input must be finite numbers, so fix or drop those ` +
+      "images",
+  );
+}
+
+/**
  * Encodes a float32, int32 or uint8 array as `.npy` (format 1.0, C order, little-endian).
  *
  * @throws {RangeError} when `data.length` is not the product of `shape`.

@@ -6,7 +6,13 @@
 import { extname } from "node:path";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
-import { type NpyArray, readNpyFile, requireDtype, writeNpyFile } from "../data/npy.ts";
+import {
+  type NpyArray,
+  readNpyFile,
+  requireDtype,
+  requireFinite,
+  writeNpyFile,
+} from "../data/npy.ts";
 import type { Split } from "../data/stratified_split.ts";
 import { SPLITS } from "../data/stratified_split.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
@@ -58,6 +64,9 @@ export const predictSpec: StageSpec = {
 /**
  * An NHWC float32 batch from a `.npy` array in NHWC or NCHW layout.
  *
+ * @throws {InputError} naming `source` for another dtype or shape, or for NaN or infinite values
+ * (which would give NaN logits and all-zero maps, not an error).
+ *
  * @example
  * ```ts
  * import assert from "node:assert";
@@ -75,6 +84,7 @@ export function toNHWC(
   if (shape.length !== 4) {
     throw new InputError(`${source}: expected a 4-D image batch, got shape (${shape.join(", ")})`);
   }
+  requireFinite(data, shape, source);
   const [n, a, b, c] = shape;
   if (c === 3) return { shape: [n, a, b, c], data };
   if (a !== 3) {

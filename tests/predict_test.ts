@@ -4,6 +4,7 @@ import { parseStageArgs } from "../stages/cli.ts";
 import { predict, predictSpec, toNHWC } from "../stages/predict.ts";
 import { train, trainSpec } from "../stages/train.ts";
 import { main } from "../mod.ts";
+import { runMain } from "./stage_runner.ts";
 import { testDir } from "./test_dirs.ts";
 import { tinyCnn, writeTinySyntheticSet } from "./training_fixtures.ts";
 
@@ -28,6 +29,37 @@ Deno.test("toNHWC keeps NHWC and transposes NCHW", () => {
     message = (e as Error).message;
   }
   assert(message.includes("c.npy") && message.includes("[N,3,H,W]"), message);
+});
+
+Deno.test("explain and predict refuse a NaN or infinite input naming it, before any model runs", async () => {
+  await using dir = await testDir();
+  const nan = new Float32Array(2 * 8 * 8 * 3).fill(NaN);
+  const inf = new Float32Array(2 * 8 * 8 * 3).fill(0.5);
+  inf[8 * 8 * 3 + 7] = -Infinity;
+  await writeNpyFile(`${dir.path}/nan.npy`, [2, 8, 8, 3], nan);
+  await writeNpyFile(`${dir.path}/inf.npy`, [2, 8, 8, 3], inf);
+  for (
+    const [stage, name, expected] of [
+      ["explain", "nan.npy", "384 of 384 values are NaN or infinite (the first in image 0: NaN)"],
+      ["predict", "nan.npy", "384 of 384 values are NaN or infinite (the first in image 0: NaN)"],
+      [
+        "explain",
+        "inf.npy",
+        "1 of 384 values are NaN or infinite (the first in image 1: -Infinity)",
+      ],
+    ] as const
+  ) {
+    const out = `${dir.path}/${stage}_out.npy`;
+    const method = stage === "explain" ? ["--method", "saliency"] : [];
+    const { code, err } = await runMain([
+      stage,
+      ...method,
+      ...["--input", `${dir.path}/${name}`, "--checkpoint", `${dir.path}/none`, "--out", out],
+    ]);
+    assertEquals(code, 1);
+    assert(err.startsWith(`error: ${dir.path}/${name}: ${expected}`), err);
+    assert(!(await Deno.stat(out).catch(() => undefined)), "nothing written");
+  }
 });
 
 Deno.test("predict: .npy in NHWC and NCHW give the same logits; images give predictions.csv", async () => {
