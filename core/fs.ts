@@ -88,3 +88,20 @@ export async function realPathOfNew(path: string): Promise<string> {
     if (dirname(existing) === existing) return absolute;
   }
 }
+
+/**
+ * Writes all of `bytes` to `file` (one `write` may take only part of them).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { writeAll } from "./fs.ts";
+ * const path = await Deno.makeTempFile();
+ * using file = await Deno.open(path, { write: true });
+ * await writeAll(file, new Uint8Array(100_000).fill(7));
+ * assert((await Deno.stat(path)).size === 100_000);
+ * ```
+ */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
+}

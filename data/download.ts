@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { InputError } from "../core/errors.ts";
+import { writeAll } from "../core/fs.ts";
 import { Progress } from "../core/progress.ts";
 
 /** What a download must be; unset fields are not checked. */
@@ -91,6 +92,8 @@ export async function downloadFile(
         progress.tick(kib - reported);
         reported = kib;
       }
+      // On disk before the rename below can make it look finished.
+      await file.sync();
     } catch (e) {
       if (e instanceof InputError) throw e;
       throw new InputError(
@@ -155,8 +158,4 @@ export async function checkFile(path: string, expected: DownloadExpectations): P
   if (expected.sha256 !== undefined && sha256 !== expected.sha256.toLowerCase()) {
     throw wrong(`SHA-256 is ${sha256}, --sha256 says ${expected.sha256}`);
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
 }

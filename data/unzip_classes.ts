@@ -15,6 +15,7 @@
 import { basename, join } from "node:path";
 import { Unzip, UnzipInflate } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { writeAll } from "../core/fs.ts";
 import { escapesFolder } from "../core/paths.ts";
 import { isImageFile } from "./dataset.ts";
 
@@ -145,10 +146,6 @@ export class UnpackLimitError extends InputError {
     super(message);
     this.name = "UnpackLimitError";
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) offset += await file.write(bytes.subarray(offset));
 }
 
 /**
