@@ -196,9 +196,9 @@ export async function unzipImagesByClass(
   let bytes = 0;
   const overLimit = (what: string) =>
     new UnpackLimitError(
-      `${zipPath}: unpacks to ${what}; stopped and removed what was unpacked. If the archive is ` +
-        "what you meant to fetch, rerun with a higher --max-unpacked-mb or --max-entries (it is " +
-        "kept, so nothing is downloaded again)",
+      `${zipPath}: unpacks to ${what}; stopped. If the archive is what you meant to fetch, ` +
+        "rerun with a higher --max-unpacked-mb or --max-entries (data:fetch keeps it, so nothing " +
+        "is downloaded again)",
     );
   const expectedEntries = zipEntryCount(await fileTail(zipPath, 22 + 65535), zipPath);
   const unpack = async (
