@@ -211,6 +211,19 @@ Deno.test("SensitivityN: exact attributions correlate 1 at every step (compat: p
     params,
   );
   assert(Number.isNaN(one.scores[0]) && one.reasons[0]?.includes("at least 2 images"));
+  // 5 does not divide 64 pixels: a last step of 4 here, Quantus's assertion in compat.
+  const uneven = { ...params, featuresInStep: 5 };
+  assert(
+    Number.isFinite(
+      (await SENSITIVITY_N.evaluate(contextOf(model), batchOf(x, a), uneven)).scores[0],
+    ),
+  );
+  await assertRejects(
+    () =>
+      SENSITIVITY_N.evaluate(contextOf(model), batchOf(x, a), { ...uneven, quantusCompat: true }),
+    InputError,
+    "does not divide",
+  );
   model.dispose();
 });
 

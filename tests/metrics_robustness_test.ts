@@ -288,6 +288,14 @@ Deno.test("Continuity: a map equal to the input scores ‖Δx‖₁ / ‖Δx‖�
   // Without the class check, t = 2 ([0, 0, 0, 1]: Δx = [0, 1, 2, 2]) and t = 4 count too.
   const all = await run({ returnNanWhenPredictionChanges: false });
   assertAlmostEquals(all.scores[0], Math.max(9 / Math.sqrt(21), 5 / 3, 6 / Math.sqrt(14)), 1e-6);
+  // 3 steps of 3 columns end at t = 5, past the width: filled here, Quantus's IndexError in compat.
+  assert(Number.isFinite((await run({ nrSteps: 3 })).scores[0]));
+  let error: unknown;
+  await run({ nrSteps: 3, quantusCompat: true }).catch((e) => (error = e));
+  assert(
+    error instanceof InputError && error.message.includes("wider than the image"),
+    String(error),
+  );
   model.dispose();
 });
 

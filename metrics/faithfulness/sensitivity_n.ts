@@ -121,6 +121,12 @@ export const SENSITIVITY_N = defineMetric<SensitivityNParams>({
     const { batch } = prepared;
     const [n, h, w] = batch.shapeNHWC;
     const featuresInStep = resolveFeaturesInStep(this.name, params.featuresInStep, h, w);
+    if (params.quantusCompat && (h * w) % featuresInStep) {
+      throw new InputError(
+        `${this.name}: featuresInStep ${featuresInStep} does not divide the ${h * w} pixels; ` +
+          "Quantus refuses it (ours takes a smaller last step without quantusCompat)",
+      );
+    }
     const steps = evaluatedSteps(params.nMaxPercentage, h * w, featuresInStep);
     if (!(params.nMaxPercentage <= 1) || steps < 1) {
       throw new InputError(

@@ -183,6 +183,13 @@ export const CONTINUITY = defineMetric<ContinuityParams>({
       }, params)
       : given;
     const shifts = translations(w, params.nrSteps);
+    if (params.quantusCompat && shifts[shifts.length - 1] > w) {
+      throw new InputError(
+        `${this.name}: nrSteps ${params.nrSteps} divides 2W + 1 = ${2 * w + 1}, so the last ` +
+          `translation (${shifts[shifts.length - 1]} columns) is wider than the image; Quantus ` +
+          "raises there (ours fills the image with the baseline without quantusCompat)",
+      );
+    }
     const perImage = h * w * c;
     const samples = await perturbationRobustness(
       context,

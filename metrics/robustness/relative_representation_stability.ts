@@ -72,9 +72,9 @@ export function representationLayers(model: tf.LayersModel): string[] {
 /**
  * The layers `params` select; with `quantusCompat`, a negative index counts from one past the
  * end, as Quantus's PyTorch wrapper does (it offsets by the number of modules including the model
- * itself), so −1 selects nothing.
+ * itself), so −1 selects nothing, and unknown names and indices are ignored, as there.
  *
- * @throws {InputError} for an unknown name, an index out of range (unless `quantusCompat`), or
+ * @throws {InputError} for an unknown name or an index out of range (unless `quantusCompat`), or
  *   a selection of no layer.
  */
 function selectedLayers(
@@ -87,7 +87,7 @@ function selectedLayers(
   if (!layerNames.length && !layerIndices.length) return candidates;
   const choices = `the model's representation layers are ${candidates.join(", ")}`;
   const unknown = layerNames.filter((name) => !candidates.includes(name));
-  if (unknown.length) {
+  if (unknown.length && !params.quantusCompat) {
     throw new InputError(`${metric}: layerNames ${unknown.join(", ")} not found; ${choices}`);
   }
   const offset = candidates.length + (params.quantusCompat ? 1 : 0);
