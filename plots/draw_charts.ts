@@ -35,6 +35,7 @@ import { classDistributionChart, dataSplitChart } from "./charts/dataset_charts.
 import { markdownTable } from "./charts/performance_table.ts";
 import { methodRankCells } from "./charts/method_ranks.ts";
 import { latexOf, markdownOf, quantusSummaryTable, recordsTable } from "./charts/paper_tables.ts";
+import { type LeadShareRow, leadSharesChart, parseLeadShares } from "./charts/lead_shares.ts";
 import { performanceVsXaiChart } from "./charts/performance_vs_xai.ts";
 import { quantusMetricsChart } from "./charts/quantus_metrics.ts";
 import { quantusRadarChart } from "./charts/quantus_radar.ts";
@@ -89,6 +90,8 @@ export interface ChartPlan {
   comparisons?: QuantusComparisons;
   /** One line per output left out: another checkpoint's or data set's, with why. */
   leftOut?: string[];
+  /** The lead shares in the affected leads beside chance (`results/lead_affected.csv`). */
+  leadAffected?: CsvRecord[];
   /** The selection the plan was made with (the dashboard reads the explanations through it). */
   selection?: OutputSelection;
 }
@@ -100,6 +103,8 @@ export function chartInputPaths(out: string) {
     modelMetrics: (model: string) => join(out, "metrics", model),
     performance: join(out, "results", "model_performance.csv"),
     quantusSummary: join(out, "results", "quantus_summary.csv"),
+    leadShares: join(out, "results", "lead_shares.csv"),
+    leadAffected: join(out, "results", "lead_affected.csv"),
   };
 }
 
@@ -116,13 +121,14 @@ async function findModels(
   metricsDir: string,
   performance: readonly ModelPerformanceRow[],
   quantus: readonly QuantusSummaryRow[],
+  leadShares: readonly LeadShareRow[],
 ): Promise<string[]> {
   const folders = (await statOrUndefined(metricsDir))?.isDirectory
     ? (await listDirSorted(metricsDir)).filter((e) => e.isDirectory).map((e) => e.name)
     : [];
   const all = new Set([
     ...performance.map((p) => p.model),
-    ...[...folders, ...quantus.map((q) => q.model)].sort(),
+    ...[...folders, ...quantus.map((q) => q.model), ...leadShares.map((r) => r.model)].sort(),
   ]);
   return [...all];
 }
@@ -180,7 +186,14 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     : parseQuantusSummary(quantusText, paths.quantusSummary)
       .filter((r) => kept("quantus", r.model, r.method));
   const scores = quantus ? orientedScores(quantus) : [];
-  const models = await findModels(paths.metrics, performance ?? [], quantus ?? []);
+  // Relevance per lead comes from the optional leads stage: drawn when it has run, no line when
+  // it has not.
+  const leadSharesText = await readText(paths.leadShares);
+  const leadShares = leadSharesText === undefined
+    ? []
+    : parseLeadShares(leadSharesText, paths.leadShares);
+  const leadAffected = await readCsvRecords(paths.leadAffected);
+  const models = await findModels(paths.metrics, performance ?? [], quantus ?? [], leadShares);
   // The dashboard shows the explanations the selection keeps; the others are named here.
   for (const { model, method } of await xaiMethodDirs(inputs.out)) kept("xai", model, method);
 
@@ -243,6 +256,8 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     } else {
       add("quantus_radar", folder, quantusRadarChart(model, scores), model);
     }
+    const leadChart = leadSharesChart(model, leadShares);
+    if (leadChart) add("lead_shares", folder, leadChart, model);
   }
 
   const compared = await planComparisonCharts(inputs.out, models, quantus, selection);
@@ -313,6 +328,7 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     ...(quantus ? { quantus } : {}),
     ...(compared.comparisons ? { comparisons: compared.comparisons } : {}),
     leftOut: [...leftOut],
+    ...(leadAffected ? { leadAffected } : {}),
     selection,
   };
 }

@@ -21,6 +21,7 @@ import { areaShare, panelShares, panelsOfLeads, SHARE_COLUMNS } from "../leads/l
 import { fitReportLayout } from "../leads/page_fit.ts";
 import { PageLayouts } from "../leads/page_layouts.ts";
 import { type PageFrame, PANEL_BOXES, panelAt, panelLabels } from "../leads/panel_boxes.ts";
+import { planCharts } from "../plots/draw_charts.ts";
 import { modelPaths } from "../training/checkpoint_io.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { runMain as run } from "./stage_runner.ts";
@@ -230,4 +231,11 @@ Deno.test("leads stage: controls' shares on the synthetic set, summaries, figure
   const layouts = await Deno.readTextFile(`${out}/leads/layouts.csv`);
   assertEquals(layouts.trim().split("\n").length, 1 + 4);
   assert((await Deno.stat(`${out}/leads/panel_boxes.png`)).size > 1000);
+  // plots draws the heatmap per model and hands the affected table to the dashboard.
+  const plan = await planCharts({ out, data, classes: [...CLASSES], seed: 1 });
+  const chart = plan.charts.find((c) => c.name === "lead_shares");
+  assertEquals(chart?.folder, join("per_model", "ecgnet"));
+  const facets = JSON.stringify(chart!.chart.spec);
+  assert(facets.includes('"constant"') && facets.includes('"II_rhythm"'), facets.slice(0, 200));
+  assert(plan.leadAffected?.some((r) => r.method === "ground_truth"), "the affected table");
 });

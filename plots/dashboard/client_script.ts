@@ -8,6 +8,7 @@
  * @module
  */
 import { WHICH_METHOD_CHARTS, WHICH_METHOD_CLIENT_JS } from "./which_method_script.ts";
+import { LEADS_CHARTS, LEADS_CLIENT_JS } from "./leads_script.ts";
 
 /** The script's source text. */
 export const DASHBOARD_CLIENT_JS = String.raw`
@@ -119,8 +120,8 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   var embeds = [];
   (function () {
     var host = document.getElementById("charts");
-    // The "Which method?" panel shows its own charts.
-    var panelCharts = ${JSON.stringify(WHICH_METHOD_CHARTS)};
+    // The "Which method?" and "Relevance per lead" panels show their own charts.
+    var panelCharts = ${JSON.stringify([...WHICH_METHOD_CHARTS, ...LEADS_CHARTS])};
     // The per-metric Quantus chart shows once, filtered, in the Quantus section.
     var gridCharts = data.charts.filter(function (c) {
       return panelCharts.indexOf(c.name) < 0 && c.id !== QUANTUS_METRICS_ID;
@@ -144,6 +145,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   })();
 
 ${WHICH_METHOD_CLIENT_JS}
+${LEADS_CLIENT_JS}
   // Test image browser
   (function () {
     var host = document.getElementById("images");

@@ -60,6 +60,8 @@ export interface DashboardData {
   quantus?: ReturnType<typeof summaryValues>;
   /** Pairwise method comparisons and metric agreement, for the "Which method?" panel. */
   comparisons?: QuantusComparisons;
+  /** The share in the affected leads beside chance, for the "Relevance per lead" panel. */
+  leadAffected?: CsvRecord[];
   /** Metric id → label and direction, for per-image score tables. */
   metrics: Record<string, { label: string; direction: string }>;
   charts: DashboardChart[];
@@ -214,6 +216,7 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
       : {}),
     ...(plan.quantus ? { quantus: summaryValues(plan.quantus) } : {}),
     ...(plan.comparisons ? { comparisons: plan.comparisons } : {}),
+    ...(plan.leadAffected ? { leadAffected: plan.leadAffected } : {}),
     metrics,
     charts: plan.charts.map((c) => ({
       id: `${c.folder.replaceAll(sep, "/")}/${c.name}`,

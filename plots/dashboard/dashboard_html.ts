@@ -94,7 +94,7 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
 <body>
 <header>
 <h1>ecg-xai dashboard</h1>
-<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#which-method-section">which method?</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
+<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#which-method-section">which method?</a><a href="#leads-section">leads</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
 </header>
 <main>
 <div id="performance-section">${
@@ -112,6 +112,13 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
       "which-method",
       "Which method?",
       "per model and metric, methods sharing a letter do not differ significantly on the same images (Wilcoxon signed-rank, Holm-corrected); the matrix shows whether the metrics rank the methods alike (Kendall's tau)",
+    )
+  }</div>
+<div id="leads-section">${
+    section(
+      "leads",
+      "Relevance per lead",
+      "mean share of each explanation's positive relevance in each lead's panel of the report, by true class (deno task leads)",
     )
   }</div>
 <div id="charts-section">${
