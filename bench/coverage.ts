@@ -2,14 +2,20 @@
  * Coverage: every architecture x every registered explainer on one image at 224 px with random
  * weights, on the wasm backend (OpenBLAS convolutions where installed) with the default heap
  * budget. Each cell runs in a fresh process, so that a wasm abort ends only its own cell and the
- * peak RSS is the cell's own. Prints a Markdown table: per cell ok (finite maps) or failed, the
- * seconds of the explain call and the peak RSS (`Deno.memoryUsage().rss`, sampled).
+ * peak RSS is the cell's own. Prints a Markdown table: per cell ok (finite maps), failed or timed
+ * out, the seconds of the explain call and the peak RSS (`Deno.memoryUsage().rss`, sampled).
  *
- * A plain script, not a `deno bench` file: the whole grid takes about an hour on two cores.
- * Run:
+ * Every method runs with its defaults, except that LIME and Occlusion score fewer copies
+ * ({@link FEWER_COPIES}) unless `--full` is given: their memory is set by the copies per model
+ * call, which stay the defaults, while their time grows with the number of copies (resnet18's
+ * 800 LIME samples took 8 minutes on a loaded two-core machine). Score-CAM makes one forward pass
+ * per channel of the layer (2048 for resnet50) and may run out of `--cell-minutes`.
+ *
+ * A plain script, not a `deno bench` file: the whole grid takes hours on two cores. Run:
  *
  * ```sh
- * deno run --allow-read=. --allow-run --allow-ffi bench/coverage.ts [--archs a,b] [--methods m,n] [--size 224]
+ * deno run --allow-read=. --allow-run --allow-ffi bench/coverage.ts [--archs a,b] [--methods m,n] \
+ *   [--size 224] [--full] [--cell-minutes 15]
  * ```
  *
  * @module
@@ -20,7 +26,7 @@ import { startBackend } from "../backends/backend.ts";
 import { heapBudgetMb, withinHeap } from "../backends/heap.ts";
 import { rowsWithinBudget } from "../graph/footprint.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
-import { EXPLAINERS, getExplainer } from "../xai/registry.ts";
+import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
 
 /** What one cell reports, as its last line of output. */
 interface CellResult {
@@ -32,11 +38,22 @@ interface CellResult {
   error?: string;
 }
 
-/** A cell longer than this is counted as failed. */
-const CELL_TIMEOUT_MS = 40 * 60 * 1000;
+/**
+ * Options that cut the copies LIME (800 samples) and Occlusion (784 windows at 224 px) score
+ * to 80 and 65, at their default copies per model call.
+ */
+export const FEWER_COPIES: Readonly<Record<string, ExplainerOptions>> = {
+  lime: { numSamples: 80 },
+  occlusion: { strides: 32 },
+};
 
 /** Explains one random image with `method` on `arch` at `sizePx` (in this process). */
-async function runCell(arch: string, method: string, sizePx: number): Promise<CellResult> {
+async function runCell(
+  arch: string,
+  method: string,
+  sizePx: number,
+  options: ExplainerOptions,
+): Promise<CellResult> {
   let peak = Deno.memoryUsage().rss;
   const sample = () => peak = Math.max(peak, Deno.memoryUsage().rss);
   const timer = setInterval(sample, 100);
@@ -50,7 +67,7 @@ async function runCell(arch: string, method: string, sizePx: number): Promise<Ce
     const explainStart = performance.now();
     const attribution = await withinHeap(
       `${arch}, ${method}`,
-      () => getExplainer(method).explain(model, x, Int32Array.of(0)),
+      () => getExplainer(method).explain(model, x, Int32Array.of(0), options),
     );
     const seconds = (performance.now() - explainStart) / 1000;
     sample();
@@ -77,7 +94,13 @@ async function runCell(arch: string, method: string, sizePx: number): Promise<Ce
 }
 
 /** Runs one cell in a fresh process and reads its result line. */
-async function spawnCell(arch: string, method: string, sizePx: number): Promise<CellResult> {
+async function spawnCell(
+  arch: string,
+  method: string,
+  sizePx: number,
+  full: boolean,
+  minutes: number,
+): Promise<CellResult> {
   const script = new URL(import.meta.url).pathname;
   const command = new Deno.Command(Deno.execPath(), {
     args: [
@@ -89,21 +112,26 @@ async function spawnCell(arch: string, method: string, sizePx: number): Promise<
       `${arch}/${method}`,
       "--size",
       String(sizePx),
+      ...(full ? ["--full"] : []),
     ],
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(CELL_TIMEOUT_MS),
+    signal: AbortSignal.timeout(minutes * 60 * 1000),
   });
+  const started = performance.now();
+  let why: string;
   try {
-    const { stdout, stderr } = await command.output();
-    const lines = new TextDecoder().decode(stdout).trim().split("\n");
-    const last = lines.at(-1) ?? "";
+    const { stdout, stderr, code } = await command.output();
+    const last = new TextDecoder().decode(stdout).trim().split("\n").at(-1) ?? "";
     if (last.startsWith("{")) return JSON.parse(last) as CellResult;
-    const why = new TextDecoder().decode(stderr).trim().split("\n").at(-1) ?? "no output";
-    return { ok: false, seconds: 0, peakRssMb: 0, gradientRows: 0, error: why };
+    why = new TextDecoder().decode(stderr).trim().split("\n").at(-1) || `exit code ${code}`;
   } catch (error) {
-    return { ok: false, seconds: 0, peakRssMb: 0, gradientRows: 0, error: String(error) };
+    why = String(error);
   }
+  const seconds = (performance.now() - started) / 1000;
+  // The timeout kills the cell's process, which then prints nothing.
+  if (seconds >= minutes * 60) why = `timed out after ${minutes} min (time, not memory)`;
+  return { ok: false, seconds, peakRssMb: 0, gradientRows: 0, error: why };
 }
 
 /** A cell of the table: `ok 12.3 s, 1.9 GB` or `failed: why`. */
@@ -120,19 +148,25 @@ async function main(): Promise<void> {
       archs: { type: "string" },
       methods: { type: "string" },
       size: { type: "string", default: "224" },
+      full: { type: "boolean", default: false },
+      "cell-minutes": { type: "string", default: "15" },
     },
   });
   const sizePx = Number(values.size);
+  const full = values.full === true;
   if (values.cell) {
     const [arch, method] = values.cell.split("/");
-    console.log(JSON.stringify(await runCell(arch, method, sizePx)));
+    const options = full ? {} : FEWER_COPIES[method] ?? {};
+    console.log(JSON.stringify(await runCell(arch, method, sizePx, options)));
     return;
   }
+  const minutes = Number(values["cell-minutes"]);
   const archs = values.archs?.split(",") ?? ARCHITECTURES.map((a) => a.name);
   const methods = values.methods?.split(",") ?? EXPLAINERS.map((e) => e.name);
   console.log(
     `Coverage at ${sizePx} px, one image, random weights, wasm, heap budget ` +
-      `${heapBudgetMb()} MiB; each cell: seconds of the explain call, peak RSS of its process.\n`,
+      `${heapBudgetMb()} MiB; each cell: seconds of the explain call, peak RSS of its process. ` +
+      (full ? "Every method's defaults.\n" : `Defaults but ${JSON.stringify(FEWER_COPIES)}.\n`),
   );
   const rows: string[] = [
     `| architecture | ${methods.join(" | ")} |`,
@@ -143,7 +177,7 @@ async function main(): Promise<void> {
     const cells: string[] = [];
     let gradientRows = 0;
     for (const method of methods) {
-      const result = await spawnCell(arch, method, sizePx);
+      const result = await spawnCell(arch, method, sizePx, full, minutes);
       gradientRows = Math.max(gradientRows, result.gradientRows);
       cells.push(cellText(result));
       console.error(`${arch} ${method}: ${cellText(result)}`);
