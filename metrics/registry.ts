@@ -35,6 +35,7 @@ import { RELEVANCE_RANK_ACCURACY } from "./localisation/relevance_rank_accuracy.
 import { RELEVANCE_MASS_ACCURACY } from "./localisation/relevance_mass_accuracy.ts";
 import { AUC } from "./localisation/auc.ts";
 import { COMPLETENESS } from "./axiomatic/completeness.ts";
+import { NON_SENSITIVITY } from "./axiomatic/non_sensitivity.ts";
 import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
 import { CONSISTENCY } from "./robustness/consistency.ts";
 import { CONTINUITY } from "./robustness/continuity.ts";
@@ -86,6 +87,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   COMPLEXITY,
   EFFECTIVE_COMPLEXITY,
   COMPLETENESS,
+  NON_SENSITIVITY,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");

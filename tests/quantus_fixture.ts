@@ -195,6 +195,8 @@ export interface QuantusCase {
   description: string;
   status: "ok" | "error";
   error?: string;
+  /** Which Quantus computed it (second set): "Quantus main branch, …" or "Quantus release 0.6.0, …". */
+  source_tree?: string;
   init_effective: Record<string, unknown>;
   call_effective: Record<string, unknown>;
   /** Which arrays were passed: `inputs.*`, `mosaics.*`; `a_batch: null` = Quantus explained. */
