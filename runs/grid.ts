@@ -345,6 +345,11 @@ async function runModelJobs<Job extends GridJob, Result>(
     const pending = chunks.flatMap((indices, chunk) =>
       model.owned[m][chunk] && !done.includes(chunk) ? [{ method, folder, chunk, indices, fp }] : []
     );
+    if (done.length > 0) {
+      console.log(
+        `${name} ${method}: resuming, ${done.length} of ${chunks.length} chunk(s) already done`,
+      );
+    }
     folders.push({ method, folder, ran: pending.length });
     todo.push(...pending);
   }
