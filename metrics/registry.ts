@@ -36,6 +36,7 @@ import { RELEVANCE_MASS_ACCURACY } from "./localisation/relevance_mass_accuracy.
 import { AUC } from "./localisation/auc.ts";
 import { COMPLETENESS } from "./axiomatic/completeness.ts";
 import { NON_SENSITIVITY } from "./axiomatic/non_sensitivity.ts";
+import { INPUT_INVARIANCE } from "./axiomatic/input_invariance.ts";
 import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
 import { CONSISTENCY } from "./robustness/consistency.ts";
 import { CONTINUITY } from "./robustness/continuity.ts";
@@ -88,6 +89,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   EFFECTIVE_COMPLEXITY,
   COMPLETENESS,
   NON_SENSITIVITY,
+  INPUT_INVARIANCE,
 ];
 
 const squash = (name: string) => name.toLowerCase().replaceAll("_", "").replaceAll("-", "");
