@@ -38,6 +38,7 @@ import { COMPLETENESS } from "./axiomatic/completeness.ts";
 import { NON_SENSITIVITY } from "./axiomatic/non_sensitivity.ts";
 import { INPUT_INVARIANCE } from "./axiomatic/input_invariance.ts";
 import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
+import { SMOOTH_MPRT } from "./randomisation/smooth_mprt.ts";
 import { CONSISTENCY } from "./robustness/consistency.ts";
 import { CONTINUITY } from "./robustness/continuity.ts";
 import { RELATIVE_INPUT_STABILITY } from "./robustness/relative_input_stability.ts";
@@ -77,6 +78,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   RELATIVE_OUTPUT_STABILITY,
   RELATIVE_REPRESENTATION_STABILITY,
   MPRT,
+  SMOOTH_MPRT,
   RANDOM_LOGIT,
   POINTING_GAME,
   ATTRIBUTION_LOCALISATION,

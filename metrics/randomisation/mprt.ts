@@ -14,17 +14,18 @@
  *
  * @module
  */
-import { tf } from "../../deps.ts";
+import type { tf } from "../../deps.ts";
 import { InputError } from "../../core/errors.ts";
-import { cloneModel } from "../../models/clone_model.ts";
-import { ForwardCache } from "../../graph/input_gradients.ts";
-import { parameterisedLayers, torchLikeReset } from "./layer_randomisation.ts";
+import type { ForwardCache } from "../../graph/input_gradients.ts";
+import { cascadingRandomisation } from "./layer_randomisation.ts";
 import {
   commonFromQuantus,
   type CommonParams,
   defineMetric,
   imageSlice,
+  type MetricContext,
   type MetricResult,
+  type PreparedBatch,
 } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
 import { averageRanks, pearson } from "../functions/similarity.ts";
@@ -95,52 +96,18 @@ export const MPRT = defineMetric<MprtParams>({
       returnAverageCorrelation: Boolean(init.return_average_correlation),
     };
   },
-  async score(context, prepared, params) {
-    const { batch, pixels } = prepared;
+  score(context, prepared, params) {
     const explain = context.explain;
     if (!explain) {
       throw new InputError(`${this.name}: re-explains randomised models; pass the explainer`);
     }
-    const n = batch.shapeNHWC[0];
-    // Spearman = Pearson on average ranks; the original maps' ranks are the same for every layer.
-    const aRanks = Array.from({ length: n }, (_, i) => averageRanks(prepared.map(i)));
-    const correlate = (mapsNHW: Float32Array) => {
-      // Each re-explanation is prepared as the given maps were, on its own (Quantus's order).
-      const maps = prepareAttributions(mapsNHW, pixels, params);
-      return Float64Array.from(
-        { length: n },
-        (_, i) => pearson(aRanks[i], averageRanks(imageSlice(maps, i, pixels))),
-      );
-    };
-    const series: Record<string, Float64Array> = {};
-    series[MPRT_ORIGINAL] = correlate(
-      await explain(context.model.layers, batch.xNHWC, batch.shapeNHWC, batch.targets),
+    const { xNHWC, shapeNHWC, targets } = prepared.batch;
+    return correlationCascade(
+      context,
+      prepared,
+      params,
+      (model, cache) => explain(model, xNHWC, shapeNHWC, targets, cache),
     );
-    // The caller's model is never touched: the cascade runs on a copy. Top-down, everything
-    // below the randomised layer is still the original's: explainers that can reuse those
-    // activations (Grad-CAM family) read them from the cache instead of recomputing them.
-    const copy = await cloneModel(context.model.layers);
-    const cache = new ForwardCache(
-      context.model.layers,
-      tf.tensor4d(batch.xNHWC, [...batch.shapeNHWC]),
-    );
-    try {
-      const layers = parameterisedLayers(copy);
-      if (params.layerOrder === "top_down") layers.reverse();
-      const randomise = context.randomiseLayer ?? torchLikeReset;
-      for (const layer of layers) {
-        randomise(layer, params.seed + 1);
-        cache.changedLayers.add(layer.name);
-        series[layer.name] = correlate(
-          await explain(copy, batch.xNHWC, batch.shapeNHWC, batch.targets, cache),
-        );
-      }
-    } finally {
-      cache.dispose();
-      cache.xNHWC.dispose();
-      copy.dispose();
-    }
-    return summarise(series, params);
   },
   toQuantus(result, params) {
     if (params.returnAverageCorrelation || params.returnLastCorrelation) {
@@ -151,6 +118,77 @@ export const MPRT = defineMetric<MprtParams>({
     );
   },
 });
+
+/**
+ * Re-explains the batch on one model state: raw [N, H, W] maps. `cache` holds the batch and the
+ * unchanged model's activations (absent for the unchanged model itself).
+ */
+export type StateExplainer = (
+  model: tf.LayersModel,
+  cache?: ForwardCache,
+) => Promise<Float32Array>;
+
+/**
+ * The MPRT family's scoring (MPRT, SmoothMPRT): the Spearman correlation of each prepared map
+ * with its re-explanation on the unchanged model (`original`) and after each step of the
+ * cascading randomisation (only the last step with `skipLayers`), summarised per image as the
+ * params ask. Each re-explanation is prepared as the given maps were, on its own (Quantus's
+ * order).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../../deps.ts";
+ * import { SeededDraws } from "../functions/draws.ts";
+ * import { prepareBatch } from "../metric.ts";
+ * import { MetricModel } from "../metric_model.ts";
+ * import { correlationCascade, MPRT } from "./mprt.ts";
+ * await tf.setBackend("cpu");
+ * const input = tf.input({ shape: [1, 2, 1] });
+ * const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+ * const out = tf.layers.dense({ units: 2, name: "fc" }).apply(flat) as tf.SymbolicTensor;
+ * const batch = {
+ *   xNHWC: Float32Array.of(1, 2), shapeNHWC: [1, 1, 2, 1] as const, targets: Int32Array.of(0),
+ *   attributionsNHW: Float32Array.of(1, 2),
+ * };
+ * const context = { model: new MetricModel(tf.model({ inputs: input, outputs: out })), draws: new SeededDraws(0) };
+ * // An explanation that ignores the model correlates perfectly with every state.
+ * const r = await correlationCascade(context, prepareBatch(batch, MPRT.defaults), MPRT.defaults, () =>
+ *   Promise.resolve(Float32Array.of(3, 5)));
+ * assert(r.scores[0] === 1 && Object.keys(r.series!).join() === "original,fc");
+ * ```
+ */
+export async function correlationCascade(
+  context: MetricContext,
+  prepared: PreparedBatch,
+  params: MprtParams,
+  explainState: StateExplainer,
+  skipLayers = false,
+): Promise<MetricResult> {
+  const { batch, pixels } = prepared;
+  const n = batch.shapeNHWC[0];
+  // Spearman = Pearson on average ranks; the original maps' ranks are the same for every state.
+  const aRanks = Array.from({ length: n }, (_, i) => averageRanks(prepared.map(i)));
+  const correlate = (mapsNHW: Float32Array) => {
+    const maps = prepareAttributions(mapsNHW, pixels, params);
+    return Float64Array.from(
+      { length: n },
+      (_, i) => pearson(aRanks[i], averageRanks(imageSlice(maps, i, pixels))),
+    );
+  };
+  const series: Record<string, Float64Array> = {};
+  series[MPRT_ORIGINAL] = correlate(await explainState(context.model.layers));
+  const states = cascadingRandomisation(context.model.layers, batch.xNHWC, batch.shapeNHWC, {
+    layerOrder: params.layerOrder,
+    seed: params.seed,
+    randomise: context.randomiseLayer,
+  });
+  for await (const state of states) {
+    if (skipLayers && !state.last) continue;
+    series[state.layer] = correlate(await explainState(state.model, state.cache));
+  }
+  return summarise(series, params);
+}
 
 /** One score per image from the per-layer correlations. */
 function summarise(series: Record<string, Float64Array>, params: MprtParams): MetricResult {
