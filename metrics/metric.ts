@@ -105,6 +105,12 @@ export interface MetricBatch {
   attributionsNHW: Float32Array;
   /** [N, H, W] ground-truth evidence masks, 1 inside (Quantus's `s_batch`); localisation only. */
   masksNHW?: Uint8Array;
+  /**
+   * [N, 4] for 2x2 mosaics (Focus): per image its top-left, top-right, bottom-left and
+   * bottom-right quadrant, 1 where that quadrant holds an image of the target class (Quantus's
+   * `custom_batch`).
+   */
+  mosaicQuadrantsN4?: Uint8Array;
 }
 
 /**

@@ -34,6 +34,7 @@ import { TOP_K_INTERSECTION } from "./localisation/top_k_intersection.ts";
 import { RELEVANCE_RANK_ACCURACY } from "./localisation/relevance_rank_accuracy.ts";
 import { RELEVANCE_MASS_ACCURACY } from "./localisation/relevance_mass_accuracy.ts";
 import { AUC } from "./localisation/auc.ts";
+import { FOCUS } from "./localisation/focus.ts";
 import { COMPLETENESS } from "./axiomatic/completeness.ts";
 import { NON_SENSITIVITY } from "./axiomatic/non_sensitivity.ts";
 import { INPUT_INVARIANCE } from "./axiomatic/input_invariance.ts";
@@ -86,6 +87,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   RELEVANCE_RANK_ACCURACY,
   RELEVANCE_MASS_ACCURACY,
   AUC,
+  FOCUS,
   SPARSENESS,
   COMPLEXITY,
   EFFECTIVE_COMPLEXITY,

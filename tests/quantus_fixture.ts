@@ -371,6 +371,9 @@ export function caseBatch(set: QuantusFixtureSet, c: QuantusCase): MetricBatch {
       : c.arrays?.s_batch === "inputs.s_edge"
       ? set.masksEdge
       : set.masks,
+    mosaicQuadrantsN4: c.arrays?.custom_batch === "mosaics.p_batch"
+      ? mosaics?.quadrantsWithTarget
+      : undefined,
   };
 }
 

@@ -65,6 +65,9 @@ const FOLDERS: FixtureFolder[] = [
       // Divides by hidden activations close to zero, which amplifies float32 differences.
       RelativeRepresentationStability: { atol: 0, rtol: 2e-3 },
       NonSensitivity: { atol: 0, rtol: 0 },
+      // A float32 ratio; where Quantus explained (a_batch null) our gradients differ from torch's
+      // in the last bits, which moves the ratio by up to 2 float32 ulps.
+      Focus: { atol: 0, rtol: 2.5e-7 },
       // Re-explains each randomised model: our float32 gradients differ from torch's in the last
       // bit, which swaps a few near-tied ranks (one swap moves a 784-pixel Spearman by ~1e-6);
       // from the recorded maps the scores are exact (1e-16).
