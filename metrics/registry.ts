@@ -40,6 +40,7 @@ import { NON_SENSITIVITY } from "./axiomatic/non_sensitivity.ts";
 import { INPUT_INVARIANCE } from "./axiomatic/input_invariance.ts";
 import { RANDOM_LOGIT } from "./randomisation/random_logit.ts";
 import { SMOOTH_MPRT } from "./randomisation/smooth_mprt.ts";
+import { EFFICIENT_MPRT } from "./randomisation/efficient_mprt.ts";
 import { CONSISTENCY } from "./robustness/consistency.ts";
 import { CONTINUITY } from "./robustness/continuity.ts";
 import { RELATIVE_INPUT_STABILITY } from "./robustness/relative_input_stability.ts";
@@ -80,6 +81,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   RELATIVE_REPRESENTATION_STABILITY,
   MPRT,
   SMOOTH_MPRT,
+  EFFICIENT_MPRT,
   RANDOM_LOGIT,
   POINTING_GAME,
   ATTRIBUTION_LOCALISATION,
