@@ -28,6 +28,7 @@ import { INFIDELITY } from "./faithfulness/infidelity.ts";
 import { SPARSENESS } from "./complexity/sparseness.ts";
 import { COMPLEXITY } from "./complexity/complexity.ts";
 import { EFFECTIVE_COMPLEXITY } from "./complexity/effective_complexity.ts";
+import { MSTC } from "./complexity/mstc.ts";
 import { POINTING_GAME } from "./localisation/pointing_game.ts";
 import { ATTRIBUTION_LOCALISATION } from "./localisation/attribution_localisation.ts";
 import { TOP_K_INTERSECTION } from "./localisation/top_k_intersection.ts";
@@ -93,6 +94,7 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   SPARSENESS,
   COMPLEXITY,
   EFFECTIVE_COMPLEXITY,
+  MSTC,
   COMPLETENESS,
   NON_SENSITIVITY,
   INPUT_INVARIANCE,
