@@ -107,7 +107,7 @@ export const quantusSpec: StageSpec = {
 
 /**
  * The metrics `--metrics` names (`all` for every one), or the defaults: the reference trio, plus
- * the localisation metrics when `haveMasks`.
+ * the localisation metrics that read masks when `haveMasks`.
  *
  * @throws {InputError} for an unknown name, listing the valid ones.
  *
@@ -116,6 +116,7 @@ export const quantusSpec: StageSpec = {
  * import assert from "node:assert";
  * import { parseMetrics } from "./quantus.ts";
  * assert(parseMetrics(undefined, false).length === 3);
+ * assert(parseMetrics(undefined, true).length === 9); // + the six that read masks
  * assert(parseMetrics("MaxSensitivity", false)[0].name === "max_sensitivity");
  * ```
  */
@@ -126,7 +127,10 @@ export function parseMetrics(flag: unknown, haveMasks: boolean): MetricDefinitio
     if (names.length === 0) throw new InputError("--metrics: name at least one metric, or all");
     return [...new Set(names.map(getMetric))];
   }
-  const localisation = haveMasks ? METRICS.filter((m) => m.category === "localisation") : [];
+  // Focus is a localisation metric too, but needs mosaics rather than masks: only by name.
+  const localisation = haveMasks
+    ? METRICS.filter((m) => m.category === "localisation" && m.needs.includes("masks"))
+    : [];
   return [...QUANTUS_DEFAULT_METRICS.map(getMetric), ...localisation];
 }
 
