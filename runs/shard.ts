@@ -247,10 +247,10 @@ export function settingsDifferences(
  * await writePart(dir, "old", 0, 2, "a\n1\n");
  * assert((await preparePartsDir(dir, "old", 2)).done.join() === "0");
  * assert((await preparePartsDir(dir, "new", 2)).done.length === 0);
- * const shard = { shards: 2, settings: { "--limit": 24 } };
- * await preparePartsDir(dir, "a", 3, shard);
+ * const sharded = await Deno.makeTempDir();
+ * await preparePartsDir(sharded, "a", 3, { shards: 2, settings: { "--limit": 24 } });
  * await assert.rejects(
- *   preparePartsDir(dir, "b", 2, { shards: 2, settings: { "--limit": 16 } }),
+ *   preparePartsDir(sharded, "b", 2, { shards: 2, settings: { "--limit": 16 } }),
  *   /--limit: 24 \(parts\) vs 16 \(this run\)/,
  * );
  * ```

@@ -38,11 +38,11 @@ export interface StageData {
  * await Deno.writeTextFile(`${b}/x.png`, "x");
  * const meta = { model: "m", classes: ["A", "B"], imgSizePx: 32, epoch: 1, valAccuracy: 1,
  *   config: {}, data: await dataIdentity(a) };
- * const lines: string[] = [];
- * assert((await stageData({ stage: "eval", model: "m", meta, fallback: b }, (l) => lines.push(l))).root === a);
- * assert(lines.length === 0);
- * const other = await stageData({ stage: "eval", model: "m", meta, given: b, fallback: b }, (l) => lines.push(l));
- * assert(other.trainedOn?.root === a && lines.length === 1 && lines[0].includes("not the data"));
+ * const quiet: string[] = [], said: string[] = [];
+ * assert((await stageData({ stage: "eval", model: "m", meta, fallback: b }, (l) => quiet.push(l))).root === a);
+ * assert(quiet.length === 0);
+ * const other = await stageData({ stage: "eval", model: "m", meta, given: b, fallback: b }, (l) => said.push(l));
+ * assert(other.trainedOn?.root === a && said.length === 1 && said[0].includes("not the data"));
  * ```
  */
 export async function stageData(
