@@ -10,7 +10,9 @@
  * numpy's `isclose` as Quantus uses it. `scores` holds 1 (invariant) or 0; `toQuantus` gives
  * booleans. Higher is better. The exact absorption needs a first layer (convolution or dense, with
  * a bias) fed by the input itself and no zero padding at the image's edges; a model whose first
- * parameterised layer has no bias gives NaN with the reason.
+ * parameterised layer has no bias, or reads the input through explicit zero padding (most of the
+ * project's architectures), gives NaN with the reason; a first convolution with `same` padding
+ * (vgg16_bn) is absorbed everywhere but along the image's border, where its zeros stay zeros.
  *
  * `quantusCompat` leaves pixel (0, 0) of every image unshifted as Quantus 0.6.0 does (it passes
  * `indices[1:]` to the shift), which breaks even an exactly invariant explanation.
@@ -72,8 +74,9 @@ export function absorbInputShift(model: tf.LayersModel, shift: number): string |
     source = source.inboundNodes[0]?.inboundLayers[0];
   }
   if (!source || !model.inputLayers.includes(source)) {
-    return "the model's first parameterised layer does not read the input directly, so no bias " +
-      "can absorb the shift";
+    const between = source ? ` (it reads ${source.getClassName()} ${source.name})` : "";
+    return `the first parameterised layer ${first?.name ?? ""} does not read the input ` +
+      `directly${between}, so its bias cannot absorb the input shift exactly`;
   }
   const [kernel, bias] = first.getWeights();
   if (!bias || kernel.shape.length < 2 || first.getClassName() === "DepthwiseConv2D") {
