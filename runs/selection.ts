@@ -199,8 +199,8 @@ export class OutputSelection {
     const current = this.checkpoints.get(model);
     if (!record) {
       return current?.meta.data
-        ? `no provenance record, and ${model}'s checkpoint is newer than them (written by an ` +
-          `older version or by hand); rerun deno task ${stage} --models ${model}`
+        ? `no provenance record ties them to ${model}'s current checkpoint (they are older ` +
+          `than it, or hand-made); rerun deno task ${stage} --models ${model}`
         : undefined;
     }
     const made = record.checkpoint.fingerprint.slice(0, 8);
