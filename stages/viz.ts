@@ -146,6 +146,9 @@ export function vizFiguresDir(out: string): string {
   return join(out, "plots", "figures");
 }
 
+/** The files one figure may have. */
+const FIGURE_EXTENSIONS = [".svg", ".png", ".csv"] as const;
+
 /** Where figures go, and the record of what was written and what was missing. */
 class FigureSink {
   readonly report: VizReport = { written: [], missing: [] };
@@ -188,10 +191,23 @@ class FigureSink {
    * another checkpoint or data set stays beside the new ones.
    */
   async drop(stem: string): Promise<void> {
-    for (const ext of [".svg", ".png", ".csv"]) {
+    for (const ext of FIGURE_EXTENSIONS) {
       await Deno.remove(join(this.dir, `${stem}${ext}`)).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });
+    }
+  }
+
+  /**
+   * Removes the figures named `<prefix>...` other than `kept` (an earlier data set's pixel grid
+   * of another size, or examples of a class this one does not have).
+   */
+  async dropOthers(prefix: string, kept: readonly string[]): Promise<void> {
+    if (!(await statOrUndefined(this.dir))?.isDirectory) return;
+    for (const entry of await listDirSorted(this.dir)) {
+      const ext = FIGURE_EXTENSIONS.find((e) => entry.name.endsWith(e));
+      const stem = ext && entry.name.slice(0, -ext.length);
+      if (stem?.startsWith(prefix) && !kept.includes(stem)) await this.drop(stem);
     }
   }
 }
@@ -223,6 +239,7 @@ async function drawExamples(
   if (typeof samples === "string") {
     sink.missing(`ecg examples: ${samples} — ${DATA_STAGE}`);
     sink.missing(`ecg overview: ${samples} — ${DATA_STAGE}`);
+    await sink.dropOthers("ecg_", []);
     return;
   }
   const chosen = classes.map((_, k) =>
@@ -249,6 +266,8 @@ async function drawExamples(
   }
   progress.done();
   await sink.figure("ecg_overview", classOverviewFigure(overview));
+  const drawn = overview.map(({ label }) => `ecg_examples_${label}`);
+  await sink.dropOthers("ecg_examples_", drawn);
 }
 
 async function drawPixelGrids(
@@ -265,6 +284,8 @@ async function drawPixelGrids(
     const gray = await loadResizedGray(samples[0].file, sizePx, imageCacheDir(config));
     await sink.figure(`pixel_grid_${sizePx}px`, pixelGridFigure(gray, samples[0].id));
   }
+  const drawn = typeof samples === "string" ? [] : sizesPx.map((px) => `pixel_grid_${px}px`);
+  await sink.dropOthers("pixel_grid_", drawn);
 }
 
 async function drawUmap(

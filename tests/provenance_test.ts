@@ -129,7 +129,16 @@ Deno.test("demo data, then other data: another run, kept whole; stages default t
   const afterXai = await planCharts({ out, data: b, classes: SYNTH_CLASS_NAMES, seed: 42 });
   assert((afterXai.leftOut ?? []).some((l) => l.includes("explanations/ecgnet/saliency")));
   assertEquals((await dashboardData(out, afterXai)).images.length, 0);
+  // An earlier data set's figures of another size or class do not stay beside the new ones.
+  const figuresDir = join(out, "plots", "figures");
+  await Deno.mkdir(figuresDir, { recursive: true });
+  for (const stem of ["pixel_grid_999px", "ecg_examples_Gone"]) {
+    await Deno.writeTextFile(join(figuresDir, `${stem}.svg`), "<svg/>");
+  }
   const figures = await ok(["viz", ...common, "--methods", "saliency"]);
+  assert(!(await exists(join(figuresDir, "pixel_grid_999px.svg"))));
+  assert(!(await exists(join(figuresDir, "ecg_examples_Gone.svg"))));
+  assert(await exists(join(figuresDir, "pixel_grid_32px.svg")));
   assert(figures.out.includes("left out explanations/ecgnet/saliency"), figures.out);
   assert(!(await exists(join(out, "plots", "figures", "heatmap_grid_ecgnet.png"))));
   const stale = (await outputsStatus(out)).find((l) =>
