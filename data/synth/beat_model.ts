@@ -1,23 +1,31 @@
 /**
  * The synthetic ECG signal: a parametric beat model in the style of ECGSYN (McSharry et al.,
  * "A dynamical model for generating synthetic electrocardiogram signals", IEEE TBME 2003),
- * where each beat is a sum of Gaussian waves (P, Q, R, S, T) placed relative to the R peak,
- * with T timing stretched by √RR as heart rate changes.
+ * where each beat is a sum of waves (P, Q, R, S, T Gaussians and an ST plateau) placed relative
+ * to the R peak, with ST and T timing stretched by √RR as heart rate changes.
  *
  * Limb leads are projections of one frontal-plane vector per wave onto the hexaxial lead
  * directions, so Einthoven's relations hold for the clean beat (aVR comes out inverted on
- * its own); chest leads take per-wave amplitudes from a typical R-wave progression. Each
- * class then changes the physiology, and every change is recorded as evidence spans (lead
- * and time interval) so the renderer can draw a ground-truth mask on exactly those traces:
+ * its own); chest leads take per-wave amplitudes from a typical R-wave progression.
  *
- * - Normal: regular sinus rhythm; evidence = the QRS complexes of lead II.
- * - MI: ST elevation in one contiguous lead group (anterior, inferior or lateral), with
- *   mild reciprocal depression; evidence = the ST segments (J point to T onset) there.
- * - HistoryMI: pathological Q waves and/or inverted T waves in one group, ST isoelectric;
- *   evidence = those Q waves and/or T waves.
- * - Abnormal: premature ventricular beats (no P, wide bizarre QRS, discordant T,
- *   compensatory pause) over a sinus rhythm with extra RR variability; evidence = the
- *   premature beats' QRS complexes in every lead.
+ * **A benchmark by construction.** Every recording is drawn twice from the same random
+ * state: once with its class's finding and once without it (its counterfactual twin). Rhythm,
+ * wave shapes, axis, noise and baseline wander come from streams the class never touches, and
+ * the finding's own draws come from a stream of their own, so the twins differ only where the
+ * finding changes the signal. Those stretches — every run of samples where the two versions
+ * differ by more than {@link EVIDENCE_THRESHOLD_MV} — are the recording's evidence spans, from
+ * which the renderer draws the ground-truth mask. The findings (amplitudes in docs/data.md):
+ *
+ * - Normal: regular sinus rhythm, no finding; no evidence.
+ * - MI: ST elevation in one contiguous lead group (anterior, inferior or lateral), from the J
+ *   point into a tall, broad (hyperacute) T wave; evidence = those leads from the J point to
+ *   the end of the T wave.
+ * - HistoryMI: pathological Q waves and inverted T waves in one group, ST isoelectric;
+ *   evidence = those leads' QRS complexes and T waves.
+ * - Abnormal: premature ventricular beats (wide bizarre QRS, discordant T) in place of 3–5
+ *   sinus beats, with a full compensatory pause (the sinus P waves stay on schedule); evidence
+ *   = every lead from the premature beat's onset to where its own T wave or the replaced sinus
+ *   beat's T wave ends.
  *
  * @module
  */
@@ -58,6 +66,39 @@ export const LEAD_GROUPS = {
 /** The name of a lead group. */
 export type LeadGroupName = keyof typeof LEAD_GROUPS;
 
+/**
+ * The finding's amplitudes and timing, each drawn uniformly from its [low, high] range; the
+ * published ranges they sit in are cited in docs/data.md.
+ */
+export const FINDING_RANGES = {
+  /** MI: ST elevation at the J point, mV (STEMI: ≥ 0.1 mV, ≥ 0.2 mV in V2–V3). */
+  stElevationMv: [0.25, 0.6],
+  /** MI: the hyperacute T wave grows by this share of the ST elevation. */
+  hyperacuteTOfSt: 0.5,
+  /** HistoryMI: depth of the pathological Q wave as a share of the lead's R height. */
+  qDepthOfR: [0.45, 0.8],
+  /** HistoryMI: least Q depth, mV (pathological: ≥ 0.1 mV). */
+  qMinDepthMv: 0.3,
+  /** HistoryMI: Q wave Gaussian width σ, s (full width at half depth 31–42 ms; ≥ 30 ms). */
+  qWidthSeconds: [0.013, 0.018],
+  /** HistoryMI: inverted T depth, mV (pathological: ≥ 0.1 mV). */
+  tInversionMv: [0.25, 0.5],
+  /** Abnormal: premature beat's coupling interval as a share of the sinus RR. */
+  pvcCoupling: [0.5, 0.68],
+} as const;
+
+/** Heart-rate range of every class, bpm: the rhythm must not give the class away. */
+export const HEART_RATE_RANGE_BPM = [55, 100] as const;
+
+/**
+ * Two versions of a recording differ visibly where their samples differ by more than this, in
+ * mV: 0.001 mV is 0.01 mm of trace at 10 mm/mV, a twelfth of a pixel on a full-resolution scan.
+ */
+export const EVIDENCE_THRESHOLD_MV = 0.001;
+
+/** Runs of differing samples closer than this, in s, are one evidence span (one box). */
+const EVIDENCE_GAP_SECONDS = 0.04;
+
 /** One heartbeat: its R-peak time and whether it is sinus or premature ventricular. */
 export interface Beat {
   /** Time of the R peak from the start of the recording. */
@@ -80,23 +121,30 @@ export interface EvidenceSpan {
 export interface EcgRecording {
   /** The class whose physiology was drawn. */
   readonly className: SynthClass;
+  /** Whether the finding was drawn; false for the counterfactual twin. */
+  readonly withFinding: boolean;
   /** Samples per second of `signalsMv`. */
   readonly sampleRateHz: number;
   /** Length of every signal. */
   readonly durationSeconds: number;
   /** Samples in mV at times `i / sampleRateHz`, noise and baseline wander included. */
   readonly signalsMv: Readonly<Record<LeadName, Float32Array>>;
-  /** Every beat with an R peak in [−1 s, duration + 1 s], sorted by time. */
+  /**
+   * The counterfactual twin's samples: the same recording with the finding toggled (without
+   * it when `withFinding`, with it otherwise); equal to `signalsMv` for Normal.
+   */
+  readonly twinSignalsMv: Readonly<Record<LeadName, Float32Array>>;
+  /** Every beat drawn with an R peak in [−1 s, duration + 1 s], sorted by time. */
   readonly beats: readonly Beat[];
-  /** 60 / mean sinus RR interval. */
+  /** 60 / mean RR of the sinus node's schedule (equal in both twins). */
   readonly heartRateBpm: number;
   /** The lead group carrying the infarct pattern (MI, HistoryMI), else null. */
   readonly leadGroup: LeadGroupName | null;
-  /** Short names of the abnormal findings drawn, e.g. `["pathological Q", "T inversion"]`. */
+  /** Short names of the class's findings, e.g. `["pathological Q", "T inversion"]`. */
   readonly findings: readonly string[];
-  /** ST-segment shift at J + 60 ms per lead in mV, before noise (0 where none was added). */
+  /** ST-segment shift at J + 60 ms per lead in mV as drawn, before noise (0 where none). */
   readonly stShiftMv: Readonly<Record<LeadName, number>>;
-  /** The traces that carry the class evidence, restricted to [0, duration]. */
+  /** Where `signalsMv` and `twinSignalsMv` differ, per lead, restricted to [0, duration]. */
   readonly evidence: readonly EvidenceSpan[];
 }
 
@@ -106,17 +154,36 @@ export interface SynthesizeOptions {
   sampleRateHz: number;
   /** Length of the recording; default 10 s, as on a standard report. */
   durationSeconds?: number;
+  /** Draw the class's finding (default true); false draws the counterfactual twin. */
+  withFinding?: boolean;
 }
 
-/** One Gaussian wave of a beat: time from the R peak, left/right widths and amplitude. */
-interface Wave {
+/** A Gaussian wave of a beat: time from the R peak, left/right widths and amplitude. */
+interface GaussianWave {
+  kind: "gaussian";
   centerSeconds: number;
   leftWidthSeconds: number;
   rightWidthSeconds: number;
   amplitudeMv: number;
-  /** True for ST and T: their timing follows QT, which stretches with √RR. */
+  /** True for T: its timing follows QT, which stretches with √RR. */
   stretchesWithRr: boolean;
 }
+
+/**
+ * A shift of the ST segment: rises over `rampSeconds` either side of the J point, holds, and
+ * returns to baseline between T onset and T peak (those two stretch with √RR, the J point —
+ * the end of the QRS — does not). Zero outside, so it changes nothing beyond that window.
+ */
+interface PlateauWave {
+  kind: "plateau";
+  jPointSeconds: number;
+  rampSeconds: number;
+  fallStartSeconds: number;
+  fallEndSeconds: number;
+  amplitudeMv: number;
+}
+
+type Wave = GaussianWave | PlateauWave;
 
 type WaveName = "P" | "Q" | "R" | "S" | "ST" | "T";
 type LeadWaves = Record<WaveName, Wave>;
@@ -146,6 +213,12 @@ const PVC_CHEST_PATTERNS: readonly (readonly number[])[] = [
   [1.0, 0.9, 0.7, 0.2, -0.4, -0.7],
 ];
 
+/** End of the QRS, from the R peak: where an ST shift starts. */
+const J_POINT_SECONDS = 0.05;
+
+/** Gaussians are drawn out to this many widths, and are exactly 0 beyond. */
+const GAUSSIAN_REACH = 4;
+
 const DEG = Math.PI / 180;
 
 function gaussianWave(
@@ -153,8 +226,9 @@ function gaussianWave(
   widthSeconds: number,
   amplitudeMv: number,
   stretchesWithRr = false,
-): Wave {
+): GaussianWave {
   return {
+    kind: "gaussian",
     centerSeconds,
     leftWidthSeconds: widthSeconds,
     rightWidthSeconds: widthSeconds,
@@ -185,6 +259,18 @@ function drawTiming(random: Random): Timing {
     tCenterAtOneSecond: randomBetween(random, 0.27, 0.32),
     tLeftWidth: randomBetween(random, 0.055, 0.075),
     tRightWidth: randomBetween(random, 0.035, 0.05),
+  };
+}
+
+/** The ST plateau of `amplitudeMv` for this image's timing: J point to T peak. */
+function stPlateau(timing: Timing, amplitudeMv: number): PlateauWave {
+  return {
+    kind: "plateau",
+    jPointSeconds: J_POINT_SECONDS,
+    rampSeconds: 0.012,
+    fallStartSeconds: timing.tCenterAtOneSecond - 2 * timing.tLeftWidth,
+    fallEndSeconds: timing.tCenterAtOneSecond,
+    amplitudeMv,
   };
 }
 
@@ -219,8 +305,9 @@ function sinusMorphology(random: Random, timing: Timing): Record<LeadName, LeadW
       Q: gaussianWave(-0.028, timing.qWidth, amplitude("Q")),
       R: gaussianWave(0, timing.rWidth, amplitude("R")),
       S: gaussianWave(0.028, timing.sWidth, amplitude("S")),
-      ST: gaussianWave(0.1, 0.07, 0, true),
+      ST: stPlateau(timing, 0),
       T: {
+        kind: "gaussian",
         centerSeconds: timing.tCenterAtOneSecond,
         leftWidthSeconds: timing.tLeftWidth,
         rightWidthSeconds: timing.tRightWidth,
@@ -255,15 +342,6 @@ function pvcMorphology(random: Random): Record<LeadName, Wave[]> {
   return morphology;
 }
 
-/** Time window, relative to the R peak, of a PVC's QRS (its two wide deflections). */
-function pvcQrsWindow(pvc: readonly Wave[]): [number, number] {
-  const [main, tail] = pvc;
-  return [
-    main.centerSeconds - 2.5 * main.leftWidthSeconds,
-    tail.centerSeconds + 2.5 * tail.rightWidthSeconds,
-  ];
-}
-
 /** R-peak times of a sinus rhythm covering [−1 s, duration + 1 s]. */
 function sinusBeatTimes(
   random: Random,
@@ -285,27 +363,77 @@ function sinusBeatTimes(
   return times;
 }
 
-/** Replaces 2–4 non-adjacent sinus beats inside the page with early ectopic beats. */
-function insertPvcs(random: Random, sinusTimes: number[], durationSeconds: number): Beat[] {
-  const beats: Beat[] = sinusTimes.map((rSeconds) => ({ rSeconds, kind: "sinus" }));
-  const candidates = beats
+/**
+ * Replaces 3–5 non-adjacent sinus beats inside the page with early ectopic beats; returns, per
+ * sinus beat index, the premature beat's R time where one replaces it.
+ */
+function choosePvcs(
+  random: Random,
+  sinusTimes: readonly number[],
+  durationSeconds: number,
+): Map<number, number> {
+  const candidates = sinusTimes
     .map((_, i) => i)
-    .filter((i) => i > 0 && i < beats.length - 1)
-    .filter((i) => beats[i].rSeconds > 0.6 && beats[i].rSeconds < durationSeconds - 0.6);
-  const wanted = Math.min(2 + randomInt(random, 3), Math.ceil(candidates.length / 2));
+    .filter((i) => i > 0 && i < sinusTimes.length - 1)
+    .filter((i) => sinusTimes[i] > 0.6 && sinusTimes[i] < durationSeconds - 0.6);
+  const wanted = Math.min(3 + randomInt(random, 3), Math.ceil(candidates.length / 2));
   const chosen = new Set<number>();
   for (let attempt = 0; chosen.size < wanted && attempt < 100; attempt++) {
     const i = candidates[randomInt(random, candidates.length)];
     if (!chosen.has(i - 1) && !chosen.has(i) && !chosen.has(i + 1)) chosen.add(i);
   }
-  // The early beat keeps the sinus node's schedule, so the next sinus beat falls where it
-  // would have anyway: a full compensatory pause.
-  for (const i of chosen) {
-    const previous = beats[i - 1].rSeconds;
-    const coupling = randomBetween(random, 0.5, 0.68);
-    beats[i] = { rSeconds: previous + coupling * (beats[i].rSeconds - previous), kind: "pvc" };
+  // The early beat leaves the sinus node's schedule alone, so the next sinus beat falls where
+  // it would have anyway: a full compensatory pause.
+  const pvcs = new Map<number, number>();
+  for (const i of [...chosen].sort((a, b) => a - b)) {
+    const previous = sinusTimes[i - 1];
+    const coupling = randomBetween(random, ...FINDING_RANGES.pvcCoupling);
+    pvcs.set(i, previous + coupling * (sinusTimes[i] - previous));
   }
-  return beats;
+  return pvcs;
+}
+
+/** Wave-shape factor at `dt` seconds from the R peak (1 at a Gaussian's peak or on a plateau). */
+function waveShape(wave: Wave, dt: number, stretch: number): number {
+  if (wave.kind === "gaussian") {
+    const center = wave.centerSeconds * (wave.stretchesWithRr ? stretch : 1);
+    const width = (dt < center ? wave.leftWidthSeconds : wave.rightWidthSeconds) *
+      (wave.stretchesWithRr ? stretch : 1);
+    const u = dt - center;
+    return Math.exp((-0.5 * u * u) / (width * width));
+  }
+  const [riseStart, riseEnd, fallStart, fallEnd] = plateauCorners(wave, stretch);
+  if (dt <= riseStart || dt >= fallEnd) return 0;
+  if (dt < riseEnd) {
+    return 0.5 - 0.5 * Math.cos((Math.PI * (dt - riseStart)) / (riseEnd - riseStart));
+  }
+  if (dt <= fallStart) return 1;
+  return 0.5 + 0.5 * Math.cos((Math.PI * (dt - fallStart)) / (fallEnd - fallStart));
+}
+
+/** Rise start and end, fall start and end of a plateau, seconds from the R peak. */
+function plateauCorners(wave: PlateauWave, stretch: number): [number, number, number, number] {
+  const riseEnd = wave.jPointSeconds + wave.rampSeconds;
+  const fallStart = Math.max(riseEnd, wave.fallStartSeconds * stretch);
+  return [
+    wave.jPointSeconds - wave.rampSeconds,
+    riseEnd,
+    fallStart,
+    Math.max(fallStart + wave.rampSeconds, wave.fallEndSeconds * stretch),
+  ];
+}
+
+/** The interval, seconds from the R peak, outside which `wave` is exactly 0. */
+function waveSupport(wave: Wave, stretch: number): [number, number] {
+  if (wave.kind === "plateau") {
+    const [riseStart, , , fallEnd] = plateauCorners(wave, stretch);
+    return [riseStart, fallEnd];
+  }
+  const s = wave.stretchesWithRr ? stretch : 1;
+  return [
+    (wave.centerSeconds - GAUSSIAN_REACH * wave.leftWidthSeconds) * s,
+    (wave.centerSeconds + GAUSSIAN_REACH * wave.rightWidthSeconds) * s,
+  ];
 }
 
 function addWave(
@@ -316,20 +444,18 @@ function addWave(
   sampleRateHz: number,
 ): void {
   if (wave.amplitudeMv === 0) return;
-  const stretch = wave.stretchesWithRr ? Math.sqrt(rrSeconds) : 1;
-  const center = rSeconds + wave.centerSeconds * stretch;
-  const left = wave.leftWidthSeconds * stretch, right = wave.rightWidthSeconds * stretch;
-  const first = Math.max(0, Math.ceil((center - 4 * left) * sampleRateHz));
-  const last = Math.min(out.length - 1, Math.floor((center + 4 * right) * sampleRateHz));
+  const stretch = Math.sqrt(rrSeconds);
+  const [from, to] = waveSupport(wave, stretch);
+  const first = Math.max(0, Math.ceil((rSeconds + from) * sampleRateHz));
+  const last = Math.min(out.length - 1, Math.floor((rSeconds + to) * sampleRateHz));
   for (let i = first; i <= last; i++) {
-    const dt = i / sampleRateHz - center;
-    const width = dt < 0 ? left : right;
-    out[i] += wave.amplitudeMv * Math.exp((-0.5 * dt * dt) / (width * width));
+    out[i] += wave.amplitudeMv * waveShape(wave, i / sampleRateHz - rSeconds, stretch);
   }
 }
 
 /** Baseline wander (slow sinusoids) plus band-limited measurement noise, in mV. */
-function addNoise(random: Random, out: Float32Array, sampleRateHz: number, noiseMv: number) {
+function noiseTrace(random: Random, sampleCount: number, sampleRateHz: number, noiseMv: number) {
+  const out = new Float32Array(sampleCount);
   const wander = Array.from({ length: 2 }, () => ({
     amplitudeMv: randomBetween(random, 0.01, 0.08),
     frequencyHz: randomBetween(random, 0.1, 0.45),
@@ -346,8 +472,9 @@ function addNoise(random: Random, out: Float32Array, sampleRateHz: number, noise
     for (const w of wander) {
       baseline += w.amplitudeMv * Math.sin(2 * Math.PI * w.frequencyHz * t + w.phase);
     }
-    out[i] += baseline + filtered;
+    out[i] = baseline + filtered;
   }
+  return out;
 }
 
 function pickLeadGroup(random: Random, weights: Record<LeadGroupName, number>): LeadGroupName {
@@ -359,15 +486,166 @@ function pickLeadGroup(random: Random, weights: Record<LeadGroupName, number>): 
   return "anterior";
 }
 
-/** Leads opposite each group, where an acute infarct shows mirror-image ST depression. */
-const RECIPROCAL_LEADS: Record<LeadGroupName, readonly LeadName[]> = {
-  anterior: ["III", "aVF"],
-  inferior: ["I", "aVL"],
-  lateral: ["III", "aVF"],
-};
+/** Waves of each lead placed at an R time, stretched by a sinus RR. */
+interface PlacedWaves {
+  rSeconds: number;
+  /** The sinus RR whose √ stretches ST and T: the schedule's, so a PVC moves no other beat. */
+  rrSeconds: number;
+  /** The beat these waves make; undefined for a sinus P alone, under a premature beat. */
+  beat?: Beat;
+  waves: (lead: LeadName) => readonly Wave[];
+}
+
+/** A class's finding: what it changes in the clean recording, and how it is named. */
+interface Finding {
+  leadGroup: LeadGroupName | null;
+  findings: string[];
+  /** The clean morphology with the finding's changes. */
+  morphology: Record<LeadName, LeadWaves>;
+  /** Sinus beat index → R time of the premature beat that replaces it. */
+  pvcs: Map<number, number>;
+}
+
+function copyMorphology(morphology: Record<LeadName, LeadWaves>): Record<LeadName, LeadWaves> {
+  return Object.fromEntries(
+    LEADS.map((lead) => [lead, structuredClone(morphology[lead])]),
+  ) as Record<LeadName, LeadWaves>;
+}
+
+/** Draws `className`'s finding from `random` (a stream nothing else reads). */
+function drawFinding(
+  className: SynthClass,
+  random: Random,
+  clean: Record<LeadName, LeadWaves>,
+  timing: Timing,
+  sinusTimes: readonly number[],
+  durationSeconds: number,
+): Finding {
+  const morphology = copyMorphology(clean);
+  const finding: Finding = { leadGroup: null, findings: [], morphology, pvcs: new Map() };
+  if (className === "MI") {
+    const group = pickLeadGroup(random, { anterior: 0.45, inferior: 0.4, lateral: 0.15 });
+    finding.leadGroup = group;
+    finding.findings.push("ST elevation");
+    for (const lead of LEAD_GROUPS[group]) {
+      // The current of injury lifts the segment from the J point; the T wave rides on it and
+      // grows tall and broad (hyperacute).
+      const elevationMv = randomBetween(random, ...FINDING_RANGES.stElevationMv);
+      const waves = morphology[lead];
+      waves.ST = stPlateau(timing, elevationMv);
+      waves.T.amplitudeMv = Math.max(waves.T.amplitudeMv, 0.1) +
+        FINDING_RANGES.hyperacuteTOfSt * elevationMv;
+    }
+  } else if (className === "HistoryMI") {
+    const group = pickLeadGroup(random, { anterior: 0.4, inferior: 0.4, lateral: 0.2 });
+    finding.leadGroup = group;
+    finding.findings.push("pathological Q", "T inversion");
+    const qWidth = randomBetween(random, ...FINDING_RANGES.qWidthSeconds);
+    for (const lead of LEAD_GROUPS[group]) {
+      const waves = morphology[lead];
+      const qDepthMv = Math.max(
+        FINDING_RANGES.qMinDepthMv,
+        Math.abs(waves.R.amplitudeMv) * randomBetween(random, ...FINDING_RANGES.qDepthOfR),
+      );
+      waves.Q = gaussianWave(-0.032, qWidth, -qDepthMv);
+      // Lost R height and a shallower S turn the complex into a Qr or QS shape.
+      waves.R.amplitudeMv *= randomBetween(random, 0.2, 0.5);
+      waves.S.amplitudeMv *= 0.5;
+      // Post-infarct T waves are symmetric and inverted.
+      const width = randomBetween(random, 0.05, 0.065);
+      waves.T = {
+        ...(waves.T as GaussianWave),
+        leftWidthSeconds: width,
+        rightWidthSeconds: width,
+        amplitudeMv: -randomBetween(random, ...FINDING_RANGES.tInversionMv),
+      };
+    }
+  } else if (className === "Abnormal") {
+    finding.findings.push("premature ventricular beats");
+    finding.pvcs = choosePvcs(random, sinusTimes, durationSeconds);
+  }
+  return finding;
+}
+
+/** The beats of a recording: sinus beats, or a premature beat plus the sinus P on schedule. */
+function placeBeats(
+  sinusTimes: readonly number[],
+  meanRrSeconds: number,
+  morphology: Record<LeadName, LeadWaves>,
+  pvcs: ReadonlyMap<number, number>,
+  pvc: Record<LeadName, Wave[]>,
+): PlacedWaves[] {
+  const placed: PlacedWaves[] = [];
+  sinusTimes.forEach((rSeconds, i) => {
+    const rrSeconds = i > 0 ? rSeconds - sinusTimes[i - 1] : meanRrSeconds;
+    const pvcSeconds = pvcs.get(i);
+    if (pvcSeconds === undefined) {
+      const beat: Beat = { rSeconds, kind: "sinus" };
+      placed.push({ rSeconds, rrSeconds, beat, waves: (lead) => Object.values(morphology[lead]) });
+      return;
+    }
+    const beat: Beat = { rSeconds: pvcSeconds, kind: "pvc" };
+    placed.push({ rSeconds: pvcSeconds, rrSeconds, beat, waves: (lead) => pvc[lead] });
+    // The sinus node fires on schedule; its P wave is drawn, usually hidden in the ST-T.
+    placed.push({ rSeconds, rrSeconds, waves: (lead) => [morphology[lead].P] });
+  });
+  return placed;
+}
+
+/** Every lead's clean signal (no noise) of `beats`. */
+function drawSignals(
+  placed: readonly PlacedWaves[],
+  sampleCount: number,
+  sampleRateHz: number,
+): Record<LeadName, Float32Array> {
+  const signals = {} as Record<LeadName, Float32Array>;
+  for (const lead of LEADS) {
+    const out = new Float32Array(sampleCount);
+    for (const { rSeconds, rrSeconds, waves } of placed) {
+      for (const wave of waves(lead)) addWave(out, wave, rSeconds, rrSeconds, sampleRateHz);
+    }
+    signals[lead] = out;
+  }
+  return signals;
+}
 
 /**
- * Synthesises a 10 s 12-lead recording of class `className`.
+ * The spans of `lead` where `a` and `b` differ by more than {@link EVIDENCE_THRESHOLD_MV}, one
+ * sample wider on each side (a changed sample moves the two trace segments that meet at it).
+ */
+function differingSpans(
+  lead: LeadName,
+  a: Float32Array,
+  b: Float32Array,
+  sampleRateHz: number,
+): EvidenceSpan[] {
+  const spans: EvidenceSpan[] = [];
+  const gap = Math.round(EVIDENCE_GAP_SECONDS * sampleRateHz);
+  let first = -1, last = -1;
+  const close = () => {
+    if (first < 0) return;
+    spans.push({
+      lead,
+      startSeconds: Math.max(0, first - 1) / sampleRateHz,
+      endSeconds: Math.min(a.length - 1, last + 1) / sampleRateHz,
+    });
+  };
+  for (let i = 0; i < a.length; i++) {
+    if (Math.abs(a[i] - b[i]) <= EVIDENCE_THRESHOLD_MV) continue;
+    if (first >= 0 && i - last > gap) {
+      close();
+      first = -1;
+    }
+    if (first < 0) first = i;
+    last = i;
+  }
+  close();
+  return spans;
+}
+
+/**
+ * Synthesises a 10 s 12-lead recording of class `className`, with its finding or (with
+ * `withFinding: false`) as its counterfactual twin from the same draws.
  *
  * @example
  * ```ts
@@ -377,6 +655,11 @@ const RECIPROCAL_LEADS: Record<LeadGroupName, readonly LeadName[]> = {
  * const ecg = synthesizeRecording("MI", new SeededRandom(3), { sampleRateHz: 250 });
  * assert(ecg.signalsMv.V2.length === 2500 && ecg.leadGroup !== null);
  * assert(ecg.evidence.length > 0);
+ * const twin = synthesizeRecording("MI", new SeededRandom(3), {
+ *   sampleRateHz: 250,
+ *   withFinding: false,
+ * });
+ * assert(twin.signalsMv.V2.every((v, i) => v === ecg.twinSignalsMv.V2[i]));
  * ```
  */
 export function synthesizeRecording(
@@ -386,161 +669,61 @@ export function synthesizeRecording(
 ): EcgRecording {
   const { sampleRateHz } = options;
   const durationSeconds = options.durationSeconds ?? 10;
+  const withFinding = options.withFinding ?? true;
   const rhythmRandom = random.fork("rhythm");
   const shapeRandom = random.fork("morphology");
-  const classRandom = random.fork("class");
 
-  const heartRateRange: Record<SynthClass, [number, number]> = {
-    Normal: [58, 98],
-    MI: [55, 110],
-    HistoryMI: [52, 95],
-    Abnormal: [60, 105],
-  };
-  const [lowBpm, highBpm] = heartRateRange[className];
-  const meanRrSeconds = 60 / randomBetween(rhythmRandom, lowBpm, highBpm);
-  const variability = className === "Abnormal"
-    ? randomBetween(rhythmRandom, 0.05, 0.1)
-    : randomBetween(rhythmRandom, 0.01, 0.025);
+  const meanRrSeconds = 60 / randomBetween(rhythmRandom, ...HEART_RATE_RANGE_BPM);
+  const variability = randomBetween(rhythmRandom, 0.01, 0.025);
   const sinusTimes = sinusBeatTimes(rhythmRandom, meanRrSeconds, variability, durationSeconds);
-  const beats = className === "Abnormal"
-    ? insertPvcs(rhythmRandom, sinusTimes, durationSeconds)
-    : sinusTimes.map((rSeconds): Beat => ({ rSeconds, kind: "sinus" }));
-
   const timing = drawTiming(shapeRandom);
-  const morphology = sinusMorphology(shapeRandom, timing);
+  const clean = sinusMorphology(shapeRandom, timing);
   const pvc = pvcMorphology(shapeRandom);
-
-  const stShiftMv = Object.fromEntries(LEADS.map((lead) => [lead, 0])) as Record<
-    LeadName,
-    number
-  >;
-  const findings: string[] = [];
-  const evidenceLeads: { lead: LeadName; window: (rrSeconds: number) => [number, number] }[] = [];
-  let leadGroup: LeadGroupName | null = null;
-
-  if (className === "MI") {
-    leadGroup = pickLeadGroup(classRandom, { anterior: 0.45, inferior: 0.4, lateral: 0.15 });
-    findings.push("ST elevation");
-    for (const lead of LEAD_GROUPS[leadGroup]) {
-      const waves = morphology[lead];
-      const elevationMv = randomBetween(classRandom, 0.25, 0.5);
-      waves.ST.amplitudeMv = elevationMv;
-      // Hyperacute T and a shrinking S come with the current of injury.
-      waves.T.amplitudeMv = Math.max(waves.T.amplitudeMv, 0.1) + 0.5 * elevationMv;
-      waves.S.amplitudeMv *= 0.5;
-      evidenceLeads.push({
-        lead,
-        // J point to T onset, where the elevated segment runs.
-        window: (rr) => [
-          0.04,
-          Math.max(0.14, (timing.tCenterAtOneSecond - timing.tLeftWidth) * Math.sqrt(rr)),
-        ],
-      });
-    }
-    for (const lead of RECIPROCAL_LEADS[leadGroup]) {
-      morphology[lead].ST.amplitudeMv = -randomBetween(classRandom, 0.05, 0.12);
-    }
-    for (const lead of LEADS) {
-      const st = morphology[lead].ST;
-      // ST is a Gaussian at 0.1 s × √RR; J + 60 ms sits near its peak.
-      const dt = 0.1 - st.centerSeconds * Math.sqrt(meanRrSeconds);
-      stShiftMv[lead] = st.amplitudeMv * Math.exp((-0.5 * dt * dt) / (st.leftWidthSeconds ** 2));
-    }
-  } else if (className === "HistoryMI") {
-    leadGroup = pickLeadGroup(classRandom, { anterior: 0.4, inferior: 0.4, lateral: 0.2 });
-    const u = classRandom.uniform();
-    const withQ = u < 0.75, withT = u >= 0.4;
-    if (withQ) findings.push("pathological Q");
-    if (withT) findings.push("T inversion");
-    const qWidth = randomBetween(classRandom, 0.013, 0.018);
-    const qCenter = -0.032;
-    for (const lead of LEAD_GROUPS[leadGroup]) {
-      const waves = morphology[lead];
-      if (withQ) {
-        const rMv = Math.abs(waves.R.amplitudeMv);
-        waves.Q = gaussianWave(
-          qCenter,
-          qWidth,
-          -Math.max(0.3, rMv * randomBetween(classRandom, 0.45, 0.8)),
-        );
-        // Lost R height and a shallower S turn the complex into a Qr or QS shape.
-        waves.R.amplitudeMv *= randomBetween(classRandom, 0.2, 0.5);
-        waves.S.amplitudeMv *= 0.5;
-        evidenceLeads.push({ lead, window: () => [qCenter - 2.2 * qWidth, qCenter + qWidth] });
-      }
-      if (withT) {
-        // Post-infarct T waves are symmetric and inverted.
-        const width = randomBetween(classRandom, 0.05, 0.065);
-        waves.T = {
-          ...waves.T,
-          leftWidthSeconds: width,
-          rightWidthSeconds: width,
-          amplitudeMv: -randomBetween(classRandom, 0.18, 0.4),
-        };
-        evidenceLeads.push({
-          lead,
-          window: (rr) => {
-            const center = timing.tCenterAtOneSecond * Math.sqrt(rr);
-            return [center - 2 * width * Math.sqrt(rr), center + 2 * width * Math.sqrt(rr)];
-          },
-        });
-      }
-    }
-  } else if (className === "Abnormal") {
-    findings.push("premature ventricular beats");
-  } else {
-    evidenceLeads.push({ lead: "II", window: () => [-0.05, 0.05] });
-  }
+  const finding = drawFinding(
+    className,
+    random.fork("class"),
+    clean,
+    timing,
+    sinusTimes,
+    durationSeconds,
+  );
 
   const sampleCount = Math.round(durationSeconds * sampleRateHz);
-  const signalsMv = {} as Record<LeadName, Float32Array>;
+  const withBeats = placeBeats(sinusTimes, meanRrSeconds, finding.morphology, finding.pvcs, pvc);
+  const withoutBeats = placeBeats(sinusTimes, meanRrSeconds, clean, new Map(), pvc);
+  const withSignals = drawSignals(withBeats, sampleCount, sampleRateHz);
+  const withoutSignals = drawSignals(withoutBeats, sampleCount, sampleRateHz);
+
   const noiseMv = randomBetween(random.fork("noise-level"), 0.006, 0.02);
+  const evidence: EvidenceSpan[] = [];
   for (const lead of LEADS) {
-    const out = new Float32Array(sampleCount);
-    beats.forEach((beat, i) => {
-      const rr = i > 0 ? beat.rSeconds - beats[i - 1].rSeconds : meanRrSeconds;
-      const waves = beat.kind === "pvc" ? pvc[lead] : Object.values(morphology[lead]);
-      for (const wave of waves) addWave(out, wave, beat.rSeconds, rr, sampleRateHz);
-    });
-    addNoise(random.fork(`noise/${lead}`), out, sampleRateHz, noiseMv);
-    signalsMv[lead] = out;
+    evidence.push(...differingSpans(lead, withSignals[lead], withoutSignals[lead], sampleRateHz));
+    const noise = noiseTrace(random.fork(`noise/${lead}`), sampleCount, sampleRateHz, noiseMv);
+    for (let i = 0; i < sampleCount; i++) {
+      withSignals[lead][i] += noise[i];
+      withoutSignals[lead][i] += noise[i];
+    }
   }
 
-  const evidence: EvidenceSpan[] = [];
-  const clip = (lead: LeadName, start: number, end: number) => {
-    const startSeconds = Math.max(0, start), endSeconds = Math.min(durationSeconds, end);
-    if (endSeconds > startSeconds) evidence.push({ lead, startSeconds, endSeconds });
-  };
-  beats.forEach((beat, i) => {
-    const rr = i > 0 ? beat.rSeconds - beats[i - 1].rSeconds : meanRrSeconds;
-    if (beat.kind === "pvc") {
-      const [start, end] = pvcQrsWindow(pvc.I);
-      for (const lead of LEADS) clip(lead, beat.rSeconds + start, beat.rSeconds + end);
-    } else {
-      for (const { lead, window } of evidenceLeads) {
-        const [start, end] = window(rr);
-        clip(lead, beat.rSeconds + start, beat.rSeconds + end);
-      }
-    }
-  });
-
-  const sinusRrs = beats.flatMap((b, i) =>
-    i > 0 && b.kind === "sinus" && beats[i - 1].kind === "sinus"
-      ? [b.rSeconds - beats[i - 1].rSeconds]
-      : []
-  );
-  const meanSinusRr = sinusRrs.length === 0
-    ? meanRrSeconds
-    : sinusRrs.reduce((a, b) => a + b, 0) / sinusRrs.length;
+  const drawn = withFinding ? finding.morphology : clean;
+  const stShiftMv = Object.fromEntries(LEADS.map((lead) => {
+    const st = drawn[lead].ST;
+    // J + 60 ms, on a beat at the mean rate.
+    const dt = J_POINT_SECONDS + 0.06;
+    return [lead, st.amplitudeMv * waveShape(st, dt, Math.sqrt(meanRrSeconds))];
+  })) as Record<LeadName, number>;
+  const sinusRrs = sinusTimes.slice(1).map((t, i) => t - sinusTimes[i]);
   return {
     className,
+    withFinding,
     sampleRateHz,
     durationSeconds,
-    signalsMv,
-    beats,
-    heartRateBpm: 60 / meanSinusRr,
-    leadGroup,
-    findings,
+    signalsMv: withFinding ? withSignals : withoutSignals,
+    twinSignalsMv: withFinding ? withoutSignals : withSignals,
+    beats: (withFinding ? withBeats : withoutBeats).flatMap(({ beat }) => beat ? [beat] : []),
+    heartRateBpm: 60 / (sinusRrs.reduce((a, b) => a + b, 0) / sinusRrs.length),
+    leadGroup: finding.leadGroup,
+    findings: finding.findings,
     stShiftMv,
     evidence,
   };

@@ -6,10 +6,13 @@
  * a lead II rhythm strip and a footer with recorder settings and heart rate. It is drawn
  * slightly rotated and shifted, as a sheet lies on a scanner.
  *
- * The mask is 255 on the trace pixels that carry the class evidence (see
- * {@link synthesizeRecording} for what that is per class) and 0 elsewhere. It is drawn from
- * the same geometry as the ink, so every mask pixel is a pixel where the trace covers at
- * least half the pixel.
+ * The mask marks evidence regions: for every evidence span (where the recording and its
+ * counterfactual twin differ, see {@link synthesizeRecording}) and every panel that shows it,
+ * the box from the span's start to its end and from the lowest to the highest point either twin's
+ * trace reaches there, widened by half the stroke and {@link MASK_MARGIN_MM} on every side,
+ * tilted with the page. So the page drawn without the finding differs from this one only inside
+ * the mask. A Normal report has no finding and an empty mask. `traceMask` keeps the finer
+ * trace-level mask: the evidence spans' trace pixels (coverage at least one half).
  *
  * @module
  */
@@ -18,9 +21,9 @@ import type { GrayImage, RgbaImage } from "../image.ts";
 import { CAP_HEIGHT_CELLS, textRuns, textWidthCells } from "./bitmap_font.ts";
 import {
   type EcgRecording,
-  LEAD_GROUPS,
   type LeadGroupName,
   type LeadName,
+  LEADS,
   type SynthClass,
   synthesizeRecording,
 } from "./beat_model.ts";
@@ -48,10 +51,23 @@ import {
   TRACE_START_MM,
 } from "./report_layout.ts";
 
+/**
+ * Margin of the evidence boxes beyond the trace's stroke, in page mm (2.5 mm is 100 ms and 0.25 mV
+ * at the standard settings; 5.7 px at 640 px). The rendered pages differ only inside the boxes
+ * whatever the margin; JPEG's 8 x 8 blocks spread some of the difference round a changed trace,
+ * and 2.5 mm keeps at least 99 % of the written images' difference inside (tests/synth_test.ts).
+ */
+export const MASK_MARGIN_MM = 2.5;
+
 /** Options of {@link renderSyntheticReport}. */
 export interface RenderReportOptions {
   /** Image width; default 640 px. The height follows the real scans' aspect ratio. */
   widthPx?: number;
+  /**
+   * Draw the class's finding (default true); false draws the counterfactual twin, the same page
+   * from the same draws without the finding (its mask is the original's).
+   */
+  withFinding?: boolean;
 }
 
 /** What was drawn on one report, JSON-ready for `synthetic.json`. */
@@ -66,9 +82,12 @@ export interface ReportMeta {
   readonly heartRateBpm: number;
   /** Infarct lead group (MI, HistoryMI), else null. */
   readonly leadGroup: LeadGroupName | null;
-  /** The leads of `leadGroup`, else empty. */
+  /**
+   * The leads whose traces carry evidence (mask boxes): `leadGroup`'s for MI and HistoryMI, all
+   * 12 for Abnormal, none for Normal.
+   */
   readonly affectedLeads: readonly LeadName[];
-  /** Abnormal findings drawn, e.g. `"ST elevation"`; empty for Normal. */
+  /** The class's findings, e.g. `"ST elevation"`; empty for Normal. */
   readonly findings: readonly string[];
   /** Beats with an R peak on the 10 s page. */
   readonly beatCount: number;
@@ -92,8 +111,10 @@ export interface ReportMeta {
 export interface SyntheticReport {
   /** The page, opaque RGBA, before JPEG encoding. */
   readonly image: RgbaImage;
-  /** 255 on evidence trace pixels, 0 elsewhere; same size as `image`. */
+  /** 255 in the evidence regions, 0 elsewhere (all 0 for Normal); same size as `image`. */
   readonly mask: GrayImage;
+  /** 255 on the evidence spans' trace pixels, 0 elsewhere; inside `mask`. */
+  readonly traceMask: GrayImage;
   /** What was drawn. */
   readonly meta: ReportMeta;
   /** The signals and evidence spans the traces were drawn from. */
@@ -177,6 +198,54 @@ function strokeTrace(
     );
   }
   if (points.length > 0) strokePageLine(canvas, page, points, widthPx);
+}
+
+/** Lowest and highest value of either twin's `lead` between the samples at `start` and `end` s. */
+function excursionMv(
+  recording: EcgRecording,
+  lead: LeadName,
+  startSeconds: number,
+  endSeconds: number,
+): [lowMv: number, highMv: number] {
+  const rate = recording.sampleRateHz;
+  const first = Math.max(0, Math.floor(startSeconds * rate));
+  const last = Math.min(recording.signalsMv[lead].length - 1, Math.ceil(endSeconds * rate));
+  let low = Infinity, high = -Infinity;
+  for (const signal of [recording.signalsMv[lead], recording.twinSignalsMv[lead]]) {
+    for (let i = first; i <= last; i++) {
+      if (signal[i] < low) low = signal[i];
+      if (signal[i] > high) high = signal[i];
+    }
+  }
+  return [low, high];
+}
+
+/**
+ * Fills the evidence box of `panel`'s lead between `startSeconds` and `endSeconds`: the span's
+ * time and either twin's excursion, widened by half the stroke and {@link MASK_MARGIN_MM}.
+ */
+function fillEvidenceBox(
+  canvas: CoverageCanvas,
+  page: PageTransform,
+  panel: Panel,
+  recording: EcgRecording,
+  startSeconds: number,
+  endSeconds: number,
+  traceWidthPx: number,
+): void {
+  const [lowMv, highMv] = excursionMv(recording, panel.lead, startSeconds, endSeconds);
+  const marginMm = MASK_MARGIN_MM + traceWidthPx / page.pxPerMm / 2;
+  const x = (t: number) => panel.xMm + (t - panel.startSeconds) * MM_PER_SECOND;
+  const topMm = panel.baselineMm - highMv * MM_PER_MV - marginMm;
+  const bottomMm = panel.baselineMm - lowMv * MM_PER_MV + marginMm;
+  const middleMm = (topMm + bottomMm) / 2;
+  drawRule(
+    canvas,
+    page,
+    [x(startSeconds) - marginMm, middleMm],
+    [x(endSeconds) + marginMm, middleMm],
+    bottomMm - topMm,
+  );
 }
 
 /** Grid colours: the 1 mm lines, the 5 mm lines and the box border, each at full coverage. */
@@ -376,6 +445,7 @@ export function renderSyntheticReport(
   options: RenderReportOptions = {},
 ): SyntheticReport {
   const widthPx = options.widthPx ?? 640;
+  const withFinding = options.withFinding ?? true;
   const heightPx = reportHeightPx(widthPx);
   const pageRandom = random.fork("page");
   const rotationDeg = randomBetween(pageRandom, -1, 1);
@@ -398,12 +468,16 @@ export function renderSyntheticReport(
 
   // At least two samples per pixel of trace, so the steep QRS edges stay smooth.
   const sampleRateHz = Math.max(250, Math.ceil(2 * MM_PER_SECOND * page.pxPerMm));
-  const recording = synthesizeRecording(className, random.fork("signal"), { sampleRateHz });
+  const recording = synthesizeRecording(className, random.fork("signal"), {
+    sampleRateHz,
+    withFinding,
+  });
 
   const image = filledImage(widthPx, heightPx, paper);
   paintGrid(image, page, gridInks);
   const ink = new CoverageCanvas(widthPx, heightPx);
-  const evidence = new CoverageCanvas(widthPx, heightPx);
+  const regions = new CoverageCanvas(widthPx, heightPx);
+  const traces = new CoverageCanvas(widthPx, heightPx);
   drawHeaderAndFooter(ink, page, random.fork("header"), recording.heartRateBpm);
   drawLeadFurniture(ink, page, traceWidthPx);
   const panels = reportPanels();
@@ -415,17 +489,20 @@ export function renderSyntheticReport(
       if (panel.lead !== span.lead) continue;
       const start = Math.max(span.startSeconds, panel.startSeconds);
       const end = Math.min(span.endSeconds, panel.endSeconds);
-      if (end > start) strokeTrace(evidence, page, panel, recording, start, end, traceWidthPx);
+      if (end <= start) continue;
+      strokeTrace(traces, page, panel, recording, start, end, traceWidthPx);
+      fillEvidenceBox(regions, page, panel, recording, start, end, traceWidthPx);
     }
   }
   compositeInk(image, ink, [inkLevel, inkLevel, inkLevel]);
-  const mask = thresholdMask(evidence, 0.5);
+  const mask = thresholdMask(regions, 0.5);
   let maskPixels = 0;
   for (const value of mask.data) if (value !== 0) maskPixels++;
 
   return {
     image,
     mask,
+    traceMask: thresholdMask(traces, 0.5),
     recording,
     meta: {
       className,
@@ -433,7 +510,7 @@ export function renderSyntheticReport(
       heightPx,
       heartRateBpm: Math.round(recording.heartRateBpm),
       leadGroup: recording.leadGroup,
-      affectedLeads: recording.leadGroup === null ? [] : LEAD_GROUPS[recording.leadGroup],
+      affectedLeads: LEADS.filter((lead) => recording.evidence.some((span) => span.lead === lead)),
       findings: recording.findings,
       beatCount:
         recording.beats.filter((b) => b.rSeconds >= 0 && b.rSeconds < recording.durationSeconds)

@@ -8,7 +8,8 @@
  *   MI → `MI`, Normal → `Normal`; n runs 1..perClass over the class, train first, then
  *   val, then test.
  * - `masks/{train,val,test}/<Class>/<Prefix>(<n>).png`: 8-bit gray, same size as the image,
- *   255 on the trace pixels that carry the class evidence.
+ *   255 in the evidence regions: the page drawn without its finding differs from the image only
+ *   there (see `renderSyntheticReport`). All 0 for Normal, which has no finding.
  * - `synthetic.json`: generator version, seed, sizes, split rule, mask rule per class and
  *   per-image metadata.
  *
@@ -23,11 +24,11 @@ import { SeededRandom } from "../../core/random.ts";
 import type { GrayImage, RgbaImage } from "../image.ts";
 import { DEFAULT_SPLIT_FRACTIONS, type Split, splitCounts, SPLITS } from "../stratified_split.ts";
 import { SYNTH_CLASSES, type SynthClass } from "./beat_model.ts";
-import { renderSyntheticReport, type ReportMeta } from "./render_report.ts";
+import { MASK_MARGIN_MM, renderSyntheticReport, type ReportMeta } from "./render_report.ts";
 import { reportHeightPx } from "./report_layout.ts";
 
 /** Bumped whenever the same seed would give different bytes. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** File-name prefix per class, as in the real data set. */
 export const FILE_PREFIXES: Readonly<Record<SynthClass, string>> = {
@@ -37,12 +38,18 @@ export const FILE_PREFIXES: Readonly<Record<SynthClass, string>> = {
   Normal: "Normal",
 };
 
-/** What each class's mask marks; also written to `synthetic.json`. */
+/**
+ * What each class's mask marks; also written to `synthetic.json`. Every box spans the trace's
+ * excursion in both twins, widened by `MASK_MARGIN_MM` beyond the stroke.
+ */
 export const MASK_RULES: Readonly<Record<SynthClass, string>> = {
-  Abnormal: "QRS complexes of the premature ventricular beats, in every lead and the rhythm strip",
-  HistoryMI: "pathological Q waves and/or inverted T waves in the affected lead group",
-  MI: "ST segments (J point to T onset) of the leads with ST elevation",
-  Normal: "QRS complexes of lead II (its panel and the rhythm strip)",
+  Abnormal: "boxes from each premature beat's onset to the end of its T wave or of the replaced " +
+    "sinus beat's, in every lead panel and the rhythm strip",
+  HistoryMI: "boxes round the QRS complexes (pathological Q waves) and the T waves (inverted) in " +
+    "the affected lead group's panels (and the rhythm strip for an inferior group)",
+  MI: "boxes from the J point to the end of the T wave of every beat in the affected lead " +
+    "group's panels (and the rhythm strip for an inferior group): elevated ST, hyperacute T",
+  Normal: "empty: no finding, so the localisation metrics score Normal images NaN (empty mask)",
 };
 
 /** Options of {@link writeSyntheticDataset}. */
@@ -75,6 +82,53 @@ export interface SyntheticImageRecord extends ReportMeta {
   readonly mask: string;
   /** The split the image belongs to. */
   readonly split: Split;
+}
+
+/** One image of the data set: where it goes and the random stream it is drawn from. */
+export interface SyntheticImagePlan {
+  /** The split the image belongs to. */
+  readonly split: Split;
+  /** The class drawn. */
+  readonly className: SynthClass;
+  /** File stem, e.g. `MI(3)`: the number runs 1..perClass over the class, train first. */
+  readonly stem: string;
+  /** The image's own stream, `root.fork("<split>/<Class>/<n>")`. */
+  readonly random: SeededRandom;
+}
+
+/**
+ * Every image of a data set of `perClass` images per class from `seed`, in writing order (class
+ * by class, train then val then test). Render one with
+ * `renderSyntheticReport(plan.className, plan.random)`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { syntheticImagePlan } from "./synthetic_dataset.ts";
+ * const plan = syntheticImagePlan(3, 1);
+ * assert(plan.length === 12 && plan[0].stem === "HB(1)" && plan[2].split === "test");
+ * ```
+ */
+export function syntheticImagePlan(perClass: number, seed: number): SyntheticImagePlan[] {
+  if (!Number.isInteger(perClass) || perClass < 1) {
+    throw new RangeError(`syntheticImagePlan: perClass must be a positive integer`);
+  }
+  const root = new SeededRandom(seed);
+  const countsPerSplit = splitCounts(perClass, DEFAULT_SPLIT_FRACTIONS);
+  return SYNTH_CLASSES.flatMap((className) => {
+    let index = 0;
+    return SPLITS.flatMap((split) =>
+      Array.from({ length: countsPerSplit[split] }, () => {
+        index++;
+        return {
+          split,
+          className,
+          stem: `${FILE_PREFIXES[className]}(${index})`,
+          random: root.fork(`${split}/${className}/${index}`),
+        };
+      })
+    );
+  });
 }
 
 /**
@@ -135,40 +189,23 @@ export async function writeSyntheticDataset(
 ): Promise<SyntheticDatasetSummary> {
   const { outDir, perClass, seed } = options;
   const widthPx = options.widthPx ?? 640;
-  if (!Number.isInteger(perClass) || perClass < 1) {
-    throw new RangeError(`writeSyntheticDataset: perClass must be a positive integer`);
-  }
-  const root = new SeededRandom(seed);
-  const countsPerSplit = splitCounts(perClass, DEFAULT_SPLIT_FRACTIONS);
+  const plan = syntheticImagePlan(perClass, seed);
   const counts = Object.fromEntries(
     SPLITS.map((split) => [split, Object.fromEntries(SYNTH_CLASSES.map((c) => [c, 0]))]),
   ) as Record<Split, Record<string, number>>;
   const images: SyntheticImageRecord[] = [];
-  const total = perClass * SYNTH_CLASSES.length;
-
-  for (const className of SYNTH_CLASSES) {
-    let index = 0;
-    for (const split of SPLITS) {
-      for (let k = 0; k < countsPerSplit[split]; k++) {
-        index++;
-        const stem = `${FILE_PREFIXES[className]}(${index})`;
-        const report = renderSyntheticReport(
-          className,
-          root.fork(`${split}/${className}/${index}`),
-          { widthPx },
-        );
-        const file = `${split}/${className}/${stem}.jpg`;
-        const mask = `masks/${split}/${className}/${stem}.png`;
-        await writeFileAtomic(
-          `${outDir}/${file}`,
-          encodeReportJpeg(report.image, report.meta.jpegQuality),
-        );
-        await writeFileAtomic(`${outDir}/${mask}`, encodeMaskPng(report.mask));
-        images.push({ file, mask, split, ...report.meta });
-        counts[split][className]++;
-        options.onImage?.(images.length, total);
-      }
-    }
+  for (const { split, className, stem, random } of plan) {
+    const report = renderSyntheticReport(className, random, { widthPx });
+    const file = `${split}/${className}/${stem}.jpg`;
+    const mask = `masks/${split}/${className}/${stem}.png`;
+    await writeFileAtomic(
+      `${outDir}/${file}`,
+      encodeReportJpeg(report.image, report.meta.jpegQuality),
+    );
+    await writeFileAtomic(`${outDir}/${mask}`, encodeMaskPng(report.mask));
+    images.push({ file, mask, split, ...report.meta });
+    counts[split][className]++;
+    options.onImage?.(images.length, plan.length);
   }
 
   const description = {
@@ -182,6 +219,7 @@ export async function writeSyntheticDataset(
       "per class 70/15/15, largest-remainder rounding (at least 1 per split from 3 images); " +
       "file numbers run over the class, train first",
     maskRules: MASK_RULES,
+    maskMarginMm: MASK_MARGIN_MM,
     counts,
     images,
   };
