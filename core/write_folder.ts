@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "./errors.ts";
-import { realPathOfNew } from "./fs.ts";
+import { realPathOfNew, statOrUndefined } from "./fs.ts";
 import { isInsideFolder } from "./paths.ts";
 
 /** The folders of the project's checkout that stages may write: results and data sets. */
@@ -34,12 +34,23 @@ async function realOrAbsolute(path: string): Promise<string> {
   }
 }
 
+/** The deepest folder or file on `path`'s way up that exists (`path` itself where it does). */
+async function nearestExisting(path: string): Promise<string> {
+  let existing = path;
+  while ((await statOrUndefined(existing)) === undefined && dirname(existing) !== existing) {
+    existing = dirname(existing);
+  }
+  return existing;
+}
+
 /**
  * Checks the folder `path` a stage is about to write, given by `flag` (e.g. `--out`):
  *
  * - when its name places it inside the working folder, symbolic links may not lead it out;
  * - inside the project's own checkout it must lie under one of {@link WRITABLE_FOLDERS}, never in
- *   the source (`data/` holds the loader's code, not data sets).
+ *   a folder of the source (`data/` holds the loader's code, not data sets). A new folder at the
+ *   checkout's top is no source: writing there meets Deno's own permission error, which the
+ *   stages' `--allow-write=outputs` raises first (least privilege is the outer wall).
  *
  * A folder named outside both is the user's explicit choice and passes.
  *
@@ -68,7 +79,8 @@ export async function checkWriteFolder(flag: string, path: string): Promise<void
   }
   if (
     CHECKOUT !== undefined && isInsideFolder(real, CHECKOUT) &&
-    !WRITABLE_FOLDERS.some((folder) => isInsideFolder(real, join(CHECKOUT, folder)))
+    !WRITABLE_FOLDERS.some((folder) => isInsideFolder(real, join(CHECKOUT, folder))) &&
+    resolve(await nearestExisting(real)) !== resolve(CHECKOUT)
   ) {
     throw new InputError(
       `${flag} ${path}: ${relative(CHECKOUT, real) || "."} is in the project's source tree, ` +
