@@ -59,7 +59,7 @@ export * from "./evaluation/classification_metrics.ts";
 export * from "./evaluation/confusion_matrix.ts";
 export * from "./evaluation/predictions.ts";
 export * from "./evaluation/model_performance.ts";
-export * from "./evaluation/inference.ts";
+export * from "./models/inference.ts";
 export * from "./graph/affine_prefix.ts";
 export * from "./graph/sparse_stem.ts";
 export * from "./graph/input_gradients.ts";

@@ -8,7 +8,7 @@ import type { tf } from "../deps.ts";
 import type { Config } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { batchIndices, type LoadedImages } from "../data/loader.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
+import { argmaxRows, predictLogits } from "../models/inference.ts";
 import { type CheckpointMeta, readCheckpointMeta } from "../training/checkpoint_io.ts";
 import { loadStageData } from "../data/load_data.ts";
 import { checkpointFingerprint } from "./provenance.ts";

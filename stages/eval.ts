@@ -15,7 +15,7 @@ import {
 } from "../evaluation/classification_metrics.ts";
 import { confusionMatrix, confusionMatrixCsv } from "../evaluation/confusion_matrix.ts";
 import { confusionMatrixPng } from "../plots/charts/confusion_matrix.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
+import { argmaxRows, predictLogits } from "../models/inference.ts";
 import { modelPerformanceCsv, modelPerformanceRow } from "../evaluation/model_performance.ts";
 import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";

@@ -8,7 +8,7 @@ import { InputError } from "../core/errors.ts";
 import { type NpyArray, readNpyFile, writeNpyFile } from "../data/npy.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
 import { withinHeap } from "../backends/heap.ts";
-import { argmaxRows, logitsOfNHWC } from "../evaluation/inference.ts";
+import { argmaxRows, logitsOfNHWC } from "../models/inference.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { type ModelBuilder, modelFromFlags } from "../runs/model_source.ts";

@@ -18,7 +18,7 @@ import { SPLITS } from "../data/stratified_split.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
 import { withinHeap } from "../backends/heap.ts";
 import { rowsWithinBudget } from "../graph/footprint.ts";
-import { argmaxRows, logitsOfNHWC, predictLogits } from "../evaluation/inference.ts";
+import { argmaxRows, logitsOfNHWC, predictLogits } from "../models/inference.ts";
 import { predictionsCsv } from "../evaluation/predictions.ts";
 import { softmaxCrossEntropyRows } from "../training/cross_entropy.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";

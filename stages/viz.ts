@@ -19,7 +19,7 @@ import { decodeImage, readFileBytes, readImageFile } from "../data/decode_image.
 import type { RgbaImage } from "../data/image.ts";
 import { loadResizedGray } from "../data/image_cache.ts";
 import { limitPerSplit } from "../data/limit.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
+import { argmaxRows, predictLogits } from "../models/inference.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
 import { modelPaths, readCheckpointMeta } from "../training/checkpoint_io.ts";
 import { EXPLAINERS } from "../xai/registry.ts";

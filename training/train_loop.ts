@@ -20,7 +20,7 @@ import { Progress, type ProgressSink } from "../core/progress.ts";
 import { type Random, randomInt, SeededRandom } from "../core/random.ts";
 import { assembleBatch, batchIndices, type LoadedImages } from "../data/loader.ts";
 import { REFERENCE_AUGMENTATION } from "../data/augment.ts";
-import { argmaxRows, predictLogits } from "../evaluation/inference.ts";
+import { argmaxRows, predictLogits } from "../models/inference.ts";
 import { AdamW } from "./adamw.ts";
 import { TorchBatchNormStats } from "./batch_norm.ts";
 import { type DataIdentity, modelPaths, writeCheckpoint } from "./checkpoint_io.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
-import { argmaxRows } from "../../evaluation/inference.ts";
+import { argmaxRows } from "../../models/inference.ts";
 import { commonFromQuantus, type CommonParams, defineMetric } from "../metric.ts";
 
 /** Parameters of {@link CONSISTENCY}. */

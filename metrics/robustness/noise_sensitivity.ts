@@ -11,7 +11,7 @@
  */
 import { tf } from "../../deps.ts";
 import { InputError } from "../../core/errors.ts";
-import { argmaxRows } from "../../evaluation/inference.ts";
+import { argmaxRows } from "../../models/inference.ts";
 import type { CommonParams, MetricContext, PreparedBatch } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
 import { addNoise } from "../kernels/add_noise.ts";

@@ -6,7 +6,7 @@
  */
 import { tf } from "../../deps.ts";
 import type { LoadedImages } from "../../data/loader.ts";
-import { predictLogits } from "../../evaluation/inference.ts";
+import { predictLogits } from "../../models/inference.ts";
 
 /**
  * A model sharing `model`'s layers whose output is the input of its output layer.

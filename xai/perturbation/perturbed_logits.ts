@@ -6,7 +6,7 @@
  * @module
  */
 import { tf } from "../../deps.ts";
-import { logitsOfNHWC } from "../../evaluation/inference.ts";
+import { logitsOfNHWC } from "../../models/inference.ts";
 import { evaluateFrom } from "../../graph/graph.ts";
 
 /** Writes copy `index` into `outHWC` (one copy, H·W·C values, stale contents). */
