@@ -20,6 +20,7 @@ import { runStage } from "./stages/cli.ts";
 import { STAGES } from "./stages/registry.ts";
 
 export * from "./core/config.ts";
+export * from "./core/flags.ts";
 export * from "./core/errors.ts";
 export * from "./core/random.ts";
 export * from "./core/progress.ts";
@@ -115,6 +116,7 @@ export * from "./metrics/localisation/relevance_mass_accuracy.ts";
 export * from "./metrics/localisation/auc.ts";
 export * from "./metrics/axiomatic/completeness.ts";
 export * from "./metrics/randomisation/random_logit.ts";
+export * from "./statistics/ranks.ts";
 export * from "./statistics/bootstrap.ts";
 export * from "./statistics/paired.ts";
 export * from "./statistics/normal.ts";

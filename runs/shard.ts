@@ -37,7 +37,7 @@ import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { listDirSorted, statOrUndefined } from "../core/fs.ts";
 import { parseStateCsv, parseStateJson } from "../core/state_file.ts";
-import type { FlagSpec } from "../stages/cli.ts";
+import type { FlagSpec } from "../core/flags.ts";
 
 /** This process's share of the work: shard `index` of `count` (0-based). */
 export interface Shard {

@@ -5,7 +5,7 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
-import type { FlagSpec } from "../stages/cli.ts";
+import type { FlagSpec } from "../core/flags.ts";
 
 /**
  * The `--workers` flag's spec; `jobs` says what the workers do, e.g. `"scoring batches"`.

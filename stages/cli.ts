@@ -7,16 +7,9 @@
 import { parseArgs } from "node:util";
 import { type Config, configSchema, readConfigFile, resolveConfig } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
+import type { FlagSpec } from "../core/flags.ts";
 import { checkWriteFolder } from "../core/write_folder.ts";
 import { permissionHint, taskCommand } from "./permission_hint.ts";
-
-/** One command-line flag: its parseArgs type and its line in `--help`. */
-export interface FlagSpec {
-  type: "string" | "boolean";
-  help: string;
-  /** Placeholder shown in help for string flags, e.g. `DIR`. */
-  valueName?: string;
-}
 
 /** The shared flags, by name. Stages pick the ones that apply to them. */
 export const SHARED_FLAGS = {

@@ -9,7 +9,8 @@ import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { drawCharts, planCharts } from "../plots/draw_charts.ts";
 import { writeDashboard } from "../plots/dashboard/write_dashboard.ts";
-import { type FlagSpec, runStage, type StageArgs, type StageSpec } from "./cli.ts";
+import type { FlagSpec } from "../core/flags.ts";
+import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import {
   readQuantusSummary,
   selectQuantusScoreFiles,

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { averageRanks } from "../metrics/functions/similarity.ts";
+import { averageRanks } from "./ranks.ts";
 import { normalSurvival } from "./normal.ts";
 
 /** Above this length scipy's `method="auto"` goes straight to the normal approximation. */

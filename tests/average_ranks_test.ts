@@ -1,6 +1,6 @@
 /** The comparator-free rank path for float32 maps gives the same ranks as sorting indices. */
 import { SeededRandom } from "../core/random.ts";
-import { averageRanks } from "../metrics/functions/similarity.ts";
+import { averageRanks } from "../statistics/ranks.ts";
 import { assertEquals } from "./assert.ts";
 
 Deno.test("averageRanks: float32 fast path equals the general path, ties and signed zeros included", () => {

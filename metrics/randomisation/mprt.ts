@@ -28,7 +28,8 @@ import {
   type PreparedBatch,
 } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
-import { averageRanks, pearson } from "../functions/similarity.ts";
+import { pearson } from "../functions/similarity.ts";
+import { averageRanks } from "../../statistics/ranks.ts";
 
 /** Parameters of {@link MPRT}. */
 export interface MprtParams extends CommonParams {
