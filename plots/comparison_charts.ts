@@ -11,7 +11,7 @@ import { InputError } from "../core/errors.ts";
 import { freshQuantusComparisons, type QuantusComparisons } from "../runs/quantus_comparisons.ts";
 import { agreementCells, metricAgreementChart } from "./charts/metric_agreement.ts";
 import { methodRankCells, methodRanksChart } from "./charts/method_ranks.ts";
-import type { PlannedChart } from "./draw_charts.ts";
+import type { PlannedChart } from "./render.ts";
 import type { QuantusSummaryRow } from "./inputs.ts";
 import type { OutputSelection } from "../runs/selection.ts";
 

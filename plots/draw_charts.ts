@@ -28,7 +28,7 @@ import {
 } from "./inputs.ts";
 import { planComparisonCharts } from "./comparison_charts.ts";
 import type { QuantusComparisons } from "../runs/quantus_comparisons.ts";
-import { type ChartSpec, type RenderOptions, writeChart } from "./render.ts";
+import { type ChartSpec, type PlannedChart, type RenderOptions, writeChart } from "./render.ts";
 import { confidenceHistogramChart, predictionConfidences } from "./charts/confidence_histogram.ts";
 import { confusionMatrixChart, parseConfusionCsv } from "./charts/confusion_matrix.ts";
 import { classDistributionChart, dataSplitChart } from "./charts/dataset_charts.ts";
@@ -59,17 +59,6 @@ export interface ChartInputs {
    * training data.
    */
   selection?: OutputSelection;
-}
-
-/** One chart ready to draw. */
-export interface PlannedChart {
-  /** File stem, e.g. `confusion_matrix`. */
-  name: string;
-  /** Folder under `<out>/plots`: `per_model/<model>`, `comparison` or `dataset`. */
-  folder: string;
-  /** The model it belongs to, for per-model charts. */
-  model?: string;
-  chart: ChartSpec;
 }
 
 /** The charts the inputs allow, what was skipped and why, and the tables read on the way. */

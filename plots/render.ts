@@ -17,6 +17,17 @@ export type ChartSpec =
   | { kind: "vega-lite"; spec: vegaLite.TopLevelSpec }
   | { kind: "vega"; spec: vega.Spec };
 
+/** One chart ready to draw. */
+export interface PlannedChart {
+  /** File stem, e.g. `confusion_matrix`. */
+  name: string;
+  /** Folder under `<out>/plots`: `per_model/<model>`, `comparison` or `dataset`. */
+  folder: string;
+  /** The model it belongs to, for per-model charts. */
+  model?: string;
+  chart: ChartSpec;
+}
+
 /** A drawn chart. */
 export interface RenderedChart {
   /** The SVG text Vega drew. */

@@ -28,7 +28,7 @@ import {
 import { type PageLayout, PageLayouts } from "../leads/page_layouts.ts";
 import { panelLabels } from "../leads/panel_boxes.ts";
 import { layoutCaption, panelBoxesFigure, type PanelPage } from "../plots/figures/panel_boxes.ts";
-import { writeFigureFiles } from "../plots/figures/png_file.ts";
+import { writeFigureFiles } from "../plots/figures/svg_figure.ts";
 import { xaiMethodDirs } from "../runs/xai_merge.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 

@@ -48,7 +48,8 @@ import {
 import { filterGridFigure } from "../plots/figures/filter_grid.ts";
 import { penultimateFeatures } from "../plots/figures/penultimate_features.ts";
 import { pixelGridFigure } from "../plots/figures/pixel_grid.ts";
-import { readPngText, writeFigureFiles } from "../plots/figures/png_file.ts";
+import { readPngText } from "../plots/figures/png_file.ts";
+import { writeFigureFiles } from "../plots/figures/svg_figure.ts";
 import { scatterPlot } from "../plots/figures/scatter.ts";
 import type { SvgFigure } from "../plots/figures/svg_figure.ts";
 import { UMAP_MIN_POINTS, umapEmbedding } from "../plots/figures/umap_embedding.ts";

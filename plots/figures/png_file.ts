@@ -6,10 +6,7 @@
  * @module
  */
 import { png } from "../../deps.ts";
-import { writeFileAtomic } from "../../core/atomic_write.ts";
 import type { RgbaImage } from "../../data/image.ts";
-import { exportSvgAndPng, type RenderOptions } from "../render.ts";
-import type { SvgFigure } from "./svg_figure.ts";
 
 /**
  * PNG bytes of an RGBA image, with optional `tEXt` chunks (Latin-1 keywords and text).
@@ -66,32 +63,4 @@ export function readPngText(bytes: Uint8Array): Record<string, string> {
     at += 12 + length;
   }
   return text;
-}
-
-/**
- * Writes a figure as `<stem>.svg` and `<stem>.png` (PNG at its own size, or with `dpi` the
- * paper export: PNG at that dpi, SVG text outlined); returns both paths.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { svgFigure } from "./svg_figure.ts";
- * import { writeFigureFiles } from "./png_file.ts";
- * await Deno.mkdir("outputs/tmp", { recursive: true });
- * const dir = await Deno.makeTempDir({ dir: "outputs/tmp" });
- * const files = await writeFigureFiles(`${dir}/f`, svgFigure(8, 4, []));
- * assert(files[0].endsWith("f.svg") && (await Deno.readFile(files[1]))[1] === 0x50);
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function writeFigureFiles(
-  stem: string,
-  figure: SvgFigure,
-  options: Pick<RenderOptions, "dpi"> = {},
-): Promise<[string, string]> {
-  const { svg, png } = await exportSvgAndPng(figure.svg, options, 1);
-  const files: [string, string] = [`${stem}.svg`, `${stem}.png`];
-  await writeFileAtomic(files[0], svg);
-  await writeFileAtomic(files[1], png);
-  return files;
 }

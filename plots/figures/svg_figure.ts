@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { CHART_FONT_FAMILY } from "../render.ts";
+import { writeFileAtomic } from "../../core/atomic_write.ts";
+import { CHART_FONT_FAMILY, exportSvgAndPng, type RenderOptions } from "../render.ts";
 import type { RgbaImage } from "../../data/image.ts";
 import { encodeRgbaPng } from "./png_file.ts";
 
@@ -160,4 +161,31 @@ function base64(bytes: Uint8Array): string {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
   return btoa(binary);
+}
+
+/**
+ * Writes a figure as `<stem>.svg` and `<stem>.png` (PNG at its own size, or with `dpi` the
+ * paper export: PNG at that dpi, SVG text outlined); returns both paths.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { svgFigure, writeFigureFiles } from "./svg_figure.ts";
+ * await Deno.mkdir("outputs/tmp", { recursive: true });
+ * const dir = await Deno.makeTempDir({ dir: "outputs/tmp" });
+ * const files = await writeFigureFiles(`${dir}/f`, svgFigure(8, 4, []));
+ * assert(files[0].endsWith("f.svg") && (await Deno.readFile(files[1]))[1] === 0x50);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFigureFiles(
+  stem: string,
+  figure: SvgFigure,
+  options: Pick<RenderOptions, "dpi"> = {},
+): Promise<[string, string]> {
+  const { svg, png } = await exportSvgAndPng(figure.svg, options, 1);
+  const files: [string, string] = [`${stem}.svg`, `${stem}.png`];
+  await writeFileAtomic(files[0], svg);
+  await writeFileAtomic(files[1], png);
+  return files;
 }
