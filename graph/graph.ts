@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { tf } from "../deps.ts";
+import { tf } from "../deps.ts";
 
 /** The part of a tfjs-layers graph node read here (`Node` is not exported by tfjs). */
 export interface GraphNode {
@@ -104,7 +104,10 @@ export function nodesFrom(
 
 /**
  * The model's output for a batch of values of its tensor `from` (forward only, inference mode,
- * each layer's own `apply`, as `model.apply` runs it). Call it inside `tf.tidy`.
+ * each layer's own `apply`, as `model.apply` runs it). Call it inside `tf.tidy`. Each layer's
+ * output is freed once the last layer reading it ran, and what a layer makes on the way at once,
+ * so a pass holds a few layers' outputs at a time, not all of them (resnet50's 16 LIME copies at
+ * 224 px held 2.3 GB of the wasm heap).
  *
  * @throws {Error} as {@link nodesFrom}.
  *
@@ -128,14 +131,32 @@ export function evaluateFrom(
   from: tf.SymbolicTensor,
   value: tf.Tensor,
 ): tf.Tensor {
+  const nodes = nodesFrom(model, from);
+  const readersLeft = new Map<number, number>();
+  for (const node of nodes) {
+    for (const t of node.inputTensors) readersLeft.set(t.id, (readersLeft.get(t.id) ?? 0) + 1);
+  }
+  const kept = new Set([from.id, model.outputs[0].id]);
   const values = new Map<number, tf.Tensor>([[from.id, value]]);
-  for (const node of nodesFrom(model, from)) {
+  for (const node of nodes) {
     const inputs = node.inputTensors.map((t) => values.get(t.id) as tf.Tensor);
-    const out = node.outboundLayer.apply(inputs.length === 1 ? inputs[0] : inputs, {
-      training: false,
+    // Its own scope frees what the layer makes on the way (a dense layer's product before the bias).
+    const outputs = tf.tidy(() => {
+      const out = node.outboundLayer.apply(inputs.length === 1 ? inputs[0] : inputs, {
+        training: false,
+      });
+      return Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
     });
-    const outputs = Array.isArray(out) ? out as tf.Tensor[] : [out as tf.Tensor];
     node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
+    for (const t of node.inputTensors) {
+      const left = (readersLeft.get(t.id) as number) - 1;
+      readersLeft.set(t.id, left);
+      if (left > 0 || kept.has(t.id)) continue;
+      const done = values.get(t.id) as tf.Tensor;
+      values.delete(t.id);
+      // A layer may hand its input on as its output (inference-mode Dropout): the same tensor.
+      if (![...values.values()].includes(done)) done.dispose();
+    }
   }
   return values.get(model.outputs[0].id) as tf.Tensor;
 }

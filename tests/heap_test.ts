@@ -22,6 +22,7 @@ import {
   WEIGHT_COPIES,
 } from "../graph/footprint.ts";
 import { inputGradients } from "../graph/input_gradients.ts";
+import { evaluateFrom } from "../graph/graph.ts";
 import { buildModel } from "../models/registry.ts";
 import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
 import { GRADCAM } from "../xai/cam/gradcam.ts";
@@ -243,4 +244,40 @@ Deno.test("--heap-budget-mb reaches the budget through startBackend", async () =
     await startBackend("wasm");
   }
   assertEquals(heapBudgetBytes(), DEFAULT_HEAP_BUDGET_MB * MiB);
+});
+
+Deno.test("a forward pass from an inner tensor frees each layer's output once it is read", async () => {
+  await startBackend("wasm");
+  // Twelve layers of 512 x 256 values (512 KiB each; a dense layer's kernel is 256 KiB) after a
+  // dense layer's output.
+  const input = tf.input({ shape: [256] });
+  const first = tf.layers.dense({ units: 256 }).apply(input) as tf.SymbolicTensor;
+  let h = first;
+  for (let i = 0; i < 6; i++) {
+    h = tf.layers.dense({ units: 256 }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.reLU().apply(h) as tf.SymbolicTensor;
+  }
+  const model = tf.model({ inputs: input, outputs: h });
+  const x = tf.randomNormal([512, 256], 0, 1, "float32", 5);
+  try {
+    const start = tf.tidy(() => model.layers[1].apply(x) as tf.Tensor);
+    const [before, bytesBefore] = [tf.memory().numTensors, tf.memory().numBytes];
+    let out: tf.Tensor | undefined;
+    const profile = await tf.profile(() => {
+      out = tf.tidy(() => evaluateFrom(model, first, start));
+    });
+    const layerBytes = 512 * 256 * 4;
+    // A few layers' outputs at a time (4.5 measured), not all twelve and the dense layers'
+    // products (13.5 before outputs were freed).
+    const peak = profile.peakBytes - bytesBefore;
+    assert(peak <= 6 * layerBytes, `${peak / layerBytes} layers' outputs at once`);
+    assert(profile.newBytes === layerBytes, `${profile.newBytes} bytes left behind`);
+    assertEquals(tf.memory().numTensors, before + 1);
+    const expected = model.predict(x) as tf.Tensor;
+    assertEquals([...out!.dataSync()], [...expected.dataSync()]);
+    tf.dispose([start, out!, expected]);
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
 });
