@@ -21,6 +21,7 @@
 import { jpeg, png } from "../../deps.ts";
 import { writeFileAtomic } from "../../core/atomic_write.ts";
 import { SeededRandom } from "../../core/random.ts";
+import { inProcessRunner, type JobRunner, WorkerPool } from "../../core/worker_pool.ts";
 import type { GrayImage, RgbaImage } from "../image.ts";
 import { DEFAULT_SPLIT_FRACTIONS, type Split, splitCounts, SPLITS } from "../stratified_split.ts";
 import { SYNTH_CLASSES, type SynthClass } from "./beat_model.ts";
@@ -64,6 +65,11 @@ export interface SyntheticDatasetOptions {
   widthPx?: number;
   /** Called after each image with the number written so far and the total. */
   onImage?: (done: number, total: number) => void;
+  /**
+   * Web Workers rendering images in parallel (default 1: render in this thread). The bytes do
+   * not depend on it: each image draws from its own stream.
+   */
+  workers?: number;
 }
 
 /** Where the data set went and how many images each split and class got. */
@@ -92,7 +98,9 @@ export interface SyntheticImagePlan {
   readonly className: SynthClass;
   /** File stem, e.g. `MI(3)`: the number runs 1..perClass over the class, train first. */
   readonly stem: string;
-  /** The image's own stream, `root.fork("<split>/<Class>/<n>")`. */
+  /** Its stream's label, `"<split>/<Class>/<n>"`. */
+  readonly label: string;
+  /** The image's own stream, `new SeededRandom(seed).fork(label)`. */
   readonly random: SeededRandom;
 }
 
@@ -120,15 +128,58 @@ export function syntheticImagePlan(perClass: number, seed: number): SyntheticIma
     return SPLITS.flatMap((split) =>
       Array.from({ length: countsPerSplit[split] }, () => {
         index++;
+        const label = `${split}/${className}/${index}`;
         return {
           split,
           className,
           stem: `${FILE_PREFIXES[className]}(${index})`,
-          random: root.fork(`${split}/${className}/${index}`),
+          label,
+          random: root.fork(label),
         };
       })
     );
   });
+}
+
+/** One image for a renderer (maybe a worker): its class and its stream, by seed and label. */
+export interface SyntheticImageJob {
+  readonly className: SynthClass;
+  /** The data set's seed. */
+  readonly seed: number;
+  /** The plan's stream label, `"<split>/<Class>/<n>"`. */
+  readonly label: string;
+  readonly widthPx: number;
+}
+
+/** One rendered image as written: the JPEG, the mask PNG and what was drawn. */
+export interface SyntheticImageFiles {
+  readonly jpeg: Uint8Array;
+  readonly png: Uint8Array;
+  readonly meta: ReportMeta;
+}
+
+/**
+ * Renders and encodes one image of the data set: the bytes depend on the job alone, so any
+ * worker gives the same.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { renderSyntheticImageFiles } from "./synthetic_dataset.ts";
+ * const job = { className: "MI" as const, seed: 1, label: "test/MI/3", widthPx: 160 };
+ * const files = renderSyntheticImageFiles(job);
+ * assert(files.jpeg[0] === 0xff && files.meta.heightPx === 114);
+ * assert(files.jpeg.join() === renderSyntheticImageFiles(job).jpeg.join());
+ * ```
+ */
+export function renderSyntheticImageFiles(job: SyntheticImageJob): SyntheticImageFiles {
+  const random = new SeededRandom(job.seed).fork(job.label);
+  const report = renderSyntheticReport(job.className, random, { widthPx: job.widthPx });
+  return {
+    jpeg: encodeReportJpeg(report.image, report.meta.jpegQuality),
+    png: encodeMaskPng(report.mask),
+    meta: report.meta,
+  };
 }
 
 /**
@@ -193,19 +244,29 @@ export async function writeSyntheticDataset(
   const counts = Object.fromEntries(
     SPLITS.map((split) => [split, Object.fromEntries(SYNTH_CLASSES.map((c) => [c, 0]))]),
   ) as Record<Split, Record<string, number>>;
-  const images: SyntheticImageRecord[] = [];
-  for (const { split, className, stem, random } of plan) {
-    const report = renderSyntheticReport(className, random, { widthPx });
-    const file = `${split}/${className}/${stem}.jpg`;
-    const mask = `masks/${split}/${className}/${stem}.png`;
-    await writeFileAtomic(
-      `${outDir}/${file}`,
-      encodeReportJpeg(report.image, report.meta.jpegQuality),
+  const images: SyntheticImageRecord[] = new Array(plan.length);
+  const workers = Math.min(options.workers ?? 1, plan.length);
+  const runner: JobRunner<SyntheticImageJob, SyntheticImageFiles> = workers > 1
+    ? new WorkerPool(new URL("./synth_worker.ts", import.meta.url), workers)
+    : inProcessRunner((job) => Promise.resolve(renderSyntheticImageFiles(job)));
+  let done = 0;
+  try {
+    await runner.map(
+      plan.length,
+      (i) => ({ className: plan[i].className, seed, label: plan[i].label, widthPx }),
+      async (i, { jpeg, png, meta }) => {
+        const { split, className, stem } = plan[i];
+        const file = `${split}/${className}/${stem}.jpg`;
+        const mask = `masks/${split}/${className}/${stem}.png`;
+        await writeFileAtomic(`${outDir}/${file}`, jpeg);
+        await writeFileAtomic(`${outDir}/${mask}`, png);
+        images[i] = { file, mask, split, ...meta };
+        counts[split][className]++;
+        options.onImage?.(++done, plan.length);
+      },
     );
-    await writeFileAtomic(`${outDir}/${mask}`, encodeMaskPng(report.mask));
-    images.push({ file, mask, split, ...report.meta });
-    counts[split][className]++;
-    options.onImage?.(images.length, plan.length);
+  } finally {
+    runner.close();
   }
 
   const description = {
