@@ -81,12 +81,13 @@ Deno.test("page transform round-trips and keeps the real scans' aspect ratio", (
 
 Deno.test("same stream gives identical pixels; another seed gives other pixels", () => {
   for (const className of SYNTH_CLASSES) {
-    const a = renderSyntheticReport(className, new SeededRandom(11).fork("x"), { widthPx: 320 });
-    const b = renderSyntheticReport(className, new SeededRandom(11).fork("x"), { widthPx: 320 });
+    const options = { widthPx: 320, traceMask: true };
+    const a = renderSyntheticReport(className, new SeededRandom(11).fork("x"), options);
+    const b = renderSyntheticReport(className, new SeededRandom(11).fork("x"), options);
     const c = renderSyntheticReport(className, new SeededRandom(12).fork("x"), { widthPx: 320 });
     assert(equalBytes(a.image.data, b.image.data), `${className}: image differs`);
     assert(equalBytes(a.mask.data, b.mask.data), `${className}: mask differs`);
-    assert(equalBytes(a.traceMask.data, b.traceMask.data), `${className}: trace mask differs`);
+    assert(equalBytes(a.traceMask!.data, b.traceMask!.data), `${className}: trace mask differs`);
     assertEquals(a.meta, b.meta);
     assert(!equalBytes(a.image.data, c.image.data), `${className}: seed ignored`);
   }
@@ -107,8 +108,9 @@ Deno.test("trace-mask pixels lie on the drawn trace, inside the mask; Normal's m
         const { image, mask, traceMask, meta } = renderSyntheticReport(
           className,
           new SeededRandom(seed).fork(className),
-          { widthPx },
+          { widthPx, traceMask: true },
         );
+        assert(traceMask !== undefined);
         if (className === "Normal") {
           assertEquals(meta.maskPixels, 0);
           assert(mask.data.every((v) => v === 0) && traceMask.data.every((v) => v === 0));

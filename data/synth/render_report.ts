@@ -11,8 +11,8 @@
  * the box from the span's start to its end and from the lowest to the highest point either twin's
  * trace reaches there, widened by half the stroke and {@link MASK_MARGIN_MM} on every side,
  * tilted with the page. So the page drawn without the finding differs from this one only inside
- * the mask. A Normal report has no finding and an empty mask. `traceMask` keeps the finer
- * trace-level mask: the evidence spans' trace pixels (coverage at least one half).
+ * the mask. A Normal report has no finding and an empty mask. On request (`traceMask`), the finer
+ * trace-level mask too: the evidence spans' trace pixels (coverage at least one half).
  *
  * @module
  */
@@ -68,6 +68,11 @@ export interface RenderReportOptions {
    * from the same draws without the finding (its mask is the original's).
    */
   withFinding?: boolean;
+  /**
+   * Also draw the trace-level mask (default false): stroking the evidence again costs about a
+   * third of the rendering time, and the data set does not write it.
+   */
+  traceMask?: boolean;
 }
 
 /** What was drawn on one report, JSON-ready for `synthetic.json`. */
@@ -113,8 +118,8 @@ export interface SyntheticReport {
   readonly image: RgbaImage;
   /** 255 in the evidence regions, 0 elsewhere (all 0 for Normal); same size as `image`. */
   readonly mask: GrayImage;
-  /** 255 on the evidence spans' trace pixels, 0 elsewhere; inside `mask`. */
-  readonly traceMask: GrayImage;
+  /** With `options.traceMask`: 255 on the evidence spans' trace pixels, 0 elsewhere. */
+  readonly traceMask?: GrayImage;
   /** What was drawn. */
   readonly meta: ReportMeta;
   /** The signals and evidence spans the traces were drawn from. */
@@ -477,7 +482,7 @@ export function renderSyntheticReport(
   paintGrid(image, page, gridInks);
   const ink = new CoverageCanvas(widthPx, heightPx);
   const regions = new CoverageCanvas(widthPx, heightPx);
-  const traces = new CoverageCanvas(widthPx, heightPx);
+  const traces = options.traceMask ? new CoverageCanvas(widthPx, heightPx) : undefined;
   drawHeaderAndFooter(ink, page, random.fork("header"), recording.heartRateBpm);
   drawLeadFurniture(ink, page, traceWidthPx);
   const panels = reportPanels();
@@ -490,7 +495,7 @@ export function renderSyntheticReport(
       const start = Math.max(span.startSeconds, panel.startSeconds);
       const end = Math.min(span.endSeconds, panel.endSeconds);
       if (end <= start) continue;
-      strokeTrace(traces, page, panel, recording, start, end, traceWidthPx);
+      if (traces) strokeTrace(traces, page, panel, recording, start, end, traceWidthPx);
       fillEvidenceBox(regions, page, panel, recording, start, end, traceWidthPx);
     }
   }
@@ -502,7 +507,7 @@ export function renderSyntheticReport(
   return {
     image,
     mask,
-    traceMask: thresholdMask(traces, 0.5),
+    traceMask: traces && thresholdMask(traces, 0.5),
     recording,
     meta: {
       className,
