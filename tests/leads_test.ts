@@ -220,7 +220,13 @@ Deno.test("leads stage: controls' shares on the synthetic set, summaries, figure
       if (row.affected_leads === "") continue;
       const [affected, chance] = [Number(row.affected_share), Number(row.chance_share)];
       if (method === "constant") assert(Math.abs(affected - chance) < 1e-5, row.id);
-      else assert(affected > 0.9, `${row.id}: the mask has ${affected} in its own leads`);
+      else {
+        // The evidence boxes reach 2.5 mm beyond the trace (so that 99 % of what the finding
+        // changes in the written JPEG lies inside, tests/synth_test.ts), which near a panel's edge
+        // crosses into the next panel: most of the mask, not all, lies in its own leads.
+        assert(affected > 0.8, `${row.id}: the mask has ${affected} in its own leads`);
+        assert(affected > chance, `${row.id}: ${affected} in its leads, chance ${chance}`);
+      }
     }
   }
   const summary = (await Deno.readTextFile(`${out}/results/lead_shares.csv`)).trim().split("\n");
