@@ -448,8 +448,22 @@ function addWave(
   const [from, to] = waveSupport(wave, stretch);
   const first = Math.max(0, Math.ceil((rSeconds + from) * sampleRateHz));
   const last = Math.min(out.length - 1, Math.floor((rSeconds + to) * sampleRateHz));
+  if (wave.kind === "plateau") {
+    for (let i = first; i <= last; i++) {
+      out[i] += wave.amplitudeMv * waveShape(wave, i / sampleRateHz - rSeconds, stretch);
+    }
+    return;
+  }
+  // Gaussians are most of the samples drawn: their shape inlined.
+  // Same float operations as waveShape, so the samples are bit for bit the same.
+  const s = wave.stretchesWithRr ? stretch : 1;
+  const center = wave.centerSeconds * s;
+  const left = wave.leftWidthSeconds * s, right = wave.rightWidthSeconds * s;
   for (let i = first; i <= last; i++) {
-    out[i] += wave.amplitudeMv * waveShape(wave, i / sampleRateHz - rSeconds, stretch);
+    const dt = i / sampleRateHz - rSeconds;
+    const width = dt < center ? left : right;
+    const u = dt - center;
+    out[i] += wave.amplitudeMv * Math.exp((-0.5 * u * u) / (width * width));
   }
 }
 
@@ -692,7 +706,13 @@ export function synthesizeRecording(
   const withBeats = placeBeats(sinusTimes, meanRrSeconds, finding.morphology, finding.pvcs, pvc);
   const withoutBeats = placeBeats(sinusTimes, meanRrSeconds, clean, new Map(), pvc);
   const withSignals = drawSignals(withBeats, sampleCount, sampleRateHz);
-  const withoutSignals = drawSignals(withoutBeats, sampleCount, sampleRateHz);
+  // Without a finding (Normal) the twins are one drawing.
+  const withoutSignals = finding.findings.length === 0
+    ? Object.fromEntries(LEADS.map((lead) => [lead, withSignals[lead].slice()])) as Record<
+      LeadName,
+      Float32Array
+    >
+    : drawSignals(withoutBeats, sampleCount, sampleRateHz);
 
   const noiseMv = randomBetween(random.fork("noise-level"), 0.006, 0.02);
   const evidence: EvidenceSpan[] = [];
