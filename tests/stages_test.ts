@@ -161,11 +161,15 @@ Deno.test("demo: synthesises the data set once, trains, evaluates, and reuses th
   const first = await run(["demo", ...args]);
   assertEquals(first.code, 0, first.err);
   assert(first.out.includes("backend: wasm"), first.out);
-  assert(first.out.includes("240 images at 48px") && first.out.includes("240 with evidence masks"));
+  assert(first.out.includes("600 images at 48px") && first.out.includes("600 with evidence masks"));
   const performance = await Deno.readTextFile(`${dir.path}/results/model_performance.csv`);
   assert(performance.startsWith("Model,Test Accuracy,") && performance.includes("\necgnet,"));
   const report = await Deno.readTextFile(`${dir.path}/metrics/ecgnet/classification_report.txt`);
   assert(report.includes("macro avg"), report);
+  // The closing table: each method's localisation beside the controls', printed and written.
+  assert(first.out.includes("Does the method point at the evidence?"), first.out);
+  const table = await Deno.readTextFile(`${dir.path}/results/localisation_vs_controls.csv`);
+  assert(table.startsWith("model,method,role,metric,") && table.includes(",ground_truth,"), table);
   const second = await run(["demo", ...args]);
   assertEquals(second.code, 0, second.err);
   assert(second.out.includes("reusing"), second.out);
