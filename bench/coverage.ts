@@ -23,7 +23,8 @@
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
 import { startBackend } from "../backends/backend.ts";
-import { heapBudgetMb, withinHeap } from "../backends/heap.ts";
+import { heapBudgetMb, HeapExhaustedError, withinHeap } from "../backends/heap.ts";
+import { InputError } from "../core/errors.ts";
 import { rowsWithinBudget } from "../graph/footprint.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
@@ -36,6 +37,8 @@ interface CellResult {
   /** Integrated Gradients' rows per pass for the model within the budget. */
   gradientRows: number;
   error?: string;
+  /** The method refused this input (ground_truth without masks): not a failure. */
+  notApplicable?: boolean;
 }
 
 /**
@@ -87,6 +90,7 @@ async function runCell(
       peakRssMb: peak / 2 ** 20,
       gradientRows,
       error: (error as Error).message.split("\n")[0],
+      notApplicable: error instanceof InputError && !(error instanceof HeapExhaustedError),
     };
   } finally {
     clearInterval(timer);
@@ -134,9 +138,10 @@ async function spawnCell(
   return { ok: false, seconds, peakRssMb: 0, gradientRows: 0, error: why };
 }
 
-/** A cell of the table: `ok 12.3 s, 1.9 GB` or `failed: why`. */
+/** A cell of the table: `ok 12.3 s, 1.9 GB`, `n/a` or `failed: why`. */
 function cellText(result: CellResult): string {
   const usage = `${result.seconds.toFixed(1)} s, ${(result.peakRssMb / 1024).toFixed(2)} GB`;
+  if (result.notApplicable) return "n/a";
   return result.ok ? `ok ${usage}` : `**failed** (${usage}): ${result.error}`;
 }
 
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
     `|---|${methods.map(() => "---").join("|")}|`,
   ];
   const failures: string[] = [];
+  const notApplicable = new Map<string, string>();
   for (const arch of archs) {
     const cells: string[] = [];
     let gradientRows = 0;
@@ -181,13 +187,15 @@ async function main(): Promise<void> {
       gradientRows = Math.max(gradientRows, result.gradientRows);
       cells.push(cellText(result));
       console.error(`${arch} ${method}: ${cellText(result)}`);
-      if (!result.ok) failures.push(`${arch} x ${method}: ${result.error}`);
+      if (result.notApplicable) notApplicable.set(method, result.error ?? "");
+      else if (!result.ok) failures.push(`${arch} x ${method}: ${result.error}`);
     }
     rows.push(`| ${arch} (IG rows ${gradientRows}) | ${cells.join(" | ")} |`);
   }
   console.log(rows.join("\n"));
+  for (const [method, why] of notApplicable) console.log(`\nn/a: ${method} refused: ${why}`);
   console.log(
-    failures.length === 0 ? "\nEvery cell ok." : `\nFailed:\n${failures.join("\n")}`,
+    failures.length === 0 ? "\nEvery other cell ok." : `\nFailed:\n${failures.join("\n")}`,
   );
 }
 
