@@ -28,6 +28,12 @@ import { InputError } from "../core/errors.ts";
 import { withStockConvolutions } from "../backends/openblas/blas_conv2d.ts";
 import { batchNormAffine, foldableBatchNorm, foldedConvWeights } from "./fold_batchnorm.ts";
 import { type GraphNode, nodesFrom, topologicalNodes } from "./graph.ts";
+import {
+  activationKind,
+  type BackwardRule,
+  type ReferenceValues,
+  withRule,
+} from "./backward_rules.ts";
 import { maxPoolFeeders } from "./max_pool_ties.ts";
 
 /** What to differentiate with respect to. */
@@ -49,6 +55,12 @@ export interface InputGradientOptions {
    * layer downstream of it must read only it and tensors computed from it. Not with `layer`.
    */
   from?: tf.SymbolicTensor;
+  /**
+   * A modified backward rule at the activation layers it lists (Guided Backprop, Deconvolution,
+   * DeepLIFT's Rescale: `graph/backward_rules.ts`); every other op keeps its ordinary gradient.
+   * Only for the gradient w.r.t. the input (neither `layer` nor `from`).
+   */
+  rule?: BackwardRule;
 }
 
 /** Tensors the caller owns and disposes. */
@@ -300,24 +312,44 @@ function layerOutput(model: tf.LayersModel, name: string): tf.SymbolicTensor {
   return layer.output as tf.SymbolicTensor;
 }
 
+/** A backward rule bound to the nodes it modifies (and, for `rescale`, their baseline values). */
+interface NodeRules {
+  rule: BackwardRule;
+  /** The activation nodes of a listed kind, with the baseline's values there for `rescale`. */
+  nodes: Map<GraphNode, ReferenceValues | undefined>;
+}
+
 /**
  * Evaluates `nodes` in order; those in `tieExact` (convolutions upstream of a max-pool) on the
- * position-invariant stock convolution kernels.
+ * position-invariant stock convolution kernels, and the activations `rules` lists with its
+ * backward rule.
  */
 function runNodes(
   nodes: GraphNode[],
   values: Map<number, tf.Tensor>,
   tieExact: ReadonlySet<GraphNode>,
   folds: ReadonlyMap<GraphNode, GraphNode> = new Map(),
+  rules?: NodeRules,
 ): void {
   const foldedAway = new Set(folds.values());
   for (const node of nodes) {
     if (foldedAway.has(node)) continue; // its output was set with its convolution's
     const inputs = node.inputTensors.map((t) => values.get(t.id) as tf.Tensor);
     const bn = folds.get(node);
+    const apply = (x: tf.Tensor[]) => applyWithoutWeightGradients(node.outboundLayer, x);
     const run = bn
       ? () => [convolutionWithBatchNorm(node.outboundLayer, bn.outboundLayer, inputs[0])]
-      : () => applyWithoutWeightGradients(node.outboundLayer, inputs);
+      : rules?.nodes.has(node)
+      ? () => [
+        withRule(
+          rules.rule.name,
+          activationKind(node.outboundLayer)!,
+          (x) => apply([x])[0],
+          inputs[0],
+          rules.nodes.get(node),
+        ),
+      ]
+      : () => apply(inputs);
     const outputs = tieExact.has(node) ? withStockConvolutions(run) : run();
     (bn ?? node).outputTensors.forEach((t, i) => values.set(t.id, outputs[i]));
   }
@@ -383,6 +415,41 @@ function batchNormFolds(
   return folds;
 }
 
+/**
+ * The activation nodes `rule` modifies; for `rescale`, with the input and output each of them
+ * has on the baseline (one forward pass with the ops of the gradient pass, so that where x and
+ * x0 agree they agree to the bit; every other value of that pass is freed at once).
+ */
+function ruledNodes(
+  model: tf.LayersModel,
+  nodes: GraphNode[],
+  rule: BackwardRule,
+  tieExact: ReadonlySet<GraphNode>,
+): NodeRules {
+  const kinds = new Set(rule.activations);
+  const ruled = nodes.filter((node) => {
+    const kind = activationKind(node.outboundLayer);
+    return kind !== undefined && kinds.has(kind);
+  });
+  const result: NodeRules = { rule, nodes: new Map(ruled.map((node) => [node, undefined])) };
+  if (rule.name !== "rescale") return result;
+  if (!rule.baselineNHWC) {
+    throw new InputError("inputGradients: the rescale rule needs its baseline (baselineNHWC)");
+  }
+  const values = new Map<number, tf.Tensor>([[model.inputs[0].id, rule.baselineNHWC]]);
+  runNodes(nodes, values, tieExact);
+  for (const node of ruled) {
+    result.nodes.set(node, {
+      input: values.get(node.inputTensors[0].id)!,
+      output: values.get(node.outputTensors[0].id)!,
+    });
+  }
+  const kept = new Set<tf.Tensor>([rule.baselineNHWC]);
+  for (const reference of result.nodes.values()) kept.add(reference!.input).add(reference!.output);
+  for (const value of values.values()) if (!kept.has(value)) value.dispose();
+  return result;
+}
+
 function targetMask(targets: Int32Array, batch: number, classes: number): tf.Tensor2D {
   if (targets.length !== batch) {
     throw new InputError(
@@ -444,6 +511,12 @@ export function inputGradients(
       `inputGradients: pass either \`from\` or \`layer\` (got both, layer "${options.layer}")`,
     );
   }
+  if (options.rule && (options.from || options.layer !== undefined)) {
+    throw new InputError(
+      `inputGradients: a backward rule (${options.rule.name}) is for the gradient w.r.t. the ` +
+        `input; drop \`layer\` and \`from\``,
+    );
+  }
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
   const source = options.from ??
     (options.layer === undefined ? model.inputs[0] : layerOutput(model, options.layer));
@@ -477,10 +550,11 @@ export function inputGradients(
     const activation = clean.has(source.id)
       ? tf.clone(values.get(source.id) as tf.Tensor)
       : values.get(source.id) as tf.Tensor;
+    const rules = options.rule && ruledNodes(model, nodes, options.rule, tieExact);
     let logits: tf.Tensor2D | undefined;
     const gradient = tf.grad((sourceValue: tf.Tensor) => {
       values.set(source.id, sourceValue);
-      runNodes(after, values, tieExact);
+      runNodes(after, values, tieExact, new Map(), rules);
       logits = tf.keep(values.get(model.outputs[0].id) as tf.Tensor2D);
       return tf.sum(tf.mul(logits, mask));
     })(activation);

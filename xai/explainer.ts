@@ -250,9 +250,10 @@ export function joinAttributions(parts: readonly Attribution[]): Attribution {
 /**
  * `explainer`, explaining a batch a group of images at a time where one gradient pass of the
  * whole batch would not fit the heap budget (`graph/footprint.ts`): for methods that take every
- * image through one pass (Saliency, Input x Gradient, the CAM family). Where the batch fits, the
- * call goes through unchanged; each group's images are explained as in a batch of their own.
- * Inputs are checked on the whole batch first, so errors name an image by its place in it.
+ * image through one pass (Saliency, Input x Gradient, the CAM family); `rowsPerImage` gradient
+ * rows' worth of heap per image where a method keeps more (DeepLIFT: its baseline's activations
+ * too). Where the batch fits, the call goes through unchanged; each group's images are
+ * explained as in a batch of their own. Inputs are checked on the whole batch first, so errors name an image by its place in it.
  *
  * @example
  * ```ts
@@ -284,6 +285,7 @@ export function joinAttributions(parts: readonly Attribution[]): Attribution {
  */
 export function inImageGroups<Options extends ExplainOptions>(
   explainer: Explainer<Options>,
+  rowsPerImage = 1,
 ): Explainer<Options> {
   return {
     name: explainer.name,
@@ -291,7 +293,10 @@ export function inImageGroups<Options extends ExplainOptions>(
     async explain(model, xNHWC, targets, options) {
       checkExplainInputs(explainer.name, model, xNHWC, targets);
       const batch = xNHWC.shape[0];
-      const perGroup = rowsWithinBudget(model, "gradient", batch);
+      const perGroup = Math.max(
+        1,
+        Math.floor(rowsWithinBudget(model, "gradient", batch * rowsPerImage) / rowsPerImage),
+      );
       if (perGroup >= batch) return await explainer.explain(model, xNHWC, targets, options);
       const parts: Attribution[] = [];
       for (let start = 0; start < batch; start += perGroup) {
