@@ -45,6 +45,90 @@ function oriented(metric: MetricScores, value: number): number {
 }
 
 /**
+ * Every image index of a model's score arrays, in order: the `images` argument of
+ * {@link overallTau} and {@link perImageTaus} for all of a model's images.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { allImages } from "./agreement.ts";
+ * assert(allImages({ images: ["a", "b", "c"] }).join() === "0,1,2");
+ * ```
+ */
+export function allImages(table: Pick<ModelScores, "images">): Int32Array {
+  return Int32Array.from(table.images, (_, k) => k);
+}
+
+/**
+ * Kendall's τ-b between the rankings of `methods` by their means on metric `a` and on metric `b`
+ * (oriented, larger is better), the means taken over the image indices `images` (repeats count,
+ * as in a bootstrap resample); methods without a finite mean on both are left out. NaN below two
+ * methods or when a side is all equal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { overallTau } from "./agreement.ts";
+ * const up = (...v: number[]) => Float64Array.from(v);
+ * const a = { metric: "a", direction: "higher" as const, scores: new Map([["x", up(1, 0)], ["y", up(0, 3)]]) };
+ * const b = { metric: "b", direction: "lower" as const, scores: new Map([["x", up(1, 1)], ["y", up(0, 0)]]) };
+ * // By means y is above x on both (b flipped); on image 0 alone a puts x first.
+ * assert(overallTau(a, b, ["x", "y"], [0, 1]).tau === 1 && overallTau(a, b, ["x", "y"], [0]).tau === -1);
+ * ```
+ */
+export function overallTau(
+  a: MetricScores,
+  b: MetricScores,
+  methods: readonly string[],
+  images: ArrayLike<number>,
+): { methods: number; tau: number } {
+  const mean = (scores: Float64Array) => finiteMean(Array.from(images, (k) => scores[k]));
+  const means = methods
+    .filter((m) => a.scores.has(m) && b.scores.has(m))
+    .map((m) => [mean(a.scores.get(m)!), mean(b.scores.get(m)!)])
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const tau = kendallTauB(
+    means.map(([x]) => oriented(a, x)),
+    means.map(([, y]) => oriented(b, y)),
+  );
+  return { methods: means.length, tau };
+}
+
+/**
+ * Per image of `images`, Kendall's τ-b between the orders metrics `a` and `b` give the methods
+ * scored on both there (oriented, larger is better); NaN where fewer than two methods are
+ * scored on both or a side is all equal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { perImageTaus } from "./agreement.ts";
+ * const up = (...v: number[]) => Float64Array.from(v);
+ * const a = { metric: "a", direction: "higher" as const, scores: new Map([["x", up(1, 0)], ["y", up(0, 3)]]) };
+ * const b = { metric: "b", direction: "higher" as const, scores: new Map([["x", up(1, 5)], ["y", up(0, NaN)]]) };
+ * const taus = perImageTaus(a, b, ["x", "y"], [0, 1]);
+ * assert(taus[0] === 1 && Number.isNaN(taus[1])); // on image 1 only x has both scores
+ * ```
+ */
+export function perImageTaus(
+  a: MetricScores,
+  b: MetricScores,
+  methods: readonly string[],
+  images: ArrayLike<number>,
+): Float64Array {
+  const both = methods.filter((m) => a.scores.has(m) && b.scores.has(m));
+  return Float64Array.from(images, (k) => {
+    const pairs = both
+      .map((m) => [a.scores.get(m)![k], b.scores.get(m)![k]])
+      .filter(([x, y]) => !Number.isNaN(x) && !Number.isNaN(y));
+    return kendallTauB(
+      pairs.map(([x]) => oriented(a, x)),
+      pairs.map(([, y]) => oriented(b, y)),
+    );
+  });
+}
+
+/**
  * Kendall's τ between every pair of the model's metrics (A before B in `metrics` order).
  *
  * @example
@@ -64,40 +148,20 @@ function oriented(metric: MetricScores, value: number): number {
  * ```
  */
 export function metricAgreement(table: ModelScores): MetricAgreement[] {
-  const rows: MetricAgreement[] = [];
-  for (const [i, a] of table.metrics.entries()) {
-    for (const b of table.metrics.slice(i + 1)) {
-      const methods = table.methods.filter((m) => a.scores.has(m) && b.scores.has(m));
-      const means = methods
-        .map((m) => [finiteMean(a.scores.get(m)!), finiteMean(b.scores.get(m)!)])
-        .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-      const tauOverall = kendallTauB(
-        means.map(([x]) => oriented(a, x)),
-        means.map(([, y]) => oriented(b, y)),
-      );
-      let sum = 0, images = 0;
-      for (let k = 0; k < table.images.length; k++) {
-        const pairs = methods
-          .map((m) => [a.scores.get(m)![k], b.scores.get(m)![k]])
-          .filter(([x, y]) => !Number.isNaN(x) && !Number.isNaN(y));
-        const tau = kendallTauB(
-          pairs.map(([x]) => oriented(a, x)),
-          pairs.map(([, y]) => oriented(b, y)),
-        );
-        if (Number.isNaN(tau)) continue;
-        sum += tau;
-        images++;
-      }
-      rows.push({
+  const images = allImages(table);
+  return table.metrics.flatMap((a, i) =>
+    table.metrics.slice(i + 1).map((b) => {
+      const overall = overallTau(a, b, table.methods, images);
+      const taus = perImageTaus(a, b, table.methods, images);
+      return {
         model: table.model,
         metricA: a.metric,
         metricB: b.metric,
-        methods: means.length,
-        tauOverall,
-        images,
-        tauPerImage: images === 0 ? NaN : sum / images,
-      });
-    }
-  }
-  return rows;
+        methods: overall.methods,
+        tauOverall: overall.tau,
+        images: taus.filter((t) => !Number.isNaN(t)).length,
+        tauPerImage: finiteMean(taus),
+      };
+    })
+  );
 }
