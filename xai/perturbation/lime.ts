@@ -37,14 +37,17 @@ import {
   type ExplainOptions,
   requireInteger,
 } from "../explainer.ts";
-import { type Copies, perturbedLogits } from "./perturbed_logits.ts";
+import {
+  type ClassifierOutput,
+  type Copies,
+  parseClassifierOutput,
+  perturbedLogits,
+  targetOutputs,
+} from "./perturbed_logits.ts";
 import { fitRidge, ridgeScore } from "./ridge.ts";
 
 /** How lime picks the superpixels the surrogate uses (`feature_selection`). */
 export type FeatureSelection = "auto" | "highest_weights" | "forward_selection" | "none";
-
-/** What the surrogate regresses on. */
-export type ClassifierOutput = "probabilities" | "logits";
 
 /** Options of {@link LIME}, named as lime's `explain_instance` and `LimeImageExplainer`. */
 export interface LimeOptions extends ExplainOptions {
@@ -154,12 +157,7 @@ function limeSettings(
         FEATURE_SELECTIONS.join(", "),
     );
   }
-  const classifierOutput = options.classifierOutput ?? "probabilities";
-  if (classifierOutput !== "probabilities" && classifierOutput !== "logits") {
-    throw new InputError(
-      `${method}: classifierOutput must be "probabilities" or "logits", got "${classifierOutput}"`,
-    );
-  }
+  const classifierOutput = parseClassifierOutput(method, options.classifierOutput);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) {
     throw new InputError(`${method}: seed must be an integer, got ${seed}`);
@@ -242,22 +240,6 @@ async function hiddenSegmentsAtStem(
       for (let k = 0; k < count; k++) if (z[k] === 0) stem.addFootprint(out, footprints[k]);
     },
   };
-}
-
-/** Per sample, the classifier output for `target`: its softmax probability or its logit. */
-function targetOutputs(
-  logitsNC: Float32Array,
-  classes: number,
-  target: number,
-  output: ClassifierOutput,
-): Float64Array {
-  return Float64Array.from({ length: logitsNC.length / classes }, (_, i) => {
-    const row = logitsNC.subarray(i * classes, (i + 1) * classes);
-    if (output === "logits") return row[target];
-    const top = row.reduce((m, v) => Math.max(m, v), -Infinity);
-    const total = row.reduce((sum, v) => sum + Math.exp(v - top), 0);
-    return Math.exp(row[target] - top) / total;
-  });
 }
 
 /**

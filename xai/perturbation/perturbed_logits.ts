@@ -6,8 +6,63 @@
  * @module
  */
 import { tf } from "../../deps.ts";
+import { InputError } from "../../core/errors.ts";
 import { logitsOfNHWC } from "../../models/inference.ts";
 import { evaluateFrom } from "../../graph/graph.ts";
+
+/** What a perturbation method reads of the model for the target: its softmax probability or logit. */
+export type ClassifierOutput = "probabilities" | "logits";
+
+/**
+ * A method's `classifierOutput` option, "probabilities" when undefined.
+ *
+ * @throws {InputError} naming the method for any other value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseClassifierOutput } from "./perturbed_logits.ts";
+ * assert(parseClassifierOutput("rise", undefined) === "probabilities");
+ * assert.throws(() => parseClassifierOutput("rise", "softmax"), /probabilities/);
+ * ```
+ */
+export function parseClassifierOutput(method: string, value: unknown): ClassifierOutput {
+  const output = value ?? "probabilities";
+  if (output !== "probabilities" && output !== "logits") {
+    throw new InputError(
+      `${method}: classifierOutput must be "probabilities" or "logits", got "${output}"`,
+    );
+  }
+  return output;
+}
+
+/**
+ * Per copy, the classifier output for `target` from [copies, classes] logits: its softmax
+ * probability or its logit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { targetOutputs } from "./perturbed_logits.ts";
+ * const logits = Float32Array.of(0, 0, 2, 5); // 2 copies x 2 classes
+ * assert(targetOutputs(logits, 2, 1, "logits").join() === "0,5");
+ * assert(targetOutputs(logits, 2, 1, "probabilities")[0] === 0.5);
+ * ```
+ */
+export function targetOutputs(
+  logitsNC: Float32Array,
+  classes: number,
+  target: number,
+  output: ClassifierOutput,
+): Float64Array {
+  return Float64Array.from({ length: logitsNC.length / classes }, (_, i) => {
+    const row = logitsNC.subarray(i * classes, (i + 1) * classes);
+    if (output === "logits") return row[target];
+    const top = row.reduce((m, v) => Math.max(m, v), -Infinity);
+    const total = row.reduce((sum, v) => sum + Math.exp(v - top), 0);
+    return Math.exp(row[target] - top) / total;
+  });
+}
 
 /** Writes copy `index` into `outHWC` (one copy, H·W·C values, stale contents). */
 export type FillCopy = (index: number, outHWC: Float32Array) => void;
