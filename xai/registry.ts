@@ -29,6 +29,7 @@ import {
 import { LAYERCAM } from "./cam/layercam.ts";
 import { LIME, type LimeOptions } from "./perturbation/lime.ts";
 import { OCCLUSION, type OcclusionOptions } from "./perturbation/occlusion.ts";
+import { RISE, type RiseOptions } from "./perturbation/rise.ts";
 import { SALIENCY } from "./gradient/saliency.ts";
 import { SCORECAM, type ScoreCamOptions } from "./cam/scorecam.ts";
 import { SMOOTHGRAD, type SmoothGradOptions } from "./gradient/smoothgrad.ts";
@@ -42,6 +43,7 @@ export type ExplainerOptions =
   & ScoreCamOptions
   & LimeOptions
   & OcclusionOptions
+  & RiseOptions
   & RandomOptions
   & ConstantOptions
   & GroundTruthOptions;
@@ -70,6 +72,7 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   SMOOTHGRAD,
   LIME,
   OCCLUSION,
+  RISE,
   RANDOM,
   SOBEL,
   CONSTANT,

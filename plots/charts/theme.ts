@@ -93,6 +93,7 @@ export const METHOD_COLOURS: Readonly<Record<string, string>> = {
   smoothgrad: "#ffbf79",
   lime: "#b279a2",
   occlusion: "#9d755d",
+  rise: "#d8b5a5",
   random: "#969696",
   sobel: "#595959",
   constant: "#d0d0d0",
