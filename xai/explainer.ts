@@ -253,7 +253,8 @@ export function joinAttributions(parts: readonly Attribution[]): Attribution {
  * image through one pass (Saliency, Input x Gradient, the CAM family); `rowsPerImage` gradient
  * rows' worth of heap per image where a method keeps more (DeepLIFT: its baseline's activations
  * too). Where the batch fits, the call goes through unchanged; each group's images are
- * explained as in a batch of their own. Inputs are checked on the whole batch first, so errors name an image by its place in it.
+ * explained as in a batch of their own. Inputs are checked on the whole batch first, so errors
+ * name an image by its place in it.
  *
  * @example
  * ```ts

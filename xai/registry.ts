@@ -1,8 +1,11 @@
 /**
  * Every attribution method, by name.
  *
- * Adding a method: write `xai/<method>.ts` exporting an {@link Explainer}, add its options to
- * {@link ExplainerOptions} and append it to {@link EXPLAINERS}.
+ * Adding a method: write `xai/<family>/<method>.ts` exporting an {@link Explainer}, where
+ * `<family>` is `cam` (a layer's activations), `gradient` (input gradients, plain or with a
+ * modified backward rule) or `perturbation` (model calls on changed inputs); add its options to
+ * {@link ExplainerOptions}, append it to {@link EXPLAINERS}, give it a colour in
+ * `plots/charts/theme.ts` and a row in `docs/explainers.md`.
  *
  * The controls (`xai/controls/`) come last: maps that know nothing about the model (random
  * noise, the input's edges, a constant) and the evidence mask itself, registered like every
@@ -20,6 +23,11 @@ import { EIGENCAM } from "./cam/eigencam.ts";
 import type { Explainer } from "./explainer.ts";
 import { GRADCAM } from "./cam/gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "./cam/gradcam_plus_plus.ts";
+import { GUIDED_GRADCAM, type GuidedGradCamOptions } from "./cam/guided_gradcam.ts";
+import { GUIDED_BACKPROP } from "./gradient/guided_backprop.ts";
+import { DECONVOLUTION } from "./gradient/deconvolution.ts";
+import { DEEPLIFT, type DeepLiftOptions } from "./gradient/deeplift.ts";
+import { GRADIENT_SHAP, type GradientShapOptions } from "./gradient/gradient_shap.ts";
 import { HIRESCAM } from "./cam/hirescam.ts";
 import { INPUT_X_GRADIENT } from "./gradient/input_x_gradient.ts";
 import {
@@ -40,6 +48,9 @@ export type ExplainerOptions =
   & CamOptions
   & IntegratedGradientsOptions
   & SmoothGradOptions
+  & GuidedGradCamOptions
+  & DeepLiftOptions
+  & GradientShapOptions
   & ScoreCamOptions
   & LimeOptions
   & OcclusionOptions
@@ -70,6 +81,11 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   SALIENCY,
   INPUT_X_GRADIENT,
   SMOOTHGRAD,
+  GUIDED_BACKPROP,
+  DECONVOLUTION,
+  GUIDED_GRADCAM,
+  DEEPLIFT,
+  GRADIENT_SHAP,
   LIME,
   OCCLUSION,
   RISE,

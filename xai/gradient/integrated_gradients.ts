@@ -18,6 +18,7 @@ import { rowsWithinBudget } from "../../graph/footprint.ts";
 import { IG_PATH } from "../kernels/ig_path.ts";
 import { type Baseline, type BaselineOptions, makeBaselineNHWC } from "./baselines.ts";
 import { sumGradientsOverRows } from "./batched_gradients.ts";
+import { convergenceDelta } from "./convergence_delta.ts";
 import {
   type Attribution,
   checkExplainInputs,
@@ -66,27 +67,6 @@ function scaledInputRows(
     row += count;
   }
   return pieces.length === 1 ? pieces[0] : tf.concat(pieces);
-}
-
-/** Per image, Σ attributions − (F(x) − F(x')). */
-async function convergenceDelta(
-  model: tf.LayersModel,
-  xNHWC: tf.Tensor4D,
-  baselineNHWC: tf.Tensor4D,
-  targets: Int32Array,
-  attributionsNHWC: tf.Tensor4D,
-): Promise<Float64Array> {
-  const [logits, totals] = tf.tidy(() => [
-    model.predictOnBatch(tf.concat([xNHWC, baselineNHWC])) as tf.Tensor2D,
-    tf.sum(attributionsNHWC, [1, 2, 3]),
-  ]);
-  const [logitValues, totalValues] = [await logits.data(), await totals.data()];
-  tf.dispose([logits, totals]);
-  const [batch, classes] = [targets.length, logits.shape[1]];
-  return Float64Array.from(targets, (target, i) => {
-    const gain = logitValues[i * classes + target] - logitValues[(batch + i) * classes + target];
-    return totalValues[i] - gain;
-  });
 }
 
 /**
