@@ -6,24 +6,18 @@
  * relative L2 error <= max(10 x the recorded float32 noise floor, 1e-5), plus
  * max |a - b| <= 1e-4 max |b| where the README's outlier fraction is 0.
  *
- * Everything runs on wasm: its `MaxPoolGrad` sends ties to the first maximum of a window, as
- * PyTorch does (`backends/wasm/wasm_max_pool_grad.ts`); with the stock kernel's last-maximum rule
- * resnet18's Integrated Gradients fall to Pearson 0.9, since the path's first points are nearly
- * flat images full of ties. The pure-JS cpu backend, ~3 s per resnet18 image gradient
- * (measured on Saliency), would need some 20 minutes for Integrated Gradients' 400 gradients.
+ * Everything runs on wasm (`xai_parity_fixture.ts`): its `MaxPoolGrad` sends ties to the first
+ * maximum of a window, as PyTorch does (`backends/wasm/wasm_max_pool_grad.ts`); with the stock
+ * kernel's last-maximum rule resnet18's Integrated Gradients fall to Pearson 0.9, since the
+ * path's first points are nearly flat images full of ties. The pure-JS cpu backend, ~3 s per
+ * resnet18 image gradient (measured on Saliency), would need some 20 minutes for Integrated
+ * Gradients' 400 gradients.
  */
-import { tf } from "../deps.ts";
-import { listDirSorted } from "../core/fs.ts";
-import { readNpyFile, requireDtype } from "../data/npy.ts";
-import { type BackendName, startBackend } from "../backends/backend.ts";
 import { loadOpenBlas } from "../backends/openblas/openblas.ts";
 import {
   registerBlasConvolutions,
   unregisterBlasConvolutions,
 } from "../backends/openblas/blas_conv2d.ts";
-import { buildModel } from "../models/registry.ts";
-import { readSafetensorsFile } from "../models/safetensors.ts";
-import { loadTorchStateDict } from "../models/torch_weights.ts";
 import { GRADCAM } from "../xai/cam/gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
 import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
@@ -31,100 +25,16 @@ import { normaliseMinMax } from "../xai/normalise.ts";
 import { SALIENCY } from "../xai/gradient/saliency.ts";
 import { LAST_CONV_LAYER, resolveCamLayer } from "../xai/target_layers.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { pathExists } from "./test_dirs.ts";
+import { type AcceptanceRule, PARITY_DIR } from "./torch_parity_rule.ts";
 import {
-  type AcceptanceRule,
-  arrayMismatch,
-  type NoiseFloor,
-  PARITY_DIR,
-} from "./torch_parity_rule.ts";
-
-const BACKEND: BackendName = "wasm";
-
-interface Expected {
-  size: number;
-  num_classes: number;
-  target: number[];
-  last_conv: { name: string };
-  integrated_gradients: Record<string, { n_steps: number; convergence_delta: number[] }>;
-  f32_vs_f64: { results: Record<string, NoiseFloor> };
-}
-
-/** A loaded fixture: the model with torchvision's weights and the NHWC inputs. */
-interface Fixture {
-  expected: Expected;
-  model: tf.LayersModel;
-  xNHWC: tf.Tensor4D;
-  targets: Int32Array;
-  reference(name: string): Promise<Float32Array>;
-}
-
-async function loadFixture(arch: string, backend: BackendName): Promise<Fixture> {
-  await startBackend(backend);
-  const expected: Expected = JSON.parse(
-    await Deno.readTextFile(`${PARITY_DIR}/${arch}_expected.json`),
-  );
-  const weightsPath = `${PARITY_DIR}/${arch}.safetensors`;
-  const { tensors } = await readSafetensorsFile(weightsPath);
-  const inputsPath = `${PARITY_DIR}/${arch}_inputs.npy`;
-  const inputs = requireDtype(await readNpyFile(inputsPath), "float32", inputsPath);
-  const model = buildModel(arch, { numClasses: expected.num_classes, imgSizePx: expected.size });
-  loadTorchStateDict(model, tensors, { source: weightsPath });
-  const [batch, channels, heightPx, widthPx] = inputs.shape;
-  const xNHWC = tf.tidy(() =>
-    tf.transpose(tf.tensor4d(inputs.data, [batch, channels, heightPx, widthPx]), [0, 2, 3, 1])
-  );
-  return {
-    expected,
-    model,
-    xNHWC,
-    targets: Int32Array.from(expected.target),
-    reference: async (name) => {
-      const path = `${PARITY_DIR}/${arch}_${name}.npy`;
-      return requireDtype(await readNpyFile(path), "float32", path).data;
-    },
-  };
-}
-
-function disposeFixture(fixture: Fixture): void {
-  fixture.model.dispose();
-  fixture.xNHWC.dispose();
-}
-
-/** [N, H, W, C] → [N, C, H, W], the fixtures' layout. */
-function nhwcToNchw(valuesNHWC: Float32Array, shapeNHW: readonly number[]): Float32Array {
-  const [batch, heightPx, widthPx] = shapeNHW;
-  const channels = valuesNHWC.length / (batch * heightPx * widthPx);
-  const out = new Float32Array(valuesNHWC.length);
-  for (let n = 0; n < batch; n++) {
-    for (let p = 0; p < heightPx * widthPx; p++) {
-      for (let c = 0; c < channels; c++) {
-        out[(n * channels + c) * heightPx * widthPx + p] =
-          valuesNHWC[(n * heightPx * widthPx + p) * channels + c];
-      }
-    }
-  }
-  return out;
-}
-
-/** Checks each (fixture array name → our values) pair, reporting every array before failing. */
-async function checkArrays(
-  arch: string,
-  fixture: Fixture,
-  ours: Record<string, Float32Array>,
-  rule: AcceptanceRule = "fixture",
-): Promise<void> {
-  const label = `${arch} (${BACKEND})`;
-  const mismatches: string[] = [];
-  for (const [name, values] of Object.entries(ours)) {
-    const floor = fixture.expected.f32_vs_f64.results[name];
-    assert(floor !== undefined, `${label}: the fixture has no noise floor for ${name}`);
-    const reference = await fixture.reference(name);
-    const mismatch = arrayMismatch(label, name, values, reference, floor, rule);
-    if (mismatch) mismatches.push(mismatch);
-  }
-  assertEquals(mismatches, [], `${label}: attributions differ from Captum's`);
-}
+  BACKEND,
+  checkArrays,
+  disposeFixture,
+  type Fixture,
+  loadFixture,
+  nhwcToNchw,
+  parityArchs,
+} from "./xai_parity_fixture.ts";
 
 async function camParity(arch: string, fixture: Fixture): Promise<void> {
   const { model, xNHWC, targets, expected } = fixture;
@@ -137,7 +47,7 @@ async function camParity(arch: string, fixture: Fixture): Promise<void> {
   const cam = await GRADCAM.explain(model, xNHWC, targets, options);
   const pp = await GRADCAM_PLUS_PLUS.explain(model, xNHWC, targets, options);
   assert(cam.layer && pp.layer, `${arch}: layer methods return their layer`);
-  await checkArrays(arch, fixture, {
+  await checkArrays(arch, fixture.expected, fixture.reference, {
     gradcam_weights: cam.layer.weightsNC!,
     layer_gradcam: cam.layer.layerMapsNhw,
     layer_gradcam_upsampled: cam.mapsNHW,
@@ -161,7 +71,7 @@ async function saliencyParity(
       attr.shapeNHW,
     );
   }
-  await checkArrays(arch, fixture, ours, rule);
+  await checkArrays(arch, fixture.expected, fixture.reference, ours, rule);
 }
 
 async function integratedGradientsParity(
@@ -183,17 +93,13 @@ async function integratedGradientsParity(
       [...attr.convergenceDelta!].map((d) => d.toExponential(3))
     }, Captum's ${expected.integrated_gradients[method].convergence_delta}`,
   );
-  await checkArrays(arch, fixture, {
+  await checkArrays(arch, fixture.expected, fixture.reference, {
     [name]: nhwcToNchw(attr.attributionsNHWC!, attr.shapeNHW),
     [`${name}_chsum`]: attr.mapsNHW,
   });
 }
 
-const archs = (await pathExists(PARITY_DIR))
-  ? (await listDirSorted(PARITY_DIR))
-    .filter((entry) => entry.isFile && entry.name.endsWith(".safetensors"))
-    .map((entry) => entry.name.slice(0, -".safetensors".length))
-  : undefined;
+const archs = await parityArchs();
 
 if (archs === undefined) {
   Deno.test({
