@@ -19,6 +19,7 @@ import { merge, mergeSpec } from "./merge.ts";
 import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { quantus, quantusSpec } from "./quantus.ts";
+import { sanity, sanitySpec } from "./sanity.ts";
 import { status, statusSpec } from "./status.ts";
 import { train, trainSpec } from "./train.ts";
 import { viz, vizSpec } from "./viz.ts";
@@ -46,6 +47,7 @@ export const STAGES: readonly Stage[] = [
   { spec: quantusSpec, run: quantus },
   { spec: compareSpec, run: compare },
   { spec: leadsSpec, run: leads },
+  { spec: sanitySpec, run: async (args) => void (await sanity(args)) },
   { spec: plotsSpec, run: async (args) => void (await plots(args)) },
   { spec: vizSpec, run: async (args) => void (await viz(args)) },
   { spec: mergeSpec, run: merge },
