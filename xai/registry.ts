@@ -28,6 +28,7 @@ import { GUIDED_BACKPROP } from "./gradient/guided_backprop.ts";
 import { DECONVOLUTION } from "./gradient/deconvolution.ts";
 import { DEEPLIFT, type DeepLiftOptions } from "./gradient/deeplift.ts";
 import { GRADIENT_SHAP, type GradientShapOptions } from "./gradient/gradient_shap.ts";
+import { LRP_EPSILON_GAMMA_BOX, LRP_EPSILON_PLUS_FLAT, type LrpOptions } from "./relevance/lrp.ts";
 import { HIRESCAM } from "./cam/hirescam.ts";
 import { INPUT_X_GRADIENT } from "./gradient/input_x_gradient.ts";
 import {
@@ -51,6 +52,7 @@ export type ExplainerOptions =
   & GuidedGradCamOptions
   & DeepLiftOptions
   & GradientShapOptions
+  & LrpOptions
   & ScoreCamOptions
   & LimeOptions
   & OcclusionOptions
@@ -86,6 +88,8 @@ export const EXPLAINERS: readonly Explainer<ExplainerOptions>[] = [
   GUIDED_GRADCAM,
   DEEPLIFT,
   GRADIENT_SHAP,
+  LRP_EPSILON_PLUS_FLAT,
+  LRP_EPSILON_GAMMA_BOX,
   LIME,
   OCCLUSION,
   RISE,

@@ -77,7 +77,8 @@ export function numberTip(field: string, title: string, digits = 4) {
  * One colour per attribution method, the same in every chart and the dashboard: the registry's
  * methods in its order (`xai/registry.ts`; a test keeps this list complete), CAM methods in
  * blues and greens, gradient methods in reds and oranges, perturbation methods in purple and
- * brown (Tableau 10 and 20 colours); the controls in greys, the ground truth darkest.
+ * brown (Tableau 10 and 20 colours; LRP in the dark reds of d3's category20b); the controls in
+ * greys, the ground truth darkest.
  */
 export const METHOD_COLOURS: Readonly<Record<string, string>> = {
   gradcam: "#4c78a8",
@@ -96,6 +97,8 @@ export const METHOD_COLOURS: Readonly<Record<string, string>> = {
   guided_gradcam: "#83bcb6",
   deeplift: "#ff9d98",
   gradient_shap: "#f2cf5b",
+  lrp_epsilon_plus_flat: "#ad494a",
+  lrp_epsilon_gamma_box: "#843c39",
   lime: "#b279a2",
   occlusion: "#9d755d",
   rise: "#d8b5a5",
