@@ -11,6 +11,14 @@
  * serves every model and method of the run. Each finished chunk's part is written atomically;
  * an unsharded run then merges each method's parts into its final files.
  *
+ * A job that runs out of heap (or whose wasm backend aborts, `backends/heap.ts`) fails alone:
+ * the runner prints one line naming the model, the method, the chunk and what to do, records
+ * the reason beside the parts (`status` and `merge` show it; the chunk stays pending, so a
+ * rerun tries it again), replaces the worker whose backend was lost, goes on with the other
+ * jobs, leaves a method with a failed chunk unmerged, and ends by listing what failed (an
+ * {@link InputError}: exit status 1, no stack trace). In this thread a lost backend cannot be
+ * replaced: the jobs after it are recorded as not run and the remaining models wait for a rerun.
+ *
  * A stage describes its job type as a {@link GridJobType}: the worker module and handler that
  * run a job (`runs/grid_job.ts`), where a method's files go, and per model what a job carries
  * beyond {@link GridJob}, what its part rows are, and how a finished folder merges.
@@ -19,13 +27,21 @@
  */
 import { stringifyCsv } from "../deps.ts";
 import type { Config } from "../core/config.ts";
+import { InputError } from "../core/errors.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import { Progress } from "../core/progress.ts";
-import { inProcessRunner, type JobRunner, WorkerPool } from "../core/worker_pool.ts";
+import { inProcessRunner, type JobRunner } from "../core/worker_pool.ts";
 import { assembleBatch, type LoadedImages } from "../data/loader.ts";
 import { describeBackend, startBackend } from "../backends/backend.ts";
 import { type CheckpointMeta, readCheckpointMeta } from "../training/checkpoint_io.ts";
-import type { GridJob, JobHandler, JobHandlerFactory } from "./grid_job.ts";
+import {
+  type GridJob,
+  type GridOutcome,
+  type JobHandler,
+  type JobHandlerFactory,
+  runGridJob,
+} from "./grid_job.ts";
+import { RestartingWorkerPool } from "./restarting_pool.ts";
 import { loadCheckpointModel, type ModelBuilder, requireBestCheckpoints } from "./model_source.ts";
 import {
   outputPath,
@@ -41,6 +57,7 @@ import {
   readPartsState,
   type Shard,
   writePart,
+  writePartFailure,
 } from "./shard.ts";
 import { type StageData, stageData } from "./stage_data.ts";
 import {
@@ -150,6 +167,8 @@ export interface GridJobType<Job extends GridJob, Result> {
  *
  * @throws {InputError} for a missing checkpoint, data that does not load, or a job's input
  * error (from this thread or a worker).
+ * @throws {GridJobsFailed} after every other job ran, when jobs failed for want of heap (listed
+ * on stderr).
  *
  * @example
  * ```ts
@@ -206,16 +225,20 @@ export async function runGrid<Job extends GridJob, Result>(
   const checkpoints = await requireBestCheckpoints(config.out, config.models);
   const backend = await startBackend(config.backend, {
     openBlas: config.convolutions === "openblas",
+    heapBudgetMb: config.heapBudgetMb,
   });
   console.log(describeBackend(backend));
   // Workers build models from the registry; a caller's own builder runs in this thread. One
   // pool serves every model and method (a worker reloads when a job names another
   // checkpoint), started on first use.
   const pooled = run.workers > 1 && !run.buildModel;
-  let pool: WorkerPool<Job, Result> | undefined;
+  let pool: RestartingWorkerPool<Job, GridOutcome<Result>> | undefined;
+  const failures: GridFailures = { lines: [], jobs: 0 };
   try {
     let item = 0;
     for (const { name, paths } of checkpoints) {
+      // This thread's backend is gone: the models left run on the next try.
+      if (failures.lostHere) break;
       const data = await stageData({
         stage: type.stage,
         model: name,
@@ -236,6 +259,16 @@ export async function runGrid<Job extends GridJob, Result>(
       try {
         if (!pooled) handler = type.handler(model);
         const inThread = handler;
+        const runHere = (job: Job): Promise<GridOutcome<Result>> =>
+          failures.lostHere
+            ? Promise.resolve({
+              failure: {
+                reason:
+                  `not run: the wasm backend of this process was lost on ${failures.lostHere}`,
+                backendLost: false,
+              },
+            })
+            : runGridJob(inThread!, job);
         const test = await testPredictions(
           model,
           split.loaded,
@@ -253,24 +286,86 @@ export async function runGrid<Job extends GridJob, Result>(
             checkpoint: paths.best,
             backend: backend.name,
             openBlas: backend.openBlas !== undefined,
+            heapBudgetMb: config.heapBudgetMb,
           },
-          runner: inThread
-            ? inProcessRunner((job: Job) => inThread.run(job))
-            : (pool ??= new WorkerPool(type.worker, run.workers)),
+          runner: inThread ? inProcessRunner(runHere) : (pool ??= new RestartingWorkerPool(
+            type.worker,
+            run.workers,
+            (outcome) => "failure" in outcome && outcome.failure.backendLost,
+          )),
+          failures,
+          inThread: inThread !== undefined,
         });
       } finally {
-        handler?.dispose();
-        model.dispose();
+        // After an abort the backend's memory cannot be freed (nor needs to be).
+        if (!failures.lostHere) {
+          handler?.dispose();
+          model.dispose();
+        }
       }
     }
   } finally {
     pool?.close();
   }
+  if (failures.lines.length > 0) reportFailures(failures, run);
   if (shard.count > 1) {
     console.log(
       `shard ${shard.index}/${shard.count} done; after every shard, run: deno task merge --out ${config.out}`,
     );
   }
+}
+
+/**
+ * A grid run ended with jobs that failed for want of heap, after every other job ran (its
+ * message says what to do); a stage may still write what the finished jobs allow (a summary).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { InputError } from "../core/errors.ts";
+ * import { GridJobsFailed } from "./grid.ts";
+ * assert(new GridJobsFailed("2 job(s) failed") instanceof InputError);
+ * ```
+ */
+export class GridJobsFailed extends InputError {
+  /** @param message how many failed and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "GridJobsFailed";
+  }
+}
+
+/** The jobs of a run that failed for want of heap. */
+interface GridFailures {
+  /** One line per failed job: model, method, chunk, reason. */
+  lines: string[];
+  /** Jobs the run started, failed or not. */
+  jobs: number;
+  /** The failed job whose wasm abort lost this thread's backend. */
+  lostHere?: string;
+}
+
+/** What to do about a heap failure, with the run's values of the flags that help. */
+function heapAdvice(run: GridRun): string {
+  return `rerun with a lower --heap-budget-mb (now ${run.config.heapBudgetMb}) or ` +
+    `--chunk-size (now ${run.chunkSize})`;
+}
+
+/**
+ * Lists the failed jobs on stderr and throws one line saying what to do (the finished jobs'
+ * outputs are written, the failed chunks are pending).
+ */
+function reportFailures(failures: GridFailures, run: GridRun): never {
+  console.error(`${failures.lines.length} of ${failures.jobs} job(s) failed:`);
+  for (const line of failures.lines) console.error(`  ${line}`);
+  const lost = failures.lostHere
+    ? "; this process's wasm backend was lost, so the jobs after it did not run (with " +
+      "--workers 2 or more a lost worker is replaced and the others go on)"
+    : "";
+  throw new GridJobsFailed(
+    `${failures.lines.length} job(s) failed for want of heap (listed above)${lost}: ` +
+      `${heapAdvice(run)}; the finished chunks are kept and only the others run again`,
+  );
 }
 
 /** A job still to run, with its folder's fingerprint. */
@@ -292,8 +387,12 @@ async function runModelJobs<Job extends GridJob, Result>(
     jobs: GridModelJobs<Job, Result>;
     /** The backend's name, for the record. */
     backend: string;
-    base: Pick<GridJob, "checkpoint" | "backend" | "openBlas">;
-    runner: JobRunner<Job, Result>;
+    base: Pick<GridJob, "checkpoint" | "backend" | "openBlas" | "heapBudgetMb">;
+    runner: JobRunner<Job, GridOutcome<Result>>;
+    /** Where failed jobs are recorded. */
+    failures: GridFailures;
+    /** Whether the jobs run in this thread (a lost backend is then this process's). */
+    inThread: boolean;
   },
 ): Promise<void> {
   const { jobs } = model;
@@ -354,6 +453,9 @@ async function runModelJobs<Job extends GridJob, Result>(
     todo.push(...pending);
   }
   if (folders.length === 0) return;
+  const { failures } = model;
+  failures.jobs += todo.length;
+  const failedFolders = new Set<string>();
   const progress = new Progress(
     `${name} ${folders.map((f) => f.method).join(",")}`,
     todo.reduce((sum, cell) => sum + cell.indices.length, 0),
@@ -372,17 +474,33 @@ async function runModelJobs<Job extends GridJob, Result>(
       };
       return jobs.job(base, cell);
     },
-    async (j, result) => {
+    async (j, outcome) => {
       // Parts are per chunk, so completion order does not matter.
       const cell = todo[j];
-      const rows = jobs.partRows(cell, result);
-      await writePart(cell.folder, cell.fp, cell.chunk, chunks.length, stringifyCsv(rows));
+      if ("failure" in outcome) {
+        const { reason, backendLost } = outcome.failure;
+        const what = `${name} ${cell.method}, chunk ${cell.chunk} of ${chunks.length} ` +
+          `(${cell.indices.length} image(s) of ${meta.imgSizePx} px)`;
+        await writePartFailure(cell.folder, cell.fp, cell.chunk, chunks.length, reason);
+        failedFolders.add(cell.folder);
+        failures.lines.push(`${what}: ${reason}`);
+        if (backendLost && model.inThread) failures.lostHere ??= what;
+        console.error(`failed: ${what}: ${reason}; ${heapAdvice(run)}`);
+      } else {
+        const rows = jobs.partRows(cell, outcome.result);
+        await writePart(cell.folder, cell.fp, cell.chunk, chunks.length, stringifyCsv(rows));
+      }
       progress.tick(cell.indices.length);
     },
   );
   progress.done();
   for (const { method, folder, ran } of folders) {
-    if (run.shard.count === 1) {
+    if (failedFolders.has(folder)) {
+      console.log(
+        `${name} ${method}: not merged, chunks failed (listed at the end); the finished ` +
+          `ones are kept in ${folder}/parts`,
+      );
+    } else if (run.shard.count === 1) {
       console.log(`${name} ${method}: ${await jobs.merge(folder)}`);
     } else {
       console.log(`${name} ${method}: ${ran} chunk(s) done -> ${folder}/parts`);

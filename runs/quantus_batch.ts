@@ -8,6 +8,7 @@
  */
 import { tf } from "../deps.ts";
 import { InputError } from "../core/errors.ts";
+import { heapFailure } from "../backends/heap.ts";
 import { SeededRandom } from "../core/random.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
@@ -59,6 +60,7 @@ export function batchDrawsSeed(
 /**
  * Explains the job's images with its method on `model` and scores them with each metric; a
  * metric that rejects the batch (an {@link InputError}) gives NaN with its message as reason.
+ * A heap failure (`backends/heap.ts`) is thrown: the grid marks the whole batch failed.
  *
  * @example
  * ```ts
@@ -111,7 +113,8 @@ export async function scoreQuantusBatch(
         params,
       );
     } catch (e) {
-      if (!(e instanceof InputError)) throw e;
+      // A heap failure is no property of the explanation: the whole batch fails and is redone.
+      if (!(e instanceof InputError) || heapFailure(e) !== undefined) throw e;
       result = { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(e.message) };
     }
     out.scores.push(result.scores);

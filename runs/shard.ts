@@ -10,9 +10,9 @@
  *
  * Parts live in `<folder>/parts/<fingerprint>/`: `plan.json` (how many chunks) and one
  * `chunk-<k>-of-<n>.csv` per finished chunk, each written atomically after the chunk's other
- * files. The fingerprint hashes everything that decides the outputs (checkpoint, method,
- * images, options), so parts of an earlier, different run are never merged or resumed from.
- * An unsharded run is shard 0/1 and merges its own parts at the end; a resumed run skips the
+ * files, and a `failed-<k>-of-<n>.txt` (one line: why) per chunk whose last try failed. The
+ * fingerprint hashes everything that decides the outputs (checkpoint, method, images, options),
+ * so parts of an earlier, different run are never merged or resumed from. An unsharded run is shard 0/1 and merges its own parts at the end; a resumed run skips the
  * chunks whose part exists.
  *
  * How a stage adds sharding (a model x method x chunk stage gets steps 2 and 3 and the merge
@@ -178,8 +178,17 @@ export const PARTS_DIR = "parts";
 
 const PLAN_FILE = "plan.json";
 
+function chunkOf(chunk: number, chunks: number): string {
+  return `${String(chunk).padStart(5, "0")}-of-${String(chunks).padStart(5, "0")}`;
+}
+
 function partName(chunk: number, chunks: number): string {
-  return `chunk-${String(chunk).padStart(5, "0")}-of-${String(chunks).padStart(5, "0")}.csv`;
+  return `chunk-${chunkOf(chunk, chunks)}.csv`;
+}
+
+/** A chunk that failed (the heap ran out): not done, its reason beside the parts. */
+function failureName(chunk: number, chunks: number): string {
+  return `failed-${chunkOf(chunk, chunks)}.txt`;
 }
 
 /** Where an output folder stands: its run's fingerprint, chunk count and finished chunks. */
@@ -188,6 +197,8 @@ export interface PartsState {
   chunks: number;
   /** Chunks whose part file exists, ascending. */
   done: number[];
+  /** Chunks that failed in their last try (not done), ascending, with the one-line reason. */
+  failed: { chunk: number; reason: string }[];
   /** What the run recorded besides the chunk count (parts of older versions record nothing). */
   plan: Partial<PartsPlan>;
 }
@@ -307,6 +318,38 @@ export async function writePart(
   csvText: string,
 ): Promise<void> {
   await writeFileAtomic(join(folder, PARTS_DIR, fp, partName(chunk, chunks)), csvText);
+  await Deno.remove(join(folder, PARTS_DIR, fp, failureName(chunk, chunks))).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+}
+
+/**
+ * Records that chunk `chunk` failed with `reason` (one line, e.g. the heap ran out): the chunk
+ * stays not done, so a rerun tries it again, and `status` and the merge say why it is missing.
+ * A later {@link writePart} of the chunk removes the record.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { preparePartsDir, readPartsState, writePart, writePartFailure } from "./shard.ts";
+ * const dir = await Deno.makeTempDir();
+ * await preparePartsDir(dir, "f", 2);
+ * await writePartFailure(dir, "f", 1, 2, "the wasm heap is exhausted");
+ * const state = (await readPartsState(dir))!;
+ * assert(state.done.length === 0 && state.failed[0].reason === "the wasm heap is exhausted");
+ * await writePart(dir, "f", 1, 2, "a\n1\n");
+ * assert((await readPartsState(dir))!.failed.length === 0);
+ * ```
+ */
+export async function writePartFailure(
+  folder: string,
+  fp: string,
+  chunk: number,
+  chunks: number,
+  reason: string,
+): Promise<void> {
+  const line = reason.replace(/\s+/g, " ").trim();
+  await writeFileAtomic(join(folder, PARTS_DIR, fp, failureName(chunk, chunks)), `${line}\n`);
 }
 
 /** What a run's `plan.json` holds. */
@@ -343,11 +386,24 @@ export async function readPartsState(folder: string): Promise<PartsState | undef
   const fp = runs[0].name;
   const { chunks, ...plan } = await readPlan(join(root, fp));
   const done: number[] = [];
+  const failed: PartsState["failed"] = [];
   for (const entry of await listDirSorted(join(root, fp))) {
-    const match = /^chunk-(\d+)-of-(\d+)\.csv$/.exec(entry.name);
-    if (match && Number(match[2]) === chunks) done.push(Number(match[1]));
+    const match = /^(chunk|failed)-(\d+)-of-(\d+)\.(csv|txt)$/.exec(entry.name);
+    if (!match || Number(match[3]) !== chunks) continue;
+    const chunk = Number(match[2]);
+    if (match[1] === "chunk") done.push(chunk);
+    else {
+      const reason = (await Deno.readTextFile(join(root, fp, entry.name))).trim();
+      failed.push({ chunk, reason });
+    }
   }
-  return { fingerprint: fp, chunks, done, plan };
+  return {
+    fingerprint: fp,
+    chunks,
+    done,
+    failed: failed.filter(({ chunk }) => !done.includes(chunk)),
+    plan,
+  };
 }
 
 /** The plan of one run's parts folder `<folder>/parts/<fp>`. */
@@ -383,9 +439,12 @@ export async function readAllParts(folder: string): Promise<string[][]> {
   if (!state) throw new InputError(`${folder}: no parts to merge`);
   const missing = [...Array(state.chunks).keys()].filter((c) => !state.done.includes(c));
   if (missing.length > 0) {
+    const failed = state.failed.map(({ chunk, reason }) => `; chunk ${chunk} failed: ${reason}`);
     throw new InputError(
-      `${folder}: chunks ${missing.join(", ")} of ${state.chunks} are not done yet; ` +
-        "run the missing shards (deno task status lists them), then merge again",
+      `${folder}: chunks ${missing.join(", ")} of ${state.chunks} are not done yet` +
+        `${
+          failed.join("")
+        }; run the missing shards (deno task status lists them), then merge again`,
     );
   }
   let header: string[] | undefined;

@@ -12,7 +12,7 @@ import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { type GridJobType, type GridRun, runGrid } from "../runs/grid.ts";
+import { GridJobsFailed, type GridJobType, type GridRun, runGrid } from "../runs/grid.ts";
 import type { ModelBuilder } from "../runs/model_source.ts";
 import {
   batchDrawsSeed,
@@ -57,6 +57,7 @@ export const quantusSpec: StageSpec = {
     "config",
     "backend",
     "convolutions",
+    "heap-budget-mb",
     "on-bad-image",
   ],
   flags: {
@@ -101,7 +102,9 @@ export const quantusSpec: StageSpec = {
     "settings as the xai stage. Batches of --chunk-size images are spread over --workers; the scores do " +
     "not depend on how many. Each finished batch is kept as a part in " +
     "<out>/metrics/quantus_<model>_<method>/ until the file is complete, so a killed run " +
-    "resumes where it stopped, and --shard I/N runs every N-th batch (then deno task merge).\n" +
+    "resumes where it stopped, and --shard I/N runs every N-th batch (then deno task merge). " +
+    "A batch that runs out of wasm heap fails alone (no NaN rows: it is listed at the end, " +
+    "exit status 1, and a rerun with a lower --heap-budget-mb or --chunk-size redoes it).\n" +
     "Example: deno task quantus --models ecgnet --methods gradcam --metrics all --limit 8",
 };
 
@@ -363,7 +366,15 @@ export async function quantus(
   const run = parseGridRun(args, hooks.buildModel);
   // Flags are checked before any model runs; the mask-dependent default list comes per model.
   metricParams(parseMetrics(flags.metrics, true), flags.params, false);
-  await runGrid(quantusJobType(run, flags), run);
+  // Jobs that failed for want of heap leave the finished ones' files: summarise those, then
+  // report the failures.
+  const failed = await runGrid(quantusJobType(run, flags), run).then(
+    () => undefined,
+    (e) => {
+      if (e instanceof GridJobsFailed) return e;
+      throw e;
+    },
+  );
   if (run.shard.count === 1) {
     const selection = await OutputSelection.open(
       config.out,
@@ -373,6 +384,7 @@ export async function quantus(
     for (const line of leftOut) console.log(line);
     console.log(`summary: ${file}`);
   }
+  if (failed) throw failed;
 }
 
 if (import.meta.main) Deno.exit(await runStage(quantusSpec, Deno.args, quantus));

@@ -64,7 +64,8 @@ async function partsLine(
     what,
     done: false,
     detail: `${parts.done.length} of ${parts.chunks} chunks` +
-      (pending.length > 0 ? `; pending chunks ${pending.join(",")}` : "; ready to merge"),
+      (pending.length > 0 ? `; pending chunks ${pending.join(",")}` : "; ready to merge") +
+      parts.failed.map(({ chunk, reason }) => `; chunk ${chunk} failed: ${reason}`).join(""),
   };
 }
 

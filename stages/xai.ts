@@ -46,6 +46,7 @@ export const xaiSpec: StageSpec = {
     "config",
     "backend",
     "convolutions",
+    "heap-budget-mb",
     "on-bad-image",
   ],
   flags: {
@@ -97,6 +98,10 @@ export const xaiSpec: StageSpec = {
     "--shard, run `deno task merge` after all shards. Chunks, over all methods, are spread " +
     "over --workers, which write the files themselves. Only timings.csv differs between runs, " +
     "whatever the shards or workers.\n" +
+    "A chunk that runs out of wasm heap fails alone: one line names it and what to do, the " +
+    "other chunks go on (a worker whose backend aborted is replaced), its method is not " +
+    "merged, status shows why, the run ends with the list and exit status 1, and a rerun " +
+    "(e.g. with a lower --heap-budget-mb or --chunk-size) redoes only the failed chunks.\n" +
     "Example: deno task xai --models ecgnet --methods gradcam,saliency --limit 16",
 };
 
