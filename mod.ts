@@ -79,6 +79,7 @@ export * from "./metrics/faithfulness/road.ts";
 export * from "./metrics/faithfulness/sufficiency.ts";
 export * from "./metrics/faithfulness/sensitivity_n.ts";
 export * from "./metrics/faithfulness/infidelity.ts";
+export * from "./metrics/faithfulness/insertion_deletion.ts";
 export * from "./metrics/metric.ts";
 export * from "./metrics/registry.ts";
 export * from "./metrics/functions/draws.ts";

@@ -25,6 +25,7 @@ import { ROAD } from "./faithfulness/road.ts";
 import { SUFFICIENCY } from "./faithfulness/sufficiency.ts";
 import { SENSITIVITY_N } from "./faithfulness/sensitivity_n.ts";
 import { INFIDELITY } from "./faithfulness/infidelity.ts";
+import { DELETION, INSERTION } from "./faithfulness/insertion_deletion.ts";
 import { SPARSENESS } from "./complexity/sparseness.ts";
 import { COMPLEXITY } from "./complexity/complexity.ts";
 import { EFFECTIVE_COMPLEXITY } from "./complexity/effective_complexity.ts";
@@ -72,6 +73,8 @@ export const METRICS: readonly MetricDefinition<any>[] = [
   SUFFICIENCY,
   SENSITIVITY_N,
   INFIDELITY,
+  INSERTION,
+  DELETION,
   MAX_SENSITIVITY,
   AVG_SENSITIVITY,
   LOCAL_LIPSCHITZ_ESTIMATE,
