@@ -7,10 +7,11 @@
  * - **BatchNorm merge** (all families): a BatchNorm directly after a convolution is merged into
  *   it (W' = W·s, b' = (b − μ)·s + β, s = γ/√(σ² + ε): `graph/fold_batchnorm.ts`), so the rule
  *   sees one linear layer; the merged BatchNorm then passes relevance unchanged. resnet,
- *   mobilenet_v2, vgg16_bn, efficientnet and ecgnet merge every BatchNorm. DenseNet's BatchNorms
- *   come *before* their convolution (norm → relu → conv, after a concatenation) and cannot be
- *   merged, except `features.norm0` into `features.conv0`: the others pass relevance unchanged,
- *   which is what Zennit's composites give a BatchNorm no canonizer merged (rule `Pass`).
+ *   mobilenet_v2, vgg16_bn, efficientnet and ecgnet merge every BatchNorm. DenseNet merges
+ *   `features.norm0` into `features.conv0` and each dense layer's `norm2` into its 1x1 `conv1`;
+ *   its other BatchNorms come *before* a convolution, after a concatenation or a pooling
+ *   (`norm1`, the transitions' `norm`, `norm5`), and pass relevance unchanged, which is what
+ *   Zennit's composites give a BatchNorm no canonizer merged (rule `Pass`).
  * - **Residual additions** (resnet `<block>-add`, mobilenet_v2 and efficientnet inverted
  *   residuals): a sum whose inputs share the relevance in proportion to their values (rule
  *   `Norm`), as Zennit's `ResNetCanonizer` makes of the `+` in a BasicBlock.

@@ -14,7 +14,7 @@
  * @module
  */
 import { IMAGENET_MEAN, IMAGENET_STD } from "../../data/preprocess.ts";
-import type { LinearRole } from "./canonizers.ts";
+import type { LinearRole, RelevanceGraph } from "./canonizers.ts";
 import {
   epsilonRule,
   flatRule,
@@ -96,3 +96,45 @@ export const EPSILON_GAMMA_BOX: Composite = {
     dense: epsilonRule(options.epsilon ?? STABILIZER),
   }),
 };
+
+/** The rule names of the steps that are not linear layers, as Zennit's rule maps call them. */
+const STEP_RULES = {
+  norm: "Norm",
+  pass: "Pass",
+  gate: "Pass (gated input only)",
+  gradient: "none (plain gradient)",
+} as const;
+
+/**
+ * Which rule each layer of `graph` gets under `composite`: rule name → tfjs layer names, in
+ * forward order, as Zennit's `lrp.rule_map` lists modules. A merged BatchNorm is listed under
+ * `Pass` (the identity once merged), an explicit padding under its convolution's rule.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { startBackend } from "../../backends/backend.ts";
+ * import { buildModel } from "../../models/registry.ts";
+ * import { relevanceGraph } from "./canonizers.ts";
+ * import { EPSILON_PLUS_FLAT, ruleMap } from "./composites.ts";
+ * await startBackend("cpu");
+ * const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 32, seed: 1 });
+ * const map = ruleMap(relevanceGraph(model), EPSILON_PLUS_FLAT);
+ * assert(map.Flat.join() === "conv1-pad,conv1" && map.ZPlus.length === 19 && map.Epsilon.join() === "fc");
+ * assert(map.Norm.length === 9 && map.Pass.includes("bn1"));
+ * model.dispose();
+ * ```
+ */
+export function ruleMap(graph: RelevanceGraph, composite: Composite): Record<string, string[]> {
+  const rules = composite.rules();
+  const map: Record<string, string[]> = {};
+  const add = (rule: string, name: string) => (map[rule] ??= []).push(name);
+  for (const step of graph.steps) {
+    for (const layer of step.layers) {
+      if (step.kind !== "linear") add(STEP_RULES[step.kind], layer.name);
+      else if (layer.getClassName() === "BatchNormalization") add("Pass", layer.name);
+      else add(rules[step.role!].name, layer.name);
+    }
+  }
+  return map;
+}
