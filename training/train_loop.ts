@@ -22,6 +22,7 @@ import { assembleBatch, batchIndices, type LoadedImages } from "../data/loader.t
 import { REFERENCE_AUGMENTATION } from "../data/augment.ts";
 import { argmaxRows, predictLogits } from "../models/inference.ts";
 import { AdamW } from "./adamw.ts";
+import { requireTrainingBatchFits } from "./batch_fit.ts";
 import { TorchBatchNormStats } from "./batch_norm.ts";
 import { type DataIdentity, modelPaths, writeCheckpoint } from "./checkpoint_io.ts";
 import { crossEntropyFromLogits, softmaxCrossEntropyRows } from "./cross_entropy.ts";
@@ -184,6 +185,12 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
 
   const init = root.fork("init");
   const model = await withSeededMathRandom(init, () => options.build(1 + randomInt(init, 2 ** 30)));
+  try {
+    requireTrainingBatchFits(model, modelName, config.batchSize);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const batchNorm = new TorchBatchNormStats(model);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = new AdamW(variables, {
