@@ -125,6 +125,7 @@ export * from "./statistics/wilcoxon.ts";
 export * from "./statistics/holm.ts";
 export * from "./statistics/rank_groups.ts";
 export * from "./statistics/kendall_tau.ts";
+export * from "./statistics/percentile.ts";
 export * from "./leads/panel_boxes.ts";
 export * from "./leads/page_fit.ts";
 export * from "./leads/page_layouts.ts";

@@ -24,6 +24,7 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
+import { percentile } from "../statistics/percentile.ts";
 import type { ColormapName } from "./colormap.ts";
 
 /** The percentile of |a| that sets a map's colour limits. */
@@ -41,26 +42,6 @@ export interface ColourScale {
   low: number;
   /** The value drawn with its last colour (RdBu_r: +L; Reds: the limit; jet: max). */
   high: number;
-}
-
-/**
- * The `q`th percentile (0..100) of ascending `sorted` values, interpolated linearly between
- * the two nearest ranks (`numpy.percentile`'s default).
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { percentileOfSorted } from "./colour_scale.ts";
- * assert(percentileOfSorted(Float64Array.of(0, 10, 20, 30, 40), 50) === 20);
- * assert(percentileOfSorted(Float64Array.of(0, 10), 99) === 9.9);
- * ```
- */
-export function percentileOfSorted(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const at = (q / 100) * (sorted.length - 1);
-  const low = Math.floor(at);
-  const high = Math.min(sorted.length - 1, low + 1);
-  return sorted[low] + (at - low) * (sorted[high] - sorted[low]);
 }
 
 /**
@@ -88,7 +69,7 @@ export function colourScaleOf(
   if (finite.length === 0) [min, max] = [0, 0];
   if (choice === "jet") return { colormap: "jet", low: min, high: max };
   const magnitudes = Float64Array.from(finite, Math.abs).sort();
-  const robust = percentileOfSorted(magnitudes, ROBUST_PERCENTILE);
+  const robust = percentile(magnitudes, ROBUST_PERCENTILE);
   const limit = robust > 0 ? robust : (magnitudes.at(-1) ?? 0);
   return min < 0
     ? { colormap: "RdBu_r", low: -limit, high: limit }

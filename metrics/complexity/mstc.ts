@@ -20,6 +20,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
+import { percentile } from "../../statistics/percentile.ts";
 import { commonFromQuantus, type CommonParams, defineMetric, scoreEachMap } from "../metric.ts";
 
 /** Parameters of {@link MSTC}. */
@@ -32,26 +33,6 @@ export interface MstcParams extends CommonParams {
   autoIncreaseK: boolean;
   /** Multiply by the image diagonal and 100. */
   scaleScore: boolean;
-}
-
-/**
- * numpy's default (linear) percentile of ascending `sorted` values, with its interpolation rule
- * (from the upper value when the fraction is at least 0.5), so a cutoff equals numpy's bit for bit.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { numpyPercentile } from "./mstc.ts";
- * assert(numpyPercentile(Float64Array.of(1, 2, 3, 4), 50) === 2.5);
- * ```
- */
-export function numpyPercentile(sorted: Float64Array, q: number): number {
-  const position = (sorted.length - 1) * (q / 100);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  const t = position - below;
-  const [a, b] = [sorted[below], sorted[above]];
-  return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
 }
 
 /**
@@ -156,7 +137,7 @@ export function mstcOfMap(
   const finite = magnitude.filter(Number.isFinite).sort();
   if (!finite.length) return { score: NaN, reason: "the map has no finite value" };
   if (finite[finite.length - 1] === 0) return 0;
-  const cutoff = numpyPercentile(finite, params.threshold);
+  const cutoff = percentile(finite, params.threshold);
   const salient = Int32Array.from(magnitude.keys())
     .filter((p) => Number.isFinite(magnitude[p]) && magnitude[p] >= cutoff);
   const n = salient.length;

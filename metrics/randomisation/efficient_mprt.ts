@@ -11,6 +11,7 @@
  * @module
  */
 import { InputError } from "../../core/errors.ts";
+import { percentile } from "../../statistics/percentile.ts";
 import { type CommonParams, defineMetric, imageSlice, type MetricResult } from "../metric.ts";
 import { prepareAttributions } from "../functions/normalise.ts";
 import { MPRT_ORIGINAL, type MprtParams } from "./mprt.ts";
@@ -225,14 +226,6 @@ function binCount(mapsNHW: Float32Array, pixels: number, params: EfficientMprtPa
     rice: () => Math.trunc(2 * Math.cbrt(n)),
   };
   return Math.max(Math.min(rules[params.binRule](), 200), 10);
-}
-
-/** numpy's default (linear) percentile of sorted values. */
-function percentile(sorted: Float64Array, q: number): number {
-  const at = (q / 100) * (sorted.length - 1);
-  const below = Math.floor(at);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (sorted[above] - sorted[below]) * (at - below);
 }
 
 /** Population standard deviation. */
