@@ -2,8 +2,9 @@
  * Coverage: every architecture x every registered explainer on one image at 224 px with random
  * weights, on the wasm backend (OpenBLAS convolutions where installed) with the default heap
  * budget. Each cell runs in a fresh process, so that a wasm abort ends only its own cell and the
- * peak RSS is the cell's own. Prints a Markdown table: per cell ok (finite maps), failed or timed
- * out, the seconds of the explain call and the peak RSS (`Deno.memoryUsage().rss`, sampled).
+ * peak memory is the cell's own. Prints a Markdown table: per cell ok (finite maps), failed or
+ * timed out, the seconds of the explain call, the peak RSS (`Deno.memoryUsage().rss`, sampled)
+ * and the wasm heap's size at the end, its peak (`bench/peak_memory.ts`).
  *
  * Every method runs with its defaults, except that LIME and Occlusion score fewer copies
  * ({@link FEWER_COPIES}) unless `--full` is given: their memory is set by the copies per model
@@ -28,12 +29,12 @@ import { InputError } from "../core/errors.ts";
 import { rowsWithinBudget } from "../graph/footprint.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import { type ExplainerOptions, EXPLAINERS, getExplainer } from "../xai/registry.ts";
+import { memoryText, type PeakMemory, peakMemorySampler } from "./peak_memory.ts";
 
 /** What one cell reports, as its last line of output. */
-interface CellResult {
+interface CellResult extends PeakMemory {
   ok: boolean;
   seconds: number;
-  peakRssMb: number;
   /** Integrated Gradients' rows per pass for the model within the budget. */
   gradientRows: number;
   error?: string;
@@ -57,9 +58,7 @@ async function runCell(
   sizePx: number,
   options: ExplainerOptions,
 ): Promise<CellResult> {
-  let peak = Deno.memoryUsage().rss;
-  const sample = () => peak = Math.max(peak, Deno.memoryUsage().rss);
-  const timer = setInterval(sample, 100);
+  const memory = peakMemorySampler();
   const start = performance.now();
   let gradientRows = 0;
   try {
@@ -73,27 +72,25 @@ async function runCell(
       () => getExplainer(method).explain(model, x, Int32Array.of(0), options),
     );
     const seconds = (performance.now() - explainStart) / 1000;
-    sample();
     const finite = attribution.mapsNHW.every(Number.isFinite);
     return {
       ok: finite,
       seconds,
-      peakRssMb: peak / 2 ** 20,
+      ...memory.stop(),
       gradientRows,
       ...(finite ? {} : { error: "non-finite map values" }),
     };
   } catch (error) {
-    sample();
     return {
       ok: false,
       seconds: (performance.now() - start) / 1000,
-      peakRssMb: peak / 2 ** 20,
+      ...memory.stop(),
       gradientRows,
       error: (error as Error).message.split("\n")[0],
       notApplicable: error instanceof InputError && !(error instanceof HeapExhaustedError),
     };
   } finally {
-    clearInterval(timer);
+    memory.stop();
   }
 }
 
@@ -135,12 +132,12 @@ async function spawnCell(
   const seconds = (performance.now() - started) / 1000;
   // The timeout kills the cell's process, which then prints nothing.
   if (seconds >= minutes * 60) why = `timed out after ${minutes} min (time, not memory)`;
-  return { ok: false, seconds, peakRssMb: 0, gradientRows: 0, error: why };
+  return { ok: false, seconds, peakRssMb: 0, wasmHeapMb: 0, gradientRows: 0, error: why };
 }
 
-/** A cell of the table: `ok 12.3 s, 1.9 GB`, `n/a` or `failed: why`. */
+/** A cell of the table: `ok 12.3 s, RSS 1.90 GB, heap 1.25 GB`, `n/a` or `failed: why`. */
 function cellText(result: CellResult): string {
-  const usage = `${result.seconds.toFixed(1)} s, ${(result.peakRssMb / 1024).toFixed(2)} GB`;
+  const usage = `${result.seconds.toFixed(1)} s, ${memoryText(result)}`;
   if (result.notApplicable) return "n/a";
   return result.ok ? `ok ${usage}` : `**failed** (${usage}): ${result.error}`;
 }
@@ -170,7 +167,8 @@ async function main(): Promise<void> {
   const methods = values.methods?.split(",") ?? EXPLAINERS.map((e) => e.name);
   console.log(
     `Coverage at ${sizePx} px, one image, random weights, wasm, heap budget ` +
-      `${heapBudgetMb()} MiB; each cell: seconds of the explain call, peak RSS of its process. ` +
+      `${heapBudgetMb()} MiB; each cell: seconds of the explain call, peak RSS of its process, ` +
+      "size of its wasm heap at the end (its peak; GB = GiB). " +
       (full ? "Every method's defaults.\n" : `Defaults but ${JSON.stringify(FEWER_COPIES)}.\n`),
   );
   const rows: string[] = [
