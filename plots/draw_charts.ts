@@ -27,6 +27,7 @@ import {
   readCsvRecords,
 } from "./inputs.ts";
 import { planComparisonCharts } from "./comparison_charts.ts";
+import { planSanityCharts, type SanityChartPlan } from "./sanity_charts.ts";
 import type { QuantusComparisons } from "../runs/quantus_comparisons.ts";
 import { type ChartSpec, type PlannedChart, type RenderOptions, writeChart } from "./render.ts";
 import { confidenceHistogramChart, predictionConfidences } from "./charts/confidence_histogram.ts";
@@ -81,6 +82,8 @@ export interface ChartPlan {
   leftOut?: string[];
   /** The lead shares in the affected leads beside chance (`results/lead_affected.csv`). */
   leadAffected?: CsvRecord[];
+  /** The sanity checks' tables and charts (`deno task sanity`), when it has run. */
+  sanity?: SanityChartPlan;
   /** The selection the plan was made with (the dashboard reads the explanations through it). */
   selection?: OutputSelection;
 }
@@ -252,6 +255,9 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
   const compared = await planComparisonCharts(inputs.out, models, quantus, selection);
   charts.push(...compared.charts);
   skipped.push(...compared.skipped);
+  // The sanity checks are optional, like the leads: drawn when they have run, no line otherwise.
+  const sanity = await planSanityCharts(inputs.out);
+  charts.push(...sanity.charts);
 
   if (histories.size === 0) {
     skipped.push(
@@ -318,6 +324,7 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
     ...(compared.comparisons ? { comparisons: compared.comparisons } : {}),
     leftOut: [...leftOut],
     ...(leadAffected ? { leadAffected } : {}),
+    ...(sanity.summary ? { sanity } : {}),
     selection,
   };
 }

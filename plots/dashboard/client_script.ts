@@ -9,6 +9,7 @@
  */
 import { WHICH_METHOD_CHARTS, WHICH_METHOD_CLIENT_JS } from "./which_method_script.ts";
 import { LEADS_CHARTS, LEADS_CLIENT_JS } from "./leads_script.ts";
+import { SANITY_CHARTS, SANITY_CLIENT_JS } from "./sanity_script.ts";
 
 /** The script's source text. */
 export const DASHBOARD_CLIENT_JS = String.raw`
@@ -121,7 +122,9 @@ export const DASHBOARD_CLIENT_JS = String.raw`
   (function () {
     var host = document.getElementById("charts");
     // The "Which method?" and "Relevance per lead" panels show their own charts.
-    var panelCharts = ${JSON.stringify([...WHICH_METHOD_CHARTS, ...LEADS_CHARTS])};
+    var panelCharts = ${
+  JSON.stringify([...WHICH_METHOD_CHARTS, ...LEADS_CHARTS, ...SANITY_CHARTS])
+};
     // The per-metric Quantus chart shows once, filtered, in the Quantus section.
     var gridCharts = data.charts.filter(function (c) {
       return panelCharts.indexOf(c.name) < 0 && c.id !== QUANTUS_METRICS_ID;
@@ -146,6 +149,7 @@ export const DASHBOARD_CLIENT_JS = String.raw`
 
 ${WHICH_METHOD_CLIENT_JS}
 ${LEADS_CLIENT_JS}
+${SANITY_CLIENT_JS}
   // Test image browser
   (function () {
     var host = document.getElementById("images");

@@ -62,6 +62,8 @@ export interface DashboardData {
   comparisons?: QuantusComparisons;
   /** The share in the affected leads beside chance, for the "Relevance per lead" panel. */
   leadAffected?: CsvRecord[];
+  /** The sanity checks' summary and accuracies, for the "Sanity checks" panel. */
+  sanity?: { summary: CsvRecord[]; accuracy: CsvRecord[] };
   /** Metric id → label and direction, for per-image score tables. */
   metrics: Record<string, { label: string; direction: string }>;
   charts: DashboardChart[];
@@ -217,6 +219,9 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
     ...(plan.quantus ? { quantus: summaryValues(plan.quantus) } : {}),
     ...(plan.comparisons ? { comparisons: plan.comparisons } : {}),
     ...(plan.leadAffected ? { leadAffected: plan.leadAffected } : {}),
+    ...(plan.sanity?.summary
+      ? { sanity: { summary: plan.sanity.summary, accuracy: plan.sanity.accuracy ?? [] } }
+      : {}),
     metrics,
     charts: plan.charts.map((c) => ({
       id: `${c.folder.replaceAll(sep, "/")}/${c.name}`,

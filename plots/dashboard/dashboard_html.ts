@@ -94,7 +94,7 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
 <body>
 <header>
 <h1>ecg-xai dashboard</h1>
-<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#which-method-section">which method?</a><a href="#leads-section">leads</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
+<nav><a href="#performance-section">performance</a><a href="#quantus-section">Quantus</a><a href="#which-method-section">which method?</a><a href="#leads-section">leads</a><a href="#sanity-section">sanity</a><a href="#charts-section">charts</a><a href="#images-section">test images</a></nav>
 </header>
 <main>
 <div id="performance-section">${
@@ -119,6 +119,13 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
       "leads",
       "Relevance per lead",
       "mean share of each explanation's positive relevance in each lead's panel of the report, by true class (deno task leads)",
+    )
+  }</div>
+<div id="sanity-section">${
+    section(
+      "sanity",
+      "Sanity checks",
+      "per model and method: how similar the maps of a model trained on shuffled labels are to the real model's, beside how similar the maps of models that differ only in seed are (Spearman, SSIM; mean, 95% CI). A method whose permuted-label similarity reaches the seeds' fails (Adebayo et al. 2018; deno task sanity)",
     )
   }</div>
 <div id="charts-section">${
