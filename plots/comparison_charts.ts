@@ -1,8 +1,9 @@
 /**
- * The charts of "which method is better" per model: the methods' rank groups per metric and the
- * agreement between the metrics. Their tables (`results/quantus_comparisons.csv`,
- * `results/quantus_agreement.csv`) are rebuilt here first when they are missing or stale, so
- * `plots` after `quantus` needs no `compare` in between.
+ * The charts of "which method is better" per model: the methods' rank groups per metric, the
+ * agreement between the metrics and each metric's report card. Their tables
+ * (`results/quantus_comparisons.csv`, `results/quantus_agreement.csv`,
+ * `results/quantus_report_card.csv`, ...) are rebuilt here first when they are missing or stale,
+ * so `plots` after `quantus` needs no `compare` in between.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { InputError } from "../core/errors.ts";
 import { freshQuantusComparisons, type QuantusComparisons } from "../runs/quantus_comparisons.ts";
 import { agreementCells, metricAgreementChart } from "./charts/metric_agreement.ts";
 import { methodRankCells, methodRanksChart } from "./charts/method_ranks.ts";
+import { reportCardCells, reportCardChart } from "./charts/report_card.ts";
 import type { PlannedChart } from "./render.ts";
 import type { QuantusSummaryRow } from "./inputs.ts";
 import type { OutputSelection } from "../runs/selection.ts";
@@ -23,8 +25,8 @@ export interface ComparisonChartPlan {
 }
 
 /**
- * Plans `per_model/<model>/method_ranks` and `per_model/<model>/metric_agreement` for each
- * model with comparisons, rebuilding the tables first when stale (which writes them) from the
+ * Plans `per_model/<model>/method_ranks`, `per_model/<model>/metric_agreement` and
+ * `per_model/<model>/report_card` for each model with comparisons, rebuilding the tables first when stale (which writes them) from the
  * per-image files `selection` keeps (default: each model's current checkpoint and training
  * data).
  *
@@ -42,7 +44,7 @@ export async function planComparisonCharts(
   summary: readonly QuantusSummaryRow[] | undefined,
   selection?: OutputSelection,
 ): Promise<ComparisonChartPlan> {
-  const names = "method_ranks, metric_agreement";
+  const names = "method_ranks, metric_agreement, report_card";
   const summaryFile = join(out, "results", "quantus_summary.csv");
   if (!summary) {
     return { charts: [], skipped: [`${names}: missing ${summaryFile}; run deno task quantus`] };
@@ -87,10 +89,11 @@ export async function planComparisonCharts(
           `run deno task quantus --models ${model} with two or more --metrics`,
       );
     }
+    const cards = reportCardCells(model, comparisons.reportCard, labels);
+    if (cards.length > 0) {
+      charts.push({ name: "report_card", folder, model, chart: reportCardChart(model, cards) });
+    }
   }
-  return {
-    charts,
-    skipped,
-    comparisons: { comparisons: comparisons.comparisons, agreement: comparisons.agreement },
-  };
+  const { rebuilt: _, ...tables } = comparisons;
+  return { charts, skipped, comparisons: tables };
 }

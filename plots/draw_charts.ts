@@ -39,6 +39,7 @@ import { latexOf, markdownOf, quantusSummaryTable, recordsTable } from "./charts
 import { type LeadShareRow, leadSharesChart, parseLeadShares } from "./charts/lead_shares.ts";
 import { performanceVsXaiChart } from "./charts/performance_vs_xai.ts";
 import { quantusMetricsChart } from "./charts/quantus_metrics.ts";
+import { significanceMarks } from "./charts/significance_marks.ts";
 import { quantusRadarChart } from "./charts/quantus_radar.ts";
 import { quantusScatterChart, sensitivityTrendChart } from "./charts/quantus_scatter.ts";
 import { orientedScores } from "./charts/quantus_scores.ts";
@@ -270,7 +271,9 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
       skipped.push(missing(name, paths.quantusSummary, "quantus"));
     }
   } else {
-    add("quantus_metrics", "comparison", quantusMetricsChart(quantus));
+    const pairs = compared.comparisons?.comparisons;
+    const marks = pairs && significanceMarks(quantus, pairs);
+    add("quantus_metrics", "comparison", quantusMetricsChart(quantus, marks));
     const scatter = quantusScatterChart(quantus);
     if (scatter) add("quantus_scatter", "comparison", scatter);
     else {

@@ -6,9 +6,16 @@
  *   difference with its bootstrap interval and Wilcoxon p-value, Holm-corrected, and the better
  *   method (`metrics/comparisons.ts`);
  * - `<out>/results/quantus_agreement.csv`: per model and pair of metrics, Kendall's τ between
- *   their rankings of the methods (`metrics/agreement.ts`).
+ *   their rankings of the methods (`metrics/agreement.ts`);
+ * - `<out>/results/quantus_validity.csv`: per model and metric, Kendall's τ between its ranking
+ *   of the methods and a ground-truth localisation metric's, with bootstrap intervals
+ *   (`metrics/validity.ts`); only where that metric was scored (a data set with evidence masks),
+ *   else not written (an earlier one is removed) and the report card says why;
+ * - `<out>/results/quantus_report_card.csv`: per model and metric, its validity, its mean
+ *   agreement with the other metrics, and MetaQuantus's criteria, "not computed" until they are
+ *   (`metrics/report_card.ts`).
  *
- * Both are pure functions of `<out>/metrics/quantus_<model>_<method>.csv` (their bootstrap
+ * All are pure functions of `<out>/metrics/quantus_<model>_<method>.csv` (their bootstrap
  * streams have a fixed seed, forked by model, metric and pair), so rebuilding gives the same
  * bytes. A metric's direction comes from `quantus_summary.csv` where it has the metric, else
  * from the metric registry. `deno task compare` rebuilds them; `deno task plots` rebuilds them
@@ -36,6 +43,20 @@ import {
   QUANTUS_COMPARISON_COLUMNS,
 } from "../metrics/comparisons.ts";
 import type { ScoreDirection } from "../metrics/metric.ts";
+import {
+  NOT_COMPUTED,
+  QUANTUS_REPORT_CARD_COLUMNS,
+  type ReportCard,
+  reportCards,
+} from "../metrics/report_card.ts";
+import {
+  DEFAULT_VALIDITY_REFERENCE,
+  GROUND_TRUTH_METRICS,
+  type MetricValidity,
+  metricValidity,
+  type ModelValidity,
+  QUANTUS_VALIDITY_COLUMNS,
+} from "../metrics/validity.ts";
 import type { OutputSelection } from "./selection.ts";
 import { getMetric } from "../metrics/registry.ts";
 import {
@@ -48,26 +69,36 @@ import {
 /** Seed of the comparisons' bootstrap streams (forked per model, metric and pair). */
 const COMPARISON_SEED = 0xc0a1;
 
-/** The two tables. */
+/** The tables. */
 export interface QuantusComparisons {
   comparisons: MethodComparison[];
   agreement: MetricAgreement[];
+  /** Validity against ground truth, of the models with reference scores. */
+  validity: MetricValidity[];
+  reportCard: ReportCard[];
+  /** One line per model without validity, saying why (also each card's `validity_note`). */
+  validityAbsent: string[];
 }
 
 /**
- * Where the two tables are, beside `quantus_summary.csv`.
+ * Where the tables are, beside `quantus_summary.csv`.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { comparisonFiles } from "./quantus_comparisons.ts";
  * assert(comparisonFiles("o").agreement === "o/results/quantus_agreement.csv");
+ * assert(comparisonFiles("o").reportCard === "o/results/quantus_report_card.csv");
  * ```
  */
-export function comparisonFiles(out: string): { comparisons: string; agreement: string } {
+export function comparisonFiles(
+  out: string,
+): { comparisons: string; agreement: string; validity: string; reportCard: string } {
   return {
     comparisons: join(out, "results", "quantus_comparisons.csv"),
     agreement: join(out, "results", "quantus_agreement.csv"),
+    validity: join(out, "results", "quantus_validity.csv"),
+    reportCard: join(out, "results", "quantus_report_card.csv"),
   };
 }
 
@@ -163,7 +194,7 @@ export async function readModelScores(
 }
 
 /**
- * Both tables for the models' scores.
+ * Every table for the models' scores, validity against the ground-truth metric `reference`.
  *
  * @example
  * ```ts
@@ -175,21 +206,35 @@ export async function readModelScores(
  *   metrics: [{ metric: "x", direction: "higher", scores: new Map([["a", up(1, 2)], ["b", up(0, 1)]]) }],
  * }]);
  * assert(tables.comparisons[0].meanDiff === 1 && tables.agreement.length === 0);
+ * // No relevance_mass_accuracy scores: no validity, and the card says why.
+ * assert(tables.validity.length === 0 && tables.validityAbsent[0].startsWith("m: no relevance_mass"));
+ * assert(tables.reportCard[0].validityNote === tables.validityAbsent[0]);
  * ```
  */
-export function quantusComparisons(models: readonly ModelScores[]): QuantusComparisons {
+export function quantusComparisons(
+  models: readonly ModelScores[],
+  reference: string = DEFAULT_VALIDITY_REFERENCE,
+): QuantusComparisons {
   const random = new SeededRandom(COMPARISON_SEED);
+  const agreement = models.flatMap(metricAgreement);
+  const validity = new Map<string, ModelValidity>(
+    models.map((table) => [table.model, metricValidity(table, reference, random)]),
+  );
+  const valid = [...validity.values()];
   return {
     comparisons: models.flatMap((table) =>
       table.metrics.flatMap((metric) => compareMethods(table.model, table.methods, metric, random))
     ),
-    agreement: models.flatMap(metricAgreement),
+    agreement,
+    validity: valid.flatMap((v) => "rows" in v ? v.rows : []),
+    reportCard: reportCards(models, validity, agreement, reference),
+    validityAbsent: valid.flatMap((v) => "absent" in v ? [v.absent] : []),
   };
 }
 
 /**
- * Rebuilds both tables from the per-image files `selection` keeps and writes them; returns what
- * was written.
+ * Rebuilds the tables from the per-image files `selection` keeps, validity against the
+ * ground-truth metric `reference`, and writes them; returns what was written.
  *
  * @throws {InputError} when there is no per-image file to compare.
  *
@@ -201,6 +246,7 @@ export function quantusComparisons(models: readonly ModelScores[]): QuantusCompa
 export async function writeQuantusComparisons(
   out: string,
   selection?: OutputSelection,
+  reference: string = DEFAULT_VALIDITY_REFERENCE,
 ): Promise<QuantusComparisons & { models: ModelScores[] }> {
   const models = await readModelScores(out, selection);
   if (models.length === 0) {
@@ -209,11 +255,15 @@ export async function writeQuantusComparisons(
         "run deno task quantus first (and deno task merge after sharded runs)",
     );
   }
-  return { ...await writeTables(out, models), models };
+  return { ...await writeTables(out, models, reference), models };
 }
 
-async function writeTables(out: string, models: ModelScores[]): Promise<QuantusComparisons> {
-  const tables = quantusComparisons(models);
+async function writeTables(
+  out: string,
+  models: ModelScores[],
+  reference: string,
+): Promise<QuantusComparisons> {
+  const tables = quantusComparisons(models, reference);
   const files = comparisonFiles(out);
   await writeFileAtomic(
     files.comparisons,
@@ -245,6 +295,49 @@ async function writeTables(out: string, models: ModelScores[]): Promise<QuantusC
       ]),
     ]),
   );
+  if (tables.validity.length > 0) {
+    await writeFileAtomic(
+      files.validity,
+      stringifyCsv([
+        [...QUANTUS_VALIDITY_COLUMNS],
+        ...tables.validity.map((v) => [
+          v.model,
+          v.metric,
+          v.reference,
+          String(v.methods),
+          ...[v.tauOverall, v.ciLow, v.ciHigh].map(formatScore),
+          String(v.images),
+          ...[v.tauPerImage, v.perImageCiLow, v.perImageCiHigh].map(formatScore),
+        ]),
+      ]),
+    );
+  } else {
+    // An earlier run's validity (another data set, with masks) would be read as this one's.
+    await Deno.remove(files.validity).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  const criterion = (value: number | undefined) =>
+    value === undefined ? NOT_COMPUTED : formatScore(value);
+  await writeFileAtomic(
+    files.reportCard,
+    stringifyCsv([
+      [...QUANTUS_REPORT_CARD_COLUMNS],
+      ...tables.reportCard.map((c) => [
+        c.model,
+        c.metric,
+        c.direction,
+        c.validityReference,
+        ...[c.validityTau, c.validityCiLow, c.validityCiHigh].map(formatScore),
+        String(c.validityImages),
+        c.validityNote,
+        formatScore(c.agreementTau),
+        String(c.agreementMetrics),
+        criterion(c.noiseResilience),
+        criterion(c.reactivity),
+      ]),
+    ]),
+  );
   return tables;
 }
 
@@ -264,7 +357,8 @@ function csvRecords(text: string, source: string, columns: readonly string[]) {
 }
 
 /**
- * Reads both tables back.
+ * Reads the tables back (validity empty when its file is absent: no model had reference
+ * scores; `validityAbsent` from the cards of the models without validity).
  *
  * @throws {InputError} for a missing column or a cell that is not a number.
  *
@@ -311,11 +405,64 @@ export async function readQuantusComparisons(out: string): Promise<QuantusCompar
       tauPerImage: num("tau_per_image"),
     };
   });
-  return { comparisons, agreement };
+  const validityText = await Deno.readTextFile(files.validity).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  });
+  const validity = validityText === undefined
+    ? []
+    : csvRecords(validityText, files.validity, QUANTUS_VALIDITY_COLUMNS).map((r, i) => {
+      const num = (c: string) => scoreCell(r[c], files.validity, i, c);
+      return {
+        model: r.model,
+        metric: r.metric,
+        reference: r.reference,
+        methods: num("methods"),
+        tauOverall: num("tau_overall"),
+        ciLow: num("ci_low"),
+        ciHigh: num("ci_high"),
+        images: num("images"),
+        tauPerImage: num("tau_per_image"),
+        perImageCiLow: num("per_image_ci_low"),
+        perImageCiHigh: num("per_image_ci_high"),
+      };
+    });
+  const reportCard = csvRecords(
+    await Deno.readTextFile(files.reportCard),
+    files.reportCard,
+    QUANTUS_REPORT_CARD_COLUMNS,
+  ).map((r, i): ReportCard => {
+    const num = (c: string) => scoreCell(r[c], files.reportCard, i, c);
+    const criterion = (c: string) => r[c] === NOT_COMPUTED ? undefined : num(c);
+    const noiseResilience = criterion("noise_resilience"), reactivity = criterion("reactivity");
+    return {
+      model: r.model,
+      metric: r.metric,
+      direction: r.direction === "lower" ? "lower" : "higher",
+      validityReference: r.validity_reference,
+      validityTau: num("validity_tau"),
+      validityCiLow: num("validity_ci_low"),
+      validityCiHigh: num("validity_ci_high"),
+      validityImages: num("validity_images"),
+      validityNote: r.validity_note,
+      agreementTau: num("agreement_tau"),
+      agreementMetrics: num("agreement_metrics"),
+      ...(noiseResilience === undefined ? {} : { noiseResilience }),
+      ...(reactivity === undefined ? {} : { reactivity }),
+    };
+  });
+  const validityAbsent = [
+    ...new Set(
+      reportCard.filter((c) => !validity.some((v) => v.model === c.model)).map((c) =>
+        c.validityNote
+      ),
+    ),
+  ];
+  return { comparisons, agreement, validity, reportCard, validityAbsent };
 }
 
 /**
- * Whether both tables exist, are at least as new as every per-image file and the summary, and
+ * Whether the tables exist (validity's only where a model has it), are at least as new as every per-image file and the summary, and
  * hold no model or method whose per-image file `selection` does not keep (one of another
  * checkpoint or data set, or moved away with its run).
  *
@@ -331,7 +478,9 @@ export async function comparisonsAreFresh(
   selection?: OutputSelection,
 ): Promise<boolean> {
   const files = comparisonFiles(out);
-  const written = await Promise.all([files.comparisons, files.agreement].map(statOrUndefined));
+  const written = await Promise.all(
+    [files.comparisons, files.agreement, files.reportCard].map(statOrUndefined),
+  );
   if (written.some((s) => !s?.mtime)) return false;
   const oldest = Math.min(...written.map((s) => s!.mtime!.getTime()));
   const scoreFiles = (await statOrUndefined(join(out, "metrics")))?.isDirectory
@@ -348,12 +497,15 @@ export async function comparisonsAreFresh(
     tables.comparisons.every((c) =>
       kept.has(`${c.model}\t${c.methodA}`) && kept.has(`${c.model}\t${c.methodB}`)
     ) &&
-    tables.agreement.every((a) => scoreFiles.some((f) => f.model === a.model));
+    tables.agreement.every((a) => scoreFiles.some((f) => f.model === a.model)) &&
+    tables.reportCard.every((c) => scoreFiles.some((f) => f.model === c.model));
 }
 
 /**
- * The two tables, rebuilt first when they are missing or stale; undefined when there is no
- * per-image file to build them from. `rebuilt` says whether they were written now.
+ * The tables, rebuilt first when they are missing or stale; undefined when there is no
+ * per-image file to build them from. `rebuilt` says whether they were written now. A rebuild
+ * keeps the ground-truth reference the report card names (`deno task compare
+ * --validity-reference` chose it), else takes the default.
  *
  * @example
  * ```ts
@@ -371,5 +523,10 @@ export async function freshQuantusComparisons(
   }
   const models = await readModelScores(out, selection);
   if (models.length === 0) return undefined;
-  return { ...await writeTables(out, models), rebuilt: true };
+  const earlier = await readQuantusComparisons(out).catch(() => undefined);
+  const named = earlier?.reportCard[0]?.validityReference;
+  const reference = GROUND_TRUTH_METRICS.includes(named ?? "")
+    ? named!
+    : DEFAULT_VALIDITY_REFERENCE;
+  return { ...await writeTables(out, models, reference), rebuilt: true };
 }

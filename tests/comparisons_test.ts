@@ -152,16 +152,24 @@ Deno.test("compare writes both tables from the per-image files; plots-side refre
   await writePlotsFixture(out, join(dir.path, "ds"), { quantus: true });
   assertEquals(await comparisonsAreFresh(out), false);
   const args = await parseStageArgs(compareSpec, ["--out", out]);
-  const printed: string[] = [];
-  const { log } = console;
+  const printed: string[] = [], errors: string[] = [];
+  const { log, error } = console;
   console.log = (...a: unknown[]) => printed.push(a.join(" "));
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
   try {
     await compare(args!);
   } finally {
     console.log = log;
+    console.error = error;
   }
   const { models, methods, metrics } = FIXTURE;
-  assertEquals(printed.length, models.length * metrics.length + 2);
+  // A ranking and a report card per model and metric, then the three files written; the
+  // fixture has no relevance_mass_accuracy (no masks): no validity, one stderr line per model.
+  assertEquals(printed.length, 2 * models.length * metrics.length + 3);
+  assertEquals(errors.length, models.length);
+  errors.forEach((e, i) => {
+    assert(e.startsWith(`${models[i]}: no relevance_mass_accuracy scores`), e);
+  });
   assert(
     printed[0].startsWith("ecgnet faithfulness_correlation (higher is better), best first: "),
     printed[0],

@@ -7,6 +7,12 @@
 import type { QuantusSummaryRow } from "../inputs.ts";
 import type { ChartSpec } from "../render.ts";
 import {
+  SIGNIFICANCE_NOTE,
+  significanceLayer,
+  type SignificanceMark,
+  withSignificance,
+} from "./significance_marks.ts";
+import {
   AXIS_NUMBER_FORMAT,
   CHART_CONFIG,
   chartTitle,
@@ -124,7 +130,9 @@ const PANEL_WIDTH_PX = 200;
 /**
  * Bars of each metric's mean with 95 % CI whiskers, one panel per metric (and model, when
  * there are several), each with its own y scale and its own method axis; one colour per
- * method, as in every chart. A panel whose means do not differ says so inside it.
+ * method, as in every chart. A panel whose means do not differ says so inside it. With `marks`
+ * (from the method comparisons), each bar carries its rank-group letters and a `*` when it is
+ * the best or not significantly worse (`significance_marks.ts`).
  *
  * @example
  * ```ts
@@ -135,7 +143,10 @@ const PANEL_WIDTH_PX = 200;
  * assert(JSON.stringify(chart.spec).includes("ci95_high"));
  * ```
  */
-export function quantusMetricsChart(rows: readonly QuantusSummaryRow[]): ChartSpec {
+export function quantusMetricsChart(
+  rows: readonly QuantusSummaryRow[],
+  marks?: readonly SignificanceMark[],
+): ChartSpec {
   const pick = legendSelection("method");
   const colour = methodColour(rows.map((r) => r.method));
   const x = {
@@ -150,9 +161,14 @@ export function quantusMetricsChart(rows: readonly QuantusSummaryRow[]): ChartSp
     kind: "vega-lite",
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: chartTitle("Quantus results per metric", "mean over test images, whiskers: 95% CI"),
+      title: chartTitle(
+        "Quantus results per metric",
+        marks
+          ? ["mean over test images, whiskers: 95% CI", SIGNIFICANCE_NOTE]
+          : "mean over test images, whiskers: 95% CI",
+      ),
       config: CHART_CONFIG,
-      data: { values: summaryValues(rows) },
+      data: { values: marks ? withSignificance(summaryValues(rows), marks) : summaryValues(rows) },
       facet: {
         field: "panel",
         type: "nominal",
@@ -190,6 +206,7 @@ export function quantusMetricsChart(rows: readonly QuantusSummaryRow[]): ChartSp
             },
           },
           panelNoteLayer("panel", PANEL_WIDTH_PX),
+          ...(marks ? [significanceLayer(x)] : []),
         ],
       },
     },

@@ -109,7 +109,10 @@ export const DASHBOARD_CLIENT_JS = String.raw`
       var base = chartById(QUANTUS_METRICS_ID);
       if (!base) return;
       var spec = clone(base.spec);
-      spec.data = { values: rows };
+      // The chart's own rows carry its significance marks; data.quantus does not.
+      spec.data = { values: spec.data.values.filter(function (r) {
+        return fields.every(function (f) { return chosen[f[0]].has(r[f[0]]); });
+      }) };
       chartHost.replaceChildren();
       if (rows.length === 0) { chartHost.append(note("No rows match the filters.")); return; }
       quantusChart = embed(chartHost, spec);

@@ -111,7 +111,7 @@ export function dashboardHtml(data: DashboardData, libraries: DashboardLibraries
     section(
       "which-method",
       "Which method?",
-      "per model and metric, methods sharing a letter do not differ significantly on the same images (Wilcoxon signed-rank, Holm-corrected); the matrix shows whether the metrics rank the methods alike (Kendall's tau)",
+      "per model: the methods ranked; per metric, methods sharing a letter do not differ significantly on the same images (Wilcoxon signed-rank, Holm-corrected); the matrix shows whether the metrics rank the methods alike (Kendall's tau); each metric's report card: validity against the ground-truth ranking, agreement with the other metrics, MetaQuantus's criteria",
     )
   }</div>
 <div id="leads-section">${
