@@ -1,0 +1,274 @@
+/**
+ * What the full grid costs on this machine: per model x method (Grad-CAM, GradCAM++, IG, LIME
+ * by default) the seconds per image of the explanation and of each metric of the reference
+ * trio (FaithfulnessCorrelation, MaxSensitivity, MPRT, Quantus's defaults), measured on a sample
+ * of `--images` random images at `--size` px with random weights, on the wasm backend (OpenBLAS
+ * convolutions where installed) with the default heap budget. It prints a Markdown table with
+ * what each cell costs for the reference project's `--test-images` (144) test images, the total,
+ * and the wall time of the grid sharded on each of `--machines` (one process per machine).
+ *
+ * The grid is two stages: `xai` explains each image once, `quantus` explains it again and scores
+ * it (MaxSensitivity and MPRT re-explain inside). So one image of a cell costs 2 x explain + the
+ * metrics. Sharded, each stage's items (model x method x chunk of 8 images, `runs/grid.ts`) go
+ * round-robin to the shards, and the stage takes as long as its slowest shard; the estimate adds
+ * the two stages' slowest shards. Each cell runs in a fresh process (a wasm abort ends only its
+ * own cell; its peak memory is its own, also printed: peak RSS and the wasm heap's size).
+ *
+ * A plain script, not a `deno bench` file: at 224 px the 40 cells take about an hour on two
+ * cores. Progress goes to stderr. Run:
+ *
+ * ```sh
+ * deno run --allow-read=. --allow-run --allow-ffi bench/grid_cost.ts [--models a,b] \
+ *   [--methods m,n] [--images 2] [--size 224] [--test-images 144] [--machines 1,4,16] \
+ *   [--cell-minutes 30]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { tf } from "../deps.ts";
+import { startBackend } from "../backends/backend.ts";
+import { heapBudgetMb, withinHeap } from "../backends/heap.ts";
+import { SeededDraws } from "../metrics/functions/draws.ts";
+import { explainerFunction } from "../metrics/functions/explainer_function.ts";
+import { MetricModel } from "../metrics/metric_model.ts";
+import { getMetric } from "../metrics/registry.ts";
+import { ARCHITECTURES, buildModel } from "../models/registry.ts";
+import { getExplainer } from "../xai/registry.ts";
+import { memoryText, type PeakMemory, peakMemorySampler } from "./peak_memory.ts";
+
+/** The reference project's methods (LIME is its fourth). */
+export const GRID_METHODS: readonly string[] = [
+  "gradcam",
+  "gradcam_plus_plus",
+  "integrated_gradients",
+  "lime",
+];
+
+/** The reference project's metrics. */
+export const GRID_METRICS: readonly string[] = [
+  "faithfulness_correlation",
+  "max_sensitivity",
+  "mprt",
+];
+
+/** Images per chunk, the unit the grid stages shard (`stages/xai.ts`' default). */
+const CHUNK_IMAGES = 8;
+
+/** What one cell measured, as its last line of output. */
+interface CellCost extends PeakMemory {
+  ok: boolean;
+  /** Seconds per image of one explanation. */
+  explainSeconds: number;
+  /** Seconds per image of each metric, in {@link GRID_METRICS} order. */
+  metricSeconds: number[];
+  error?: string;
+}
+
+/** Explains `images` random images with `method` on `arch` and scores them with the trio. */
+async function runCell(
+  arch: string,
+  method: string,
+  sizePx: number,
+  images: number,
+): Promise<CellCost> {
+  const memory = peakMemorySampler();
+  const cost: CellCost = { ok: false, explainSeconds: 0, metricSeconds: [], ...memory.now() };
+  try {
+    await startBackend("wasm", { openBlas: true });
+    const model = buildModel(arch, { numClasses: 4, imgSizePx: sizePx, seed: 1 });
+    const metricModel = new MetricModel(model);
+    const explain = explainerFunction(getExplainer(method));
+    const shapeNHWC = [images, sizePx, sizePx, 3] as const;
+    const x = tf.randomNormal([...shapeNHWC], 0, 1, "float32", 7);
+    const xNHWC = await x.data() as Float32Array;
+    x.dispose();
+    const targets = Int32Array.from({ length: images }, (_, i) => i % 4);
+    const batch = `${images} image(s) of ${sizePx} px`;
+    let start = performance.now();
+    const attributionsNHW = await withinHeap(
+      `${arch}, ${method}, ${batch}`,
+      () => explain(model, xNHWC, shapeNHWC, targets),
+    );
+    cost.explainSeconds = (performance.now() - start) / 1000 / images;
+    for (const name of GRID_METRICS) {
+      const metric = getMetric(name);
+      start = performance.now();
+      await withinHeap(`${arch}, ${method}, ${name}, ${batch}`, () =>
+        metric.evaluate(
+          { model: metricModel, explain, draws: new SeededDraws(1) },
+          { xNHWC, shapeNHWC, targets, attributionsNHW },
+          { ...metric.defaults, quantusCompat: false },
+        ));
+      cost.metricSeconds.push((performance.now() - start) / 1000 / images);
+      console.error(`${arch} ${method} ${name}: ${cost.metricSeconds.at(-1)!.toFixed(2)} s/image`);
+    }
+    return { ...cost, ok: true, ...memory.stop() };
+  } catch (error) {
+    return { ...cost, error: (error as Error).message.split("\n")[0], ...memory.stop() };
+  }
+}
+
+/** Runs one cell in a fresh process and reads its result line. */
+async function spawnCell(
+  arch: string,
+  method: string,
+  args: { sizePx: number; images: number; minutes: number },
+): Promise<CellCost> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "--allow-read=.", "--allow-ffi", new URL(import.meta.url).pathname],
+      ...["--cell", `${arch}/${method}`, "--size", String(args.sizePx)],
+      ...["--images", String(args.images)],
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(args.minutes * 60 * 1000),
+  });
+  let why: string;
+  try {
+    const { stdout, code } = await command.output();
+    const last = new TextDecoder().decode(stdout).trim().split("\n").at(-1) ?? "";
+    if (last.startsWith("{")) return JSON.parse(last) as CellCost;
+    why = `exit code ${code}`;
+  } catch (error) {
+    why = error instanceof DOMException && error.name === "TimeoutError"
+      ? `timed out after ${args.minutes} min (time, not memory)`
+      : String(error);
+  }
+  return {
+    ok: false,
+    explainSeconds: 0,
+    metricSeconds: [],
+    peakRssMb: 0,
+    wasmHeapMb: 0,
+    error: why,
+  };
+}
+
+/**
+ * Seconds as the table shows them: `12 s`, `4.2 min` or `3.1 h`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { durationText } from "./grid_cost.ts";
+ * assert(durationText(12.3) === "12 s" && durationText(252) === "4.2 min");
+ * assert(durationText(3 * 3600) === "3.0 h");
+ * ```
+ */
+export function durationText(seconds: number): string {
+  if (seconds < 120) return `${seconds.toFixed(0)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/**
+ * The wall time of one grid stage sharded on `machines`: its items (per cell, `chunks` chunks
+ * of `costs[cell]` seconds each, cells in grid order) go round-robin to the shards, item `k` to
+ * shard `k mod machines` (`runs/shard.ts`), and the stage lasts as long as its slowest shard.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { shardedSeconds } from "./grid_cost.ts";
+ * // Two cells of 3 chunks: items 10,10,10,1,1,1 on 2 shards: 10+10+1 and 10+1+1.
+ * assert(shardedSeconds([10, 1], 3, 2) === 21);
+ * assert(shardedSeconds([10, 1], 3, 1) === 33);
+ * ```
+ */
+export function shardedSeconds(costs: readonly number[], chunks: number, machines: number): number {
+  const shards = new Array<number>(machines).fill(0);
+  let item = 0;
+  for (const cost of costs) {
+    for (let c = 0; c < chunks; c++) shards[item++ % machines] += cost;
+  }
+  return Math.max(...shards);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      cell: { type: "string" },
+      models: { type: "string" },
+      methods: { type: "string" },
+      images: { type: "string", default: "2" },
+      size: { type: "string", default: "224" },
+      "test-images": { type: "string", default: "144" },
+      machines: { type: "string", default: "1,4,16" },
+      "cell-minutes": { type: "string", default: "30" },
+    },
+  });
+  const sizePx = Number(values.size);
+  const images = Number(values.images);
+  if (values.cell) {
+    const [arch, method] = values.cell.split("/");
+    console.log(JSON.stringify(await runCell(arch, method, sizePx, images)));
+    return;
+  }
+  const testImages = Number(values["test-images"]);
+  const minutes = Number(values["cell-minutes"]);
+  const machines = values.machines.split(",").map(Number);
+  // The reference project's ten: every architecture but this project's own ecgnet.
+  const models = values.models?.split(",") ??
+    ARCHITECTURES.map((a) => a.name).filter((name) => name !== "ecgnet");
+  const methods = values.methods?.split(",") ?? GRID_METHODS;
+  const cells = models.flatMap((model) => methods.map((method) => ({ model, method })));
+  const costs: (CellCost & { model: string; method: string })[] = [];
+  for (const [i, { model, method }] of cells.entries()) {
+    console.error(`[${i + 1}/${cells.length}] ${model} ${method} ...`);
+    costs.push({ model, method, ...await spawnCell(model, method, { sizePx, images, minutes }) });
+  }
+
+  console.log(
+    `Grid cost at ${sizePx} px: ${images} random image(s) per cell, random weights, wasm, heap ` +
+      `budget ${heapBudgetMb()} MiB, the metrics' defaults; per image the seconds of one ` +
+      `explanation and of each metric; a grid image costs 2 x explain (xai, then quantus) + the ` +
+      `metrics; the ${testImages} images' cost follows. GB = GiB.\n`,
+  );
+  const rows = [
+    `| model | method | explain s/image | ${GRID_METRICS.join(" s/image | ")} s/image | ` +
+    `grid s/image | ${testImages} images | peak memory |`,
+    `|---|---|---|${GRID_METRICS.map(() => "---").join("|")}|---|---|---|`,
+  ];
+  const chunks = Math.ceil(testImages / CHUNK_IMAGES);
+  const xaiChunkSeconds: number[] = [];
+  const quantusChunkSeconds: number[] = [];
+  const failed: string[] = [];
+  for (const cost of costs) {
+    if (!cost.ok) {
+      failed.push(`${cost.model} x ${cost.method}: ${cost.error}`);
+      rows.push(`| ${cost.model} | ${cost.method} | **failed**: ${cost.error} |`);
+      continue;
+    }
+    const metrics = cost.metricSeconds.reduce((a, b) => a + b, 0);
+    const perImage = 2 * cost.explainSeconds + metrics;
+    xaiChunkSeconds.push(cost.explainSeconds * CHUNK_IMAGES);
+    quantusChunkSeconds.push((cost.explainSeconds + metrics) * CHUNK_IMAGES);
+    rows.push(
+      `| ${cost.model} | ${cost.method} | ${cost.explainSeconds.toFixed(2)} | ` +
+        `${cost.metricSeconds.map((s) => s.toFixed(2)).join(" | ")} | ${perImage.toFixed(2)} | ` +
+        `${durationText(perImage * testImages)} | ${memoryText(cost)} |`,
+    );
+  }
+  console.log(rows.join("\n"));
+  const total = [...xaiChunkSeconds, ...quantusChunkSeconds].reduce((a, b) => a + b, 0) *
+    testImages / CHUNK_IMAGES;
+  console.log(
+    `\nTotal: ${durationText(total)} for ${xaiChunkSeconds.length} cell(s) x ${testImages} ` +
+      `images in one process on this machine.`,
+  );
+  // Whole chunks, as the stages shard them (the last one a little fuller than it is).
+  for (const n of machines) {
+    const wall = shardedSeconds(xaiChunkSeconds, chunks, n) +
+      shardedSeconds(quantusChunkSeconds, chunks, n);
+    console.log(
+      `Sharded on ${n} machine(s) (--shard i/${n}, ${chunks} chunks of ${CHUNK_IMAGES} per cell): ` +
+        `about ${durationText(wall)} wall`,
+    );
+  }
+  if (failed.length > 0) console.log(`\nLeft out of the totals:\n${failed.join("\n")}`);
+}
+
+if (import.meta.main) await main();
