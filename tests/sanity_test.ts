@@ -12,6 +12,8 @@ import { chanceAccuracy, learnedLabelsWarning } from "../sanity/accuracy.ts";
 import { sanityVerdict, summariseSanity } from "../sanity/summary.ts";
 import type { SimilarityRow } from "../sanity/similarity_table.ts";
 import { modelPaths } from "../training/checkpoint_io.ts";
+import { planCharts } from "../plots/draw_charts.ts";
+import { dashboardData } from "../plots/dashboard/dashboard_data.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import { runMain } from "./stage_runner.ts";
 import { testDir } from "./test_dirs.ts";
@@ -178,6 +180,17 @@ Deno.test({
     // The real model is the train stage's; the others are the sanity checks' own.
     assert((await Deno.stat(`${dir.path}/out/checkpoints/ecgnet_best/meta.json`)).isFile);
     assert((await Deno.stat(`${root}/checkpoints/ecgnet-seed-43_best/meta.json`)).isFile);
+    // The plots stage draws it, and the dashboard's panel gets its tables.
+    const plan = await planCharts({
+      out: `${dir.path}/out`,
+      data: `${dir.path}/ds`,
+      classes: ["Abnormal", "HistoryMI", "MI", "Normal"],
+      seed: 42,
+    });
+    assert(plan.charts.some((c) => c.name === "sanity_similarity" && c.model === "ecgnet"));
+    const board = await dashboardData(`${dir.path}/out`, plan);
+    assertEquals(board.sanity?.summary.length, 4);
+    assertEquals(board.sanity?.accuracy.length, 3);
     const again = await runMain(["sanity", ...args]);
     assertEquals(again.code, 0, again.err);
     assert(again.out.includes("ecgnet saliency: done"), again.out);
