@@ -8,6 +8,7 @@ import { tf } from "../deps.ts";
 import { startBackend } from "../backends/backend.ts";
 import { heapBudgetMb, setHeapBudgetMb } from "../backends/heap.ts";
 import { rowsWithinBudget } from "../graph/footprint.ts";
+import { topologicalNodes } from "../graph/graph.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import { relevanceGraph } from "../xai/relevance/canonizers.ts";
 import {
@@ -165,18 +166,43 @@ Deno.test("LRP canonizers: densenet merges the BatchNorms after convolutions, ef
   }
 });
 
+/**
+ * Sets every BatchNorm's running statistics to those of its input on `xNHWC`, in forward order,
+ * as the torch-parity fixtures do: with γ = 1, β = 0 and unit running variance, a random
+ * efficientnet's logits are about 1e-13, far below LRP's 1e-6 stabiliser, which then absorbs all
+ * of the relevance (Zennit's would too).
+ */
+function calibrateBatchNorm(model: tf.LayersModel, xNHWC: tf.Tensor4D): void {
+  tf.tidy(() => {
+    const values = new Map<number, tf.Tensor>([[model.inputs[0].id, xNHWC]]);
+    for (const node of topologicalNodes(model)) {
+      const layer = node.outboundLayer;
+      const inputs = node.inputTensors.map((t) => values.get(t.id)!);
+      if (layer.getClassName() === "BatchNormalization") {
+        const { mean, variance } = tf.moments(inputs[0], [0, 1, 2]);
+        const [gamma, beta] = layer.getWeights();
+        layer.setWeights([gamma, beta, mean, variance]);
+      }
+      const out = layer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false });
+      values.set(node.outputTensors[0].id, out as tf.Tensor);
+    }
+  });
+}
+
 for (const arch of ARCHITECTURES) {
   Deno.test(`LRP on ${arch.name} at 64 px: both composites give finite, non-zero maps`, async () => {
     const model = buildModel(arch.name, { numClasses: 4, imgSizePx: 64, seed: 1 });
-    const x = tf.randomNormal([1, 64, 64, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+    const calibration = tf.randomNormal([4, 64, 64, 3], 0, 1, "float32", 5) as tf.Tensor4D;
+    const x = tf.slice(calibration, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
     try {
+      calibrateBatchNorm(model, calibration);
       for (const explainer of [LRP_EPSILON_PLUS_FLAT, LRP_EPSILON_GAMMA_BOX]) {
         const attr = await explainer.explain(model, x, Int32Array.of(2));
         assert(attr.mapsNHW.every(Number.isFinite), `${arch.name} ${explainer.name}: not finite`);
         assert(attr.mapsNHW.some((v) => v !== 0), `${arch.name} ${explainer.name}: all zero`);
       }
     } finally {
-      x.dispose();
+      tf.dispose([x, calibration]);
       model.dispose();
     }
   });
