@@ -11,7 +11,7 @@ import { withinHeap } from "../backends/heap.ts";
 import { argmaxRows, logitsOfNHWC } from "../models/inference.ts";
 import { getExplainer } from "../xai/registry.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
-import { type ModelBuilder, modelFromFlags } from "../runs/model_source.ts";
+import { type ModelBuilder, modelFromFlags, REGISTRY_BUILDER } from "../runs/model_source.ts";
 import { toNHWC } from "./predict.ts";
 import { XAI_CHUNK_SIZE } from "./xai.ts";
 import { explainBatch } from "../runs/xai_chunk.ts";
@@ -22,7 +22,11 @@ export const explainSpec: StageSpec = {
   summary: "Attribution maps of one model and one method for a .npy image batch.",
   shared: ["seed", "config", "backend", "convolutions", "heap-budget-mb"],
   flags: {
-    model: { type: "string", valueName: "NAME", help: "architecture (with --weights)" },
+    model: {
+      type: "string",
+      valueName: "NAME",
+      help: "architecture: with --weights, or alone for its initial weights drawn with --seed",
+    },
     weights: { type: "string", valueName: "FILE", help: "torchvision-named .safetensors weights" },
     checkpoint: { type: "string", valueName: "DIR", help: "a checkpoint folder written by train" },
     method: { type: "string", valueName: "M", help: "attribution method, e.g. gradcam" },
@@ -41,6 +45,9 @@ export const explainSpec: StageSpec = {
   details: "Writes --out: float32 [N, H, W], each map min-max normalised to [0, 1] (a constant " +
     "map gives zeros), and beside it <out without .npy>.raw.npy: the method's raw signed maps.\n" +
     "--input follows predict's layout rule; with --weights, the classes are the config's.\n" +
+    "--model without --weights or --checkpoint explains the architecture's own initial " +
+    "weights drawn with --seed (random weights, e.g. for a randomisation check or a " +
+    "benchmark), and says so on stderr.\n" +
     "Example: deno task explain --checkpoint outputs/checkpoints/ecgnet_best --method gradcam " +
     "--input outputs/x.npy --out outputs/gradcam.npy",
 };
@@ -103,13 +110,25 @@ export async function explain(
     heapBudgetMb: config.heapBudgetMb,
   });
   console.log(describeBackend(backend));
-  const { model, classes, imgSizePx } = await modelFromFlags(
-    "explain",
-    flags,
-    config.classes,
-    h,
-    hooks.buildModel,
-  );
+  const randomWeights = typeof flags.model === "string" && flags.weights === undefined &&
+    flags.checkpoint === undefined;
+  if (randomWeights) {
+    console.error(
+      `explain: no --weights or --checkpoint: ${flags.model} with its initial weights drawn ` +
+        `with --seed ${config.seed} (random weights)`,
+    );
+  }
+  const { model, classes, imgSizePx } = randomWeights
+    ? {
+      model: (hooks.buildModel ?? REGISTRY_BUILDER)(flags.model as string, {
+        numClasses: config.classes.length,
+        imgSizePx: h,
+        seed: config.seed,
+      }),
+      classes: config.classes,
+      imgSizePx: h,
+    }
+    : await modelFromFlags("explain", flags, config.classes, h, hooks.buildModel);
   try {
     if (h !== imgSizePx || w !== imgSizePx) {
       throw new InputError(
