@@ -29,6 +29,7 @@ import { type PageLayout, PageLayouts } from "../leads/page_layouts.ts";
 import { panelLabels } from "../leads/panel_boxes.ts";
 import { layoutCaption, panelBoxesFigure, type PanelPage } from "../plots/figures/panel_boxes.ts";
 import { writeFigureFiles } from "../plots/figures/svg_figure.ts";
+import { OutputSelection } from "../runs/selection.ts";
 import { xaiMethodDirs } from "../runs/xai_merge.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 
@@ -222,14 +223,25 @@ export async function leads(args: StageArgs): Promise<void> {
     ? flags.methods.split(",").map((s) => s.trim()).filter((s) => s !== "")
     : undefined;
   const everyModel = defaulted?.includes("models") ?? false;
-  const dirs = (await xaiMethodDirs(config.out)).filter(({ model, method }) =>
-    (everyModel || config.models.includes(model)) && (!methods || methods.includes(method))
-  );
+  // Only explanations of each model's current checkpoint on the data described (`--data` when
+  // given, else the data the model was trained on) are read; the others are named, with why.
+  const dataGiven = !defaulted?.includes("data");
+  const selection = await OutputSelection.open(config.out, dataGiven ? { data: config.data } : {});
+  let leftOutCount = 0;
+  const dirs = (await xaiMethodDirs(config.out)).filter(({ model, method }) => {
+    if (!(everyModel || config.models.includes(model))) return false;
+    if (methods && !methods.includes(method)) return false;
+    const leftOut = selection.leftOutLine("xai", model, method);
+    if (leftOut === undefined) return true;
+    console.log(leftOut);
+    leftOutCount++;
+    return false;
+  });
   if (dirs.length === 0) {
     throw new InputError(
       `no explanations of ${everyModel ? "any model" : config.models.join(", ")}` +
-        `${methods ? ` by ${methods.join(", ")}` : ""} under ${
-          join(config.out, "explanations")
+        `${methods ? ` by ${methods.join(", ")}` : ""} under ${join(config.out, "explanations")}${
+          leftOutCount > 0 ? ` but the ${leftOutCount} left out above` : ""
         }; ` +
         "run deno task xai first",
     );

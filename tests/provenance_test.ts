@@ -145,6 +145,15 @@ Deno.test("demo data, then other data: another run, kept whole; stages default t
     l.what === "ecgnet saliency" && l.stage === "xai"
   )!;
   assert(!stale.done && stale.stale !== undefined, JSON.stringify(stale));
+  // The leads stage reads through the same selection: without --data it describes b, so the
+  // maps of a are named and left out; given --data a, they are read.
+  const leadsOnB = await run(["leads", "--out", out, "--methods", "saliency"]);
+  assertEquals(leadsOnB.code, 1, leadsOnB.out);
+  assert(leadsOnB.out.includes("left out explanations/ecgnet/saliency"), JSON.stringify(leadsOnB));
+  assert(leadsOnB.err.includes("but the 1 left out above"), leadsOnB.err);
+  const leadsOnA = await ok(["leads", "--out", out, "--data", a, "--methods", "saliency"]);
+  assert(!leadsOnA.out.includes("left out"), leadsOnA.out);
+  assert(await exists(join(out, "leads", "ecgnet", "saliency.csv")));
 
   // Training on a again continues the kept run; the run on b is kept in its turn.
   const back = await trainOn(a);
