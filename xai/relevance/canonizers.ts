@@ -227,7 +227,9 @@ interface ConvConfig {
  * const { layer, dispose } = linearLayerOf(stem);
  * const x = tf.ones([1, 32, 32, 3]);
  * const ours = layer.apply(x, layer.kernel, layer.bias);
- * const theirs = model.getLayer("features.0.1").apply(model.getLayer("features.0.0").apply(x)) as tf.Tensor;
+ * // The stem's BatchNorm output, as the model computes it (padding, convolution, BatchNorm).
+ * const upToBn = tf.model({ inputs: model.inputs, outputs: model.getLayer("features.0.1").output });
+ * const theirs = upToBn.predict(x) as tf.Tensor;
  * assert(tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0] < 1e-4);
  * dispose();
  * model.dispose();

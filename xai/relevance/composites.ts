@@ -108,7 +108,8 @@ const STEP_RULES = {
 /**
  * Which rule each layer of `graph` gets under `composite`: rule name → tfjs layer names, in
  * forward order, as Zennit's `lrp.rule_map` lists modules. A merged BatchNorm is listed under
- * `Pass` (the identity once merged), an explicit padding under its convolution's rule.
+ * `Pass` (the identity once merged); an explicit padding taken into its convolution is not listed
+ * (it is no torch module).
  *
  * @example
  * ```ts
@@ -120,7 +121,7 @@ const STEP_RULES = {
  * await startBackend("cpu");
  * const model = buildModel("resnet18", { numClasses: 4, imgSizePx: 32, seed: 1 });
  * const map = ruleMap(relevanceGraph(model), EPSILON_PLUS_FLAT);
- * assert(map.Flat.join() === "conv1-pad,conv1" && map.ZPlus.length === 19 && map.Epsilon.join() === "fc");
+ * assert(map.Flat.join() === "conv1" && map.ZPlus.length === 19 && map.Epsilon.join() === "fc");
  * assert(map.Norm.length === 9 && map.Pass.includes("bn1"));
  * model.dispose();
  * ```
@@ -133,6 +134,7 @@ export function ruleMap(graph: RelevanceGraph, composite: Composite): Record<str
     for (const layer of step.layers) {
       if (step.kind !== "linear") add(STEP_RULES[step.kind], layer.name);
       else if (layer.getClassName() === "BatchNormalization") add("Pass", layer.name);
+      else if (layer.getClassName() === "ZeroPadding2D") continue;
       else add(rules[step.role!].name, layer.name);
     }
   }
