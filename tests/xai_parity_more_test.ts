@@ -16,7 +16,12 @@ import { GUIDED_GRADCAM } from "../xai/cam/guided_gradcam.ts";
 import { DECONVOLUTION } from "../xai/gradient/deconvolution.ts";
 import { DEEPLIFT } from "../xai/gradient/deeplift.ts";
 import { GUIDED_BACKPROP } from "../xai/gradient/guided_backprop.ts";
-import type { Attribution } from "../xai/explainer.ts";
+import type { Attribution, Explainer } from "../xai/explainer.ts";
+import {
+  LRP_EPSILON_GAMMA_BOX,
+  LRP_EPSILON_PLUS_FLAT,
+  type LrpOptions,
+} from "../xai/relevance/lrp.ts";
 import { assert, assertEquals } from "./assert.ts";
 import type { NoiseFloor } from "./torch_parity_rule.ts";
 import { PARITY_DIR } from "./torch_parity_rule.ts";
@@ -37,6 +42,8 @@ interface MoreExpected {
     layer?: string;
     captum_handler_modules?: Record<string, number>;
     convergence_delta?: number[];
+    /** LRP: the composite's arguments (Zennit's names). */
+    arguments?: { epsilon?: number; gamma?: number; low?: number[]; high?: number[] };
   }>;
   skipped: { result: string; reason: string }[];
   arrays: Record<string, unknown>;
@@ -109,6 +116,24 @@ async function deepLift(fixture: MoreFixture, name: string): Promise<Float32Arra
   return channels(attr);
 }
 
+/** Zennit's LRP with the composite arguments the fixture records (`results.<name>.arguments`). */
+async function lrp(
+  explainer: Explainer<LrpOptions>,
+  fixture: MoreFixture,
+  name: string,
+): Promise<Float32Array> {
+  const { epsilon, gamma, low, high } = fixture.more.results[name]?.arguments ?? {};
+  return channels(
+    await explainer.explain(fixture.model, fixture.xNHWC, fixture.targets, {
+      epsilon,
+      gamma,
+      low,
+      high,
+      keepChannels: true,
+    }),
+  );
+}
+
 /** Fixture array name → the method that recomputes it. */
 const MORE_METHODS: Readonly<Record<string, MoreMethod>> = {
   guided_backprop: async ({ model, xNHWC, targets }) =>
@@ -132,15 +157,8 @@ const MORE_METHODS: Readonly<Record<string, MoreMethod>> = {
     (await guidedGradCam(fixture, "guided_gradcam_block")).layer!.layerMapsNhw,
   deeplift_zero: deepLift,
   deeplift_black: deepLift,
-};
-
-/**
- * Fixture arrays of methods not implemented yet (LRP, issue #18): listed so that the test names
- * them, and failing until a row of {@link MORE_METHODS} replaces them.
- */
-const AWAITING_IMPLEMENTATION: Readonly<Record<string, string>> = {
-  lrp_epsilon_plus_flat: "LRP EpsilonPlusFlat (Zennit) is not implemented yet (issue #18)",
-  lrp_epsilon_gamma_box: "LRP EpsilonGammaBox (Zennit) is not implemented yet (issue #18)",
+  lrp_epsilon_plus_flat: (fixture, name) => lrp(LRP_EPSILON_PLUS_FLAT, fixture, name),
+  lrp_epsilon_gamma_box: (fixture, name) => lrp(LRP_EPSILON_GAMMA_BOX, fixture, name),
 };
 
 /** The `<arch>_more_<name>.npy` names present for `arch`. */
@@ -188,10 +206,8 @@ for (const arch of archs) {
         await t.step(name, async () => {
           assert(
             method !== undefined,
-            `${arch}_more_${name}.npy: ${
-              AWAITING_IMPLEMENTATION[name] ??
-                "no method in MORE_METHODS recomputes it; add a row (or implement the method)"
-            }`,
+            `${arch}_more_${name}.npy: no method in MORE_METHODS recomputes it; add a row ` +
+              "(or implement the method)",
           );
           await checkArrays(
             arch,
