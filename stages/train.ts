@@ -35,6 +35,7 @@ export const trainSpec: StageSpec = {
     "config",
     "backend",
     "convolutions",
+    "heap-budget-mb",
     "on-bad-image",
   ],
   flags: {
@@ -139,7 +140,10 @@ export async function train(
   }
   console.log(
     describeBackend(
-      await startBackend(config.backend, { openBlas: config.convolutions === "openblas" }),
+      await startBackend(config.backend, {
+        openBlas: config.convolutions === "openblas",
+        heapBudgetMb: config.heapBudgetMb,
+      }),
     ),
   );
   const { dataset, loaded } = await loadStageData(config, ["train", "val"], "train");

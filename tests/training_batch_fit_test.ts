@@ -29,3 +29,23 @@ Deno.test("train refuses a batch that does not fit the wasm heap, naming the one
     () => {},
   );
 });
+
+Deno.test("train's --heap-budget-mb sizes the check: a smaller budget fits a smaller batch", async () => {
+  await using dir = await testDir();
+  const [data, out] = [`${dir.path}/ds`, `${dir.path}/out`];
+  await writeTinySyntheticSet(data);
+  const fits = async (budgetMb: string) => {
+    const trained = await runMain([
+      "train",
+      ...["--backend", "wasm", "--data", data, "--out", out, "--models", "resnet50"],
+      ...["--img-size", "224", "--batch-size", "64", "--epochs", "1"],
+      ...["--heap-budget-mb", budgetMb],
+    ]);
+    assertEquals(trained.code, 1, trained.err);
+    const last = trained.err.split("\n").at(-1)!;
+    assert(last.includes(`the heap budget (${budgetMb} MiB of the 4 GiB wasm heap)`), last);
+    return Number(/about (\d+) fit/.exec(last)![1]);
+  };
+  const [small, large] = [await fits("1280"), await fits("2560")];
+  assert(small < large && small >= 1, `${small} vs ${large}`);
+});

@@ -52,6 +52,7 @@ export function requireTrainingBatchFits(
     : `a heap budget of ${(budgetBytes / 2 ** 20).toFixed(1)} MiB`;
   throw new InputError(
     `${modelName}: a training batch of ${batchSize} images of ${sizePx} px does not fit ` +
-      `${budget}; about ${fit} fit: pass --batch-size ${fit} (or fewer), or a smaller --img-size`,
+      `${budget}; about ${fit} fit: pass --batch-size ${fit} (or fewer), a smaller --img-size, or (with care: ` +
+      `the wasm heap ends at 4 GiB) a larger --heap-budget-mb`,
   );
 }
