@@ -141,6 +141,12 @@ function missing(chart: string, path: string, stage: string): string {
   return `${chart}: missing ${path}; run deno task ${stage}`;
 }
 
+/** The line for a chart of training that an imported model cannot have. */
+function importedLine(chart: string, model: string, file: string): string {
+  return `${chart}: ${model} was imported from ${file} (deno task import), not trained here: ` +
+    "no training history";
+}
+
 /**
  * Reads what the outputs folder holds and plans every chart it allows; nothing is drawn yet.
  *
@@ -216,7 +222,11 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
 
     const historyFile = join(dir, "history.csv");
     const historyText = await readText(historyFile);
-    if (historyText === undefined) {
+    const imported = selection.checkpoint(model)?.meta.imported;
+    if (historyText === undefined && imported) {
+      // Imported weights were trained elsewhere: no history to draw, and nothing to run.
+      skipped.push(importedLine(`${model} training_curves`, model, imported.file));
+    } else if (historyText === undefined) {
       skipped.push(missing(`${model} training_curves`, historyFile, "train"));
     } else {
       const history = parseHistoryCsv(historyText, historyFile);
@@ -260,7 +270,14 @@ export async function planCharts(inputs: ChartInputs): Promise<ChartPlan> {
   const sanity = await planSanityCharts(inputs.out);
   charts.push(...sanity.charts);
 
-  if (histories.size === 0) {
+  const importedModels = models.filter((m) => selection.checkpoint(m)?.meta.imported);
+  if (histories.size === 0 && models.length > 0 && importedModels.length === models.length) {
+    skipped.push(
+      `validation_loss: ${models.join(", ")} ${
+        models.length === 1 ? "was" : "were"
+      } imported (deno task import), not trained here: no training history`,
+    );
+  } else if (histories.size === 0) {
     skipped.push(
       missing("validation_loss", join(paths.metrics, "<model>", "history.csv"), "train"),
     );

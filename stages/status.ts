@@ -122,7 +122,17 @@ export async function outputsStatus(out: string): Promise<StatusLine[]> {
     const state = await readResumeManifest(paths.last);
     const current = selection.checkpoint(model);
     const made = current ? `; ${checkpointDetail(current)}` : "";
-    if (!state) {
+    const imported = current?.meta.imported;
+    if (imported) {
+      // Not trained here: the import stands in for training.
+      lines.push({
+        stage: "import",
+        what: model,
+        done: true,
+        detail: `imported from ${imported.file} (sha256 ${imported.sha256.slice(0, 12)}) at ` +
+          `${imported.at}${made}`,
+      });
+    } else if (!state) {
       lines.push({
         stage: "train",
         what: model,
@@ -130,16 +140,16 @@ export async function outputsStatus(out: string): Promise<StatusLine[]> {
         detail: (current ? "best checkpoint (no resume state)" : "started, no epoch finished") +
           made,
       });
-      continue;
+    } else {
+      const finished = state.stoppedEarly || state.epochsDone >= state.settings.epochs;
+      lines.push({
+        stage: "train",
+        what: model,
+        done: finished,
+        detail: `${state.epochsDone} of ${state.settings.epochs} epochs` +
+          (state.stoppedEarly ? " (stopped early)" : "") + made,
+      });
     }
-    const finished = state.stoppedEarly || state.epochsDone >= state.settings.epochs;
-    lines.push({
-      stage: "train",
-      what: model,
-      done: finished,
-      detail: `${state.epochsDone} of ${state.settings.epochs} epochs` +
-        (state.stoppedEarly ? " (stopped early)" : "") + made,
-    });
     if (await statOrUndefined(join(paths.metrics, "classification_report.txt"))) {
       lines.push(finishedLine(selection, "eval", model, undefined, "test-split report"));
     }

@@ -17,6 +17,8 @@ import {
 } from "../models/safetensors.ts";
 import { exportTorchStateDict, type TorchStateDict } from "../models/torch_weights.ts";
 import type { CheckpointMeta } from "../training/checkpoint_io.ts";
+import { planCharts } from "../plots/draw_charts.ts";
+import { outputsStatus } from "../stages/status.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { writeImageFolder } from "./fixtures.ts";
 import { runMain as run } from "./stage_runner.ts";
@@ -163,6 +165,19 @@ Deno.test("import: a checkpoint eval accepts; export gives the file back bit for
     await Deno.readTextFile(`${out}/results/model_performance.csv`),
   );
   assertEquals(performance[1].slice(4), ["", "", "", "", "", ""], "no training columns");
+  // status says the model was imported, not trained; plots does not ask for training.
+  const status = await outputsStatus(out);
+  const importLine = status.find((l) => l.what === "ecgnet" && l.stage === "import");
+  assert(
+    importLine?.done && importLine.detail.includes(`imported from ${original}`),
+    JSON.stringify(status),
+  );
+  assert(!status.some((l) => l.stage === "train"), JSON.stringify(status));
+  assert(status.some((l) => l.stage === "eval" && l.done), JSON.stringify(status));
+  const plan = await planCharts({ out, data, classes: TWO_CLASSES, seed: 42 });
+  assert(!plan.skipped.some((l) => l.includes("run deno task train")), plan.skipped.join("\n"));
+  assert(plan.skipped.some((l) => l.startsWith("ecgnet training_curves: ecgnet was imported")));
+  assert(plan.skipped.some((l) => l.startsWith("validation_loss: ecgnet was imported")));
 
   const exported = await exportEcgnet(out, `${dir.path}/exported.safetensors`);
   assertSameTensors(exported, state);
