@@ -19,6 +19,12 @@
  *
  * An empty input, or (asymptotic) one that is all zeros, has no p-value: NaN, as in scipy.
  *
+ * With `zeroMethod: "zsplit"` (scipy's `zero_method="zsplit"`, what MetaQuantus's intra-consistency
+ * uses) the zeros stay: they are ranked with the others and each zero's rank counts half to R+
+ * and half to R−; `n` counts every difference, the normal approximation's mean and tie correction
+ * include the zeros, and the permutation test flips only the signs of the non-zero ones (a zero's
+ * half ranks never move). An input of zeros alone then has p = 1: no evidence of a shift.
+ *
  * @module
  */
 import { averageRanks } from "./ranks.ts";
@@ -64,11 +70,18 @@ export interface WilcoxonResult {
  * // Five positive differences, no ties: the exact p is 2 · 1/2⁵.
  * const r = wilcoxonSignedRank([1, 2, 3, 4, 5]);
  * assert(r.method === "exact" && r.p === 0.0625 && r.statistic === 0 && r.rPlus === 15);
+ * // zsplit keeps the zeros and splits their ranks: no shift at all is p = 1.
+ * const same = wilcoxonSignedRank([0, 0, 0], { zeroMethod: "zsplit" });
+ * assert(same.p === 1 && same.n === 3 && same.rPlus === 3 && same.rMinus === 3);
+ * assert(wilcoxonSignedRank([0, 0, 0]).n === 0); // "wilcox" drops them
  * ```
  */
-export function wilcoxonSignedRank(differences: ArrayLike<number>): WilcoxonResult {
+export function wilcoxonSignedRank(
+  differences: ArrayLike<number>,
+  { zeroMethod = "wilcox" }: { zeroMethod?: "wilcox" | "zsplit" } = {},
+): WilcoxonResult {
   const total = differences.length;
-  const nonZero: number[] = [];
+  const ranked: number[] = [];
   for (let i = 0; i < total; i++) {
     const d = differences[i];
     if (!Number.isFinite(d)) {
@@ -76,15 +89,18 @@ export function wilcoxonSignedRank(differences: ArrayLike<number>): WilcoxonResu
         `wilcoxonSignedRank: difference ${i} is ${d}; leave out pairs with a missing score first`,
       );
     }
-    if (d !== 0) nonZero.push(d);
+    if (d !== 0 || zeroMethod === "zsplit") ranked.push(d);
   }
-  const n = nonZero.length, zeros = total - n;
-  const ranks = averageRanks(nonZero.map(Math.abs));
-  let rPlus = 0, rMinus = 0;
+  const n = ranked.length, zeros = total - ranked.filter((d) => d !== 0).length;
+  const ranks = averageRanks(ranked.map(Math.abs));
+  let rPlus = 0, rMinus = 0, zeroHalves = 0;
   for (let i = 0; i < n; i++) {
-    if (nonZero[i] > 0) rPlus += ranks[i];
-    else rMinus += ranks[i];
+    if (ranked[i] > 0) rPlus += ranks[i];
+    else if (ranked[i] < 0) rMinus += ranks[i];
+    else zeroHalves += ranks[i] / 2;
   }
+  rPlus += zeroHalves;
+  rMinus += zeroHalves;
   const result = { n, zeros, rPlus, rMinus, statistic: Math.min(rPlus, rMinus) };
   if (total === 0) return { ...result, p: NaN, method: "none" };
   const tieSizes = groupSizes(ranks);
@@ -93,7 +109,10 @@ export function wilcoxonSignedRank(differences: ArrayLike<number>): WilcoxonResu
     return { ...result, p: signFlipPValue(ranks, rPlus), method: "exact" };
   }
   if (total <= WILCOXON_PERMUTATION_MAX_N) {
-    return { ...result, p: signFlipPValue(ranks, rPlus), method: "permutation" };
+    // zsplit: the zeros' half ranks are fixed; only the non-zero differences' signs flip.
+    const flipped = ranks.filter((_, i) => ranked[i] !== 0);
+    const p = signFlipPValue(flipped, rPlus - zeroHalves);
+    return { ...result, p, method: "permutation" };
   }
   // scipy's order of operations, so that z carries the same rounding.
   const mean = n * (n + 1) * 0.25;
