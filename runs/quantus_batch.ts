@@ -12,7 +12,7 @@ import { heapFailure } from "../backends/heap.ts";
 import { SeededRandom } from "../core/random.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
-import type { CommonParams, MetricBatch, MetricResult } from "../metrics/metric.ts";
+import type { CommonParams, MetricBatch, MetricContext, MetricResult } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric } from "../metrics/registry.ts";
 import { getExplainer } from "../xai/registry.ts";
@@ -102,25 +102,52 @@ export async function scoreQuantusBatch(
     attributionsNHW: await explain(model, job.xNHWC, job.shapeNHWC, job.targets),
     masksNHW: job.masksNHW,
   };
-  const n = job.targets.length;
   const out: QuantusBatchScores = { scores: [], reasons: [] };
   for (const [k, [name, params]] of job.metrics.entries()) {
-    let result: MetricResult;
-    try {
-      result = await getMetric(name).evaluate(
-        { model: metricModel, explain, draws: new SeededDraws(job.drawsSeeds[k]) },
-        batch,
-        params,
-      );
-    } catch (e) {
-      // A heap failure is no property of the explanation: the whole batch fails and is redone.
-      if (!(e instanceof InputError) || heapFailure(e) !== undefined) throw e;
-      result = { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(e.message) };
-    }
+    const result = await evaluateOrNaN(
+      name,
+      params,
+      { model: metricModel, explain, draws: new SeededDraws(job.drawsSeeds[k]) },
+      batch,
+    );
     out.scores.push(result.scores);
     out.reasons.push(result.reasons);
   }
   return out;
+}
+
+/**
+ * Metric `name`'s result for `batch`; a metric that rejects the batch (an {@link InputError})
+ * gives every image NaN with its message as reason. A heap failure (`backends/heap.ts`) is
+ * thrown: it is no property of the explanation, so the whole batch fails and is redone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { SeededDraws } from "../metrics/functions/draws.ts";
+ * import { getMetric } from "../metrics/registry.ts";
+ * import { evaluateOrNaN } from "./quantus_batch.ts";
+ * const batch = { xNHWC: new Float32Array(2), shapeNHWC: [1, 1, 2, 1] as const,
+ *   targets: Int32Array.of(0), attributionsNHW: Float32Array.of(1, 0) };
+ * // deno-lint-ignore no-explicit-any
+ * const context = { model: undefined as any, draws: new SeededDraws(0) };
+ * const r = await evaluateOrNaN("pointing_game", getMetric("pointing_game").defaults, context, batch);
+ * assert(Number.isNaN(r.scores[0]) && r.reasons[0]!.includes("masks"));
+ * ```
+ */
+export async function evaluateOrNaN(
+  name: string,
+  params: CommonParams,
+  context: MetricContext,
+  batch: MetricBatch,
+): Promise<MetricResult> {
+  try {
+    return await getMetric(name).evaluate(context, batch, params);
+  } catch (e) {
+    if (!(e instanceof InputError) || heapFailure(e) !== undefined) throw e;
+    const n = batch.targets.length;
+    return { scores: new Float64Array(n).fill(NaN), reasons: Array(n).fill(e.message) };
+  }
 }
 
 /**
