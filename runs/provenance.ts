@@ -146,7 +146,7 @@ async function readVersion(): Promise<string> {
 }
 
 /** The stages that record provenance, by the folder their records go to. */
-export type RecordedStage = "eval" | "xai" | "quantus" | "viz";
+export type RecordedStage = "eval" | "xai" | "quantus" | "viz" | "meta";
 
 /** What one stage's outputs for one model (and method) came from. */
 export interface ProvenanceRecord {
@@ -182,7 +182,7 @@ const identitySchema = z.looseObject({
 });
 
 const recordSchema = z.looseObject({
-  stage: z.enum(["eval", "xai", "quantus", "viz"]),
+  stage: z.enum(["eval", "xai", "quantus", "viz", "meta"]),
   model: z.string(),
   method: z.string().optional(),
   outputs: z.array(z.string()),
