@@ -12,6 +12,7 @@ import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { readPartsState } from "../runs/shard.ts";
 import { mergeQuantusParts, quantusPartsFolders } from "../runs/quantus_outputs.ts";
 import { mergeXaiMethod, xaiMethodDirs } from "../runs/xai_merge.ts";
+import { mergeMetaParts, metaPartsFolders } from "../runs/meta_outputs.ts";
 
 /** One kind of sharded output: where its part-holding folders are and how to merge one. */
 export interface PartMerger {
@@ -42,6 +43,15 @@ export const PART_MERGERS: readonly PartMerger[] = [
         dir,
       })),
     merge: mergeQuantusParts,
+  },
+  {
+    stage: "meta",
+    folders: async (out) =>
+      (await metaPartsFolders(out)).map(({ model, metric, dir }) => ({
+        label: `${model} ${metric}`,
+        dir,
+      })),
+    merge: mergeMetaParts,
   },
 ];
 

@@ -16,6 +16,7 @@ import { exportSpec, exportWeights } from "./export.ts";
 import { importSpec, importWeights } from "./import.ts";
 import { leads, leadsSpec } from "./leads.ts";
 import { merge, mergeSpec } from "./merge.ts";
+import { meta, metaSpec } from "./meta.ts";
 import { plots, plotsSpec } from "./plots.ts";
 import { predict, predictSpec } from "./predict.ts";
 import { quantus, quantusSpec } from "./quantus.ts";
@@ -46,6 +47,7 @@ export const STAGES: readonly Stage[] = [
   { spec: explainSpec, run: explain },
   { spec: quantusSpec, run: quantus },
   { spec: compareSpec, run: compare },
+  { spec: metaSpec, run: meta },
   { spec: leadsSpec, run: leads },
   { spec: sanitySpec, run: async (args) => void (await sanity(args)) },
   { spec: plotsSpec, run: async (args) => void (await plots(args)) },
