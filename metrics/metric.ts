@@ -204,8 +204,12 @@ export interface MetricInfo {
   readonly paper: string;
   /** One line for `--help`. */
   readonly description: string;
-  /** What the metric needs beyond x, y and a. */
-  readonly needs: readonly ("model" | "explain" | "masks")[];
+  /**
+   * What the metric needs beyond x, y and a. `mosaics`: the batch is 2x2 mosaics with
+   * `mosaicQuadrantsN4` (Focus), which a pipeline builds from the test split
+   * (`metrics/functions/mosaics.ts`); the metric itself gives NaN without them.
+   */
+  readonly needs: readonly ("model" | "explain" | "masks" | "mosaics")[];
 }
 
 /** A metric: its description, defaults and evaluation. */

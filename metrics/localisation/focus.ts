@@ -136,7 +136,7 @@ export const FOCUS = defineMetric({
   direction: "higher",
   paper: "Arias-Duart et al. 2022, Focus! Rating XAI Methods and Finding Biases",
   description: "share of positive attribution on the mosaic quadrants holding the target class",
-  needs: [],
+  needs: ["mosaics"],
   defaults: { abs: false, normalise: true, softmax: false, quantusCompat: false },
   fromQuantus: commonFromQuantus,
   score(_context, prepared, params) {
