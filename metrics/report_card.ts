@@ -4,8 +4,10 @@
  * ground-truth ranking, `validity.ts`), its agreement with the other metrics (the mean τ over
  * `agreement.ts`'s pairs that hold it), and MetaQuantus's two criteria (Hedström et al. 2023):
  * noise resilience (the metric's ranking stays put under minor perturbations of the model or
- * input) and reactivity (it moves under disruptive ones). The last two are "not computed" until
- * MetaQuantus runs (issue 17 §3); nothing stands in for them.
+ * input) and reactivity (it moves under disruptive ones). The last two come from `deno task
+ * meta` (`results/meta_evaluation.csv`: noise resilience the mean of IAC_NR and IEC_NR,
+ * reactivity of IAC_AR and IEC_AR, over the model and input tests) and are "not computed" until
+ * it has run for the metric; nothing stands in for them.
  *
  * @module
  */
@@ -62,7 +64,8 @@ export interface ReportCard {
 
 /**
  * The report cards of every model's metrics, in `models`' metric order, from the model's
- * validity (rows or why absent, keyed by model) and the agreement rows.
+ * validity (rows or why absent, keyed by model), the agreement rows and MetaQuantus's criteria
+ * (`meta`, keyed `model\tmetric`; a metric absent there keeps them undefined).
  *
  * @example
  * ```ts
@@ -84,6 +87,10 @@ export interface ReportCard {
  * assert(x.agreementTau === 0.25 && x.agreementMetrics === 2);
  * assert(Number.isNaN(x.validityTau) && x.validityNote === "m: no masks");
  * assert(x.noiseResilience === undefined && x.reactivity === undefined);
+ * // deno task meta's criteria, keyed "model\tmetric", fill their cells.
+ * const meta = new Map([["m\tx", { noiseResilience: 0.75, reactivity: 0.5 }]]);
+ * const [withMeta] = reportCards([table], new Map(), [], "relevance_mass_accuracy", meta);
+ * assert(withMeta.noiseResilience === 0.75 && withMeta.reactivity === 0.5);
  * ```
  */
 export function reportCards(
@@ -91,6 +98,7 @@ export function reportCards(
   validity: ReadonlyMap<string, ModelValidity>,
   agreement: readonly MetricAgreement[],
   reference: string,
+  meta: ReadonlyMap<string, { noiseResilience: number; reactivity: number }> = new Map(),
 ): ReportCard[] {
   return models.flatMap((table) => {
     const valid = validity.get(table.model);
@@ -120,6 +128,7 @@ export function reportCards(
           : "",
         agreementTau: taus.length === 0 ? NaN : taus.reduce((s, t) => s + t, 0) / taus.length,
         agreementMetrics: taus.length,
+        ...meta.get(`${table.model}\t${metric.metric}`),
       };
     });
   });

@@ -12,8 +12,8 @@
  *   (`metrics/validity.ts`); only where that metric was scored (a data set with evidence masks),
  *   else not written (an earlier one is removed) and the report card says why;
  * - `<out>/results/quantus_report_card.csv`: per model and metric, its validity, its mean
- *   agreement with the other metrics, and MetaQuantus's criteria, "not computed" until they are
- *   (`metrics/report_card.ts`).
+ *   agreement with the other metrics, and MetaQuantus's criteria from `deno task meta`'s
+ *   `results/meta_evaluation.csv`, "not computed" until they are (`metrics/report_card.ts`).
  *
  * All are pure functions of `<out>/metrics/quantus_<model>_<method>.csv` (their bootstrap
  * streams have a fixed seed, forked by model, metric and pair), so rebuilding gives the same
@@ -58,6 +58,7 @@ import {
   QUANTUS_VALIDITY_COLUMNS,
 } from "../metrics/validity.ts";
 import type { OutputSelection } from "./selection.ts";
+import { type MetaCriteria, metaEvaluationFile, readMetaCriteria } from "./meta_outputs.ts";
 import { getMetric } from "../metrics/registry.ts";
 import {
   formatScore,
@@ -214,6 +215,7 @@ export async function readModelScores(
 export function quantusComparisons(
   models: readonly ModelScores[],
   reference: string = DEFAULT_VALIDITY_REFERENCE,
+  meta: ReadonlyMap<string, MetaCriteria> = new Map(),
 ): QuantusComparisons {
   const random = new SeededRandom(COMPARISON_SEED);
   const agreement = models.flatMap(metricAgreement);
@@ -227,7 +229,7 @@ export function quantusComparisons(
     ),
     agreement,
     validity: valid.flatMap((v) => "rows" in v ? v.rows : []),
-    reportCard: reportCards(models, validity, agreement, reference),
+    reportCard: reportCards(models, validity, agreement, reference, meta),
     validityAbsent: valid.flatMap((v) => "absent" in v ? [v.absent] : []),
   };
 }
@@ -263,7 +265,7 @@ async function writeTables(
   models: ModelScores[],
   reference: string,
 ): Promise<QuantusComparisons> {
-  const tables = quantusComparisons(models, reference);
+  const tables = quantusComparisons(models, reference, await readMetaCriteria(out));
   const files = comparisonFiles(out);
   await writeFileAtomic(
     files.comparisons,
@@ -486,7 +488,11 @@ export async function comparisonsAreFresh(
   const scoreFiles = (await statOrUndefined(join(out, "metrics")))?.isDirectory
     ? await quantusScoreFiles(out, selection)
     : [];
-  const inputs = [...scoreFiles.map((f) => f.path), join(out, "results", "quantus_summary.csv")];
+  const inputs = [
+    ...scoreFiles.map((f) => f.path),
+    join(out, "results", "quantus_summary.csv"),
+    metaEvaluationFile(out),
+  ];
   for (const path of inputs) {
     const mtime = (await statOrUndefined(path))?.mtime?.getTime();
     if (mtime !== undefined && mtime > oldest) return false;
