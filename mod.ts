@@ -133,6 +133,7 @@ export * from "./leads/page_fit.ts";
 export * from "./leads/page_layouts.ts";
 export * from "./leads/lead_shares.ts";
 export * from "./leads/lead_tables.ts";
+export * from "./svg/rasterise.ts";
 export * from "./plots/render.ts";
 export * from "./plots/inputs.ts";
 export * from "./plots/draw_charts.ts";

@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { planCharts } from "../plots/draw_charts.ts";
-import { renderSvg, svgToPng } from "../plots/render.ts";
+import { renderSvg } from "../plots/render.ts";
+import { svgToPng } from "../svg/rasterise.ts";
 import { writeDashboard } from "../plots/dashboard/write_dashboard.ts";
 import { FIXTURE, writePlotsFixture } from "../tests/plots_fixtures.ts";
 

@@ -14,7 +14,7 @@ import { filledImage } from "../data/synth/raster.ts";
 import { fitWithin } from "../plots/figures/canvas.ts";
 import { heatmapGridFigure } from "../plots/figures/explanation_grids.ts";
 import { pixelGridFigure } from "../plots/figures/pixel_grid.ts";
-import { svgToPng } from "../plots/render.ts";
+import { svgToPng } from "../svg/rasterise.ts";
 import { scatterPlot } from "../plots/figures/scatter.ts";
 import { umapEmbedding } from "../plots/figures/umap_embedding.ts";
 import { THUMBNAIL_BOX_PX } from "../stages/viz.ts";

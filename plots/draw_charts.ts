@@ -29,7 +29,8 @@ import {
 import { planComparisonCharts } from "./comparison_charts.ts";
 import { planSanityCharts, type SanityChartPlan } from "./sanity_charts.ts";
 import type { QuantusComparisons } from "../runs/quantus_comparisons.ts";
-import { type ChartSpec, type PlannedChart, type RenderOptions, writeChart } from "./render.ts";
+import { type ChartSpec, type PlannedChart, writeChart } from "./render.ts";
+import type { RenderOptions } from "../svg/rasterise.ts";
 import { confidenceHistogramChart, predictionConfidences } from "./charts/confidence_histogram.ts";
 import { confusionMatrixChart, parseConfusionCsv } from "./charts/confusion_matrix.ts";
 import { classDistributionChart, dataSplitChart } from "./charts/dataset_charts.ts";

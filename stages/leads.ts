@@ -28,7 +28,7 @@ import {
 import { type PageLayout, PageLayouts } from "../leads/page_layouts.ts";
 import { panelLabels } from "../leads/panel_boxes.ts";
 import { layoutCaption, panelBoxesFigure, type PanelPage } from "../plots/figures/panel_boxes.ts";
-import { writeFigureFiles } from "../plots/figures/svg_figure.ts";
+import { writeFigureFiles } from "../svg/figure.ts";
 import { OutputSelection } from "../runs/selection.ts";
 import { xaiMethodDirs } from "../runs/xai_merge.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";

@@ -28,7 +28,7 @@ import {
   type ColourScale,
   parseColourScaleText,
 } from "../xai/colour_scale.ts";
-import { SVG_PX_PER_INCH } from "../plots/render.ts";
+import { SVG_PX_PER_INCH } from "../svg/rasterise.ts";
 import { fitWithin } from "../plots/figures/canvas.ts";
 import {
   classExamplesFigure,
@@ -48,10 +48,10 @@ import {
 import { filterGridFigure } from "../plots/figures/filter_grid.ts";
 import { penultimateFeatures } from "../plots/figures/penultimate_features.ts";
 import { pixelGridFigure } from "../plots/figures/pixel_grid.ts";
-import { readPngText } from "../plots/figures/png_file.ts";
-import { writeFigureFiles } from "../plots/figures/svg_figure.ts";
+import { readPngText } from "../data/png_file.ts";
+import { writeFigureFiles } from "../svg/figure.ts";
 import { scatterPlot } from "../plots/figures/scatter.ts";
-import type { SvgFigure } from "../plots/figures/svg_figure.ts";
+import type { SvgFigure } from "../svg/figure.ts";
 import { UMAP_MIN_POINTS, umapEmbedding } from "../plots/figures/umap_embedding.ts";
 import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { imageCacheDir, loadStageData } from "../data/load_data.ts";

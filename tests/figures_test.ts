@@ -12,11 +12,11 @@ import {
 } from "../xai/colour_scale.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
 import { attributionPictures, explanationPictures } from "../xai/overlay.ts";
-import { colourBarSvg } from "../plots/figures/colour_bar.ts";
+import { colourBarSvg } from "../xai/colour_bar.ts";
 import { classOverviewFigure } from "../plots/figures/ecg_examples.ts";
 import { type ExplainedPictures, heatmapGridFigure } from "../plots/figures/explanation_grids.ts";
-import { encodeRgbaPng, readPngText } from "../plots/figures/png_file.ts";
-import { svgToPng } from "../plots/render.ts";
+import { encodeRgbaPng, readPngText } from "../data/png_file.ts";
+import { svgToPng } from "../svg/rasterise.ts";
 import { chooseGridImages } from "../stages/viz.ts";
 import { parseColormap } from "../stages/xai.ts";
 import { startBackend } from "../backends/backend.ts";

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { CHART_FONT_FAMILY, type ChartSpec } from "../render.ts";
+import { CHART_FONT_FAMILY } from "../../svg/rasterise.ts";
+import type { ChartSpec } from "../render.ts";
 import { constantMetrics, ORIENTED_SCALE_NOTE, type OrientedScore } from "./quantus_scores.ts";
 import { CHART_CONFIG, methodColourScale } from "./theme.ts";
 

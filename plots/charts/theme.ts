@@ -5,7 +5,7 @@
  * @module
  */
 import type { vegaLite } from "../../deps.ts";
-import { CHART_FONT_FAMILY } from "../render.ts";
+import { CHART_FONT_FAMILY } from "../../svg/rasterise.ts";
 
 /** Vega-Lite's top-level spec type. */
 export type VlSpec = vegaLite.TopLevelSpec;

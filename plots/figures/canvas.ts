@@ -1,7 +1,7 @@
 /**
  * Pixel operations on the pictures figures show: rectangles, nearest-neighbour magnification,
  * shrinking to fit a box, grey to RGBA. The figures themselves are composed as SVG
- * (`svg_figure.ts`); these prepare the rasters they embed.
+ * (`svg/figure.ts`); these prepare the rasters they embed.
  *
  * @module
  */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { RgbaImage } from "../../data/image.ts";
-import type { SvgFigure } from "./svg_figure.ts";
+import type { SvgFigure } from "../../svg/figure.ts";
 import { chunkRows, tileGrid } from "./tile_grid.ts";
 
 /** A report picture and the name it is shown with. */

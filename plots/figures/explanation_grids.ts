@@ -8,9 +8,9 @@
  */
 import type { RgbaImage } from "../../data/image.ts";
 import type { ColourScale } from "../../xai/colour_scale.ts";
-import { colourRuleNotes } from "./colour_bar.ts";
+import { colourRuleNotes } from "../../xai/colour_bar.ts";
 import type { ExplainedImage } from "./explanation_index.ts";
-import type { SvgFigure } from "./svg_figure.ts";
+import type { SvgFigure } from "../../svg/figure.ts";
 import { chunkRows, type Tile, tileGrid } from "./tile_grid.ts";
 
 /** An explained image with its pictures: the source and one overlay per method. */

@@ -10,8 +10,8 @@ import type { RgbaImage } from "../../data/image.ts";
 import type { PageLayout } from "../../leads/page_layouts.ts";
 import { PANEL_BOXES } from "../../leads/panel_boxes.ts";
 import { fitWithin } from "./canvas.ts";
-import { MUTED_INK, type SvgFigure, svgFigure, svgPicture, svgText } from "./svg_figure.ts";
-import { LABEL_FONT_PX, lineHeightPx, SMALL_FONT_PX, TITLE_FONT_PX } from "./text.ts";
+import { MUTED_INK, type SvgFigure, svgFigure, svgPicture, svgText } from "../../svg/figure.ts";
+import { LABEL_FONT_PX, lineHeightPx, SMALL_FONT_PX, TITLE_FONT_PX } from "../../svg/text.ts";
 
 /** One page of the figure. */
 export interface PanelPage {

@@ -8,7 +8,7 @@
 import type { GrayImage, RgbaImage } from "../../data/image.ts";
 import { filledImage, type Rgb } from "../../data/synth/raster.ts";
 import { fillRect, grayToRgba, magnifyNearest, strokeRect } from "./canvas.ts";
-import type { SvgFigure } from "./svg_figure.ts";
+import type { SvgFigure } from "../../svg/figure.ts";
 import { tileGrid } from "./tile_grid.ts";
 
 /** Side of the zoomed crop in input pixels (less when the input is smaller). */

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Rgb } from "../../data/synth/raster.ts";
-import { type SvgFigure, svgFigure, svgRect, svgText } from "./svg_figure.ts";
-import { LABEL_FONT_PX, lineHeightPx, textWidthPx, TITLE_FONT_PX } from "./text.ts";
+import { type SvgFigure, svgFigure, svgRect, svgText } from "../../svg/figure.ts";
+import { LABEL_FONT_PX, lineHeightPx, textWidthPx, TITLE_FONT_PX } from "../../svg/text.ts";
 
 /** Class colours in label order: matplotlib's tab10, repeated past ten classes. */
 export const CLASS_PALETTE: readonly Rgb[] = [

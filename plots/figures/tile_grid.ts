@@ -10,7 +10,7 @@
  */
 import type { RgbaImage } from "../../data/image.ts";
 import type { ColourScale } from "../../xai/colour_scale.ts";
-import { COLOUR_BAR_BLOCK_PX, colourBarSvg } from "./colour_bar.ts";
+import { COLOUR_BAR_BLOCK_PX, colourBarSvg } from "../../xai/colour_bar.ts";
 import {
   MUTED_INK,
   type SvgFigure,
@@ -18,7 +18,7 @@ import {
   svgPicture,
   svgRect,
   svgText,
-} from "./svg_figure.ts";
+} from "../../svg/figure.ts";
 import {
   LABEL_FONT_PX,
   lineHeightPx,
@@ -26,7 +26,7 @@ import {
   TITLE_FONT_PX,
   truncateToWidth,
   wrapToWidth,
-} from "./text.ts";
+} from "../../svg/text.ts";
 
 /** Margin around the grid and gap between cells, in pixels. */
 export const GRID_GAP_PX = 12;

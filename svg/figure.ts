@@ -1,16 +1,16 @@
 /**
  * Image figures are SVG documents, drawn to PNG by resvg with the bundled DejaVu Sans like the
- * charts (`plots/render.ts`): one text path, vector text and shapes, raster pictures embedded
+ * charts (`svg/rasterise.ts`): one text path, vector text and shapes, raster pictures embedded
  * as PNG data URLs. This module builds the pieces: the document, text, shapes and pictures.
  *
  * Sizes are in SVG pixels (1/96 in); a figure's PNG at scale 1 has exactly its size.
  *
  * @module
  */
-import { writeFileAtomic } from "../../core/atomic_write.ts";
-import { CHART_FONT_FAMILY, exportSvgAndPng, type RenderOptions } from "../render.ts";
-import type { RgbaImage } from "../../data/image.ts";
-import { encodeRgbaPng } from "./png_file.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
+import { CHART_FONT_FAMILY, exportSvgAndPng, type RenderOptions } from "./rasterise.ts";
+import type { RgbaImage } from "../data/image.ts";
+import { encodeRgbaPng } from "../data/png_file.ts";
 
 /** An image figure: its SVG text and size. */
 export interface SvgFigure {
@@ -30,7 +30,7 @@ export const MUTED_INK = "#555555";
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { escapeXml } from "./svg_figure.ts";
+ * import { escapeXml } from "./figure.ts";
  * assert(escapeXml('a<b & "c"') === "a&lt;b &amp; &quot;c&quot;");
  * ```
  */
@@ -56,7 +56,7 @@ export interface TextOptions {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { svgText } from "./svg_figure.ts";
+ * import { svgText } from "./figure.ts";
  * const text = svgText("Größe <1>", 4, 0, { fontPx: 10, className: "caption" });
  * assert(text.includes(">Größe &lt;1&gt;</text>") && text.includes('class="caption"'));
  * ```
@@ -81,7 +81,7 @@ export function svgText(text: string, xPx: number, topPx: number, options: TextO
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { svgRect } from "./svg_figure.ts";
+ * import { svgRect } from "./figure.ts";
  * assert(svgRect(1, 2, 3, 4, { stroke: "red" }).includes('fill="none" stroke="red"'));
  * ```
  */
@@ -107,7 +107,7 @@ export function svgRect(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { svgPicture } from "./svg_figure.ts";
+ * import { svgPicture } from "./figure.ts";
  * const image = { widthPx: 1, heightPx: 1, data: new Uint8Array([9, 9, 9, 255]) };
  * assert(svgPicture(image, 0, 0).includes('href="data:image/png;base64,'));
  * ```
@@ -132,7 +132,7 @@ export function svgPicture(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { svgFigure } from "./svg_figure.ts";
+ * import { svgFigure } from "./figure.ts";
  * const figure = svgFigure(10.2, 5, ['<g class="x"/>']);
  * assert(figure.widthPx === 11 && figure.svg.startsWith("<svg") && figure.svg.includes('class="x"'));
  * ```
@@ -170,7 +170,7 @@ function base64(bytes: Uint8Array): string {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { svgFigure, writeFigureFiles } from "./svg_figure.ts";
+ * import { svgFigure, writeFigureFiles } from "./figure.ts";
  * await Deno.mkdir("outputs/tmp", { recursive: true });
  * const dir = await Deno.makeTempDir({ dir: "outputs/tmp" });
  * const files = await writeFigureFiles(`${dir}/f`, svgFigure(8, 4, []));

@@ -1,12 +1,12 @@
 /**
- * Figure files: PNG bytes of a raster (fast-png, pure JS), a composed figure written as SVG
- * and PNG, and the text chunks a PNG carries (the xai stage records each picture's colour
- * scale in one).
+ * PNG files written and read back: the bytes of an RGBA raster (fast-png, pure JS) with text
+ * chunks, and those chunks read without decoding the pixels (the xai stage records each
+ * picture's colour scale and picture height in them).
  *
  * @module
  */
-import { png } from "../../deps.ts";
-import type { RgbaImage } from "../../data/image.ts";
+import { png } from "../deps.ts";
+import type { RgbaImage } from "./image.ts";
 
 /**
  * PNG bytes of an RGBA image, with optional `tEXt` chunks (Latin-1 keywords and text).

@@ -1,6 +1,6 @@
 /**
  * Text on image figures: sizes, and how wide a line will be, so a figure can be laid out
- * before resvg draws its text in DejaVu Sans (`plots/render.ts`, the charts' font). Text stays
+ * before resvg draws its text in DejaVu Sans (`svg/rasterise.ts`, the charts' font). Text stays
  * text (full Unicode; a character DejaVu Sans lacks draws as its empty box, never as `?`).
  *
  * Widths come from DejaVu Sans's advance widths for printable ASCII, measured with resvg

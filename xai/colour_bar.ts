@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { colormapRgb } from "../../xai/colormap.ts";
-import { type ColourScale, ROBUST_PERCENTILE, scaleMeaning } from "../../xai/colour_scale.ts";
-import { OVERLAY_HEATMAP_WEIGHT, OVERLAY_MAX_WEIGHT } from "../../xai/overlay.ts";
-import { escapeXml, MUTED_INK, svgRect, svgText } from "./svg_figure.ts";
-import { lineHeightPx, SMALL_FONT_PX, textWidthPx, truncateToWidth } from "./text.ts";
+import { escapeXml, MUTED_INK, svgRect, svgText } from "../svg/figure.ts";
+import { lineHeightPx, SMALL_FONT_PX, textWidthPx, truncateToWidth } from "../svg/text.ts";
+import { colormapRgb } from "./colormap.ts";
+import { type ColourScale, ROBUST_PERCENTILE, scaleMeaning } from "./colour_scale.ts";
+import { OVERLAY_HEATMAP_WEIGHT, OVERLAY_MAX_WEIGHT } from "./overlay.ts";
 
 /** Height of the bar itself, in pixels. */
 const BAR_PX = 10;
