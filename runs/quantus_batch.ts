@@ -12,7 +12,14 @@ import { heapFailure } from "../backends/heap.ts";
 import { SeededRandom } from "../core/random.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
-import type { CommonParams, MetricBatch, MetricContext, MetricResult } from "../metrics/metric.ts";
+import { type MosaicBatch, spreadOverRows } from "../metrics/functions/mosaics.ts";
+import type {
+  CommonParams,
+  ExplainFunction,
+  MetricBatch,
+  MetricContext,
+  MetricResult,
+} from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric } from "../metrics/registry.ts";
 import { getExplainer } from "../xai/registry.ts";
@@ -26,6 +33,11 @@ export interface QuantusBatchJob extends GridJob {
   drawsSeeds: number[];
   /** [N, H, W] the images' localisation masks, when the data set has them. */
   masksNHW?: Uint8Array;
+  /**
+   * The images' Focus mosaics, when a metric that needs them (`needs: mosaics`) is run: such
+   * a metric scores the method's explanations of the mosaics, explained here, not the images'.
+   */
+  mosaics?: MosaicBatch;
 }
 
 /** A batch's scores: `scores[m][i]` of metric m for image i, with the reason where NaN. */
@@ -59,7 +71,9 @@ export function batchDrawsSeed(
 
 /**
  * Explains the job's images with its method on `model` and scores them with each metric; a
- * metric that rejects the batch (an {@link InputError}) gives NaN with its message as reason.
+ * metric that needs mosaics scores the method's explanations of the job's mosaics instead (a row
+ * without a mosaic gets NaN with the reason). A metric that rejects the batch (an
+ * {@link InputError}) gives NaN with its message as reason.
  * A heap failure (`backends/heap.ts`) is thrown: the grid marks the whole batch failed.
  *
  * @example
@@ -102,18 +116,44 @@ export async function scoreQuantusBatch(
     attributionsNHW: await explain(model, job.xNHWC, job.shapeNHWC, job.targets),
     masksNHW: job.masksNHW,
   };
+  const mosaics = job.mosaics && await explainMosaics(model, job.method, job.mosaics);
   const out: QuantusBatchScores = { scores: [], reasons: [] };
   for (const [k, [name, params]] of job.metrics.entries()) {
-    const result = await evaluateOrNaN(
-      name,
-      params,
-      { model: metricModel, explain, draws: new SeededDraws(job.drawsSeeds[k]) },
-      batch,
-    );
+    const draws = new SeededDraws(job.drawsSeeds[k]);
+    const result = mosaics && getMetric(name).needs.includes("mosaics")
+      ? spreadOverRows(
+        await evaluateOrNaN(name, params, { ...mosaics, model: metricModel, draws }, mosaics.batch),
+        job.mosaics!.reasons,
+      )
+      : await evaluateOrNaN(name, params, { model: metricModel, explain, draws }, batch);
     out.scores.push(result.scores);
     out.reasons.push(result.reasons);
   }
   return out;
+}
+
+/**
+ * The metric batch of a chunk's mosaics, explained with `method` for each mosaic's target class
+ * (the ground-truth control draws the mosaics' masks), with the explain function a metric that
+ * re-explains would use on them.
+ */
+async function explainMosaics(
+  model: tf.LayersModel,
+  method: string,
+  mosaics: MosaicBatch,
+): Promise<{ batch: MetricBatch; explain: ExplainFunction }> {
+  const explain = explainerFunction(
+    getExplainer(method),
+    mosaics.masksNHW && { masksNHW: mosaics.masksNHW },
+  );
+  const { xNHWC, shapeNHWC, targets, quadrantsN4, masksNHW } = mosaics;
+  const attributionsNHW = targets.length === 0
+    ? new Float32Array(0)
+    : await explain(model, xNHWC, shapeNHWC, targets);
+  return {
+    batch: { xNHWC, shapeNHWC, targets, attributionsNHW, masksNHW, mosaicQuadrantsN4: quadrantsN4 },
+    explain,
+  };
 }
 
 /**

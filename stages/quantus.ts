@@ -7,6 +7,8 @@
  */
 import { basename } from "node:path";
 import { InputError } from "../core/errors.ts";
+import { SeededRandom } from "../core/random.ts";
+import { chunkMosaics, mosaicPlanner, type MosaicSource } from "../metrics/functions/mosaics.ts";
 import { statOrUndefined } from "../core/fs.ts";
 import type { CommonParams, MetricDefinition } from "../metrics/metric.ts";
 import { getMetric, METRICS } from "../metrics/registry.ts";
@@ -36,6 +38,9 @@ import { fingerprint, SHARD_FLAGS } from "../runs/shard.ts";
 import { chunkMasks, requireMasksFor, testMasks } from "../runs/test_masks.ts";
 import { parseGridRun, XAI_CHUNK_SIZE } from "./xai.ts";
 import { workersFlag } from "../runs/workers_flag.ts";
+
+/** The label of the stream Focus's mosaics are drawn from (forked from `--seed`). */
+const MOSAICS = "focus mosaics";
 
 /** The reference pipeline's three metrics, run by default. */
 export const QUANTUS_DEFAULT_METRICS: readonly string[] = [
@@ -99,7 +104,9 @@ export const quantusSpec: StageSpec = {
     `${QUANTUS_ROW_COLUMNS.join(", ")}, one column per metric, nan_reasons) and rebuilds ` +
     `<out>/results/quantus_summary.csv (${QUANTUS_SUMMARY_COLUMNS.join(", ")}) from every ` +
     "per-image file there. The metrics explain the images in-process with the same method and " +
-    "settings as the xai stage. Batches of --chunk-size images are spread over --workers; the scores do " +
+    "settings as the xai stage. Focus scores the method's explanations of 2x2 mosaics built " +
+    "from the test split, one per image (the image, another of its true class, two of other " +
+    "classes, seeded; explained for the true class; docs/metrics.md). Batches of --chunk-size images are spread over --workers; the scores do " +
     "not depend on how many. Each finished batch is kept as a part in " +
     "<out>/metrics/quantus_<model>_<method>/ until the file is complete, so a killed run " +
     "resumes where it stopped, and --shard I/N runs every N-th batch (then deno task merge). " +
@@ -130,7 +137,8 @@ export function parseMetrics(flag: unknown, haveMasks: boolean): MetricDefinitio
     if (names.length === 0) throw new InputError("--metrics: name at least one metric, or all");
     return [...new Set(names.map(getMetric))];
   }
-  // Focus is a localisation metric too, but needs mosaics rather than masks: only by name.
+  // Focus is a localisation metric too, but scores mosaics the stage builds and explains on
+  // top of the images (any data set): only by name, or with all.
   const localisation = haveMasks
     ? METRICS.filter((m) => m.category === "localisation" && m.needs.includes("masks"))
     : [];
@@ -229,9 +237,16 @@ export function quantusJobType(
     handler: quantusBatchHandler,
     folder: quantusPartsFolder,
     output: (folder) => `${folder}.csv`,
-    open: async ({ name, meta, loaded: { samples }, test, data, checkpointDigest }) => {
+    open: async ({ name, meta, loaded, test, data, checkpointDigest }) => {
+      const { samples } = loaded;
       requireMasksFor(methods, samples);
       const masks = await testMasks(samples, meta.imgSizePx);
+      const mosaicSource: MosaicSource = {
+        images: loaded.images,
+        ids: samples.map((s) => s.id),
+        plan: mosaicPlanner(test.actual),
+        ...(masks ? { masks } : {}),
+      };
       const haveMasks = masks !== undefined;
       const metrics = [
         ...metricParams(
@@ -271,6 +286,9 @@ export function quantusJobType(
             batchDrawsSeed(seed, name, base.method, metric, chunk)
           ),
           masksNHW: masks && chunkMasks(masks, indices),
+          ...(todoOf(base.method).some(([metric]) => getMetric(metric).needs.includes("mosaics"))
+            ? { mosaics: chunkMosaics(mosaicSource, indices, new SeededRandom(seed).fork(MOSAICS)) }
+            : {}),
         }),
         partRows: ({ method, indices }, { scores, reasons }) => [
           [...QUANTUS_ROW_COLUMNS, ...todoOf(method).map(([metric]) => metric), "nan_reasons"],
