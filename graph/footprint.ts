@@ -121,15 +121,52 @@ export function rowsWithinBudget(
 ): number {
   const footprint = activationFootprint(model);
   if (!footprint || tensorMemory() === "device") return preferred;
-  const [perRow, besideRows] = kind === "gradient"
-    ? [
-      GRADIENT_BYTES_PER_ACTIVATION_BYTE * footprint.totalBytes,
-      WEIGHT_COPIES * footprint.weightBytes,
-    ]
-    : [
-      FORWARD_BYTES_PER_LARGEST_BYTE * footprint.largestBytes,
-      (WEIGHT_COPIES / 2) * footprint.weightBytes,
-    ];
+  const { perRow, besideRows } = passCost(footprint, kind);
   const fit = Math.floor((budgetBytes - besideRows) / perRow);
   return Math.max(1, Math.min(preferred, fit));
+}
+
+/** Heap bytes of a `kind` pass: per row, and beside the rows (the weights' copies). */
+function passCost(
+  footprint: ActivationFootprint,
+  kind: PassKind,
+): { perRow: number; besideRows: number } {
+  return kind === "gradient"
+    ? {
+      perRow: GRADIENT_BYTES_PER_ACTIVATION_BYTE * footprint.totalBytes,
+      besideRows: WEIGHT_COPIES * footprint.weightBytes,
+    }
+    : {
+      perRow: FORWARD_BYTES_PER_LARGEST_BYTE * footprint.largestBytes,
+      besideRows: (WEIGHT_COPIES / 2) * footprint.weightBytes,
+    };
+}
+
+/**
+ * The heap bytes a `kind` pass of `rows` rows through `model` takes, by the estimates
+ * {@link rowsWithinBudget} sizes passes with; undefined where the input size is not fixed. What
+ * the budget leaves beside such a pass can hold other things (MPRT's kept activations).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../deps.ts";
+ * import { passBytes } from "./footprint.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [64, 64, 3] });
+ * const y = tf.layers.flatten().apply(tf.layers.conv2d({ filters: 8, kernelSize: 1 }).apply(x));
+ * const model = tf.model({ inputs: x, outputs: y as tf.SymbolicTensor });
+ * // 3 x (2 x 64·64·8·4 bytes) per row, and 4 copies of the 32 weights.
+ * assert(passBytes(model, "gradient", 2) === 2 * 786432 + 4 * 4 * 32);
+ * ```
+ */
+export function passBytes(
+  model: tf.LayersModel,
+  kind: PassKind,
+  rows: number,
+): number | undefined {
+  const footprint = activationFootprint(model);
+  if (!footprint) return undefined;
+  const { perRow, besideRows } = passCost(footprint, kind);
+  return besideRows + rows * perRow;
 }

@@ -35,6 +35,7 @@ import {
   withRule,
 } from "./backward_rules.ts";
 import { maxPoolFeeders } from "./max_pool_ties.ts";
+import { nodeInputGradients } from "./cached_backward.ts";
 
 /** What to differentiate with respect to. */
 export interface InputGradientOptions {
@@ -46,7 +47,10 @@ export interface InputGradientOptions {
   /**
    * Activations of an unchanged copy of the model on the same input ({@link ForwardCache},
    * prepared): the nodes before `layer` that no changed layer feeds are taken from it instead
-   * of being recomputed. Only the Grad-CAM path (`layer` set) reads it.
+   * of being recomputed. The Grad-CAM path (`layer` set) reads it when prepared for that layer;
+   * the gradient w.r.t. the input (or `from`) when it is a cache of exactly these rows
+   * ({@link ForwardCache.rows}, `xNHWC` its own tensor): the unchanged nodes then run no forward
+   * pass and their gradient is taken from the kept values (`graph/cached_backward.ts`).
    */
   reuse?: ForwardCache;
   /**
@@ -165,17 +169,30 @@ export class ForwardCache {
   readonly model: tf.LayersModel;
   /** The input batch the values belong to. */
   readonly xNHWC: tf.Tensor4D;
-  /** Names of layers that differ, in the copy being evaluated, from {@link model}. */
-  readonly changedLayers: Set<string> = new Set();
-  /** Node outputs read from the cache instead of recomputed, so far. */
-  reads = 0;
+  #changed = new Set<string>();
+  #counter: { reads: number };
   #values: Map<string, tf.Tensor> | undefined;
   #layer: string | undefined;
+  /** The tensor (`tensorKey`) the values start at, for the gradient w.r.t. it. */
+  #from: string | undefined;
+  #derived = new Map<string, ForwardCache>();
+  #derivedBytes = 0;
 
   /** @param xNHWC the input batch; the caller keeps ownership and keeps it alive. */
   constructor(model: tf.LayersModel, xNHWC: tf.Tensor4D) {
     this.model = model;
     this.xNHWC = xNHWC;
+    this.#counter = { reads: 0 };
+  }
+
+  /** Names of layers that differ, in the copy being evaluated, from {@link model}. */
+  get changedLayers(): Set<string> {
+    return this.#changed;
+  }
+
+  /** Node outputs read from the cache (and its {@link rows} caches) instead of recomputed. */
+  get reads(): number {
+    return this.#counter.reads;
   }
 
   /**
@@ -185,23 +202,99 @@ export class ForwardCache {
    */
   prepare(layer: string): void {
     if (this.#values) return;
-    const values = new Map<string, tf.Tensor>();
     const nodes = topologicalNodes(this.model);
     const { after } = splitAt(nodes, layerOutput(this.model, layer));
-    tf.tidy(() => {
-      const byId = new Map<number, tf.Tensor>([[this.model.inputs[0].id, this.xNHWC]]);
-      runNodes(nodes, byId, tieExactNodes(nodes, after));
-      for (const node of nodes) {
-        for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
-      }
-    });
-    this.#values = values;
+    this.#keep(nodes, nodes, after, this.model.inputs[0]);
     this.#layer = layer;
   }
 
   /** Whether {@link prepare} ran for gradients w.r.t. `layer`. */
   servesLayer(layer: string): boolean {
     return this.#values !== undefined && this.#layer === layer;
+  }
+
+  /**
+   * A cache of the unchanged model on other rows, kept beside this one under `key` while the
+   * same model states are evaluated (Integrated Gradients' path rows, the same at every MPRT
+   * step): `rowsNHWC` are values of the model's tensor `from` (its input, or an `AffinePrefix`'s
+   * output); the first call runs the unchanged model's nodes downstream of `from` on a copy of
+   * them, later calls with the same key return it when the rows are bit-equal. Pass its
+   * {@link xNHWC} (not `rowsNHWC`) and it as `reuse` to `inputGradients`. It shares
+   * {@link changedLayers} and the read count, and is freed with this cache.
+   *
+   * Undefined, keeping nothing, when no node downstream of `from` is unchanged (a bottom-up
+   * cascade: nothing to reuse), when the rows differ from those kept under `key`, or when all the
+   * row caches together would take more than `budgetBytes`.
+   */
+  rows(
+    key: string,
+    from: tf.SymbolicTensor,
+    rowsNHWC: tf.Tensor4D,
+    budgetBytes: number,
+  ): ForwardCache | undefined {
+    const known = this.#derived.get(key);
+    if (known) {
+      const same = known.xNHWC.shape.join() === rowsNHWC.shape.join() &&
+        tf.tidy(() => tf.all(tf.equal(known.xNHWC, rowsNHWC)).dataSync()[0] === 1);
+      return same ? known : undefined;
+    }
+    const nodes = topologicalNodes(this.model);
+    const own = nodes.flatMap((node) => node.outputTensors).concat(this.model.inputs)
+      .find((t) => tensorKey(t) === tensorKey(from));
+    if (!own) return undefined;
+    const after = nodesFrom(this.model, own, nodes);
+    if (!this.#anyUnchanged(after, own)) return undefined;
+    const valuesPerRow = after.flatMap((node) => node.outputTensors)
+      .reduce((sum, t) => sum + (t.shape.slice(1) as number[]).reduce((a, b) => a * b, 1), 0);
+    const bytes = 4 * rowsNHWC.shape[0] * valuesPerRow;
+    if (this.#derivedBytes + bytes > budgetBytes) return undefined;
+    const derived = new ForwardCache(this.model, tf.keep(tf.clone(rowsNHWC)));
+    // One set and one counter: the states this cache follows are the row caches' states.
+    derived.#changed = this.#changed;
+    derived.#counter = this.#counter;
+    derived.#keep(nodes, after, after, own);
+    derived.#from = tensorKey(own);
+    this.#derived.set(key, derived);
+    this.#derivedBytes += bytes;
+    return derived;
+  }
+
+  /** Whether this is a {@link rows} cache for the gradient w.r.t. `from` on `xNHWC`. */
+  servesRows(from: tf.SymbolicTensor, xNHWC: tf.Tensor4D): boolean {
+    return this.#values !== undefined && this.#from === tensorKey(from) && xNHWC === this.xNHWC;
+  }
+
+  /**
+   * Keeps the outputs of `run` evaluated on {@link xNHWC} as values of `source`, with the
+   * position-invariant convolutions upstream of the max-pools among `after` (what the gradient
+   * passes back through), as `inputGradients` evaluates them.
+   */
+  #keep(
+    nodes: GraphNode[],
+    run: GraphNode[],
+    after: GraphNode[],
+    source: tf.SymbolicTensor,
+  ): void {
+    const values = new Map<string, tf.Tensor>();
+    tf.tidy(() => {
+      const byId = new Map<number, tf.Tensor>([[source.id, this.xNHWC]]);
+      runNodes(run, byId, tieExactNodes(nodes, after));
+      for (const node of run) {
+        for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
+      }
+    });
+    this.#values = values;
+  }
+
+  /** Whether some node of `after` is unchanged with every input unchanged (starting at `from`). */
+  #anyUnchanged(after: GraphNode[], from: tf.SymbolicTensor): boolean {
+    const clean = new Set([from.id]);
+    for (const node of after) {
+      if (this.changedLayers.has(node.outboundLayer.name)) continue;
+      if (!node.inputTensors.every((t) => clean.has(t.id))) continue;
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -219,14 +312,20 @@ export class ForwardCache {
     if (this.changedLayers.has(node.outboundLayer.name)) return undefined;
     if (!node.inputTensors.every((input) => clean.has(input.id))) return undefined;
     const value = this.#values.get(tensorKey(t));
-    if (value) this.reads++;
+    if (value) this.#counter.reads++;
     return value;
   }
 
-  /** Frees the kept activations. */
+  /** Frees the kept activations and the {@link rows} caches (with their rows). */
   dispose(): void {
     for (const value of this.#values?.values() ?? []) value.dispose();
     this.#values = undefined;
+    for (const derived of this.#derived.values()) {
+      derived.dispose();
+      derived.xNHWC.dispose();
+    }
+    this.#derived.clear();
+    this.#derivedBytes = 0;
   }
 }
 
@@ -490,6 +589,78 @@ function ruledNodes(
   return result;
 }
 
+/**
+ * The gradient w.r.t. `source` of Σ logits · `mask` on a {@link ForwardCache.rows} cache's rows:
+ * the nodes no changed layer feeds read their kept values and run no forward pass; the changed
+ * part runs forward and back (one taped pass) from the kept tensors it reads, and the gradient
+ * arriving at those goes on back through the unchanged nodes with `nodeInputGradients`. Each
+ * node's gradient is computed with the ops the taped pass uses, and a tensor's gradients are
+ * summed in the tape's order (the changed readers, which come later, first), so the result equals
+ * the plain pass's (`tests/forward_cache_test.ts` checks it bit for bit).
+ */
+function gradientPastKeptNodes(
+  model: tf.LayersModel,
+  xNHWC: tf.Tensor4D,
+  source: tf.SymbolicTensor,
+  nodes: GraphNode[],
+  after: GraphNode[],
+  mask: tf.Tensor2D,
+  cache: ForwardCache,
+): InputGradientResult {
+  const values = new Map<number, tf.Tensor>([[source.id, xNHWC]]);
+  const clean = new Set<number>([source.id]);
+  const [kept, changed]: GraphNode[][] = [[], []];
+  for (const node of after) {
+    const cached = node.outputTensors.map((t) => cache.valueOf(t, node, clean, xNHWC));
+    if (node.outputTensors.length !== 1 || cached.some((v) => v === undefined)) {
+      changed.push(node);
+      continue;
+    }
+    kept.push(node);
+    values.set(node.outputTensors[0].id, cached[0]!);
+    clean.add(node.outputTensors[0].id);
+  }
+  const tieExact = tieExactNodes(nodes, after);
+  const outputId = model.outputs[0].id;
+  const gradients = new Map<number, tf.Tensor>();
+  let logits: tf.Tensor2D;
+  if (clean.has(outputId)) {
+    // Nothing changed downstream of the source: the output and its gradient, the mask, are known.
+    logits = tf.clone(values.get(outputId) as tf.Tensor2D);
+    gradients.set(outputId, mask);
+  } else {
+    const boundary = [
+      ...new Set(changed.flatMap((node) => node.inputTensors.map((t) => t.id))),
+    ].filter((id) => clean.has(id));
+    const atBoundary = tf.grads((...boundaryValues: tf.Tensor[]) => {
+      boundary.forEach((id, i) => values.set(id, boundaryValues[i]));
+      runNodes(changed, values, tieExact);
+      logits = tf.keep(values.get(outputId) as tf.Tensor2D);
+      return tf.sum(tf.mul(logits, mask));
+    })(boundary.map((id) => values.get(id)!));
+    boundary.forEach((id, i) => gradients.set(id, atBoundary[i]));
+  }
+  for (const node of kept.toReversed()) {
+    const dy = gradients.get(node.outputTensors[0].id);
+    if (!dy) continue;
+    const inputs = node.inputTensors.map((t) => values.get(t.id)!);
+    const backward = () =>
+      nodeInputGradients(
+        node,
+        inputs,
+        dy,
+        (xs) => applyWithoutWeightGradients(node.outboundLayer, xs),
+      );
+    const dxs = tieExact.has(node) ? withStockConvolutions(backward) : backward();
+    node.inputTensors.forEach((t, i) => {
+      const sum = gradients.get(t.id);
+      gradients.set(t.id, sum ? tf.add(sum, dxs[i]) : dxs[i]);
+    });
+  }
+  const gradient = gradients.get(source.id) ?? tf.zerosLike(xNHWC);
+  return { logits: logits!, gradient };
+}
+
 function targetMask(targets: Int32Array, batch: number, classes: number): tf.Tensor2D {
   if (targets.length !== batch) {
     throw new InputError(
@@ -566,6 +737,10 @@ export function inputGradients(
     const { before, after } = options.from
       ? { before: [] as GraphNode[], after: nodesFrom(model, options.from, nodes) }
       : splitAt(nodes, source);
+    if (options.layer === undefined && !options.rule && options.reuse?.servesRows(source, xNHWC)) {
+      const result = gradientPastKeptNodes(model, xNHWC, source, nodes, after, mask, options.reuse);
+      return result as unknown as tf.TensorContainer;
+    }
     const values = new Map<number, tf.Tensor>([[(options.from ?? model.inputs[0]).id, xNHWC]]);
     const reused = options.layer !== undefined && options.reuse?.servesLayer(options.layer)
       ? options.reuse

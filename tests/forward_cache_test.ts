@@ -14,6 +14,7 @@ import { MPRT } from "../metrics/randomisation/mprt.ts";
 import { SeededRandom } from "../core/random.ts";
 import { GRADCAM } from "../xai/cam/gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
+import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 /** A small residual network: stem, one basic block with a skip connection, a last conv. */
@@ -83,6 +84,61 @@ for (const name of ["ecgnet", "tiny residual net"]) {
         assertEquals([...reused.scores], [...recomputed.scores]);
         assert(reused.scores.some((v) => Number.isFinite(v)), explainer.name);
       }
+    } finally {
+      model.dispose();
+      layers.dispose();
+    }
+  });
+}
+
+for (const name of ["ecgnet", "tiny residual net"]) {
+  Deno.test(`MPRT with Integrated Gradients on ${name}: kept path rows give the same maps`, async () => {
+    await startBackend("cpu");
+    const sizePx = name === "ecgnet" ? 32 : 8;
+    const layers = name === "ecgnet"
+      ? buildModel(name, { numClasses: 4, imgSizePx: sizePx, seed: 2 })
+      : tinyResNet(sizePx);
+    const model = new MetricModel(layers);
+    try {
+      const random = new SeededRandom(5);
+      const n = 2;
+      const xNHWC = Float32Array.from({ length: n * sizePx * sizePx * 3 }, () => random.uniform());
+      const shape = [n, sizePx, sizePx, 3] as const;
+      const targets = Int32Array.of(2, 0);
+      // 3 chunks of rows (4 steps x 2 images in chunks of 3): a chunk may mix images and steps.
+      const explain = explainerFunction(INTEGRATED_GRADIENTS, { nSteps: 4, internalBatchSize: 3 });
+      const batch = {
+        xNHWC,
+        shapeNHWC: shape,
+        targets,
+        attributionsNHW: await explain(layers, xNHWC, shape, targets),
+      };
+      const maps = { kept: [] as Float32Array[], recomputed: [] as Float32Array[] };
+      let reads = 0;
+      const keeping: ExplainFunction = async (m, x, s, t, reuse?: ForwardCache) => {
+        const map = await explain(m, x, s, t, reuse);
+        if (reuse) maps.kept.push(map);
+        reads = reuse?.reads ?? reads;
+        return map;
+      };
+      const recomputing: ExplainFunction = async (m, x, s, t, reuse?: ForwardCache) => {
+        const map = await explain(m, x, s, t);
+        if (reuse) maps.recomputed.push(map);
+        return map;
+      };
+      for (const fn of [keeping, recomputing]) {
+        await MPRT.evaluate(
+          { model, explain: fn, draws: new SeededDraws(1) },
+          batch,
+          MPRT.defaults,
+        );
+      }
+      assert(reads > 0, "the kept path rows were never read");
+      assertEquals(maps.kept.length, maps.recomputed.length);
+      maps.kept.forEach((map, k) => {
+        // Bit for bit: each node's gradient is taken with the taped pass's ops, in its order.
+        assertEquals([...map], [...maps.recomputed[k]], `state ${k}`);
+      });
     } finally {
       model.dispose();
       layers.dispose();

@@ -6,7 +6,7 @@
  * @module
  */
 import { tf } from "../../deps.ts";
-import { inputGradients } from "../../graph/input_gradients.ts";
+import { type ForwardCache, inputGradients } from "../../graph/input_gradients.ts";
 
 /** How {@link sumGradientsOverRows} makes and weighs its rows. */
 export interface GradientRows {
@@ -21,6 +21,12 @@ export interface GradientRows {
    * the gradients are then w.r.t. it.
    */
   from?: tf.SymbolicTensor;
+  /**
+   * A cache of the unchanged model on rows start..end − 1 made by `makeRows` (MPRT's Integrated
+   * Gradients: `ForwardCache.rows`), or undefined: the gradients are then taken on its rows
+   * (bit-equal to the ones made), past the kept values of the nodes no changed layer feeds.
+   */
+  reuse?: (rowsNHWC: tf.Tensor4D, start: number, end: number) => ForwardCache | undefined;
   /** The weight of copy k's gradients. */
   weight(copy: number): number;
   /** Applied to each row's gradient before weighting (SmoothGrad's abs); default identity. */
@@ -105,8 +111,11 @@ export function sumGradientsOverRows(
         { length: end - start },
         (_, r) => targets[(start + r) % shapeNHWC[0]],
       );
-      const { gradient } = inputGradients(model, rows.makeRows(start, end), rowTargets, {
+      const made = rows.makeRows(start, end);
+      const reuse = rows.reuse?.(made, start, end);
+      const { gradient } = inputGradients(model, reuse?.xNHWC ?? made, rowTargets, {
         from: rows.from,
+        reuse,
       });
       const transformed = rows.transform ? rows.transform(gradient as tf.Tensor4D) : gradient;
       return accumulate(sum, transformed as tf.Tensor4D, start, end);

@@ -8,13 +8,16 @@
  * tfjs's GPU buffers, equal to `xai/kernels/ig_path_reference.ts`), the path points and the
  * accumulation are its. Elsewhere they are tfjs ops, and the path starts after the model's affine
  * prefix (`graph/affine_prefix.ts`): the stem's convolution runs forward twice per image instead
- * of once per step, and back once.
+ * of once per step, and back once. Given MPRT's `reuse` cache, the path rows' values in the
+ * layers no randomisation step changed are kept from the first step on, and later steps run only
+ * the changed layers forward (`ForwardCache.rows`, `graph/cached_backward.ts`).
  *
  * @module
  */
 import { tf } from "../../deps.ts";
 import { AffinePrefix } from "../../graph/affine_prefix.ts";
-import { rowsWithinBudget } from "../../graph/footprint.ts";
+import { heapBudgetBytes } from "../../backends/heap.ts";
+import { passBytes, rowsWithinBudget } from "../../graph/footprint.ts";
 import { IG_PATH } from "../kernels/ig_path.ts";
 import { type Baseline, type BaselineOptions, makeBaselineNHWC } from "./baselines.ts";
 import { sumGradientsOverRows } from "./batched_gradients.ts";
@@ -137,10 +140,20 @@ export const INTEGRATED_GRADIENTS: Explainer<IntegratedGradientsOptions> = {
           : [xNHWC, baselineNHWC];
         const alphasF32 = Float32Array.from(alphas);
         const difference = tf.sub(endX, endB) as tf.Tensor4D;
+        const from = prefix?.output ?? model.inputs[0];
+        // MPRT (`reuse`): the path rows are the same at every randomisation step, so the
+        // unchanged model's values on them are kept, in what the budget leaves beside a chunk's
+        // gradient pass, and the layers below the randomised ones run no forward pass again.
+        const reuse = options.reuse;
+        const keepBytes = heapBudgetBytes() -
+          (passBytes(model, "gradient", internalBatchSize) ?? Infinity);
         const integral = sumGradientsOverRows(model, targets, endX.shape, {
           ...rows,
           from: prefix?.output,
           makeRows: (start, end) => scaledInputRows(endB, difference, alphasF32, start, end),
+          reuse: reuse &&
+            ((made, start, end) =>
+              reuse.rows(`${this.name} ${start}-${end}`, from, made, keepBytes)),
         });
         const inputIntegral = prefix ? prefix.transpose(integral, xNHWC.shape) : integral;
         return tf.mul(inputIntegral, tf.sub(xNHWC, baselineNHWC)) as tf.Tensor4D;
