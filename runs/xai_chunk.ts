@@ -1,7 +1,8 @@
 /**
  * One job of the `xai` stage: explain one chunk of images with one method, write each image's
  * maps (`.npy`, `.raw.npy`), heatmap and overlay (`.png`, coloured as `xai/colour_scale.ts`
- * says, the scale recorded in the PNG's text), and return the chunk's part rows.
+ * says, with the colour bar below the picture, `xai/captioned_picture.ts`; the scale and the
+ * picture's height recorded in the PNG's text), and return the chunk's part rows.
  * The grid runner (`runs/grid.ts`) runs these jobs in this thread or in Web Workers
  * (`runs/xai_worker.ts`) through {@link xaiChunkHandler}; the job
  * carries everything its files depend on (inputs, targets, method, the rows' labels), so where
@@ -10,19 +11,16 @@
  * @module
  */
 import { join } from "node:path";
-import { png, tf } from "../deps.ts";
+import { tf } from "../deps.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { InputError } from "../core/errors.ts";
 import { readImageFile } from "../data/decode_image.ts";
-import type { RgbaImage } from "../data/image.ts";
 import { writeNpyFile } from "../data/npy.ts";
+import { encodeRgbaPng } from "../data/png_file.ts";
 import type { Explainer } from "../xai/explainer.ts";
 import { normaliseMinMax } from "../xai/normalise.ts";
-import {
-  type ColormapChoice,
-  COLOUR_SCALE_PNG_KEYWORD,
-  colourScaleText,
-} from "../xai/colour_scale.ts";
+import type { ColormapChoice } from "../xai/colour_scale.ts";
+import { captionPictures } from "../xai/captioned_picture.ts";
 import { attributionPictures } from "../xai/overlay.ts";
 import { type ExplainerOptions, getExplainer } from "../xai/registry.ts";
 import type { GridJob, JobHandler } from "./grid_job.ts";
@@ -130,16 +128,6 @@ export async function explainBatch(
   }
 }
 
-function encodePng(image: RgbaImage, text: Record<string, string>): Uint8Array {
-  return png.encode({
-    width: image.widthPx,
-    height: image.heightPx,
-    data: image.data,
-    channels: 4,
-    text,
-  });
-}
-
 /**
  * Explains the job's images with its method on `model`, writes each image's four files under
  * `job.dir` and returns the chunk's part rows (each image's seconds is its share of the call).
@@ -171,7 +159,8 @@ function encodePng(image: RgbaImage, text: Record<string, string>): Uint8Array {
  *   }],
  * });
  * assert(partRows.length === 2 && partRows[1][0] === "test/MI/a");
- * assert((await Deno.stat(`${dir}/overlay/test/MI/a.png`)).isFile);
+ * const overlay = png.decode(await Deno.readFile(`${dir}/overlay/test/MI/a.png`));
+ * assert(overlay.width === 40 && overlay.height > 30); // the picture, then its colour bar
  * model.dispose();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -199,11 +188,16 @@ export async function explainXaiChunk(
     await writeNpyFile(npy, [heightPx, widthPx], map);
     await writeNpyFile(rawNpy, [heightPx, widthPx], raw);
     const source = await readImageFile(image.file);
-    const pictures = attributionPictures(raw, widthPx, heightPx, source, job.colormap);
-    // The scale travels with the pictures, so figures and the dashboard can draw its bar.
-    const text = { [COLOUR_SCALE_PNG_KEYWORD]: colourScaleText(pictures.scale) };
-    await writeFileAtomic(heatmapPng, encodePng(pictures.heatmap, text));
-    await writeFileAtomic(overlayPng, encodePng(pictures.overlay, text));
+    const drawn = attributionPictures(raw, widthPx, heightPx, source, job.colormap);
+    // The bar makes each PNG say what its colours mean on its own; the recorded scale and
+    // picture height let the grids and the dashboard take the bare picture and draw their bar.
+    const { heatmap, overlay, text } = await captionPictures(
+      drawn.heatmap,
+      drawn.overlay,
+      drawn.scale,
+    );
+    await writeFileAtomic(heatmapPng, encodeRgbaPng(heatmap, text));
+    await writeFileAtomic(overlayPng, encodeRgbaPng(overlay, text));
     partRows.push([
       image.id,
       image.file,

@@ -28,6 +28,7 @@ import {
   type ColourScale,
   parseColourScaleText,
 } from "../xai/colour_scale.ts";
+import { bareExplanationPicture } from "../xai/captioned_picture.ts";
 import { SVG_PX_PER_INCH } from "../svg/rasterise.ts";
 import { fitWithin } from "../plots/figures/canvas.ts";
 import {
@@ -373,13 +374,17 @@ async function explainedMethods(root: string): Promise<string[]> {
   return names.sort((a, b) => rank(a) - rank(b));
 }
 
-/** An overlay the xai stage drew, and the colour scale it recorded in it (`null`: none). */
+/**
+ * An overlay the xai stage drew, without the colour bar below it (the grid draws its own), and
+ * the colour scale it recorded (`null`: none).
+ */
 async function readOverlay(file: string): Promise<{ image: RgbaImage; scale: ColourScale | null }> {
   const bytes = await readFileBytes(file);
-  const text = readPngText(bytes)[COLOUR_SCALE_PNG_KEYWORD];
+  const text = readPngText(bytes);
+  const scaleText = text[COLOUR_SCALE_PNG_KEYWORD];
   return {
-    image: decodeImage(bytes, file),
-    scale: text === undefined ? null : parseColourScaleText(text, file),
+    image: bareExplanationPicture(decodeImage(bytes, file), text, file),
+    scale: scaleText === undefined ? null : parseColourScaleText(scaleText, file),
   };
 }
 

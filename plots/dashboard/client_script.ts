@@ -198,8 +198,12 @@ ${SANITY_CLIENT_JS}
         el("div", { class: "overlays" }, [el("figure", { class: "source" }, [
           el("img", { src: image.source, alt: image.id }), el("figcaption", { text: "image" })])].concat(
           image.explanations.map(function (x) {
+            var picture = el("img", { src: x.overlay, alt: x.method + " overlay" });
             return el("figure", { class: "overlay", "data-method": x.method }, [
-              el("img", { src: x.overlay, alt: x.method + " overlay" }),
+              // A PNG with its own bar below shows just the picture; the page draws the bar.
+              x.pictureAspect
+                ? el("div", { class: "picture-crop", style: "aspect-ratio: " + x.pictureAspect }, [picture])
+                : picture,
               colourBar(x.colourBar),
               el("figcaption", { text: x.method + " (explains " + x.targetClass + ")" }),
               scoreTable(x),

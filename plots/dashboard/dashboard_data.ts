@@ -11,6 +11,8 @@ import { COLOUR_SCALE_PNG_KEYWORD, parseColourScaleText } from "../../xai/colour
 import { summaryValues } from "../charts/quantus_metrics.ts";
 import { type ColourBarParts, colourBarParts } from "../../xai/colour_bar.ts";
 import { readPngText } from "../../data/png_file.ts";
+import { readImageHeader } from "../../data/image_header.ts";
+import { recordedPictureHeightPx } from "../../xai/captioned_picture.ts";
 import type { ChartPlan } from "../draw_charts.ts";
 import { cellNumber, type CsvRecord, readCsvRecords } from "../inputs.ts";
 import type { ChartSpec } from "../render.ts";
@@ -39,6 +41,11 @@ export interface ImageExplanation {
   nanReasons?: string;
   /** The overlay's colour bar, from the scale the xai stage recorded; `null`: none recorded. */
   colourBar: ColourBarParts | null;
+  /**
+   * Width / height of the picture above the overlay's own colour bar, when the PNG has one: the
+   * page shows that part and draws the bar itself, like the grids.
+   */
+  pictureAspect?: number;
 }
 
 /** One test image of one model, with every method's explanation. */
@@ -86,17 +93,27 @@ export function relativeUrl(fromDir: string, file: string): string {
   return relative(resolve(fromDir), resolve(file)).split(sep).map(encodeURIComponent).join("/");
 }
 
-/** The colour bar of an overlay the xai stage drew, or `null` when it recorded no scale. */
-async function overlayColourBar(file: string): Promise<ColourBarParts | null> {
+/**
+ * The colour bar of an overlay the xai stage drew (`null` when it recorded no scale) and, when
+ * the PNG carries its bar below the picture, the picture's aspect ratio.
+ */
+async function overlayLabels(
+  file: string,
+): Promise<Pick<ImageExplanation, "colourBar" | "pictureAspect">> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(file);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.NotFound) return { colourBar: null };
     throw e;
   }
-  const text = readPngText(bytes)[COLOUR_SCALE_PNG_KEYWORD];
-  return text === undefined ? null : colourBarParts(parseColourScaleText(text, file));
+  const text = readPngText(bytes);
+  const scale = text[COLOUR_SCALE_PNG_KEYWORD];
+  const colourBar = scale === undefined ? null : colourBarParts(parseColourScaleText(scale, file));
+  const pictureHeightPx = recordedPictureHeightPx(text, file);
+  return pictureHeightPx === undefined
+    ? { colourBar }
+    : { colourBar, pictureAspect: readImageHeader(bytes, file).widthPx / pictureHeightPx };
 }
 
 /**
@@ -191,7 +208,7 @@ export async function dashboardData(out: string, plan: ChartPlan): Promise<Dashb
           method,
           overlay: relativeUrl(dashboardDir, overlayFile),
           targetClass: row.target_class,
-          colourBar: await overlayColourBar(overlayFile),
+          ...await overlayLabels(overlayFile),
         };
         if (!scored) {
           explanation.scoreNote = missingScoresNote(plan, model, method, perImage !== undefined);

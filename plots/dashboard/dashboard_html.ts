@@ -53,6 +53,8 @@ th { background: #f0f3f6; }
 .overlays { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .overlays figure { margin: 0; width: 320px; }
 .overlays img { width: 320px; border: 1px solid #ccc; }
+.overlays .picture-crop { overflow: hidden; border: 1px solid #ccc; }
+.overlays .picture-crop img { display: block; width: 100%; border: 0; }
 figcaption { font-weight: bold; font-size: 13px; }
 .scores td { white-space: nowrap; font-size: 12px; }
 .scores td:last-child { white-space: normal; }
