@@ -6,8 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { SANITY_DIR } from "../sanity/models.ts";
-import { SANITY_FILES } from "../sanity/run.ts";
+import { SANITY_DIR, SANITY_FILES } from "../sanity/outputs.ts";
 import { SUMMARY_COLUMNS } from "../sanity/summary.ts";
 import { cellNumber, type CsvRecord, readCsvRecords } from "./inputs.ts";
 import type { PlannedChart } from "./render.ts";

@@ -1,7 +1,8 @@
 /**
  * Another data set is another run. An outputs folder holds one run per model: its checkpoint
  * (`checkpoints/<model>_best`, `_last`), its training history and evaluation
- * (`metrics/<model>/`) and what xai, quantus and viz made from that checkpoint. When `train` is
+ * (`metrics/<model>/`), what xai, quantus and viz made from that checkpoint, and the sanity
+ * checks' folder and models of the architecture (`sanity/<model>/`, `sanity/checkpoints/`). When `train` is
  * asked to train a model on a data set other than the one its saved run used, that run is not
  * a resume conflict and is not lost: it moves, whole, to `<out>/runs/<data>-<fingerprint>/`
  * (the same layout, so every stage can read it there with `--out`), and a run of the model on
@@ -21,6 +22,7 @@ import {
 import { readResumeManifest } from "../training/resume_state.ts";
 import { allProvenance, checkpointFingerprint, outputPath, PROVENANCE_DIR } from "./provenance.ts";
 import { trainedOnRoot } from "./selection.ts";
+import { SANITY_DIR, sanityPaths, writeSanityTables } from "../sanity/outputs.ts";
 
 /** The folder below an outputs folder that holds runs of other data sets. */
 export const PARKED_RUNS_DIR = "runs";
@@ -155,7 +157,8 @@ async function anyExists(paths: readonly string[]): Promise<boolean> {
 
 /**
  * Moves `model`'s run from the outputs folder `from` to `to`: its checkpoints and metrics
- * folder, and every output (with its provenance record) made from its best checkpoint.
+ * folder, every output (with its provenance record) made from its best checkpoint, and its
+ * sanity checks' folder and models (whose combined tables are then rebuilt on both sides).
  */
 async function moveRun(from: string, to: string, model: string): Promise<void> {
   const source = modelPaths(from, model);
@@ -167,6 +170,9 @@ async function moveRun(from: string, to: string, model: string): Promise<void> {
     if (record.model !== model || record.checkpoint.fingerprint !== made) continue;
     moves.push(...record.outputs, outputPath(from, file));
   }
+  // The sanity checks' folder and models of the architecture were made with this run.
+  const sanity = await sanityPaths(from, model);
+  moves.push(...sanity);
   // A folder moves with what is inside it (an evaluation's files inside metrics/<model>/).
   const outermost = [...new Set(moves)].filter((path) =>
     !moves.some((other) => other !== path && path.startsWith(`${other}/`))
@@ -185,10 +191,17 @@ async function moveRun(from: string, to: string, model: string): Promise<void> {
     await Deno.mkdir(dirname(join(to, path)), { recursive: true });
     await Deno.rename(join(from, path), join(to, path));
   }
-  for (const folder of ["explanations", "metrics", PROVENANCE_DIR]) {
+  for (const folder of ["explanations", "metrics", PROVENANCE_DIR, SANITY_DIR]) {
     if (!(await statOrUndefined(join(from, folder)))?.isDirectory) continue;
     for (const entry of await listDirSorted(join(from, folder))) {
       if (entry.isDirectory) await pruneEmpty(join(from, folder, entry.name));
+    }
+  }
+  if (sanity.some((path) => present.includes(path))) {
+    // Sanity's combined tables are made from its architecture folders: both sides' change.
+    for (const side of [from, to]) {
+      await writeSanityTables(side);
+      await pruneEmpty(join(side, SANITY_DIR));
     }
   }
 }

@@ -34,9 +34,7 @@ import type { HistoryRow } from "../training/history.ts";
 import type { ModelBuilder } from "../runs/model_source.ts";
 import { switchRun } from "../runs/park.ts";
 import { permuteLabels } from "./label_permutation.ts";
-
-/** The folder under the outputs folder that holds everything the sanity checks write. */
-export const SANITY_DIR = "sanity";
+import { SANITY_DIR, sanityCheckpointName } from "./outputs.ts";
 
 /** What a trained model is to the sanity checks. */
 export type SanityRole = "real" | "permuted_labels" | "seed";
@@ -78,14 +76,14 @@ export function sanityModels(
     { architecture, name: architecture, role: "real", seed, out },
     {
       architecture,
-      name: `${architecture}-labels-permuted`,
+      name: sanityCheckpointName(architecture),
       role: "permuted_labels",
       seed,
       out: own,
     },
     ...Array.from({ length: seeds - 1 }, (_, j): SanityModel => ({
       architecture,
-      name: `${architecture}-seed-${seed + j + 1}`,
+      name: sanityCheckpointName(architecture, seed + j + 1),
       role: "seed",
       seed: seed + j + 1,
       out: own,

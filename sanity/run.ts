@@ -7,8 +7,9 @@
  * `<out>/sanity/<model>/<method>.csv`, which a rerun keeps while `state.json` beside it still
  * names the same checkpoints and images (otherwise the folder is redone). Sharding: `--shard
  * I/N` runs the architectures at positions I, I+N, ... of `--models`; every file of an
- * architecture is its own, so copying the shards' outputs folders together and rerunning with
- * the same flags (which finds everything done) writes the combined tables.
+ * architecture is its own, so once the shards' outputs folders are copied together, `deno task
+ * merge` (`writeSanityTables` of `outputs.ts`) writes the combined tables of every architecture
+ * there, as does rerunning with the same flags (which finds everything done).
  *
  * @module
  */
@@ -35,30 +36,15 @@ import {
   type AccuracyRow,
   chanceAccuracy,
   learnedLabelsWarning,
-  parseAccuracyCsv,
   testAccuracy,
 } from "./accuracy.ts";
 import { mapAgreement } from "./agreement.ts";
-import {
-  loadSanityModel,
-  SANITY_DIR,
-  type SanityModel,
-  sanityModels,
-  trainSanityModels,
-} from "./models.ts";
-import { combinedCsvs, parsePartCsv, partCsv, type SimilarityRow } from "./similarity_table.ts";
-import { type SanitySummaryRow, summariseSanity, summaryCsv } from "./summary.ts";
+import { loadSanityModel, type SanityModel, sanityModels, trainSanityModels } from "./models.ts";
+import { SANITY_DIR, type SanityTables, writeSanityTables } from "./outputs.ts";
+import { partCsv, type SimilarityRow } from "./similarity_table.ts";
 
 /** Images per explain call: enough to fill the backend, small enough for IG's path batches. */
 const EXPLAIN_CHUNK = 8;
-
-/** The combined tables under `<out>/sanity/`. */
-export const SANITY_FILES = {
-  dataRandomisation: "sanity_data_randomisation.csv",
-  seeds: "sanity_seeds.csv",
-  summary: "sanity_summary.csv",
-  accuracy: "sanity_accuracy.csv",
-} as const;
 
 /** What {@link runSanity} needs. */
 export interface SanityOptions {
@@ -80,13 +66,8 @@ export interface SanityOptions {
   log?: (line: string) => void;
 }
 
-/** What {@link runSanity} wrote and found. */
-export interface SanityResult {
-  summary: SanitySummaryRow[];
-  accuracy: AccuracyRow[];
-  /** The combined tables' paths. */
-  files: string[];
-}
+/** What {@link runSanity} wrote and found: the combined tables. */
+export type SanityResult = SanityTables;
 
 /** `<out>/sanity/<model>/state.json`: what the method files of that folder were made from. */
 const stateSchema = z.strictObject({
@@ -299,39 +280,6 @@ async function checkArchitecture(
   }
 }
 
-/** Reads every architecture's folder of `models` that exists and writes the combined tables. */
-async function writeCombined(
-  out: string,
-  models: readonly string[],
-  seed: number,
-): Promise<SanityResult> {
-  const rows: SimilarityRow[] = [];
-  const accuracy: AccuracyRow[] = [];
-  for (const architecture of models) {
-    const folder = join(out, SANITY_DIR, architecture);
-    if (!(await statOrUndefined(folder))?.isDirectory) continue;
-    for await (const entry of Deno.readDir(folder)) {
-      if (!entry.isFile || !entry.name.endsWith(".csv")) continue;
-      const file = join(folder, entry.name);
-      const text = await Deno.readTextFile(file);
-      if (entry.name === "accuracy.csv") accuracy.push(...parseAccuracyCsv(text, file));
-      else rows.push(...parsePartCsv(text, file, architecture, entry.name.slice(0, -4)));
-    }
-  }
-  rows.sort((a, b) => a.model.localeCompare(b.model) || a.method.localeCompare(b.method));
-  const summary = summariseSanity(rows, seed);
-  const root = join(out, SANITY_DIR);
-  const tables = combinedCsvs(rows);
-  const files = Object.fromEntries(
-    Object.entries(SANITY_FILES).map(([key, name]) => [key, join(root, name)]),
-  ) as Record<keyof typeof SANITY_FILES, string>;
-  await writeFileAtomic(files.dataRandomisation, tables.dataRandomisation);
-  await writeFileAtomic(files.seeds, tables.seeds);
-  await writeFileAtomic(files.summary, summaryCsv(summary));
-  await writeFileAtomic(files.accuracy, accuracyCsv(accuracy));
-  return { summary, accuracy, files: Object.values(files) };
-}
-
 /**
  * Runs the sanity checks for the architectures this shard owns, then writes the combined
  * tables of every architecture of `config.models` done so far.
@@ -367,7 +315,7 @@ export async function runSanity(options: SanityOptions): Promise<SanityResult> {
     };
     for (const architecture of owned) await checkArchitecture(architecture, options, shared, log);
   }
-  const result = await writeCombined(config.out, config.models, config.seed);
+  const result = await writeSanityTables(config.out, config.models);
   for (const r of result.summary) {
     log(
       `${r.model} ${r.method} ${r.statistic}: permuted labels ${r.permuted.mean.toFixed(3)}, ` +

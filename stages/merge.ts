@@ -12,6 +12,7 @@ import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { readPartsState } from "../runs/shard.ts";
 import { mergeQuantusParts, quantusPartsFolders } from "../runs/quantus_outputs.ts";
 import { mergeXaiMethod, xaiMethodDirs } from "../runs/xai_merge.ts";
+import { sanityArchitectures, writeSanityTables } from "../sanity/outputs.ts";
 import { mergeMetaParts, metaPartsFolders } from "../runs/meta_outputs.ts";
 
 /** One kind of sharded output: where its part-holding folders are and how to merge one. */
@@ -63,6 +64,8 @@ export const mergeSpec: StageSpec = {
   details: "Run it once every shard has finished, on an outputs folder holding all shards' " +
     "files (on one file system, or the shards' outputs folders copied together).\n" +
     "Folders with missing chunks are listed and left as they are (exit code 1).\n" +
+    "The sanity checks' shards leave whole architecture folders under <out>/sanity/; merge " +
+    "rebuilds sanity's combined tables from every one there.\n" +
     "Example: deno task merge --out outputs",
 };
 
@@ -92,6 +95,19 @@ export async function merge({ config }: StageArgs): Promise<void> {
         if (!(e instanceof InputError)) throw e;
         problems.push(`  ${merger.stage} ${label}: ${e.message}`);
       }
+    }
+  }
+  // Sanity's shards own whole architectures, so they leave no parts: their combined tables
+  // are rebuilt from every architecture's folder.
+  const architectures = await sanityArchitectures(config.out);
+  if (architectures.length > 0) {
+    try {
+      const { files } = await writeSanityTables(config.out);
+      console.log(`sanity ${architectures.join(", ")}: combined -> ${files.join(", ")}`);
+      merged++;
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      problems.push(`  sanity: ${e.message}`);
     }
   }
   if (problems.length > 0) {

@@ -94,7 +94,9 @@ export const sanitySpec: StageSpec = {
     "model's test accuracy must be near chance, or the test says nothing; sanity warns.\n" +
     "Rerunning continues a stopped run (training resumes as train does; finished methods are " +
     "kept). --shard I/N runs the models at positions I, I+N, ... of --models; copy the shards' " +
-    "outputs folders together and rerun unsharded to write the combined tables.\n" +
+    "outputs folders together and run deno task merge (or rerun unsharded) to write the " +
+    "combined tables of every architecture there. A train on another data set moves the " +
+    "model's sanity files with its run (<out>/runs/<data>-<fingerprint>/sanity/).\n" +
     "Example: deno task sanity --models ecgnet --methods gradcam,saliency --epochs 5 " +
     "--img-size 128 --images 32",
 };
