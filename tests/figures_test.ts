@@ -13,6 +13,7 @@ import {
 import { normaliseMinMax } from "../xai/normalise.ts";
 import { attributionPictures, explanationPictures } from "../xai/overlay.ts";
 import { colourBarSvg } from "../xai/colour_bar.ts";
+import { PICTURE_HEIGHT_PNG_KEYWORD } from "../xai/captioned_picture.ts";
 import { classOverviewFigure } from "../plots/figures/ecg_examples.ts";
 import { type ExplainedPictures, heatmapGridFigure } from "../plots/figures/explanation_grids.ts";
 import { encodeRgbaPng, readPngText } from "../data/png_file.ts";
@@ -175,7 +176,10 @@ Deno.test("the xai stage records each picture's colour scale; --colormap jet dra
     const scales = [];
     for (const kind of ["heatmap", "overlay"]) {
       const bytes = await Deno.readFile(`${out}/${kind}/test/MI/a.png`);
-      assertEquals(png.decode(bytes).width, 40, "at the source's size");
+      const picture = png.decode(bytes);
+      assertEquals(picture.width, 40, "at the source's size");
+      assertEquals(readPngText(bytes)[PICTURE_HEIGHT_PNG_KEYWORD], "30", "the source's height");
+      assert(picture.height > 30, "with the colour bar below");
       scales.push(parseColourScaleText(readPngText(bytes)[COLOUR_SCALE_PNG_KEYWORD], kind));
     }
     assertEquals(scales[0], scales[1]);

@@ -1,10 +1,17 @@
 import { assert, assertEquals } from "./assert.ts";
-import { parseCsv, png } from "../deps.ts";
-import { readImageFile } from "../data/decode_image.ts";
+import { parseCsv } from "../deps.ts";
+import { decodeImage, readImageFile } from "../data/decode_image.ts";
+import { readPngText } from "../data/png_file.ts";
+import { bareExplanationPicture } from "../xai/captioned_picture.ts";
 import { readNpyFile, writeNpyFile } from "../data/npy.ts";
 import { runMain as run } from "./stage_runner.ts";
 import { JET_RGB8, jetImage, jetIndex } from "../xai/colormap.ts";
-import { blendOverlay, explanationPictures, resizeMapBilinear } from "../xai/overlay.ts";
+import {
+  attributionPictures,
+  blendOverlay,
+  explanationPictures,
+  resizeMapBilinear,
+} from "../xai/overlay.ts";
 import { parseMethods } from "../stages/xai.ts";
 import { explanationStem } from "../runs/xai_chunk.ts";
 import { testDir } from "./test_dirs.ts";
@@ -105,9 +112,17 @@ Deno.test("xai and explain stages on a checkpoint trained for one epoch", async 
       const raw = await readNpyFile(`${root}/heatmap/${id}.raw.npy`);
       assertEquals(raw.shape, [32, 32]);
       const source = await readImageFile(file);
-      for (const kind of ["heatmap", "overlay"]) {
-        const picture = png.decode(await Deno.readFile(`${root}/${kind}/${id}.png`));
-        assertEquals([picture.width, picture.height], [source.widthPx, source.heightPx]);
+      const drawn = attributionPictures(raw.data as Float32Array, 32, 32, source);
+      for (const kind of ["heatmap", "overlay"] as const) {
+        // The picture at the source's size, as drawn from the raw map, then its colour bar.
+        const pngFile = `${root}/${kind}/${id}.png`;
+        const bytes = await Deno.readFile(pngFile);
+        const written = decodeImage(bytes, pngFile);
+        assertEquals(written.widthPx, source.widthPx);
+        assert(written.heightPx > source.heightPx, `${pngFile}: no colour bar below the picture`);
+        const picture = bareExplanationPicture(written, readPngText(bytes), pngFile);
+        assertEquals([picture.widthPx, picture.heightPx], [source.widthPx, source.heightPx]);
+        assert(picture.data.every((v, i) => v === drawn[kind].data[i]), `${pngFile}: not as drawn`);
       }
     }
   }
