@@ -170,7 +170,7 @@ export class ForwardCache {
   /** The input batch the values belong to. */
   readonly xNHWC: tf.Tensor4D;
   #changed = new Set<string>();
-  #counter: { reads: number };
+  #counter: { reads: number; recomputed: number };
   #values: Map<string, tf.Tensor> | undefined;
   #layer: string | undefined;
   /** The tensor (`tensorKey`) the values start at, for the gradient w.r.t. it. */
@@ -182,7 +182,7 @@ export class ForwardCache {
   constructor(model: tf.LayersModel, xNHWC: tf.Tensor4D) {
     this.model = model;
     this.xNHWC = xNHWC;
-    this.#counter = { reads: 0 };
+    this.#counter = { reads: 0, recomputed: 0 };
   }
 
   /** Names of layers that differ, in the copy being evaluated, from {@link model}. */
@@ -190,9 +190,18 @@ export class ForwardCache {
     return this.#changed;
   }
 
-  /** Node outputs read from the cache (and its {@link rows} caches) instead of recomputed. */
+  /**
+   * Node outputs read from the cache instead of recomputed, so far; on a {@link rows} cache,
+   * unchanged nodes that ran no forward pass (their output read, or not needed at all), counted
+   * into the cache it was made from.
+   */
   get reads(): number {
     return this.#counter.reads;
+  }
+
+  /** Node outputs a {@link rows} cache did not keep and computed again from kept ones, so far. */
+  get recomputed(): number {
+    return this.#counter.recomputed;
   }
 
   /**
@@ -218,7 +227,10 @@ export class ForwardCache {
    * same model states are evaluated (Integrated Gradients' path rows, the same at every MPRT
    * step): `rowsNHWC` are values of the model's tensor `from` (its input, or an `AffinePrefix`'s
    * output); the first call runs the unchanged model's nodes downstream of `from` on a copy of
-   * them, later calls with the same key return it when the rows are bit-equal. Pass its
+   * them and keeps the outputs of the layers without weights (activations, sums, poolings: what
+   * the backward pass reads; a convolution's or BatchNorm's output is computed again from its
+   * kept input at the one step it is needed, about half the memory on resnet18), later calls
+   * with the same key return it when the rows are bit-equal. Pass its
    * {@link xNHWC} (not `rowsNHWC`) and it as `reuse` to `inputGradients`. It shares
    * {@link changedLayers} and the read count, and is freed with this cache.
    *
@@ -244,7 +256,7 @@ export class ForwardCache {
     if (!own) return undefined;
     const after = nodesFrom(this.model, own, nodes);
     if (!this.#anyUnchanged(after, own)) return undefined;
-    const valuesPerRow = after.flatMap((node) => node.outputTensors)
+    const valuesPerRow = after.filter(withoutWeights).flatMap((node) => node.outputTensors)
       .reduce((sum, t) => sum + (t.shape.slice(1) as number[]).reduce((a, b) => a * b, 1), 0);
     const bytes = 4 * rowsNHWC.shape[0] * valuesPerRow;
     if (this.#derivedBytes + bytes > budgetBytes) return undefined;
@@ -252,7 +264,7 @@ export class ForwardCache {
     // One set and one counter: the states this cache follows are the row caches' states.
     derived.#changed = this.#changed;
     derived.#counter = this.#counter;
-    derived.#keep(nodes, after, after, own);
+    derived.#keep(nodes, after, after, own, withoutWeights);
     derived.#from = tensorKey(own);
     this.#derived.set(key, derived);
     this.#derivedBytes += bytes;
@@ -265,7 +277,8 @@ export class ForwardCache {
   }
 
   /**
-   * Keeps the outputs of `run` evaluated on {@link xNHWC} as values of `source`, with the
+   * Keeps the outputs of `run` (those `kept` selects) evaluated on {@link xNHWC} as values of
+   * `source`, with the
    * position-invariant convolutions upstream of the max-pools among `after` (what the gradient
    * passes back through), as `inputGradients` evaluates them.
    */
@@ -274,12 +287,13 @@ export class ForwardCache {
     run: GraphNode[],
     after: GraphNode[],
     source: tf.SymbolicTensor,
+    kept: (node: GraphNode) => boolean = () => true,
   ): void {
     const values = new Map<string, tf.Tensor>();
     tf.tidy(() => {
       const byId = new Map<number, tf.Tensor>([[source.id, this.xNHWC]]);
       runNodes(run, byId, tieExactNodes(nodes, after));
-      for (const node of run) {
+      for (const node of run.filter(kept)) {
         for (const t of node.outputTensors) values.set(tensorKey(t), tf.keep(byId.get(t.id)!));
       }
     });
@@ -295,6 +309,17 @@ export class ForwardCache {
       return true;
     }
     return false;
+  }
+
+  /** The kept value of `t` on a {@link rows} cache's rows, if it was kept. */
+  keptValue(t: tf.SymbolicTensor): tf.Tensor | undefined {
+    return this.#values?.get(tensorKey(t));
+  }
+
+  /** Adds to the counts of a {@link rows} cache's pass: nodes not run, and values recomputed. */
+  count(reads: number, recomputed: number): void {
+    this.#counter.reads += reads;
+    this.#counter.recomputed += recomputed;
   }
 
   /**
@@ -327,6 +352,11 @@ export class ForwardCache {
     this.#derived.clear();
     this.#derivedBytes = 0;
   }
+}
+
+/** Whether `node`'s layer has no weights (what a {@link ForwardCache.rows} cache keeps). */
+function withoutWeights(node: GraphNode): boolean {
+  return node.outboundLayer.weights.length === 0;
 }
 
 /**
@@ -591,12 +621,13 @@ function ruledNodes(
 
 /**
  * The gradient w.r.t. `source` of Σ logits · `mask` on a {@link ForwardCache.rows} cache's rows:
- * the nodes no changed layer feeds read their kept values and run no forward pass; the changed
- * part runs forward and back (one taped pass) from the kept tensors it reads, and the gradient
- * arriving at those goes on back through the unchanged nodes with `nodeInputGradients`. Each
- * node's gradient is computed with the ops the taped pass uses, and a tensor's gradients are
- * summed in the tape's order (the changed readers, which come later, first), so the result equals
- * the plain pass's (`tests/forward_cache_test.ts` checks it bit for bit).
+ * the nodes no changed layer feeds run no forward pass (a value they did not keep is computed
+ * again from kept ones where it is read); the changed part runs forward and back (one taped pass)
+ * from the unchanged tensors it reads, and the gradient arriving at those goes on back through
+ * the unchanged nodes with `nodeInputGradients`. Each node's gradient is computed with the ops
+ * the taped pass uses, and a tensor's gradients are summed in the tape's order (the changed
+ * readers, which come later, first), so the result equals the plain pass's
+ * (`tests/forward_cache_test.ts` checks it bit for bit).
  */
 function gradientPastKeptNodes(
   model: tf.LayersModel,
@@ -607,56 +638,78 @@ function gradientPastKeptNodes(
   mask: tf.Tensor2D,
   cache: ForwardCache,
 ): InputGradientResult {
-  const values = new Map<number, tf.Tensor>([[source.id, xNHWC]]);
   const clean = new Set<number>([source.id]);
+  const producers = new Map<number, GraphNode>();
   const [kept, changed]: GraphNode[][] = [[], []];
   for (const node of after) {
-    const cached = node.outputTensors.map((t) => cache.valueOf(t, node, clean, xNHWC));
-    if (node.outputTensors.length !== 1 || cached.some((v) => v === undefined)) {
+    const unchanged = !cache.changedLayers.has(node.outboundLayer.name) &&
+      node.outputTensors.length === 1 && node.inputTensors.every((t) => clean.has(t.id));
+    if (!unchanged) {
       changed.push(node);
       continue;
     }
     kept.push(node);
-    values.set(node.outputTensors[0].id, cached[0]!);
     clean.add(node.outputTensors[0].id);
+    producers.set(node.outputTensors[0].id, node);
   }
   const tieExact = tieExactNodes(nodes, after);
+  const values = new Map<number, tf.Tensor>([[source.id, xNHWC]]);
+  let recomputed = 0;
+  const valueAt = (t: tf.SymbolicTensor): tf.Tensor => {
+    const known = values.get(t.id) ?? cache.keptValue(t);
+    if (known) {
+      values.set(t.id, known);
+      return known;
+    }
+    const producer = producers.get(t.id)!;
+    producer.inputTensors.forEach(valueAt);
+    runNodes([producer], values, tieExact);
+    recomputed++;
+    return values.get(t.id)!;
+  };
   const outputId = model.outputs[0].id;
   const gradients = new Map<number, tf.Tensor>();
   let logits: tf.Tensor2D;
   if (clean.has(outputId)) {
     // Nothing changed downstream of the source: the output and its gradient, the mask, are known.
-    logits = tf.clone(values.get(outputId) as tf.Tensor2D);
+    logits = tf.clone(valueAt(model.outputs[0]) as tf.Tensor2D);
     gradients.set(outputId, mask);
   } else {
     const boundary = [
-      ...new Set(changed.flatMap((node) => node.inputTensors.map((t) => t.id))),
-    ].filter((id) => clean.has(id));
+      ...new Map(
+        changed.flatMap((node) => node.inputTensors).filter((t) => clean.has(t.id))
+          .map((t) => [t.id, t]),
+      ).values(),
+    ];
     const atBoundary = tf.grads((...boundaryValues: tf.Tensor[]) => {
-      boundary.forEach((id, i) => values.set(id, boundaryValues[i]));
+      boundary.forEach((t, i) => values.set(t.id, boundaryValues[i]));
       runNodes(changed, values, tieExact);
       logits = tf.keep(values.get(outputId) as tf.Tensor2D);
       return tf.sum(tf.mul(logits, mask));
-    })(boundary.map((id) => values.get(id)!));
-    boundary.forEach((id, i) => gradients.set(id, atBoundary[i]));
+    })(boundary.map(valueAt));
+    boundary.forEach((t, i) => gradients.set(t.id, atBoundary[i]));
   }
   for (const node of kept.toReversed()) {
     const dy = gradients.get(node.outputTensors[0].id);
     if (!dy) continue;
-    const inputs = node.inputTensors.map((t) => values.get(t.id)!);
-    const backward = () =>
-      nodeInputGradients(
-        node,
-        inputs,
-        dy,
-        (xs) => applyWithoutWeightGradients(node.outboundLayer, xs),
-      );
-    const dxs = tieExact.has(node) ? withStockConvolutions(backward) : backward();
+    // As in the taped pass, only the node's forward (the fallback's) runs on the convolution
+    // library its forward pass used; the gradient ops run on the registered kernels.
+    const apply = (xs: tf.Tensor[]) => applyWithoutWeightGradients(node.outboundLayer, xs);
+    const dxs = nodeInputGradients(
+      node,
+      {
+        input: (i) => valueAt(node.inputTensors[i]),
+        output: () => valueAt(node.outputTensors[0]),
+      },
+      dy,
+      tieExact.has(node) ? (xs) => withStockConvolutions(() => apply(xs)) : apply,
+    );
     node.inputTensors.forEach((t, i) => {
       const sum = gradients.get(t.id);
       gradients.set(t.id, sum ? tf.add(sum, dxs[i]) : dxs[i]);
     });
   }
+  cache.count(kept.length - recomputed, recomputed);
   const gradient = gradients.get(source.id) ?? tf.zerosLike(xNHWC);
   return { logits: logits!, gradient };
 }

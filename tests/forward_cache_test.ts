@@ -91,13 +91,20 @@ for (const name of ["ecgnet", "tiny residual net"]) {
   });
 }
 
-for (const name of ["ecgnet", "tiny residual net"]) {
-  Deno.test(`MPRT with Integrated Gradients on ${name}: kept path rows give the same maps`, async () => {
-    await startBackend("cpu");
-    const sizePx = name === "ecgnet" ? 32 : 8;
-    const layers = name === "ecgnet"
-      ? buildModel(name, { numClasses: 4, imgSizePx: sizePx, seed: 2 })
-      : tinyResNet(sizePx);
+// resnet18 on wasm: the max-pool after the stem (its convolutions on the stock kernels), the
+// downsampling branches, and the OpenBLAS kernels the benchmarks run on.
+for (
+  const [name, backend, sizePx] of [
+    ["ecgnet", "cpu", 32],
+    ["tiny residual net", "cpu", 8],
+    ["resnet18", "wasm", 32],
+  ] as const
+) {
+  Deno.test(`MPRT with Integrated Gradients on ${name} (${backend}): kept path rows give the same maps`, async () => {
+    await startBackend(backend);
+    const layers = name === "tiny residual net"
+      ? tinyResNet(sizePx)
+      : buildModel(name, { numClasses: 4, imgSizePx: sizePx, seed: 2 });
     const model = new MetricModel(layers);
     try {
       const random = new SeededRandom(5);
