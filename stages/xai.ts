@@ -80,16 +80,17 @@ export const xaiSpec: StageSpec = {
     "  heatmap/<id>.npy      float32 [H, W] at the model's input size, min-max normalised to " +
     "[0, 1]\n" +
     "  heatmap/<id>.raw.npy  the method's raw signed map\n" +
-    "  heatmap/<id>.png      the map's colours, at the source image's size\n" +
-    "  overlay/<id>.png      the map over the image, at the source image's size\n" +
+    "  heatmap/<id>.png      the map's colours at the source image's size, its colour bar below\n" +
+    "  overlay/<id>.png      the map over the image, likewise with its colour bar below\n" +
     `  index.csv             ${XAI_INDEX_COLUMNS.join(", ")}\n` +
     "  timings.csv           id, seconds (the image's share of its chunk's explain call)\n" +
     "Colours (--colormap auto): a map with a negative value is signed and drawn in RdBu_r, " +
     `blue negative, white 0, red positive, limits ±${ROBUST_PERCENTILE}th percentile of |a|; ` +
     "any other in Reds from 0 to that percentile of a; the colour covers the image in " +
     "proportion to |a|. --colormap jet: the min-max normalised map in jet, overlay 0.55 x " +
-    "image + 0.45 x heatmap. Each PNG records its scale (text chunk), for the colour bars of " +
-    "viz and the dashboard.\n" +
+    "image + 0.45 x heatmap. Each PNG's bar gives its limits, what the colours mean and how the " +
+    "limits were chosen; its text chunks record the scale and the picture's height, so viz and " +
+    "the dashboard show the picture without the bar and draw their own.\n" +
     "<id> is the sample id <split>/<Class>/<file stem>, e.g. test/MI/MI(12), kept as nested " +
     "folders. probability is the predicted class's softmax probability.\n" +
     `Work is split into chunks of ${XAI_CHUNK_SIZE} images; each finished chunk leaves a part ` +
