@@ -89,7 +89,16 @@ export function metaFolder(out: string, model: string, metric: string): string {
   return join(out, "meta", model, metric);
 }
 
-/** `<out>/results/meta_evaluation.csv`. */
+/**
+ * `<out>/results/meta_evaluation.csv`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { metaEvaluationFile } from "./meta_outputs.ts";
+ * assert(metaEvaluationFile("o") === "o/results/meta_evaluation.csv");
+ * ```
+ */
 export function metaEvaluationFile(out: string): string {
   return join(out, "results", "meta_evaluation.csv");
 }
@@ -229,6 +238,17 @@ export function metaEvaluationOf(
 /**
  * Every parts folder under `<out>/meta/` (a sharded or interrupted run's), for `merge` and
  * `status`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { metaPartsFolders } from "./meta_outputs.ts";
+ * const out = await Deno.makeTempDir();
+ * await Deno.mkdir(`${out}/meta/ecgnet/sparseness`, { recursive: true });
+ * await Deno.writeTextFile(`${out}/meta/ecgnet/mprt.csv`, "a\n"); // a finished file, not parts
+ * const [only, ...rest] = await metaPartsFolders(out);
+ * assert(only.model === "ecgnet" && only.metric === "sparseness" && rest.length === 0);
+ * ```
  */
 export async function metaPartsFolders(
   out: string,
@@ -257,6 +277,12 @@ export async function metaPartsFolders(
  * number of rows.
  *
  * @throws {InputError} listing the chunks not done yet.
+ *
+ * @example
+ * ```ts ignore
+ * // After every shard of `deno task meta --shard I/N` finished into <out>/meta/ecgnet/mprt/:
+ * const rows = await mergeMetaParts("outputs/meta/ecgnet/mprt");
+ * ```
  */
 export async function mergeMetaParts(dir: string): Promise<number> {
   const planned = await plannedRecord(dir);
@@ -272,6 +298,14 @@ export async function mergeMetaParts(dir: string): Promise<number> {
 /**
  * Rebuilds `<out>/results/meta_evaluation.csv` from every per-metric file under `<out>/meta/`;
  * returns the file and its rows (none and no file when no per-metric file is there).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { writeMetaEvaluation } from "./meta_outputs.ts";
+ * const { file, rows } = await writeMetaEvaluation(await Deno.makeTempDir());
+ * assert(rows.length === 0 && file.endsWith("results/meta_evaluation.csv"));
+ * ```
  */
 export async function writeMetaEvaluation(
   out: string,

@@ -57,7 +57,8 @@ export const compareSpec: StageSpec = {
     "is absent.\n" +
     "Writes <out>/results/quantus_report_card.csv: per model and metric, validity, mean " +
     "agreement with the other metrics, and MetaQuantus's noise resilience and reactivity " +
-    '("not computed" until MetaQuantus runs).\n' +
+    '(from deno task meta\'s results/meta_evaluation.csv; "not computed" for a metric it has ' +
+    "not run).\n" +
     "Prints each metric's methods best first with their rank groups: methods sharing a letter " +
     "do not differ significantly, and each metric's report card. See docs/metrics.md, " +
     "'Which method? How to read the comparisons, agreement, validity and report card'.\n" +

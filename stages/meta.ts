@@ -244,6 +244,15 @@ export function metaJobType(
  * map of the model's prediction (MetaQuantus explains predictions).
  *
  * @throws {InputError} for a flag that does not parse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseStageArgs } from "./cli.ts";
+ * import { metaRun, metaSpec } from "./meta.ts";
+ * const run = metaRun((await parseStageArgs(metaSpec, ["--metrics", "sparseness,mprt"]))!);
+ * assert(run.methods.join() === "sparseness,mprt" && run.target === "pred");
+ * ```
  */
 export function metaRun(args: StageArgs, buildModel?: ModelBuilder): GridRun {
   const metrics = parseMetrics(args.flags.metrics, false);

@@ -15,6 +15,7 @@ import { runStage, type StageArgs, type StageSpec } from "./cli.ts";
 import { readPartsState } from "../runs/shard.ts";
 import { parseQuantusFileName, quantusPartsFolders } from "../runs/quantus_outputs.ts";
 import { xaiMethodDirs } from "../runs/xai_merge.ts";
+import { metaPartsFolders } from "../runs/meta_outputs.ts";
 import { PARKED_RUNS_DIR } from "../runs/park.ts";
 import { describeData, type RecordedStage } from "../runs/provenance.ts";
 import { type CurrentCheckpoint, OutputSelection } from "../runs/selection.ts";
@@ -172,6 +173,21 @@ export async function outputsStatus(out: string): Promise<StatusLine[]> {
     const rows = await countCsvRows(join(out, "metrics", entry.name));
     const detail = `${rows} images in ${entry.name}`;
     lines.push(finishedLine(selection, "quantus", parsed.model, parsed.method, detail));
+  }
+  // deno task meta: per model and metric, a parts folder while running, then a file.
+  for (const { model, metric, dir } of await metaPartsFolders(out)) {
+    const parts = await partsLine("meta", `${model} ${metric}`, dir);
+    if (parts) lines.push(parts);
+  }
+  for (const model of await listDirSorted(join(out, "meta")).catch(() => [])) {
+    if (!model.isDirectory) continue;
+    for (const entry of await listDirSorted(join(out, "meta", model.name))) {
+      if (!entry.isFile || !entry.name.endsWith(".csv")) continue;
+      const metric = entry.name.slice(0, -4);
+      const rows = await countCsvRows(join(out, "meta", model.name, entry.name));
+      const detail = `${rows} score rows in meta/${model.name}/${entry.name}`;
+      lines.push(finishedLine(selection, "meta", model.name, metric, detail));
+    }
   }
   lines.push(...await parkedRunLines(out));
   return lines;

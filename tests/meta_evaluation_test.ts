@@ -1,3 +1,4 @@
+import { outputsStatus } from "../stages/status.ts";
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { parseCsv } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
@@ -163,10 +164,15 @@ Deno.test("meta stage: ecgnet, 2 methods, K = 2: criteria, report card, resume a
   assertEquals(cut.code, 0, cut.err);
   const file = `${out}/meta/ecgnet/sparseness.csv`;
   assert(!(await Deno.stat(file).catch(() => undefined)), "a shard does not merge");
+  const pending = (await outputsStatus(out)).find((l) => l.stage === "meta");
+  assert(pending && !pending.done && pending.what === "ecgnet sparseness", JSON.stringify(pending));
   const resumed = await run(args);
   assertEquals(resumed.code, 0, resumed.err);
   assert(resumed.out.includes("resuming, 1 of 2 chunk(s) already done"), resumed.out);
   const resumedBytes = await Deno.readTextFile(file);
+  const done = (await outputsStatus(out)).filter((l) => l.stage === "meta");
+  assertEquals(done.length, 1, JSON.stringify(done));
+  assert(done[0].done && done[0].detail.includes("meta/ecgnet/sparseness.csv"), done[0].detail);
 
   const rows: string[][] = parseCsv(resumedBytes);
   // 4 test images x 4 tests x 2 iterations x 2 perturbations x 2 methods.
