@@ -119,11 +119,11 @@ Deno.test("quantus stage: focus on the test split's mosaics is finite, and the s
   await using dir = await testDir();
   const data = `${dir.path}/ds`;
   await writeSyntheticDataset({ outDir: data, perClass: 16, seed: 3, widthPx: 320 });
-  const focusColumn = async (out: string, chunkSize: string) => {
+  const focusColumn = async (out: string, chunkSize: string, workers = "1") => {
     await writeUntrainedCheckpoint(modelPaths(out, "ecgnet").best);
     const ran = await run([
       "quantus",
-      ...["--backend", "cpu", "--out", out, "--data", data, "--workers", "1"],
+      ...["--backend", "cpu", "--out", out, "--data", data, "--workers", workers],
       ...["--methods", "saliency,ground_truth", "--metrics", "focus", "--chunk-size", chunkSize],
     ]);
     assertEquals(ran.code, 0, ran.err);
@@ -146,8 +146,9 @@ Deno.test("quantus stage: focus on the test split's mosaics is finite, and the s
   // Saliency's relevance is not all on one side of every mosaic.
   assert(new Set(first.saliency).size > 1, `${first.saliency}`);
   assertEquals(await focusColumn(`${dir.path}/b`, "3"), first, "same seed, same scores");
-  // The mosaics do not depend on the chunks: only the explainer's arithmetic may.
-  const rechunked = await focusColumn(`${dir.path}/c`, "5");
+  // The mosaics do not depend on the chunks nor on where a job runs: only the explainer's
+  // arithmetic on batches of another size may.
+  const rechunked = await focusColumn(`${dir.path}/c`, "5", "2");
   for (const [method, scores] of Object.entries(first)) {
     scores.forEach((v, i) => assert(Math.abs(v - rechunked[method][i]) < 1e-5, method));
   }
