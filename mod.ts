@@ -114,6 +114,7 @@ export * from "./metrics/complexity/sparseness.ts";
 export * from "./metrics/complexity/complexity.ts";
 export * from "./metrics/complexity/effective_complexity.ts";
 export * from "./metrics/functions/masks.ts";
+export * from "./metrics/functions/mosaics.ts";
 export * from "./metrics/localisation/pointing_game.ts";
 export * from "./metrics/localisation/attribution_localisation.ts";
 export * from "./metrics/localisation/top_k_intersection.ts";
