@@ -23,6 +23,9 @@ export interface ReportCardCell {
   note: string;
 }
 
+/** One criterion column: the longest header, "validity (tau vs ground truth)", fits in full. */
+const CRITERION_WIDTH_PX = 200;
+
 /** The criteria, in column order. */
 export const REPORT_CARD_CRITERIA = [
   "validity (tau vs ground truth)",
@@ -119,11 +122,14 @@ export function reportCardChart(model: string, cells: readonly ReportCardCell[])
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       title: chartTitle(`Metric report card: ${model}`, [
         "validity: Kendall's tau with the ground-truth ranking of the methods [95% CI];",
-        "agreement: mean tau with the other metrics (how many); grey: absent or not computed",
+        "agreement: mean tau with the other metrics (how many); noise resilience, reactivity:",
+        "MetaQuantus's criteria in [0, 1] (deno task meta); grey: absent or not computed",
       ]),
       config: CHART_CONFIG,
       data: { values: cells.map((c) => ({ ...c })) },
-      width: 130 * REPORT_CARD_CRITERIA.length,
+      // Wide enough for the longest criterion and metric names in full (a paper figure: no
+      // truncated label).
+      width: CRITERION_WIDTH_PX * REPORT_CARD_CRITERIA.length,
       height: 24 * metrics.length,
       encoding: {
         x: {
@@ -131,9 +137,15 @@ export function reportCardChart(model: string, cells: readonly ReportCardCell[])
           type: "nominal",
           sort: [...REPORT_CARD_CRITERIA],
           title: null,
-          axis: { orient: "top", labelAngle: 0, labelLimit: 130 },
+          axis: { orient: "top", labelAngle: 0, labelLimit: CRITERION_WIDTH_PX },
         },
-        y: { field: "metric", type: "nominal", sort: metrics, title: null },
+        y: {
+          field: "metric",
+          type: "nominal",
+          sort: metrics,
+          title: null,
+          axis: { labelLimit: 400 },
+        },
       },
       layer: [
         { mark: { type: "rect", color: "#eee" }, encoding: { tooltip } },
