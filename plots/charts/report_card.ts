@@ -24,7 +24,7 @@ export interface ReportCardCell {
 }
 
 /** One criterion column: the longest header, "validity (tau vs ground truth)", fits in full. */
-const CRITERION_WIDTH_PX = 200;
+const CRITERION_WIDTH_PX = 240;
 
 /** The criteria, in column order. */
 export const REPORT_CARD_CRITERIA = [
