@@ -137,14 +137,16 @@ export function reportCardChart(model: string, cells: readonly ReportCardCell[])
           type: "nominal",
           sort: [...REPORT_CARD_CRITERIA],
           title: null,
-          axis: { orient: "top", labelAngle: 0, labelLimit: CRITERION_WIDTH_PX },
+          // No limit: Vega's width estimate without a canvas (about 0.8 em a character) cut
+          // headers that fit.
+          axis: { orient: "top", labelAngle: 0, labelLimit: 0 },
         },
         y: {
           field: "metric",
           type: "nominal",
           sort: metrics,
           title: null,
-          axis: { labelLimit: 400 },
+          axis: { labelLimit: 0 },
         },
       },
       layer: [
