@@ -36,7 +36,7 @@ function multiplyAdds(node: GraphNode): number {
   const out = node.outputTensors[0].shape.slice(1) as number[];
   const className = layer.getClassName();
   if (className === "Conv2D" || className === "Dense" || className === "DepthwiseConv2D") {
-    const kernel = layer.getWeights()[0].shape;
+    const kernel = layer.getWeights()[0].shape as number[];
     const perOutput = className === "DepthwiseConv2D"
       ? kernel[0] * kernel[1]
       : kernel.slice(0, -1).reduce((a, b) => a * b, 1);
