@@ -2,9 +2,19 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { planCharts } from "../plots/draw_charts.ts";
 import { writeDashboard } from "../plots/dashboard/write_dashboard.ts";
+import { decodeImage } from "../data/decode_image.ts";
+import { readImageHeader } from "../data/image_header.ts";
+import { readPngText } from "../data/png_file.ts";
+import { recordedPictureHeightPx } from "../xai/captioned_picture.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { chromiumUnavailable, HeadlessChromium } from "./headless_chromium.ts";
-import { FIXTURE, FIXTURE_TEST_IDS, writePlotsFixture } from "./plots_fixtures.ts";
+import {
+  FIXTURE,
+  FIXTURE_PICTURE_PX,
+  FIXTURE_TEST_IDS,
+  fixtureShade,
+  writePlotsFixture,
+} from "./plots_fixtures.ts";
 import { testDir } from "./test_dirs.ts";
 
 /** Where the test leaves its screenshot of the dashboard (kept after the run). */
@@ -23,6 +33,40 @@ interface Box {
   x: number;
   y: number;
 }
+
+/** Where an image is seen: its box cut by every clipping ancestor, in page pixels. */
+interface VisibleImage {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  naturalHeightPx: number;
+  renderedWidthPx: number;
+}
+
+/**
+ * The part of each explanation figure's overlay `<img>` that shows: the image's box cut by each
+ * ancestor that clips its overflow (the `.picture-crop`), after scrolling the figure into view.
+ */
+const VISIBLE_OVERLAYS = `Array.from(document.querySelectorAll("#image-detail figure.overlay"))
+  .map((figure) => {
+    figure.scrollIntoView({ block: "center" });
+    const img = figure.querySelector("img");
+    const r = img.getBoundingClientRect();
+    let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+    for (let e = img.parentElement; e; e = e.parentElement) {
+      const style = getComputedStyle(e);
+      if (style.overflowX === "visible" && style.overflowY === "visible") continue;
+      const c = e.getBoundingClientRect();
+      const clipLeft = c.left + e.clientLeft, clipTop = c.top + e.clientTop;
+      left = Math.max(left, clipLeft);
+      top = Math.max(top, clipTop);
+      right = Math.min(right, clipLeft + e.clientWidth);
+      bottom = Math.min(bottom, clipTop + e.clientHeight);
+    }
+    return { left: left + scrollX, top: top + scrollY, width: right - left, height: bottom - top,
+      naturalHeightPx: img.naturalHeight, renderedWidthPx: r.width };
+  })`;
 
 /**
  * A point inside the first element matching `selector`, scrolled into view: its centre, or
@@ -133,6 +177,58 @@ Deno.test({
     assertEquals(detail.scoreRows, methods.map(() => metrics.length));
     // Each overlay carries the colour bar of the scale recorded in its PNG.
     assertEquals(detail.bars, ["0 0.5", "−0.25 0 +0.25"]);
+
+    // The overlay PNGs carry the xai stage's colour bar below the picture; the page shows only
+    // the picture (the box seen has the picture's aspect, not the file's) and draws its own bar.
+    const picture = FIXTURE_PICTURE_PX;
+    for (const method of methods) {
+      const file = join(
+        out,
+        "explanations",
+        models[0],
+        method,
+        "overlay",
+        `${FIXTURE_TEST_IDS[0]}.png`,
+      );
+      const bytes = await Deno.readFile(file);
+      assertEquals(recordedPictureHeightPx(readPngText(bytes), file), picture.heightPx);
+      const whole = readImageHeader(bytes, file);
+      assertEquals(whole.widthPx, picture.widthPx);
+      assert(whole.heightPx > picture.heightPx * 1.2, `${file}: no colour bar below the picture`);
+    }
+    const pictureAspect = picture.widthPx / picture.heightPx;
+    for (const [k, method] of methods.entries()) {
+      const seen = (await browser.evaluate<VisibleImage[]>(VISIBLE_OVERLAYS))[k];
+      assert(seen.naturalHeightPx > picture.heightPx, `${method}: the <img> is the whole PNG`);
+      assert(seen.width > 300, `${method} overlay shown ${seen.width} px wide`);
+      const aspect = seen.width / seen.height;
+      assert(
+        Math.abs(aspect - pictureAspect) < 0.01,
+        `${method}: the overlay seen is ${seen.width} x ${seen.height} px (aspect ${aspect}), ` +
+          `the picture ${picture.widthPx} x ${picture.heightPx} (the colour bar shows, or is cut)`,
+      );
+      // Every pixel seen is the picture's colour, except the last rows, where the browser's
+      // smoothing blends the picture's last row with the strip's first (one picture row on screen).
+      const shot = await browser.page("Page.captureScreenshot", {
+        format: "png",
+        clip: { x: seen.left, y: seen.top, width: seen.width, height: seen.height, scale: 1 },
+      });
+      const pixels = decodeImage(
+        Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)),
+        `${method} overlay screenshot`,
+      );
+      const blendedRows = Math.ceil(seen.renderedWidthPx / picture.widthPx) + 1;
+      const shade = fixtureShade(0, k);
+      const off: string[] = [];
+      for (let y = 1; y < pixels.heightPx - blendedRows; y++) {
+        for (let x = 1; x < pixels.widthPx - 1; x++) {
+          const i = (y * pixels.widthPx + x) * 4;
+          const rgb = [pixels.data[i], pixels.data[i + 1], pixels.data[i + 2]];
+          if (rgb.some((v, c) => Math.abs(v - shade[c]) > 3)) off.push(`(${x}, ${y}) ${rgb}`);
+        }
+      }
+      assertEquals(off.slice(0, 5), [], `${method}: ${off.length} pixels seen are not the picture`);
+    }
 
     // Screenshot of the whole page.
     const heightPx = await browser.evaluate<number>("document.documentElement.scrollHeight");

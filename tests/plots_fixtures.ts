@@ -1,18 +1,22 @@
 /**
  * A small outputs folder as train, eval, xai and quantus write it, for the chart and dashboard
  * tests: two models, two methods, six Quantus metrics (one per category), four test images.
+ * The heatmaps and overlays are solid pictures with the xai stage's colour bar below.
  * Values are made up but deterministic and distinct, so charts have something to show.
  *
  * @module
  */
 import { join } from "node:path";
-import { png, stringifyCsv } from "../deps.ts";
+import { stringifyCsv } from "../deps.ts";
 import { historyCsv } from "../training/history.ts";
 import { MODEL_PERFORMANCE_COLUMNS } from "../evaluation/model_performance.ts";
 import { QUANTUS_SUMMARY_COLUMNS } from "../metrics/summary.ts";
 import { XAI_INDEX_COLUMNS } from "../runs/xai_merge.ts";
 import { writeImageFolder } from "./fixtures.ts";
-import { COLOUR_SCALE_PNG_KEYWORD, colourScaleText } from "../xai/colour_scale.ts";
+import { encodeRgbaPng } from "../data/png_file.ts";
+import { filledImage } from "../data/synth/raster.ts";
+import { captionPictures } from "../xai/captioned_picture.ts";
+import type { ColourScale } from "../xai/colour_scale.ts";
 
 /** The fixture's models, methods and classes. */
 export const FIXTURE = {
@@ -33,23 +37,49 @@ export const FIXTURE = {
 /** Test images of the fixture: two per class (sample ids as the data set names them). */
 export const FIXTURE_TEST_IDS = ["test/A/A(1)", "test/A/A(2)", "test/B/B(1)", "test/B/B(2)"];
 
-function solidPng(
-  rgb: [number, number, number],
-  widthPx = 24,
-  heightPx = 16,
-  text?: Record<string, string>,
-): Uint8Array {
-  const data = new Uint8Array(widthPx * heightPx * 3);
-  for (let i = 0; i < data.length; i += 3) data.set(rgb, i);
-  return png.encode({ width: widthPx, height: heightPx, data, channels: 3, depth: 8, text });
+/**
+ * Size of the fixture's heatmap and overlay pictures, above the colour bar the xai stage
+ * appends (so the files are taller): wide enough that the strip's text is laid out as in a run.
+ */
+export const FIXTURE_PICTURE_PX = { widthPx: 120, heightPx: 80 } as const;
+
+/**
+ * The solid colour of model `modelIndex`'s and method `methodIndex`'s heatmap and overlay
+ * pictures (distinct per pair, so a test can tell which one a page or figure shows).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { fixtureShade } from "./plots_fixtures.ts";
+ * assert.deepStrictEqual(fixtureShade(1, 1), [120, 180, 90]);
+ * ```
+ */
+export function fixtureShade(modelIndex: number, methodIndex: number): [number, number, number] {
+  return [200 - 80 * modelIndex, 60 + 120 * methodIndex, 90];
 }
 
 /** The colour scale the xai stage records in a picture: signed for the second method. */
-function fixtureScaleText(methodIndex: number): Record<string, string> {
-  const scale = methodIndex === 1
-    ? { colormap: "RdBu_r" as const, low: -0.25, high: 0.25 }
-    : { colormap: "Reds" as const, low: 0, high: 0.5 };
-  return { [COLOUR_SCALE_PNG_KEYWORD]: colourScaleText(scale) };
+function fixtureScale(methodIndex: number): ColourScale {
+  return methodIndex === 1
+    ? { colormap: "RdBu_r", low: -0.25, high: 0.25 }
+    : { colormap: "Reds", low: 0, high: 0.5 };
+}
+
+/**
+ * One model's and method's heatmap and overlay PNGs as the xai stage writes them: a solid
+ * picture with the colour bar of its scale below, the scale and the picture's height recorded.
+ */
+async function explanationPngs(
+  shade: [number, number, number],
+  methodIndex: number,
+): Promise<{ heatmap: Uint8Array; overlay: Uint8Array }> {
+  const picture = filledImage(FIXTURE_PICTURE_PX.widthPx, FIXTURE_PICTURE_PX.heightPx, shade);
+  const { heatmap, overlay, text } = await captionPictures(
+    picture,
+    picture,
+    fixtureScale(methodIndex),
+  );
+  return { heatmap: encodeRgbaPng(heatmap, text), overlay: encodeRgbaPng(overlay, text) };
 }
 
 async function write(path: string, data: string | Uint8Array): Promise<void> {
@@ -134,11 +164,10 @@ export async function writePlotsFixture(
           return [id, `${data}/${id}.png`, cls, cls, "0.800000", cls];
         });
         await write(join(xaiDir, "index.csv"), stringifyCsv([[...XAI_INDEX_COLUMNS], ...rows]));
+        const pngs = await explanationPngs(fixtureShade(m, k), k);
         for (const id of FIXTURE_TEST_IDS) {
-          const shade: [number, number, number] = [200 - 80 * m, 60 + 120 * k, 90];
-          const text = fixtureScaleText(k);
-          await write(join(xaiDir, "overlay", `${id}.png`), solidPng(shade, 24, 16, text));
-          await write(join(xaiDir, "heatmap", `${id}.png`), solidPng(shade, 24, 16, text));
+          await write(join(xaiDir, "overlay", `${id}.png`), pngs.overlay);
+          await write(join(xaiDir, "heatmap", `${id}.png`), pngs.heatmap);
         }
       }
       if (parts.quantus) {
