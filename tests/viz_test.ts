@@ -9,7 +9,13 @@ import { filterGridFigure, filterTiles } from "../plots/figures/filter_grid.ts";
 import { inkiestWindow, pixelGridFigure } from "../plots/figures/pixel_grid.ts";
 import { SCATTER_SIZE_PX, scatterPlot } from "../plots/figures/scatter.ts";
 import { umapEmbedding } from "../plots/figures/umap_embedding.ts";
-import { UMAP_CSV_COLUMNS } from "../stages/viz.ts";
+import { THUMBNAIL_BOX_PX, UMAP_CSV_COLUMNS } from "../stages/viz.ts";
+import { decodeImage } from "../data/decode_image.ts";
+import type { RgbaImage } from "../data/image.ts";
+import { readPngText } from "../data/png_file.ts";
+import { fitWithin } from "../plots/figures/canvas.ts";
+import { overlayFile } from "../plots/figures/explanation_index.ts";
+import { bareExplanationPicture } from "../xai/captioned_picture.ts";
 import { runMain } from "./stage_runner.ts";
 import { testDir } from "./test_dirs.ts";
 import { SYNTH_CLASS_NAMES, writeTinySyntheticSet } from "./training_fixtures.ts";
@@ -19,6 +25,18 @@ const SIZE_PX = 32;
 function decodeSize(bytes: Uint8Array): [number, number] {
   const image = png.decode(bytes);
   return [image.width, image.height];
+}
+
+/** The pictures an SVG figure embeds (`<image href="data:image/png;base64,...">`), decoded. */
+function embeddedPictures(svg: string): RgbaImage[] {
+  return [...svg.matchAll(/href="data:image\/png;base64,([^"]+)"/g)].map(([, data], i) =>
+    decodeImage(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)), `embedded picture ${i}`)
+  );
+}
+
+function samePixels(a: RgbaImage, b: RgbaImage): boolean {
+  return a.widthPx === b.widthPx && a.heightPx === b.heightPx &&
+    a.data.every((v, i) => v === b.data[i]);
 }
 
 Deno.test("figure pieces: filter tiles, inkiest window, glyph fallback, seeded UMAP", () => {
@@ -154,6 +172,24 @@ Deno.test("viz stage: missing inputs, then every figure from a checkpoint and ex
   assert(gridH > 4 * 200, `heatmap grid: 4 rows, ${gridH} high`);
   const [superW] = decodeSize(await Deno.readFile(`${figures}/super_grid_ecgnet.png`));
   assert(superW > 3 * 320, `super grid: 3 tiles, ${superW} wide`);
+
+  // The overlays carry the xai stage's colour bar below the picture; the grid's tiles are the
+  // picture alone (shrunk into the thumbnail box), never the whole file with its strip.
+  const tiles = embeddedPictures(await Deno.readTextFile(`${figures}/heatmap_grid_ecgnet.svg`));
+  for (const method of ["gradcam", "saliency"]) {
+    for (const [id] of rows.slice(1)) {
+      const file = overlayFile(`${out}/explanations/ecgnet/${method}`, id);
+      const bytes = await Deno.readFile(file);
+      const whole = decodeImage(bytes, file);
+      const bare = bareExplanationPicture(whole, readPngText(bytes), file);
+      assert(whole.heightPx > bare.heightPx, `${file}: no colour bar below the picture`);
+      const fit = (image: RgbaImage) =>
+        fitWithin(image, THUMBNAIL_BOX_PX.widthPx, THUMBNAIL_BOX_PX.heightPx);
+      const [tile, wholeTile] = [fit(bare), fit(whole)];
+      assert(tiles.some((t) => samePixels(t, tile)), `${method} ${id}: no tile is the picture`);
+      assert(!tiles.some((t) => samePixels(t, wholeTile)), `${method} ${id}: a tile has the bar`);
+    }
+  }
 
   const reseeded = await runMain(["viz", ...common, "--data", data, "--seed", "7"]);
   assertEquals(reseeded.code, 0, reseeded.err);
