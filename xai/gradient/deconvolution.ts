@@ -8,15 +8,8 @@
  *
  * @module
  */
-import type { tf } from "../../deps.ts";
-import {
-  type Attribution,
-  checkExplainInputs,
-  type Explainer,
-  inImageGroups,
-  inputAttribution,
-} from "../explainer.ts";
-import { modifiedGradient, type ModifiedGradientOptions } from "./modified_gradient.ts";
+import { modifiedGradientExplainer, type ModifiedGradientOptions } from "./modified_gradient.ts";
+import type { Explainer } from "../explainer.ts";
 
 /**
  * Deconvolution.
@@ -36,18 +29,9 @@ import { modifiedGradient, type ModifiedGradientOptions } from "./modified_gradi
  * model.dispose();
  * ```
  */
-export const DECONVOLUTION: Explainer<ModifiedGradientOptions> = inImageGroups({
-  name: "deconvolution",
-  description: "Deconvolution (Zeiler and Fergus 2014): the signal passed back through each " +
+export const DECONVOLUTION: Explainer<ModifiedGradientOptions> = modifiedGradientExplainer(
+  "deconvolution",
+  "Deconvolution (Zeiler and Fergus 2014): the signal passed back through each " +
     "ReLU as relu(signal), ignoring the forward gate",
-  explain(
-    model: tf.LayersModel,
-    xNHWC: tf.Tensor4D,
-    targets: Int32Array,
-    options: ModifiedGradientOptions = {},
-  ): Promise<Attribution> {
-    checkExplainInputs(this.name, model, xNHWC, targets);
-    const gradient = modifiedGradient("deconvolution", model, xNHWC, targets, options);
-    return inputAttribution(this.name, gradient, options);
-  },
-});
+  "deconvolution",
+);

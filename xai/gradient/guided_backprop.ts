@@ -8,15 +8,8 @@
  *
  * @module
  */
-import type { tf } from "../../deps.ts";
-import {
-  type Attribution,
-  checkExplainInputs,
-  type Explainer,
-  inImageGroups,
-  inputAttribution,
-} from "../explainer.ts";
-import { modifiedGradient, type ModifiedGradientOptions } from "./modified_gradient.ts";
+import { modifiedGradientExplainer, type ModifiedGradientOptions } from "./modified_gradient.ts";
+import type { Explainer } from "../explainer.ts";
 
 /**
  * Guided Backprop.
@@ -36,18 +29,9 @@ import { modifiedGradient, type ModifiedGradientOptions } from "./modified_gradi
  * model.dispose();
  * ```
  */
-export const GUIDED_BACKPROP: Explainer<ModifiedGradientOptions> = inImageGroups({
-  name: "guided_backprop",
-  description: "Guided Backprop (Springenberg et al. 2015): the gradient with only positive " +
+export const GUIDED_BACKPROP: Explainer<ModifiedGradientOptions> = modifiedGradientExplainer(
+  "guided_backprop",
+  "Guided Backprop (Springenberg et al. 2015): the gradient with only positive " +
     "gradients passed back through each ReLU",
-  explain(
-    model: tf.LayersModel,
-    xNHWC: tf.Tensor4D,
-    targets: Int32Array,
-    options: ModifiedGradientOptions = {},
-  ): Promise<Attribution> {
-    checkExplainInputs(this.name, model, xNHWC, targets);
-    const gradient = modifiedGradient("guided", model, xNHWC, targets, options);
-    return inputAttribution(this.name, gradient, options);
-  },
-});
+  "guided",
+);

@@ -17,7 +17,13 @@ import { tf } from "../../deps.ts";
 import type { Activation } from "../../models/layers.ts";
 import type { BackwardRuleName } from "../../graph/backward_rules.ts";
 import { inputGradients } from "../../graph/input_gradients.ts";
-import type { ExplainOptions } from "../explainer.ts";
+import {
+  checkExplainInputs,
+  type Explainer,
+  type ExplainOptions,
+  inImageGroups,
+  inputAttribution,
+} from "../explainer.ts";
 
 /** Options of the methods built on a modified backward rule. */
 export interface ModifiedGradientOptions extends ExplainOptions {
@@ -92,4 +98,41 @@ export function modifiedGradient(
   });
   logits.dispose();
   return gradient as tf.Tensor4D;
+}
+
+/**
+ * The explainer of an input-attribution method that is the modified gradient itself (Guided
+ * Backprop, Deconvolution): `rule` at the selected activations, the map its channel sum, images
+ * in groups sized from the heap budget.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../../deps.ts";
+ * import { modifiedGradientExplainer } from "./modified_gradient.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.input({ shape: [1, 1, 2] });
+ * const h = tf.layers.activation({ activation: "relu" }).apply(x) as tf.SymbolicTensor;
+ * const y = tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.constant({ value: -1 }) })
+ *   .apply(tf.layers.flatten().apply(h)) as tf.SymbolicTensor;
+ * const model = tf.model({ inputs: x, outputs: y });
+ * const guided = modifiedGradientExplainer("g", "guided", "guided");
+ * const attr = await guided.explain(model, tf.ones([1, 1, 1, 2]) as tf.Tensor4D, Int32Array.of(0));
+ * assert(attr.method === "g" && attr.mapsNHW.every((v) => v === 0));
+ * ```
+ */
+export function modifiedGradientExplainer(
+  name: string,
+  description: string,
+  rule: BackwardRuleName,
+): Explainer<ModifiedGradientOptions> {
+  return inImageGroups({
+    name,
+    description,
+    explain(model, xNHWC, targets, options = {}) {
+      checkExplainInputs(name, model, xNHWC, targets);
+      const gradient = modifiedGradient(rule, model, xNHWC, targets, options);
+      return inputAttribution(name, gradient, options);
+    },
+  });
 }
