@@ -96,6 +96,42 @@ function revive(error: { name: string; message: string; stack?: string }): Error
 }
 
 /**
+ * Runs `work(slot, index)` for the indices 0..count-1 in order of start, `slots` at a time: each
+ * slot takes the next index when its previous one is done. After the first failure no new index
+ * starts; the running ones finish, then that failure is thrown. The scheduling of every pool.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { serveIndices } from "./worker_pool.ts";
+ * const seen: number[] = [];
+ * await serveIndices(2, 5, async (_slot, index) => { seen.push(index); });
+ * assert(seen.toSorted().join() === "0,1,2,3,4");
+ * await assert.rejects(serveIndices(2, 5, (_s, i) => i === 1 ? Promise.reject(new Error("x")) : Promise.resolve()), /x/);
+ * ```
+ */
+export async function serveIndices(
+  slots: number,
+  count: number,
+  work: (slot: number, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const serve = async (slot: number) => {
+    while (next < count && !failure) {
+      const index = next++;
+      try {
+        await work(slot, index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: slots }, (_, slot) => serve(slot)));
+  if (failure) throw failure.error;
+}
+
+/**
  * A pool of `size` module workers running `moduleUrl`, a module that calls {@link serveJobs}.
  * Each worker starts with the parent's permissions and loads what it needs itself.
  *
@@ -151,20 +187,9 @@ export class WorkerPool<Request, Result> implements JobRunner<Request, Result> {
     request: (index: number) => Request | Promise<Request>,
     onResult: (index: number, result: Result) => void | Promise<void>,
   ): Promise<void> {
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const serve = async (worker: Worker) => {
-      while (next < count && !failure) {
-        const index = next++;
-        try {
-          await onResult(index, await this.#send(worker, await request(index)));
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(this.#workers.map(serve));
-    if (failure) throw failure.error;
+    await serveIndices(this.#workers.length, count, async (slot, index) => {
+      await onResult(index, await this.#send(this.#workers[slot], await request(index)));
+    });
   }
 
   close(): void {

@@ -11,7 +11,7 @@
  * @module
  */
 import { InputError } from "../core/errors.ts";
-import { type JobRunner, WorkerPool } from "../core/worker_pool.ts";
+import { type JobRunner, serveIndices, WorkerPool } from "../core/worker_pool.ts";
 
 /**
  * Runs jobs on `size` workers of `moduleUrl` (a module that calls `serveJobs`), replacing a
@@ -56,29 +56,18 @@ export class RestartingWorkerPool<Request, Result> implements JobRunner<Request,
     request: (index: number) => Request | Promise<Request>,
     onResult: (index: number, result: Result) => void | Promise<void>,
   ): Promise<void> {
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const serve = async (slot: number) => {
-      while (next < count && !failure) {
-        const index = next++;
-        try {
-          let result: { value: Result } | undefined;
-          await this.#slots[slot].map(1, () => request(index), (_, value) => {
-            result = { value };
-          });
-          if (this.#spent(result!.value)) {
-            this.#slots[slot].close();
-            this.#slots[slot] = new WorkerPool(this.#moduleUrl, 1);
-            this.restarts++;
-          }
-          await onResult(index, result!.value);
-        } catch (error) {
-          failure ??= { error };
-        }
+    await serveIndices(this.#slots.length, count, async (slot, index) => {
+      let result: { value: Result } | undefined;
+      await this.#slots[slot].map(1, () => request(index), (_, value) => {
+        result = { value };
+      });
+      if (this.#spent(result!.value)) {
+        this.#slots[slot].close();
+        this.#slots[slot] = new WorkerPool(this.#moduleUrl, 1);
+        this.restarts++;
       }
-    };
-    await Promise.all(this.#slots.map((_, slot) => serve(slot)));
-    if (failure) throw failure.error;
+      await onResult(index, result!.value);
+    });
   }
 
   close(): void {
