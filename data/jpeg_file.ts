@@ -37,106 +37,27 @@ const ZIGZAG = new Uint8Array(64);
 }
 
 /** Annex K.1 luminance and chrominance quantisers at quality 50, in natural order. */
+// deno-fmt-ignore
 const LUMA_QUANT = [
-  16,
-  11,
-  10,
-  16,
-  24,
-  40,
-  51,
-  61,
-  12,
-  12,
-  14,
-  19,
-  26,
-  58,
-  60,
-  55,
-  14,
-  13,
-  16,
-  24,
-  40,
-  57,
-  69,
-  56,
-  14,
-  17,
-  22,
-  29,
-  51,
-  87,
-  80,
-  62,
-  18,
-  22,
-  37,
-  56,
-  68,
-  109,
-  103,
-  77,
-  24,
-  35,
-  55,
-  64,
-  81,
-  104,
-  113,
-  92,
-  49,
-  64,
-  78,
-  87,
-  103,
-  121,
-  120,
-  101,
-  72,
-  92,
-  95,
-  98,
-  112,
-  100,
-  103,
-  99,
+  16, 11, 10, 16, 24, 40, 51, 61,
+  12, 12, 14, 19, 26, 58, 60, 55,
+  14, 13, 16, 24, 40, 57, 69, 56,
+  14, 17, 22, 29, 51, 87, 80, 62,
+  18, 22, 37, 56, 68, 109, 103, 77,
+  24, 35, 55, 64, 81, 104, 113, 92,
+  49, 64, 78, 87, 103, 121, 120, 101,
+  72, 92, 95, 98, 112, 100, 103, 99,
 ];
+// deno-fmt-ignore
 const CHROMA_QUANT = [
-  17,
-  18,
-  24,
-  47,
-  99,
-  99,
-  99,
-  99,
-  18,
-  21,
-  26,
-  66,
-  99,
-  99,
-  99,
-  99,
-  24,
-  26,
-  56,
-  99,
-  99,
-  99,
-  99,
-  99,
-  47,
-  66,
-  99,
-  99,
-  99,
-  99,
-  99,
-  99,
-  ...new Array<number>(32).fill(99),
+  17, 18, 24, 47, 99, 99, 99, 99,
+  18, 21, 26, 66, 99, 99, 99, 99,
+  24, 26, 56, 99, 99, 99, 99, 99,
+  47, 66, 99, 99, 99, 99, 99, 99,
+  99, 99, 99, 99, 99, 99, 99, 99,
+  99, 99, 99, 99, 99, 99, 99, 99,
+  99, 99, 99, 99, 99, 99, 99, 99,
+  99, 99, 99, 99, 99, 99, 99, 99,
 ];
 
 /** A Huffman table as DHT writes it: code counts per length 1..16, then the symbols. */
@@ -320,6 +241,13 @@ function magnitudeBits(v: number): number {
   return 32 - Math.clz32(v < 0 ? -v : v);
 }
 
+/** What codes one component's blocks: its quantiser and DC and AC Huffman codes. */
+interface ComponentTables {
+  readonly quant: Quantiser;
+  readonly dc: HuffmanCodes;
+  readonly ac: HuffmanCodes;
+}
+
 /** Scratch of the block being coded (between the DCT's row and column passes) and its levels. */
 const block = new Float64Array(64);
 const levels = new Int32Array(64);
@@ -333,11 +261,10 @@ function encodeBlock(
   plane: Float64Array,
   at: number,
   stride: number,
-  quant: Quantiser,
+  tables: ComponentTables,
   previousDc: number,
-  dc: HuffmanCodes,
-  ac: HuffmanCodes,
 ): number {
+  const { quant, dc, ac } = tables;
   // Rows straight from the plane (no copy of the block first), then columns in place.
   for (let row = 0; row < 8; row++) aanDct8(plane, at + row * stride, block, row * 8, 1);
   for (let column = 0; column < 8; column++) aanDct8(block, column, block, column, 8);
@@ -453,45 +380,19 @@ export function encodeRgbaJpeg(image: RgbaImage, quality: number): Uint8Array {
   // A quarter byte per pixel covers a report page at quality 95; the buffer grows if not.
   const writer = new BitWriter(1024 + (widthPx * heightPx >> 2));
   writer.writeBytes(headers(widthPx, heightPx, lumaQuant.steps, chromaQuant.steps));
+  const lumaTables = { quant: lumaQuant, dc: LUMA_DC_CODES, ac: LUMA_AC_CODES };
+  const chromaTables = { quant: chromaQuant, dc: CHROMA_DC_CODES, ac: CHROMA_AC_CODES };
   let dcY = 0, dcCb = 0, dcCr = 0;
   for (let my = 0; my < paddedHeight; my += MCU_PX) {
     for (let mx = 0; mx < paddedWidth; mx += MCU_PX) {
       for (let by = my; by < my + MCU_PX; by += 8) {
         for (let bx = mx; bx < mx + MCU_PX; bx += 8) {
-          const at = by * paddedWidth + bx;
-          dcY = encodeBlock(
-            writer,
-            luma,
-            at,
-            paddedWidth,
-            lumaQuant,
-            dcY,
-            LUMA_DC_CODES,
-            LUMA_AC_CODES,
-          );
+          dcY = encodeBlock(writer, luma, by * paddedWidth + bx, paddedWidth, lumaTables, dcY);
         }
       }
       const at = (my / LUMA_PER_CHROMA) * chromaWidth + mx / LUMA_PER_CHROMA;
-      dcCb = encodeBlock(
-        writer,
-        cb,
-        at,
-        chromaWidth,
-        chromaQuant,
-        dcCb,
-        CHROMA_DC_CODES,
-        CHROMA_AC_CODES,
-      );
-      dcCr = encodeBlock(
-        writer,
-        cr,
-        at,
-        chromaWidth,
-        chromaQuant,
-        dcCr,
-        CHROMA_DC_CODES,
-        CHROMA_AC_CODES,
-      );
+      dcCb = encodeBlock(writer, cb, at, chromaWidth, chromaTables, dcCb);
+      dcCr = encodeBlock(writer, cr, at, chromaWidth, chromaTables, dcCr);
     }
   }
   writer.flush();
