@@ -147,13 +147,13 @@ function filterKernel({ alpha, g: gOf }: WinogradTransforms): FunctionSource {
     ...multiples(l, "o", alpha * alpha, planeBytes),
   ];
   const inner: Code = [...setSum(pg, rowG, fb), ...setSum(pu, rowU, fb)];
-  for (let r = 0; r < 3; r++) {
-    for (let s = 0; s < 3; s++) {
-      inner.push(...loadAt(pg, l.index(`tap${r * 3 + s}`)), ...op.set(w(r, s)));
+  // Down the taps' columns first (each loaded just before), then along the rows, storing as we go.
+  const columns = [0, 1, 2].map((s) => {
+    for (let r = 0; r < 3; r++) {
+      ar.code.push(...loadAt(pg, l.index(`tap${r * 3 + s}`)), ...op.set(w(r, s)));
     }
-  }
-  // Down the taps' columns first, then along the rows, storing as we go.
-  const columns = [0, 1, 2].map((s) => gOf([w(0, s), w(1, s), w(2, s)], ar));
+    return gOf([w(0, s), w(1, s), w(2, s)], ar);
+  });
   for (let i = 0; i < alpha; i++) {
     gOf(columns.map((column) => column[i]), ar).forEach((value, j) =>
       ar.code.push(...storeAt(pu, l.index(`o${i * alpha + j}`), op.get(value)))
@@ -201,12 +201,14 @@ function inputKernel({ m, alpha, b: bOf }: WinogradTransforms): FunctionSource {
     }
   }
   const inner: Code = [...setSum(ps, src, cb), ...setSum(pd, dst, cb)];
-  for (let r = 0; r < alpha; r++) {
-    for (let q = 0; q < alpha; q++) inner.push(...loadAt(ps, off(r, q)), ...op.set(d(r, q)));
-  }
-  // Along each patch row (over q), then down each column (over r), storing as we go.
+  // Along each patch row (over q), each row loaded just before it is used (fewer values live at
+  // once than loading all α² first; no clear change measured), then down each column (over r),
+  // storing as we go.
   const indices = [...Array(alpha).keys()];
-  const rows = indices.map((r) => bOf(indices.map((q) => d(r, q)), ar));
+  const rows = indices.map((r) => {
+    for (const q of indices) ar.code.push(...loadAt(ps, off(r, q)), ...op.set(d(r, q)));
+    return bOf(indices.map((q) => d(r, q)), ar);
+  });
   for (let q = 0; q < alpha; q++) {
     bOf(rows.map((row) => row[q]), ar).forEach((value, r) =>
       ar.code.push(...storeAt(pd, l.index(`po${r * alpha + q}`), op.get(value)))
@@ -278,12 +280,14 @@ function outputKernel({ m, alpha, a: aOf }: WinogradTransforms): FunctionSource 
     ...loadAt(pb, zero),
     ...op.set(b),
   ];
-  for (let k = 0; k < alpha * alpha; k++) {
-    inner.push(...loadAt(ps, l.index(`po${k}`)), ...op.set(product(k)));
-  }
-  // Down the columns first, then along the rows.
+  // Down the columns first (each loaded just before, as in the input kernel), then along the rows.
   const indices = [...Array(alpha).keys()];
-  const columns = indices.map((q) => aOf(indices.map((r) => product(r * alpha + q)), ar));
+  const columns = indices.map((q) => {
+    for (const r of indices) {
+      ar.code.push(...loadAt(ps, l.index(`po${r * alpha + q}`)), ...op.set(product(r * alpha + q)));
+    }
+    return aOf(indices.map((r) => product(r * alpha + q)), ar);
+  });
   for (let i = 0; i < m; i++) {
     aOf(columns.map((column) => column[i]), ar).forEach((value, j) =>
       ar.code.push(...storeAt(pd, place(i, j), finish(value)))

@@ -67,7 +67,7 @@ const F2: WinogradTransforms = {
 };
 
 /**
- * F(4x4, 3x3): points 0, ±1, ±2, ∞. Shared partial sums (g0 + g2, d4 − d2, p1 ± p2, p3 ± p4) are
+ * F(4x4, 3x3): points 0, ±1, ±2, ∞. Shared partial sums (g0 + g2, d4 − d2, 2(d3 − d1), p1 ± p2, p3 ± p4) are
  * computed once; the scalings by 2, 4 and 8 are exact in floating point.
  */
 const F4: WinogradTransforms = {
@@ -87,13 +87,13 @@ const F4: WinogradTransforms = {
     ];
   },
   b: ([d0, d1, d2, d3, d4, d5], ar) => {
-    const odd = ar.sub(d3, d1), even = ar.sub(d4, d2);
+    const odd = ar.scale(ar.sub(d3, d1), 2), even = ar.sub(d4, d2);
     return [
       ar.sub(ar.add(ar.scale(d0, 4), d4), ar.scale(d2, 5)),
       ar.sub(ar.add(d3, d4), ar.scale(ar.add(d1, d2), 4)),
       ar.add(ar.sub(d4, d3), ar.scale(ar.sub(d1, d2), 4)),
-      ar.add(even, ar.scale(odd, 2)),
-      ar.sub(even, ar.scale(odd, 2)),
+      ar.add(even, odd),
+      ar.sub(even, odd),
       ar.sub(ar.add(ar.scale(d1, 4), d5), ar.scale(d3, 5)),
     ];
   },
