@@ -18,18 +18,19 @@
  *
  * @module
  */
-import { jpeg, png } from "../../deps.ts";
+import { png } from "../../deps.ts";
 import { writeFileAtomic } from "../../core/atomic_write.ts";
 import { SeededRandom } from "../../core/random.ts";
 import { inProcessRunner, type JobRunner, WorkerPool } from "../../core/worker_pool.ts";
 import type { GrayImage, RgbaImage } from "../image.ts";
+import { encodeRgbaJpeg } from "../jpeg_file.ts";
 import { DEFAULT_SPLIT_FRACTIONS, type Split, splitCounts, SPLITS } from "../stratified_split.ts";
 import { SYNTH_CLASSES, type SynthClass } from "./beat_model.ts";
 import { MASK_MARGIN_MM, renderSyntheticReport, type ReportMeta } from "./render_report.ts";
 import { reportHeightPx } from "./report_layout.ts";
 
 /** Bumped whenever the same seed would give different bytes. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 /** File-name prefix per class, as in the real data set. */
 export const FILE_PREFIXES: Readonly<Record<SynthClass, string>> = {
@@ -183,7 +184,8 @@ export function renderSyntheticImageFiles(job: SyntheticImageJob): SyntheticImag
 }
 
 /**
- * Encodes a report page as JPEG at `quality` (1–100).
+ * Encodes a report page as JPEG at `quality` (1–100), baseline with 4:2:0 chroma like the real
+ * scans (`encodeRgbaJpeg`; version 3 of the generator, jpeg-js's 4:4:4 before).
  *
  * @example
  * ```ts
@@ -194,11 +196,7 @@ export function renderSyntheticImageFiles(job: SyntheticImageJob): SyntheticImag
  * ```
  */
 export function encodeReportJpeg(image: RgbaImage, quality: number): Uint8Array {
-  const encoded = jpeg.encode(
-    { data: image.data, width: image.widthPx, height: image.heightPx },
-    quality,
-  );
-  return new Uint8Array(encoded.data.buffer, encoded.data.byteOffset, encoded.data.byteLength);
+  return encodeRgbaJpeg(image, quality);
 }
 
 /**
