@@ -10,6 +10,7 @@ import { bumpHeap } from "../backends/wasm/wasm_simd.ts";
 import { winogradReference } from "../backends/openblas/winograd_reference.ts";
 import { referenceSgemm } from "../backends/openblas/sgemm_reference.ts";
 import { loadOpenBlas } from "../backends/openblas/openblas.ts";
+import { winogradTile } from "../backends/openblas/blas_conv2d.ts";
 import { startBackend } from "../backends/backend.ts";
 import { type WasmBackend, wasmHeap } from "../backends/wasm/wasm_kernel_utils.ts";
 import { lcgValues, maxRelativeError } from "./numbers.ts";
@@ -333,37 +334,48 @@ Deno.test({
   name: "Winograd on the wasm backend: conv2d and fused conv2d + bias + ReLU match the cpu backend",
   ignore: !blas,
   fn: async () => {
-    // resnet18's layer-2 shape at batch 2 (392 output pixels: enough for the Winograd path).
-    const xShape: [number, number, number, number] = [2, 14, 14, 32];
+    // resnet18's layer-2 shape at batch 2 (392 output pixels: enough for the Winograd path, as
+    // F(2x2)), and a 28 x 28 grid (1568 pixels: F(4x4)).
+    const cases: { xShape: [number, number, number, number]; tile: WinogradTile }[] = [
+      { xShape: [2, 14, 14, 32], tile: 2 },
+      { xShape: [2, 28, 28, 32], tile: 4 },
+    ];
     const filterShape: [number, number, number, number] = [3, 3, 32, 48];
-    const x = lcgValues(tf.util.sizeFromShape(xShape), 4);
     const filter = lcgValues(tf.util.sizeFromShape(filterShape), 5);
     const bias = lcgValues(48, 6);
-    const run = () =>
-      tf.tidy(() => {
-        const [xT, fT] = [tf.tensor4d(x, xShape), tf.tensor4d(filter, filterShape)];
-        return [
-          tf.conv2d(xT, fT, 1, "same").dataSync() as Float32Array,
-          tf.fused.conv2d({
-            x: xT,
-            filter: fT,
-            strides: 1,
-            pad: "same",
-            bias: tf.tensor1d(bias),
-            activation: "relu",
-          })
-            .dataSync() as Float32Array,
-        ];
-      });
-    await startBackend("cpu");
-    const expected = run();
-    await startBackend("wasm", { openBlas: true });
-    // The kernels run on the backend's own heap: without it, convolutions skip Winograd.
-    assert(wasmHeap(tf.backend() as WasmBackend), "the wasm backend exports no memory");
-    const actual = run();
-    for (let i = 0; i < 2; i++) {
-      const error = maxRelativeError(actual[i], expected[i]);
-      assert(error < 1e-5, `${i === 0 ? "conv2d" : "fused"}: max relative error ${error}`);
+    for (const { xShape, tile } of cases) {
+      const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, 1, 1, "same");
+      assertEquals(winogradTile(info), tile, `${xShape.join("x")}: the Winograd tile`);
+      const x = lcgValues(tf.util.sizeFromShape(xShape), 4);
+      const run = () =>
+        tf.tidy(() => {
+          const [xT, fT] = [tf.tensor4d(x, xShape), tf.tensor4d(filter, filterShape)];
+          return [
+            tf.conv2d(xT, fT, 1, "same").dataSync() as Float32Array,
+            tf.fused.conv2d({
+              x: xT,
+              filter: fT,
+              strides: 1,
+              pad: "same",
+              bias: tf.tensor1d(bias),
+              activation: "relu",
+            })
+              .dataSync() as Float32Array,
+          ];
+        });
+      await startBackend("cpu");
+      const expected = run();
+      await startBackend("wasm", { openBlas: true });
+      // The kernels run on the backend's own heap: without it, convolutions skip Winograd.
+      assert(wasmHeap(tf.backend() as WasmBackend), "the wasm backend exports no memory");
+      const actual = run();
+      for (let i = 0; i < 2; i++) {
+        const error = maxRelativeError(actual[i], expected[i]);
+        assert(
+          error < 1e-5,
+          `F(${tile}x${tile}) ${i === 0 ? "conv2d" : "fused"}: max relative error ${error}`,
+        );
+      }
     }
     await startBackend("wasm");
   },

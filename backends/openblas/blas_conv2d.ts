@@ -12,9 +12,11 @@
  * - **im2col** (strided, thin inputs, and stride-1 grids that are mostly border): gather each
  *   output pixel's receptive field into one row, one sgemm with the whole filter as a
  *   (fh·fw·C) x F matrix.
- * - **Winograd F(2x2, 3x3)** (3 x 3, stride 1, channels in multiples of 4, enough pixels):
- *   `winograd.ts`, 2.25x fewer multiply-adds, its transforms in our wasm SIMD kernels on the
- *   backend's heap; resnet18's 3 x 3 convolutions ran 1.3–1.9x faster than shifted taps (batch 8).
+ * - **Winograd F(2x2, 3x3) or F(4x4, 3x3)** (3 x 3, stride 1, channels in multiples of 4, enough
+ *   pixels): `winograd.ts`, 2.25x or 4x fewer multiply-adds, its transforms in our wasm SIMD
+ *   kernels on the backend's heap; resnet18's 3 x 3 convolutions ran 1.3–1.9x faster as F(2x2)
+ *   than shifted taps (batch 8), and F(4x4) runs where it is clearly faster still
+ *   ({@link winogradTile}).
  *
  * The convolutions inside our gradient kernels (`wasm_conv2d_backprop_input.ts`) call `Conv2D`
  * through the kernel registry, so input gradients and training use these too (the filter
@@ -35,6 +37,7 @@ import { tf } from "../../deps.ts";
 import type { OpenBlas, Sgemm } from "./openblas.ts";
 import { heapView, type WasmBackend, wasmHeap } from "../wasm/wasm_kernel_utils.ts";
 import { type ClampRange, winogradConv2d, winogradFits } from "./winograd.ts";
+import { type WinogradTile, winogradTransforms } from "./winograd_transforms.ts";
 import { wasmConv2DBackpropFilterConfig } from "../wasm/wasm_conv2d_backprop_filter.ts";
 import { blasMatMulConfig } from "./blas_matmul.ts";
 
@@ -390,6 +393,59 @@ function winogradPays(info: tf.backend_util.Conv2DInfo): boolean {
     info.batchSize * info.outHeight * info.outWidth >= MIN_WINOGRAD_PIXELS;
 }
 
+/** Multiply-adds of the products per C·F, for tiles of m pixels a side (partial tiles counted). */
+function winogradProducts({ outHeight, outWidth }: tf.backend_util.Conv2DInfo, m: WinogradTile) {
+  return winogradTransforms(m).alpha ** 2 * Math.ceil(outHeight / m) * Math.ceil(outWidth / m);
+}
+
+/**
+ * F(4x4) needs at least this many times fewer products than F(2x2) to pay for its transforms,
+ * which do about 2x the arithmetic per pixel (Bᵀ and Aᵀ scale, G divides by 6, 12 and 24).
+ * resnet18's 56, 28 and 7 px grids need 1.78x fewer, its 14 px grid 1.36x (16 x 16 covered).
+ */
+const MIN_F4_SAVING = 1.5;
+/**
+ * Below this many output pixels (all images), F(4x4)'s filter transform (2.25x F(2x2)'s) costs
+ * more than its products save (measured: lost at 196 pixels, won at 784).
+ */
+const MIN_F4_PIXELS = 512;
+
+/**
+ * The Winograd tile a convolution runs with (`winograd.ts`), or undefined when it runs as
+ * shifted taps or im2col: F(4x4, 3x3) where it clearly does fewer products than F(2x2, 3x3),
+ * else F(2x2, 3x3).
+ *
+ * Measured (resnet18's four 3 x 3 shapes, F(2x2) / F(4x4) time, in-process A/B interleaved,
+ * medians of 9, two runs on 2 cores shared with other jobs, so noisy; batch 16, then 4, then 2):
+ * - 56 x 56 x 64: 1.10, 2.06; 1.43; 2.49, 0.61 (bimodal both ways: 4 or 8 ms)
+ * - 28 x 28 x 128: 1.61, 1.59; 1.48; 1.24, 1.51
+ * - 14 x 14 x 256: 1.10, 0.88; 1.05; 0.73, 0.95: no clear win, stays F(2x2)
+ * - 7 x 7 x 512: 1.22, 1.44; 0.70 (196 pixels); 0.58, 0.73 (98 pixels, not Winograd at all)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { tf } from "../../deps.ts";
+ * import { winogradTile } from "./blas_conv2d.ts";
+ * const info = (sizePx: number, channels: number, batch = 16) =>
+ *   tf.backend_util.computeConv2DInfo(
+ *     [batch, sizePx, sizePx, channels],
+ *     [3, 3, channels, channels],
+ *     1,
+ *     1,
+ *     "same",
+ *   );
+ * assert(winogradTile(info(56, 64)) === 4 && winogradTile(info(14, 256)) === 2);
+ * assert(winogradTile(info(7, 512, 2)) === undefined); // 98 pixels: shifted taps or im2col
+ * ```
+ */
+export function winogradTile(info: tf.backend_util.Conv2DInfo): WinogradTile | undefined {
+  if (!winogradPays(info)) return undefined;
+  const pixels = info.batchSize * info.outHeight * info.outWidth;
+  const saving = winogradProducts(info, 2) / winogradProducts(info, 4);
+  return saving >= MIN_F4_SAVING && pixels >= MIN_F4_PIXELS ? 4 : 2;
+}
+
 /** Applies a fused activation in place. */
 function activate(out: Float32Array, activation: Activation): void {
   if (activation === "linear") return;
@@ -457,11 +513,12 @@ function runGemmConv(
   const output = backend.makeOutput(info.outShape, "float32");
   const out = heapView(backend, output);
   const bias = epilogue?.bias ? heapView(backend, epilogue.bias) : undefined;
-  const heap = winogradPays(info) ? wasmHeap(backend) : undefined;
-  if (heap) {
+  const tile = winogradTile(info);
+  const heap = tile ? wasmHeap(backend) : undefined;
+  if (tile && heap) {
     const clamp = CLAMPS[epilogue?.activation ?? "linear"];
     const [xView, filterView] = [heapView(backend, x), heapView(backend, filter)];
-    winogradConv2d(heap, blas.sgemm, info, xView, filterView, out, bias, clamp);
+    winogradConv2d(heap, blas.sgemm, info, xView, filterView, out, bias, clamp, tile);
     return output;
   }
   conv2dByGemm(blas.sgemm, info, heapView(backend, x), heapView(backend, filter), out, bias);
