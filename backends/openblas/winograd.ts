@@ -47,8 +47,8 @@ import {
 
 /**
  * Whether a convolution has the shape F(m x m, 3x3) computes (either tile size): a 3 x 3
- * filter at stride 1 and dilation 1, channels in and out in multiples of 4 (the SIMD width), enough of them for the
- * products to run at speed (16), and padding of at most 1 on each side.
+ * filter at stride 1 and dilation 1, channels in and out in multiples of 4 (the SIMD width),
+ * enough of them for the products to run at speed (16), and padding of at most 1 on each side.
  *
  * @example
  * ```ts

@@ -67,8 +67,8 @@ const F2: WinogradTransforms = {
 };
 
 /**
- * F(4x4, 3x3): points 0, ±1, ±2, ∞. Shared partial sums (g0 + g2, d4 − d2, 2(d3 − d1), p1 ± p2, p3 ± p4) are
- * computed once; the scalings by 2, 4 and 8 are exact in floating point.
+ * F(4x4, 3x3): points 0, ±1, ±2, ∞. Shared partial sums (g0 + g2, d4 − d2, 2(d3 − d1), p1 ± p2,
+ * p3 ± p4) are computed once; the scalings by 2, 4 and 8 are exact in floating point.
  */
 const F4: WinogradTransforms = {
   m: 4,
