@@ -19,7 +19,7 @@ import { SeededRandom } from "../core/random.ts";
 import { heapBudgetBytes } from "../backends/heap.ts";
 import { AffinePrefix } from "../graph/affine_prefix.ts";
 import { passBytes } from "../graph/footprint.ts";
-import type { ForwardCache } from "../graph/input_gradients.ts";
+import { ForwardCache } from "../graph/input_gradients.ts";
 import { type GraphNode, nodesFrom, topologicalNodes } from "../graph/graph.ts";
 import { buildModel } from "../models/registry.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
@@ -28,7 +28,7 @@ import type { ExplainFunction } from "../metrics/metric.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { MPRT } from "../metrics/randomisation/mprt.ts";
 import { parameterisedLayers } from "../metrics/randomisation/layer_randomisation.ts";
-import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
+import { INTEGRATED_GRADIENTS, keptPathRowsPlan } from "../xai/gradient/integrated_gradients.ts";
 
 /** Multiply-adds of one row through `node` (convolutions and dense layers; the rest is 0). */
 function multiplyAdds(node: GraphNode): number {
@@ -92,7 +92,6 @@ const { values } = parseArgs({
 const name = values.model;
 const sizePx = Number(values.size);
 const steps = 50;
-const chunk = 16;
 await startBackend("wasm");
 const layers = buildModel(name, { numClasses: 4, imgSizePx: sizePx, seed: 1 });
 const from = AffinePrefix.of(layers)?.output ?? layers.inputs[0];
@@ -115,11 +114,9 @@ for (const layer of order) {
   nodesRun += work.run.length + work.recomputed.length;
 }
 const forwardBefore = order.length * total;
-const keptBytesPerRow = 4 * after.filter((node) => node.outboundLayer.weights.length === 0)
-  .reduce(
-    (s, node) => s + (node.outputTensors[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1),
-    0,
-  );
+const keptBytesPerRow = ForwardCache.keptBytesPerRow(layers, from)!;
+// The chunk IG takes under MPRT (`keptPathRowsPlan`): all of an image's rows kept where it can.
+const { internalBatchSize: chunk, images } = keptPathRowsPlan(layers, steps);
 const keepBytes = heapBudgetBytes() - passBytes(layers, "gradient", chunk)!;
 const keptRows = Math.min(steps, chunk * Math.floor(keepBytes / (chunk * keptBytesPerRow)));
 const g = (x: number) => (x * steps / 1e9).toFixed(0);
@@ -139,7 +136,7 @@ console.log(
 console.log(
   `  kept per path row ${mb(keptBytesPerRow)} MiB; the ${mb(heapBudgetBytes())} MiB budget ` +
     `leaves ${mb(keepBytes)} MiB beside a chunk of ${chunk}: ${keptRows} of ${steps} rows kept ` +
-    "per image (more with --heap-budget-mb, or fewer images per batch)",
+    `per image, MPRT cascading ${images} image(s) at a time (more with --heap-budget-mb)`,
 );
 console.log(
   `  EfficientMPRT (fully randomised model only): forward + backward GMAC ${g(2 * total)}, ` +

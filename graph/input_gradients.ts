@@ -256,10 +256,9 @@ export class ForwardCache {
     if (!own) return undefined;
     const after = nodesFrom(this.model, own, nodes);
     if (!this.#anyUnchanged(after, own)) return undefined;
-    const valuesPerRow = after.filter(withoutWeights).flatMap((node) => node.outputTensors)
-      .reduce((sum, t) => sum + (t.shape.slice(1) as number[]).reduce((a, b) => a * b, 1), 0);
-    const bytes = 4 * rowsNHWC.shape[0] * valuesPerRow;
-    if (this.#derivedBytes + bytes > budgetBytes) return undefined;
+    const bytes = rowsNHWC.shape[0] * keptBytesOf(after);
+    // NaN (a size not fixed) fits no budget.
+    if (!(this.#derivedBytes + bytes <= budgetBytes)) return undefined;
     const derived = new ForwardCache(this.model, tf.keep(tf.clone(rowsNHWC)));
     // One set and one counter: the states this cache follows are the row caches' states.
     derived.#changed = this.#changed;
@@ -269,6 +268,34 @@ export class ForwardCache {
     this.#derived.set(key, derived);
     this.#derivedBytes += bytes;
     return derived;
+  }
+
+  /**
+   * The heap bytes a {@link rows} cache keeps per row of values of `from` (a tensor of `model`:
+   * its input or an `AffinePrefix`'s output), whatever the model's state; undefined where a
+   * kept tensor's size is not fixed or `from` is not the model's.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { tf } from "../deps.ts";
+   * import { ForwardCache } from "./input_gradients.ts";
+   * await tf.setBackend("cpu");
+   * const x = tf.input({ shape: [4, 4, 1] });
+   * const h = tf.layers.conv2d({ filters: 2, kernelSize: 3, name: "conv" }).apply(x);
+   * const r = tf.layers.activation({ activation: "relu" }).apply(h) as tf.SymbolicTensor;
+   * const model = tf.model({ inputs: x, outputs: tf.layers.flatten().apply(r) as tf.SymbolicTensor });
+   * // The ReLU's and the flatten's outputs, 2 x 2 x 2 floats each; not the convolution's.
+   * assert(ForwardCache.keptBytesPerRow(model, x) === 2 * 8 * 4);
+   * ```
+   */
+  static keptBytesPerRow(model: tf.LayersModel, from: tf.SymbolicTensor): number | undefined {
+    const nodes = topologicalNodes(model);
+    const own = nodes.flatMap((node) => node.outputTensors).concat(model.inputs)
+      .find((t) => tensorKey(t) === tensorKey(from));
+    if (!own) return undefined;
+    const bytes = keptBytesOf(nodesFrom(model, own, nodes));
+    return Number.isFinite(bytes) ? bytes : undefined;
   }
 
   /** Whether this is a {@link rows} cache for the gradient w.r.t. `from` on `xNHWC`. */
@@ -357,6 +384,12 @@ export class ForwardCache {
 /** Whether `node`'s layer has no weights (what a {@link ForwardCache.rows} cache keeps). */
 function withoutWeights(node: GraphNode): boolean {
   return node.outboundLayer.weights.length === 0;
+}
+
+/** Bytes per row of the outputs of `after`'s layers without weights (NaN for an unknown size). */
+function keptBytesOf(after: GraphNode[]): number {
+  return 4 * after.filter(withoutWeights).flatMap((node) => node.outputTensors)
+    .reduce((sum, t) => sum + t.shape.slice(1).reduce((a: number, b) => a * (b ?? NaN), 1), 0);
 }
 
 /**

@@ -121,13 +121,21 @@ export interface MetricBatch {
  * copy of `model` on it (MPRT); an explain function may use them or ignore them, but must give
  * the same maps either way.
  */
-export type ExplainFunction = (
-  model: tf.LayersModel,
-  xNHWC: Float32Array | tf.Tensor4D,
-  shapeNHWC: readonly [number, number, number, number],
-  targets: Int32Array,
-  reuse?: ForwardCache,
-) => Promise<Float32Array>;
+export type ExplainFunction = {
+  (
+    model: tf.LayersModel,
+    xNHWC: Float32Array | tf.Tensor4D,
+    shapeNHWC: readonly [number, number, number, number],
+    targets: Int32Array,
+    reuse?: ForwardCache,
+  ): Promise<Float32Array>;
+  /**
+   * How many images MPRT re-explains at a time (one cascade of randomised models per group) so
+   * that the method's `reuse` rows all fit the heap budget (Integrated Gradients:
+   * `Explainer.imagesPerCascade`); absent: the whole batch at once.
+   */
+  imagesPerCascade?: (model: tf.LayersModel) => number;
+};
 
 /**
  * The order of one image's attribution values: pixel indices sorted by value, descending or

@@ -14,8 +14,8 @@ import { MPRT } from "../metrics/randomisation/mprt.ts";
 import { SeededRandom } from "../core/random.ts";
 import { GRADCAM } from "../xai/cam/gradcam.ts";
 import { GRADCAM_PLUS_PLUS } from "../xai/cam/gradcam_plus_plus.ts";
-import { INTEGRATED_GRADIENTS } from "../xai/gradient/integrated_gradients.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { INTEGRATED_GRADIENTS, keptPathRowsPlan } from "../xai/gradient/integrated_gradients.ts";
+import { assert, assertClose, assertEquals } from "./assert.ts";
 
 /** A small residual network: stem, one basic block with a skip connection, a last conv. */
 function tinyResNet(sizePx: number): tf.LayersModel {
@@ -152,3 +152,62 @@ for (
     }
   });
 }
+
+Deno.test("MPRT cascades image groups where the explainer asks: each call one group, the same scores", async () => {
+  await startBackend("cpu");
+  const sizePx = 8;
+  const layers = tinyResNet(sizePx);
+  const model = new MetricModel(layers);
+  try {
+    const random = new SeededRandom(3);
+    const n = 3;
+    const shape = [n, sizePx, sizePx, 3] as const;
+    const xNHWC = Float32Array.from({ length: n * sizePx * sizePx * 3 }, () => random.uniform());
+    const targets = Int32Array.of(0, 1, 2);
+    const explain = explainerFunction(INTEGRATED_GRADIENTS, { nSteps: 4 });
+    assert(explain.imagesPerCascade !== undefined, "IG's image groups are not passed on");
+    const batch = {
+      xNHWC,
+      shapeNHWC: shape,
+      targets,
+      attributionsNHW: await explain(layers, xNHWC, shape, targets),
+    };
+    const imagesPerCall: number[] = [];
+    const grouped: ExplainFunction = (m, x, s, t, reuse?: ForwardCache) => {
+      imagesPerCall.push(s[0]);
+      if (reuse) assertEquals(reuse.xNHWC.shape[0], s[0], "the cache holds the group's images");
+      return explain(m, x, s, t, reuse);
+    };
+    grouped.imagesPerCascade = () => 1;
+    const whole: ExplainFunction = (m, x, s, t, reuse?: ForwardCache) => explain(m, x, s, t, reuse);
+    const context = (fn: ExplainFunction) => ({ model, explain: fn, draws: new SeededDraws(1) });
+    const byGroup = await MPRT.evaluate(context(grouped), batch, MPRT.defaults);
+    const together = await MPRT.evaluate(context(whole), batch, MPRT.defaults);
+    const keys = Object.keys(together.series!);
+    assertEquals(Object.keys(byGroup.series!), keys);
+    assertEquals(imagesPerCall, new Array(n * keys.length).fill(1));
+    // Per image the same maps up to the order IG sums its path rows in (chunks differ).
+    for (const key of keys) {
+      assertClose([...byGroup.series![key]], [...together.series![key]], 1e-5, key);
+    }
+    // Quantus's normalisation spans the batch: quantusCompat keeps one cascade.
+    imagesPerCall.length = 0;
+    await MPRT.evaluate(context(grouped), batch, { ...MPRT.defaults, quantusCompat: true });
+    assert(imagesPerCall.every((count) => count === n), `calls of ${imagesPerCall} images`);
+  } finally {
+    model.dispose();
+    layers.dispose();
+  }
+});
+
+Deno.test("IG under MPRT on resnet18 at 224 px keeps all 50 path rows within the default budget", async () => {
+  await startBackend("cpu");
+  const layers = buildModel("resnet18", { numClasses: 4, imgSizePx: 224, seed: 1 });
+  try {
+    // The usual chunk of 16 leaves room for 32 of the 50 rows; chunks of 13 for all of them.
+    assertEquals(keptPathRowsPlan(layers, 50), { internalBatchSize: 13, images: 1 });
+    assertEquals(INTEGRATED_GRADIENTS.imagesPerCascade!(layers), 1);
+  } finally {
+    layers.dispose();
+  }
+});

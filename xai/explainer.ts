@@ -74,6 +74,12 @@ export interface Explainer<Options extends ExplainOptions = ExplainOptions> {
     targets: Int32Array,
     options?: Options,
   ): Promise<Attribution>;
+  /**
+   * For methods that keep values across MPRT's model states (a `reuse` cache's rows): how many
+   * images' worth fit the heap budget for `model`, so that MPRT cascades that many images at a
+   * time instead of keeping only some rows of a whole batch. Absent: the whole batch.
+   */
+  imagesPerCascade?(model: tf.LayersModel, options?: Options): number;
 }
 
 /**

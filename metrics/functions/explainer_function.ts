@@ -9,7 +9,8 @@ import type { Explainer, ExplainOptions } from "../../xai/explainer.ts";
 import type { ExplainFunction } from "../metric.ts";
 
 /**
- * An {@link ExplainFunction} that runs `explainer` with `options` and returns its maps.
+ * An {@link ExplainFunction} that runs `explainer` with `options` and returns its maps (and
+ * passes on the explainer's `imagesPerCascade`, where it has one).
  *
  * @example
  * ```ts
@@ -23,14 +24,14 @@ import type { ExplainFunction } from "../metric.ts";
  * const model = tf.model({ inputs: input, outputs: out });
  * const explain = explainerFunction(SALIENCY, { abs: false });
  * const maps = await explain(model, new Float32Array(4), [1, 2, 2, 1], Int32Array.of(0));
- * assert(maps.length === 4);
+ * assert(maps.length === 4 && explain.imagesPerCascade === undefined);
  * ```
  */
 export function explainerFunction<O extends ExplainOptions>(
   explainer: Explainer<O>,
   options?: O,
 ): ExplainFunction {
-  return async (model, xNHWC, shape, targets, reuse) => {
+  const explain: ExplainFunction = async (model, xNHWC, shape, targets, reuse) => {
     // A reuse cache holds the input as its own tensor; a tensor input stays the caller's.
     const x = reuse
       ? reuse.xNHWC
@@ -44,4 +45,8 @@ export function explainerFunction<O extends ExplainOptions>(
       if (!reuse && x !== xNHWC) x.dispose();
     }
   };
+  if (explainer.imagesPerCascade) {
+    explain.imagesPerCascade = (model) => explainer.imagesPerCascade!(model, options);
+  }
+  return explain;
 }

@@ -103,11 +103,25 @@ export const MPRT = defineMetric<MprtParams>({
       throw new InputError(`${this.name}: re-explains randomised models; pass the explainer`);
     }
     const { xNHWC, shapeNHWC, targets } = prepared.batch;
+    const [n, h, w, c] = shapeNHWC;
+    const imageValues = h * w * c;
+    // Quantus's normalisation spans the whole batch (quantusCompat): one cascade for all images.
+    const groupImages = params.quantusCompat
+      ? n
+      : Math.min(n, explain.imagesPerCascade?.(context.model.layers) ?? n);
     return correlationCascade(
       context,
       prepared,
       params,
-      (model, cache) => explain(model, xNHWC, shapeNHWC, targets, cache),
+      (model, cache, { first, count }) =>
+        explain(
+          model,
+          count === n ? xNHWC : xNHWC.subarray(first * imageValues, (first + count) * imageValues),
+          [count, h, w, c],
+          targets.subarray(first, first + count),
+          cache,
+        ),
+      { groupImages },
     );
   },
   toQuantus(result, params) {
@@ -121,20 +135,36 @@ export const MPRT = defineMetric<MprtParams>({
 });
 
 /**
- * Re-explains the batch on one model state: raw [N, H, W] maps. `cache` holds the batch and the
- * unchanged model's activations (absent for the unchanged model itself).
+ * Re-explains the images `first` .. `first + count − 1` of the batch on one model state: raw
+ * [count, H, W] maps. `cache` holds those images and the unchanged model's activations (absent
+ * for the unchanged model itself).
  */
 export type StateExplainer = (
   model: tf.LayersModel,
-  cache?: ForwardCache,
+  cache: ForwardCache | undefined,
+  images: { first: number; count: number },
 ) => Promise<Float32Array>;
+
+/** How {@link correlationCascade} walks the states. */
+export interface CascadeRun {
+  /** Explain only the unchanged and the fully randomised model (the cascade still runs). */
+  skipLayers?: boolean;
+  /**
+   * Images per cascade (default the whole batch): each group of this many images goes through
+   * all the states before the next, so that what an explainer keeps across states
+   * (`Explainer.imagesPerCascade`) is kept for all of a group's images. The scores do not
+   * depend on it.
+   */
+  groupImages?: number;
+}
 
 /**
  * The MPRT family's scoring (MPRT, SmoothMPRT): the Spearman correlation of each prepared map
  * with its re-explanation on the unchanged model (`original`) and after each step of the
  * cascading randomisation (only the last step with `skipLayers`), summarised per image as the
  * params ask. Each re-explanation is prepared as the given maps were, on its own (Quantus's
- * order).
+ * order); with `groupImages`, group by group, so normalising over the whole batch
+ * (`quantusCompat`) needs one group.
  *
  * @example
  * ```ts
@@ -155,7 +185,7 @@ export type StateExplainer = (
  * const context = { model: new MetricModel(tf.model({ inputs: input, outputs: out })), draws: new SeededDraws(0) };
  * // An explanation that ignores the model correlates perfectly with every state.
  * const r = await correlationCascade(context, prepareBatch(batch, MPRT.defaults), MPRT.defaults, () =>
- *   Promise.resolve(Float32Array.of(3, 5)));
+ *   Promise.resolve(Float32Array.of(3, 5)), { groupImages: 1 });
  * assert(r.scores[0] === 1 && Object.keys(r.series!).join() === "original,fc");
  * ```
  */
@@ -164,29 +194,42 @@ export async function correlationCascade(
   prepared: PreparedBatch,
   params: MprtParams,
   explainState: StateExplainer,
-  skipLayers = false,
+  { skipLayers = false, groupImages }: CascadeRun = {},
 ): Promise<MetricResult> {
   const { batch, pixels } = prepared;
-  const n = batch.shapeNHWC[0];
+  const [n, h, w, c] = batch.shapeNHWC;
+  const group = Math.max(1, Math.min(n, groupImages ?? n));
+  if (params.quantusCompat && group < n) {
+    throw new InputError("MPRT: quantusCompat normalises over the whole batch; pass no groups");
+  }
   // Spearman = Pearson on average ranks; the original maps' ranks are the same for every state.
   const aRanks = Array.from({ length: n }, (_, i) => averageRanks(prepared.map(i)));
-  const correlate = (mapsNHW: Float32Array) => {
-    const maps = prepareAttributions(mapsNHW, pixels, params);
-    return Float64Array.from(
-      { length: n },
-      (_, i) => pearson(aRanks[i], averageRanks(imageSlice(maps, i, pixels))),
-    );
-  };
   const series: Record<string, Float64Array> = {};
-  series[MPRT_ORIGINAL] = correlate(await explainState(context.model.layers));
-  const states = cascadingRandomisation(context.model.layers, batch.xNHWC, batch.shapeNHWC, {
-    layerOrder: params.layerOrder,
-    seed: params.seed,
-    randomise: context.randomiseLayer,
-  });
-  for await (const state of states) {
-    if (skipLayers && !state.last) continue;
-    series[state.layer] = correlate(await explainState(state.model, state.cache));
+  /** Adds the correlations of images first.. (their re-explanations `mapsNHW`) to `key`. */
+  const record = (key: string, mapsNHW: Float32Array, first: number) => {
+    const maps = prepareAttributions(mapsNHW, pixels, params);
+    const correlations = (series[key] ??= new Float64Array(n));
+    for (let i = 0; i < maps.length / pixels; i++) {
+      correlations[first + i] = pearson(
+        aRanks[first + i],
+        averageRanks(imageSlice(maps, i, pixels)),
+      );
+    }
+  };
+  const imageValues = h * w * c;
+  for (let first = 0; first < n; first += group) {
+    const images = { first, count: Math.min(group, n - first) };
+    record(MPRT_ORIGINAL, await explainState(context.model.layers, undefined, images), first);
+    const xNHWC = batch.xNHWC.subarray(first * imageValues, (first + images.count) * imageValues);
+    const states = cascadingRandomisation(context.model.layers, xNHWC, [images.count, h, w, c], {
+      layerOrder: params.layerOrder,
+      seed: params.seed,
+      randomise: context.randomiseLayer,
+    });
+    for await (const state of states) {
+      if (skipLayers && !state.last) continue;
+      record(state.layer, await explainState(state.model, state.cache, images), first);
+    }
   }
   return summarise(series, params);
 }

@@ -128,7 +128,7 @@ export const SMOOTH_MPRT = defineMetric<SmoothMprtParams>({
         }
       }
       return smoothed!;
-    }, params.skipLayers);
+    }, { skipLayers: params.skipLayers });
   },
   toQuantus: MPRT.toQuantus,
 });
