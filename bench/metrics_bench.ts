@@ -7,9 +7,12 @@
  * resnet18 with IG re-explaining (MaxSensitivity, MPRT) takes tens of minutes at full settings,
  * so it runs on one image with IG `nSteps` 8 and MaxSensitivity `nrSamples` 2, and the time is
  * scaled linearly to the full settings (IG 50 steps, 7 samples); the table marks those rows.
+ * `--full` runs them on one image at the full settings instead, unscaled (as
+ * `bench/quantus_reference.py --full`): the reduced run understates what keeping MPRT's path rows
+ * costs at 50 steps (more rows to keep), and linear scaling ignores how chunks fill.
  *
  * Run: `deno run --allow-read=. bench/metrics_bench.ts [--models ecgnet,resnet18] [--metrics a,b]
- * [--methods gradcam,integrated_gradients] [--convolutions openblas|xnnpack]` (openblas, the
+ * [--methods gradcam,integrated_gradients] [--convolutions openblas|xnnpack] [--full]` (openblas, the
  * default, needs `--allow-ffi`)
  * (prints a Markdown table). Besides wall-clock time it reports the process's CPU time
  * (`process.cpuUsage()`): on a machine shared with other jobs, CPU time is the better estimate of
@@ -70,11 +73,13 @@ function reduced(
   model: string,
   method: string,
   metric: MetricDefinition<CommonParams>,
+  fullSettings: boolean,
 ): { images: number; nSteps: number; params: Record<string, unknown>; scale: number } | undefined {
   if (model !== "resnet18" || method !== "integrated_gradients") return undefined;
   if (!metric.needs.includes("explain")) return undefined;
-  const nSteps = 8;
   const full = metric.defaults as unknown as { nrSamples?: number };
+  if (fullSettings) return { images: 1, nSteps: IG_FULL_STEPS, params: {}, scale: 1 };
+  const nSteps = 8;
   const samples = full.nrSamples === undefined ? undefined : 2;
   const scale = (IG_FULL_STEPS / nSteps) * (samples ? full.nrSamples! / samples : 1);
   return { images: 1, nSteps, params: samples ? { nrSamples: samples } : {}, scale };
@@ -85,6 +90,7 @@ async function benchModel(
   sizePx: number,
   metricFilter: (m: MetricDefinition<CommonParams>) => boolean,
   methodNames: readonly string[] | undefined,
+  fullSettings: boolean,
 ): Promise<Row[]> {
   const layers = buildModel(name, { numClasses: CLASSES, imgSizePx: sizePx, seed: 1 });
   const model = new MetricModel(layers);
@@ -126,7 +132,7 @@ async function benchModel(
       });
       const batch: MetricBatch = { xNHWC, shapeNHWC: shape, targets, attributionsNHW, masksNHW };
       for (const metric of metrics) {
-        const small = reduced(name, explainer.name, metric);
+        const small = reduced(name, explainer.name, metric, fullSettings);
         const images = small?.images ?? BATCH;
         const pixels = sizePx * sizePx;
         const part: MetricBatch = small
@@ -148,7 +154,9 @@ async function benchModel(
         await metric.evaluate(context, part, { ...metric.defaults, ...small?.params });
         const seconds = (performance.now() - start) / 1000;
         const cpu = cpuSeconds() - cpuStart;
-        const note = small
+        const note = small?.scale === 1
+          ? "1 image, full settings"
+          : small
           ? `1 image, IG nSteps ${small.nSteps}` +
             ("nrSamples" in small.params ? `, nrSamples ${small.params.nrSamples}` : "") +
             `; x${small.scale.toFixed(2)} to full settings`
@@ -208,6 +216,7 @@ if (import.meta.main) {
       metrics: { type: "string" },
       methods: { type: "string" },
       convolutions: { type: "string", default: "openblas" },
+      full: { type: "boolean", default: false },
     },
   });
   const models = (values.models ?? "ecgnet,resnet18").split(",");
@@ -218,7 +227,13 @@ if (import.meta.main) {
   const rows: Row[] = [];
   for (const name of models) {
     rows.push(
-      ...await benchModel(name, name === "ecgnet" ? 128 : 224, filter, values.methods?.split(",")),
+      ...await benchModel(
+        name,
+        name === "ecgnet" ? 128 : 224,
+        filter,
+        values.methods?.split(","),
+        values.full,
+      ),
     );
   }
   console.log(table(rows));
