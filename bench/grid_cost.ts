@@ -14,26 +14,29 @@
  * the two stages' slowest shards. Each cell runs in a fresh process (a wasm abort ends only its
  * own cell; its peak memory is its own, also printed: peak RSS and the wasm heap's size).
  *
- * Measured in full, the metrics re-explain hundreds of times per image (MPRT once per layer:
- * 42 states on resnet18, 242 on densenet121; MaxSensitivity once per noisy copy), which at 224
- * px is days for the ten models. `--sample-every J` times only every J-th re-explanation a metric
- * asks for (the first always) and hands the others the last real map: the metric's cost is then
- * its own wall time without the real re-explanations, plus the first one's time (MPRT's first is
- * the unchanged model's, which keeps no path rows and costs more than the later ones) and the
- * others' number times the mean of those timed (the first's when no other ran, which errs high).
- * BENCHMARKS.md records a check of the estimate against a full run.
- * The table says how many re-explanations each cell ran and how many it timed. The scores of a
- * sampled run mean nothing; the peak memory is the real one (every real call is a full one).
- * `--lime-samples S` runs LIME with S samples (default its 800) and scales its explanation
- * time by 800 / S: its forward passes scale so; the segmentation and the fit, a few percent of
- * it, are scaled too, so the figure errs high.
+ * Measured in full, the metrics re-explain hundreds of times per image (MPRT once per model
+ * state: 42 on resnet18, 242 on densenet121; MaxSensitivity its 7 noisy copies), which at 224 px
+ * is days for the ten models. Three options measure less and scale up (each errs high, if at all):
+ * - `--mprt-states K` re-explains only K of MPRT's states, evenly spread (every J-th, J = states /
+ *   K rounded up, the unchanged model's first), and hands the others the last real maps. MPRT then
+ *   costs its own wall time without the real re-explanations, plus the first one's time (the
+ *   unchanged model's, which keeps no path rows and costs more than the later ones) and the other
+ *   states' number times the mean of those timed (the first's when no other ran).
+ * - `--sensitivity-samples S` runs MaxSensitivity with S noisy copies and scales it to its 7.
+ * - `--lime-samples S` runs LIME with S samples (default its 800) and scales its time by 800 / S:
+ *   its forward passes scale so; the segmentation and the fit, a few percent of it, are scaled too.
+ * The table says how many states MPRT asked for and timed. The scores of such a run mean nothing;
+ * the peak memory is the real one (every re-explanation that runs is a full one). BENCHMARKS.md
+ * records a check of the estimates against a full run. `--jobs 2` runs two cells at a time (one
+ * per core on a 2-core machine: each cell's time is then one core's, as with two workers).
  *
  * A plain script, not a `deno bench` file. Progress goes to stderr. Run:
  *
  * ```sh
  * deno run --allow-read=. --allow-run --allow-ffi bench/grid_cost.ts [--models a,b] \
  *   [--methods m,n] [--images 2] [--size 224] [--test-images 144] [--machines 1,4,16] \
- *   [--cell-minutes 30] [--sample-every 1] [--lime-samples 800]
+ *   [--cell-minutes 30] [--mprt-states all] [--sensitivity-samples 7] [--lime-samples 800] \
+ *   [--jobs 1]
  * ```
  *
  * @module
@@ -47,6 +50,7 @@ import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
 import { getMetric } from "../metrics/registry.ts";
+import { parameterisedLayers } from "../metrics/randomisation/layer_randomisation.ts";
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import type { ExplainFunction } from "../metrics/metric.ts";
 import { getExplainer } from "../xai/registry.ts";
@@ -77,13 +81,23 @@ interface CellCost extends PeakMemory {
   explainSeconds: number;
   /** Seconds per image of each metric, in {@link GRID_METRICS} order. */
   metricSeconds: number[];
-  /** Re-explanations per image each metric asked for, and how many of them ran (timed). */
-  reExplanations: { asked: number; timed: number }[];
+  /** MPRT's states per image, and how many of them were re-explained (timed). */
+  mprtStates: { asked: number; timed: number };
   error?: string;
 }
 
 /** LIME's default samples, which `--lime-samples` scales the explanation time to. */
 const LIME_SAMPLES = 800;
+
+/** How much of a cell's work runs, and what the rest is scaled from (module doc). */
+interface Sampling {
+  /** MPRT states re-explained (evenly spread), or undefined for all of them. */
+  mprtStates?: number;
+  /** MaxSensitivity's noisy copies. */
+  sensitivitySamples: number;
+  /** LIME's samples. */
+  limeSamples: number;
+}
 
 /**
  * A metric's explain function that runs only call 0, J, 2J, ... and returns the last real maps
@@ -131,14 +145,14 @@ async function runCell(
   method: string,
   sizePx: number,
   images: number,
-  sampling: { every: number; limeSamples: number },
+  sampling: Sampling,
 ): Promise<CellCost> {
   const memory = peakMemorySampler();
   const cost: CellCost = {
     ok: false,
     explainSeconds: 0,
     metricSeconds: [],
-    reExplanations: [],
+    mprtStates: { asked: 0, timed: 0 },
     ...memory.now(),
   };
   try {
@@ -164,22 +178,33 @@ async function runCell(
       () => explain(model, xNHWC, shapeNHWC, targets),
     );
     cost.explainSeconds = (performance.now() - start) / 1000 / images * explainScale;
+    // The unchanged model and one state per parameterised layer.
+    const states = parameterisedLayers(model).length + 1;
     for (const name of GRID_METRICS) {
       const metric = getMetric(name);
-      const sampled = sampledExplain(explain, sampling.every);
+      const every = name === "mprt" && sampling.mprtStates
+        ? Math.ceil(states / sampling.mprtStates)
+        : 1;
+      const sampled = sampledExplain(explain, every);
+      const sensitivity = name === "max_sensitivity";
+      const defaults = metric.defaults as typeof metric.defaults & { nrSamples?: number };
+      const params = sensitivity
+        ? { ...defaults, nrSamples: sampling.sensitivitySamples }
+        : defaults;
+      const metricScale = sensitivity ? defaults.nrSamples! / sampling.sensitivitySamples : 1;
       start = performance.now();
       await withinHeap(`${arch}, ${method}, ${name}, ${batch}`, () =>
         metric.evaluate(
           { model: metricModel, explain: sampled.explain, draws: new SeededDraws(1) },
           { xNHWC, shapeNHWC, targets, attributionsNHW },
-          { ...metric.defaults, quantusCompat: false },
+          { ...params, quantusCompat: false },
         ));
       const { asked, timed, seconds, firstSeconds } = sampled.tally;
       const own = (performance.now() - start) / 1000 - seconds;
       const later = timed > 1 ? (seconds - firstSeconds) / (timed - 1) : firstSeconds;
       const reExplaining = asked === 0 ? 0 : (firstSeconds + (asked - 1) * later) * explainScale;
-      cost.metricSeconds.push((own + reExplaining) / images);
-      cost.reExplanations.push({ asked: asked / images, timed: timed / images });
+      cost.metricSeconds.push((own + reExplaining) * metricScale / images);
+      if (name === "mprt") cost.mprtStates = { asked: asked / images, timed: timed / images };
       console.error(`${arch} ${method} ${name}: ${cost.metricSeconds.at(-1)!.toFixed(2)} s/image`);
     }
     return { ...cost, ok: true, ...memory.stop() };
@@ -192,14 +217,16 @@ async function runCell(
 async function spawnCell(
   arch: string,
   method: string,
-  args: { sizePx: number; images: number; minutes: number; every: number; limeSamples: number },
+  args: { sizePx: number; images: number; minutes: number; sampling: Sampling },
 ): Promise<CellCost> {
+  const { mprtStates, sensitivitySamples, limeSamples } = args.sampling;
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       ...["run", "--allow-read=.", "--allow-ffi", new URL(import.meta.url).pathname],
       ...["--cell", `${arch}/${method}`, "--size", String(args.sizePx)],
-      ...["--images", String(args.images), "--sample-every", String(args.every)],
-      ...["--lime-samples", String(args.limeSamples)],
+      ...["--images", String(args.images), "--mprt-states", String(mprtStates ?? "all")],
+      ...["--sensitivity-samples", String(sensitivitySamples)],
+      ...["--lime-samples", String(limeSamples)],
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -220,7 +247,7 @@ async function spawnCell(
     ok: false,
     explainSeconds: 0,
     metricSeconds: [],
-    reExplanations: [],
+    mprtStates: { asked: 0, timed: 0 },
     peakRssMb: 0,
     wasmHeapMb: 0,
     error: why,
@@ -279,24 +306,34 @@ async function main(): Promise<void> {
       "test-images": { type: "string", default: "144" },
       machines: { type: "string", default: "1,4,16" },
       "cell-minutes": { type: "string", default: "30" },
-      "sample-every": { type: "string", default: "1" },
+      "mprt-states": { type: "string", default: "all" },
+      "sensitivity-samples": { type: "string", default: "7" },
       "lime-samples": { type: "string", default: String(LIME_SAMPLES) },
+      jobs: { type: "string", default: "1" },
     },
   });
   const sizePx = Number(values.size);
   const images = Number(values.images);
-  const every = Number(values["sample-every"]);
-  const limeSamples = Number(values["lime-samples"]);
-  for (const [flag, value] of [["--sample-every", every], ["--lime-samples", limeSamples]]) {
-    if (!Number.isInteger(value) || (value as number) < 1) {
-      throw new InputError(`bench/grid_cost.ts: ${flag} must be a whole number >= 1`);
+  const wholeNumber = (flag: string) => {
+    const value = Number(values[flag as keyof typeof values]);
+    if (!Number.isInteger(value) || value < 1) {
+      throw new InputError(
+        `bench/grid_cost.ts: --${flag} must be a whole number >= 1 (got ${
+          values[flag as keyof typeof values]
+        })`,
+      );
     }
-  }
+    return value;
+  };
+  const sampling: Sampling = {
+    mprtStates: values["mprt-states"] === "all" ? undefined : wholeNumber("mprt-states"),
+    sensitivitySamples: wholeNumber("sensitivity-samples"),
+    limeSamples: wholeNumber("lime-samples"),
+  };
+  const jobs = wholeNumber("jobs");
   if (values.cell) {
     const [arch, method] = values.cell.split("/");
-    console.log(
-      JSON.stringify(await runCell(arch, method, sizePx, images, { every, limeSamples })),
-    );
+    console.log(JSON.stringify(await runCell(arch, method, sizePx, images, sampling)));
     return;
   }
   const testImages = Number(values["test-images"]);
@@ -307,24 +344,33 @@ async function main(): Promise<void> {
     ARCHITECTURES.map((a) => a.name).filter((name) => name !== "ecgnet");
   const methods = values.methods?.split(",") ?? GRID_METHODS;
   const cells = models.flatMap((model) => methods.map((method) => ({ model, method })));
-  const costs: (CellCost & { model: string; method: string })[] = [];
-  for (const [i, { model, method }] of cells.entries()) {
-    console.error(`[${i + 1}/${cells.length}] ${model} ${method} ...`);
-    const args = { sizePx, images, minutes, every, limeSamples };
-    costs.push({ model, method, ...await spawnCell(model, method, args) });
-  }
+  const costs: (CellCost & { model: string; method: string })[] = new Array(cells.length);
+  // `jobs` cells at a time, in grid order; each keeps its place in the table.
+  let next = 0;
+  const worker = async () => {
+    while (next < cells.length) {
+      const i = next++;
+      const { model, method } = cells[i];
+      console.error(`[${i + 1}/${cells.length}] ${model} ${method} ...`);
+      const args = { sizePx, images, minutes, sampling };
+      costs[i] = { model, method, ...await spawnCell(model, method, args) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, cells.length) }, worker));
 
   console.log(
     `Grid cost at ${sizePx} px: ${images} random image(s) per cell, random weights, wasm, heap ` +
       `budget ${heapBudgetMb()} MiB, the metrics' defaults; per image the seconds of one ` +
       `explanation and of each metric; a grid image costs 2 x explain (xai, then quantus) + the ` +
-      `metrics; the ${testImages} images' cost follows. GB = GiB. One in ${every} ` +
-      `re-explanations a metric asked for ran and was timed (asked/timed per image in the last column; ` +
-      `module doc); LIME ran ${limeSamples} samples, its times scaled to ${LIME_SAMPLES}.\n`,
+      `metrics; the ${testImages} images' cost follows. GB = GiB. ` +
+      `MPRT re-explained ${sampling.mprtStates ?? "all"} of its states (asked/timed per image in ` +
+      `the last column), MaxSensitivity ran ${sampling.sensitivitySamples} noisy copies, LIME ` +
+      `${sampling.limeSamples} samples, scaled to the defaults (module doc); ${jobs} cell(s) at ` +
+      `a time.\n`,
   );
   const rows = [
     `| model | method | explain s/image | ${GRID_METRICS.join(" s/image | ")} s/image | ` +
-    `grid s/image | ${testImages} images | peak memory | re-explanations asked/timed |`,
+    `grid s/image | ${testImages} images | peak memory | MPRT states asked/timed |`,
     `|---|---|---|${GRID_METRICS.map(() => "---").join("|")}|---|---|---|---|`,
   ];
   const chunks = Math.ceil(testImages / CHUNK_IMAGES);
@@ -345,7 +391,7 @@ async function main(): Promise<void> {
       `| ${cost.model} | ${cost.method} | ${cost.explainSeconds.toFixed(2)} | ` +
         `${cost.metricSeconds.map((s) => s.toFixed(2)).join(" | ")} | ${perImage.toFixed(2)} | ` +
         `${durationText(perImage * testImages)} | ${memoryText(cost)} | ` +
-        `${cost.reExplanations.map((r) => `${r.asked}/${r.timed}`).join(", ")} |`,
+        `${cost.mprtStates.asked}/${cost.mprtStates.timed} |`,
     );
   }
   console.log(rows.join("\n"));
