@@ -2,7 +2,7 @@
  * What the full grid costs on this machine: per model x method (Grad-CAM, GradCAM++, IG, LIME
  * by default) the seconds per image of the explanation and of each metric of the reference
  * trio (FaithfulnessCorrelation, MaxSensitivity, MPRT, Quantus's defaults), measured on a sample
- * of `--images` random images at `--size` px with random weights, on the wasm backend (OpenBLAS
+ * of `--images` random images at `--size` px with random weights, on the wasm backend by default (`--backend`; OpenBLAS
  * convolutions where installed) with the default heap budget. It prints a Markdown table with
  * what each cell costs for the reference project's `--test-images` (144) test images, the total,
  * and the wall time of the grid sharded on each of `--machines` (one process per machine).
@@ -36,14 +36,15 @@
  * deno run --allow-read=. --allow-run --allow-ffi bench/grid_cost.ts [--models a,b] \
  *   [--methods m,n] [--images 2] [--size 224] [--test-images 144] [--machines 1,4,16] \
  *   [--cell-minutes 30] [--mprt-states all] [--sensitivity-samples 7] [--lime-samples 800] \
- *   [--jobs 1]
+ *   [--jobs 1] [--backend wasm|webgpu|cpu]
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
-import { startBackend } from "../backends/backend.ts";
+import { type BackendName, startBackend } from "../backends/backend.ts";
+import { BACKEND_NAMES } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import { heapBudgetMb, withinHeap } from "../backends/heap.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
@@ -97,6 +98,8 @@ interface Sampling {
   sensitivitySamples: number;
   /** LIME's samples. */
   limeSamples: number;
+  /** The backend each cell starts (wasm with OpenBLAS convolutions where installed). */
+  backend: BackendName;
 }
 
 /**
@@ -156,7 +159,7 @@ async function runCell(
     ...memory.now(),
   };
   try {
-    await startBackend("wasm", { openBlas: true });
+    await startBackend(sampling.backend, { openBlas: true });
     const model = buildModel(arch, { numClasses: 4, imgSizePx: sizePx, seed: 1 });
     const metricModel = new MetricModel(model);
     const lime = method === "lime";
@@ -219,14 +222,14 @@ async function spawnCell(
   method: string,
   args: { sizePx: number; images: number; minutes: number; sampling: Sampling },
 ): Promise<CellCost> {
-  const { mprtStates, sensitivitySamples, limeSamples } = args.sampling;
+  const { mprtStates, sensitivitySamples, limeSamples, backend } = args.sampling;
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       ...["run", "--allow-read=.", "--allow-ffi", new URL(import.meta.url).pathname],
       ...["--cell", `${arch}/${method}`, "--size", String(args.sizePx)],
       ...["--images", String(args.images), "--mprt-states", String(mprtStates ?? "all")],
       ...["--sensitivity-samples", String(sensitivitySamples)],
-      ...["--lime-samples", String(limeSamples)],
+      ...["--lime-samples", String(limeSamples), "--backend", backend],
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -310,8 +313,13 @@ async function main(): Promise<void> {
       "sensitivity-samples": { type: "string", default: "7" },
       "lime-samples": { type: "string", default: String(LIME_SAMPLES) },
       jobs: { type: "string", default: "1" },
+      backend: { type: "string", default: "wasm" },
     },
   });
+  const backend = values.backend as BackendName;
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend) || values.backend === "auto") {
+    throw new InputError(`bench/grid_cost.ts: --backend ${backend}: choose wasm, webgpu or cpu`);
+  }
   const sizePx = Number(values.size);
   const images = Number(values.images);
   const wholeNumber = (flag: string) => {
@@ -329,6 +337,7 @@ async function main(): Promise<void> {
     mprtStates: values["mprt-states"] === "all" ? undefined : wholeNumber("mprt-states"),
     sensitivitySamples: wholeNumber("sensitivity-samples"),
     limeSamples: wholeNumber("lime-samples"),
+    backend,
   };
   const jobs = wholeNumber("jobs");
   if (values.cell) {
@@ -359,7 +368,7 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(jobs, cells.length) }, worker));
 
   console.log(
-    `Grid cost at ${sizePx} px: ${images} random image(s) per cell, random weights, wasm, heap ` +
+    `Grid cost at ${sizePx} px: ${images} random image(s) per cell, random weights, ${backend}, heap ` +
       `budget ${heapBudgetMb()} MiB, the metrics' defaults; per image the seconds of one ` +
       `explanation and of each metric; a grid image costs 2 x explain (xai, then quantus) + the ` +
       `metrics; the ${testImages} images' cost follows. GB = GiB. ` +

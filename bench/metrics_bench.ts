@@ -12,7 +12,8 @@
  * costs at 50 steps (more rows to keep), and linear scaling ignores how chunks fill.
  *
  * Run: `deno run --allow-read=. bench/metrics_bench.ts [--models ecgnet,resnet18] [--metrics a,b]
- * [--methods gradcam,integrated_gradients] [--convolutions openblas|xnnpack] [--full]` (openblas, the
+ * [--methods gradcam,integrated_gradients] [--convolutions openblas|xnnpack] [--full]
+ * [--backend wasm|webgpu|cpu]` (openblas, the
  * default, needs `--allow-ffi`)
  * (prints a Markdown table). Besides wall-clock time it reports the process's CPU time
  * (`process.cpuUsage()`): on a machine shared with other jobs, CPU time is the better estimate of
@@ -26,7 +27,9 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
-import { describeBackend, startBackend } from "../backends/backend.ts";
+import { type BackendName, describeBackend, startBackend } from "../backends/backend.ts";
+import { BACKEND_NAMES } from "../core/config.ts";
+import { InputError } from "../core/errors.ts";
 import { buildModel } from "../models/registry.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
@@ -217,12 +220,19 @@ if (import.meta.main) {
       methods: { type: "string" },
       convolutions: { type: "string", default: "openblas" },
       full: { type: "boolean", default: false },
+      backend: { type: "string", default: "wasm" },
     },
   });
+  const backend = values.backend as BackendName;
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend) || values.backend === "auto") {
+    throw new InputError(
+      `bench/metrics_bench.ts: --backend ${backend}: choose wasm, webgpu or cpu`,
+    );
+  }
   const models = (values.models ?? "ecgnet,resnet18").split(",");
   const wanted = values.metrics?.split(",");
   const filter = (m: MetricDefinition<CommonParams>) => !wanted || wanted.includes(m.name);
-  const choice = await startBackend("wasm", { openBlas: values.convolutions === "openblas" });
+  const choice = await startBackend(backend, { openBlas: values.convolutions === "openblas" });
   console.error(`tfjs ${tf.version.tfjs}, ${describeBackend(choice)}`);
   const rows: Row[] = [];
   for (const name of models) {

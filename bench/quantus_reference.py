@@ -16,7 +16,11 @@ python3-torch, python3-torchvision, python3-scipy, python3-skimage, python3-skle
 python3-opencv, python3-tqdm, python3-matplotlib and python3-cachetools:
 
     PYTHONPATH=/path/to/quantus-0.6.0:/path/to/captum-0.8.0 /usr/bin/python3 \
-        bench/quantus_reference.py --threads 2 [--methods gradcam,integrated_gradients] [--full]
+        bench/quantus_reference.py --threads 2 [--methods gradcam,integrated_gradients] [--full] \
+        [--device cuda]
+
+`--device cuda` runs the model, the explanations and Quantus's re-explanations on the GPU (the
+peer of our webgpu backend, `bench/gpu_round.sh`).
 """
 
 import argparse
@@ -36,7 +40,11 @@ parser.add_argument("--images", type=int, default=8, help="images for the Grad-C
 parser.add_argument("--methods", default="gradcam,integrated_gradients")
 parser.add_argument("--metrics", default="faithfulness_correlation,max_sensitivity,mprt")
 parser.add_argument("--full", action="store_true", help="IG at 50 steps and 7 samples, unscaled")
+parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU peer")
 args = parser.parse_args()
+if args.device != "cpu" and not torch.cuda.is_available():
+    raise SystemExit(f"--device {args.device}: this PyTorch sees no CUDA device; use --device cpu")
+DEVICE = torch.device(args.device)
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 
@@ -45,25 +53,25 @@ CLASSES = 4
 IG_FULL_STEPS = 50
 FULL_SAMPLES = 7
 
-model = torchvision.models.resnet18(num_classes=CLASSES).eval()
+model = torchvision.models.resnet18(num_classes=CLASSES).eval().to(DEVICE)
 
 
 def explain_gradcam(model, inputs, targets, **kwargs):
-    x = torch.as_tensor(inputs, dtype=torch.float32)
-    y = torch.as_tensor(targets, dtype=torch.long)
+    x = torch.as_tensor(inputs, dtype=torch.float32, device=DEVICE)
+    y = torch.as_tensor(targets, dtype=torch.long, device=DEVICE)
     cam = LayerGradCam(model, model.layer4).attribute(x, target=y, relu_attributions=True)
     up = LayerAttribution.interpolate(cam, (SIZE_PX, SIZE_PX), interpolate_mode="bilinear")
-    return up.detach().numpy()
+    return up.detach().cpu().numpy()
 
 
 def make_explain_ig(n_steps):
     def explain_ig(model, inputs, targets, **kwargs):
-        x = torch.as_tensor(inputs, dtype=torch.float32)
-        y = torch.as_tensor(targets, dtype=torch.long)
+        x = torch.as_tensor(inputs, dtype=torch.float32, device=DEVICE)
+        y = torch.as_tensor(targets, dtype=torch.long, device=DEVICE)
         attr = IntegratedGradients(model).attribute(
             x, target=y, baselines=torch.zeros_like(x), n_steps=n_steps, method="gausslegendre"
         )
-        return attr.sum(dim=1, keepdim=True).detach().numpy()
+        return attr.sum(dim=1, keepdim=True).detach().cpu().numpy()
 
     return explain_ig
 
@@ -96,7 +104,8 @@ def metric(name, samples):
     raise SystemExit(f"unknown metric {name}")
 
 
-print(f"torch {torch.__version__}, {args.threads} thread(s), quantus {quantus.__version__}")
+device = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu"
+print(f"torch {torch.__version__}, {args.threads} thread(s), {device}, quantus {quantus.__version__}")
 print("| method | metric | images | s/image | scale | note |")
 print("| --- | --- | ---: | ---: | ---: | --- |")
 for method in args.methods.split(","):
@@ -112,11 +121,11 @@ for method in args.methods.split(","):
         rng = np.random.default_rng(1)
         x = rng.standard_normal((images, 3, SIZE_PX, SIZE_PX)).astype(np.float32)
         with torch.no_grad():
-            y = model(torch.from_numpy(x)).argmax(dim=1).numpy()
+            y = model(torch.from_numpy(x).to(DEVICE)).argmax(dim=1).cpu().numpy()
         a = explain(model, x, y)
         start = time.perf_counter()
         metric(name, samples)(
-            model=model, x_batch=x, y_batch=y, a_batch=a, explain_func=explain, device="cpu",
+            model=model, x_batch=x, y_batch=y, a_batch=a, explain_func=explain, device=args.device,
         )
         seconds = (time.perf_counter() - start) / images * scale
         note = f"IG {steps} steps, scaled x{scale:.2f}" if reduced else ""
