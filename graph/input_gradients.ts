@@ -251,8 +251,7 @@ export class ForwardCache {
       return same ? known : undefined;
     }
     const nodes = topologicalNodes(this.model);
-    const own = nodes.flatMap((node) => node.outputTensors).concat(this.model.inputs)
-      .find((t) => tensorKey(t) === tensorKey(from));
+    const own = ownTensor(this.model, nodes, from);
     if (!own) return undefined;
     const after = nodesFrom(this.model, own, nodes);
     if (!this.#anyUnchanged(after, own)) return undefined;
@@ -291,8 +290,7 @@ export class ForwardCache {
    */
   static keptBytesPerRow(model: tf.LayersModel, from: tf.SymbolicTensor): number | undefined {
     const nodes = topologicalNodes(model);
-    const own = nodes.flatMap((node) => node.outputTensors).concat(model.inputs)
-      .find((t) => tensorKey(t) === tensorKey(from));
+    const own = ownTensor(model, nodes, from);
     if (!own) return undefined;
     const bytes = keptBytesOf(nodesFrom(model, own, nodes));
     return Number.isFinite(bytes) ? bytes : undefined;
@@ -384,6 +382,19 @@ export class ForwardCache {
 /** Whether `node`'s layer has no weights (what a {@link ForwardCache.rows} cache keeps). */
 function withoutWeights(node: GraphNode): boolean {
   return node.outboundLayer.weights.length === 0;
+}
+
+/**
+ * `model`'s own tensor that `from` names (`tensorKey`: the same layer output, also when `from`
+ * belongs to a copy of the model), or undefined.
+ */
+function ownTensor(
+  model: tf.LayersModel,
+  nodes: GraphNode[],
+  from: tf.SymbolicTensor,
+): tf.SymbolicTensor | undefined {
+  return nodes.flatMap((node) => node.outputTensors).concat(model.inputs)
+    .find((t) => tensorKey(t) === tensorKey(from));
 }
 
 /** Bytes per row of the outputs of `after`'s layers without weights (NaN for an unknown size). */

@@ -102,25 +102,15 @@ export const MPRT = defineMetric<MprtParams>({
     if (!explain) {
       throw new InputError(`${this.name}: re-explains randomised models; pass the explainer`);
     }
-    const { xNHWC, shapeNHWC, targets } = prepared.batch;
-    const [n, h, w, c] = shapeNHWC;
-    const imageValues = h * w * c;
     // Quantus's normalisation spans the whole batch (quantusCompat): one cascade for all images.
     const groupImages = params.quantusCompat
-      ? n
-      : Math.min(n, explain.imagesPerCascade?.(context.model.layers) ?? n);
+      ? undefined
+      : explain.imagesPerCascade?.(context.model.layers);
     return correlationCascade(
       context,
       prepared,
       params,
-      (model, cache, { first, count }) =>
-        explain(
-          model,
-          count === n ? xNHWC : xNHWC.subarray(first * imageValues, (first + count) * imageValues),
-          [count, h, w, c],
-          targets.subarray(first, first + count),
-          cache,
-        ),
+      (model, cache, group) => explain(model, group.xNHWC, group.shapeNHWC, group.targets, cache),
       { groupImages },
     );
   },
@@ -134,15 +124,23 @@ export const MPRT = defineMetric<MprtParams>({
   },
 });
 
+/** The images of one cascade: the batch's images `first` .. `first + shapeNHWC[0] − 1`. */
+export interface ImageGroup {
+  first: number;
+  xNHWC: Float32Array;
+  shapeNHWC: readonly [number, number, number, number];
+  targets: Int32Array;
+}
+
 /**
- * Re-explains the images `first` .. `first + count − 1` of the batch on one model state: raw
- * [count, H, W] maps. `cache` holds those images and the unchanged model's activations (absent
- * for the unchanged model itself).
+ * Re-explains a group of the batch's images on one model state: raw [N, H, W] maps of the
+ * group. `cache` holds those images and the unchanged model's activations (absent for the
+ * unchanged model itself).
  */
 export type StateExplainer = (
   model: tf.LayersModel,
   cache: ForwardCache | undefined,
-  images: { first: number; count: number },
+  group: ImageGroup,
 ) => Promise<Float32Array>;
 
 /** How {@link correlationCascade} walks the states. */
@@ -218,10 +216,15 @@ export async function correlationCascade(
   };
   const imageValues = h * w * c;
   for (let first = 0; first < n; first += group) {
-    const images = { first, count: Math.min(group, n - first) };
+    const count = Math.min(group, n - first);
+    const images: ImageGroup = {
+      first,
+      xNHWC: batch.xNHWC.subarray(first * imageValues, (first + count) * imageValues),
+      shapeNHWC: [count, h, w, c],
+      targets: batch.targets.subarray(first, first + count),
+    };
     record(MPRT_ORIGINAL, await explainState(context.model.layers, undefined, images), first);
-    const xNHWC = batch.xNHWC.subarray(first * imageValues, (first + images.count) * imageValues);
-    const states = cascadingRandomisation(context.model.layers, xNHWC, [images.count, h, w, c], {
+    const states = cascadingRandomisation(context.model.layers, images.xNHWC, images.shapeNHWC, {
       layerOrder: params.layerOrder,
       seed: params.seed,
       randomise: context.randomiseLayer,
