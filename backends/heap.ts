@@ -110,21 +110,34 @@ const guarded = new WeakSet<EmscriptenAllocator>();
  * non-empty request (the memory could not grow), instead of handing tfjs address 0 to write its
  * tensor over the module's own data. Idempotent; `startBackend` guards the wasm backend.
  *
+ * tfjs' Emscripten glue defines `_malloc` as a stub that, on its first call, replaces itself
+ * with the wasm export (`Module["_malloc"] = Module["asm"]["malloc"]`), which would drop a
+ * wrapper put in its place: after a call that replaced it, the guard puts back what was
+ * installed (itself, or a wrapper of it) and calls the replacement from then on.
+ *
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { guardHeap, HeapExhaustedError } from "./heap.ts";
- * const module = { _malloc: (bytes: number) => bytes > 100 ? 0 : 16, HEAPU8: new Uint8Array(64) };
+ * const raw = (bytes: number) => bytes > 100 ? 0 : 16;
+ * // Like Emscripten's lazy export: the first call swaps in the real function.
+ * const module = { _malloc: (bytes: number) => (module._malloc = raw)(bytes), HEAPU8: new Uint8Array(64) };
  * guardHeap(module);
  * assert(module._malloc(8) === 16);
+ * assert.throws(() => module._malloc(1000), HeapExhaustedError);
  * assert.throws(() => module._malloc(1000), HeapExhaustedError);
  * ```
  */
 export function guardHeap(module: EmscriptenAllocator): void {
   if (guarded.has(module)) return;
-  const malloc = module._malloc.bind(module);
-  module._malloc = (bytes: number) => {
+  let malloc = module._malloc.bind(module);
+  const guard = (bytes: number) => {
+    const installed = module._malloc;
     const address = malloc(bytes);
+    if (module._malloc !== installed) {
+      malloc = module._malloc.bind(module);
+      module._malloc = installed;
+    }
     if (address === 0 && bytes > 0) {
       throw new HeapExhaustedError(
         `the wasm heap is exhausted: ${(bytes / MB).toFixed(1)} MiB more do not fit beside ` +
@@ -133,6 +146,7 @@ export function guardHeap(module: EmscriptenAllocator): void {
     }
     return address;
   };
+  module._malloc = guard;
   guarded.add(module);
 }
 

@@ -51,6 +51,9 @@ Deno.test("an allocation the wasm heap cannot take throws, and the backend goes 
   const sum = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4]));
   assertEquals([...sum.dataSync()], [4, 6]);
   sum.dispose();
+  // Still guarded after the allocations between (tfjs' glue swaps its lazy `_malloc` stub for
+  // the wasm export on the first call, which once dropped the guard).
+  assertThrows(() => tf.fill([GiB - 64], 1), HeapExhaustedError, "the wasm heap is exhausted");
 });
 
 Deno.test("heap failures become one line naming what ran out and what to do", async () => {
