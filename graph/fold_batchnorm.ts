@@ -18,15 +18,7 @@
  * @module
  */
 import { tf } from "../deps.ts";
-import { topologicalNodes } from "./graph.ts";
-
-/** A layer class as tfjs' serialization registry sees it. */
-type LayerClass = tf.serialization.SerializableConstructor<tf.layers.Layer> & {
-  fromConfig(
-    cls: tf.serialization.SerializableConstructor<tf.layers.Layer>,
-    config: tf.serialization.ConfigDict,
-  ): tf.layers.Layer;
-};
+import { rebuildModel } from "./rebuild_model.ts";
 
 const FOLDABLE_CONVS = new Set(["Conv2D", "DepthwiseConv2D"]);
 
@@ -170,28 +162,13 @@ export function foldedConvWeights(
 }
 
 /**
- * A layer of the same class and configuration with no tie to `layer`'s variables. The clone's
- * initializers are zeros: its weights are set right after, and seeded random initializers would
- * cost seconds on the large families for values thrown away.
- */
-function cloneLayer(
-  layer: tf.layers.Layer,
-  overrides: tf.serialization.ConfigDict = {},
-): tf.layers.Layer {
-  const config: tf.serialization.ConfigDict = { ...layer.getConfig(), ...overrides };
-  for (const key of Object.keys(config)) {
-    if (key.endsWith("Initializer")) config[key] = { className: "Zeros", config: {} };
-  }
-  const cls = layer.constructor as LayerClass;
-  return cls.fromConfig(cls, config);
-}
-
-/**
  * An inference-only functional model computing `model`'s inference-mode output, in which every
  * Conv2D or DepthwiseConv2D (linear, channels-last) whose output feeds only a BatchNormalization
  * is one convolution with bias, named as the convolution, and that BatchNormalization is gone.
- * Every other layer is a clone under its own name. The weights are copies taken now: training
- * `model` afterwards changes nothing here (fold again), and the copy's layers are not trainable.
+ * Every other layer is rebuilt under its own name, sharing the memory of `model`'s weights
+ * (`graph/rebuild_model.ts`): the copy costs only the folded convolutions' weights. It holds the
+ * values of now: training `model` afterwards changes nothing here (tfjs replaces a variable's
+ * memory rather than writing into it; fold again), and the copy's layers are not trainable.
  * Dispose the result on its own; `model` is left as it was.
  *
  * Names keep working with `torchModuleOutputLayer`, but a folded convolution's output is the
@@ -218,57 +195,25 @@ function cloneLayer(
  * ```
  */
 export function foldBatchNorm(model: tf.LayersModel): tf.LayersModel {
-  const symbols = new Map<number, tf.SymbolicTensor>();
-  const inputs = model.inputs.map((input) => {
-    const copy = tf.input({
-      shape: input.shape.slice(1) as number[],
-      dtype: input.dtype,
-      name: input.sourceLayer.name,
-    });
-    symbols.set(input.id, copy);
-    return copy;
-  });
-  const clones = new Map<tf.layers.Layer, tf.layers.Layer>();
-  const foldedInto = new Map<string, string>();
   const modelOutputs = new Set(model.outputs);
+  const foldedInto = new Map<string, string>();
   const foldedBns = new Set<tf.layers.Layer>();
-  const toDispose: tf.Tensor[] = [];
+  const foldedWeights: tf.Tensor[] = [];
   try {
-    for (const node of topologicalNodes(model)) {
-      const layer = node.outboundLayer;
-      if (foldedBns.has(layer)) {
-        symbols.set(node.outputTensors[0].id, symbols.get(node.inputTensors[0].id)!);
-        continue;
-      }
+    const folded = rebuildModel(model, `${model.name}-folded`, (layer) => {
+      if (foldedBns.has(layer)) return { passThrough: true };
       const bn = foldableBatchNorm(layer, modelOutputs);
-      let clone = clones.get(layer);
-      if (!clone) {
-        clone = cloneLayer(layer, bn ? { useBias: true } : {});
-        clones.set(layer, clone);
-      }
-      const nodeInputs = node.inputTensors.map((t) => symbols.get(t.id)!);
-      const out = clone.apply(nodeInputs.length === 1 ? nodeInputs[0] : nodeInputs, node.callArgs);
-      const outs = Array.isArray(out) ? out : [out];
-      node.outputTensors.forEach((t, i) => symbols.set(t.id, outs[i] as tf.SymbolicTensor));
-      if (bn) {
-        const weights = foldedConvWeights(layer, bn);
-        toDispose.push(...weights);
-        clone.setWeights(weights);
-        foldedBns.add(bn);
-        foldedInto.set(bn.name, layer.name);
-      } else {
-        clone.setWeights(layer.getWeights());
-      }
-    }
+      if (!bn) return {};
+      const weights = foldedConvWeights(layer, bn);
+      foldedWeights.push(...weights);
+      foldedBns.add(bn);
+      foldedInto.set(bn.name, layer.name);
+      return { overrides: { useBias: true }, weights };
+    });
+    folded.trainable = false;
+    FOLDED_INTO.set(folded, foldedInto);
+    return folded;
   } finally {
-    tf.dispose(toDispose);
+    tf.dispose(foldedWeights);
   }
-  const folded = tf.model({
-    inputs,
-    outputs: model.outputs.map((t) => symbols.get(t.id)!),
-    name: `${model.name}-folded`,
-  });
-  folded.trainable = false;
-  FOLDED_INTO.set(folded, foldedInto);
-  return folded;
 }

@@ -70,7 +70,14 @@ for (const [arch, imgSizePx] of [["ecgnet", 64], ["resnet18", 64], ["mobilenet_v
     try {
       const weightsBefore = weightValues(model);
       const tensorsBefore = tf.memory().numTensors;
+      const buffersBefore = tf.memory().numDataBuffers;
       const folded = foldBatchNorm(model);
+      const bnCount = model.layers.filter((l) => l.getClassName() === "BatchNormalization").length;
+      assertEquals(
+        tf.memory().numDataBuffers - buffersBefore,
+        2 * bnCount,
+        "the copy holds new memory only for the folded kernels and biases",
+      );
       const diff = relativeDiff(predict(folded, x), predict(model, x));
       console.log(`${arch}: folded vs unfolded logits, relative max diff ${diff.toExponential(2)}`);
       assert(diff <= RELATIVE_TOLERANCE, `${arch}: relative difference ${diff}`);

@@ -149,7 +149,7 @@ export const INPUT_INVARIANCE = defineMetric<InputInvarianceParams>({
     }
     const { batch, pixels } = prepared;
     const [n, , , c] = batch.shapeNHWC;
-    const shifted = await cloneModel(context.model.layers);
+    const shifted = cloneModel(context.model.layers);
     try {
       const impossible = absorbInputShift(shifted, params.inputShift);
       if (impossible) return allNaN(n, impossible);

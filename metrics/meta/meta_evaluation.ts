@@ -161,7 +161,7 @@ export async function metaEvaluateBatch(
         const qHatMN: Float64Array[] = [];
         let predictions: Int32Array;
         if (space === "model") {
-          const noisy = await perturbedModel(model, settings.noise.model[kind], random);
+          const noisy = perturbedModel(model, settings.noise.model[kind], random);
           const noisyMetricModel = new MetricModel(noisy);
           try {
             predictions = await predict(noisyMetricModel, xNHWC, shapeNHWC);

@@ -110,8 +110,8 @@ export function checkMetaSettings(settings: MetaSettings): void {
  * const input = tf.input({ shape: [2] });
  * const out = tf.layers.dense({ units: 1, kernelInitializer: "ones" }).apply(input) as tf.SymbolicTensor;
  * const model = tf.model({ inputs: input, outputs: out });
- * const a = await perturbedModel(model, 0.1, new SeededRandom(3));
- * const b = await perturbedModel(model, 0.1, new SeededRandom(3));
+ * const a = perturbedModel(model, 0.1, new SeededRandom(3));
+ * const b = perturbedModel(model, 0.1, new SeededRandom(3));
  * const kernel = a.getWeights()[0].dataSync();
  * assert(kernel[0] !== 1 && Math.abs(kernel[0] - 1) < 0.6);
  * assert(kernel.join() === b.getWeights()[0].dataSync().join());
@@ -120,12 +120,12 @@ export function checkMetaSettings(settings: MetaSettings): void {
  * b.dispose();
  * ```
  */
-export async function perturbedModel(
+export function perturbedModel(
   model: tf.LayersModel,
   sigma: number,
   random: Random,
-): Promise<tf.LayersModel> {
-  const copy = await cloneModel(model);
+): tf.LayersModel {
+  const copy = cloneModel(model);
   for (const [k, variable] of copy.trainableWeights.entries()) {
     const draws = random.fork(k);
     const values = Float32Array.from(

@@ -135,7 +135,7 @@ export async function* cascadingRandomisation(
   shapeNHWC: readonly [number, number, number, number],
   { layerOrder, seed, randomise = torchLikeReset }: CascadeOptions,
 ): AsyncGenerator<RandomisedState> {
-  const copy = await cloneModel(model);
+  const copy = cloneModel(model);
   const cache = new ForwardCache(model, tf.tensor4d(xNHWC, [...shapeNHWC]));
   try {
     const layers = parameterisedLayers(copy);
