@@ -52,3 +52,48 @@ Deno.test({
     await startBackend("wasm");
   },
 });
+
+/**
+ * Dense layers' products: bias and activation fused; PReLU, leaky relu and sigmoid go to the stock
+ * kernel.
+ */
+const FUSED_CASES: (Case & { bias?: number[]; activation: tf.fused.Activation })[] = [
+  { a: [16, 64], b: [64, 40], bias: [40], activation: "linear" },
+  { a: [3, 9], b: [9, 5], bias: [5], activation: "relu" },
+  { a: [3, 9], b: [9, 5], bias: [5], activation: "relu6" },
+  { a: [2, 3, 9], b: [2, 9, 5], activation: "relu" },
+  { a: [9, 3], b: [9, 5], bias: [5], activation: "linear", transposeA: true },
+  { a: [3, 9], b: [9, 5], bias: [5], activation: "prelu" },
+  { a: [3, 9], b: [9, 5], bias: [5], activation: "leakyrelu" },
+  { a: [3, 9], b: [9, 5], bias: [5], activation: "sigmoid" },
+];
+
+Deno.test({
+  name: "_FusedMatMul on OpenBLAS matches the cpu backend with bias and activations",
+  ignore: !loadOpenBlas(),
+  fn: async () => {
+    const run = () =>
+      FUSED_CASES.map(({ a, b, bias, activation, transposeA = false }, i) =>
+        tf.tidy(() =>
+          tf.fused.matMul({
+            a: operand(a, 3 * i + 1),
+            b: operand(b, 3 * i + 2),
+            transposeA,
+            // From -4 to 4, so that relu and relu6 clip on both sides.
+            bias: bias && tf.mul(operand(bias, 3 * i + 3), 8),
+            activation,
+            preluActivationWeights: activation === "prelu" ? operand([b.at(-1)!], 7) : undefined,
+          }).dataSync() as Float32Array
+        )
+      );
+    await startBackend("cpu");
+    const expected = run();
+    await startBackend("wasm", { openBlas: true });
+    const actual = run();
+    FUSED_CASES.forEach((c, i) => {
+      const error = maxRelativeError(actual[i], expected[i]);
+      assert(error < 1e-6, `${JSON.stringify(c)}: max relative error ${error}`);
+    });
+    await startBackend("wasm");
+  },
+});

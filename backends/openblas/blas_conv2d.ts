@@ -39,7 +39,8 @@ import { heapView, type WasmBackend, wasmHeap } from "../wasm/wasm_kernel_utils.
 import { type ClampRange, winogradConv2d, winogradFits } from "./winograd.ts";
 import { type WinogradTile, winogradTransforms } from "./winograd_transforms.ts";
 import { wasmConv2DBackpropFilterConfig } from "../wasm/wasm_conv2d_backprop_filter.ts";
-import { blasMatMulConfig } from "./blas_matmul.ts";
+import { blasFusedMatMulConfig, blasMatMulConfig } from "./blas_matmul.ts";
+import { activate, type Activation, ACTIVATIONS, fillRows } from "./epilogue.ts";
 
 /** How {@link conv2dByGemm} lays a convolution out, or why it leaves it to XNNPACK. */
 export type GemmPlan = "shifted-taps" | "im2col" | "stock";
@@ -362,18 +363,6 @@ export function conv2dFilterGradientByGemm(
   }
 }
 
-/** Writes `row` into every row of `matrix` by doubling copies (memcpy speed, no per-value loop). */
-function fillRows(matrix: Float32Array, row: Float32Array): void {
-  matrix.set(row);
-  for (let filled = row.length; filled < matrix.length; filled *= 2) {
-    matrix.copyWithin(filled, 0, Math.min(filled, matrix.length - filled));
-  }
-}
-
-/** The fused activations applied here; others go to the stock kernel. */
-type Activation = "linear" | "relu" | "relu6";
-const ACTIVATIONS: readonly string[] = ["linear", "relu", "relu6"];
-
 /** The fused activations as the clamp the Winograd output transform applies. */
 const CLAMPS: Record<Activation, ClampRange> = {
   linear: [-Infinity, Infinity],
@@ -444,17 +433,6 @@ export function winogradTile(info: tf.backend_util.Conv2DInfo): WinogradTile | u
   const pixels = info.batchSize * info.outHeight * info.outWidth;
   const saving = winogradProducts(info, 2) / winogradProducts(info, 4);
   return saving >= MIN_F4_SAVING && pixels >= MIN_F4_PIXELS ? 4 : 2;
-}
-
-/** Applies a fused activation in place. */
-function activate(out: Float32Array, activation: Activation): void {
-  if (activation === "linear") return;
-  const top = activation === "relu6" ? 6 : Infinity;
-  for (let i = 0; i < out.length; i++) {
-    const v = out[i];
-    if (v < 0) out[i] = 0;
-    else if (v > top) out[i] = top;
-  }
 }
 
 interface Conv2DAttrsLike {
@@ -614,7 +592,13 @@ export function blasConvolutionConfigs(
       return dFilter;
     },
   };
-  return [conv2d, fused, filterGradient, blasMatMulConfig(blas, stock.matMul)];
+  return [
+    conv2d,
+    fused,
+    filterGradient,
+    blasMatMulConfig(blas, stock.matMul),
+    blasFusedMatMulConfig(blas, stock.fusedMatMul),
+  ];
 }
 
 /** The kernels {@link blasConvolutionConfigs} replaces and falls back to. */
@@ -624,6 +608,8 @@ export interface StockConfigs {
   filterGradient: tf.KernelConfig;
   /** `BatchMatMul` (`blas_matmul.ts`): registered with the convolutions, for the same reason. */
   matMul: tf.KernelConfig;
+  /** `_FusedMatMul` (`blas_matmul.ts`), a Dense layer's product. */
+  fusedMatMul: tf.KernelConfig;
 }
 
 let stockConfigs: StockConfigs | undefined;
@@ -651,6 +637,7 @@ export function registerBlasConvolutions(blas: OpenBlas): void {
     filterGradient: tf.getKernel(tf.Conv2DBackpropFilter, "wasm") as tf.KernelConfig ??
       wasmConv2DBackpropFilterConfig,
     matMul: requireKernel(tf.BatchMatMul),
+    fusedMatMul: requireKernel(tf._FusedMatMul),
   };
   for (const config of blasConvolutionConfigs(blas, stockConfigs)) replaceKernel(config);
 }
