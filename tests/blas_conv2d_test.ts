@@ -166,18 +166,24 @@ if (noBlas) {
 }
 
 Deno.test({
-  name: "OpenBLAS sgemm agrees with the TS reference, with and without a transposed A",
+  name: "OpenBLAS sgemm agrees with the TS reference, with and without transposed A and B",
   ignore: noBlas,
   fn() {
-    for (const transposeA of [false, true]) {
+    for (
+      const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]
+    ) {
       const [m, n, k, lda] = [7, 5, 6, transposeA ? 9 : 8];
+      const ldb = transposeB ? k + 2 : n;
       const a = lcgValues((transposeA ? k : m) * lda, 1);
-      const b = lcgValues(k * 5, 2);
+      const b = lcgValues((transposeB ? n : k) * ldb, 2);
       const got = lcgValues(m * n, 3);
       const want = got.slice();
-      blas!.sgemm(m, n, k, a, lda, b, n, 1, got, n, transposeA);
-      referenceSgemm(m, n, k, a, lda, b, n, 1, want, n, transposeA);
-      assert(maxRelativeError(got, want) < 1e-6, `transposeA ${transposeA}`);
+      blas!.sgemm(m, n, k, a, lda, b, ldb, 1, got, n, transposeA, transposeB);
+      referenceSgemm(m, n, k, a, lda, b, ldb, 1, want, n, transposeA, transposeB);
+      assert(
+        maxRelativeError(got, want) < 1e-6,
+        `transposeA ${transposeA}, transposeB ${transposeB}`,
+      );
     }
   },
 });

@@ -11,7 +11,7 @@ interface Case {
   transposeB?: boolean;
 }
 
-/** Matrices, batches, a broadcast batch, both transposes (transposeB goes to the stock kernel). */
+/** Matrices, batches, a broadcast batch, each transpose and both (a Dense layer's input gradient). */
 const CASES: Case[] = [
   { a: [1, 16], b: [16, 300] },
   { a: [5, 7], b: [7, 3] },
@@ -20,6 +20,8 @@ const CASES: Case[] = [
   { a: [1, 4, 6], b: [3, 6, 2] },
   { a: [3, 6, 4], b: [1, 6, 2], transposeA: true },
   { a: [4, 6], b: [2, 6], transposeB: true },
+  { a: [16, 40], b: [64, 40], transposeB: true },
+  { a: [3, 6, 4], b: [1, 2, 6], transposeA: true, transposeB: true },
 ];
 
 function operand(shape: number[], seed: number): tf.Tensor {

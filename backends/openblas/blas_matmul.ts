@@ -29,10 +29,10 @@ interface Epilogue {
 }
 
 /**
- * a·b (either transposed as `transposeA` says) on `blas` into a new output, with `epilogue`;
- * undefined where the stock kernel must take it: a transposed b, another dtype or rank than
- * float32 matrices or batches of them, batches that do not broadcast, an empty product, or a
- * bias that is not one value per output column.
+ * a·b (each transposed as `transposeA` and `transposeB` say) on `blas` into a new output, with
+ * `epilogue`; undefined where the stock kernel must take it: another dtype or rank than float32
+ * matrices or batches of them, batches that do not broadcast, an empty product, or a bias that
+ * is not one value per output column.
  */
 function blasProduct(
   blas: OpenBlas,
@@ -45,12 +45,13 @@ function blasProduct(
   // tfjs passes the operands as given: a matrix, or a batch of them.
   const ranks = [a.shape.length, b.shape.length];
   if (
-    transposeB || a.dtype !== "float32" || b.dtype !== "float32" ||
+    a.dtype !== "float32" || b.dtype !== "float32" ||
     ranks.some((rank) => rank !== 2 && rank !== 3)
   ) return undefined;
   const [batchA, rowsA, colsA] = a.shape.length === 3 ? a.shape : [1, ...a.shape];
-  const [batchB, k, n] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
+  const [batchB, rowsB, colsB] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
   const [m, kA] = transposeA ? [colsA, rowsA] : [rowsA, colsA];
+  const [k, n] = transposeB ? [colsB, rowsB] : [rowsB, colsB];
   const batch = Math.max(batchA, batchB);
   const empty = m * n * k === 0;
   if (empty || kA !== k || (batchA !== batchB && Math.min(batchA, batchB) !== 1)) {
@@ -68,18 +69,19 @@ function blasProduct(
   for (let i = 0; i < batch; i++) {
     const aMatrix = av.subarray((batchA === 1 ? 0 : i) * m * k);
     const bMatrix = bv.subarray((batchB === 1 ? 0 : i) * k * n);
-    const lda = transposeA ? m : k;
+    const [lda, ldb] = [transposeA ? m : k, transposeB ? k : n];
     const beta = bias ? 1 : 0;
-    blas.sgemm(m, n, k, aMatrix, lda, bMatrix, n, beta, out.subarray(i * m * n), n, transposeA);
+    const c = out.subarray(i * m * n);
+    blas.sgemm(m, n, k, aMatrix, lda, bMatrix, ldb, beta, c, n, transposeA, transposeB);
   }
   if (epilogue) activate(out, epilogue.activation);
   return output;
 }
 
 /**
- * A `BatchMatMul` kernel config for the wasm backend that runs float32 products with an
- * untransposed right-hand matrix on `blas` (batches equal, or one of them 1, as tfjs
- * broadcasts) and hands the rest to `stock`.
+ * A `BatchMatMul` kernel config for the wasm backend that runs float32 products, either operand
+ * transposed or not, on `blas` (batches equal, or one of them 1, as tfjs broadcasts) and hands
+ * the rest to `stock`.
  *
  * @example
  * ```ts ignore

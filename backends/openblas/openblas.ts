@@ -24,9 +24,10 @@ export const OPENBLAS_PATHS: readonly string[] = [
 ];
 
 /**
- * Row-major C = op(A)·B (beta 0) or C += op(A)·B (beta 1): op(A) is m x k, B is k x n with row
- * stride `ldb`, C is m x n with row stride `ldc`; each array starts at its matrix's first
- * element. A is stored m x k with row stride `lda`, or, with `transposeA`, k x m (op(A) = Aᵀ).
+ * Row-major C = op(A)·op(B) (beta 0) or C += op(A)·op(B) (beta 1): op(A) is m x k, op(B) is
+ * k x n, C is m x n with row stride `ldc`; each array starts at its matrix's first element. A is
+ * stored m x k with row stride `lda`, or, with `transposeA`, k x m (op(A) = Aᵀ); B is stored
+ * k x n with row stride `ldb`, or, with `transposeB`, n x k.
  */
 export type Sgemm = (
   m: number,
@@ -40,6 +41,7 @@ export type Sgemm = (
   c: Float32Array,
   ldc: number,
   transposeA?: boolean,
+  transposeB?: boolean,
 ) => void;
 
 /** A loaded OpenBLAS. */
@@ -112,11 +114,11 @@ export function loadOpenBlas(): OpenBlas | undefined {
     const cblas = library.symbols.cblas_sgemm;
     loaded = {
       path,
-      sgemm: (m, n, k, a, lda, b, ldb, beta, c, ldc, transposeA = false) =>
+      sgemm: (m, n, k, a, lda, b, ldb, beta, c, ldc, transposeA = false, transposeB = false) =>
         cblas(
           CBLAS_ROW_MAJOR,
           transposeA ? CBLAS_TRANS : CBLAS_NO_TRANS,
-          CBLAS_NO_TRANS,
+          transposeB ? CBLAS_TRANS : CBLAS_NO_TRANS,
           m,
           n,
           k,

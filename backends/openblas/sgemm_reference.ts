@@ -18,12 +18,26 @@ import type { Sgemm } from "./openblas.ts";
  * assert(c[0] === 12);
  * ```
  */
-export const referenceSgemm: Sgemm = (m, n, k, a, lda, b, ldb, beta, c, ldc, transposeA) => {
+export const referenceSgemm: Sgemm = (
+  m,
+  n,
+  k,
+  a,
+  lda,
+  b,
+  ldb,
+  beta,
+  c,
+  ldc,
+  transposeA,
+  transposeB,
+) => {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = beta === 1 ? c[i * ldc + j] : 0;
       for (let p = 0; p < k; p++) {
-        sum += (transposeA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j];
+        const aValue = transposeA ? a[p * lda + i] : a[i * lda + p];
+        sum += aValue * (transposeB ? b[j * ldb + p] : b[p * ldb + j]);
       }
       c[i * ldc + j] = sum;
     }
