@@ -29,6 +29,8 @@
  * the peak memory is the real one (every re-explanation that runs is a full one). BENCHMARKS.md
  * records a check of the estimates against a full run. `--jobs 2` runs two cells at a time (one
  * per core on a 2-core machine: each cell's time is then one core's, as with two workers).
+ * `--phases` adds a table of the wasm heap after each phase of each cell (see
+ * {@link phaseTable}), for finding where a cell's memory goes.
  *
  * A plain script, not a `deno bench` file. Progress goes to stderr. Run:
  *
@@ -36,7 +38,7 @@
  * deno run --allow-read=. --allow-run --allow-ffi bench/grid_cost.ts [--models a,b] \
  *   [--methods m,n] [--images 2] [--size 224] [--test-images 144] [--machines 1,4,16] \
  *   [--cell-minutes 30] [--mprt-states all] [--sensitivity-samples 7] [--lime-samples 800] \
- *   [--jobs 1] [--backend wasm|webgpu|cpu]
+ *   [--jobs 1] [--backend wasm|webgpu|cpu] [--phases]
  * ```
  *
  * @module
@@ -55,7 +57,13 @@ import { parameterisedLayers } from "../metrics/randomisation/layer_randomisatio
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import type { ExplainFunction } from "../metrics/metric.ts";
 import { getExplainer } from "../xai/registry.ts";
-import { memoryText, type PeakMemory, peakMemorySampler } from "./peak_memory.ts";
+import {
+  type HeapAllocationCounter,
+  heapAllocationCounter,
+  memoryText,
+  type PeakMemory,
+  peakMemorySampler,
+} from "./peak_memory.ts";
 
 /** The reference project's methods (LIME is its fourth). */
 export const GRID_METHODS: readonly string[] = [
@@ -84,8 +92,23 @@ interface CellCost extends PeakMemory {
   metricSeconds: number[];
   /** MPRT's states per image, and how many of them were re-explained (timed). */
   mprtStates: { asked: number; timed: number };
+  /** The wasm heap after each phase (`--phases`); empty off wasm. */
+  phases: HeapPhase[];
   error?: string;
 }
+
+/** The wasm heap after one phase of a cell, in MiB. */
+interface HeapPhase {
+  phase: string;
+  /** The heap's size (it never shrinks). */
+  heapMb: number;
+  /** What JavaScript callers held on it at most during the phase (`heapAllocationCounter`). */
+  highMb: number;
+  /** What they held at its end. */
+  liveMb: number;
+}
+
+const MiB = 2 ** 20;
 
 /** LIME's default samples, which `--lime-samples` scales the explanation time to. */
 const LIME_SAMPLES = 800;
@@ -156,11 +179,26 @@ async function runCell(
     explainSeconds: 0,
     metricSeconds: [],
     mprtStates: { asked: 0, timed: 0 },
+    phases: [],
     ...memory.now(),
+  };
+  let counter: HeapAllocationCounter | undefined;
+  const endPhase = (phase: string) => {
+    if (!counter) return;
+    const { liveBytes, highBytes } = counter;
+    cost.phases.push({
+      phase,
+      heapMb: memory.now().wasmHeapMb,
+      highMb: highBytes / MiB,
+      liveMb: liveBytes / MiB,
+    });
+    counter.resetHigh();
   };
   try {
     await startBackend(sampling.backend, { openBlas: true });
+    counter = heapAllocationCounter();
     const model = buildModel(arch, { numClasses: 4, imgSizePx: sizePx, seed: 1 });
+    endPhase("model built");
     const metricModel = new MetricModel(model);
     const lime = method === "lime";
     const explain = explainerFunction(
@@ -181,6 +219,7 @@ async function runCell(
       () => explain(model, xNHWC, shapeNHWC, targets),
     );
     cost.explainSeconds = (performance.now() - start) / 1000 / images * explainScale;
+    endPhase("explained");
     // The unchanged model and one state per parameterised layer.
     const states = parameterisedLayers(model).length + 1;
     for (const name of GRID_METRICS) {
@@ -208,11 +247,14 @@ async function runCell(
       const reExplaining = asked === 0 ? 0 : (firstSeconds + (asked - 1) * later) * explainScale;
       cost.metricSeconds.push((own + reExplaining) * metricScale / images);
       if (name === "mprt") cost.mprtStates = { asked: asked / images, timed: timed / images };
+      endPhase(name);
       console.error(`${arch} ${method} ${name}: ${cost.metricSeconds.at(-1)!.toFixed(2)} s/image`);
     }
     return { ...cost, ok: true, ...memory.stop() };
   } catch (error) {
     return { ...cost, error: (error as Error).message.split("\n")[0], ...memory.stop() };
+  } finally {
+    counter?.stop();
   }
 }
 
@@ -251,6 +293,7 @@ async function spawnCell(
     explainSeconds: 0,
     metricSeconds: [],
     mprtStates: { asked: 0, timed: 0 },
+    phases: [],
     peakRssMb: 0,
     wasmHeapMb: 0,
     error: why,
@@ -314,6 +357,7 @@ async function main(): Promise<void> {
       "lime-samples": { type: "string", default: String(LIME_SAMPLES) },
       jobs: { type: "string", default: "1" },
       backend: { type: "string", default: "wasm" },
+      phases: { type: "boolean", default: false },
     },
   });
   const backend = values.backend as BackendName;
@@ -420,6 +464,37 @@ async function main(): Promise<void> {
     );
   }
   if (failed.length > 0) console.log(`\nLeft out of the totals:\n${failed.join("\n")}`);
+  if (values.phases) console.log(`\n${phaseTable(costs)}`);
+}
+
+/**
+ * The wasm heap after each phase of every cell, as a Markdown table: the heap's size, and what
+ * JavaScript callers (tensors, our kernels' work areas) held on it at most during the phase and
+ * at its end. The heap growing past what they held is fragmentation or memory tfjs's C++
+ * kernels took for themselves (XNNPACK's packed weights), which no JavaScript caller sees.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { phaseTable } from "./grid_cost.ts";
+ * const phases = [{ phase: "explained", heapMb: 1423, highMb: 1359, liveMb: 715 }];
+ * const table = phaseTable([{ model: "vgg16_bn", method: "lime", phases }]);
+ * assert(table.split("\n")[2] === "| vgg16_bn | lime | explained | 1,423 | 1,359 | 715 |");
+ * ```
+ */
+export function phaseTable(
+  cells: readonly { model: string; method: string; phases: readonly HeapPhase[] }[],
+): string {
+  const mb = (value: number) => Math.round(value).toLocaleString("en-US");
+  return [
+    "| model | method | after | wasm heap MB | held at most MB | held at the end MB |",
+    "|---|---|---|---:|---:|---:|",
+    ...cells.flatMap(({ model, method, phases }) =>
+      phases.map(({ phase, heapMb, highMb, liveMb }) =>
+        `| ${model} | ${method} | ${phase} | ${mb(heapMb)} | ${mb(highMb)} | ${mb(liveMb)} |`
+      )
+    ),
+  ].join("\n");
 }
 
 if (import.meta.main) await main();
