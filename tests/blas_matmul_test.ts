@@ -28,31 +28,31 @@ function operand(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(lcgValues(tf.util.sizeFromShape(shape), seed), shape);
 }
 
+/** Runs `product` on every case on the cpu backend and on wasm with OpenBLAS; requires them equal. */
+async function assertMatchesCpu<C>(cases: readonly C[], product: (c: C, i: number) => tf.Tensor) {
+  const run = () => cases.map((c, i) => tf.tidy(() => product(c, i).dataSync() as Float32Array));
+  await startBackend("cpu");
+  const expected = run();
+  await startBackend("wasm", { openBlas: true });
+  const actual = run();
+  cases.forEach((c, i) => {
+    const error = maxRelativeError(actual[i], expected[i]);
+    assert(error < 1e-6, `${JSON.stringify(c)}: max relative error ${error}`);
+  });
+  await startBackend("wasm");
+}
+
 Deno.test({
   name: "BatchMatMul on OpenBLAS matches the cpu backend for matrices, batches and transposes",
   ignore: !loadOpenBlas(),
-  fn: async () => {
-    const run = () =>
-      CASES.map(({ a, b, transposeA = false, transposeB = false }, i) =>
-        tf.tidy(() =>
-          tf.matMul(
-            operand(a, 2 * i + 1) as tf.Tensor3D,
-            operand(b, 2 * i + 2) as tf.Tensor3D,
-            transposeA,
-            transposeB,
-          ).dataSync() as Float32Array
-        )
-      );
-    await startBackend("cpu");
-    const expected = run();
-    await startBackend("wasm", { openBlas: true });
-    const actual = run();
-    CASES.forEach((c, i) => {
-      const error = maxRelativeError(actual[i], expected[i]);
-      assert(error < 1e-6, `${JSON.stringify(c)}: max relative error ${error}`);
-    });
-    await startBackend("wasm");
-  },
+  fn: () =>
+    assertMatchesCpu(CASES, ({ a, b, transposeA = false, transposeB = false }, i) =>
+      tf.matMul(
+        operand(a, 2 * i + 1) as tf.Tensor3D,
+        operand(b, 2 * i + 2) as tf.Tensor3D,
+        transposeA,
+        transposeB,
+      )),
 });
 
 /**
@@ -73,29 +73,18 @@ const FUSED_CASES: (Case & { bias?: number[]; activation: tf.fused.Activation })
 Deno.test({
   name: "_FusedMatMul on OpenBLAS matches the cpu backend with bias and activations",
   ignore: !loadOpenBlas(),
-  fn: async () => {
-    const run = () =>
-      FUSED_CASES.map(({ a, b, bias, activation, transposeA = false }, i) =>
-        tf.tidy(() =>
-          tf.fused.matMul({
-            a: operand(a, 3 * i + 1),
-            b: operand(b, 3 * i + 2),
-            transposeA,
-            // From -4 to 4, so that relu and relu6 clip on both sides.
-            bias: bias && tf.mul(operand(bias, 3 * i + 3), 8),
-            activation,
-            preluActivationWeights: activation === "prelu" ? operand([b.at(-1)!], 7) : undefined,
-          }).dataSync() as Float32Array
-        )
-      );
-    await startBackend("cpu");
-    const expected = run();
-    await startBackend("wasm", { openBlas: true });
-    const actual = run();
-    FUSED_CASES.forEach((c, i) => {
-      const error = maxRelativeError(actual[i], expected[i]);
-      assert(error < 1e-6, `${JSON.stringify(c)}: max relative error ${error}`);
-    });
-    await startBackend("wasm");
-  },
+  fn: () =>
+    assertMatchesCpu(
+      FUSED_CASES,
+      ({ a, b, bias, activation, transposeA = false }, i) =>
+        tf.fused.matMul({
+          a: operand(a, 3 * i + 1),
+          b: operand(b, 3 * i + 2),
+          transposeA,
+          // From -4 to 4, so that relu and relu6 clip on both sides.
+          bias: bias && tf.mul(operand(bias, 3 * i + 3), 8),
+          activation,
+          preluActivationWeights: activation === "prelu" ? operand([b.at(-1)!], 7) : undefined,
+        }),
+    ),
 });
