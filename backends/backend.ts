@@ -10,6 +10,7 @@
  */
 // deps.ts also imports the wasm and webgpu backends, which registers them with tfjs.
 import { tf, type tfWasm } from "../deps.ts";
+import { BACKEND_NAMES } from "../core/config.ts";
 import { InputError } from "../core/errors.ts";
 import {
   DEFAULT_HEAP_BUDGET_MB,
@@ -23,6 +24,29 @@ import { registerBlasConvolutions, unregisterBlasConvolutions } from "./openblas
 
 /** A backend tfjs can run on. */
 export type BackendName = "webgpu" | "wasm" | "cpu";
+
+/** The backends a script can name outright: the config's choices but "auto". */
+const NAMED_BACKENDS = BACKEND_NAMES.filter((name) => name !== "auto") as readonly string[];
+
+/**
+ * `value` as a {@link BackendName}, for scripts that take one fixed backend (benchmarks).
+ *
+ * @throws {InputError} naming `flag` and the choices, for anything else (also "auto").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { backendName } from "./backend.ts";
+ * assert(backendName("webgpu", "bench/x.ts --backend") === "webgpu");
+ * assert.throws(() => backendName("auto", "bench/x.ts --backend"), /choose one of webgpu, wasm, cpu/);
+ * ```
+ */
+export function backendName(value: string, flag: string): BackendName {
+  if (!NAMED_BACKENDS.includes(value)) {
+    throw new InputError(`${flag} ${value}: choose one of ${NAMED_BACKENDS.join(", ")}`);
+  }
+  return value as BackendName;
+}
 
 /** What was asked for and what was started. */
 export interface BackendChoice {

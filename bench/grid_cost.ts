@@ -45,8 +45,7 @@
  */
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
-import { type BackendName, startBackend } from "../backends/backend.ts";
-import { BACKEND_NAMES } from "../core/config.ts";
+import { type BackendName, backendName, startBackend } from "../backends/backend.ts";
 import { InputError } from "../core/errors.ts";
 import { heapBudgetMb, withinHeap } from "../backends/heap.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
@@ -360,10 +359,7 @@ async function main(): Promise<void> {
       phases: { type: "boolean", default: false },
     },
   });
-  const backend = values.backend as BackendName;
-  if (!(BACKEND_NAMES as readonly string[]).includes(backend) || values.backend === "auto") {
-    throw new InputError(`bench/grid_cost.ts: --backend ${backend}: choose wasm, webgpu or cpu`);
-  }
+  const backend = backendName(values.backend, "bench/grid_cost.ts: --backend");
   const sizePx = Number(values.size);
   const images = Number(values.images);
   const wholeNumber = (flag: string) => {

@@ -27,9 +27,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
 import { SeededRandom } from "../core/random.ts";
-import { type BackendName, describeBackend, startBackend } from "../backends/backend.ts";
-import { BACKEND_NAMES } from "../core/config.ts";
-import { InputError } from "../core/errors.ts";
+import { backendName, describeBackend, startBackend } from "../backends/backend.ts";
 import { buildModel } from "../models/registry.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
@@ -223,12 +221,7 @@ if (import.meta.main) {
       backend: { type: "string", default: "wasm" },
     },
   });
-  const backend = values.backend as BackendName;
-  if (!(BACKEND_NAMES as readonly string[]).includes(backend) || values.backend === "auto") {
-    throw new InputError(
-      `bench/metrics_bench.ts: --backend ${backend}: choose wasm, webgpu or cpu`,
-    );
-  }
+  const backend = backendName(values.backend, "bench/metrics_bench.ts: --backend");
   const models = (values.models ?? "ecgnet,resnet18").split(",");
   const wanted = values.metrics?.split(",");
   const filter = (m: MetricDefinition<CommonParams>) => !wanted || wanted.includes(m.name);
