@@ -142,20 +142,15 @@ export function rebuildModel(
   });
   // A layer applied at several nodes is planned and rebuilt once, and shared the same way.
   const rebuilt = new Map<tf.layers.Layer, tf.layers.Layer | "passThrough">();
-  // Rebuilt layers not yet applied (built), with the weights they were given.
-  const unchecked = new Map<tf.layers.Layer, readonly tf.Tensor[]>();
   for (const node of topologicalNodes(model)) {
     const layer = node.outboundLayer;
     let clone = rebuilt.get(layer);
+    // The weights a layer rebuilt at this node was given: its first apply builds it.
+    let given: readonly tf.Tensor[] | undefined;
     if (!clone) {
       const { passThrough, overrides, weights } = plan(layer);
-      if (passThrough) {
-        clone = "passThrough";
-      } else {
-        const given = weights ?? layer.getWeights();
-        clone = rebuiltLayer(layer, given, overrides);
-        unchecked.set(clone, given);
-      }
+      given = passThrough ? undefined : weights ?? layer.getWeights();
+      clone = given ? rebuiltLayer(layer, given, overrides) : "passThrough";
       rebuilt.set(layer, clone);
     }
     if (clone === "passThrough") {
@@ -166,11 +161,7 @@ export function rebuildModel(
     const out = clone.apply(nodeInputs.length === 1 ? nodeInputs[0] : nodeInputs, node.callArgs);
     // A layer that made a weight otherwise than through its configured initializers gets the
     // given values the usual way (shared as well, after the allocation the build made).
-    const given = unchecked.get(clone);
-    if (given) {
-      if (!holdsWeights(clone, given)) clone.setWeights([...given]);
-      unchecked.delete(clone);
-    }
+    if (given && !holdsWeights(clone, given)) clone.setWeights([...given]);
     const outs = Array.isArray(out) ? out : [out];
     node.outputTensors.forEach((t, i) => symbols.set(t.id, outs[i] as tf.SymbolicTensor));
   }
