@@ -150,6 +150,82 @@ export function guardHeap(module: EmscriptenAllocator): void {
   guarded.add(module);
 }
 
+/** The part of the Emscripten module {@link heapAllocationCounter} wraps. */
+export interface EmscriptenHeap extends EmscriptenAllocator {
+  _free(address: number): void;
+}
+
+/** Bytes the wasm heap holds for JavaScript callers now and at most since the last reset. */
+export interface HeapAllocationCounter {
+  /** Bytes allocated and not yet freed. */
+  readonly liveBytes: number;
+  /** The most `liveBytes` has been since the counter started or was last reset. */
+  readonly highBytes: number;
+  /** Starts the next high-water mark from `liveBytes`. */
+  resetHigh(): void;
+  /** Puts the module's own `_malloc` and `_free` back. */
+  stop(): void;
+}
+
+/**
+ * Counts the bytes JavaScript allocates on the wasm backend's heap (tfjs's tensors, our kernels'
+ * work areas) by wrapping `module`'s `_malloc` and `_free`, for benchmarks and tests. The heap's
+ * size minus this count is what fragmentation and the allocations made inside tfjs's C++ kernels
+ * take (XNNPACK's packed weights, its work areas), which no JavaScript caller sees.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { heapAllocationCounter } from "./heap.ts";
+ * let next = 16;
+ * const module = {
+ *   _malloc: (bytes: number) => (next += bytes) - bytes,
+ *   _free: (_address: number) => {},
+ *   HEAPU8: new Uint8Array(0),
+ * };
+ * const counter = heapAllocationCounter(module);
+ * const address = module._malloc(4096);
+ * const whileHeld = [counter.liveBytes, counter.highBytes];
+ * module._free(address);
+ * assert(whileHeld.join() === "4096,4096" && [counter.liveBytes, counter.highBytes].join() === "0,4096");
+ * counter.stop();
+ * ```
+ */
+export function heapAllocationCounter(module: EmscriptenHeap): HeapAllocationCounter {
+  // Emscripten's exports start as stubs that replace themselves on their first call: call them
+  // once, so that the wrappers below stay in place.
+  module._free(module._malloc(8));
+  const [malloc, free] = [module._malloc, module._free];
+  const sizes = new Map<number, number>();
+  let [liveBytes, highBytes] = [0, 0];
+  module._malloc = (bytes: number) => {
+    const address = malloc(bytes);
+    sizes.set(address >>> 0, bytes);
+    liveBytes += bytes;
+    highBytes = Math.max(highBytes, liveBytes);
+    return address;
+  };
+  module._free = (address: number) => {
+    liveBytes -= sizes.get(address >>> 0) ?? 0;
+    sizes.delete(address >>> 0);
+    free(address);
+  };
+  return {
+    get liveBytes() {
+      return liveBytes;
+    },
+    get highBytes() {
+      return highBytes;
+    },
+    resetHigh() {
+      highBytes = liveBytes;
+    },
+    stop() {
+      [module._malloc, module._free] = [malloc, free];
+    },
+  };
+}
+
 /** Wasm traps that a corrupted or exhausted heap ends in; an abort's message starts "Aborted(". */
 const TRAPS =
   /^(Aborted\(|memory access out of bounds|table index is out of bounds|null function|unreachable|Out of memory)/i;

@@ -47,7 +47,12 @@ import { parseArgs } from "node:util";
 import { tf } from "../deps.ts";
 import { type BackendName, backendName, startBackend } from "../backends/backend.ts";
 import { InputError } from "../core/errors.ts";
-import { heapBudgetMb, withinHeap } from "../backends/heap.ts";
+import {
+  type HeapAllocationCounter,
+  heapAllocationCounter,
+  heapBudgetMb,
+  withinHeap,
+} from "../backends/heap.ts";
 import { SeededDraws } from "../metrics/functions/draws.ts";
 import { explainerFunction } from "../metrics/functions/explainer_function.ts";
 import { MetricModel } from "../metrics/metric_model.ts";
@@ -56,13 +61,7 @@ import { parameterisedLayers } from "../metrics/randomisation/layer_randomisatio
 import { ARCHITECTURES, buildModel } from "../models/registry.ts";
 import type { ExplainFunction } from "../metrics/metric.ts";
 import { getExplainer } from "../xai/registry.ts";
-import {
-  type HeapAllocationCounter,
-  heapAllocationCounter,
-  memoryText,
-  type PeakMemory,
-  peakMemorySampler,
-} from "./peak_memory.ts";
+import { memoryText, type PeakMemory, peakMemorySampler, wasmHeapModule } from "./peak_memory.ts";
 
 /** The reference project's methods (LIME is its fourth). */
 export const GRID_METHODS: readonly string[] = [
@@ -195,7 +194,8 @@ async function runCell(
   };
   try {
     await startBackend(sampling.backend, { openBlas: true });
-    counter = heapAllocationCounter();
+    const module = wasmHeapModule();
+    counter = module && heapAllocationCounter(module);
     const model = buildModel(arch, { numClasses: 4, imgSizePx: sizePx, seed: 1 });
     endPhase("model built");
     const metricModel = new MetricModel(model);

@@ -5,7 +5,7 @@
  */
 import { tf } from "../deps.ts";
 import { startBackend } from "../backends/backend.ts";
-import type { EmscriptenAllocator } from "../backends/heap.ts";
+import { type EmscriptenHeap, heapAllocationCounter } from "../backends/heap.ts";
 import type { WasmBackend } from "../backends/wasm/wasm_kernel_utils.ts";
 import { cloneModel } from "../models/clone_model.ts";
 import { buildModel } from "../models/registry.ts";
@@ -17,23 +17,6 @@ import { assert, assertEquals } from "./assert.ts";
 
 await startBackend("wasm");
 
-/** The bytes `run` asks the wasm heap for. */
-function heapBytesAskedFor(run: () => void): number {
-  const module = (tf.backend() as WasmBackend).wasm as unknown as EmscriptenAllocator;
-  const malloc = module._malloc;
-  let bytes = 0;
-  module._malloc = (size: number) => {
-    bytes += size;
-    return malloc(size);
-  };
-  try {
-    run();
-  } finally {
-    module._malloc = malloc;
-  }
-  return bytes;
-}
-
 function predict(model: tf.LayersModel, x: tf.Tensor): Float32Array {
   return tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync() as Float32Array);
 }
@@ -44,10 +27,16 @@ for (const arch of ["resnet18", "densenet121", "efficientnet_b0", "vgg16_bn"]) {
     const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 5);
     try {
       const buffersBefore = tf.memory().numDataBuffers;
-      let copy!: tf.LayersModel;
-      const asked = heapBytesAskedFor(() => copy = cloneModel(model));
-      // Building the layers from their initializers first would ask for every weight's bytes.
-      assertEquals(asked, 0, "the copy allocated weights");
+      const module = (tf.backend() as WasmBackend).wasm as unknown as EmscriptenHeap;
+      const counter = heapAllocationCounter(module);
+      let copy: tf.LayersModel;
+      try {
+        copy = cloneModel(model);
+      } finally {
+        counter.stop();
+      }
+      // Building the layers from their initializers first would allocate every weight's bytes.
+      assertEquals(counter.highBytes, 0, "the copy allocated weights");
       assertEquals(tf.memory().numDataBuffers, buffersBefore, "the copy holds new buffers");
       assertEquals(copy.layers.map((l) => l.name), model.layers.map((l) => l.name));
       assertEquals(
